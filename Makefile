@@ -1,0 +1,50 @@
+# Fragrance AI — every target has a one-line description after `##`; `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+NODE_TS := node --import tsx
+FAI := $(NODE_TS) src/cli/main.ts
+DEB_PACKAGES := redis-server nginx prometheus prometheus-alertmanager
+UNIT_TESTS = $(shell find test -name '*.test.ts' -not -path 'test/integration/*' | sort)
+INTEGRATION_TESTS = $(shell find test/integration -name '*.test.ts' | sort)
+TEST_FLAGS := --test-reporter=spec --test-concurrency=1
+
+.PHONY: help install system-deps run test test-unit test-integration typecheck health clean
+
+help: ## list every target with what it does
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+install: node_modules/.package-lock.json ## install the npm dependencies from the lockfile (npm ci) when they are missing or stale
+
+system-deps: ## install redis-server, nginx, prometheus, alertmanager with apt when missing (needs root)
+	@missing=""; for pkg in $(DEB_PACKAGES); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then echo "make: missing Debian packages:$$missing (run as root, or: sudo apt-get install$$missing)" >&2; exit 0; fi; \
+	echo "installing$$missing"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -qq && apt-get install -y -qq --no-install-recommends$$missing >/dev/null
+
+run: install ## run the service on its embedded defaults (http://127.0.0.1:8000; PORT, HOST and README's variables apply)
+	$(FAI) serve
+
+test: install system-deps typecheck ## run the whole test suite: type check, unit and integration tests against real servers
+	$(NODE_TS) --test $(TEST_FLAGS) $(UNIT_TESTS) $(INTEGRATION_TESTS)
+
+test-unit: install typecheck ## run the unit tests only (no external servers)
+	$(NODE_TS) --test $(TEST_FLAGS) $(UNIT_TESTS)
+
+test-integration: install system-deps ## run the integration tests only (real Redis, promtool, the service as `make run` starts it)
+	$(NODE_TS) --test $(TEST_FLAGS) $(INTEGRATION_TESTS)
+
+typecheck: install ## type-check the whole project (tsc --noEmit, strict)
+	npx tsc --noEmit
+
+health: install ## ask the running service for component health and threshold verdicts (FAI_URL, default :8000)
+	$(FAI) health
+
+clean: ## remove installed dependencies and local data
+	rm -rf node_modules data .tmp

@@ -1,0 +1,38 @@
+import { loadConfig } from '../../config/index.ts';
+import { createApp } from '../../server/index.ts';
+
+export interface ServeOptions {
+  port?: string;
+  host?: string;
+}
+
+/** Runs the service until SIGINT/SIGTERM, then drains requests and exits 0. */
+export async function serve(options: ServeOptions): Promise<void> {
+  // Flags override the environment and go through the same validation.
+  const config = loadConfig({
+    ...process.env,
+    ...(options.port === undefined ? {} : { PORT: options.port }),
+    ...(options.host === undefined ? {} : { HOST: options.host }),
+  });
+  const app = createApp(config);
+  const address = await app.listen();
+  app.server.log.info({ address, metrics: `${address}/metrics`, health: `${address}/health` }, 'fragrance-ai service listening');
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) {
+      app.server.log.warn({ signal }, 'second signal: exiting without waiting');
+      process.exit(1);
+    }
+    closing = true;
+    app.server.log.info({ signal }, 'shutting down');
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        app.server.log.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => shutdown('SIGINT'));
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+}

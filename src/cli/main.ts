@@ -1,0 +1,51 @@
+import { Command, CommanderError, Option } from 'commander';
+import { health } from './commands/health.ts';
+import { serve } from './commands/serve.ts';
+import { ExitCodes, reportError } from './exit-codes.ts';
+
+const DEFAULT_URL = process.env.FAI_URL ?? 'http://127.0.0.1:8000';
+
+export function buildProgram(): Command {
+  const program = new Command('fai')
+    .description('Fragrance AI: customer text to compliant perfume formula, and the operations layer around it.')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+
+  program
+    .command('serve')
+    .description('run the HTTP service (metrics on /metrics, health on /health) on its embedded defaults')
+    .option('-p, --port <port>', 'port to listen on (env PORT, default 8000)')
+    .option('--host <host>', 'address to bind (env HOST, default 127.0.0.1)')
+    .action(async (options: { port?: string; host?: string }) => {
+      await serve(options);
+    });
+
+  program
+    .command('health')
+    .description('ask a running service for its component health and the thresholds-table verdicts')
+    .addOption(new Option('--url <url>', 'service base URL (env FAI_URL)').default(DEFAULT_URL))
+    .option('--timeout <ms>', 'give up after this many milliseconds', '5000')
+    .option('--json', 'print the two reports as JSON')
+    .addHelpText('after', '\nExit codes: 0 OK, 1 WARNING or degraded, 2 CRITICAL or unhealthy, 69 service unreachable, 75 timeout.')
+    .action(async (options: { url: string; timeout: string; json?: boolean }) => {
+      process.exitCode = await health(options);
+    });
+
+  return program;
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv as string[]);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here too, with exit code 0; commander has printed its message.
+      process.exitCode = error.exitCode === 0 ? ExitCodes.OK : ExitCodes.USAGE;
+      return;
+    }
+    process.exitCode = reportError(error);
+  }
+}
+
+await main(process.argv);

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { ErrorCodes, parseOrThrow } from '../errors/index.ts';
+
+/** The LLM slots of the operations guide; each is an OpenAI-compatible endpoint when its URL is set. */
+export const LLM_SLOTS = ['qwen', 'mistral', 'llama'] as const;
+export type LlmSlot = (typeof LLM_SLOTS)[number];
+
+const optionalUrl = (protocols: readonly string[]) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((value) => (value === undefined || value === '' ? undefined : value))
+    .refine((value) => {
+      if (value === undefined) return true;
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    }, `must be a URL starting with ${protocols.join(' or ')}//`);
+
+const integer = (fallback: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+
+/**
+ * Every setting comes from the environment (README, "Configuration"); this
+ * schema is the one place that names them, their defaults and their bounds.
+ */
+const EnvSchema = z.object({
+  PORT: integer(8000, 0, 65_535),
+  HOST: z.string().trim().min(1).default('127.0.0.1'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  BODY_LIMIT_BYTES: integer(1_048_576, 1_024, 104_857_600),
+  HEALTH_TIMEOUT_MS: integer(2_000, 50, 60_000),
+  REDIS_URL: optionalUrl(['redis:', 'rediss:']),
+  LLM_QWEN_URL: optionalUrl(['http:', 'https:']),
+  LLM_MISTRAL_URL: optionalUrl(['http:', 'https:']),
+  LLM_LLAMA_URL: optionalUrl(['http:', 'https:']),
+  WORKER_ID: z.string().trim().min(1).max(64).default('api'),
+  WORKER_MODEL: z.string().trim().min(1).default('policy'),
+  NVIDIA_SMI: z.string().trim().min(1).default('nvidia-smi'),
+  GPU_POLL_SECONDS: integer(15, 1, 3_600),
+  CUDA_VISIBLE_DEVICES: z.string().optional(),
+});
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+  readonly bodyLimitBytes: number;
+  readonly healthTimeoutMs: number;
+  readonly redisUrl: string | undefined;
+  readonly llmUrls: Readonly<Record<LlmSlot, string | undefined>>;
+  readonly workerId: string;
+  readonly workerModel: string;
+  readonly nvidiaSmi: string;
+  readonly gpuPollSeconds: number;
+  readonly cudaVisibleDevices: string | undefined;
+}
+
+/** Reads the configuration from an environment; throws FAI_ERR_CONFIG naming the variable (`env.PORT`). */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env): Config {
+  const parsed = parseOrThrow(EnvSchema, env, 'env', ErrorCodes.CONFIG);
+  return {
+    port: parsed.PORT,
+    host: parsed.HOST,
+    logLevel: parsed.LOG_LEVEL,
+    bodyLimitBytes: parsed.BODY_LIMIT_BYTES,
+    healthTimeoutMs: parsed.HEALTH_TIMEOUT_MS,
+    redisUrl: parsed.REDIS_URL,
+    llmUrls: { qwen: parsed.LLM_QWEN_URL, mistral: parsed.LLM_MISTRAL_URL, llama: parsed.LLM_LLAMA_URL },
+    workerId: parsed.WORKER_ID,
+    workerModel: parsed.WORKER_MODEL,
+    nvidiaSmi: parsed.NVIDIA_SMI,
+    gpuPollSeconds: parsed.GPU_POLL_SECONDS,
+    cudaVisibleDevices: parsed.CUDA_VISIBLE_DEVICES,
+  };
+}

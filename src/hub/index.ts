@@ -1,0 +1,1 @@
+export { connectRedis, pingRedis } from './redis.ts';

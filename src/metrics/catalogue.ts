@@ -1,0 +1,286 @@
+/**
+ * The metric catalogue: every metric of the operations guide, declared once.
+ *
+ * Names, types and label names are the operations guide's (see DESIGN.md,
+ * "Metric catalogue"); users already chart them, so we keep them even where they
+ * break Prometheus conventions (`_ms`, gauges named `_rate`), and export the
+ * conventional counters beside the sliding-window gauges so `rate()` works too.
+ *
+ * Alert rules, dashboards and the thresholds table refer to metrics through this
+ * object's keys, never through string literals elsewhere.
+ */
+
+/** Label values a label may take: a fixed set, or the first `maxDistinct` values seen. Anything else becomes `other`. */
+export type LabelSpec = { readonly values: readonly string[] } | { readonly maxDistinct: number };
+
+export type MetricGroup = 'llm' | 'rl' | 'regulation' | 'hub' | 'system';
+
+interface BaseDef {
+  readonly name: string;
+  readonly help: string;
+  readonly group: MetricGroup;
+  readonly labels: Readonly<Record<string, LabelSpec>>;
+  /** True for the 17 metrics of the operations guide; false for the conventional series we add beside them. */
+  readonly guide: boolean;
+}
+
+export interface CounterDef extends BaseDef {
+  readonly type: 'counter';
+}
+
+export interface GaugeDef extends BaseDef {
+  readonly type: 'gauge';
+}
+
+export interface HistogramDef extends BaseDef {
+  readonly type: 'histogram';
+  /** Upper bucket edges in the unit the name states. */
+  readonly buckets: readonly number[];
+}
+
+/** A gauge computed at scrape time from counters (named by catalogue key) over a sliding window. */
+export interface WindowGaugeDef extends BaseDef {
+  readonly type: 'gauge';
+  readonly window:
+    | { readonly kind: 'rate'; readonly seconds: number; readonly counter: string }
+    | {
+        readonly kind: 'ratio';
+        readonly seconds: number;
+        /** Catalogue key of a counter. */
+        readonly numerator: string;
+        /** Catalogue key of a counter whose labels are a subset of the numerator's; matched on those labels. */
+        readonly denominator: string;
+      };
+}
+
+export type MetricDef = CounterDef | GaugeDef | HistogramDef | WindowGaugeDef;
+
+const LLM_MODES = ['fast', 'balanced', 'creative'] as const;
+/** `local` is the embedded deterministic brief model (DESIGN.md). */
+const LLM_MODELS = ['qwen', 'mistral', 'llama', 'local'] as const;
+const HYBRID_MODES = ['exploration', 'exploitation'] as const;
+const RL_ALGORITHMS = ['ppo', 'reinforce'] as const;
+const COMPONENTS = [
+  'server',
+  'metrics',
+  'health',
+  'llm',
+  'learning',
+  'regulation',
+  'hub',
+  'shadow',
+  'runbooks',
+  'ops',
+  'system',
+] as const;
+/** `client_error` is a 4xx answer: counted, but not held against the service by the thresholds table. */
+const SYSTEM_ERROR_TYPES = ['client_error', 'server_error', 'timeout', 'unavailable'] as const;
+
+/**
+ * Millisecond buckets for a brief. Edges at 2000, 3000 and 5000 ms are the
+ * thresholds table's normal / warning / critical bounds, so the p95 estimate is
+ * exact at the points alerts compare against.
+ */
+const BRIEF_BUCKETS_MS = [50, 100, 250, 500, 750, 1000, 1500, 2000, 2500, 3000, 4000, 5000, 7500, 10000, 15000, 30000];
+/** Seconds; edges at 0.5, 1 and 2 s are the restore-latency thresholds. */
+const RESTORE_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10];
+const REDIS_BUCKETS_S = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+
+export const catalogue = {
+  // --- LLM -----------------------------------------------------------------
+  llmBriefElapsedMs: {
+    name: 'llm_brief_elapsed_ms',
+    help: 'Time to turn customer text into a CreativeBrief, in milliseconds, the whole call including retries.',
+    type: 'histogram',
+    group: 'llm',
+    guide: true,
+    labels: { mode: { values: LLM_MODES }, model: { values: LLM_MODELS } },
+    buckets: BRIEF_BUCKETS_MS,
+  },
+  hybridSwitchTotal: {
+    name: 'hybrid_switch_total',
+    help: 'Switches of the hybrid formulation loop between exploration and exploitation.',
+    type: 'counter',
+    group: 'llm',
+    guide: true,
+    labels: { from_mode: { values: HYBRID_MODES }, to_mode: { values: HYBRID_MODES } },
+  },
+  hybridSwitchRatio: {
+    name: 'hybrid_switch_ratio',
+    help: 'Share of hybrid-loop steps spent in each mode over the loop window.',
+    type: 'gauge',
+    group: 'llm',
+    guide: true,
+    labels: { mode: { values: HYBRID_MODES } },
+  },
+  // --- RL ------------------------------------------------------------------
+  rlRewardMa: {
+    name: 'rl_reward_ma',
+    help: 'Moving average of episode returns over the last `window` episodes.',
+    type: 'gauge',
+    group: 'rl',
+    guide: true,
+    labels: { algorithm: { values: RL_ALGORITHMS }, window: { values: ['100', '1000'] } },
+  },
+  rlClipFrac: {
+    name: 'rl_clip_frac',
+    help: 'Fraction of samples whose probability ratio was clipped in the last PPO update.',
+    type: 'gauge',
+    group: 'rl',
+    guide: true,
+    labels: { algorithm: { values: RL_ALGORITHMS } },
+  },
+  rlDistillKl: {
+    name: 'rl_distill_kl',
+    help: 'KL(teacher || student) of the action distributions during distillation.',
+    type: 'gauge',
+    group: 'rl',
+    guide: true,
+    labels: { teacher: { maxDistinct: 16 }, student: { maxDistinct: 16 } },
+  },
+  // --- Regulation ----------------------------------------------------------
+  ifraViolationsTotal: {
+    name: 'ifra_violations_total',
+    help: 'IFRA Standard violations found by compliance checks.',
+    type: 'counter',
+    group: 'regulation',
+    guide: true,
+    labels: {
+      ingredient: { maxDistinct: 1000 },
+      violation_type: { values: ['prohibited', 'over_limit', 'combination', 'specification', 'unknown_material'] },
+    },
+  },
+  allergenHitsTotal: {
+    name: 'allergen_hits_total',
+    help: 'EU labelled allergens found above their declaration threshold.',
+    type: 'counter',
+    group: 'regulation',
+    guide: true,
+    labels: { allergen: { maxDistinct: 200 }, severity: { values: ['info', 'warning', 'critical'] } },
+  },
+  ifraComplianceRate: {
+    name: 'ifra_compliance_rate',
+    help: 'Share of compliance checks that passed, per check type, over the regulation window.',
+    type: 'gauge',
+    group: 'regulation',
+    guide: true,
+    labels: { check_type: { values: ['ingredient', 'concentration', 'combination'] } },
+  },
+  // --- Cloud Hub -----------------------------------------------------------
+  ipfsOperationsTotal: {
+    name: 'ipfs_operations_total',
+    help: 'Cloud Hub block operations (conventional counter beside ipfs_store_rate).',
+    type: 'counter',
+    group: 'hub',
+    guide: false,
+    labels: { operation: { values: ['store', 'retrieve', 'pin'] } },
+  },
+  ipfsStoreRate: {
+    name: 'ipfs_store_rate',
+    help: 'Cloud Hub block operations per second over the last 60 s (computed at scrape time from ipfs_operations_total).',
+    type: 'gauge',
+    group: 'hub',
+    guide: true,
+    labels: { operation: { values: ['store', 'retrieve', 'pin'] } },
+    window: { kind: 'rate', seconds: 60, counter: 'ipfsOperationsTotal' },
+  },
+  ipfsRestoreLatencySeconds: {
+    name: 'ipfs_restore_latency_seconds',
+    help: 'Time to restore and verify an object from the Cloud Hub, in seconds.',
+    type: 'histogram',
+    group: 'hub',
+    guide: true,
+    labels: { data_type: { values: ['feedback', 'checkpoint', 'recipe'] } },
+    buckets: RESTORE_BUCKETS_S,
+  },
+  ipfsCidErrorsTotal: {
+    name: 'ipfs_cid_errors_total',
+    help: 'Cloud Hub restores that failed: hash mismatch, malformed CID, missing block, timeout, I/O.',
+    type: 'counter',
+    group: 'hub',
+    guide: true,
+    labels: { error_type: { values: ['hash_mismatch', 'malformed_cid', 'missing_block', 'timeout', 'io'] } },
+  },
+  redisMetadataLatencySeconds: {
+    name: 'redis_metadata_latency_seconds',
+    help: 'Latency of Cloud Hub metadata operations, in seconds.',
+    type: 'histogram',
+    group: 'hub',
+    guide: true,
+    labels: { operation: { values: ['hset', 'hget', 'expire'] } },
+    buckets: REDIS_BUCKETS_S,
+  },
+  // --- System --------------------------------------------------------------
+  systemRequestsTotal: {
+    name: 'system_requests_total',
+    help: 'Requests handled, per service (conventional counter beside system_rps).',
+    type: 'counter',
+    group: 'system',
+    guide: false,
+    labels: { service: { values: ['api', 'worker'] } },
+  },
+  systemOperationsTotal: {
+    name: 'system_operations_total',
+    help: 'Operations attempted, per component (denominator of system_error_rate).',
+    type: 'counter',
+    group: 'system',
+    guide: false,
+    labels: { component: { values: COMPONENTS } },
+  },
+  systemErrorsTotal: {
+    name: 'system_errors_total',
+    help: 'Failed operations, per component and error type (numerator of system_error_rate).',
+    type: 'counter',
+    group: 'system',
+    guide: false,
+    labels: { component: { values: COMPONENTS }, error_type: { values: SYSTEM_ERROR_TYPES } },
+  },
+  systemErrorRate: {
+    name: 'system_error_rate',
+    help: 'Failed operations / operations per component over the last 300 s (computed at scrape time from the counters).',
+    type: 'gauge',
+    group: 'system',
+    guide: true,
+    labels: { component: { values: COMPONENTS }, error_type: { values: SYSTEM_ERROR_TYPES } },
+    window: { kind: 'ratio', seconds: 300, numerator: 'systemErrorsTotal', denominator: 'systemOperationsTotal' },
+  },
+  systemRps: {
+    name: 'system_rps',
+    help: 'Requests per second over the last 60 s (computed at scrape time from system_requests_total).',
+    type: 'gauge',
+    group: 'system',
+    guide: true,
+    labels: { service: { values: ['api', 'worker'] } },
+    window: { kind: 'rate', seconds: 60, counter: 'systemRequestsTotal' },
+  },
+  workerVramBytes: {
+    name: 'worker_vram_bytes',
+    help: 'GPU memory in use on the GPUs visible to the worker, in bytes, from nvidia-smi (absent without a GPU).',
+    type: 'gauge',
+    group: 'system',
+    guide: true,
+    labels: { worker_id: { maxDistinct: 64 }, model: { values: [...LLM_MODELS, 'policy'] } },
+  },
+  workerCpuPercent: {
+    name: 'worker_cpu_percent',
+    help: "CPU time used by the worker process since the previous sample, in percent of one core (from the process's own accounting).",
+    type: 'gauge',
+    group: 'system',
+    guide: true,
+    labels: { worker_id: { maxDistinct: 64 } },
+  },
+} as const satisfies Record<string, MetricDef>;
+
+export type Catalogue = typeof catalogue;
+export type CatalogueKey = keyof Catalogue;
+
+/** The value every out-of-set label value is mapped to. */
+export const OTHER_LABEL_VALUE = 'other';
+
+export function catalogueEntries(): Array<[CatalogueKey, MetricDef]> {
+  return Object.entries(catalogue) as Array<[CatalogueKey, MetricDef]>;
+}
+
+export function findDefinitionByName(name: string): MetricDef | undefined {
+  return catalogueEntries().find(([, def]) => def.name === name)?.[1];
+}

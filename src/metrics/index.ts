@@ -1,0 +1,28 @@
+export {
+  catalogue,
+  catalogueEntries,
+  findDefinitionByName,
+  OTHER_LABEL_VALUE,
+  type Catalogue,
+  type CatalogueKey,
+  type CounterDef,
+  type GaugeDef,
+  type HistogramDef,
+  type LabelSpec,
+  type MetricDef,
+  type MetricGroup,
+  type WindowGaugeDef,
+} from './catalogue.ts';
+export { LabelBound } from './labels.ts';
+export {
+  createMetrics,
+  CounterHandle,
+  GaugeHandle,
+  HistogramHandle,
+  WindowGaugeHandle,
+  type CreateMetricsOptions,
+  type LabelValues,
+  type Metrics,
+} from './registry.ts';
+export { readHistogram, readSamples, type HistogramSeries, type Labels, type Sample } from './read.ts';
+export { SlidingWindow } from './sliding-window.ts';

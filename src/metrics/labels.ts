@@ -1,0 +1,61 @@
+import { OTHER_LABEL_VALUE, type LabelSpec } from './catalogue.ts';
+
+/**
+ * Keeps one label's values inside a bounded set so no input can blow up
+ * cardinality: a fixed set from the catalogue, or the first `maxDistinct`
+ * values seen. Everything else is reported as `other`. O(1) per call.
+ */
+export class LabelBound {
+  private readonly known: Set<string>;
+  private readonly maxDistinct: number;
+
+  constructor(spec: LabelSpec) {
+    if ('values' in spec) {
+      this.known = new Set(spec.values);
+      this.maxDistinct = 0;
+    } else {
+      this.known = new Set();
+      this.maxDistinct = spec.maxDistinct;
+    }
+  }
+
+  bound(value: string | number): string {
+    const text = String(value);
+    if (this.known.has(text)) return text;
+    if (this.known.size < this.maxDistinct && text !== '') {
+      this.known.add(text);
+      return text;
+    }
+    return OTHER_LABEL_VALUE;
+  }
+}
+
+/** Label names → bounds, in declaration order (the order prom-client exports them). */
+export class LabelSetBound {
+  readonly names: readonly string[];
+  private readonly bounds: LabelBound[];
+
+  constructor(labels: Readonly<Record<string, LabelSpec>>) {
+    this.names = Object.keys(labels);
+    this.bounds = Object.values(labels).map((spec) => new LabelBound(spec));
+  }
+
+  /** Returns the bounded labels; a missing label is an error in the producer, not in the input. */
+  bound(labels: Readonly<Record<string, string | number>>): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (let i = 0; i < this.names.length; i++) {
+      const name = this.names[i]!;
+      const value = labels[name];
+      if (value === undefined) throw new TypeError(`metric label "${name}" is missing`);
+      out[name] = this.bounds[i]!.bound(value);
+    }
+    return out;
+  }
+}
+
+/** A stable key for a bounded label set (values in declaration order). */
+export function labelKey(names: readonly string[], labels: Readonly<Record<string, string>>): string {
+  let key = '';
+  for (const name of names) key += `${labels[name]}\u0000`;
+  return key;
+}

@@ -1,0 +1,230 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import {
+  catalogueEntries,
+  type Catalogue,
+  type CatalogueKey,
+  type CounterDef,
+  type GaugeDef,
+  type HistogramDef,
+  type MetricDef,
+  type WindowGaugeDef,
+} from './catalogue.ts';
+import { LabelSetBound, labelKey } from './labels.ts';
+import { SlidingWindow } from './sliding-window.ts';
+
+type LabelNames<D> = D extends { labels: infer L } ? keyof L & string : never;
+export type LabelValues<N extends string> = { readonly [K in N]: string | number };
+
+function assertFinite(def: MetricDef, value: number): void {
+  if (!Number.isFinite(value)) throw new TypeError(`${def.name}: value ${value} is not a finite number`);
+}
+
+export class CounterHandle<N extends string> {
+  readonly def: CounterDef;
+  private readonly counter: Counter<string>;
+  private readonly bounds: LabelSetBound;
+  private readonly windows: SlidingWindow[] = [];
+
+  constructor(def: CounterDef, registry: Registry) {
+    this.def = def;
+    this.bounds = new LabelSetBound(def.labels);
+    this.counter = new Counter({ name: def.name, help: def.help, labelNames: this.bounds.names, registers: [registry] });
+  }
+
+  inc(labels: LabelValues<N>, amount = 1): void {
+    assertFinite(this.def, amount);
+    if (amount < 0) throw new RangeError(`${this.def.name}: a counter cannot decrease (${amount})`);
+    const bounded = this.bounds.bound(labels);
+    this.counter.inc(bounded, amount);
+    if (this.windows.length > 0) {
+      const key = labelKey(this.bounds.names, bounded);
+      for (const window of this.windows) window.add(key, bounded, amount);
+    }
+  }
+
+  /** Used by window gauges: every increment is also counted in `window`. */
+  feed(window: SlidingWindow): void {
+    this.windows.push(window);
+  }
+}
+
+export class GaugeHandle<N extends string> {
+  readonly def: GaugeDef;
+  private readonly gauge: Gauge<string>;
+  private readonly bounds: LabelSetBound;
+  private readonly collectors: Array<() => void | Promise<void>> = [];
+
+  constructor(def: GaugeDef, registry: Registry) {
+    this.def = def;
+    this.bounds = new LabelSetBound(def.labels);
+    const collectors = this.collectors;
+    this.gauge = new Gauge({
+      name: def.name,
+      help: def.help,
+      labelNames: this.bounds.names,
+      registers: [registry],
+      async collect() {
+        for (const collector of collectors) await collector();
+      },
+    });
+  }
+
+  set(labels: LabelValues<N>, value: number): void {
+    assertFinite(this.def, value);
+    this.gauge.set(this.bounds.bound(labels), value);
+  }
+
+  /** Drops a series, so the metric is absent rather than stale or zero. */
+  remove(labels: LabelValues<N>): void {
+    this.gauge.remove(this.bounds.bound(labels));
+  }
+
+  /** Runs `collector` at every scrape, before the values are read: for values sampled from the process or a device. */
+  onCollect(collector: () => void | Promise<void>): void {
+    this.collectors.push(collector);
+  }
+}
+
+export class HistogramHandle<N extends string> {
+  readonly def: HistogramDef;
+  private readonly histogram: Histogram<string>;
+  private readonly bounds: LabelSetBound;
+
+  constructor(def: HistogramDef, registry: Registry) {
+    this.def = def;
+    this.bounds = new LabelSetBound(def.labels);
+    this.histogram = new Histogram({
+      name: def.name,
+      help: def.help,
+      labelNames: this.bounds.names,
+      buckets: [...def.buckets],
+      registers: [registry],
+    });
+  }
+
+  observe(labels: LabelValues<N>, value: number): void {
+    assertFinite(this.def, value);
+    this.histogram.observe(this.bounds.bound(labels), value);
+  }
+}
+
+/**
+ * A gauge whose value is computed at scrape time from counter events over a
+ * sliding window. It has no setter: the only way to move it is to count the
+ * events it describes.
+ */
+export class WindowGaugeHandle {
+  readonly def: WindowGaugeDef;
+
+  constructor(def: WindowGaugeDef, registry: Registry, sources: Map<string, CounterHandle<string>>, now: () => number) {
+    this.def = def;
+    const spec = def.window;
+    const source = (key: string): CounterHandle<string> => {
+      const handle = sources.get(key);
+      if (handle === undefined) throw new Error(`${def.name}: window source "${key}" is not a counter in the catalogue`);
+      return handle;
+    };
+    let collect: (gauge: Gauge<string>) => void;
+    if (spec.kind === 'rate') {
+      const window = new SlidingWindow(spec.seconds, now);
+      source(spec.counter).feed(window);
+      collect = (gauge) => {
+        const seconds = window.coveredSeconds();
+        for (const { labels, count } of window.totals()) gauge.set(labels, count / seconds);
+      };
+    } else {
+      const numerator = new SlidingWindow(spec.seconds, now);
+      const denominator = new SlidingWindow(spec.seconds, now);
+      source(spec.numerator).feed(numerator);
+      const denominatorHandle = source(spec.denominator);
+      denominatorHandle.feed(denominator);
+      const denominatorLabels = Object.keys(denominatorHandle.def.labels);
+      const zeroSeries = zeroSeriesFor(def, denominatorLabels);
+      collect = (gauge) => {
+        gauge.reset();
+        // Every operation series with attempts in the window gets an explicit 0 for each known error kind
+        // (a real 0% rather than an absent series); the error counts then overwrite their own series.
+        for (const { labels, count: attempts } of denominator.totals()) {
+          if (attempts > 0) for (const extra of zeroSeries) gauge.set({ ...labels, ...extra }, 0);
+        }
+        for (const { labels, count } of numerator.totals()) {
+          const attempts = denominator.sum(labelKey(denominatorLabels, labels));
+          // No operations in the window: the ratio is undefined, so the series is absent rather than 0.
+          if (attempts > 0) gauge.set(labels, count / attempts);
+        }
+      };
+    }
+    new Gauge({
+      name: def.name,
+      help: def.help,
+      labelNames: Object.keys(def.labels),
+      registers: [registry],
+      collect() {
+        collect(this);
+      },
+    });
+  }
+}
+
+/**
+ * The label combinations a ratio gauge has beyond its denominator's labels
+ * (e.g. every `error_type`), when each of those labels has a fixed value set.
+ */
+function zeroSeriesFor(def: WindowGaugeDef, denominatorLabels: readonly string[]): Array<Record<string, string>> {
+  let combos: Array<Record<string, string>> = [{}];
+  for (const [name, spec] of Object.entries(def.labels)) {
+    if (denominatorLabels.includes(name)) continue;
+    if (!('values' in spec)) return [];
+    combos = combos.flatMap((combo) => spec.values.map((value) => ({ ...combo, [name]: value })));
+  }
+  return combos;
+}
+
+type HandleFor<D> = D extends { window: unknown }
+  ? WindowGaugeHandle
+  : D extends { type: 'counter' }
+    ? CounterHandle<LabelNames<D>>
+    : D extends { type: 'histogram' }
+      ? HistogramHandle<LabelNames<D>>
+      : GaugeHandle<LabelNames<D>>;
+
+export type MetricHandles = { readonly [K in CatalogueKey]: HandleFor<Catalogue[K]> };
+
+export interface Metrics extends MetricHandles {
+  readonly registry: Registry;
+}
+
+export interface CreateMetricsOptions {
+  /** Register prom-client's default Node process metrics (on for the service). */
+  defaultMetrics?: boolean;
+  /** Clock for the sliding windows (tests pass a fake one). */
+  now?: () => number;
+}
+
+/**
+ * Builds one registry holding every catalogue metric (and, by default, the Node
+ * process metrics). Each process builds exactly one, in its composition root.
+ */
+export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const now = options.now ?? Date.now;
+  const handles: Record<string, unknown> = {};
+  const counters = new Map<string, CounterHandle<string>>();
+  const windowGauges: Array<[CatalogueKey, WindowGaugeDef]> = [];
+  for (const [key, def] of catalogueEntries()) {
+    if ('window' in def) {
+      windowGauges.push([key, def]);
+    } else if (def.type === 'counter') {
+      const handle = new CounterHandle(def, registry);
+      counters.set(key, handle);
+      handles[key] = handle;
+    } else if (def.type === 'histogram') {
+      handles[key] = new HistogramHandle(def, registry);
+    } else {
+      handles[key] = new GaugeHandle(def, registry);
+    }
+  }
+  for (const [key, def] of windowGauges) handles[key] = new WindowGaugeHandle(def, registry, counters, now);
+  return { ...(handles as unknown as MetricHandles), registry };
+}

@@ -1,0 +1,101 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { LLM_SLOTS, type Config } from '../config/index.ts';
+import { connectRedis, pingRedis } from '../hub/index.ts';
+import { createMetrics, type Metrics } from '../metrics/index.ts';
+import { ThresholdEvaluator, type HealthCheck } from '../ops/index.ts';
+import { registerCpuSampler, startVramSampler, type VramSampler } from '../system/index.ts';
+import { installErrorHandling } from './error-mapping.ts';
+import { installRequestAccounting } from './request-accounting.ts';
+import { registerHealthRoutes } from './routes/health.ts';
+import { registerMetricsRoutes } from './routes/metrics.ts';
+
+export interface App {
+  readonly server: FastifyInstance;
+  readonly metrics: Metrics;
+  readonly thresholds: ThresholdEvaluator;
+  /** Starts listening on the configured host and port; resolves with the address. */
+  listen(): Promise<string>;
+  /** Stops accepting requests, finishes those in flight, stops samplers and closes connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: builds every capability from the configuration and
+ * wires them into one Fastify server. Nothing else constructs capabilities.
+ */
+export function createApp(config: Config): App {
+  const logger = pino({ level: config.logLevel });
+  const server = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    // One log line per request would drown the log in scrapes; errors are still logged by the error handler.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.bodyLimitBytes,
+  });
+  const metrics = createMetrics();
+  const thresholds = new ThresholdEvaluator(metrics);
+  registerCpuSampler(metrics, { workerId: config.workerId });
+  let vram: VramSampler | undefined;
+  const redis: Redis | undefined = config.redisUrl === undefined ? undefined : connectRedis(config.redisUrl, logger);
+
+  const checks: HealthCheck[] = [
+    {
+      name: 'metrics',
+      required: true,
+      check: async () => {
+        await metrics.registry.metrics();
+        return { status: 'up' };
+      },
+    },
+    {
+      name: 'redis',
+      required: redis !== undefined,
+      check: async () => {
+        if (redis === undefined) return { status: 'not_configured', detail: 'REDIS_URL is not set: metadata uses the embedded store' };
+        const ms = await pingRedis(redis);
+        return { status: 'up', detail: `PING ${ms.toFixed(2)} ms` };
+      },
+    },
+    ...LLM_SLOTS.map(
+      (model): HealthCheck => ({
+        name: `llm_${model}`,
+        required: false,
+        check: async () =>
+          config.llmUrls[model] === undefined
+            ? { status: 'not_configured' }
+            : { status: 'unknown', detail: 'configured; not probed until the brief-generation capability exists' },
+      }),
+    ),
+  ];
+
+  installErrorHandling(server);
+  installRequestAccounting(server, metrics);
+  registerMetricsRoutes(server, metrics);
+  registerHealthRoutes(server, { config, checks, thresholds });
+
+  return {
+    server,
+    metrics,
+    thresholds,
+    async listen() {
+      const address = await server.listen({ port: config.port, host: config.host });
+      thresholds.start();
+      vram = startVramSampler(metrics, {
+        workerId: config.workerId,
+        model: config.workerModel,
+        command: config.nvidiaSmi,
+        intervalMs: config.gpuPollSeconds * 1000,
+        visibleDevices: config.cudaVisibleDevices,
+        logger,
+      });
+      return address;
+    },
+    async close() {
+      thresholds.stop();
+      vram?.stop();
+      await server.close();
+      if (redis !== undefined) redis.disconnect();
+    },
+  };
+}

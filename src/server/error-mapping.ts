@@ -1,0 +1,71 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ErrorCodes, FaiError, isFaiError, type ErrorCode } from '../errors/index.ts';
+
+/** The one place error codes become HTTP statuses. */
+const STATUS_BY_CODE: Record<ErrorCode, number> = {
+  FAI_ERR_VALIDATION: 400,
+  FAI_ERR_MALFORMED_BODY: 400,
+  FAI_ERR_BODY_TOO_LARGE: 413,
+  FAI_ERR_NOT_FOUND: 404,
+  FAI_ERR_CONFIG: 500,
+  FAI_ERR_UNAVAILABLE: 503,
+  FAI_ERR_TIMEOUT: 504,
+  FAI_ERR_INTERNAL: 500,
+};
+
+export function statusForCode(code: ErrorCode): number {
+  return STATUS_BY_CODE[code];
+}
+
+/** Fastify's own errors for unreadable requests, as our codes. */
+function fromFastifyError(error: FastifyError): FaiError | null {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new FaiError(ErrorCodes.BODY_TOO_LARGE, `body: larger than the ${error.message.match(/\d+/)?.[0] ?? 'configured'} byte limit`, { field: 'body' });
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new FaiError(ErrorCodes.MALFORMED_BODY, `body: ${error.message}`, { field: 'body' });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new FaiError(ErrorCodes.MALFORMED_BODY, `headers.content-type: ${error.message}`, { field: 'headers.content-type' });
+    default:
+      break;
+  }
+  // JSON.parse errors surface as a SyntaxError with statusCode 400.
+  if (error instanceof SyntaxError || (error.statusCode === 400 && error.name === 'SyntaxError')) {
+    return new FaiError(ErrorCodes.MALFORMED_BODY, `body: malformed JSON (${error.message})`, { field: 'body' });
+  }
+  return null;
+}
+
+export interface ErrorBody {
+  error: ReturnType<FaiError['toJSON']>;
+}
+
+/**
+ * Every error answer is `{error: {code, message, field?}}` with the status of
+ * its code; unknown errors are logged and answered 500 without internals.
+ */
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    const fai = isFaiError(error) ? error : fromFastifyError(error);
+    if (fai !== null) {
+      const status = statusForCode(fai.code);
+      if (status >= 500) request.log.error({ err: error }, fai.message);
+      return reply.status(status).send({ error: fai.toJSON() } satisfies ErrorBody);
+    }
+    if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
+      const code = error.statusCode === 404 ? ErrorCodes.NOT_FOUND : ErrorCodes.VALIDATION;
+      return reply.status(error.statusCode).send({ error: { code, message: error.message } } satisfies ErrorBody);
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.status(500).send({ error: { code: ErrorCodes.INTERNAL, message: 'internal error; see the service log' } } satisfies ErrorBody);
+  });
+
+  app.setNotFoundHandler((request: FastifyRequest, reply: FastifyReply) => {
+    const path = request.url.split('?')[0];
+    return reply.status(404).send({
+      error: { code: ErrorCodes.NOT_FOUND, message: `no route ${request.method} ${path}`, field: 'url' },
+    } satisfies ErrorBody);
+  });
+}

@@ -1,0 +1,25 @@
+import type { FastifyInstance } from 'fastify';
+import type { Metrics } from '../metrics/index.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The capability a route belongs to: the `component` of system_error_rate. */
+    component?: string;
+  }
+}
+
+/**
+ * Counts every answered request: `system_requests_total{service="api"}`
+ * (hence `system_rps`), `system_operations_total{component}` and, for 4xx/5xx,
+ * `system_errors_total{component,error_type}` (hence `system_error_rate`).
+ */
+export function installRequestAccounting(app: FastifyInstance, metrics: Metrics): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const component = request.routeOptions.config.component ?? 'server';
+    metrics.systemRequestsTotal.inc({ service: 'api' });
+    metrics.systemOperationsTotal.inc({ component });
+    const status = reply.statusCode;
+    if (status >= 500) metrics.systemErrorsTotal.inc({ component, error_type: status === 503 ? 'unavailable' : status === 504 ? 'timeout' : 'server_error' });
+    else if (status >= 400) metrics.systemErrorsTotal.inc({ component, error_type: 'client_error' });
+  });
+}

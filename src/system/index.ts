@@ -1,0 +1,2 @@
+export { registerCpuSampler, type CpuSamplerOptions } from './cpu.ts';
+export { parseNvidiaSmiMemory, startVramSampler, type VramSampler, type VramSamplerOptions } from './gpu.ts';
