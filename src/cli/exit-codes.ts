@@ -18,6 +18,7 @@ export const ExitCodes = {
 const BY_CODE: Record<ErrorCode, { exitCode: number; advice: string }> = {
   FAI_ERR_VALIDATION: { exitCode: ExitCodes.USAGE, advice: 'fix the named input and run the command again' },
   FAI_ERR_MALFORMED_BODY: { exitCode: ExitCodes.USAGE, advice: 'fix the input file or body and run the command again' },
+  FAI_ERR_UNSUPPORTED_MEDIA_TYPE: { exitCode: ExitCodes.USAGE, advice: 'send JSON (or the format the command documents)' },
   FAI_ERR_BODY_TOO_LARGE: { exitCode: ExitCodes.USAGE, advice: 'send a smaller input (see BODY_LIMIT_BYTES)' },
   FAI_ERR_NOT_FOUND: { exitCode: ExitCodes.USAGE, advice: 'check the name; --help lists what exists' },
   FAI_ERR_CONFIG: { exitCode: ExitCodes.CONFIG, advice: 'fix the named environment variable (README, "Configuration")' },

@@ -11,6 +11,8 @@ export const ErrorCodes = {
   VALIDATION: 'FAI_ERR_VALIDATION',
   /** The request body is not parseable (malformed JSON, wrong content type). */
   MALFORMED_BODY: 'FAI_ERR_MALFORMED_BODY',
+  /** The request body is in a format the route does not read (content type). */
+  UNSUPPORTED_MEDIA_TYPE: 'FAI_ERR_UNSUPPORTED_MEDIA_TYPE',
   /** The request body exceeds the configured limit. */
   BODY_TOO_LARGE: 'FAI_ERR_BODY_TOO_LARGE',
   /** No such route, object or named thing. */

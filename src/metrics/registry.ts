@@ -194,6 +194,8 @@ export interface Metrics extends MetricHandles {
   readonly registry: Registry;
 }
 
+const MISNAMED_DEFAULT_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
+
 export interface CreateMetricsOptions {
   /** Register prom-client's default Node process metrics (on for the service). */
   defaultMetrics?: boolean;
@@ -207,7 +209,12 @@ export interface CreateMetricsOptions {
  */
 export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
   const registry = new Registry();
-  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  if (options.defaultMetrics ?? true) {
+    collectDefaultMetrics({ register: registry });
+    // prom-client names three gauges `_total`, which Prometheus reserves for counters (promtool flags them).
+    // Each is the sum of its per-`type` sibling (nodejs_active_handles{type}, …), so dropping them loses nothing.
+    for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(name);
+  }
   const now = options.now ?? Date.now;
   const handles: Record<string, unknown> = {};
   const counters = new Map<string, CounterHandle<string>>();

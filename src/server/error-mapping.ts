@@ -5,6 +5,7 @@ import { ErrorCodes, FaiError, isFaiError, type ErrorCode } from '../errors/inde
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
   FAI_ERR_VALIDATION: 400,
   FAI_ERR_MALFORMED_BODY: 400,
+  FAI_ERR_UNSUPPORTED_MEDIA_TYPE: 415,
   FAI_ERR_BODY_TOO_LARGE: 413,
   FAI_ERR_NOT_FOUND: 404,
   FAI_ERR_CONFIG: 500,
@@ -27,7 +28,7 @@ function fromFastifyError(error: FastifyError): FaiError | null {
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
       return new FaiError(ErrorCodes.MALFORMED_BODY, `body: ${error.message}`, { field: 'body' });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return new FaiError(ErrorCodes.MALFORMED_BODY, `headers.content-type: ${error.message}`, { field: 'headers.content-type' });
+      return new FaiError(ErrorCodes.UNSUPPORTED_MEDIA_TYPE, `headers.content-type: ${error.message}`, { field: 'headers.content-type' });
     default:
       break;
   }

@@ -1,4 +1,5 @@
 import { loadConfig } from '../../config/index.ts';
+import { ErrorCodes, FaiError } from '../../errors/index.ts';
 import { createApp } from '../../server/index.ts';
 
 export interface ServeOptions {
@@ -15,7 +16,21 @@ export async function serve(options: ServeOptions): Promise<void> {
     ...(options.host === undefined ? {} : { HOST: options.host }),
   });
   const app = createApp(config);
-  const address = await app.listen();
+  let address: string;
+  try {
+    address = await app.listen();
+  } catch (error) {
+    await app.close();
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES' || code === 'EADDRNOTAVAIL') {
+      const why = code === 'EADDRINUSE' ? 'is already in use' : code === 'EACCES' ? 'needs privileges this user lacks' : 'is not an address of this machine';
+      throw new FaiError(ErrorCodes.CONFIG, `${config.host}:${config.port} ${why}; choose another with PORT/--port or HOST/--host`, {
+        field: 'PORT',
+        cause: error,
+      });
+    }
+    throw error;
+  }
   app.server.log.info({ address, metrics: `${address}/metrics`, health: `${address}/health` }, 'fragrance-ai service listening');
   let closing = false;
   const shutdown = (signal: string) => {

@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { healthExitCode } from '../../src/cli/commands/health.ts';
+import { loadConfig } from '../../src/config/index.ts';
+import type { HealthReport, ThresholdReport } from '../../src/ops/index.ts';
+import { createApp, type App } from '../../src/server/index.ts';
+import { freePort } from '../helpers/servers.ts';
+
+const FAI = fileURLToPath(new URL('../../bin/fai.js', import.meta.url));
+
+function fai(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [FAI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+let app: App;
+let url: string;
+
+before(async () => {
+  app = createApp(loadConfig({ LOG_LEVEL: 'silent', PORT: '0' }));
+  url = await app.listen();
+});
+after(async () => {
+  await app.close();
+});
+
+describe('fai', () => {
+  it('has --help on the program and every verb', async () => {
+    for (const args of [['--help'], ['serve', '--help'], ['health', '--help']]) {
+      const result = await fai(args);
+      assert.equal(result.code, 0, args.join(' '));
+      assert.match(result.stdout, /Usage: fai/);
+    }
+  });
+
+  it('exits 64 with one line of advice on a wrong flag or verb', async () => {
+    for (const args of [['health', '--bogus'], ['nope']]) {
+      const result = await fai(args);
+      assert.equal(result.code, 64, args.join(' '));
+      assert.match(result.stderr, /error: unknown (option|command)/);
+    }
+  });
+
+  it('exits 78 naming the variable when the configuration is wrong', async () => {
+    const result = await fai(['serve'], { PORT: 'eighty' });
+    assert.equal(result.code, 78);
+    assert.match(result.stderr, /env\.PORT/);
+  });
+
+  it('exits 78 when the port is taken', async () => {
+    const port = new URL(url).port;
+    const result = await fai(['serve', '--port', port]);
+    assert.equal(result.code, 78);
+    assert.match(result.stderr, /already in use/);
+  });
+});
+
+describe('fai health', () => {
+  it('prints component health and every thresholds row from a running service', async () => {
+    const result = await fai(['health', '--url', url]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^Service healthy/m);
+    assert.match(result.stdout, /^Thresholds /m);
+    for (const title of ['llm_brief_elapsed_ms p95', 'rl_reward_ma (window 100)', 'rl_clip_frac', 'ifra_violations_total', 'ipfs restore latency', 'system_error_rate', 'worker VRAM']) {
+      assert.ok(result.stdout.includes(title), title);
+    }
+    assert.match(result.stdout, /worker VRAM\s+NO_DATA/, 'a row without data says so');
+  });
+
+  it('prints JSON with --json', async () => {
+    const result = await fai(['health', '--url', url, '--json']);
+    assert.equal(result.code, 0);
+    const body = JSON.parse(result.stdout);
+    assert.equal(body.health.status, 'healthy');
+    assert.equal(body.thresholds.rows.length, 7);
+  });
+
+  it('exits 2 when a row is critical', async () => {
+    app.metrics.rlClipFrac.set({ algorithm: 'ppo' }, 0.9);
+    try {
+      const result = await fai(['health', '--url', url]);
+      assert.equal(result.code, 2);
+      assert.match(result.stdout, /rl_clip_frac\s+CRITICAL\s+0\.9/);
+    } finally {
+      app.metrics.rlClipFrac.remove({ algorithm: 'ppo' });
+    }
+  });
+
+  it('exits 69 with advice when nothing listens at the URL', async () => {
+    const result = await fai(['health', '--url', `http://127.0.0.1:${await freePort()}`]);
+    assert.equal(result.code, 69);
+    assert.match(result.stderr, /cannot connect.*make run/);
+  });
+
+  it('exits 64 on a malformed --url or --timeout', async () => {
+    assert.equal((await fai(['health', '--url', 'not a url'])).code, 64);
+    assert.equal((await fai(['health', '--url', url, '--timeout', '-5'])).code, 64);
+  });
+});
+
+describe('healthExitCode', () => {
+  const health = (status: HealthReport['status']): HealthReport => ({ status, services: {}, timestamp: '' });
+  const thresholds = (status: ThresholdReport['status']): ThresholdReport => ({ status, rows: [], timestamp: '' });
+  it('maps verdicts to 0 / 1 / 2', () => {
+    assert.equal(healthExitCode(health('healthy'), thresholds('NO_DATA')), 0);
+    assert.equal(healthExitCode(health('healthy'), thresholds('OK')), 0);
+    assert.equal(healthExitCode(health('degraded'), thresholds('OK')), 1);
+    assert.equal(healthExitCode(health('healthy'), thresholds('WARNING')), 1);
+    assert.equal(healthExitCode(health('unhealthy'), thresholds('OK')), 2);
+    assert.equal(healthExitCode(health('healthy'), thresholds('CRITICAL')), 2);
+  });
+});

@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '../../src/config/index.ts';
+import { createApp, type App } from '../../src/server/index.ts';
+import { startRedis, waitFor, type RedisServer } from '../helpers/servers.ts';
+
+let redis: RedisServer;
+let app: App;
+
+before(async () => {
+  redis = await startRedis();
+  app = createApp(loadConfig({ LOG_LEVEL: 'silent', PORT: '0', REDIS_URL: redis.url, HEALTH_TIMEOUT_MS: '1000' }));
+  await app.listen();
+});
+after(async () => {
+  await app.close();
+  await redis.stop();
+});
+
+const health = async () => {
+  const response = await app.server.inject({ method: 'GET', url: '/health' });
+  return { statusCode: response.statusCode, body: response.json() };
+};
+
+describe('/health with a real Redis (REDIS_URL set)', () => {
+  it('is 200 and reports Redis up while it answers PING', async () => {
+    await waitFor('redis reported up', async () => (await health()).statusCode === 200);
+    const { body } = await health();
+    assert.equal(body.status, 'healthy');
+    assert.equal(body.services.redis.status, 'up');
+    assert.equal(body.services.redis.required, true);
+    assert.match(body.services.redis.detail, /^PING \d/);
+  });
+
+  it('is 503 naming Redis when it is killed, and recovers when it is back', async () => {
+    await redis.kill();
+    await waitFor('redis reported down', async () => (await health()).statusCode === 503);
+    const down = await health();
+    assert.equal(down.body.status, 'unhealthy');
+    assert.equal(down.body.services.redis.status, 'down');
+    assert.ok(down.body.services.redis.detail.length > 0, 'says why');
+    assert.equal(down.body.services.metrics.status, 'up', 'the service itself stays up');
+
+    await redis.restart();
+    await waitFor('redis reported up again', async () => (await health()).statusCode === 200, 20_000);
+    assert.equal((await health()).body.services.redis.status, 'up');
+  });
+});

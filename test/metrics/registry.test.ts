@@ -1,0 +1,74 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { catalogue, catalogueEntries, createMetrics, readHistogram, readSamples, type Metrics } from '../../src/metrics/index.ts';
+
+/** `# TYPE name type` lines of the exposition text: the families a scraper will see. */
+async function exposedTypes(metrics: Metrics): Promise<Map<string, string>> {
+  const text = await metrics.registry.metrics();
+  return new Map([...text.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+}
+
+describe('metrics registry', () => {
+  it('exports every catalogue family with its type, beside the Node process metrics, in one registry', async () => {
+    const types = await exposedTypes(createMetrics());
+    for (const [, def] of catalogueEntries()) assert.equal(types.get(def.name), def.type, def.name);
+    assert.equal(types.get('process_cpu_user_seconds_total'), 'counter', 'default process metrics');
+    assert.equal(types.get('nodejs_eventloop_lag_seconds'), 'gauge', 'default Node metrics');
+    assert.equal(types.has('nodejs_active_handles_total'), false, 'no gauge misnamed _total');
+  });
+
+  it('starts with no series at all: nothing is set from a constant', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const text = await metrics.registry.metrics();
+    const samples = text.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
+    assert.deepEqual(samples, []);
+  });
+
+  it('observes a brief latency into the millisecond buckets', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    metrics.llmBriefElapsedMs.observe({ mode: 'balanced', model: 'qwen' }, 2500);
+    metrics.llmBriefElapsedMs.observe({ mode: 'balanced', model: 'qwen' }, 900);
+    const [series] = await readHistogram(metrics.registry, catalogue.llmBriefElapsedMs);
+    assert.deepEqual(series?.labels, { mode: 'balanced', model: 'qwen' });
+    assert.equal(series?.count, 2);
+    assert.equal(series?.sum, 3400);
+    const at = (le: number) => series?.buckets.find((b) => b.le === le)?.count;
+    assert.equal(at(1000), 1);
+    assert.equal(at(2000), 1);
+    assert.equal(at(3000), 2);
+    assert.equal(at(Infinity), 2);
+    assert.match(await metrics.registry.metrics(), /^llm_brief_elapsed_ms_bucket\{le="3000",mode="balanced",model="qwen"\} 2$/m);
+  });
+
+  it('maps label values outside the known set to `other`, so input cannot blow up cardinality', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    metrics.llmBriefElapsedMs.observe({ mode: 'turbo', model: 'gpt-9' }, 10);
+    for (let i = 0; i < 100; i++) metrics.workerCpuPercent.set({ worker_id: `w${i}` }, 1);
+    const [brief] = await readHistogram(metrics.registry, catalogue.llmBriefElapsedMs);
+    assert.deepEqual(brief?.labels, { mode: 'other', model: 'other' });
+    const workers = (await readSamples(metrics.registry, catalogue.workerCpuPercent)).map((s) => s.labels.worker_id);
+    assert.equal(workers.length, 65, '64 distinct worker ids, then `other`');
+    assert.ok(workers.includes('other'));
+  });
+
+  it('refuses values that would corrupt a series', () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    assert.throws(() => metrics.systemRequestsTotal.inc({ service: 'api' }, -1), /cannot decrease/);
+    assert.throws(() => metrics.rlClipFrac.set({ algorithm: 'ppo' }, Number.NaN), /not a finite number/);
+    assert.throws(() => metrics.ipfsRestoreLatencySeconds.observe({ data_type: 'recipe' }, Infinity), /not a finite number/);
+    assert.throws(() => metrics.rlClipFrac.set({} as { algorithm: string }, 0.1), /label "algorithm" is missing/);
+  });
+
+  it('moves system_rps and system_error_rate only through the counters they are computed from', async () => {
+    let now = 1_000_000;
+    const metrics = createMetrics({ defaultMetrics: false, now: () => now });
+    now += 60_000;
+    for (let i = 0; i < 120; i++) metrics.systemRequestsTotal.inc({ service: 'api' });
+    metrics.systemOperationsTotal.inc({ component: 'hub' }, 50);
+    metrics.systemErrorsTotal.inc({ component: 'hub', error_type: 'timeout' }, 2);
+    assert.equal((await readSamples(metrics.registry, catalogue.systemRequestsTotal))[0]?.value, 120);
+    assert.equal((await readSamples(metrics.registry, catalogue.systemRps))[0]?.value, 2, '120 requests over 60 s');
+    const rates = Object.fromEntries((await readSamples(metrics.registry, catalogue.systemErrorRate)).map((s) => [s.labels.error_type, s.value]));
+    assert.deepEqual(rates, { client_error: 0, server_error: 0, timeout: 0.04, unavailable: 0 });
+  });
+});

@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '../../src/config/index.ts';
+import { catalogueEntries, catalogue, readSamples } from '../../src/metrics/index.ts';
+import { createApp, type App } from '../../src/server/index.ts';
+
+let app: App;
+
+before(async () => {
+  app = createApp(loadConfig({ LOG_LEVEL: 'silent', BODY_LIMIT_BYTES: '2048', LLM_MISTRAL_URL: 'http://127.0.0.1:9/v1' }));
+  // A route with a body, to exercise the shared body handling every later POST route relies on.
+  app.server.post('/test/echo', { config: { component: 'server' } }, async (request) => ({ received: request.body }));
+  await app.server.ready();
+});
+after(async () => {
+  await app.close();
+});
+
+const get = (url: string) => app.server.inject({ method: 'GET', url });
+
+describe('GET /metrics', () => {
+  it('answers Prometheus text with every catalogue family', async () => {
+    const response = await get('/metrics');
+    assert.equal(response.statusCode, 200);
+    assert.match(response.headers['content-type'] as string, /^text\/plain; version=0\.0\.4/);
+    for (const [, def] of catalogueEntries()) assert.match(response.body, new RegExp(`^# TYPE ${def.name} ${def.type}$`, 'm'));
+  });
+
+  it('refuses query parameters it does not take', async () => {
+    const response = await get('/metrics?name[]=up');
+    assert.equal(response.statusCode, 400);
+    assert.equal(response.json().error.code, 'FAI_ERR_VALIDATION');
+    assert.equal(response.json().error.field, 'query');
+  });
+});
+
+describe('GET /health', () => {
+  it('is healthy on embedded defaults and lists every component', async () => {
+    const response = await get('/health');
+    assert.equal(response.statusCode, 200);
+    const body = response.json();
+    assert.equal(body.status, 'healthy');
+    assert.deepEqual(Object.keys(body.services).sort(), ['llm_llama', 'llm_mistral', 'llm_qwen', 'metrics', 'redis']);
+    assert.equal(body.services.metrics.status, 'up');
+    assert.equal(body.services.redis.status, 'not_configured');
+    assert.equal(body.services.llm_mistral.status, 'unknown', 'configured but not probed yet');
+    assert.ok(!Number.isNaN(Date.parse(body.timestamp)));
+  });
+
+  it('answers unknown parameters with 400 naming them', async () => {
+    const response = await get('/health?verbose=1');
+    assert.equal(response.statusCode, 400);
+    assert.match(response.json().error.message, /verbose/);
+  });
+});
+
+describe('GET /health/llm', () => {
+  it('needs a model: 400 naming query.model', async () => {
+    for (const url of ['/health/llm', '/health/llm?model=']) {
+      const response = await get(url);
+      assert.equal(response.statusCode, 400, url);
+      assert.equal(response.json().error.field, 'query.model');
+    }
+  });
+
+  it('answers 404 for a model that is not a slot', async () => {
+    const response = await get('/health/llm?model=gpt-4');
+    assert.equal(response.statusCode, 404);
+    assert.deepEqual([response.json().error.code, response.json().error.field], ['FAI_ERR_NOT_FOUND', 'query.model']);
+  });
+
+  it('reports honestly what it knows of each slot', async () => {
+    const qwen = await get('/health/llm?model=qwen');
+    assert.equal(qwen.statusCode, 200);
+    assert.deepEqual([qwen.json().status, qwen.json().backend], ['not_configured', null]);
+    const mistral = (await get('/health/llm?model=mistral')).json();
+    assert.deepEqual([mistral.status, mistral.backend], ['unknown', 'http://127.0.0.1:9/v1']);
+  });
+});
+
+describe('GET /health/thresholds', () => {
+  it('evaluates every row of the thresholds table', async () => {
+    const response = await get('/health/thresholds');
+    assert.equal(response.statusCode, 200);
+    const body = response.json();
+    assert.equal(body.rows.length, 7);
+    const errorRate = body.rows.find((r: { id: string }) => r.id === 'system_error_rate');
+    assert.equal(errorRate.status, 'OK', 'the requests of this suite so far succeeded or were 4xx');
+  });
+});
+
+describe('bad input', () => {
+  it('answers an unknown route with a JSON 404', async () => {
+    const response = await app.server.inject({ method: 'DELETE', url: '/metrics' });
+    assert.equal(response.statusCode, 404);
+    assert.deepEqual(response.json().error, { code: 'FAI_ERR_NOT_FOUND', message: 'no route DELETE /metrics', field: 'url' });
+  });
+
+  it('answers malformed JSON with 400 naming the body', async () => {
+    const response = await app.server.inject({ method: 'POST', url: '/test/echo', headers: { 'content-type': 'application/json' }, payload: '{"a": ' });
+    assert.equal(response.statusCode, 400);
+    assert.deepEqual([response.json().error.code, response.json().error.field], ['FAI_ERR_MALFORMED_BODY', 'body']);
+  });
+
+  it('answers an oversized body with 413', async () => {
+    const response = await app.server.inject({
+      method: 'POST',
+      url: '/test/echo',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ text: 'x'.repeat(4096) }),
+    });
+    assert.equal(response.statusCode, 413);
+    assert.deepEqual([response.json().error.code, response.json().error.field], ['FAI_ERR_BODY_TOO_LARGE', 'body']);
+  });
+
+  it('answers an unsupported content type with 4xx', async () => {
+    const response = await app.server.inject({ method: 'POST', url: '/test/echo', headers: { 'content-type': 'application/x-unknown' }, payload: 'x' });
+    assert.equal(response.statusCode, 415);
+    assert.equal(response.json().error.field, 'headers.content-type');
+  });
+});
+
+describe('request accounting', () => {
+  it('counts each answered request into system_requests_total, system_rps and system_error_rate', async () => {
+    const requests = async () => (await readSamples(app.metrics.registry, catalogue.systemRequestsTotal))[0]?.value ?? 0;
+    const before = await requests();
+    for (let i = 0; i < 5; i++) await get('/health');
+    await get('/health/llm');
+    assert.equal(await requests(), before + 6);
+    const rps = await readSamples(app.metrics.registry, catalogue.systemRps);
+    assert.ok((rps[0]?.value ?? 0) > 0, 'system_rps moved');
+    const errors = await readSamples(app.metrics.registry, catalogue.systemErrorsTotal);
+    const healthClientErrors = errors.find((s) => s.labels.component === 'health' && s.labels.error_type === 'client_error');
+    assert.ok((healthClientErrors?.value ?? 0) >= 1, 'the 400 was counted against the health component');
+    const rates = await readSamples(app.metrics.registry, catalogue.systemErrorRate);
+    const healthServerErrors = rates.find((s) => s.labels.component === 'health' && s.labels.error_type === 'server_error');
+    assert.equal(healthServerErrors?.value, 0, 'an explicit 0% for server errors');
+  });
+});

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { catalogue, createMetrics, readSamples } from '../../src/metrics/index.ts';
+import { registerCpuSampler } from '../../src/system/index.ts';
+
+const cpuPercent = async (metrics: ReturnType<typeof createMetrics>) => readSamples(metrics.registry, catalogue.workerCpuPercent);
+
+describe('worker_cpu_percent', () => {
+  it('is CPU time since the previous sample over wall time, in percent of one core', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    let wallMs = 0;
+    let cpuMicros = 0;
+    registerCpuSampler(metrics, { workerId: 'w1', now: () => wallMs, cpuUsage: () => ({ user: cpuMicros, system: 0 }) });
+    wallMs = 2_000;
+    cpuMicros = 500_000; // 0.5 s of CPU in 2 s
+    assert.deepEqual(await cpuPercent(metrics), [{ labels: { worker_id: 'w1' }, value: 25 }]);
+    wallMs = 3_000;
+    cpuMicros = 2_500_000; // 2 s of CPU in 1 s: two cores busy
+    assert.equal((await cpuPercent(metrics))[0]?.value, 200);
+  });
+
+  it('keeps the previous value for a scrape sooner than the minimum interval', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    let wallMs = 0;
+    let cpuMicros = 0;
+    registerCpuSampler(metrics, { workerId: 'w1', now: () => wallMs, cpuUsage: () => ({ user: cpuMicros, system: 0 }) });
+    wallMs = 1_000;
+    cpuMicros = 100_000;
+    assert.equal((await cpuPercent(metrics))[0]?.value, 10);
+    wallMs = 1_010;
+    cpuMicros = 110_000;
+    assert.equal((await cpuPercent(metrics))[0]?.value, 10);
+  });
+
+  it('rises when this process really burns CPU', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    registerCpuSampler(metrics, { workerId: 'real', minIntervalMs: 0 });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const idle = (await cpuPercent(metrics))[0]!.value;
+    const until = performance.now() + 300;
+    let spin = 0;
+    while (performance.now() < until) spin += Math.sqrt(spin + 1);
+    const busy = (await cpuPercent(metrics))[0]!.value;
+    assert.ok(busy > 60, `busy ${busy}% (idle was ${idle}%, spin ${spin > 0})`);
+    assert.ok(busy > idle);
+  });
+});
