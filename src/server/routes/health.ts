@@ -3,8 +3,8 @@ import { z } from 'zod';
 import { LLM_SLOTS, type Config } from '../../config/index.ts';
 import { ErrorCodes, FaiError, parseOrThrow } from '../../errors/index.ts';
 import { runHealthChecks, type HealthCheck, type ThresholdEvaluator } from '../../ops/index.ts';
+import { NoQuery } from './query.ts';
 
-const NoQuery = z.object({}).strict();
 const LlmQuery = z.object({ model: z.string({ error: 'is required (qwen, mistral or llama)' }).min(1, 'is required (qwen, mistral or llama)') }).strict();
 
 export interface HealthRouteDeps {

@@ -1,9 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
 import { parseOrThrow } from '../../errors/index.ts';
 import type { Metrics } from '../../metrics/index.ts';
-
-const NoQuery = z.object({}).strict();
+import { NoQuery } from './query.ts';
 
 export function registerMetricsRoutes(app: FastifyInstance, metrics: Metrics): void {
   app.get('/metrics', { config: { component: 'metrics' } }, async (request, reply) => {
