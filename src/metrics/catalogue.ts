@@ -73,6 +73,7 @@ const COMPONENTS = [
   'ops',
   'system',
 ] as const;
+const CHECK_TYPES = ['ingredient', 'concentration', 'combination'] as const;
 /** `client_error` is a 4xx answer: counted, but not held against the service by the thresholds table. */
 const SYSTEM_ERROR_TYPES = ['client_error', 'server_error', 'timeout', 'unavailable'] as const;
 
@@ -141,30 +142,49 @@ export const catalogue = {
   // --- Regulation ----------------------------------------------------------
   ifraViolationsTotal: {
     name: 'ifra_violations_total',
-    help: 'IFRA Standard violations found by compliance checks.',
+    help: 'Regulatory violations (IFRA Standards, EU Annex II prohibitions) found by compliance checks.',
     type: 'counter',
     group: 'regulation',
     guide: true,
     labels: {
+      // The regulation capability passes the id of a known material (a Standard or an allergen), `other` for anything else.
       ingredient: { maxDistinct: 1000 },
-      violation_type: { values: ['prohibited', 'over_limit', 'combination', 'specification', 'unknown_material'] },
+      // unknown_material is counted only in strict mode, where an unknown material fails the check.
+      violation_type: { values: ['prohibited', 'over_limit', 'combination', 'unknown_material'] },
     },
   },
   allergenHitsTotal: {
     name: 'allergen_hits_total',
-    help: 'EU labelled allergens found above their declaration threshold.',
+    help: 'EU labelled allergens found by compliance checks: above the declaration threshold (declare) or prohibited (Annex II).',
     type: 'counter',
     group: 'regulation',
     guide: true,
-    labels: { allergen: { maxDistinct: 200 }, severity: { values: ['info', 'warning', 'critical'] } },
+    labels: { allergen: { maxDistinct: 200 }, severity: { values: ['declare', 'prohibited'] } },
+  },
+  ifraChecksTotal: {
+    name: 'ifra_checks_total',
+    help: 'Compliance checks run, per check type (denominator of ifra_compliance_rate).',
+    type: 'counter',
+    group: 'regulation',
+    guide: false,
+    labels: { check_type: { values: CHECK_TYPES } },
+  },
+  ifraChecksPassedTotal: {
+    name: 'ifra_checks_passed_total',
+    help: 'Compliance checks that passed (pass or warning), per check type (numerator of ifra_compliance_rate).',
+    type: 'counter',
+    group: 'regulation',
+    guide: false,
+    labels: { check_type: { values: CHECK_TYPES } },
   },
   ifraComplianceRate: {
     name: 'ifra_compliance_rate',
-    help: 'Share of compliance checks that passed, per check type, over the regulation window.',
+    help: 'Share of compliance checks that passed, per check type, over the last hour (computed at scrape time from the counters).',
     type: 'gauge',
     group: 'regulation',
     guide: true,
-    labels: { check_type: { values: ['ingredient', 'concentration', 'combination'] } },
+    labels: { check_type: { values: CHECK_TYPES } },
+    window: { kind: 'ratio', seconds: 3600, numerator: 'ifraChecksPassedTotal', denominator: 'ifraChecksTotal' },
   },
   // --- Cloud Hub -----------------------------------------------------------
   ipfsOperationsTotal: {

@@ -1,0 +1,78 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'csv-parse/sync';
+import { z } from 'zod';
+import { parseOrThrow } from '../errors/index.ts';
+
+/**
+ * The materials palette: common perfumery materials with CAS, odour family and
+ * note position, copied from ../shared/perfumery/ with its source ids (see
+ * data/README.md and data/sources.md). Empty cells there mean "not sourced" and
+ * stay `null` here.
+ */
+export const ODOR_FAMILIES = [
+  'citrus',
+  'green',
+  'floral',
+  'fruity',
+  'aromatic/herbal',
+  'spicy',
+  'woody',
+  'ambery/balsamic',
+  'musky',
+  'gourmand/sweet',
+  'aldehydic',
+  'marine/ozonic',
+  'leathery/animalic',
+  'earthy/mossy',
+] as const;
+export type OdorFamily = (typeof ODOR_FAMILIES)[number];
+export type NotePosition = 'top' | 'heart' | 'base';
+
+export interface PaletteMaterial {
+  readonly name: string;
+  readonly cas: string;
+  /** IFRA glossary principal name (a synonym of `name`). */
+  readonly ifraPrincipalName: string;
+  readonly odorDescriptors: readonly string[];
+  readonly odorFamily: OdorFamily;
+  /** null: not sourced (58 rows). */
+  readonly notePosition: NotePosition | null;
+  /** An oil, absolute, resinoid, balsam or other natural complex substance (by its name). */
+  readonly natural: boolean;
+  readonly sourceIds: readonly string[];
+  readonly remarks: string;
+}
+
+const Row = z.object({
+  name: z.string().min(1),
+  cas: z.string().regex(/^\d{2,7}-\d{2}-\d$/),
+  odor_descriptors: z.string(),
+  odor_family: z.enum(ODOR_FAMILIES),
+  note_position: z.enum(['top', 'heart', 'base', '']),
+  source_ids: z.string().min(1),
+  ifra_principal_name: z.string().min(1),
+  remarks: z.string(),
+});
+
+/** The palette names its naturals this way (README: "oils, absolutes, resinoids, balsams"); Myrrh is the one gum resin. */
+const NATURAL_NAME = /\b(oil|absolute|resinoid|balsam|distillate|extract|concrete|myrrh)\b/i;
+
+export const PALETTE_CSV = new URL('./data/materials.csv', import.meta.url);
+
+export function loadPalette(path: URL | string = PALETTE_CSV): PaletteMaterial[] {
+  const records: unknown[] = parse(readFileSync(path, 'utf8'), { columns: true, skip_empty_lines: true });
+  return records.map((record, i) => {
+    const row = parseOrThrow(Row, record, `materials.csv row ${i + 2}`);
+    return {
+      name: row.name,
+      cas: row.cas,
+      ifraPrincipalName: row.ifra_principal_name,
+      odorDescriptors: row.odor_descriptors.split(';').filter(Boolean),
+      odorFamily: row.odor_family,
+      notePosition: row.note_position === '' ? null : row.note_position,
+      natural: NATURAL_NAME.test(row.name),
+      sourceIds: row.source_ids.split(';'),
+      remarks: row.remarks,
+    };
+  });
+}

@@ -1,0 +1,345 @@
+import { readFileSync } from 'node:fs';
+import { parse } from 'csv-parse/sync';
+import { z } from 'zod';
+import { parseOrThrow } from '../errors/index.ts';
+import { loadPalette, type PaletteMaterial } from '../perfumery/index.ts';
+import { casNumbersIn, isValidCas } from './cas.ts';
+import { loadCategories, type ProductCategory } from './categories.ts';
+
+/**
+ * The regulatory reference data, loaded once and indexed by CAS and by name so
+ * a check costs the same whatever the size of the catalogue.
+ *
+ * Sources: data/ifra-standards.csv, data/eu-allergens.csv,
+ * data/ifra-categories.csv and data/combination-groups.csv, each row with its
+ * source ids (data/sources.md). An empty value there is *not sourced*: it
+ * becomes `not_sourced` / `null` here and the check reports it as unknown,
+ * never as allowed.
+ */
+
+export type StandardType = 'prohibition' | 'restriction' | 'specification';
+
+/** A category limit in % of the finished product. */
+export type CategoryLimit = { readonly kind: 'limit'; readonly pct: number } | { readonly kind: 'no_restriction' } | { readonly kind: 'not_sourced' };
+
+export interface IfraStandard {
+  /** Stable slug of the material name: the `ingredient` label of ifra_violations_total. */
+  readonly id: string;
+  readonly name: string;
+  /** Every CAS number the Standard names; several mean the limit applies to their sum. */
+  readonly cas: readonly string[];
+  readonly types: ReadonlySet<StandardType>;
+  readonly amendment: number | null;
+  readonly limits: Readonly<Record<string, CategoryLimit>>;
+  readonly notes: string;
+  readonly sourceIds: readonly string[];
+}
+
+export interface EuAllergen {
+  /** Stable slug of the label name: the `allergen` label of allergen_hits_total. */
+  readonly id: string;
+  /** Annex III entry (or Annex II entry for prohibited ones), as the data gives it. */
+  readonly entry: string | null;
+  /** The name to print on the label (INCI), or the chemical name when no INCI name is sourced. */
+  readonly labelName: string;
+  readonly names: readonly string[];
+  readonly cas: readonly string[];
+  /** `annex_ii`: prohibited in cosmetics (Lilial, Lyral); `annex_iii`: labelling above the thresholds. */
+  readonly annex: 'annex_ii' | 'annex_iii';
+  readonly regulation: string;
+  readonly leaveOnThresholdPct: number | null;
+  readonly rinseOffThresholdPct: number | null;
+  readonly notes: readonly string[];
+  readonly sourceIds: readonly string[];
+}
+
+/** Several Standards whose materials count together against one Standard's limit (e.g. oakmoss + treemoss). */
+export interface CombinationGroup {
+  readonly id: string;
+  readonly name: string;
+  readonly standardIds: readonly string[];
+  /** The Standard whose category limit applies to the group's total. */
+  readonly limitFrom: string;
+  readonly note: string;
+  readonly sourceIds: readonly string[];
+}
+
+/** What a formula line names, once resolved. */
+export interface ResolvedMaterial {
+  /** CAS when the material is one substance; the Standard's id when it is a group named by name. */
+  readonly key: string;
+  readonly name: string;
+  readonly cas: string | null;
+  readonly standards: readonly IfraStandard[];
+  readonly allergens: readonly EuAllergen[];
+  readonly palette: PaletteMaterial | null;
+  /** A natural complex substance: it may contain allergens whose amounts are not sourced. */
+  readonly natural: boolean;
+}
+
+const CATEGORY_COLUMNS: Readonly<Record<string, string>> = {
+  cat1: '1',
+  cat2: '2',
+  cat3: '3',
+  cat4: '4',
+  cat5a: '5A',
+  cat5b: '5B',
+  cat5c: '5C',
+  cat5d: '5D',
+  cat6: '6',
+  cat7a: '7A',
+  cat7b: '7B',
+  cat8: '8',
+  cat9: '9',
+  cat10a: '10A',
+  cat10b: '10B',
+  cat11a: '11A',
+  cat11b: '11B',
+  cat12: '12',
+};
+
+const limitCell = z.union([z.literal(''), z.literal('no restriction'), z.string().regex(/^\d+(\.\d+)?$/)]);
+
+const StandardRow = z.object({
+  material: z.string().min(1),
+  cas: z.string(),
+  ifra_standard_type: z.string().regex(/^(prohibition|restriction|specification)(\+(prohibition|restriction|specification))*$/),
+  amendment: z.string().regex(/^(\d+)?$/),
+  ...Object.fromEntries(Object.keys(CATEGORY_COLUMNS).map((column) => [column, limitCell])),
+  notes: z.string(),
+  source_id: z.string().min(1),
+});
+
+const AllergenRow = z.object({
+  name: z.string().min(1),
+  inci_name: z.string(),
+  cas: z.string(),
+  annex_iii_entry: z.string(),
+  regulation: z.string().min(1),
+  leave_on_threshold_pct: z.string().regex(/^(\d+(\.\d+)?)?$/),
+  rinse_off_threshold_pct: z.string().regex(/^(\d+(\.\d+)?)?$/),
+  eu_status_note: z.string(),
+  source_id: z.string().min(1),
+});
+
+const GroupRow = z.object({
+  group_id: z.string().regex(/^[a-z0-9_]+$/),
+  name: z.string().min(1),
+  standards: z.string().min(1),
+  limit_from: z.string().min(1),
+  note: z.string(),
+  source_id: z.string().min(1),
+});
+
+/** Lower case, no trademark signs, single spaces: how names are matched. */
+export function normalizeName(name: string): string {
+  return name
+    .normalize('NFKC')
+    .replace(/[®™©]/g, '')
+    .toLowerCase()
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+export function slug(name: string): string {
+  return normalizeName(name)
+    .normalize('NFKD')
+    .replace(/[^a-z0-9]+/g, '_')
+    .slice(0, 60)
+    .replace(/^_+|_+$/g, '');
+}
+
+function readCsv(path: URL | string): unknown[] {
+  return parse(readFileSync(path, 'utf8'), { columns: true, skip_empty_lines: true });
+}
+
+function parseLimit(cell: string): CategoryLimit {
+  if (cell === '') return { kind: 'not_sourced' };
+  if (cell === 'no restriction') return { kind: 'no_restriction' };
+  return { kind: 'limit', pct: Number(cell) };
+}
+
+const DATA = (file: string) => new URL(`./data/${file}`, import.meta.url);
+
+export interface CatalogueSources {
+  standards?: URL | string;
+  allergens?: URL | string;
+  groups?: URL | string;
+  categories?: URL | string;
+  palette?: URL | string;
+}
+
+export function loadStandards(path: URL | string = DATA('ifra-standards.csv')): IfraStandard[] {
+  const ids = new Set<string>();
+  return readCsv(path).map((record, i) => {
+    const row = parseOrThrow(StandardRow, record, `ifra-standards.csv row ${i + 2}`) as z.infer<typeof StandardRow> & Record<string, string>;
+    let id = slug(row.material);
+    // Two Standards may share a long name prefix; keep ids unique.
+    for (let n = 2; ids.has(id); n++) id = `${slug(row.material)}_${n}`;
+    ids.add(id);
+    const limits: Record<string, CategoryLimit> = {};
+    for (const [column, category] of Object.entries(CATEGORY_COLUMNS)) limits[category] = parseLimit(row[column] ?? '');
+    return {
+      id,
+      name: row.material,
+      cas: casNumbersIn(row.cas),
+      types: new Set(row.ifra_standard_type.split('+') as StandardType[]),
+      amendment: row.amendment === '' ? null : Number(row.amendment),
+      limits,
+      notes: row.notes,
+      sourceIds: row.source_id.split(';'),
+    };
+  });
+}
+
+export function loadAllergens(path: URL | string = DATA('eu-allergens.csv')): EuAllergen[] {
+  // One row per (entry, CAS): rows of one Annex entry are one allergen, labelled under one name.
+  const groups = new Map<string, Array<z.infer<typeof AllergenRow>>>();
+  readCsv(path).forEach((record, i) => {
+    const row = parseOrThrow(AllergenRow, record, `eu-allergens.csv row ${i + 2}`);
+    const annexII = /Annex II entry (\d+)/.exec(row.eu_status_note)?.[1];
+    const key = row.annex_iii_entry !== '' ? `III-${row.annex_iii_entry}` : annexII !== undefined ? `II-${annexII}` : `CAS-${row.cas}`;
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  });
+  const ids = new Set<string>();
+  return [...groups.entries()].map(([key, rows]) => {
+    const first = rows[0]!;
+    const labelName = rows.find((r) => r.inci_name !== '')?.inci_name ?? first.name;
+    let id = slug(labelName);
+    for (let n = 2; ids.has(id); n++) id = `${slug(labelName)}_${n}`;
+    ids.add(id);
+    const threshold = (cell: string) => (cell === '' ? null : Number(cell));
+    return {
+      id,
+      entry: key.startsWith('CAS-') ? null : key.slice(key.indexOf('-') + 1),
+      labelName,
+      names: [...new Set(rows.flatMap((r) => [r.name, r.inci_name]).filter((n) => n !== ''))],
+      cas: [...new Set(rows.flatMap((r) => casNumbersIn(r.cas)))],
+      annex: key.startsWith('II-') ? 'annex_ii' : 'annex_iii',
+      regulation: first.regulation,
+      leaveOnThresholdPct: threshold(first.leave_on_threshold_pct),
+      rinseOffThresholdPct: threshold(first.rinse_off_threshold_pct),
+      notes: [...new Set(rows.map((r) => r.eu_status_note).filter((n) => n !== ''))],
+      sourceIds: [...new Set(rows.flatMap((r) => r.source_id.split(';')))],
+    };
+  });
+}
+
+export function loadGroups(standards: readonly IfraStandard[], path: URL | string = DATA('combination-groups.csv')): CombinationGroup[] {
+  const known = new Set(standards.map((s) => s.id));
+  return readCsv(path).map((record, i) => {
+    const where = `combination-groups.csv row ${i + 2}`;
+    const row = parseOrThrow(GroupRow, record, where);
+    const standardIds = row.standards.split(';');
+    for (const id of [...standardIds, row.limit_from]) {
+      if (!known.has(id)) throw new Error(`${where}: no IFRA Standard with id "${id}"`);
+    }
+    return { id: row.group_id, name: row.name, standardIds, limitFrom: row.limit_from, note: row.note, sourceIds: row.source_id.split(';') };
+  });
+}
+
+interface NameTarget {
+  cas?: string;
+  standard?: IfraStandard;
+  allergen?: EuAllergen;
+}
+
+export class RegulatoryCatalogue {
+  readonly standards: readonly IfraStandard[];
+  readonly allergens: readonly EuAllergen[];
+  readonly groups: readonly CombinationGroup[];
+  readonly categories: readonly ProductCategory[];
+  readonly palette: readonly PaletteMaterial[];
+  private readonly standardsByCas = new Map<string, IfraStandard[]>();
+  private readonly allergensByCas = new Map<string, EuAllergen[]>();
+  private readonly paletteByCas = new Map<string, PaletteMaterial>();
+  private readonly byName = new Map<string, NameTarget>();
+  private readonly groupsByStandard = new Map<string, CombinationGroup[]>();
+  private readonly categoriesById = new Map<string, ProductCategory>();
+
+  constructor(parts: {
+    standards: readonly IfraStandard[];
+    allergens: readonly EuAllergen[];
+    groups: readonly CombinationGroup[];
+    categories: readonly ProductCategory[];
+    palette: readonly PaletteMaterial[];
+  }) {
+    this.standards = parts.standards;
+    this.allergens = parts.allergens;
+    this.groups = parts.groups;
+    this.categories = parts.categories;
+    this.palette = parts.palette;
+    const push = <T>(map: Map<string, T[]>, key: string, value: T) => {
+      const list = map.get(key);
+      if (list === undefined) map.set(key, [value]);
+      else if (!list.includes(value)) list.push(value);
+    };
+    for (const standard of this.standards) for (const cas of standard.cas) push(this.standardsByCas, cas, standard);
+    for (const allergen of this.allergens) for (const cas of allergen.cas) push(this.allergensByCas, cas, allergen);
+    for (const group of this.groups) for (const id of group.standardIds) push(this.groupsByStandard, id, group);
+    for (const category of this.categories) this.categoriesById.set(category.id, category);
+    // Names, most specific first: a palette name or an allergen row name means one CAS; a Standard's name may mean several.
+    const name = (text: string, target: NameTarget) => {
+      const key = normalizeName(text);
+      if (key !== '' && !this.byName.has(key)) this.byName.set(key, target);
+    };
+    for (const material of this.palette) {
+      this.paletteByCas.set(material.cas, material);
+      name(material.name, { cas: material.cas });
+      name(material.ifraPrincipalName, { cas: material.cas });
+    }
+    for (const allergen of this.allergens) {
+      for (const allergenName of allergen.names) name(allergenName, allergen.cas.length === 1 ? { cas: allergen.cas[0]! } : { allergen });
+    }
+    for (const standard of this.standards) name(standard.name, standard.cas.length === 1 ? { cas: standard.cas[0]! } : { standard });
+  }
+
+  static load(sources: CatalogueSources = {}): RegulatoryCatalogue {
+    const standards = loadStandards(sources.standards);
+    return new RegulatoryCatalogue({
+      standards,
+      allergens: loadAllergens(sources.allergens),
+      groups: loadGroups(standards, sources.groups),
+      categories: loadCategories(sources.categories),
+      palette: loadPalette(sources.palette),
+    });
+  }
+
+  category(id: string): ProductCategory | undefined {
+    return this.categoriesById.get(id);
+  }
+
+  groupsOf(standard: IfraStandard): readonly CombinationGroup[] {
+    return this.groupsByStandard.get(standard.id) ?? [];
+  }
+
+  standardById(id: string): IfraStandard | undefined {
+    return this.standards.find((s) => s.id === id);
+  }
+
+  /** Resolves a CAS number or a name; null when none of the data knows it. */
+  resolve(text: string): ResolvedMaterial | null {
+    const trimmed = text.trim();
+    if (isValidCas(trimmed)) return this.resolveCas(trimmed);
+    const target = this.byName.get(normalizeName(trimmed));
+    if (target === undefined) return null;
+    if (target.cas !== undefined) return this.resolveCas(target.cas);
+    if (target.standard !== undefined) {
+      const standard = target.standard;
+      const allergens = [...new Set(standard.cas.flatMap((cas) => this.allergensByCas.get(cas) ?? []))];
+      return { key: standard.id, name: standard.name, cas: null, standards: [standard], allergens, palette: null, natural: false };
+    }
+    const allergen = target.allergen!;
+    const standards = [...new Set(allergen.cas.flatMap((cas) => this.standardsByCas.get(cas) ?? []))];
+    return { key: `allergen:${allergen.id}`, name: allergen.labelName, cas: null, standards, allergens: [allergen], palette: null, natural: false };
+  }
+
+  private resolveCas(cas: string): ResolvedMaterial | null {
+    const standards = this.standardsByCas.get(cas) ?? [];
+    const allergens = this.allergensByCas.get(cas) ?? [];
+    const palette = this.paletteByCas.get(cas) ?? null;
+    if (standards.length === 0 && allergens.length === 0 && palette === null) return null;
+    const name = palette?.name ?? allergens[0]?.labelName ?? standards[0]!.name;
+    return { key: cas, name, cas, standards, allergens, palette, natural: palette?.natural ?? false };
+  }
+}

@@ -1,0 +1,56 @@
+import type { Metrics } from '../metrics/index.ts';
+import { RegulatoryCatalogue } from './catalogue.ts';
+import { checkFormula, type CheckRequest, type ComplianceResult } from './check.ts';
+import { recordCheck } from './record-check.ts';
+
+export { isValidCas, looksLikeCas } from './cas.ts';
+export {
+  RegulatoryCatalogue,
+  normalizeName,
+  slug,
+  type CatalogueSources,
+  type CategoryLimit,
+  type CombinationGroup,
+  type EuAllergen,
+  type IfraStandard,
+  type ResolvedMaterial,
+  type StandardType,
+} from './catalogue.ts';
+export { RINSE_OFF_CATEGORIES, type ProductCategory } from './categories.ts';
+export {
+  checkFormula,
+  defaultExposure,
+  WARNING_SHARE,
+  worse,
+  type AllergenResult,
+  type CheckRequest,
+  type CheckType,
+  type CombinationResult,
+  type ComplianceResult,
+  type Exposure,
+  type FormulaLine,
+  type MaterialResult,
+  type StandardVerdict,
+  type Verdict,
+} from './check.ts';
+export { recordCheck } from './record-check.ts';
+export { CheckRequestSchema, MAX_FORMULA_LINES, normalizeCategory, parseCheckRequest, parseFormulaCsv } from './request.ts';
+
+/** The regulation capability as the service uses it: checks formulas and moves the regulation metrics. */
+export class ComplianceChecker {
+  readonly catalogue: RegulatoryCatalogue;
+  private readonly metrics: Metrics | undefined;
+  private readonly strictByDefault: boolean;
+
+  constructor(options: { catalogue?: RegulatoryCatalogue; metrics?: Metrics; strict?: boolean } = {}) {
+    this.catalogue = options.catalogue ?? RegulatoryCatalogue.load();
+    this.metrics = options.metrics;
+    this.strictByDefault = options.strict ?? false;
+  }
+
+  check(request: CheckRequest): ComplianceResult {
+    const result = checkFormula(this.catalogue, { ...request, strict: request.strict ?? this.strictByDefault });
+    if (this.metrics !== undefined) recordCheck(this.metrics, result);
+    return result;
+  }
+}
