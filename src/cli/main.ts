@@ -1,4 +1,5 @@
 import { Command, CommanderError, Option } from 'commander';
+import { checkFormulaFile } from './commands/check-formula.ts';
 import { health } from './commands/health.ts';
 import { serve } from './commands/serve.ts';
 import { ExitCodes, reportError } from './exit-codes.ts';
@@ -30,6 +31,20 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExit codes: 0 OK, 1 WARNING or degraded, 2 CRITICAL or unhealthy, 69 service unreachable, 75 timeout.')
     .action(async (options: { url: string; timeout: string; json?: boolean }) => {
       process.exitCode = await health(options);
+    });
+
+  program
+    .command('check-formula')
+    .description('check a formula against IFRA Standards and EU allergen rules (JSON or CSV file; no service needed)')
+    .argument('<FILE>', 'JSON {formula: [{material, concentrationPct}], category, dosagePct, exposure?} or CSV with material,concentration_pct')
+    .option('--category <id>', 'IFRA product category, e.g. 4 (fine fragrance) or 5A (required for CSV)')
+    .option('--dosage <pct>', '% of the concentrate in the finished product, e.g. 15 for an EDP (required for CSV)')
+    .addOption(new Option('--exposure <kind>', 'allergen labelling threshold to apply (default from the category)').choices(['leave-on', 'rinse-off']))
+    .option('--strict', 'fail on unknown materials, unsourced limits and warnings (> 80% of a limit)')
+    .option('--json', 'print the full result as JSON')
+    .addHelpText('after', '\nExit codes: 0 PASS, 1 WARNING or UNKNOWN, 2 FAIL, 64 bad input.\nExample: fai check-formula examples/edp-fresh-citrus.json')
+    .action(async (file: string, options: { category?: string; dosage?: string; exposure?: string; strict?: boolean; json?: boolean }) => {
+      process.exitCode = await checkFormulaFile(file, options);
     });
 
   return program;

@@ -42,6 +42,7 @@ const EnvSchema = z.object({
   NVIDIA_SMI: z.string().trim().min(1).default('nvidia-smi'),
   GPU_POLL_SECONDS: integer(15, 1, 3_600),
   CUDA_VISIBLE_DEVICES: z.string().optional(),
+  REGULATION_STRICT: z.enum(['true', 'false', '1', '0', '']).default('false'),
 });
 
 export interface Config {
@@ -57,6 +58,8 @@ export interface Config {
   readonly nvidiaSmi: string;
   readonly gpuPollSeconds: number;
   readonly cudaVisibleDevices: string | undefined;
+  /** Compliance checks fail on unknown materials, unsourced limits and warnings unless a request says otherwise. */
+  readonly regulationStrict: boolean;
 }
 
 /** Reads the configuration from an environment; throws FAI_ERR_CONFIG naming the variable (`env.PORT`). */
@@ -75,5 +78,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     nvidiaSmi: parsed.NVIDIA_SMI,
     gpuPollSeconds: parsed.GPU_POLL_SECONDS,
     cudaVisibleDevices: parsed.CUDA_VISIBLE_DEVICES,
+    regulationStrict: parsed.REGULATION_STRICT === 'true' || parsed.REGULATION_STRICT === '1',
   };
 }

@@ -29,6 +29,8 @@ export interface IfraStandard {
   /** Every CAS number the Standard names; several mean the limit applies to their sum. */
   readonly cas: readonly string[];
   readonly types: ReadonlySet<StandardType>;
+  /** The same types as a list, in the data's order. */
+  readonly typeList: readonly StandardType[];
   readonly amendment: number | null;
   readonly limits: Readonly<Record<string, CategoryLimit>>;
   readonly notes: string;
@@ -133,6 +135,8 @@ const GroupRow = z.object({
 
 /** Lower case, no trademark signs, single spaces: how names are matched. */
 export function normalizeName(name: string): string {
+  // Most names arrive clean: one test spares the Unicode normalisation and replaces on the hot path of every check.
+  if (CLEAN_NAME.test(name)) return name.toLowerCase();
   return name
     .normalize('NFKC')
     .replace(/[®™©]/g, '')
@@ -140,6 +144,9 @@ export function normalizeName(name: string): string {
     .replace(/\s+/g, ' ')
     .trim();
 }
+
+/** Printable ASCII, single inner spaces, no space at either end. */
+const CLEAN_NAME = /^(?! )(?:[\x21-\x7e]| (?=[\x21-\x7e]))*$/;
 
 export function slug(name: string): string {
   return normalizeName(name)
@@ -184,6 +191,7 @@ export function loadStandards(path: URL | string = DATA('ifra-standards.csv')): 
       name: row.material,
       cas: casNumbersIn(row.cas),
       types: new Set(row.ifra_standard_type.split('+') as StandardType[]),
+      typeList: row.ifra_standard_type.split('+') as StandardType[],
       amendment: row.amendment === '' ? null : Number(row.amendment),
       limits,
       notes: row.notes,
@@ -281,6 +289,7 @@ export class RegulatoryCatalogue {
     // Names, most specific first: a palette name or an allergen row name means one CAS; a Standard's name may mean several.
     const name = (text: string, target: NameTarget) => {
       const key = normalizeName(text);
+      if (!this.spelledNames.has(text)) this.spelledNames.set(text, key);
       if (key !== '' && !this.byName.has(key)) this.byName.set(key, target);
     };
     for (const material of this.palette) {
@@ -292,6 +301,7 @@ export class RegulatoryCatalogue {
       for (const allergenName of allergen.names) name(allergenName, allergen.cas.length === 1 ? { cas: allergen.cas[0]! } : { allergen });
     }
     for (const standard of this.standards) name(standard.name, standard.cas.length === 1 ? { cas: standard.cas[0]! } : { standard });
+    this.buildResolutions();
   }
 
   static load(sources: CatalogueSources = {}): RegulatoryCatalogue {
@@ -317,29 +327,53 @@ export class RegulatoryCatalogue {
     return this.standards.find((s) => s.id === id);
   }
 
-  /** Resolves a CAS number or a name; null when none of the data knows it. */
+  /**
+   * Resolves a CAS number or a name; null when none of the data knows it.
+   * One map lookup: every answer is built once, when the catalogue is.
+   */
   resolve(text: string): ResolvedMaterial | null {
+    // Names and CAS numbers written exactly as the data writes them (the common case) need no normalising.
+    const exact = this.resolvedByExactText.get(text);
+    if (exact !== undefined) return exact;
     const trimmed = text.trim();
-    if (isValidCas(trimmed)) return this.resolveCas(trimmed);
-    const target = this.byName.get(normalizeName(trimmed));
-    if (target === undefined) return null;
-    if (target.cas !== undefined) return this.resolveCas(target.cas);
-    if (target.standard !== undefined) {
-      const standard = target.standard;
-      const allergens = [...new Set(standard.cas.flatMap((cas) => this.allergensByCas.get(cas) ?? []))];
-      return { key: standard.id, name: standard.name, cas: null, standards: [standard], allergens, palette: null, natural: false };
-    }
-    const allergen = target.allergen!;
-    const standards = [...new Set(allergen.cas.flatMap((cas) => this.standardsByCas.get(cas) ?? []))];
-    return { key: `allergen:${allergen.id}`, name: allergen.labelName, cas: null, standards, allergens: [allergen], palette: null, natural: false };
+    if (isValidCas(trimmed)) return this.resolvedByCas.get(trimmed) ?? null;
+    return this.resolvedByName.get(normalizeName(trimmed)) ?? null;
   }
 
-  private resolveCas(cas: string): ResolvedMaterial | null {
-    const standards = this.standardsByCas.get(cas) ?? [];
-    const allergens = this.allergensByCas.get(cas) ?? [];
-    const palette = this.paletteByCas.get(cas) ?? null;
-    if (standards.length === 0 && allergens.length === 0 && palette === null) return null;
-    const name = palette?.name ?? allergens[0]?.labelName ?? standards[0]!.name;
-    return { key: cas, name, cas, standards, allergens, palette, natural: palette?.natural ?? false };
+  private readonly resolvedByExactText = new Map<string, ResolvedMaterial>();
+  private readonly resolvedByCas = new Map<string, ResolvedMaterial>();
+  private readonly resolvedByName = new Map<string, ResolvedMaterial>();
+
+  private buildResolutions(): void {
+    const known = new Set([...this.standardsByCas.keys(), ...this.allergensByCas.keys(), ...this.paletteByCas.keys()]);
+    for (const cas of known) {
+      const standards = this.standardsByCas.get(cas) ?? [];
+      const allergens = this.allergensByCas.get(cas) ?? [];
+      const palette = this.paletteByCas.get(cas) ?? null;
+      const name = palette?.name ?? allergens[0]?.labelName ?? standards[0]!.name;
+      this.resolvedByCas.set(cas, { key: cas, name, cas, standards, allergens, palette, natural: palette?.natural ?? false });
+    }
+    for (const [name, target] of this.byName) {
+      let resolved: ResolvedMaterial;
+      if (target.cas !== undefined) resolved = this.resolvedByCas.get(target.cas)!;
+      else if (target.standard !== undefined) {
+        const standard = target.standard;
+        const allergens = [...new Set(standard.cas.flatMap((cas) => this.allergensByCas.get(cas) ?? []))];
+        resolved = { key: standard.id, name: standard.name, cas: null, standards: [standard], allergens, palette: null, natural: false };
+      } else {
+        const allergen = target.allergen!;
+        const standards = [...new Set(allergen.cas.flatMap((cas) => this.standardsByCas.get(cas) ?? []))];
+        resolved = { key: `allergen:${allergen.id}`, name: allergen.labelName, cas: null, standards, allergens: [allergen], palette: null, natural: false };
+      }
+      this.resolvedByName.set(name, resolved);
+    }
+    for (const [cas, resolved] of this.resolvedByCas) this.resolvedByExactText.set(cas, resolved);
+    for (const [text, key] of this.spelledNames) {
+      const resolved = this.resolvedByName.get(key);
+      if (resolved !== undefined && !this.resolvedByExactText.has(text)) this.resolvedByExactText.set(text, resolved);
+    }
   }
+
+  /** Every name as the data spells it → its normalised key. */
+  private readonly spelledNames = new Map<string, string>();
 }

@@ -49,7 +49,13 @@ export class ComplianceChecker {
   }
 
   check(request: CheckRequest): ComplianceResult {
-    const result = checkFormula(this.catalogue, { ...request, strict: request.strict ?? this.strictByDefault });
+    const result = checkFormula(this.catalogue, {
+      formula: request.formula,
+      category: request.category,
+      dosagePct: request.dosagePct,
+      exposure: request.exposure,
+      strict: request.strict ?? this.strictByDefault,
+    });
     if (this.metrics !== undefined) recordCheck(this.metrics, result);
     return result;
   }

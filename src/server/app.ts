@@ -5,9 +5,11 @@ import { LLM_SLOTS, type Config } from '../config/index.ts';
 import { connectRedis, pingRedis } from '../hub/index.ts';
 import { createMetrics, type Metrics } from '../metrics/index.ts';
 import { ThresholdEvaluator, type HealthCheck } from '../ops/index.ts';
+import { ComplianceChecker } from '../regulation/index.ts';
 import { registerCpuSampler, startVramSampler, type VramSampler } from '../system/index.ts';
 import { installErrorHandling } from './error-mapping.ts';
 import { installRequestAccounting } from './request-accounting.ts';
+import { registerComplianceRoutes } from './routes/compliance.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerMetricsRoutes } from './routes/metrics.ts';
 
@@ -35,6 +37,7 @@ export function createApp(config: Config): App {
   });
   const metrics = createMetrics();
   const thresholds = new ThresholdEvaluator(metrics);
+  const compliance = new ComplianceChecker({ metrics, strict: config.regulationStrict });
   registerCpuSampler(metrics, { workerId: config.workerId });
   let vram: VramSampler | undefined;
   const redis: Redis | undefined = config.redisUrl === undefined ? undefined : connectRedis(config.redisUrl, logger);
@@ -73,6 +76,7 @@ export function createApp(config: Config): App {
   installRequestAccounting(server, metrics);
   registerMetricsRoutes(server, metrics);
   registerHealthRoutes(server, { config, checks, thresholds });
+  registerComplianceRoutes(server, compliance);
 
   return {
     server,

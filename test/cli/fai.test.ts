@@ -119,3 +119,40 @@ describe('healthExitCode', () => {
     assert.equal(healthExitCode(health('healthy'), thresholds('CRITICAL')), 2);
   });
 });
+
+describe('fai check-formula', () => {
+  const example = fileURLToPath(new URL('../../examples/edp-fresh-citrus.json', import.meta.url));
+  const exampleCsv = fileURLToPath(new URL('../../examples/edp-fresh-citrus.csv', import.meta.url));
+
+  it('prints a verdict for the shipped example, with exit 1 while limits are not sourced', async () => {
+    const result = await fai(['check-formula', example]);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stdout, /IFRA category 4, concentrate at 15% of the product, leave-on/);
+    assert.match(result.stdout, /Citronellal\s+106-23-0\s+1\.5%\s+0\.225%\s+0\.49%\s+PASS/);
+    assert.match(result.stdout, /Allergens to declare on the label:\n\s+Citrus aurantium bergamia oil: 1\.8%/);
+    assert.match(result.stdout, /^Checks: ingredient PASS · concentration UNKNOWN · combination PASS → UNKNOWN$/m);
+  });
+
+  it('reads CSV with the category and dosage as flags, and fails in strict mode with exit 2', async () => {
+    const result = await fai(['check-formula', exampleCsv, '--category', '4', '--dosage', '15', '--strict', '--json']);
+    assert.equal(result.code, 2, result.stderr);
+    const body = JSON.parse(result.stdout);
+    assert.equal(body.verdict, 'fail');
+    assert.equal(body.materials.length, 10);
+  });
+
+  it('exits 64 naming what to fix', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [['check-formula', exampleCsv], /--category: required/],
+      [['check-formula', exampleCsv, '--category', '4', '--dosage', 'lots'], /--dosage: "lots" is not a number/],
+      [['check-formula', exampleCsv, '--category', '5', '--dosage', '15'], /sub-categories 5A/],
+      [['check-formula', '/nonexistent/formula.json'], /FILE: cannot read/],
+      [['check-formula', example, '--exposure', 'spray'], /argument 'spray' is invalid/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await fai(args);
+      assert.equal(result.code, 64, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, message);
+    }
+  });
+});

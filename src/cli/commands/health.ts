@@ -1,6 +1,7 @@
 import { ErrorCodes, FaiError } from '../../errors/index.ts';
 import type { HealthReport, RowVerdict, ThresholdReport, ThresholdStatus } from '../../ops/index.ts';
 import { ExitCodes } from '../exit-codes.ts';
+import { table } from '../table.ts';
 
 export interface HealthOptions {
   url: string;
@@ -34,11 +35,6 @@ function formatNormal(row: RowVerdict): string {
 
 function formatBound(row: RowVerdict, bound: number): string {
   return `${row.direction === 'above' ? '>' : '<'} ${formatValue(bound, row.unit)}`;
-}
-
-function table(rows: string[][]): string {
-  const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => row[column]!.length)));
-  return rows.map((row) => `  ${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')}`.trimEnd()).join('\n');
 }
 
 export function renderHealth(url: string, health: HealthReport, thresholds: ThresholdReport): string {

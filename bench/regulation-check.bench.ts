@@ -1,0 +1,133 @@
+/**
+ * Compliance check throughput: µs per check and checks/s for formulas of 10, 30
+ * and 100 materials, against the full sourced catalogue and against one ten
+ * times larger, side by side with a linear-scan baseline (what a check without
+ * the CAS/name indexes costs). Target: ≤ 20 µs for 30 materials on one core.
+ *
+ *   make bench-regulation     (or: node --import tsx bench/regulation-check.bench.ts)
+ */
+import { createMetrics } from '../src/metrics/index.ts';
+import { isValidCas, normalizeName, RegulatoryCatalogue, type CheckRequest, type EuAllergen, type IfraStandard, type ResolvedMaterial } from '../src/regulation/index.ts';
+import { ComplianceChecker } from '../src/regulation/index.ts';
+import type { PaletteMaterial } from '../src/perfumery/index.ts';
+
+/** Deterministic pseudo-random numbers (mulberry32), so every run checks the same formulas. */
+function random(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A valid CAS number for a synthetic material n (prefix 2 000 000 and up, which no real material in the data uses). */
+function syntheticCas(n: number): string {
+  const head = String(2_000_000 + n);
+  const digits = `${head}00`;
+  let sum = 0;
+  for (let i = 0; i < digits.length; i++) sum += Number(digits[digits.length - 1 - i]) * (i + 1);
+  const cas = `${head}-00-${sum % 10}`;
+  if (!isValidCas(cas)) throw new Error(`bad synthetic CAS ${cas}`);
+  return cas;
+}
+
+/** The real catalogue plus nine renamed copies of every row: ten times the data, same formulas. */
+function tenfold(real: RegulatoryCatalogue): RegulatoryCatalogue {
+  let n = 0;
+  const casMap = () => new Map<string, string>();
+  const standards: IfraStandard[] = [...real.standards];
+  const allergens: EuAllergen[] = [...real.allergens];
+  const palette: PaletteMaterial[] = [...real.palette];
+  for (let copy = 1; copy < 10; copy++) {
+    const map = casMap();
+    const fake = (cas: string) => {
+      let mapped = map.get(cas);
+      if (mapped === undefined) map.set(cas, (mapped = syntheticCas(n++)));
+      return mapped;
+    };
+    for (const s of real.standards) standards.push({ ...s, id: `${s.id}_x${copy}`, name: `${s.name} x${copy}`, cas: s.cas.map(fake) });
+    for (const a of real.allergens) allergens.push({ ...a, id: `${a.id}_x${copy}`, labelName: `${a.labelName} x${copy}`, names: a.names.map((x) => `${x} x${copy}`), cas: a.cas.map(fake) });
+    for (const p of real.palette) palette.push({ ...p, name: `${p.name} x${copy}`, ifraPrincipalName: `${p.ifraPrincipalName} x${copy}`, cas: fake(p.cas) });
+  }
+  return new RegulatoryCatalogue({ standards, allergens, groups: real.groups, categories: real.categories, palette });
+}
+
+/** The baseline: the same data, resolved by scanning every row for every formula line. */
+class LinearScanCatalogue extends RegulatoryCatalogue {
+  override resolve(text: string): ResolvedMaterial | null {
+    const wanted = normalizeName(text);
+    const palette = this.palette.find((p) => p.cas === text.trim() || normalizeName(p.name) === wanted || normalizeName(p.ifraPrincipalName) === wanted) ?? null;
+    const cas = palette?.cas ?? (isValidCas(text.trim()) ? text.trim() : null);
+    if (cas === null) return super.resolve(text);
+    const standards = this.standards.filter((s) => s.cas.includes(cas));
+    const allergens = this.allergens.filter((a) => a.cas.includes(cas));
+    if (palette === null && standards.length === 0 && allergens.length === 0) return null;
+    return { key: cas, name: palette?.name ?? standards[0]?.name ?? allergens[0]!.labelName, cas, standards, allergens, palette, natural: palette?.natural ?? false };
+  }
+}
+
+function formulas(catalogue: RegulatoryCatalogue, size: number, count: number, seed: number): CheckRequest[] {
+  const next = random(seed);
+  const names = catalogue.palette.slice(0, 170).map((p) => p.name);
+  return Array.from({ length: count }, () => {
+    const pool = [...names];
+    const formula = Array.from({ length: size }, () => {
+      const [name] = pool.splice(Math.floor(next() * pool.length), 1);
+      return { material: name!, concentrationPct: Math.round((90 / size) * (0.5 + next()) * 1000) / 1000 };
+    });
+    const total = formula.reduce((s, l) => s + l.concentrationPct, 0);
+    if (total > 100) for (const line of formula) line.concentrationPct = Math.floor((line.concentrationPct * 99_000) / total) / 1000;
+    return { category: ['4', '5A', '9', '12'][Math.floor(next() * 4)]!, dosagePct: 15, formula };
+  });
+}
+
+/** µs per check for each checker: median over 500-check batches, measured in alternating rounds so drift hits all alike. */
+function measureAll(checkers: readonly ComplianceChecker[], requests: readonly CheckRequest[], rounds = 5, secondsPerRound = 0.2): Array<{ usPerCheck: number; checksPerSecond: number }> {
+  for (const checker of checkers) for (let i = 0; i < 2_000; i++) checker.check(requests[i % requests.length]!);
+  const batch = 500;
+  const samples: number[][] = checkers.map(() => []);
+  for (let round = 0; round < rounds; round++) {
+    checkers.forEach((checker, c) => {
+      const deadline = performance.now() + secondsPerRound * 1000;
+      let i = 0;
+      do {
+        const start = performance.now();
+        for (let k = 0; k < batch; k++) checker.check(requests[i++ % requests.length]!);
+        samples[c]!.push(((performance.now() - start) * 1000) / batch);
+      } while (performance.now() < deadline);
+    });
+  }
+  return samples.map((perBatch) => {
+    perBatch.sort((a, b) => a - b);
+    const usPerCheck = perBatch[Math.floor(perBatch.length / 2)]!;
+    return { usPerCheck, checksPerSecond: 1e6 / usPerCheck };
+  });
+}
+
+type Measured = { usPerCheck: number; checksPerSecond: number };
+
+const real = RegulatoryCatalogue.load();
+const big = tenfold(real);
+const linear = new LinearScanCatalogue({ standards: real.standards, allergens: real.allergens, groups: real.groups, categories: real.categories, palette: real.palette });
+const linearBig = new LinearScanCatalogue({ standards: big.standards, allergens: big.allergens, groups: big.groups, categories: big.categories, palette: big.palette });
+const metrics = createMetrics({ defaultMetrics: false });
+
+console.log(`catalogue: ${real.standards.length} IFRA Standards, ${real.allergens.length} EU allergens, ${real.palette.length} palette materials; ×10: ${big.standards.length}, ${big.allergens.length}, ${big.palette.length}`);
+console.log('µs per check (median of 500-check batches over 5 alternating rounds; checks/s in brackets); every check records its metrics as the service does\n');
+const rows: string[][] = [['materials', 'indexed', 'indexed ×10 data', 'linear scan', 'linear ×10 data', '×10 / indexed', 'linear / indexed']];
+for (const size of [10, 30, 100]) {
+  const requests = formulas(real, size, 64, size);
+  const [indexed, indexedBig, scan, scanBig] = measureAll(
+    [real, big, linear, linearBig].map((catalogue) => new ComplianceChecker({ catalogue, metrics })),
+    requests,
+  ) as [Measured, Measured, Measured, Measured];
+  const cell = (m: Measured) => `${m.usPerCheck.toFixed(2)} (${Math.round(m.checksPerSecond).toLocaleString('en')})`;
+  rows.push([String(size), cell(indexed), cell(indexedBig), cell(scan), cell(scanBig), (indexedBig.usPerCheck / indexed.usPerCheck).toFixed(2), (scan.usPerCheck / indexed.usPerCheck).toFixed(1)]);
+}
+const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
+for (const row of rows) console.log(row.map((cell, c) => cell.padEnd(widths[c]!)).join('  '));
+const thirty = rows[2]![1]!;
+console.log(`\ntarget: ≤ 20 µs per check for 30 materials; measured ${thirty.split(' ')[0]} µs`);

@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '../../src/config/index.ts';
+import { catalogue, readSamples } from '../../src/metrics/index.ts';
+import { createApp, type App } from '../../src/server/index.ts';
+
+let app: App;
+before(async () => {
+  app = createApp(loadConfig({ LOG_LEVEL: 'silent' }));
+  await app.server.ready();
+});
+after(async () => {
+  await app.close();
+});
+
+const post = (payload: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
+  app.server.inject({ method: 'POST', url: '/v1/compliance/check', headers, payload: typeof payload === 'string' ? payload : JSON.stringify(payload) });
+
+describe('POST /v1/compliance/check', () => {
+  it('answers the check result and moves the regulation metrics', async () => {
+    const response = await post({ category: '4', dosagePct: 15, formula: [{ material: 'Citronellal', concentrationPct: 4 }, { material: 'Linalool', concentrationPct: 8 }] });
+    assert.equal(response.statusCode, 200);
+    const body = response.json();
+    assert.equal(body.verdict, 'fail');
+    assert.equal(body.checks.concentration, 'fail');
+    assert.equal(body.materials[0].finishedPct, 0.6);
+    assert.equal(body.materials[0].standards[0].limitPct, 0.49);
+    assert.deepEqual(body.allergens.declare.map((a: { labelName: string }) => a.labelName), ['Linalool']);
+    const violations = await readSamples(app.metrics.registry, catalogue.ifraViolationsTotal);
+    assert.deepEqual(violations.map((s) => s.labels), [{ ingredient: 'citronellal', violation_type: 'over_limit' }]);
+    const rate = await readSamples(app.metrics.registry, catalogue.ifraComplianceRate);
+    assert.equal(rate.find((s) => s.labels.check_type === 'concentration')?.value, 0);
+  });
+
+  it('answers 400 naming the field for bad values', async () => {
+    const cases: Array<[unknown, string]> = [
+      [{ category: '4', dosagePct: 15, formula: [{ material: 'Linalool', concentrationPct: -2 }] }, 'body.formula.0.concentrationPct'],
+      [{ category: '4', dosagePct: 15, formula: [{ material: 'Linalool', concentrationPct: 120 }] }, 'body.formula.0.concentrationPct'],
+      [{ category: '4', dosagePct: 15, formula: [{ material: 'Linalool', concentrationPct: 70 }, { material: 'Hedione', concentrationPct: 40 }] }, 'body.formula'],
+      [{ category: '99', dosagePct: 15, formula: [{ material: 'Linalool', concentrationPct: 1 }] }, 'category'],
+      [{ category: '4', formula: [{ material: 'Linalool', concentrationPct: 1 }] }, 'body.dosagePct'],
+    ];
+    for (const [payload, field] of cases) {
+      const response = await post(payload);
+      assert.equal(response.statusCode, 400, JSON.stringify(payload));
+      assert.equal(response.json().error.field, field, JSON.stringify(payload));
+    }
+  });
+
+  it('answers a malformed body with 400, an oversized one with 413, another content type with 415', async () => {
+    const malformed = await post('{"category": "4", "formula": [');
+    assert.deepEqual([malformed.statusCode, malformed.json().error.code], [400, 'FAI_ERR_MALFORMED_BODY']);
+    const huge = await post({ category: '4', dosagePct: 15, formula: [{ material: 'x'.repeat(300_000), concentrationPct: 1 }] });
+    assert.deepEqual([huge.statusCode, huge.json().error.field], [413, 'body']);
+    const csv = await post('material,concentration_pct\nLinalool,1\n', { 'content-type': 'text/csv' });
+    assert.equal(csv.statusCode, 415);
+  });
+
+  it('counts its requests against the regulation component', async () => {
+    const operations = await readSamples(app.metrics.registry, catalogue.systemOperationsTotal);
+    assert.ok((operations.find((s) => s.labels.component === 'regulation')?.value ?? 0) >= 4);
+  });
+});
