@@ -150,19 +150,8 @@ function judge(totalPct: number, limitPct: number): Verdict {
   return 'pass';
 }
 
-/** A formula line while it is checked; it is the MaterialResult that is returned (no copy). */
-interface Line {
-  readonly line: number;
-  readonly input: string;
-  readonly known: boolean;
-  readonly name: string | null;
-  readonly cas: string | null;
-  readonly concentrationPct: number;
-  readonly finishedPct: number;
-  verdict: Verdict;
-  standards: StandardVerdict[];
-  notes: string[];
-}
+/** A formula line while it is checked: the MaterialResult that is returned (no copy), with its lists still growing. */
+type Line = Omit<MaterialResult, 'verdict' | 'standards' | 'notes'> & { verdict: Verdict; standards: StandardVerdict[]; notes: string[] };
 
 // Most lines carry no note; they share one frozen empty list until they get one.
 const NO_NOTES: string[] = Object.freeze([]) as unknown as string[];
