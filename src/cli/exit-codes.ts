@@ -24,6 +24,8 @@ const BY_CODE: Record<ErrorCode, { exitCode: number; advice: string }> = {
   FAI_ERR_CONFIG: { exitCode: ExitCodes.CONFIG, advice: 'fix the named environment variable (README, "Configuration")' },
   FAI_ERR_UNAVAILABLE: { exitCode: ExitCodes.UNAVAILABLE, advice: 'is the service running? start it with `make run` or pass --url' },
   FAI_ERR_TIMEOUT: { exitCode: ExitCodes.TIMEOUT, advice: 'the service is slow to answer; try again or raise --timeout' },
+  FAI_ERR_INTEGRITY: { exitCode: ExitCodes.INTERNAL, advice: 'stored data is corrupt; restore the object from another copy' },
+  FAI_ERR_STORAGE: { exitCode: ExitCodes.UNAVAILABLE, advice: 'check free space and write permission of HUB_DIR' },
   FAI_ERR_INTERNAL: { exitCode: ExitCodes.INTERNAL, advice: 'this is a bug; the log above has the details' },
 };
 

@@ -23,6 +23,10 @@ export const ErrorCodes = {
   UNAVAILABLE: 'FAI_ERR_UNAVAILABLE',
   /** An operation took longer than allowed. */
   TIMEOUT: 'FAI_ERR_TIMEOUT',
+  /** Stored data failed its integrity check (a block whose bytes do not hash to its CID). */
+  INTEGRITY: 'FAI_ERR_INTEGRITY',
+  /** The disk is full or read-only, or another storage failure that is not the caller's. */
+  STORAGE: 'FAI_ERR_STORAGE',
   /** A bug or an unexpected failure; never used for bad input. */
   INTERNAL: 'FAI_ERR_INTERNAL',
 } as const;

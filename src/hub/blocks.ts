@@ -1,0 +1,187 @@
+import * as dagJson from '@ipld/dag-json';
+import { FsBlockstore } from 'blockstore-fs';
+import { importer } from 'ipfs-unixfs-importer';
+import { exporter } from 'ipfs-unixfs-exporter';
+import { CID } from 'multiformats/cid';
+import * as raw from 'multiformats/codecs/raw';
+import { sha256 } from 'multiformats/hashes/sha2';
+import { ErrorCodes, FaiError } from '../errors/index.ts';
+
+/**
+ * Content-addressed blocks, as IPFS stores them.
+ *
+ * - Structured data (recipes, feedback) is one dag-json block, CIDv1, sha2-256: the CID Helia's
+ *   `@helia/dag-json` (or `ipfs dag put --store-codec dag-json`) gives the same value.
+ * - Binary data (checkpoints) is imported as a UnixFS file with the `unixfs-v1-2025` profile
+ *   (CIDv1, raw leaves, 1 MiB chunks, up to 1024 links per node) — the profile Helia's `addBytes`
+ *   and Kubo's `ipfs add --profile=unixfs-v1-2025` share. A file of one chunk is its own raw
+ *   block; a larger one is a dag-pb tree whose leaves are verified one by one on restore.
+ *
+ * Every block read is re-hashed and compared with its CID: a mismatch is an error, never data.
+ */
+export type BlockErrorType = 'hash_mismatch' | 'malformed_cid' | 'missing_block' | 'timeout' | 'io';
+
+export class BlockError extends FaiError {
+  readonly errorType: BlockErrorType;
+
+  constructor(errorType: BlockErrorType, message: string, options: { cause?: unknown; field?: string } = {}) {
+    const code =
+      errorType === 'hash_mismatch'
+        ? ErrorCodes.INTEGRITY
+        : errorType === 'malformed_cid'
+          ? ErrorCodes.VALIDATION
+          : errorType === 'missing_block'
+            ? ErrorCodes.NOT_FOUND
+            : errorType === 'timeout'
+              ? ErrorCodes.TIMEOUT
+              : ErrorCodes.STORAGE;
+    super(code, message, options);
+    this.errorType = errorType;
+  }
+}
+
+/** Parses a CID from text; throws `malformed_cid` naming the field. */
+export function parseCid(text: string, field = 'cid'): CID {
+  try {
+    return CID.parse(text.trim());
+  } catch (error) {
+    throw new BlockError('malformed_cid', `${field}: "${text.slice(0, 100)}" is not a CID`, { cause: error, field });
+  }
+}
+
+/** The dag-json block of a value, and its CID. */
+export async function encodeJsonBlock(value: unknown): Promise<{ cid: CID; bytes: Uint8Array }> {
+  const bytes = dagJson.encode(value);
+  return { cid: CID.create(1, dagJson.code, await sha256.digest(bytes)), bytes };
+}
+
+export function decodeJsonBlock(bytes: Uint8Array): unknown {
+  return dagJson.decode(bytes);
+}
+
+/** The raw-codec CID of some bytes (what `ipfs add --cid-version 1` prints for a file of one chunk). */
+export async function rawCid(bytes: Uint8Array): Promise<CID> {
+  return CID.create(1, raw.code, await sha256.digest(bytes));
+}
+
+async function verify(cid: CID, bytes: Uint8Array): Promise<void> {
+  if (cid.multihash.code !== sha256.code) {
+    throw new BlockError('malformed_cid', `${cid}: hash function 0x${cid.multihash.code.toString(16)} is not sha2-256, the only one this hub writes`);
+  }
+  const digest = await sha256.digest(bytes);
+  const expected = cid.multihash.digest;
+  if (digest.digest.length !== expected.length || !digest.digest.every((byte, i) => byte === expected[i])) {
+    throw new BlockError('hash_mismatch', `block ${cid} is corrupt: its bytes do not hash to its CID`);
+  }
+}
+
+function storageError(error: unknown, what: string): BlockError {
+  const code = (error as NodeJS.ErrnoException).code;
+  const reason =
+    code === 'ENOSPC' ? 'the disk is full' : code === 'EROFS' || code === 'EACCES' || code === 'EPERM' ? 'the block directory is not writable' : ((error as Error).message ?? String(error));
+  return new BlockError('io', `${what}: ${reason}`, { cause: error });
+}
+
+function isNotFound(error: unknown): boolean {
+  const e = error as { name?: string; code?: string };
+  return e.name === 'NotFoundError' || e.code === 'ERR_NOT_FOUND' || e.code === 'ENOENT';
+}
+
+const UNIXFS_PROFILE = 'unixfs-v1-2025' as const;
+
+/** The block directory, with verification on every read. */
+export class BlockStore {
+  readonly directory: string;
+  private readonly store: FsBlockstore;
+  private opened: Promise<void> | undefined;
+
+  constructor(directory: string) {
+    this.directory = directory;
+    this.store = new FsBlockstore(directory);
+  }
+
+  open(): Promise<void> {
+    this.opened ??= this.store.open().catch((error: unknown) => {
+      this.opened = undefined;
+      throw storageError(error, `cannot open the block directory ${this.directory}`);
+    });
+    return this.opened;
+  }
+
+  async close(): Promise<void> {
+    if (this.opened !== undefined) await this.store.close();
+    this.opened = undefined;
+  }
+
+  async put(cid: CID, bytes: Uint8Array): Promise<void> {
+    await this.open();
+    try {
+      await this.store.put(cid, bytes);
+    } catch (error) {
+      throw storageError(error, `cannot write block ${cid}`);
+    }
+  }
+
+  /** The block's bytes, re-hashed against its CID. */
+  async get(cid: CID): Promise<Uint8Array> {
+    await this.open();
+    const chunks: Uint8Array[] = [];
+    try {
+      for await (const chunk of this.store.get(cid)) chunks.push(chunk);
+    } catch (error) {
+      if (isNotFound(error)) throw new BlockError('missing_block', `block ${cid} is not in this hub`);
+      throw storageError(error, `cannot read block ${cid}`);
+    }
+    const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    await verify(cid, bytes);
+    return bytes;
+  }
+
+  async has(cid: CID): Promise<boolean> {
+    await this.open();
+    return this.store.has(cid);
+  }
+
+  async delete(cid: CID): Promise<void> {
+    await this.open();
+    await this.store.delete(cid);
+  }
+
+  /** Every block CID in the directory (for garbage collection). */
+  async *cids(): AsyncGenerator<CID> {
+    await this.open();
+    for await (const pair of this.store.getAll()) yield pair.cid;
+  }
+
+  /** Imports bytes as a UnixFS file; resolves with the root CID. */
+  async putFile(bytes: Uint8Array): Promise<CID> {
+    await this.open();
+    // The importer writes through this adapter so every block goes through our error handling.
+    const adapter = { put: async (cid: CID, block: Uint8Array) => (await this.put(cid, block), cid), get: (cid: CID) => this.getChunks(cid), has: (cid: CID) => this.has(cid) };
+    let root: CID | undefined;
+    for await (const entry of importer([{ content: bytes }], adapter as never, { profile: UNIXFS_PROFILE })) root = entry.cid;
+    if (root === undefined) throw new BlockError('io', 'the importer produced no root block');
+    return root;
+  }
+
+  /** Reads a UnixFS file back; every block it touches is verified. */
+  async getFile(cid: CID): Promise<Uint8Array> {
+    await this.open();
+    const entry = await exporter(cid, { get: (c: CID) => this.getChunks(c) } as never);
+    if (entry.type !== 'file' && entry.type !== 'raw') throw new BlockError('malformed_cid', `${cid} is a ${entry.type}, not a file`);
+    const chunks: Uint8Array[] = [];
+    for await (const chunk of entry.content()) chunks.push(chunk);
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  }
+
+  /** Child blocks of a UnixFS node (dag-pb links); none for a raw leaf or a dag-json block. */
+  async links(cid: CID): Promise<CID[]> {
+    if (cid.code !== 0x70) return [];
+    const { decode } = await import('@ipld/dag-pb');
+    return decode(await this.get(cid)).Links.map((link) => link.Hash);
+  }
+
+  private async *getChunks(cid: CID): AsyncGenerator<Uint8Array> {
+    yield await this.get(cid);
+  }
+}

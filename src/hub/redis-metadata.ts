@@ -1,0 +1,116 @@
+import type { Redis } from 'ioredis';
+import { ErrorCodes, FaiError } from '../errors/index.ts';
+import type { Metrics } from '../metrics/index.ts';
+import { DATA_TYPES, ObjectRecordSchema, type DataType, type MetadataStore, type ObjectRecord } from './metadata.ts';
+
+const KEY_PREFIX = 'fai:hub';
+const recordKey = (cid: string) => `${KEY_PREFIX}:object:${cid}`;
+const indexKey = (dataType: DataType) => `${KEY_PREFIX}:index:${dataType}`;
+
+type Operation = 'hset' | 'hget' | 'expire';
+
+/**
+ * Records as Redis hashes (`HSET fai:hub:object:<cid>`), expired by `EXPIRE`, listed through a
+ * sorted set per data type (`fai:hub:index:<type>`, scored by creation time) — never `KEYS` or a
+ * full `SCAN`. Index members whose hash has expired are removed when a listing meets them.
+ * Every HSET, HGET and EXPIRE is timed into `redis_metadata_latency_seconds{operation}`.
+ */
+export class RedisMetadataStore implements MetadataStore {
+  readonly backend = 'redis' as const;
+  private readonly redis: Redis;
+  private readonly metrics: Metrics | undefined;
+
+  constructor(redis: Redis, metrics?: Metrics) {
+    this.redis = redis;
+    this.metrics = metrics;
+  }
+
+  private async timed<T>(operation: Operation, run: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    try {
+      return await run();
+    } catch (error) {
+      throw new FaiError(ErrorCodes.UNAVAILABLE, `redis ${operation.toUpperCase()} failed: ${(error as Error).message}`, { cause: error });
+    } finally {
+      this.metrics?.redisMetadataLatencySeconds.observe({ operation }, (performance.now() - started) / 1000);
+    }
+  }
+
+  async put(record: ObjectRecord, ttlSeconds: number | null): Promise<void> {
+    const key = recordKey(record.cid);
+    await this.timed('hset', () =>
+      this.redis
+        .multi()
+        .hset(key, { cid: record.cid, size: String(record.size), data_type: record.data_type, created_at: record.created_at, tags: JSON.stringify(record.tags), checksum: record.checksum, pinned: record.pinned ? '1' : '0' })
+        .zadd(indexKey(record.data_type), Date.parse(record.created_at), record.cid)
+        .exec()
+        .then(failed),
+    );
+    await this.timed('expire', () => (ttlSeconds === null ? this.redis.persist(key) : this.redis.expire(key, ttlSeconds)));
+  }
+
+  async get(cid: string): Promise<ObjectRecord | null> {
+    const fields = await this.timed('hget', () => this.redis.hgetall(recordKey(cid)));
+    return toRecord(fields);
+  }
+
+  async list(dataType: DataType, limit: number): Promise<ObjectRecord[]> {
+    const members = await this.timed('hget', () => this.redis.zrevrange(indexKey(dataType), 0, Math.max(0, limit - 1)));
+    if (members.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const cid of members) pipeline.hgetall(recordKey(cid));
+    const results = await this.timed('hget', () => pipeline.exec());
+    const out: ObjectRecord[] = [];
+    const expired: string[] = [];
+    members.forEach((cid, i) => {
+      const record = toRecord((results?.[i]?.[1] ?? {}) as Record<string, string>);
+      if (record === null) expired.push(cid);
+      else out.push(record);
+    });
+    if (expired.length > 0) await this.redis.zrem(indexKey(dataType), ...expired);
+    return out;
+  }
+
+  async delete(cid: string): Promise<void> {
+    const record = await this.get(cid);
+    const multi = this.redis.multi().del(recordKey(cid));
+    for (const dataType of record === null ? DATA_TYPES : [record.data_type]) multi.zrem(indexKey(dataType), cid);
+    await multi.exec().then(failed);
+  }
+
+  async *cids(): AsyncGenerator<string> {
+    for (const dataType of DATA_TYPES) {
+      const members = await this.redis.zrange(indexKey(dataType), 0, -1);
+      for (const cid of members) if ((await this.redis.exists(recordKey(cid))) === 1) yield cid;
+    }
+  }
+
+  async ping(): Promise<void> {
+    if ((await this.redis.ping()) !== 'PONG') throw new Error('redis did not answer PONG');
+  }
+
+  async close(): Promise<void> {
+    // The connection belongs to the composition root, which closes it.
+  }
+}
+
+function failed(results: Array<[Error | null, unknown]> | null): void {
+  const error = results?.find(([e]) => e !== null)?.[0];
+  if (error) throw error;
+  if (results === null) throw new Error('transaction aborted');
+}
+
+function toRecord(fields: Record<string, string>): ObjectRecord | null {
+  if (fields.cid === undefined) return null;
+  const parsed = ObjectRecordSchema.safeParse({
+    cid: fields.cid,
+    size: Number(fields.size),
+    data_type: fields.data_type,
+    created_at: fields.created_at,
+    tags: JSON.parse(fields.tags ?? '[]'),
+    checksum: fields.checksum,
+    pinned: fields.pinned === '1',
+  });
+  if (!parsed.success) throw new FaiError(ErrorCodes.STORAGE, `redis record of ${fields.cid} is malformed: ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
+}

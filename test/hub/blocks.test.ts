@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { BlockError, BlockStore, decodeJsonBlock, encodeJsonBlock, parseCid, rawCid } from '../../src/hub/index.ts';
+
+const utf8 = (text: string) => new TextEncoder().encode(text);
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fai-blocks-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('CIDs are the ones IPFS computes', () => {
+  // Published values: `ipfs add --cid-version 1` of "hello world" (11 bytes) and of nothing.
+  it('raw leaves: "hello world" and the empty file', async () => {
+    assert.equal((await rawCid(utf8('hello world'))).toString(), 'bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e');
+    assert.equal((await rawCid(new Uint8Array())).toString(), 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku');
+  });
+
+  it('a file of one chunk imports to its raw leaf, as Helia and Kubo do', async () => {
+    const blocks = new BlockStore(join(dir, 'one'));
+    assert.equal((await blocks.putFile(utf8('hello world'))).toString(), 'bafkreifzjut3te2nhyekklss27nh3k72ysco7y32koao5eei66wof36n5e');
+    assert.equal((await blocks.putFile(utf8('hello\n'))).toString(), 'bafkreicysg23kiwv34eg2d7qweipxwosdo2py4ldv42nbauguluen5v6am');
+    await blocks.close();
+  });
+
+  it('dag-json: the IPLD codec fixture dagpb_1namedlink+data', async () => {
+    // ipld/codec-fixtures: fixtures/dagpb_1namedlink+data/<cid>.dag-json holds these bytes under this CID.
+    const fixture = '{"Data":{"/":{"bytes":"CAE"}},"Links":[{"Hash":{"/":"bafkreicysg23kiwv34eg2d7qweipxwosdo2py4ldv42nbauguluen5v6am"},"Name":"hello.txt","Tsize":6}]}';
+    const { cid, bytes } = await encodeJsonBlock(decodeJsonBlock(utf8(fixture)));
+    assert.equal(cid.toString(), 'baguqeera33s42p2sjw7hz6rsawracsab643ixxch3nx7eovttooneklcim5q');
+    assert.equal(new TextDecoder().decode(bytes), fixture);
+  });
+});
+
+describe('BlockStore', () => {
+  it('round-trips a 5 MB checkpoint through 1 MiB chunks under one dag-pb root', async () => {
+    const blocks = new BlockStore(join(dir, 'big'));
+    const bytes = new Uint8Array(5 * 1024 * 1024).map((_, i) => (i * 7919) % 251);
+    const root = await blocks.putFile(bytes);
+    assert.equal(root.code, 0x70, 'dag-pb root');
+    assert.equal((await blocks.links(root)).length, 5);
+    assert.deepEqual(Buffer.compare(Buffer.from(await blocks.getFile(root)), Buffer.from(bytes)), 0);
+    assert.equal((await blocks.putFile(bytes)).toString(), root.toString(), 'same bytes, same CID');
+    await blocks.close();
+  });
+
+  it('refuses a block whose bytes do not hash to its CID', async () => {
+    const blocks = new BlockStore(join(dir, 'bad'));
+    const cid = await rawCid(utf8('the real content'));
+    await blocks.put(cid, utf8('something else'));
+    await assert.rejects(blocks.get(cid), (e: unknown) => e instanceof BlockError && e.errorType === 'hash_mismatch');
+    await blocks.close();
+  });
+
+  it('names a missing block and a malformed CID', async () => {
+    const blocks = new BlockStore(join(dir, 'missing'));
+    await assert.rejects(blocks.get(await rawCid(utf8('never stored'))), (e: unknown) => e instanceof BlockError && e.errorType === 'missing_block');
+    assert.throws(() => parseCid('not-a-cid', 'params.cid'), (e: unknown) => e instanceof BlockError && e.errorType === 'malformed_cid' && e.field === 'params.cid');
+    await blocks.close();
+  });
+});

@@ -1,0 +1,136 @@
+import assert from 'node:assert/strict';
+import { readdir, readFile, writeFile, mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { BlockError, BlockStore, CloudHub, EmbeddedMetadataStore, parseCid, rawCid } from '../../src/hub/index.ts';
+import { catalogue, createMetrics, readHistogram, readSamples } from '../../src/metrics/index.ts';
+
+let root: string;
+before(async () => {
+  root = await mkdtemp(join(tmpdir(), 'fai-hub-'));
+});
+after(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+let n = 0;
+function setup(options: { now?: () => number } = {}) {
+  const dir = join(root, `hub-${n++}`);
+  const metrics = createMetrics({ defaultMetrics: false });
+  const make = () =>
+    new CloudHub({ blocks: new BlockStore(join(dir, 'blocks')), metadata: new EmbeddedMetadataStore(join(dir, 'meta'), options.now), metrics, now: options.now });
+  return { dir, metrics, hub: make(), reopen: make };
+}
+
+async function blockFiles(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) if (entry.isFile()) out.push(join(entry.parentPath, entry.name));
+  return out;
+}
+
+const recipe = { name: 'Summer sea', formula: [{ material: 'Calone', concentrationPct: 0.5 }, { material: 'Hedione', concentrationPct: 20 }] };
+
+describe('CloudHub (embedded store)', () => {
+  it('stores and restores a recipe under its dag-json CID, with its record', async () => {
+    const { hub, metrics } = setup();
+    const record = await hub.storeJson('recipe', recipe, ['summer']);
+    assert.match(record.cid, /^baguqeera/);
+    assert.deepEqual([record.data_type, record.tags, record.pinned], ['recipe', ['summer'], false]);
+    assert.match(record.checksum, /^[0-9a-f]{64}$/);
+    const back = await hub.retrieve(record.cid);
+    assert.deepEqual(back.value, recipe);
+    const ops = Object.fromEntries((await readSamples(metrics.registry, catalogue.ipfsOperationsTotal)).map((s) => [s.labels.operation, s.value]));
+    assert.deepEqual(ops, { store: 1, retrieve: 1 });
+    const [latency] = await readHistogram(metrics.registry, catalogue.ipfsRestoreLatencySeconds);
+    assert.deepEqual([latency?.labels, latency?.count], [{ data_type: 'recipe' }, 1]);
+    await hub.close();
+  });
+
+  it('stores a checkpoint as a UnixFS file and restores the same bytes', async () => {
+    const { hub } = setup();
+    const bytes = new Uint8Array(3 * 1024 * 1024 + 17).map((_, i) => (i * 31) % 256);
+    const record = await hub.storeBytes(bytes, ['ppo']);
+    assert.equal(record.size, bytes.length);
+    assert.equal(parseCid(record.cid).code, 0x70);
+    const back = await hub.retrieve(record.cid);
+    assert.equal(Buffer.compare(Buffer.from(back.bytes!), Buffer.from(bytes)), 0);
+    await hub.close();
+  });
+
+  it('keeps records across a restart (nothing lost on close and reopen)', async () => {
+    const { hub, reopen } = setup();
+    const record = await hub.storeJson('feedback', { rating: 5 });
+    await hub.close();
+    const again = reopen();
+    assert.deepEqual((await again.retrieve(record.cid)).value, { rating: 5 });
+    await again.close();
+  });
+
+  it('detects a block corrupted on disk, counts it, and never returns the data', async () => {
+    const { hub, dir, metrics } = setup();
+    const record = await hub.storeJson('recipe', recipe);
+    const [file] = await blockFiles(join(dir, 'blocks'));
+    const original = await readFile(file!);
+    original[original.length - 2] ^= 0xff;
+    await writeFile(file!, original);
+    await assert.rejects(hub.retrieve(record.cid), (e: unknown) => e instanceof BlockError && e.errorType === 'hash_mismatch' && e.code === 'FAI_ERR_INTEGRITY');
+    const errors = await readSamples(metrics.registry, catalogue.ipfsCidErrorsTotal);
+    assert.deepEqual(errors.map((s) => [s.labels.error_type, s.value]), [['hash_mismatch', 1]]);
+    await hub.close();
+  });
+
+  it('counts a malformed CID and an unknown object as errors with a type', async () => {
+    const { hub, metrics } = setup();
+    await assert.rejects(hub.retrieve('bafy-not-a-cid'), (e: unknown) => e instanceof BlockError && e.code === 'FAI_ERR_VALIDATION');
+    await assert.rejects(hub.retrieve((await rawCid(new TextEncoder().encode('nope'))).toString()), (e: unknown) => e instanceof BlockError && e.code === 'FAI_ERR_NOT_FOUND');
+    const errors = Object.fromEntries((await readSamples(metrics.registry, catalogue.ipfsCidErrorsTotal)).map((s) => [s.labels.error_type, s.value]));
+    assert.deepEqual(errors, { malformed_cid: 1, missing_block: 1 });
+    await hub.close();
+  });
+
+  it('expires records after their time to live unless pinned, and lists by type through its index', async () => {
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const { hub } = setup({ now: () => now });
+    const feedback = await hub.storeJson('feedback', { rating: 4 });
+    const kept = await hub.storeJson('feedback', { rating: 2 });
+    const recipeRecord = await hub.storeJson('recipe', recipe);
+    await hub.pin(kept.cid);
+    assert.deepEqual((await hub.list('feedback')).map((r) => r.cid).sort(), [feedback.cid, kept.cid].sort());
+    now += 31 * 86_400_000; // feedback lives 30 days, recipes 365
+    assert.deepEqual((await hub.list('feedback')).map((r) => r.cid), [kept.cid], 'the pinned one stays');
+    await assert.rejects(hub.retrieve(feedback.cid), (e: unknown) => e instanceof BlockError && e.errorType === 'missing_block');
+    assert.equal((await hub.list('recipe'))[0]?.cid, recipeRecord.cid);
+    // Unpinned, its time to live counts from creation: already past, so it expires within a second.
+    await hub.unpin(kept.cid);
+    now += 2_000;
+    assert.deepEqual(await hub.list('feedback'), []);
+    await hub.close();
+  });
+
+  it('collects blocks no live record reaches, and keeps pinned and live ones', async () => {
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const { hub, dir } = setup({ now: () => now });
+    const old = await hub.storeJson('feedback', { rating: 1 });
+    const pinned = await hub.storeBytes(new Uint8Array(2 * 1024 * 1024 + 5).map((_, i) => i % 253));
+    await hub.pin(pinned.cid);
+    const live = await hub.storeJson('recipe', recipe);
+    const orphan = await rawCid(new TextEncoder().encode('orphan'));
+    await new BlockStore(join(dir, 'blocks')).put(orphan, new TextEncoder().encode('orphan'));
+    now += 40 * 86_400_000;
+    const result = await hub.gc();
+    assert.deepEqual(result, { kept: 1 + 4, removed: 2 }, 'recipe + checkpoint root and 3 leaves kept; expired feedback and orphan removed');
+    assert.deepEqual((await hub.retrieve(live.cid)).value, recipe);
+    assert.equal((await hub.retrieve(pinned.cid)).bytes?.length, 2 * 1024 * 1024 + 5);
+    await assert.rejects(hub.retrieve(old.cid));
+    await hub.close();
+  });
+
+  it('reports an unusable directory as a storage error naming it', async () => {
+    const file = join(root, 'not-a-directory');
+    await writeFile(file, 'x');
+    assert.ok((await stat(file)).isFile());
+    const hub = new CloudHub({ blocks: new BlockStore(join(file, 'blocks')), metadata: new EmbeddedMetadataStore(join(file, 'meta')) });
+    await assert.rejects(hub.storeJson('recipe', recipe), (e: unknown) => e instanceof Error && 'code' in e && e.code === 'FAI_ERR_STORAGE' && /not-a-directory/.test(e.message));
+  });
+});
