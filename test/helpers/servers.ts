@@ -56,8 +56,12 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-/** A real redis-server on a free loopback port, no persistence, in a temp directory. */
-export async function startRedis(): Promise<RedisServer> {
+/**
+ * A real redis-server on a free loopback port in a temp directory: no persistence by default;
+ * with `persistent`, an append-only file fsynced on every write, so a killed and restarted
+ * server keeps every acknowledged write (as production Redis for the hub is configured).
+ */
+export async function startRedis(options: { persistent?: boolean } = {}): Promise<RedisServer> {
   const binary = requireBinary('redis-server', 'redis-server');
   const dir = await mkdtemp(join(tmpdir(), 'fai-redis-'));
   const port = await freePort();
@@ -74,7 +78,8 @@ export async function startRedis(): Promise<RedisServer> {
     }
   };
   const start = async (): Promise<void> => {
-    child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+    const persistence = options.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+    child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir], {
       stdio: 'ignore',
     });
     await waitFor(`redis-server on port ${port}`, ping);

@@ -1,0 +1,77 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { BlockStore, CloudHub, connectRedis, encodeJsonBlock, RedisMetadataStore } from '../../src/hub/index.ts';
+import { catalogue, createMetrics, readHistogram } from '../../src/metrics/index.ts';
+import { FaiError } from '../../src/errors/index.ts';
+import { startRedis, waitFor, type RedisServer } from '../helpers/servers.ts';
+
+let redis: RedisServer;
+let dir: string;
+before(async () => {
+  redis = await startRedis({ persistent: true });
+  dir = await mkdtemp(join(tmpdir(), 'fai-hub-redis-'));
+});
+after(async () => {
+  await redis.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function hubWith(ttlSeconds = { feedback: 30 * 86_400, checkpoint: 90 * 86_400, recipe: 365 * 86_400 }) {
+  const metrics = createMetrics({ defaultMetrics: false });
+  const client = connectRedis(redis.url);
+  const hub = new CloudHub({ blocks: new BlockStore(join(dir, 'blocks')), metadata: new RedisMetadataStore(client, metrics), metrics, ttlSeconds });
+  return { hub, metrics, client };
+}
+
+describe('Cloud Hub metadata in a real Redis', () => {
+  it('writes records as hashes with EXPIRE, lists through the index, and times HSET/HGET/EXPIRE', async () => {
+    const { hub, metrics, client } = hubWith();
+    await waitFor('redis connection', async () => client.status === 'ready');
+    const record = await hub.storeJson('recipe', { name: 'Amber evening' }, ['winter']);
+    assert.deepEqual(await client.hget(`fai:hub:object:${record.cid}`, 'data_type'), 'recipe');
+    const ttl = await client.ttl(`fai:hub:object:${record.cid}`);
+    assert.ok(ttl > 364 * 86_400 && ttl <= 365 * 86_400, `ttl ${ttl}`);
+    assert.deepEqual((await hub.list('recipe')).map((r) => r.cid), [record.cid]);
+    assert.deepEqual((await hub.retrieve(record.cid)).value, { name: 'Amber evening' });
+    const operations = (await readHistogram(metrics.registry, catalogue.redisMetadataLatencySeconds)).map((s) => s.labels.operation).sort();
+    assert.deepEqual(operations, ['expire', 'hget', 'hset']);
+    client.disconnect();
+  });
+
+  it('expires a record when its TTL passes, and drops it from the index', async () => {
+    const { hub, client } = hubWith({ feedback: 1, checkpoint: 1, recipe: 1 });
+    await waitFor('redis connection', async () => client.status === 'ready');
+    const record = await hub.storeJson('feedback', { rating: 3, text: 'short-lived' });
+    assert.equal((await hub.list('feedback')).length >= 1, true);
+    await waitFor('expiry', async () => (await client.exists(`fai:hub:object:${record.cid}`)) === 0, 5_000);
+    assert.ok(!(await hub.list('feedback')).some((r) => r.cid === record.cid));
+    assert.equal(await client.zscore('fai:hub:index:feedback', record.cid), null, 'index member removed');
+    client.disconnect();
+  });
+
+  it('reports Redis down as unavailable, keeps acknowledged writes across a crash and restart', async () => {
+    const { hub, client } = hubWith();
+    await waitFor('redis connection', async () => client.status === 'ready');
+    const acknowledged = await hub.storeJson('recipe', { name: 'acknowledged before the crash' });
+    await redis.kill();
+    await waitFor('client notices', async () => client.status !== 'ready');
+    await assert.rejects(hub.storeJson('recipe', { name: 'during the outage' }), (e: unknown) => e instanceof FaiError && e.code === 'FAI_ERR_UNAVAILABLE');
+    await assert.rejects(hub.retrieve(acknowledged.cid), (e: unknown) => e instanceof FaiError && e.code === 'FAI_ERR_UNAVAILABLE');
+    await redis.restart();
+    await waitFor('reconnect', async () => client.status === 'ready', 15_000);
+    assert.deepEqual((await hub.retrieve(acknowledged.cid)).value, { name: 'acknowledged before the crash' });
+    // The write refused during the outage left its block without a record: gc removes it, keeps the rest.
+    const { cid: orphan } = await encodeJsonBlock({ name: 'during the outage' });
+    const blocks = new BlockStore(join(dir, 'blocks'));
+    assert.equal(await blocks.has(orphan), true, 'block written first');
+    const { removed } = await hub.gc();
+    assert.ok(removed >= 1);
+    assert.equal(await blocks.has(orphan), false, 'the orphan is collected');
+    assert.deepEqual((await hub.retrieve(acknowledged.cid)).value, { name: 'acknowledged before the crash' });
+    await blocks.close();
+    client.disconnect();
+  });
+});
