@@ -43,6 +43,11 @@ const EnvSchema = z.object({
   GPU_POLL_SECONDS: integer(15, 1, 3_600),
   CUDA_VISIBLE_DEVICES: z.string().optional(),
   REGULATION_STRICT: z.enum(['true', 'false', '1', '0', '']).default('false'),
+  HUB_DIR: z.string().trim().min(1).default('data/hub'),
+  HUB_TTL_RECIPE_DAYS: z.coerce.number().positive().max(36_500).default(365),
+  HUB_TTL_FEEDBACK_DAYS: z.coerce.number().positive().max(36_500).default(30),
+  HUB_TTL_CHECKPOINT_DAYS: z.coerce.number().positive().max(36_500).default(90),
+  HUB_MAX_CHECKPOINT_MB: integer(256, 1, 4096),
 });
 
 export interface Config {
@@ -60,6 +65,10 @@ export interface Config {
   readonly cudaVisibleDevices: string | undefined;
   /** Compliance checks fail on unknown materials, unsourced limits and warnings unless a request says otherwise. */
   readonly regulationStrict: boolean;
+  /** Blocks under `<hubDir>/blocks`; records under `<hubDir>/meta` unless REDIS_URL is set. */
+  readonly hubDir: string;
+  readonly hubTtlSeconds: Readonly<Record<'recipe' | 'feedback' | 'checkpoint', number>>;
+  readonly hubMaxCheckpointBytes: number;
 }
 
 /** Reads the configuration from an environment; throws FAI_ERR_CONFIG naming the variable (`env.PORT`). */
@@ -79,5 +88,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     gpuPollSeconds: parsed.GPU_POLL_SECONDS,
     cudaVisibleDevices: parsed.CUDA_VISIBLE_DEVICES,
     regulationStrict: parsed.REGULATION_STRICT === 'true' || parsed.REGULATION_STRICT === '1',
+    hubDir: parsed.HUB_DIR,
+    hubTtlSeconds: {
+      recipe: Math.round(parsed.HUB_TTL_RECIPE_DAYS * 86_400),
+      feedback: Math.round(parsed.HUB_TTL_FEEDBACK_DAYS * 86_400),
+      checkpoint: Math.round(parsed.HUB_TTL_CHECKPOINT_DAYS * 86_400),
+    },
+    hubMaxCheckpointBytes: parsed.HUB_MAX_CHECKPOINT_MB * 1024 * 1024,
   };
 }

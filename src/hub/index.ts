@@ -3,3 +3,4 @@ export { CloudHub, DEFAULT_TTL_SECONDS, type HubOptions, type Retrieved } from '
 export { DATA_TYPES, EmbeddedMetadataStore, ObjectRecordSchema, type DataType, type MetadataStore, type ObjectRecord } from './metadata.ts';
 export { RedisMetadataStore } from './redis-metadata.ts';
 export { connectRedis, pingRedis } from './redis.ts';
+export { FeedbackSchema, type Feedback } from './feedback.ts';

@@ -2,7 +2,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { LLM_SLOTS, type Config } from '../config/index.ts';
-import { connectRedis, pingRedis } from '../hub/index.ts';
+import { join } from 'node:path';
+import { BlockStore, CloudHub, connectRedis, EmbeddedMetadataStore, pingRedis, RedisMetadataStore } from '../hub/index.ts';
 import { createMetrics, type Metrics } from '../metrics/index.ts';
 import { ThresholdEvaluator, type HealthCheck } from '../ops/index.ts';
 import { ComplianceChecker } from '../regulation/index.ts';
@@ -11,6 +12,7 @@ import { installErrorHandling } from './error-mapping.ts';
 import { installRequestAccounting } from './request-accounting.ts';
 import { registerComplianceRoutes } from './routes/compliance.ts';
 import { registerHealthRoutes } from './routes/health.ts';
+import { registerHubRoutes } from './routes/hub.ts';
 import { registerMetricsRoutes } from './routes/metrics.ts';
 
 export interface App {
@@ -41,6 +43,12 @@ export function createApp(config: Config): App {
   registerCpuSampler(metrics, { workerId: config.workerId });
   let vram: VramSampler | undefined;
   const redis: Redis | undefined = config.redisUrl === undefined ? undefined : connectRedis(config.redisUrl, logger);
+  const hub = new CloudHub({
+    blocks: new BlockStore(join(config.hubDir, 'blocks')),
+    metadata: redis === undefined ? new EmbeddedMetadataStore(join(config.hubDir, 'meta')) : new RedisMetadataStore(redis, metrics),
+    metrics,
+    ttlSeconds: config.hubTtlSeconds,
+  });
 
   const checks: HealthCheck[] = [
     {
@@ -60,6 +68,14 @@ export function createApp(config: Config): App {
         return { status: 'up', detail: `PING ${ms.toFixed(2)} ms` };
       },
     },
+    {
+      name: 'hub',
+      required: true,
+      check: async () => {
+        await hub.ping();
+        return { status: 'up', detail: `blocks in ${config.hubDir}/blocks, metadata in ${hub.backend === 'redis' ? 'Redis' : `${config.hubDir}/meta`}` };
+      },
+    },
     ...LLM_SLOTS.map(
       (model): HealthCheck => ({
         name: `llm_${model}`,
@@ -77,6 +93,7 @@ export function createApp(config: Config): App {
   registerMetricsRoutes(server, metrics);
   registerHealthRoutes(server, { config, checks, thresholds });
   registerComplianceRoutes(server, compliance);
+  registerHubRoutes(server, { hub, maxCheckpointBytes: config.hubMaxCheckpointBytes });
 
   return {
     server,
@@ -99,6 +116,7 @@ export function createApp(config: Config): App {
       thresholds.stop();
       vram?.stop();
       await server.close();
+      await hub.close();
       if (redis !== undefined) redis.disconnect();
     },
   };

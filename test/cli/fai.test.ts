@@ -3,9 +3,9 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { healthExitCode } from '../../src/cli/commands/health.ts';
-import { loadConfig } from '../../src/config/index.ts';
 import type { HealthReport, ThresholdReport } from '../../src/ops/index.ts';
 import { createApp, type App } from '../../src/server/index.ts';
+import { testConfig } from '../helpers/config.ts';
 import { freePort } from '../helpers/servers.ts';
 
 const FAI = fileURLToPath(new URL('../../bin/fai.js', import.meta.url));
@@ -26,7 +26,7 @@ let app: App;
 let url: string;
 
 before(async () => {
-  app = createApp(loadConfig({ LOG_LEVEL: 'silent', PORT: '0' }));
+  app = createApp(testConfig({ PORT: '0' }));
   url = await app.listen();
 });
 after(async () => {

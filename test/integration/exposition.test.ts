@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../src/config/index.ts';
 import { catalogueEntries } from '../../src/metrics/index.ts';
 import { createApp, type App } from '../../src/server/index.ts';
+import { testConfig } from '../helpers/config.ts';
 import { requireBinary, startPrometheus, waitFor, type PrometheusServer } from '../helpers/servers.ts';
 
 let app: App;
 let address: string;
 
 before(async () => {
-  app = createApp(loadConfig({ LOG_LEVEL: 'silent', PORT: '0' }));
+  app = createApp(testConfig({ PORT: '0' }));
   address = await app.listen();
   // Drive the producers that exist so far, through their real code paths.
   for (let i = 0; i < 5; i++) await fetch(`${address}/health`);

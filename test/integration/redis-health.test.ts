@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../src/config/index.ts';
 import { createApp, type App } from '../../src/server/index.ts';
+import { testConfig } from '../helpers/config.ts';
 import { startRedis, waitFor, type RedisServer } from '../helpers/servers.ts';
 
 let redis: RedisServer;
@@ -9,7 +9,7 @@ let app: App;
 
 before(async () => {
   redis = await startRedis();
-  app = createApp(loadConfig({ LOG_LEVEL: 'silent', PORT: '0', REDIS_URL: redis.url, HEALTH_TIMEOUT_MS: '1000' }));
+  app = createApp(testConfig({ PORT: '0', REDIS_URL: redis.url, HEALTH_TIMEOUT_MS: '1000' }));
   await app.listen();
 });
 after(async () => {

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../src/config/index.ts';
 import { catalogueEntries, catalogue, readSamples } from '../../src/metrics/index.ts';
 import { createApp, type App } from '../../src/server/index.ts';
+import { testConfig } from '../helpers/config.ts';
 
 let app: App;
 
 before(async () => {
-  app = createApp(loadConfig({ LOG_LEVEL: 'silent', BODY_LIMIT_BYTES: '2048', LLM_MISTRAL_URL: 'http://127.0.0.1:9/v1' }));
+  app = createApp(testConfig({ BODY_LIMIT_BYTES: '2048', LLM_MISTRAL_URL: 'http://127.0.0.1:9/v1' }));
   // A route with a body, to exercise the shared body handling every later POST route relies on.
   app.server.post('/test/echo', { config: { component: 'server' } }, async (request) => ({ received: request.body }));
   await app.server.ready();
@@ -40,7 +40,7 @@ describe('GET /health', () => {
     assert.equal(response.statusCode, 200);
     const body = response.json();
     assert.equal(body.status, 'healthy');
-    assert.deepEqual(Object.keys(body.services).sort(), ['llm_llama', 'llm_mistral', 'llm_qwen', 'metrics', 'redis']);
+    assert.deepEqual(Object.keys(body.services).sort(), ['hub', 'llm_llama', 'llm_mistral', 'llm_qwen', 'metrics', 'redis']);
     assert.equal(body.services.metrics.status, 'up');
     assert.equal(body.services.redis.status, 'not_configured');
     assert.equal(body.services.llm_mistral.status, 'unknown', 'configured but not probed yet');

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { loadConfig } from '../../src/config/index.ts';
 import { catalogue, readSamples } from '../../src/metrics/index.ts';
 import { createApp, type App } from '../../src/server/index.ts';
+import { testConfig } from '../helpers/config.ts';
 
 let app: App;
 before(async () => {
-  app = createApp(loadConfig({ LOG_LEVEL: 'silent' }));
+  app = createApp(testConfig());
   await app.server.ready();
 });
 after(async () => {
