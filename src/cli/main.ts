@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { checkFormulaFile } from './commands/check-formula.ts';
 import { health } from './commands/health.ts';
+import { hubGc, hubGet, hubList, hubPin, hubPut } from './commands/hub.ts';
 import { serve } from './commands/serve.ts';
 import { ExitCodes, reportError } from './exit-codes.ts';
 
@@ -46,6 +47,38 @@ export function buildProgram(): Command {
     .action(async (file: string, options: { category?: string; dosage?: string; exposure?: string; strict?: boolean; json?: boolean }) => {
       process.exitCode = await checkFormulaFile(file, options);
     });
+
+  const hub = program.command('hub').description('store and fetch recipes, feedback and checkpoints in the Cloud Hub of a running service');
+  const withService = (command: Command) =>
+    command
+      .addOption(new Option('--url <url>', 'service base URL (env FAI_URL)').default(DEFAULT_URL))
+      .option('--timeout <ms>', 'give up after this many milliseconds', '30000')
+      .option('--json', 'print JSON');
+  withService(hub.command('put').description('store an object; prints its CID').argument('<TYPE>', 'recipe, feedback or checkpoint').argument('<FILE>', 'JSON for recipe and feedback, any bytes for checkpoint'))
+    .option('--tags <list>', 'comma-separated tags')
+    .action(async (type: string, file: string, options) => {
+      process.exitCode = await hubPut(type, file, options);
+    });
+  withService(hub.command('get').description('fetch an object by CID, verified against it').argument('<CID>'))
+    .option('--out <file>', 'write to this file (required for a checkpoint)')
+    .action(async (cid: string, options) => {
+      process.exitCode = await hubGet(cid, options);
+    });
+  withService(hub.command('pin').description('keep an object from expiring and from gc').argument('<CID>')).action(async (cid: string, options) => {
+    process.exitCode = await hubPin(cid, true, options);
+  });
+  withService(hub.command('unpin').description('let a pinned object expire again').argument('<CID>')).action(async (cid: string, options) => {
+    process.exitCode = await hubPin(cid, false, options);
+  });
+  withService(hub.command('ls').description('list objects of a type, newest first'))
+    .addOption(new Option('--type <type>', 'recipe, feedback or checkpoint').choices(['recipe', 'feedback', 'checkpoint']).makeOptionMandatory())
+    .option('--limit <n>', 'at most this many', '100')
+    .action(async (options) => {
+      process.exitCode = await hubList(options);
+    });
+  withService(hub.command('gc').description('remove blocks that no live object reaches')).action(async (options) => {
+    process.exitCode = await hubGc(options);
+  });
 
   return program;
 }

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { healthExitCode } from '../../src/cli/commands/health.ts';
@@ -154,5 +157,50 @@ describe('fai check-formula', () => {
       assert.equal(result.code, 64, `${args.join(' ')}: ${result.stderr}`);
       assert.match(result.stderr, message);
     }
+  });
+});
+
+describe('fai hub', () => {
+  it('puts a recipe and gets it back, lists it, pins it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fai-cli-hub-'));
+    const file = join(dir, 'recipe.json');
+    await writeFile(file, JSON.stringify({ name: 'Amber evening', formula: [{ material: 'Ambroxan', concentrationPct: 2 }] }));
+    const put = await fai(['hub', 'put', 'recipe', file, '--url', url, '--tags', 'winter']);
+    assert.equal(put.code, 0, put.stderr);
+    const cid = put.stdout.trim();
+    assert.match(cid, /^baguqeera/);
+    const get = await fai(['hub', 'get', cid, '--url', url]);
+    assert.equal(get.code, 0, get.stderr);
+    assert.equal(JSON.parse(get.stdout).name, 'Amber evening');
+    const ls = await fai(['hub', 'ls', '--type', 'recipe', '--url', url]);
+    assert.match(ls.stdout, new RegExp(`${cid}\\s+recipe`));
+    assert.match((await fai(['hub', 'pin', cid, '--url', url])).stdout, /pinned/);
+    assert.match((await fai(['hub', 'gc', '--url', url])).stdout, /^gc: \d+ blocks removed, \d+ kept/);
+  });
+
+  it('round-trips a checkpoint file, byte for byte', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fai-cli-hub-'));
+    const file = join(dir, 'policy.bin');
+    const bytes = Buffer.alloc(2_100_000).map((_, i) => (i * 13) % 256);
+    await writeFile(file, bytes);
+    const put = await fai(['hub', 'put', 'checkpoint', file, '--url', url]);
+    assert.equal(put.code, 0, put.stderr);
+    const out = join(dir, 'restored.bin');
+    const get = await fai(['hub', 'get', put.stdout.trim(), '--url', url, '--out', out]);
+    assert.equal(get.code, 0, get.stderr);
+    assert.equal(Buffer.compare(await readFile(out), bytes), 0);
+  });
+
+  it('exits 64 with the service message for bad input, 69 when no service answers', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fai-cli-hub-'));
+    const bad = join(dir, 'feedback.json');
+    await writeFile(bad, JSON.stringify({ recipeCid: 'nope', rating: 9 }));
+    const refused = await fai(['hub', 'put', 'feedback', bad, '--url', url]);
+    assert.equal(refused.code, 64);
+    assert.match(refused.stderr, /body\.recipeCid/);
+    assert.equal((await fai(['hub', 'get', 'not-a-cid', '--url', url])).code, 64);
+    assert.equal((await fai(['hub', 'put', 'poem', bad, '--url', url])).code, 64);
+    const down = await fai(['hub', 'ls', '--type', 'recipe', '--url', `http://127.0.0.1:${await freePort()}`]);
+    assert.equal(down.code, 69);
   });
 });

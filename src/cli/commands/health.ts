@@ -1,6 +1,6 @@
-import { ErrorCodes, FaiError } from '../../errors/index.ts';
 import type { HealthReport, RowVerdict, ThresholdReport, ThresholdStatus } from '../../ops/index.ts';
 import { ExitCodes } from '../exit-codes.ts';
+import { callService, parseTimeout, readJson, serviceUrl } from '../service-client.ts';
 import { table } from '../table.ts';
 
 export interface HealthOptions {
@@ -72,41 +72,15 @@ export function healthExitCode(health: HealthReport, thresholds: ThresholdReport
   return ExitCodes.OK;
 }
 
-async function getJson<T>(url: string, timeoutMs: number, acceptStatuses: readonly number[]): Promise<T> {
-  let response: Response;
-  try {
-    response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
-  } catch (error) {
-    if (error instanceof Error && error.name === 'TimeoutError') {
-      throw new FaiError(ErrorCodes.TIMEOUT, `${url}: no answer within ${timeoutMs} ms`, { field: '--url' });
-    }
-    throw new FaiError(ErrorCodes.UNAVAILABLE, `${url}: cannot connect`, { field: '--url', cause: error });
-  }
-  if (!acceptStatuses.includes(response.status)) {
-    throw new FaiError(ErrorCodes.UNAVAILABLE, `${url}: answered HTTP ${response.status}`, { field: '--url' });
-  }
-  try {
-    return (await response.json()) as T;
-  } catch (error) {
-    throw new FaiError(ErrorCodes.UNAVAILABLE, `${url}: the answer is not JSON: is this the Fragrance AI service?`, { field: '--url', cause: error });
-  }
-}
-
 /** Asks a running service for its health and threshold verdicts; returns the exit code. */
 export async function health(options: HealthOptions, write: (text: string) => void = (text) => process.stdout.write(text)): Promise<number> {
-  let base: URL;
-  try {
-    base = new URL(options.url);
-  } catch {
-    throw new FaiError(ErrorCodes.VALIDATION, `--url: "${options.url}" is not a URL`, { field: '--url' });
-  }
-  const timeoutMs = Number(options.timeout);
-  if (!Number.isInteger(timeoutMs) || timeoutMs <= 0) {
-    throw new FaiError(ErrorCodes.VALIDATION, `--timeout: "${options.timeout}" is not a positive number of milliseconds`, { field: '--timeout' });
-  }
+  const base = serviceUrl(options.url);
+  const timeoutMs = parseTimeout(options.timeout);
+  const healthUrl = new URL('/health', base);
+  const thresholdsUrl = new URL('/health/thresholds', base);
   const [healthReport, thresholds] = await Promise.all([
-    getJson<HealthReport>(new URL('/health', base).href, timeoutMs, [200, 503]),
-    getJson<ThresholdReport>(new URL('/health/thresholds', base).href, timeoutMs, [200]),
+    callService(healthUrl, { timeoutMs, accept: [503] }).then((response) => readJson<HealthReport>(response, healthUrl)),
+    callService(thresholdsUrl, { timeoutMs }).then((response) => readJson<ThresholdReport>(response, thresholdsUrl)),
   ]);
   write(options.json ? `${JSON.stringify({ health: healthReport, thresholds }, null, 2)}\n` : renderHealth(base.origin, healthReport, thresholds));
   return healthExitCode(healthReport, thresholds);
