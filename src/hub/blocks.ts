@@ -6,6 +6,7 @@ import { CID } from 'multiformats/cid';
 import * as raw from 'multiformats/codecs/raw';
 import { sha256 } from 'multiformats/hashes/sha2';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
+import { explainStorageError } from './storage-error.ts';
 
 /**
  * Content-addressed blocks, as IPFS stores them.
@@ -75,11 +76,10 @@ async function verify(cid: CID, bytes: Uint8Array): Promise<void> {
   }
 }
 
-function storageError(error: unknown, what: string): BlockError {
-  const code = (error as NodeJS.ErrnoException).code;
-  const reason =
-    code === 'ENOSPC' ? 'the disk is full' : code === 'EROFS' || code === 'EACCES' || code === 'EPERM' ? 'the block directory is not writable' : ((error as Error).message ?? String(error));
-  return new BlockError('io', `${what}: ${reason}`, { cause: error });
+/** A storage failure as a BlockError of type `io`, worded by explainStorageError. */
+async function storageError(error: unknown, path: string, what: string): Promise<BlockError> {
+  const explained = await explainStorageError(error, path, what);
+  return new BlockError('io', explained.message, { cause: error });
 }
 
 function isNotFound(error: unknown): boolean {
@@ -101,9 +101,9 @@ export class BlockStore {
   }
 
   open(): Promise<void> {
-    this.opened ??= this.store.open().catch((error: unknown) => {
+    this.opened ??= this.store.open().catch(async (error: unknown) => {
       this.opened = undefined;
-      throw storageError(error, `cannot open the block directory ${this.directory}`);
+      throw await storageError(error, this.directory, 'cannot open the block directory');
     });
     return this.opened;
   }
@@ -118,7 +118,7 @@ export class BlockStore {
     try {
       await this.store.put(cid, bytes);
     } catch (error) {
-      throw storageError(error, `cannot write block ${cid}`);
+      throw await storageError(error, this.directory, `cannot write block ${cid}`);
     }
   }
 
@@ -130,7 +130,7 @@ export class BlockStore {
       for await (const chunk of this.store.get(cid)) chunks.push(chunk);
     } catch (error) {
       if (isNotFound(error)) throw new BlockError('missing_block', `block ${cid} is not in this hub`);
-      throw storageError(error, `cannot read block ${cid}`);
+      throw await storageError(error, this.directory, `cannot read block ${cid}`);
     }
     const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
     await verify(cid, bytes);

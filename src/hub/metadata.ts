@@ -2,6 +2,7 @@ import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
+import { explainStorageError } from './storage-error.ts';
 
 export const DATA_TYPES = ['recipe', 'feedback', 'checkpoint'] as const;
 export type DataType = (typeof DATA_TYPES)[number];
@@ -58,12 +59,6 @@ interface StoredRecord {
 
 const Stored = z.object({ record: ObjectRecordSchema, expiresAt: z.number().nullable() });
 
-function storageError(error: unknown, what: string): FaiError {
-  const code = (error as NodeJS.ErrnoException).code;
-  const reason = code === 'ENOSPC' ? 'the disk is full' : code === 'EROFS' || code === 'EACCES' || code === 'EPERM' ? 'the directory is not writable' : String((error as Error).message ?? error);
-  return new FaiError(ErrorCodes.STORAGE, `${what}: ${reason}`, { cause: error });
-}
-
 /**
  * The embedded metadata store: one JSON file per record (written to a temporary file, fsynced,
  * then renamed, so a crash leaves the old record or the new one, never half of one), and an
@@ -84,9 +79,9 @@ export class EmbeddedMetadataStore implements MetadataStore {
   }
 
   private open(): Promise<void> {
-    this.opened ??= this.load().catch((error: unknown) => {
+    this.opened ??= this.load().catch(async (error: unknown) => {
       this.opened = undefined;
-      throw error instanceof FaiError ? error : storageError(error, `cannot open the metadata directory ${this.directory}`);
+      throw await explainStorageError(error, this.directory, 'cannot open the metadata directory');
     });
     return this.opened;
   }
@@ -128,7 +123,7 @@ export class EmbeddedMetadataStore implements MetadataStore {
       await rename(temporary, file);
     } catch (error) {
       await unlink(temporary).catch(() => undefined);
-      throw storageError(error, `cannot write the record of ${record.cid}`);
+      throw await explainStorageError(error, this.directory, `cannot write the record of ${record.cid}`);
     }
     this.index(stored);
   }
@@ -167,8 +162,8 @@ export class EmbeddedMetadataStore implements MetadataStore {
     if (stored === undefined) return;
     this.records.delete(cid);
     this.byType.get(stored.record.data_type)!.delete(cid);
-    await unlink(this.fileOf(cid)).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'ENOENT') throw storageError(error, `cannot delete the record of ${cid}`);
+    await unlink(this.fileOf(cid)).catch(async (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'ENOENT') throw await explainStorageError(error, this.directory, `cannot delete the record of ${cid}`);
     });
   }
 

@@ -40,6 +40,10 @@ describe('/health with a real Redis (REDIS_URL set)', () => {
     assert.equal(down.body.services.redis.status, 'down');
     assert.ok(down.body.services.redis.detail.length > 0, 'says why');
     assert.equal(down.body.services.metrics.status, 'up', 'the service itself stays up');
+    // The hub keeps its metadata in this Redis: a write is refused with 503, and the service answers on.
+    const refused = await app.server.inject({ method: 'POST', url: '/v1/hub/recipes', headers: { 'content-type': 'application/json' }, payload: '{"name":"during the outage"}' });
+    assert.deepEqual([refused.statusCode, refused.json().error.code], [503, 'FAI_ERR_UNAVAILABLE']);
+    assert.equal((await app.server.inject({ method: 'GET', url: '/metrics' })).statusCode, 200);
 
     await redis.restart();
     await waitFor('redis reported up again', async () => (await health()).statusCode === 200, 20_000);
