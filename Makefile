@@ -9,7 +9,7 @@ UNIT_TESTS = $(shell find test -name '*.test.ts' -not -path 'test/integration/*'
 INTEGRATION_TESTS = $(shell find test/integration -name '*.test.ts' | sort)
 TEST_FLAGS := --test-reporter=spec --test-concurrency=1
 
-.PHONY: help install system-deps run test test-unit test-integration typecheck health check-example bench bench-regulation clean
+.PHONY: help install system-deps run test test-unit test-integration typecheck health check-example bench bench-regulation bench-hub clean
 
 help: ## list every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -49,10 +49,13 @@ health: install ## ask the running service for component health and threshold ve
 check-example: install ## check the shipped example formula against IFRA and EU rules (fai check-formula)
 	$(FAI) check-formula examples/edp-fresh-citrus.json; code=$$?; [ $$code -le 2 ] || exit $$code
 
-bench: bench-regulation ## run every benchmark under bench/
+bench: bench-regulation bench-hub ## run every benchmark under bench/
 
 bench-regulation: install ## compliance checks/s and µs per check for 10/30/100 materials, full vs 10x data, indexed vs linear scan
 	$(NODE_TS) bench/regulation-check.bench.ts
+
+bench-hub: install system-deps ## Cloud Hub store/restore ops/s and p50/p95/p99: 10 KB recipe, 5 MB checkpoint; plain files vs embedded vs Redis
+	$(NODE_TS) bench/hub.bench.ts
 
 clean: ## remove installed dependencies and local data
 	rm -rf node_modules data .tmp

@@ -113,13 +113,24 @@ export class BlockStore {
     this.opened = undefined;
   }
 
+  /** Writes in flight, by CID: two writes of one block (equal chunks of a file) share one. */
+  private readonly writing = new Map<string, Promise<void>>();
+
   async put(cid: CID, bytes: Uint8Array): Promise<void> {
     await this.open();
-    try {
-      await this.store.put(cid, bytes);
-    } catch (error) {
-      throw await storageError(error, this.directory, `cannot write block ${cid}`);
-    }
+    const key = cid.toString();
+    const inFlight = this.writing.get(key);
+    if (inFlight !== undefined) return inFlight;
+    // Concurrent writes of one file make blockstore-fs's atomic rename retry with delays (≈ 1 s).
+    const write = this.store
+      .put(cid, bytes)
+      .then(() => undefined)
+      .catch(async (error: unknown) => {
+        throw await storageError(error, this.directory, `cannot write block ${cid}`);
+      })
+      .finally(() => this.writing.delete(key));
+    this.writing.set(key, write);
+    return write;
   }
 
   /** The block's bytes, re-hashed against its CID. */
