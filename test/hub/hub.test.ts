@@ -126,6 +126,17 @@ describe('CloudHub (embedded store)', () => {
     await hub.close();
   });
 
+  it('fails a restore that takes longer than its timeout with a typed error, counted', async () => {
+    const dir = join(root, `hub-${n++}`);
+    const metrics = createMetrics({ defaultMetrics: false });
+    const hub = new CloudHub({ blocks: new BlockStore(join(dir, 'blocks')), metadata: new EmbeddedMetadataStore(join(dir, 'meta')), metrics, restoreTimeoutMs: 1 });
+    const record = await hub.storeBytes(new Uint8Array(4 * 1024 * 1024).map((_, i) => (i * 131) % 255));
+    await assert.rejects(hub.retrieve(record.cid), (e: unknown) => e instanceof BlockError && e.errorType === 'timeout' && e.code === 'FAI_ERR_TIMEOUT');
+    const errors = await readSamples(metrics.registry, catalogue.ipfsCidErrorsTotal);
+    assert.deepEqual(errors.map((s) => [s.labels.error_type, s.value]), [['timeout', 1]]);
+    await hub.close();
+  });
+
   it('reports an unusable directory as a storage error naming it', async () => {
     const file = join(root, 'not-a-directory');
     await writeFile(file, 'x');
