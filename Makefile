@@ -9,7 +9,7 @@ UNIT_TESTS = $(shell find test -name '*.test.ts' -not -path 'test/integration/*'
 INTEGRATION_TESTS = $(shell find test/integration -name '*.test.ts' | sort)
 TEST_FLAGS := --test-reporter=spec --test-concurrency=1
 
-.PHONY: help install system-deps run test test-unit test-integration typecheck health check-example bench bench-regulation bench-hub clean
+.PHONY: help install system-deps run test test-unit test-integration typecheck health check-example generate bench bench-regulation bench-hub clean
 
 help: ## list every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -45,6 +45,9 @@ typecheck: install ## type-check the whole project (tsc --noEmit, strict)
 
 health: install ## ask the running service for component health and threshold verdicts (FAI_URL, default :8000)
 	$(FAI) health
+
+generate: install ## regenerate deploy/ (Prometheus rules and their tests, Alertmanager, Grafana) from the catalogue and thresholds table
+	$(FAI) ops generate
 
 check-example: install ## check the shipped example formula against IFRA and EU rules (fai check-formula)
 	$(FAI) check-formula examples/edp-fresh-citrus.json; code=$$?; [ $$code -le 2 ] || exit $$code

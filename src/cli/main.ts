@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { checkFormulaFile } from './commands/check-formula.ts';
 import { health } from './commands/health.ts';
 import { hubGc, hubGet, hubList, hubPin, hubPut } from './commands/hub.ts';
+import { opsGenerate } from './commands/ops.ts';
 import { serve } from './commands/serve.ts';
 import { ExitCodes, reportError } from './exit-codes.ts';
 
@@ -79,6 +80,16 @@ export function buildProgram(): Command {
   withService(hub.command('gc').description('remove blocks that no live object reaches')).action(async (options) => {
     process.exitCode = await hubGc(options);
   });
+
+  const ops = program.command('ops').description('observability as code: Prometheus rules, Alertmanager routes, Grafana dashboards');
+  ops
+    .command('generate')
+    .description('write deploy/prometheus, deploy/alertmanager and deploy/grafana from the metric catalogue and the thresholds table')
+    .option('--check', 'write nothing; exit 1 listing the files that differ from a fresh generation')
+    .option('--root <dir>', 'repository root to write under', '.')
+    .action(async (options: { check?: boolean; root: string }) => {
+      process.exitCode = await opsGenerate(options);
+    });
 
   return program;
 }

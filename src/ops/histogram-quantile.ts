@@ -24,7 +24,8 @@ export function histogramQuantile(
       if (bucket.le === Infinity) return previousEdge;
       const inBucket = bucket.count - previousCount;
       if (inBucket <= 0) return bucket.le;
-      return previousEdge + ((bucket.le - previousEdge) * (rank - previousCount)) / inBucket;
+      // Prometheus' own arithmetic, operation for operation, so both give the same float.
+      return previousEdge + (bucket.le - previousEdge) * ((rank - previousCount) / inBucket);
     }
     previousEdge = bucket.le;
     previousCount = bucket.count;

@@ -16,3 +16,5 @@ export {
   type HealthReport,
   type ServiceStatus,
 } from './health.ts';
+export { RUNBOOKS, type RunbookName, type ThresholdAlert } from './thresholds.ts';
+export * as observability from './observability/index.ts';

@@ -25,6 +25,32 @@ export type Measure =
 
 export type ThresholdUnit = 'ms' | 'seconds' | 'ratio' | 'bytes' | 'reward' | 'fraction' | 'per_day';
 
+/** The runbooks of the operations guide (automated by the runbook capability). */
+export const RUNBOOKS = [
+  'downshift',
+  'rollback',
+  'pin-update',
+  'canary-promote',
+  'emergency-stop',
+  'restart-workers',
+  'clear-cache',
+  'health-check',
+  'metrics-check',
+  'shadow-eval',
+] as const;
+export type RunbookName = (typeof RUNBOOKS)[number];
+
+export interface ThresholdAlert {
+  /** Alert name; the warning and the critical alert of a row share it and differ by `severity`. */
+  readonly name: string;
+  /** How long the condition must hold before the alert fires, in Prometheus duration syntax. */
+  readonly for: string;
+  /** One line for people, with {{ $value }} and {{ $labels.x }} as Alertmanager templates allow. */
+  readonly summary: string;
+  readonly description: string;
+  readonly runbook: { readonly warning: RunbookName; readonly critical: RunbookName };
+}
+
 export interface ThresholdRow {
   readonly id: string;
   /** The row as the operations guide names it. */
@@ -38,6 +64,7 @@ export interface ThresholdRow {
   readonly normal: { readonly min?: number; readonly max?: number };
   readonly warning: number;
   readonly critical: number;
+  readonly alert: ThresholdAlert;
 }
 
 const FIVE_MINUTES = 300;
@@ -60,6 +87,13 @@ export const thresholdsTable: readonly ThresholdRow[] = [
     normal: { max: 2000 },
     warning: 3000,
     critical: 5000,
+    alert: {
+      name: 'HighLLMLatency',
+      for: '5m',
+      summary: 'Brief generation p95 is {{ $value | humanize }} ms for {{ $labels.mode }}/{{ $labels.model }}',
+      description: 'The 95th percentile of llm_brief_elapsed_ms over 5 minutes is above the threshold. Downshift the mode to a cheaper model until latency recovers.',
+      runbook: { warning: 'downshift', critical: 'downshift' },
+    },
   },
   {
     id: 'rl_reward_ma_100',
@@ -71,6 +105,13 @@ export const thresholdsTable: readonly ThresholdRow[] = [
     normal: { min: 18, max: 25 },
     warning: 15,
     critical: 10,
+    alert: {
+      name: 'LowRewardMA',
+      for: '10m',
+      summary: 'Reward moving average (100 episodes) is {{ $value | humanize }} for {{ $labels.algorithm }}',
+      description: 'rl_reward_ma over the last 100 episodes fell below the threshold: the policy in training or serving has degraded. Roll the policy pin back to the last good checkpoint.',
+      runbook: { warning: 'rollback', critical: 'rollback' },
+    },
   },
   {
     id: 'rl_clip_frac',
@@ -82,6 +123,13 @@ export const thresholdsTable: readonly ThresholdRow[] = [
     normal: { min: 0.05, max: 0.25 },
     warning: 0.4,
     critical: 0.6,
+    alert: {
+      name: 'HighClipFraction',
+      for: '10m',
+      summary: 'PPO clip fraction is {{ $value | humanize }} for {{ $labels.algorithm }}',
+      description: 'Too many probability ratios are clipped: the PPO step size is too large and training is unstable. Pin the last stable policy while training is retuned.',
+      runbook: { warning: 'pin-update', critical: 'rollback' },
+    },
   },
   {
     id: 'ifra_violations_per_day',
@@ -93,6 +141,13 @@ export const thresholdsTable: readonly ThresholdRow[] = [
     normal: { max: 0 },
     warning: 1,
     critical: 5,
+    alert: {
+      name: 'IFRAViolation',
+      for: '0m',
+      summary: '{{ $value | humanize }} IFRA violations in the last 24 h',
+      description: 'Compliance checks found formulas that break IFRA Standards or EU prohibitions. Check which ingredients (ifra_violations_total by ingredient) and roll back the policy that proposes them; past the critical bound stop serving formulas.',
+      runbook: { warning: 'rollback', critical: 'emergency-stop' },
+    },
   },
   {
     id: 'ipfs_restore_latency_p95',
@@ -104,6 +159,13 @@ export const thresholdsTable: readonly ThresholdRow[] = [
     normal: { max: 0.5 },
     warning: 1,
     critical: 2,
+    alert: {
+      name: 'SlowHubRestore',
+      for: '5m',
+      summary: 'Cloud Hub restore p95 is {{ $value | humanize }} s for {{ $labels.data_type }}',
+      description: 'Restoring objects from the Cloud Hub is slow (ipfs_restore_latency_seconds p95 over 5 minutes). Check disk and Redis latency; restart the workers if they hold stale connections.',
+      runbook: { warning: 'restart-workers', critical: 'restart-workers' },
+    },
   },
   {
     id: 'system_error_rate',
@@ -116,6 +178,13 @@ export const thresholdsTable: readonly ThresholdRow[] = [
     normal: { max: 0.01 },
     warning: 0.03,
     critical: 0.05,
+    alert: {
+      name: 'HighErrorRate',
+      for: '5m',
+      summary: 'Error rate of {{ $labels.component }} is {{ $value | humanizePercentage }}',
+      description: 'system_error_rate (server errors, timeouts and unavailability, 4xx excluded) is above the threshold. Check health; if a release caused it, roll back.',
+      runbook: { warning: 'health-check', critical: 'rollback' },
+    },
   },
   {
     id: 'worker_vram',
@@ -127,5 +196,12 @@ export const thresholdsTable: readonly ThresholdRow[] = [
     normal: { max: 18 * GB },
     warning: 22 * GB,
     critical: 25 * GB,
+    alert: {
+      name: 'HighWorkerVRAM',
+      for: '5m',
+      summary: 'Worker {{ $labels.worker_id }} uses {{ $value | humanize }}B of GPU memory',
+      description: 'worker_vram_bytes is above the threshold (GB = 10^9 bytes). Restart the workers one at a time to release fragmented memory.',
+      runbook: { warning: 'restart-workers', critical: 'restart-workers' },
+    },
   },
 ];
