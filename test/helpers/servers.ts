@@ -111,8 +111,8 @@ export interface PrometheusServer {
   stop(): Promise<void>;
 }
 
-/** A real Prometheus (Debian package) on a free loopback port, scraping `targets` every second. */
-export async function startPrometheus(targets: readonly string[]): Promise<PrometheusServer> {
+/** A real Prometheus (Debian package) on a free loopback port, scraping `targets` and evaluating `ruleFiles` every second. */
+export async function startPrometheus(targets: readonly string[], options: { ruleFiles?: readonly string[] } = {}): Promise<PrometheusServer> {
   const binary = requireBinary('prometheus', 'prometheus');
   const dir = await mkdtemp(join(tmpdir(), 'fai-prometheus-'));
   const port = await freePort();
@@ -120,6 +120,7 @@ export async function startPrometheus(targets: readonly string[]): Promise<Prome
     'global:',
     '  scrape_interval: 1s',
     '  evaluation_interval: 1s',
+    ...(options.ruleFiles && options.ruleFiles.length > 0 ? ['rule_files:', ...options.ruleFiles.map((f) => `  - ${JSON.stringify(f)}`)] : []),
     'scrape_configs:',
     '  - job_name: fragrance-ai',
     '    static_configs:',
