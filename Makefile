@@ -9,7 +9,7 @@ UNIT_TESTS = $(shell find test -name '*.test.ts' -not -path 'test/integration/*'
 INTEGRATION_TESTS = $(shell find test/integration -name '*.test.ts' | sort)
 TEST_FLAGS := --test-reporter=spec --test-concurrency=1
 
-.PHONY: help install system-deps run test test-unit test-integration typecheck health check-example generate bench bench-regulation bench-hub clean
+.PHONY: help install system-deps run test test-unit test-integration typecheck health check-example generate monitor-local stack-up stack-down bench bench-regulation bench-hub clean
 
 help: ## list every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -48,6 +48,15 @@ health: install ## ask the running service for component health and threshold ve
 
 generate: install ## regenerate deploy/ (Prometheus rules and their tests, Alertmanager, Grafana) from the catalogue and thresholds table
 	$(FAI) ops generate
+
+monitor-local: install system-deps ## Prometheus :9090 and Alertmanager :9093 from Debian packages against the local service (FAI_SERVICE, PROMETHEUS_PORT, ALERTMANAGER_PORT)
+	$(FAI) ops monitor --service $${FAI_SERVICE:-127.0.0.1:8000} --prometheus-port $${PROMETHEUS_PORT:-9090} --alertmanager-port $${ALERTMANAGER_PORT:-9093} --dir $${MONITOR_DIR:-data/monitor}
+
+stack-up: ## start the whole stack with Docker Compose (service, Redis, Prometheus, Alertmanager, Grafana, nginx)
+	docker compose -f deploy/docker-compose.yml up -d --build
+
+stack-down: ## stop the Docker Compose stack
+	docker compose -f deploy/docker-compose.yml down
 
 check-example: install ## check the shipped example formula against IFRA and EU rules (fai check-formula)
 	$(FAI) check-formula examples/edp-fresh-citrus.json; code=$$?; [ $$code -le 2 ] || exit $$code

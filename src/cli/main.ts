@@ -2,7 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { checkFormulaFile } from './commands/check-formula.ts';
 import { health } from './commands/health.ts';
 import { hubGc, hubGet, hubList, hubPin, hubPut } from './commands/hub.ts';
-import { opsGenerate } from './commands/ops.ts';
+import { opsGenerate, opsMonitor } from './commands/ops.ts';
 import { serve } from './commands/serve.ts';
 import { ExitCodes, reportError } from './exit-codes.ts';
 
@@ -89,6 +89,17 @@ export function buildProgram(): Command {
     .option('--root <dir>', 'repository root to write under', '.')
     .action(async (options: { check?: boolean; root: string }) => {
       process.exitCode = await opsGenerate(options);
+    });
+  ops
+    .command('monitor')
+    .description('run Prometheus and Alertmanager (Debian packages) against a local service with the generated rules, until Ctrl-C')
+    .option('--service <host:port>', 'the service to scrape', '127.0.0.1:8000')
+    .option('--prometheus-port <port>', 'Prometheus web port', '9090')
+    .option('--alertmanager-port <port>', 'Alertmanager web port', '9093')
+    .option('--dir <dir>', 'where configs and data go', 'data/monitor')
+    .option('--rules <file>', 'the rule file', 'deploy/prometheus/rules.yml')
+    .action(async (options: { service: string; prometheusPort: string; alertmanagerPort: string; dir: string; rules: string }) => {
+      process.exitCode = await opsMonitor(options);
     });
 
   return program;

@@ -4,3 +4,4 @@ export { generate, generatedFiles, prometheusConfig, yamlText, type PrometheusCo
 export { breachExpr, duration, measureExpr, metricNamesIn, recordName, rowExpr, SERVICE_JOB } from './promql.ts';
 export { expandTemplate, humanize, ruleTestFile, type PromtoolTest } from './rule-tests.ts';
 export { allRules, dashboardRecordingRules, ruleGroups, runbookUrl, RUNBOOK_DOC, thresholdRecordingRules, type AlertingRule, type RecordingRule, type RuleGroup } from './rules.ts';
+export { startMonitor, type Monitor, type MonitorOptions } from './monitor.ts';
