@@ -1,0 +1,41 @@
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+import { parse } from 'yaml';
+
+// No Docker engine runs on these machines, so the Compose file is checked for what it must hold.
+const DEPLOY = fileURLToPath(new URL('../../deploy/', import.meta.url));
+const compose = parse(readFileSync(join(DEPLOY, 'docker-compose.yml'), 'utf8')) as {
+  services: Record<string, { ports?: string[]; volumes?: string[]; environment?: Record<string, string>; command?: string[]; build?: { context: string; dockerfile: string } }>;
+};
+
+describe('deploy/docker-compose.yml', () => {
+  it('has the service, Redis, Prometheus, Alertmanager, Grafana and nginx on the known ports', () => {
+    const ports = Object.fromEntries(Object.entries(compose.services).map(([name, s]) => [name, s.ports ?? []]));
+    assert.deepEqual(Object.keys(compose.services).sort(), ['alertmanager', 'fragrance-ai', 'grafana', 'nginx', 'prometheus', 'redis']);
+    assert.deepEqual([ports['fragrance-ai'], ports.prometheus, ports.alertmanager, ports.grafana], [['8000:8000'], ['9090:9090'], ['9093:9093'], ['3000:3000']]);
+  });
+
+  it('mounts files that exist, and builds from the Dockerfile', () => {
+    for (const [name, service] of Object.entries(compose.services)) {
+      for (const volume of service.volumes ?? []) {
+        const source = volume.split(':')[0]!;
+        if (source.startsWith('.')) assert.ok(existsSync(join(DEPLOY, source)), `${name}: ${source} exists`);
+      }
+    }
+    const build = compose.services['fragrance-ai']!.build!;
+    assert.ok(existsSync(join(DEPLOY, build.context, build.dockerfile)));
+  });
+
+  it('wires the generated configs to the Compose service names', () => {
+    const prometheus = readFileSync(join(DEPLOY, 'prometheus/prometheus.yml'), 'utf8');
+    assert.match(prometheus, /fragrance-ai:8000/);
+    assert.match(prometheus, /alertmanager:9093/);
+    assert.match(readFileSync(join(DEPLOY, 'alertmanager/alertmanager.yml'), 'utf8'), /http:\/\/fragrance-ai:8000\/v1\/alerts\/webhook/);
+    assert.match(readFileSync(join(DEPLOY, 'grafana/provisioning/datasources/prometheus.yml'), 'utf8'), /http:\/\/prometheus:9090/);
+    assert.equal(compose.services['fragrance-ai']!.environment?.REDIS_URL, 'redis://redis:6379');
+    assert.ok(compose.services.alertmanager!.command?.includes('--cluster.listen-address='));
+  });
+});
