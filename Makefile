@@ -9,10 +9,10 @@ UNIT_TESTS = $(shell find test -name '*.test.ts' -not -path 'test/integration/*'
 INTEGRATION_TESTS = $(shell find test/integration -name '*.test.ts' | sort)
 TEST_FLAGS := --test-reporter=spec --test-concurrency=1
 
-.PHONY: help install system-deps run test test-unit test-integration typecheck health check-example generate monitor-local stack-up stack-down bench bench-regulation bench-hub clean
+.PHONY: $(RUNBOOK_TARGETS) help install system-deps run test test-unit test-integration typecheck health check-example generate monitor-local stack-up stack-down bench bench-regulation bench-hub clean
 
 help: ## list every target with what it does
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  %-24s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -68,6 +68,39 @@ bench-regulation: install ## compliance checks/s and µs per check for 10/30/100
 
 bench-hub: install system-deps ## Cloud Hub store/restore ops/s and p50/p95/p99: 10 KB recipe, 5 MB checkpoint; plain files vs embedded vs Redis
 	$(NODE_TS) bench/hub.bench.ts
+
+# Runbooks: `make runbook-<name> ARGS=...` runs `fai runbook <name> ARGS`; `--dry-run` prints the plan only.
+RUNBOOK_TARGETS := runbook-downshift runbook-rollback runbook-pin-update runbook-canary-promote runbook-emergency-stop runbook-restart-workers runbook-clear-cache runbook-health-check runbook-metrics-check runbook-shadow-eval
+
+runbook-downshift: install ## move traffic between stable and canary (CANARY=50): nginx upstream, nginx -t, reload, verified split
+	$(FAI) runbook downshift --canary $${CANARY:-50} $(ARGS)
+
+runbook-rollback: install ## return to the previous release (not available yet: needs the process backend)
+	$(FAI) runbook rollback $(ARGS)
+
+runbook-pin-update: install ## set a model pin: make runbook-pin-update MODEL=qwen VERSION=2.5.2 (or ARGS=--list)
+	$(FAI) runbook pin-update $${MODEL:+--model $$MODEL} $${VERSION:+--version $$VERSION} $(ARGS)
+
+runbook-canary-promote: install ## check the canary, send it 100% of traffic, mark the old stable down
+	$(FAI) runbook canary-promote $(ARGS)
+
+runbook-emergency-stop: install ## stop every service (destructive: ARGS=--yes; not available yet)
+	$(FAI) runbook emergency-stop $(ARGS)
+
+runbook-restart-workers: install ## rolling restart of the workers (not available yet)
+	$(FAI) runbook restart-workers $(ARGS)
+
+runbook-clear-cache: install ## delete the cache keyspace only, SCAN + UNLINK (destructive: ARGS=--yes)
+	$(FAI) runbook clear-cache $(ARGS)
+
+runbook-health-check: install ## service, LLM slots, Redis, Prometheus; non-zero exit when unhealthy
+	$(FAI) runbook health-check $(ARGS)
+
+runbook-metrics-check: install ## Prometheus up and every thresholds-table row; non-zero exit on CRITICAL
+	$(FAI) runbook metrics-check $(ARGS)
+
+runbook-shadow-eval: install ## shadow evaluation of teacher and student (not available yet)
+	$(FAI) runbook shadow-eval $(ARGS)
 
 clean: ## remove installed dependencies and local data
 	rm -rf node_modules data .tmp

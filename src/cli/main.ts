@@ -1,8 +1,9 @@
-import { Command, CommanderError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { checkFormulaFile } from './commands/check-formula.ts';
 import { health } from './commands/health.ts';
 import { hubGc, hubGet, hubList, hubPin, hubPut } from './commands/hub.ts';
 import { opsGenerate, opsMonitor } from './commands/ops.ts';
+import { runbookAudit, runbookList, runbookRun } from './commands/runbook.ts';
 import { serve } from './commands/serve.ts';
 import { ExitCodes, reportError } from './exit-codes.ts';
 
@@ -13,6 +14,8 @@ export function buildProgram(): Command {
     .description('Fragrance AI: customer text to compliant perfume formula, and the operations layer around it.')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
+    // Options after a verb belong to that verb: `fai runbook pin-update --version 2.5.2` is the pin, not fai's version.
+    .enablePositionalOptions()
     .exitOverride();
 
   program
@@ -101,6 +104,54 @@ export function buildProgram(): Command {
     .action(async (options: { service: string; prometheusPort: string; alertmanagerPort: string; dir: string; rules: string }) => {
       process.exitCode = await opsMonitor(options);
     });
+
+  const runbook = program
+    .command('runbook')
+    .enablePositionalOptions()
+    .description('operations runbooks: plan → apply → verify → undo, locked and audited (deployment: configs/deployment.json or FAI_DEPLOYMENT)');
+  runbook
+    .command('list')
+    .description('each runbook, what it does, whether it is destructive')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      process.exitCode = await runbookList(options);
+    });
+  runbook
+    .command('audit')
+    .description('the audit log of runbook runs')
+    .option('--verify', 'check the hash chain; exit 2 at the first tampered line')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean; verify?: boolean }) => {
+      process.exitCode = await runbookAudit(options);
+    });
+  const common = (command: Command) => command.option('--dry-run', 'print the plan and change nothing').option('--yes', 'confirm a destructive runbook').option('--json', 'print the result as JSON');
+  const integer = (flag: string) => (value: string) => {
+    if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${flag} must be a whole number`);
+    return Number(value);
+  };
+  common(runbook.command('downshift').description('move traffic between stable and canary: render the nginx upstream, nginx -t, reload, verify the split'))
+    .option('--canary <pct>', '% of traffic to the canary', integer('--canary'), 50)
+    .option('--samples <n>', 'requests sent through nginx to verify the split', integer('--samples'), 200)
+    .action(async (options) => {
+      process.exitCode = await runbookRun('downshift', { canary: options.canary, samples: options.samples }, options);
+    });
+  common(runbook.command('canary-promote').description('check the canary, send it 100% of traffic, mark the old stable down'))
+    .option('--samples <n>', 'requests sent through nginx to verify', integer('--samples'), 200)
+    .action(async (options) => {
+      process.exitCode = await runbookRun('canary-promote', { samples: options.samples }, options);
+    });
+  common(runbook.command('pin-update').description('set a model pin in configs/model_pins.json, validated and written atomically'))
+    .option('--model <name>', 'qwen, mistral, llama, …')
+    .option('--version <version>', 'e.g. 2.5.2')
+    .option('--list', 'show the pins')
+    .action(async (options) => {
+      process.exitCode = await runbookRun('pin-update', { model: options.model, version: options.version, list: options.list ?? false }, options);
+    });
+  for (const name of ['clear-cache', 'health-check', 'metrics-check', 'shadow-eval', 'rollback', 'emergency-stop', 'restart-workers'] as const) {
+    common(runbook.command(name).description(`the ${name} runbook (see fai runbook list)`)).action(async (options) => {
+      process.exitCode = await runbookRun(name, {}, options);
+    });
+  }
 
   return program;
 }

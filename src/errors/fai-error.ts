@@ -27,6 +27,14 @@ export const ErrorCodes = {
   INTEGRITY: 'FAI_ERR_INTEGRITY',
   /** The disk is full or read-only, or another storage failure that is not the caller's. */
   STORAGE: 'FAI_ERR_STORAGE',
+  /** Another run of the same runbook holds the lock. */
+  RUNBOOK_LOCKED: 'FAI_ERR_RUNBOOK_LOCKED',
+  /** A destructive action was asked for without --yes or an approval. */
+  CONFIRMATION_REQUIRED: 'FAI_ERR_CONFIRMATION_REQUIRED',
+  /** An action applied, but checking its effect from outside failed (it was undone). */
+  VERIFICATION_FAILED: 'FAI_ERR_VERIFICATION_FAILED',
+  /** The capability this needs does not exist yet. */
+  NOT_AVAILABLE: 'FAI_ERR_NOT_AVAILABLE',
   /** A bug or an unexpected failure; never used for bad input. */
   INTERNAL: 'FAI_ERR_INTERNAL',
 } as const;

@@ -88,6 +88,10 @@ export function createApp(config: Config): App {
     ),
   ];
 
+  // Which instance answered: nginx splits traffic between instances, and the runbooks verify the split by this header.
+  server.addHook('onSend', async (_request, reply) => {
+    reply.header('x-fai-instance', config.workerId);
+  });
   installErrorHandling(server);
   installRequestAccounting(server, metrics);
   registerMetricsRoutes(server, metrics);

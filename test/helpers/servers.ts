@@ -166,3 +166,74 @@ export async function startPrometheus(targets: readonly string[], options: { rul
     },
   };
 }
+
+export interface NginxServer {
+  readonly url: string;
+  readonly prefix: string;
+  readonly config: string;
+  readonly upstreamFile: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real nginx (Debian package), run in the foreground with `-p` on a temp prefix and a free
+ * loopback port, proxying to the upstream file it includes (which the test or the runbooks write).
+ */
+export async function startNginx(upstream: string): Promise<NginxServer> {
+  const binary = requireBinary('nginx', 'nginx');
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const prefix = await mkdtemp(join(tmpdir(), 'fai-nginx-'));
+  await mkdir(join(prefix, 'tmp'), { recursive: true });
+  const port = await freePort();
+  const upstreamFile = join(prefix, 'upstream.conf');
+  const config = join(prefix, 'nginx.conf');
+  await writeFile(upstreamFile, upstream);
+  await writeFile(
+    config,
+    [
+      'daemon off;',
+      'master_process on;',
+      'worker_processes 1;',
+      `pid ${join(prefix, 'nginx.pid')};`,
+      `error_log ${join(prefix, 'error.log')} warn;`,
+      'events { worker_connections 512; }',
+      'http {',
+      '  access_log off;',
+      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((kind) => `  ${kind}_temp_path ${join(prefix, 'tmp', kind)};`),
+      `  include ${upstreamFile};`,
+      `  server { listen 127.0.0.1:${port}; location / { proxy_pass http://fragrance_ai; } }`,
+      '}',
+      '',
+    ].join('\n'),
+  );
+  const child = spawn(binary, ['-p', prefix, '-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (chunk) => (stderr += chunk));
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitFor(`nginx on port ${port}`, async () => {
+      if (child.exitCode !== null) throw new Error(`nginx exited: ${stderr}`);
+      await fetch(url).catch(() => {
+        throw new Error('not listening');
+      });
+      return true;
+    });
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw error;
+  }
+  return {
+    url,
+    prefix,
+    config,
+    upstreamFile,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGQUIT');
+        await exited;
+      }
+      await rm(prefix, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import { RUNBOOKS } from '../../ops/index.ts';
+import { loadDeployment, runbooks, runNamed, stateFiles } from '../../runbooks/index.ts';
+import { ExitCodes } from '../exit-codes.ts';
+import { table } from '../table.ts';
+
+type Write = (text: string) => void;
+const stdout: Write = (text) => process.stdout.write(text);
+
+export async function runbookList(options: { json?: boolean }, write: Write = stdout): Promise<number> {
+  const all = runbooks(await loadDeployment().catch(() => loadDeployment('configs/deployment.json')));
+  const rows = RUNBOOKS.map((name) => ({ name, destructive: all[name].destructive, description: all[name].description }));
+  write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : `${table([['RUNBOOK', 'DESTRUCTIVE', 'WHAT IT DOES'], ...rows.map((r) => [r.name, r.destructive ? 'yes (--yes)' : '', r.description])])}\n`);
+  return ExitCodes.OK;
+}
+
+export interface RunbookCommandOptions {
+  dryRun?: boolean;
+  yes?: boolean;
+  json?: boolean;
+  [arg: string]: unknown;
+}
+
+/** Runs one runbook: prints the plan, then what it did and what it verified; the audit entry ends it. */
+export async function runbookRun(name: string, args: Record<string, unknown>, options: RunbookCommandOptions, write: Write = stdout): Promise<number> {
+  const deployment = await loadDeployment();
+  const started = performance.now();
+  const result = await runNamed(deployment, name, args, {
+    dryRun: options.dryRun ?? false,
+    yes: options.yes ?? false,
+    log: options.json ? () => undefined : (line) => write(`${line}\n`),
+  });
+  const elapsedMs = Math.round(performance.now() - started);
+  if (options.json) write(`${JSON.stringify({ ...result, elapsedMs }, null, 2)}\n`);
+  else write(`${result.outcome} in ${elapsedMs} ms (audit #${result.audit.seq})\n`);
+  return ExitCodes.OK;
+}
+
+export async function runbookAudit(options: { json?: boolean; verify?: boolean }, write: Write = stdout): Promise<number> {
+  const { audit } = stateFiles(await loadDeployment());
+  if (options.verify) {
+    const broken = await audit.verify();
+    write(broken === null ? `audit log intact (${(await audit.entries()).length} entries)\n` : `audit log broken at line ${broken.line}: ${broken.reason}\n`);
+    return broken === null ? ExitCodes.OK : ExitCodes.CRITICAL;
+  }
+  const entries = await audit.entries();
+  write(
+    options.json
+      ? `${JSON.stringify(entries, null, 2)}\n`
+      : `${table([['#', 'TIME', 'ACTOR', 'RUNBOOK', 'OUTCOME', 'DETAIL'], ...entries.map((e) => [String(e.seq), e.time, e.actor, e.runbook, e.outcome, e.detail.slice(0, 100)])])}\n`,
+  );
+  return ExitCodes.OK;
+}

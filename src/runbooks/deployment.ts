@@ -1,0 +1,69 @@
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { ErrorCodes, FaiError, parseOrThrow } from '../errors/index.ts';
+
+/**
+ * What the runbooks act on: the nginx in front, the stable and canary instances behind it, the
+ * model pins file, Redis, Prometheus, and where locks, the audit log and the release history live.
+ * Read from `configs/deployment.json` (or FAI_DEPLOYMENT); relative paths are relative to that file's
+ * directory's parent (the repository root for the default file).
+ */
+const Address = z.string().regex(/^[\w.-]+:\d{1,5}$/, 'must be host:port');
+
+const DeploymentSchema = z
+  .object({
+    stateDir: z.string().min(1).default('data/runbooks'),
+    service: z.url().default('http://127.0.0.1:8000'),
+    prometheus: z.url().nullable().default(null),
+    redisUrl: z.string().nullable().default(null),
+    cachePrefix: z.string().min(3).default('fai:cache:'),
+    pinsFile: z.string().min(1).default('configs/model_pins.json'),
+    nginx: z
+      .object({
+        binary: z.string().min(1).default('nginx'),
+        prefix: z.string().min(1),
+        config: z.string().min(1),
+        upstreamFile: z.string().min(1),
+        template: z.string().min(1).default('configs/nginx/upstream.conf.tmpl'),
+        url: z.url(),
+      })
+      .nullable()
+      .default(null),
+    instances: z.object({ stable: Address, canary: Address }).nullable().default(null),
+  })
+  .strict();
+
+export type Deployment = z.infer<typeof DeploymentSchema>;
+
+export const DEFAULT_DEPLOYMENT_FILE = 'configs/deployment.json';
+
+/** Reads and validates the deployment description; paths come back absolute. */
+export async function loadDeployment(file = process.env.FAI_DEPLOYMENT ?? DEFAULT_DEPLOYMENT_FILE): Promise<Deployment> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new FaiError(ErrorCodes.CONFIG, `deployment: cannot read ${file} (${(error as NodeJS.ErrnoException).code}); set FAI_DEPLOYMENT`, { field: 'FAI_DEPLOYMENT', cause: error });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new FaiError(ErrorCodes.CONFIG, `deployment: ${file} is not JSON (${(error as Error).message})`, { field: 'FAI_DEPLOYMENT' });
+  }
+  const deployment = parseOrThrow(DeploymentSchema, json, 'deployment', ErrorCodes.CONFIG);
+  const base = resolve(file, '..', '..');
+  const abs = (path: string) => (isAbsolute(path) ? path : join(base, path));
+  return {
+    ...deployment,
+    stateDir: abs(deployment.stateDir),
+    pinsFile: abs(deployment.pinsFile),
+    nginx: deployment.nginx === null ? null : { ...deployment.nginx, prefix: abs(deployment.nginx.prefix), config: abs(deployment.nginx.config), upstreamFile: abs(deployment.nginx.upstreamFile), template: abs(deployment.nginx.template) },
+  };
+}
+
+export function requirePart<T>(value: T | null, what: string): T {
+  if (value === null) throw new FaiError(ErrorCodes.CONFIG, `deployment: no ${what} configured (configs/deployment.json)`, { field: `deployment.${what}` });
+  return value;
+}

@@ -1,0 +1,126 @@
+import { userInfo } from 'node:os';
+import { ErrorCodes, FaiError } from '../errors/index.ts';
+import type { AuditEntry, AuditLog } from './audit.ts';
+import type { RunbookLock } from './lock.ts';
+
+/**
+ * The runbook engine: a runbook computes a plan from the live state (what would change, step by
+ * step); the plan is printed; unless it is a dry run, the steps are applied in order, the effect is
+ * verified from outside, and on any failure the completed steps are undone in reverse order.
+ * Every run holds the deployment lock and ends in the audit log.
+ */
+export interface Step {
+  /** What this step changes, for the plan: "nginx upstream: stable 100 → 50, canary 0 → 50". */
+  readonly describe: string;
+  apply(): Promise<void>;
+  /** Puts back what `apply` changed; absent for steps that change nothing (checks). */
+  undo?(): Promise<void>;
+}
+
+export interface Plan {
+  /** One line per change, or "nothing to change: …". */
+  readonly summary: readonly string[];
+  readonly steps: readonly Step[];
+  /** Checks the effect from outside; throws (with what it saw) when it did not happen. */
+  verify(): Promise<string>;
+  /** Releases what planning opened (connections), however the run ends. */
+  dispose?(): Promise<void>;
+}
+
+export interface Runbook<A = Record<string, unknown>> {
+  readonly name: string;
+  readonly description: string;
+  /** Destructive runbooks stop after the plan unless --yes (or an approval) is given. */
+  readonly destructive: boolean;
+  plan(args: A): Promise<Plan>;
+}
+
+export interface RunOptions {
+  dryRun?: boolean;
+  yes?: boolean;
+  actor?: string;
+  log?: (line: string) => void;
+}
+
+export interface RunResult {
+  readonly runbook: string;
+  readonly outcome: AuditEntry['outcome'];
+  readonly plan: readonly string[];
+  readonly detail: string;
+  readonly audit: AuditEntry;
+  readonly recoveredLock: boolean;
+}
+
+export async function runRunbook<A extends Record<string, unknown>>(
+  runbook: Runbook<A>,
+  args: A,
+  deps: { lock: RunbookLock; audit: AuditLog },
+  options: RunOptions = {},
+): Promise<RunResult> {
+  const log = options.log ?? (() => undefined);
+  const actor = options.actor ?? `${userInfo().username}@cli`;
+  const record = (outcome: AuditEntry['outcome'], plan: readonly string[], detail: string) =>
+    deps.audit.append({ actor, runbook: runbook.name, args, plan, outcome, detail });
+
+  let lock: Awaited<ReturnType<RunbookLock['acquire']>>;
+  try {
+    lock = await deps.lock.acquire(runbook.name);
+  } catch (error) {
+    if (error instanceof FaiError) await record('refused', [], error.message);
+    throw error;
+  }
+  if (lock.recovered !== null) log(`recovered a lock left by ${lock.recovered.runbook} (pid ${lock.recovered.pid}, gone)`);
+  let plan: Plan | undefined;
+  try {
+    try {
+      plan = await runbook.plan(args);
+    } catch (error) {
+      await record('failed', [], `could not plan: ${error instanceof Error ? error.message : String(error)}`);
+      throw error;
+    }
+    log(`plan for ${runbook.name}:`);
+    for (const line of plan.summary) log(`  - ${line}`);
+    if (options.dryRun) {
+      const audit = await record('planned', plan.summary, 'dry run: nothing changed');
+      return { runbook: runbook.name, outcome: 'planned', plan: plan.summary, detail: 'dry run: nothing changed', audit, recoveredLock: lock.recovered !== null };
+    }
+    if (runbook.destructive && !options.yes) {
+      const detail = `${runbook.name} is destructive: stopped after the plan (run again with --yes)`;
+      await record('refused', plan.summary, detail);
+      throw new FaiError(ErrorCodes.CONFIRMATION_REQUIRED, detail);
+    }
+    const done: Step[] = [];
+    try {
+      for (const step of plan.steps) {
+        log(`apply: ${step.describe}`);
+        await step.apply();
+        done.push(step);
+      }
+      const seen = await plan.verify();
+      log(`verified: ${seen}`);
+      const audit = await record('verified', plan.summary, seen);
+      return { runbook: runbook.name, outcome: 'verified', plan: plan.summary, detail: seen, audit, recoveredLock: lock.recovered !== null };
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      const undoErrors: string[] = [];
+      for (const step of done.reverse()) {
+        if (step.undo === undefined) continue;
+        log(`undo: ${step.describe}`);
+        try {
+          await step.undo();
+        } catch (undoError) {
+          undoErrors.push(`${step.describe}: ${undoError instanceof Error ? undoError.message : String(undoError)}`);
+        }
+      }
+      const detail = undoErrors.length === 0 ? `failed (${reason}); ${done.length} step(s) undone` : `failed (${reason}); undo failed: ${undoErrors.join('; ')}`;
+      await record(undoErrors.length === 0 && done.length > 0 ? 'undone' : 'failed', plan.summary, detail);
+      if (error instanceof FaiError && error.code !== ErrorCodes.INTERNAL) {
+        throw new FaiError(error.code, `${runbook.name}: ${detail}`, { cause: error, field: error.field });
+      }
+      throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `${runbook.name}: ${detail}`, { cause: error });
+    }
+  } finally {
+    await plan?.dispose?.().catch(() => undefined);
+    await lock.release();
+  }
+}

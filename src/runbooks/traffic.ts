@@ -1,0 +1,96 @@
+import { ErrorCodes, FaiError } from '../errors/index.ts';
+import { requirePart, type Deployment } from './deployment.ts';
+import type { Plan, Runbook, Step } from './engine.ts';
+import { NginxControl, parseWeights, renderUpstream, type Weights } from './nginx.ts';
+
+/** Share tolerance when verifying a split: ±5 percentage points over the sampled requests. */
+export const SPLIT_TOLERANCE = 0.05;
+
+/**
+ * A plan that moves nginx to `target` weights: render from the template, `nginx -t` a copy, then
+ * install and reload; verified by sending requests through nginx and counting who answered
+ * (instances answer with `x-fai-instance: stable|canary`, their WORKER_ID). Undo puts the previous
+ * upstream file back and reloads.
+ */
+export async function planWeights(deployment: Deployment, target: Weights, samples: number): Promise<Plan & { current: Weights }> {
+  const nginx = new NginxControl(requirePart(deployment.nginx, 'nginx'));
+  const instances = requirePart(deployment.instances, 'instances');
+  const live = await nginx.readLive();
+  const current = parseWeights(live, instances);
+  const candidate = renderUpstream(await nginx.template(), instances, target);
+  const total = target.stable + target.canary;
+  if (total === 0) throw new FaiError(ErrorCodes.VALIDATION, 'weights: at least one instance must take traffic', { field: 'weights' });
+  const change = `nginx upstream: stable ${current.stable} → ${target.stable}${target.stable === 0 ? ' (down)' : ''}, canary ${current.canary} → ${target.canary}${target.canary === 0 ? ' (down)' : ''}`;
+  const unchanged = current.stable === target.stable && current.canary === target.canary;
+  const steps: Step[] = unchanged
+    ? []
+    : [
+        { describe: `nginx -t with the new upstream (${target.stable}/${target.canary})`, apply: () => nginx.test(candidate) },
+        { describe: change, apply: () => nginx.install(candidate), undo: () => nginx.install(live) },
+      ];
+  return {
+    current,
+    summary: unchanged ? [`nothing to change: nginx already sends stable ${current.stable}, canary ${current.canary}`] : [change],
+    steps,
+    verify: async () => {
+      const want = { stable: target.stable / total, canary: target.canary / total };
+      const deadline = Date.now() + 5_000;
+      let last = '';
+      // A reload takes effect as nginx's new workers start; sample until the split holds or time runs out.
+      for (;;) {
+        const seen = await nginx.sample(samples);
+        const share = (id: 'stable' | 'canary') => (seen[id] ?? 0) / samples;
+        last = Object.entries(seen).map(([id, n]) => `${id} ${n}`).join(', ');
+        if (Math.abs(share('stable') - want.stable) <= SPLIT_TOLERANCE && Math.abs(share('canary') - want.canary) <= SPLIT_TOLERANCE) {
+          return `${samples} requests through nginx: ${last} (wanted ${Math.round(want.stable * 100)}/${Math.round(want.canary * 100)})`;
+        }
+        if (Date.now() > deadline) throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `split not reached: ${last} of ${samples} (wanted ${Math.round(want.stable * 100)}/${Math.round(want.canary * 100)} ±${SPLIT_TOLERANCE * 100})`);
+      }
+    },
+  };
+}
+
+export interface DownshiftArgs extends Record<string, unknown> {
+  /** % of traffic to the canary (0–100). */
+  canary: number;
+  samples: number;
+}
+
+export function downshiftRunbook(deployment: Deployment): Runbook<DownshiftArgs> {
+  return {
+    name: 'downshift',
+    description: 'move traffic between stable and canary (default canary 50%): render the nginx upstream, nginx -t, reload, verify the split',
+    destructive: false,
+    plan: async ({ canary, samples }) => {
+      if (!Number.isInteger(canary) || canary < 0 || canary > 100) throw new FaiError(ErrorCodes.VALIDATION, `--canary: ${canary} is not a percentage 0–100`, { field: '--canary' });
+      return planWeights(deployment, { stable: 100 - canary, canary }, samples);
+    },
+  };
+}
+
+async function checkCanary(deployment: Deployment): Promise<string> {
+  const instances = requirePart(deployment.instances, 'instances');
+  const base = `http://${instances.canary}`;
+  const health = await fetch(`${base}/health`, { signal: AbortSignal.timeout(5_000) }).catch((error: unknown) => {
+    throw new FaiError(ErrorCodes.UNAVAILABLE, `canary ${instances.canary} does not answer: ${(error as Error).message}`);
+  });
+  const body = (await health.json()) as { status: string };
+  if (health.status !== 200 || body.status === 'unhealthy') throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `canary ${instances.canary} is ${body.status}: not promoting`);
+  const thresholds = (await (await fetch(`${base}/health/thresholds`, { signal: AbortSignal.timeout(5_000) })).json()) as { status: string; rows: Array<{ title: string; status: string }> };
+  const bad = thresholds.rows.filter((row) => row.status === 'WARNING' || row.status === 'CRITICAL');
+  if (bad.length > 0) throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `canary breaches the thresholds table: ${bad.map((r) => `${r.title} ${r.status}`).join(', ')}`);
+  return `canary ${instances.canary} healthy (${body.status}), thresholds ${thresholds.status}`;
+}
+
+export function canaryPromoteRunbook(deployment: Deployment): Runbook<{ samples: number }> {
+  return {
+    name: 'canary-promote',
+    description: 'check the canary (health and the thresholds table), send it 100% of traffic, mark the old stable down',
+    destructive: false,
+    plan: async ({ samples }) => {
+      const checked = await checkCanary(deployment);
+      const plan = await planWeights(deployment, { stable: 0, canary: 100 }, samples);
+      return { ...plan, summary: [`check: ${checked}`, ...plan.summary] };
+    },
+  };
+}

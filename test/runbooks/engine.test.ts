@@ -1,0 +1,156 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { FaiError } from '../../src/errors/index.ts';
+import { AuditLog, parseWeights, readPins, renderUpstream, RunbookLock, runRunbook, type Runbook } from '../../src/runbooks/index.ts';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fai-engine-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+let n = 0;
+const deps = () => {
+  const here = join(dir, `run-${n++}`);
+  return { lock: new RunbookLock(join(here, 'lock')), audit: new AuditLog(join(here, 'audit.jsonl')) };
+};
+
+/** A runbook over an in-memory value, to watch the engine's order of apply, verify and undo. */
+function counterRunbook(state: { value: number; log: string[] }, options: { failVerify?: boolean; failSecondStep?: boolean; destructive?: boolean; slowMs?: number } = {}): Runbook {
+  return {
+    name: 'counter',
+    description: 'test',
+    destructive: options.destructive ?? false,
+    plan: async () => ({
+      summary: [`value ${state.value} → ${state.value + 2}`],
+      steps: [
+        { describe: 'add 1', apply: async () => void (state.value++, state.log.push('apply 1')), undo: async () => void (state.value--, state.log.push('undo 1')) },
+        {
+          describe: 'add 1 more',
+          apply: async () => {
+            if (options.slowMs) await new Promise((r) => setTimeout(r, options.slowMs));
+            if (options.failSecondStep) throw new Error('step 2 broke');
+            state.value++;
+            state.log.push('apply 2');
+          },
+          undo: async () => void (state.value--, state.log.push('undo 2')),
+        },
+      ],
+      verify: async () => {
+        if (options.failVerify) throw new Error('the effect is not visible');
+        return `value is ${state.value}`;
+      },
+    }),
+  };
+}
+
+describe('runbook engine', () => {
+  it('applies the steps in order and verifies', async () => {
+    const state = { value: 0, log: [] as string[] };
+    const result = await runRunbook(counterRunbook(state), {}, deps());
+    assert.deepEqual([result.outcome, state.value, state.log], ['verified', 2, ['apply 1', 'apply 2']]);
+  });
+
+  it('undoes completed steps in reverse order when verification fails', async () => {
+    const state = { value: 0, log: [] as string[] };
+    const d = deps();
+    await assert.rejects(runRunbook(counterRunbook(state, { failVerify: true }), {}, d), /undone/);
+    assert.deepEqual([state.value, state.log], [0, ['apply 1', 'apply 2', 'undo 2', 'undo 1']]);
+    assert.equal((await d.audit.entries())[0]?.outcome, 'undone');
+  });
+
+  it('undoes only what was applied when a step fails', async () => {
+    const state = { value: 0, log: [] as string[] };
+    await assert.rejects(runRunbook(counterRunbook(state, { failSecondStep: true }), {}, deps()), /step 2 broke/);
+    assert.deepEqual([state.value, state.log], [0, ['apply 1', 'undo 1']]);
+  });
+
+  it('changes nothing on a dry run, and stops a destructive runbook after the plan without --yes', async () => {
+    const state = { value: 0, log: [] as string[] };
+    const d = deps();
+    assert.equal((await runRunbook(counterRunbook(state), {}, d, { dryRun: true })).outcome, 'planned');
+    await assert.rejects(runRunbook(counterRunbook(state, { destructive: true }), {}, d), (e: unknown) => e instanceof FaiError && e.code === 'FAI_ERR_CONFIRMATION_REQUIRED');
+    assert.equal(state.value, 0);
+    assert.equal((await runRunbook(counterRunbook(state, { destructive: true }), {}, d, { yes: true })).outcome, 'verified');
+    assert.deepEqual((await d.audit.entries()).map((e) => e.outcome), ['planned', 'refused', 'verified']);
+  });
+
+  it('refuses a second concurrent run fast, naming the holder, and audits the refusal', async () => {
+    const state = { value: 0, log: [] as string[] };
+    const d = deps();
+    const first = runRunbook(counterRunbook(state, { slowMs: 300 }), {}, d);
+    await new Promise((r) => setTimeout(r, 50));
+    const started = performance.now();
+    await assert.rejects(runRunbook(counterRunbook(state), {}, d), (e: unknown) => e instanceof FaiError && e.code === 'FAI_ERR_RUNBOOK_LOCKED' && /counter \(pid \d+/.test(e.message));
+    assert.ok(performance.now() - started < 200, 'fails fast');
+    assert.equal((await first).outcome, 'verified');
+    assert.deepEqual((await d.audit.entries()).map((e) => e.outcome).sort(), ['refused', 'verified']);
+    assert.equal(await d.audit.verify(), null, 'concurrent appends keep the chain');
+  });
+
+  it('recovers a lock left by a killed run', async () => {
+    const d = deps();
+    // A process takes the lock and is killed before it can release it.
+    const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)']);
+    await new Promise((r) => setTimeout(r, 100));
+    await mkdir(dirname(d.lock.path), { recursive: true });
+    await writeFile(d.lock.path, JSON.stringify({ pid: child.pid, host: hostname(), runbook: 'downshift', startedAt: new Date().toISOString() }));
+    const state = { value: 0, log: [] as string[] };
+    await assert.rejects(runRunbook(counterRunbook(state), {}, d), /holds/, 'held while the holder lives');
+    const exited = new Promise((r) => child.once('exit', r));
+    child.kill('SIGKILL');
+    await exited;
+    const result = await runRunbook(counterRunbook(state), {}, d);
+    assert.deepEqual([result.outcome, result.recoveredLock], ['verified', true]);
+  });
+});
+
+describe('audit log', () => {
+  it('detects an edited, a removed and a reordered entry', async () => {
+    const audit = new AuditLog(join(dir, 'tamper.jsonl'));
+    for (const outcome of ['verified', 'undone', 'planned', 'verified'] as const) await audit.append({ actor: 'test', runbook: 'downshift', args: {}, plan: ['x'], outcome, detail: outcome });
+    assert.equal(await audit.verify(), null);
+    const lines = (await readFile(audit.path, 'utf8')).trim().split('\n');
+    await writeFile(audit.path, `${[lines[0], lines[1]!.replace('"undone"', '"verified"'), lines[2], lines[3]].join('\n')}\n`);
+    assert.deepEqual(await audit.verify(), { line: 2, reason: 'its content does not match its hash (edited)' });
+    await writeFile(audit.path, `${[lines[0], lines[2], lines[3]].join('\n')}\n`);
+    assert.equal((await audit.verify())?.line, 2, 'a removed entry breaks the chain');
+    await writeFile(audit.path, `${[lines[0], lines[2], lines[1], lines[3]].join('\n')}\n`);
+    assert.equal((await audit.verify())?.line, 2, 'a reordered entry breaks the chain');
+  });
+});
+
+describe('nginx upstream rendering', () => {
+  const instances = { stable: '127.0.0.1:8001', canary: '127.0.0.1:8002' };
+  const template = 'upstream fragrance_ai {\n{{servers}}\n}\n';
+  it('writes weights, and weight 0 as down (nginx rejects weight=0)', () => {
+    const text = renderUpstream(template, instances, { stable: 100, canary: 0 });
+    assert.match(text, /server 127\.0\.0\.1:8001 weight=100;/);
+    assert.match(text, /server 127\.0\.0\.1:8002 down;/);
+    assert.doesNotMatch(text, /weight=0/);
+    assert.deepEqual(parseWeights(text, instances), { stable: 100, canary: 0 });
+    assert.deepEqual(parseWeights(renderUpstream(template, instances, { stable: 50, canary: 50 }), instances), { stable: 50, canary: 50 });
+  });
+  it('refuses a template without the placeholder', () => {
+    assert.throws(() => renderUpstream('upstream x {}', instances, { stable: 1, canary: 1 }), /\{\{servers\}\}/);
+  });
+});
+
+describe('model pins', () => {
+  it('reads the flat pins file and refuses a malformed one, naming the problem', async () => {
+    const file = join(dir, 'pins.json');
+    await writeFile(file, JSON.stringify({ qwen: '2.5.1', mistral: '0.3.1', llama: '3.1.1' }));
+    assert.deepEqual(await readPins(file), { qwen: '2.5.1', mistral: '0.3.1', llama: '3.1.1' });
+    await writeFile(file, JSON.stringify({ qwen: 'latest' }));
+    await assert.rejects(readPins(file), /pins\.qwen: must be a version/);
+    await writeFile(file, '{"qwen": ');
+    await assert.rejects(readPins(file), /not JSON/);
+  });
+});
