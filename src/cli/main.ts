@@ -4,6 +4,7 @@ import { health } from './commands/health.ts';
 import { hubGc, hubGet, hubList, hubPin, hubPut } from './commands/hub.ts';
 import { opsGenerate, opsMonitor } from './commands/ops.ts';
 import { runbookAudit, runbookList, runbookRun } from './commands/runbook.ts';
+import { deployCommand } from './commands/deploy.ts';
 import { serve } from './commands/serve.ts';
 import { ExitCodes, reportError } from './exit-codes.ts';
 
@@ -135,10 +136,11 @@ export function buildProgram(): Command {
     .action(async (options) => {
       process.exitCode = await runbookRun('downshift', { canary: options.canary, samples: options.samples }, options);
     });
-  common(runbook.command('canary-promote').description('check the canary, send it 100% of traffic, mark the old stable down'))
+  common(runbook.command('canary-promote').description('check the canary, send it 100% of traffic, mark the old stable down, record the release'))
     .option('--samples <n>', 'requests sent through nginx to verify', integer('--samples'), 200)
+    .option('--release <label>', 'version label recorded in the release history (default canary-<time>)')
     .action(async (options) => {
-      process.exitCode = await runbookRun('canary-promote', { samples: options.samples }, options);
+      process.exitCode = await runbookRun('canary-promote', { samples: options.samples, ...(options.release === undefined ? {} : { release: options.release }) }, options);
     });
   common(runbook.command('pin-update').description('set a model pin in configs/model_pins.json, validated and written atomically'))
     .option('--model <name>', 'qwen, mistral, llama, …')
@@ -151,6 +153,17 @@ export function buildProgram(): Command {
     common(runbook.command(name).description(`the ${name} runbook (see fai runbook list)`)).action(async (options) => {
       process.exitCode = await runbookRun(name, {}, options);
     });
+  }
+
+  const deploy = program.command('deploy').description('the processes of the deployment (configs/deployment.json), through its backend (local or compose)');
+  for (const action of ['up', 'down', 'status'] as const) {
+    deploy
+      .command(action)
+      .description(action === 'up' ? 'start every process and wait until each is healthy' : action === 'down' ? 'stop every process' : 'show each process')
+      .option('--json', 'print JSON')
+      .action(async (options: { json?: boolean }) => {
+        process.exitCode = await deployCommand(action, options);
+      });
   }
 
   return program;

@@ -44,6 +44,7 @@ const EnvSchema = z.object({
   CUDA_VISIBLE_DEVICES: z.string().optional(),
   REGULATION_STRICT: z.enum(['true', 'false', '1', '0', '']).default('false'),
   HUB_DIR: z.string().trim().min(1).default('data/hub'),
+  PINS_FILE: z.string().trim().min(1).default('configs/model_pins.json'),
   HUB_TTL_RECIPE_DAYS: z.coerce.number().positive().max(36_500).default(365),
   HUB_TTL_FEEDBACK_DAYS: z.coerce.number().positive().max(36_500).default(30),
   HUB_TTL_CHECKPOINT_DAYS: z.coerce.number().positive().max(36_500).default(90),
@@ -69,6 +70,8 @@ export interface Config {
   readonly hubDir: string;
   readonly hubTtlSeconds: Readonly<Record<'recipe' | 'feedback' | 'checkpoint', number>>;
   readonly hubMaxCheckpointBytes: number;
+  /** Model pins; re-read on SIGHUP (the pin-update runbook sends it). */
+  readonly pinsFile: string;
 }
 
 /** Reads the configuration from an environment; throws FAI_ERR_CONFIG naming the variable (`env.PORT`). */
@@ -95,5 +98,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       checkpoint: Math.round(parsed.HUB_TTL_CHECKPOINT_DAYS * 86_400),
     },
     hubMaxCheckpointBytes: parsed.HUB_MAX_CHECKPOINT_MB * 1024 * 1024,
+    pinsFile: parsed.PINS_FILE,
   };
 }

@@ -31,6 +31,25 @@ const DeploymentSchema = z
       .nullable()
       .default(null),
     instances: z.object({ stable: Address, canary: Address }).nullable().default(null),
+    /** How processes are started and stopped: here (local) or through Docker Compose. */
+    backend: z.enum(['local', 'compose']).default('local'),
+    /** The processes of the deployment (compose: `name` is the Compose service). */
+    processes: z
+      .array(
+        z
+          .object({
+            name: z.string().regex(/^[a-z][a-z0-9-]*$/, 'lower-case words and dashes'),
+            role: z.enum(['service', 'stable', 'canary', 'worker']),
+            command: z.array(z.string()).min(1).optional(),
+            env: z.record(z.string(), z.string()).default({}),
+            /** Answers 200 when the process is ready. */
+            healthUrl: z.url().optional(),
+          })
+          .strict(),
+      )
+      .default([]),
+    composeFile: z.string().min(1).default('deploy/docker-compose.yml'),
+    dockerBinary: z.string().min(1).default('docker'),
   })
   .strict();
 
@@ -52,13 +71,18 @@ export async function loadDeployment(file = process.env.FAI_DEPLOYMENT ?? DEFAUL
   } catch (error) {
     throw new FaiError(ErrorCodes.CONFIG, `deployment: ${file} is not JSON (${(error as Error).message})`, { field: 'FAI_DEPLOYMENT' });
   }
+  return parseDeployment(json, resolve(file, '..', '..'));
+}
+
+/** Validates a deployment description (defaults applied); relative paths are resolved against `base`. */
+export function parseDeployment(json: unknown, base: string): Deployment {
   const deployment = parseOrThrow(DeploymentSchema, json, 'deployment', ErrorCodes.CONFIG);
-  const base = resolve(file, '..', '..');
   const abs = (path: string) => (isAbsolute(path) ? path : join(base, path));
   return {
     ...deployment,
     stateDir: abs(deployment.stateDir),
     pinsFile: abs(deployment.pinsFile),
+    composeFile: abs(deployment.composeFile),
     nginx: deployment.nginx === null ? null : { ...deployment.nginx, prefix: abs(deployment.nginx.prefix), config: abs(deployment.nginx.config), upstreamFile: abs(deployment.nginx.upstreamFile), template: abs(deployment.nginx.template) },
   };
 }

@@ -8,36 +8,27 @@ import type { Deployment } from './deployment.ts';
 import { runRunbook, type RunOptions, type RunResult, type Runbook } from './engine.ts';
 import { RunbookLock } from './lock.ts';
 import { pinUpdateRunbook } from './pins.ts';
+import { emergencyStopRunbook, restartWorkersRunbook, rollbackRunbook } from './processes.ts';
 import { canaryPromoteRunbook, downshiftRunbook } from './traffic.ts';
 
 export { AuditLog, type AuditEntry } from './audit.ts';
-export { loadDeployment, type Deployment } from './deployment.ts';
+export { loadDeployment, parseDeployment, type Deployment } from './deployment.ts';
+export { backendFor, ComposeBackend, LocalBackend, type Backend, type ProcessStatus } from './backend.ts';
 export { runRunbook, type Plan, type Runbook, type RunOptions, type RunResult, type Step } from './engine.ts';
 export { RunbookLock, type LockOwner } from './lock.ts';
 export { NginxControl, parseWeights, renderUpstream, type Weights } from './nginx.ts';
-export { readPins, writePins, type Pins } from './pins.ts';
+export { readPins, writePins, type Pins } from '../llm/index.ts';
 export { SPLIT_TOLERANCE } from './traffic.ts';
-
-/** Runbooks that need the process backend (release history, stopping and restarting processes): not built yet. */
-function notYet(name: RunbookName, description: string, destructive: boolean): Runbook<Record<string, unknown>> {
-  return {
-    name,
-    description: `${description} (not available yet: needs the process backend)`,
-    destructive,
-    plan: async () => {
-      throw new FaiError(ErrorCodes.NOT_AVAILABLE, `${name}: not available yet — the process backend it needs (release history, managed processes) is not built`);
-    },
-  };
-}
+export { ReleaseHistory, type Release } from './releases.ts';
 
 export function runbooks(deployment: Deployment): Record<RunbookName, Runbook<Record<string, unknown>>> {
   const all = {
     downshift: downshiftRunbook(deployment),
-    rollback: notYet('rollback', 'return to the previous release (app version + model pins), restart, health check', true),
+    rollback: rollbackRunbook(deployment),
     'pin-update': pinUpdateRunbook(deployment),
     'canary-promote': canaryPromoteRunbook(deployment),
-    'emergency-stop': notYet('emergency-stop', 'stop every service of the deployment', true),
-    'restart-workers': notYet('restart-workers', 'restart workers one at a time so capacity never reaches zero', false),
+    'emergency-stop': emergencyStopRunbook(deployment),
+    'restart-workers': restartWorkersRunbook(deployment),
     'clear-cache': clearCacheRunbook(deployment),
     'health-check': healthCheckRunbook(deployment),
     'metrics-check': metricsCheckRunbook(deployment),

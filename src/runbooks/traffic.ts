@@ -1,5 +1,8 @@
 import { ErrorCodes, FaiError } from '../errors/index.ts';
+import { userInfo } from 'node:os';
+import { readPins } from '../llm/index.ts';
 import { requirePart, type Deployment } from './deployment.ts';
+import { ReleaseHistory } from './releases.ts';
 import type { Plan, Runbook, Step } from './engine.ts';
 import { NginxControl, parseWeights, renderUpstream, type Weights } from './nginx.ts';
 
@@ -82,15 +85,23 @@ async function checkCanary(deployment: Deployment): Promise<string> {
   return `canary ${instances.canary} healthy (${body.status}), thresholds ${thresholds.status}`;
 }
 
-export function canaryPromoteRunbook(deployment: Deployment): Runbook<{ samples: number }> {
+export function canaryPromoteRunbook(deployment: Deployment): Runbook<{ samples: number; release?: string }> {
   return {
     name: 'canary-promote',
-    description: 'check the canary (health and the thresholds table), send it 100% of traffic, mark the old stable down',
+    description: 'check the canary (health and the thresholds table), send it 100% of traffic, mark the old stable down, record the release',
     destructive: false,
-    plan: async ({ samples }) => {
+    plan: async ({ samples, release }) => {
       const checked = await checkCanary(deployment);
       const plan = await planWeights(deployment, { stable: 0, canary: 100 }, samples);
-      return { ...plan, summary: [`check: ${checked}`, ...plan.summary] };
+      const history = new ReleaseHistory(deployment);
+      const releases = await history.all();
+      const version = release ?? `canary-${new Date().toISOString()}`;
+      const record: Step = {
+        describe: `record release ${version} with the current pins`,
+        apply: async () => history.write([...releases, { version, pins: await readPins(deployment.pinsFile), at: new Date().toISOString(), by: `${userInfo().username} (canary-promote)` }]),
+        undo: () => history.write(releases),
+      };
+      return { ...plan, summary: [`check: ${checked}`, ...plan.summary, record.describe], steps: [...plan.steps, record] };
     },
   };
 }

@@ -7,6 +7,7 @@ import { BlockStore, CloudHub, connectRedis, EmbeddedMetadataStore, pingRedis, R
 import { createMetrics, type Metrics } from '../metrics/index.ts';
 import { ThresholdEvaluator, type HealthCheck } from '../ops/index.ts';
 import { ComplianceChecker } from '../regulation/index.ts';
+import { readPins, type Pins } from '../llm/index.ts';
 import { registerCpuSampler, startVramSampler, type VramSampler } from '../system/index.ts';
 import { installErrorHandling } from './error-mapping.ts';
 import { installRequestAccounting } from './request-accounting.ts';
@@ -21,6 +22,8 @@ export interface App {
   readonly thresholds: ThresholdEvaluator;
   /** Starts listening on the configured host and port; resolves with the address. */
   listen(): Promise<string>;
+  /** Re-reads the model pins file; on a bad file the old pins stay (and the error is logged and returned). */
+  reloadPins(): Promise<Pins>;
   /** Stops accepting requests, finishes those in flight, stops samplers and closes connections. */
   close(): Promise<void>;
 }
@@ -40,6 +43,7 @@ export function createApp(config: Config): App {
   const metrics = createMetrics();
   const thresholds = new ThresholdEvaluator(metrics);
   const compliance = new ComplianceChecker({ metrics, strict: config.regulationStrict });
+  const pins: { current: Pins } = { current: {} };
   registerCpuSampler(metrics, { workerId: config.workerId });
   let vram: VramSampler | undefined;
   const redis: Redis | undefined = config.redisUrl === undefined ? undefined : connectRedis(config.redisUrl, logger);
@@ -95,7 +99,7 @@ export function createApp(config: Config): App {
   installErrorHandling(server);
   installRequestAccounting(server, metrics);
   registerMetricsRoutes(server, metrics);
-  registerHealthRoutes(server, { config, checks, thresholds });
+  registerHealthRoutes(server, { config, checks, thresholds, pins: () => pins.current });
   registerComplianceRoutes(server, compliance);
   registerHubRoutes(server, { hub, maxCheckpointBytes: config.hubMaxCheckpointBytes });
 
@@ -103,7 +107,21 @@ export function createApp(config: Config): App {
     server,
     metrics,
     thresholds,
+    async reloadPins() {
+      try {
+        pins.current = await readPins(config.pinsFile);
+        logger.info({ pins: pins.current, file: config.pinsFile }, 'model pins loaded');
+      } catch (error) {
+        metrics.systemOperationsTotal.inc({ component: 'llm' });
+        metrics.systemErrorsTotal.inc({ component: 'llm', error_type: 'server_error' });
+        logger.error({ err: error, file: config.pinsFile }, 'model pins not reloaded; the previous pins stay');
+        throw error;
+      }
+      return pins.current;
+    },
     async listen() {
+      // Pins are read before the first request; without a pins file the service runs and says so.
+      await this.reloadPins().catch(() => undefined);
       const address = await server.listen({ port: config.port, host: config.host });
       thresholds.start();
       vram = startVramSampler(metrics, {

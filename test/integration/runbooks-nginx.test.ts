@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { FaiError } from '../../src/errors/index.ts';
-import { AuditLog, NginxControl, parseWeights, renderUpstream, runNamed, type Deployment } from '../../src/runbooks/index.ts';
+import { AuditLog, NginxControl, parseDeployment, parseWeights, renderUpstream, runNamed, type Deployment } from '../../src/runbooks/index.ts';
 import { createApp, type App } from '../../src/server/index.ts';
 import { testConfig } from '../helpers/config.ts';
 import { startNginx, type NginxServer } from '../helpers/servers.ts';
@@ -28,7 +28,7 @@ before(async () => {
   state = await mkdtemp(join(tmpdir(), 'fai-runbooks-'));
   const pinsFile = join(state, 'model_pins.json');
   await writeFile(pinsFile, JSON.stringify({ qwen: '2.5.1', mistral: '0.3.1', llama: '3.1.1' }));
-  deployment = {
+  deployment = parseDeployment({
     stateDir: state,
     service: `http://${instances.stable}`,
     prometheus: null,
@@ -37,7 +37,7 @@ before(async () => {
     pinsFile,
     nginx: { binary: 'nginx', prefix: nginx.prefix, config: nginx.config, upstreamFile: nginx.upstreamFile, template: TEMPLATE, url: nginx.url },
     instances,
-  };
+  }, state);
 });
 
 after(async () => {

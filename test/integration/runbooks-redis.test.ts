@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { FaiError } from '../../src/errors/index.ts';
-import { runNamed, type Deployment } from '../../src/runbooks/index.ts';
+import { parseDeployment, runNamed, type Deployment } from '../../src/runbooks/index.ts';
 import { startRedis, type RedisServer } from '../helpers/servers.ts';
 
 let redis: RedisServer;
@@ -17,7 +17,7 @@ before(async () => {
   redis = await startRedis();
   client = new Redis(redis.url);
   state = await mkdtemp(join(tmpdir(), 'fai-clear-cache-'));
-  deployment = { stateDir: state, service: 'http://127.0.0.1:9', prometheus: null, redisUrl: redis.url, cachePrefix: 'fai:cache:', pinsFile: join(state, 'pins.json'), nginx: null, instances: null };
+  deployment = parseDeployment({ stateDir: state, service: 'http://127.0.0.1:9', prometheus: null, redisUrl: redis.url, cachePrefix: 'fai:cache:', pinsFile: join(state, 'pins.json'), nginx: null, instances: null }, state);
   const pipeline = client.pipeline();
   for (let i = 0; i < 2500; i++) pipeline.set(`fai:cache:brief:${i}`, 'x');
   for (let i = 0; i < 40; i++) pipeline.hset(`fai:hub:object:cid${i}`, 'cid', `cid${i}`);

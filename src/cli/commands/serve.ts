@@ -48,6 +48,13 @@ export async function serve(options: ServeOptions): Promise<void> {
       },
     );
   };
+  // SIGHUP re-reads the model pins without a restart: no request is dropped.
+  process.on('SIGHUP', () => {
+    app.reloadPins().then(
+      (pins) => app.server.log.info({ pins }, 'model pins reloaded on SIGHUP'),
+      () => undefined,
+    );
+  });
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 }

@@ -11,6 +11,8 @@ export interface HealthRouteDeps {
   config: Config;
   checks: readonly HealthCheck[];
   thresholds: ThresholdEvaluator;
+  /** The model pins in force (configs/model_pins.json, reloaded on SIGHUP). */
+  pins: () => Readonly<Record<string, string>>;
 }
 
 export function registerHealthRoutes(app: FastifyInstance, deps: HealthRouteDeps): void {
@@ -33,9 +35,10 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthRouteDeps
       });
     }
     const url = deps.config.llmUrls[model as (typeof LLM_SLOTS)[number]];
+    const pinnedVersion = deps.pins()[model] ?? null;
     // The brief-generation capability will probe the backend (GET /v1/models); until then we say what we know and no more.
     return url === undefined
-      ? { model, status: 'not_configured', backend: null, detail: `set LLM_${model.toUpperCase()}_URL to an OpenAI-compatible endpoint` }
-      : { model, status: 'unknown', backend: url, detail: 'configured; backend probing arrives with the brief-generation capability' };
+      ? { model, status: 'not_configured', backend: null, pinnedVersion, detail: `set LLM_${model.toUpperCase()}_URL to an OpenAI-compatible endpoint` }
+      : { model, status: 'unknown', backend: url, pinnedVersion, detail: 'configured; backend probing arrives with the brief-generation capability' };
   });
 }

@@ -1,0 +1,135 @@
+import assert from 'node:assert/strict';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { FaiError } from '../../src/errors/index.ts';
+import { LocalBackend, parseDeployment, ReleaseHistory, runNamed, type Deployment } from '../../src/runbooks/index.ts';
+import { freePort } from '../helpers/servers.ts';
+
+/** Real processes (`fai serve`) managed by the local backend: restarts, pin reloads, rollback, emergency stop. */
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+let state: string;
+let deployment: Deployment;
+let backend: LocalBackend;
+
+async function serveProcess(name: string, role: 'service' | 'worker', pinsFile: string) {
+  const port = await freePort();
+  return {
+    name,
+    role,
+    command: [process.execPath, '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve'],
+    env: { PORT: String(port), WORKER_ID: name, LOG_LEVEL: 'warn', HUB_DIR: join(state, `hub-${name}`), PINS_FILE: pinsFile, NVIDIA_SMI: join(state, 'no-nvidia-smi') },
+    healthUrl: `http://127.0.0.1:${port}/health`,
+  };
+}
+
+before(async () => {
+  state = await mkdtemp(join(tmpdir(), 'fai-processes-'));
+  const pinsFile = join(state, 'model_pins.json');
+  await writeFile(pinsFile, JSON.stringify({ qwen: '2.5.1', mistral: '0.3.1', llama: '3.1.1' }));
+  deployment = parseDeployment(
+    { stateDir: state, pinsFile, processes: [await serveProcess('api', 'service', pinsFile), await serveProcess('worker-1', 'worker', pinsFile), await serveProcess('worker-2', 'worker', pinsFile)] },
+    state,
+  );
+  backend = new LocalBackend(deployment);
+  for (const p of deployment.processes) await backend.start(p.name);
+});
+
+after(async () => {
+  for (const p of deployment.processes) await backend.stop(p.name);
+  await rm(state, { recursive: true, force: true });
+});
+
+const pidOf = async (name: string) => (await backend.status()).find((s) => s.name === name)!.pid;
+const up = async (url: string) => {
+  try {
+    return (await fetch(url, { signal: AbortSignal.timeout(1_000) })).status === 200;
+  } catch {
+    return false;
+  }
+};
+
+describe('runbooks on real local processes', () => {
+  it('restart-workers restarts each worker, one at a time: some worker answers throughout', async () => {
+    const before = [await pidOf('worker-1'), await pidOf('worker-2')];
+    const workers = deployment.processes.filter((p) => p.role === 'worker');
+    let probes = 0;
+    let zeroCapacity = 0;
+    let done = false;
+    const watcher = (async () => {
+      while (!done) {
+        const answers = await Promise.all(workers.map((w) => up(w.healthUrl!)));
+        probes++;
+        if (!answers.some(Boolean)) zeroCapacity++;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    })();
+    const result = await runNamed(deployment, 'restart-workers', {}, {});
+    done = true;
+    await watcher;
+    assert.equal(result.outcome, 'verified');
+    const after = [await pidOf('worker-1'), await pidOf('worker-2')];
+    assert.ok(after[0] !== before[0] && after[1] !== before[1], 'both workers are new processes');
+    assert.ok(probes > 10, `probed ${probes} times`);
+    assert.equal(zeroCapacity, 0, 'capacity never reached zero');
+  });
+
+  it('pin-update reloads the pins in the running service (SIGHUP, same process) and verifies it from outside', async () => {
+    const pid = await pidOf('api');
+    const result = await runNamed(deployment, 'pin-update', { model: 'qwen', version: '2.5.2' }, {});
+    assert.equal(result.outcome, 'verified');
+    assert.match(result.detail, /api serve it/);
+    const api = deployment.processes.find((p) => p.name === 'api')!;
+    const body = (await (await fetch(new URL('/health/llm?model=qwen', api.healthUrl))).json()) as { pinnedVersion: string };
+    assert.equal(body.pinnedVersion, '2.5.2');
+    assert.equal(await pidOf('api'), pid, 'not restarted');
+  });
+
+  it('rollback returns to the previous release: its pins, a restart, a health check', async () => {
+    const history = new ReleaseHistory(deployment);
+    await history.write([
+      { version: 'v1', pins: { qwen: '2.5.1', mistral: '0.3.1', llama: '3.1.1' }, at: '2026-11-01T00:00:00Z', by: 'test' },
+      { version: 'v2', pins: { qwen: '2.5.2', mistral: '0.3.1', llama: '3.1.1' }, at: '2026-11-20T00:00:00Z', by: 'test' },
+    ]);
+    await assert.rejects(runNamed(deployment, 'rollback', {}, {}), (e: unknown) => e instanceof FaiError && e.code === 'FAI_ERR_CONFIRMATION_REQUIRED');
+    const pid = await pidOf('api');
+    const result = await runNamed(deployment, 'rollback', {}, { yes: true });
+    assert.equal(result.outcome, 'verified');
+    assert.deepEqual(result.plan.slice(0, 2), ['release v2 → v1', 'pins: qwen 2.5.2 → 2.5.1']);
+    assert.deepEqual(JSON.parse(await readFile(deployment.pinsFile, 'utf8')), { qwen: '2.5.1', mistral: '0.3.1', llama: '3.1.1' });
+    assert.notEqual(await pidOf('api'), pid, 'the service was restarted');
+    assert.equal((await history.all()).at(-1)?.version, 'v1');
+  });
+
+  it('emergency-stop needs --yes, then stops every process', async () => {
+    await assert.rejects(runNamed(deployment, 'emergency-stop', {}, {}), (e: unknown) => e instanceof FaiError && e.code === 'FAI_ERR_CONFIRMATION_REQUIRED');
+    assert.ok((await backend.status()).every((s) => s.running));
+    const result = await runNamed(deployment, 'emergency-stop', {}, { yes: true });
+    assert.equal(result.outcome, 'verified');
+    assert.ok((await backend.status()).every((s) => !s.running));
+    for (const p of deployment.processes) assert.equal(await up(p.healthUrl!), false, `${p.name} answers no more`);
+  });
+});
+
+describe('the Docker Compose backend', () => {
+  it('restarts workers with `docker compose restart`, one at a time', async () => {
+    // No Docker engine here: a stand-in `docker` records what it is asked and answers like Compose.
+    const log = join(state, 'docker.log');
+    const docker = join(state, 'docker');
+    await writeFile(
+      docker,
+      `#!/bin/sh\necho "$@" >> ${log}\ncase "$*" in\n  *" ps "*) echo '{"Service":"worker-a","State":"running"}'; echo '{"Service":"worker-b","State":"running"}' ;;\nesac\n`,
+    );
+    await chmod(docker, 0o755);
+    const compose = parseDeployment(
+      { stateDir: join(state, 'compose'), backend: 'compose', dockerBinary: docker, composeFile: '/srv/deploy/docker-compose.yml', processes: [{ name: 'worker-a', role: 'worker' }, { name: 'worker-b', role: 'worker' }] },
+      state,
+    );
+    const result = await runNamed(compose, 'restart-workers', {}, {});
+    assert.equal(result.outcome, 'verified');
+    const calls = (await readFile(log, 'utf8')).trim().split('\n');
+    assert.deepEqual(calls.filter((c) => c.includes('restart')), ['compose -f /srv/deploy/docker-compose.yml restart worker-a', 'compose -f /srv/deploy/docker-compose.yml restart worker-b']);
+  });
+});
