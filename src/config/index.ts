@@ -101,3 +101,5 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     pinsFile: parsed.PINS_FILE,
   };
 }
+
+export { readJsonFile } from './json-file.ts';

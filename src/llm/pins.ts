@@ -1,6 +1,6 @@
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { ErrorCodes, FaiError, parseOrThrow } from '../errors/index.ts';
+import { readJsonFile } from '../config/index.ts';
 
 /**
  * Model pins: `configs/model_pins.json`, a flat object model → version (DESIGN.md), e.g.
@@ -13,20 +13,8 @@ export type Pins = z.infer<typeof PinsSchema>;
 
 export const DEFAULT_PINS_FILE = 'configs/model_pins.json';
 
-export async function readPins(file: string): Promise<Pins> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new FaiError(ErrorCodes.CONFIG, `pins: cannot read ${file} (${(error as NodeJS.ErrnoException).code})`, { field: 'PINS_FILE', cause: error });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new FaiError(ErrorCodes.CONFIG, `pins: ${file} is not JSON (${(error as Error).message})`, { field: 'PINS_FILE' });
-  }
-  return parseOrThrow(PinsSchema, json, 'pins', ErrorCodes.CONFIG);
+export function readPins(file: string): Promise<Pins> {
+  return readJsonFile(file, PinsSchema, 'pins', { field: 'PINS_FILE' });
 }
 
 /** Written to a temporary file and renamed over the old one: a reader sees the old pins or the new, never half. */

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
+import { readJsonFile } from '../config/index.ts';
 import { ErrorCodes, FaiError, parseOrThrow } from '../errors/index.ts';
 
 /**
@@ -59,18 +59,8 @@ export const DEFAULT_DEPLOYMENT_FILE = 'configs/deployment.json';
 
 /** Reads and validates the deployment description; paths come back absolute. */
 export async function loadDeployment(file = process.env.FAI_DEPLOYMENT ?? DEFAULT_DEPLOYMENT_FILE): Promise<Deployment> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    throw new FaiError(ErrorCodes.CONFIG, `deployment: cannot read ${file} (${(error as NodeJS.ErrnoException).code}); set FAI_DEPLOYMENT`, { field: 'FAI_DEPLOYMENT', cause: error });
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new FaiError(ErrorCodes.CONFIG, `deployment: ${file} is not JSON (${(error as Error).message})`, { field: 'FAI_DEPLOYMENT' });
-  }
+  // Read as raw JSON first: defaults and paths are applied by parseDeployment against the file's place.
+  const json = await readJsonFile(file, z.unknown(), 'deployment', { field: 'FAI_DEPLOYMENT' });
   return parseDeployment(json, resolve(file, '..', '..'));
 }
 

@@ -80,13 +80,23 @@ export class NginxControl {
     if (result.code !== 0) throw new FaiError(ErrorCodes.UNAVAILABLE, `nginx reload failed: ${result.output}`);
   }
 
-  /** Sends `count` requests through nginx and counts which instance answered each. */
+  /**
+   * Sends `count` requests through nginx and counts which instance answered each. Each request
+   * opens its own connection: right after a reload, nginx's old workers close kept-alive
+   * connections, and a reused one would fail for reasons that say nothing about the split.
+   * A request that still fails is counted as `error`.
+   */
   async sample(count: number, path = '/health'): Promise<Record<string, number>> {
     const seen: Record<string, number> = {};
     for (let i = 0; i < count; i++) {
-      const response = await fetch(`${this.nginx.url}${path}`, { signal: AbortSignal.timeout(5_000) });
-      await response.arrayBuffer();
-      const instance = response.headers.get('x-fai-instance') ?? `HTTP ${response.status}`;
+      let instance: string;
+      try {
+        const response = await fetch(`${this.nginx.url}${path}`, { headers: { connection: 'close' }, signal: AbortSignal.timeout(5_000) });
+        await response.arrayBuffer();
+        instance = response.headers.get('x-fai-instance') ?? `HTTP ${response.status}`;
+      } catch {
+        instance = 'error';
+      }
       seen[instance] = (seen[instance] ?? 0) + 1;
     }
     return seen;

@@ -1,7 +1,7 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
-import { ErrorCodes, FaiError, parseOrThrow } from '../errors/index.ts';
+import { readJsonFile } from '../config/index.ts';
 import { PinsSchema, type Pins } from '../llm/index.ts';
 import type { Deployment } from './deployment.ts';
 
@@ -23,18 +23,8 @@ export class ReleaseHistory {
     this.path = join(deployment.stateDir, 'releases.json');
   }
 
-  async all(): Promise<Release[]> {
-    const text = await readFile(this.path, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return '[]';
-      throw error;
-    });
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch (error) {
-      throw new FaiError(ErrorCodes.CONFIG, `release history ${this.path} is not JSON (${(error as Error).message})`);
-    }
-    return parseOrThrow(ReleasesSchema, json, 'releases', ErrorCodes.CONFIG);
+  all(): Promise<Release[]> {
+    return readJsonFile(this.path, ReleasesSchema, 'releases', { missing: [] });
   }
 
   async write(releases: readonly Release[]): Promise<void> {
