@@ -204,3 +204,34 @@ describe('fai hub', () => {
     assert.equal(down.code, 69);
   });
 });
+
+describe('fai runbook', () => {
+  it('lists the ten runbooks, marking the destructive ones', async () => {
+    const result = await fai(['runbook', 'list', '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const rows = JSON.parse(result.stdout) as Array<{ name: string; destructive: boolean }>;
+    assert.deepEqual(rows.map((r) => r.name), ['downshift', 'rollback', 'pin-update', 'canary-promote', 'emergency-stop', 'restart-workers', 'clear-cache', 'health-check', 'metrics-check', 'shadow-eval']);
+    assert.deepEqual(rows.filter((r) => r.destructive).map((r) => r.name), ['rollback', 'emergency-stop', 'clear-cache']);
+  });
+
+  it('runs pin-update through the CLI, audits it, and says shadow-eval is not available (exit 69)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fai-cli-runbook-'));
+    const pins = join(dir, 'pins.json');
+    await writeFile(pins, JSON.stringify({ qwen: '2.5.1' }));
+    const deploymentFile = join(dir, 'deployment.json');
+    await writeFile(deploymentFile, JSON.stringify({ stateDir: join(dir, 'state'), pinsFile: pins }));
+    const env = { FAI_DEPLOYMENT: deploymentFile };
+    const update = await fai(['runbook', 'pin-update', '--model', 'qwen', '--version', '2.6.0'], env);
+    assert.equal(update.code, 0, update.stderr);
+    assert.match(update.stdout, /qwen 2\.5\.1 → 2\.6\.0/);
+    assert.deepEqual(JSON.parse(await readFile(pins, 'utf8')), { qwen: '2.6.0' });
+    const bad = await fai(['runbook', 'pin-update', '--model', 'qwen', '--version', 'latest'], env);
+    assert.equal(bad.code, 64);
+    const shadow = await fai(['runbook', 'shadow-eval'], env);
+    assert.equal(shadow.code, 69);
+    assert.match(shadow.stderr, /not exist yet/);
+    const audit = await fai(['runbook', 'audit', '--verify'], env);
+    assert.equal(audit.code, 0);
+    assert.match(audit.stdout, /audit log intact \(3 entries\)/);
+  });
+});

@@ -1,5 +1,5 @@
 import { RUNBOOKS } from '../../ops/index.ts';
-import { loadDeployment, runbooks, runNamed, stateFiles } from '../../runbooks/index.ts';
+import { loadDeployment, parseDeployment, runbooks, runNamed, stateFiles } from '../../runbooks/index.ts';
 import { ExitCodes } from '../exit-codes.ts';
 import { table } from '../table.ts';
 
@@ -7,7 +7,8 @@ type Write = (text: string) => void;
 const stdout: Write = (text) => process.stdout.write(text);
 
 export async function runbookList(options: { json?: boolean }, write: Write = stdout): Promise<number> {
-  const all = runbooks(await loadDeployment().catch(() => loadDeployment('configs/deployment.json')));
+  // Listing needs no deployment: what each runbook does does not depend on where it would act.
+  const all = runbooks(parseDeployment({}, process.cwd()));
   const rows = RUNBOOKS.map((name) => ({ name, destructive: all[name].destructive, description: all[name].description }));
   write(options.json ? `${JSON.stringify(rows, null, 2)}\n` : `${table([['RUNBOOK', 'DESTRUCTIVE', 'WHAT IT DOES'], ...rows.map((r) => [r.name, r.destructive ? 'yes (--yes)' : '', r.description])])}\n`);
   return ExitCodes.OK;

@@ -223,10 +223,10 @@ function rowTests(row: ThresholdRow): PromtoolTest[] {
     tests.push({ name: `${row.alert.name}: ${name}`, interval: '1m', input_series: input, alert_rule_test: [{ eval_time: evalTime, alertname: row.alert.name, exp_alerts: alerts }], ...(exprTests ? { promql_expr_test: exprTests } : {}) });
 
   if (row.measure.kind === 'quantile') {
-    const lo = row.direction === 'above' ? row.critical : -Infinity;
+    // Quantile rows are all `above` rows: latencies.
     const critEdge = bucketBetween(row, row.critical, Infinity);
     const warnEdge = bucketBetween(row, row.warning, row.critical);
-    const normalEdge = bucketBetween(row, lo === -Infinity ? 0 : 0, row.normal.max ?? row.warning);
+    const normalEdge = bucketBetween(row, 0, row.normal.max ?? row.warning);
     const record = recordName(row)!;
     for (const [name, edge, severities] of [
       ['past critical, both fire', critEdge, [warningRule, criticalRule]],
@@ -240,7 +240,7 @@ function rowTests(row: ThresholdRow): PromtoolTest[] {
         { expr: `round(${record} * 1000000)`, eval_time: evalAt, exp_samples: [{ labels: `{${Object.entries(labels).map(([k, v]) => `${k}="${v}"`).join(',')}}`, value: Math.round(q * 1e6) }] },
       ]);
     }
-    const { input, labels: _labels } = histogramScenario(row, (t) => (t <= 20 ? critEdge : normalEdge));
+    const { input } = histogramScenario(row, (t) => (t <= 20 ? critEdge : normalEdge));
     add('recovers below the bounds, resolves', input, resolveEval, []);
     return tests;
   }
