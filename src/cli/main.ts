@@ -1,4 +1,5 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { briefCommand } from './commands/brief.ts';
 import { checkFormulaFile } from './commands/check-formula.ts';
 import { health } from './commands/health.ts';
 import { hubGc, hubGet, hubList, hubPin, hubPut } from './commands/hub.ts';
@@ -37,6 +38,17 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExit codes: 0 OK, 1 WARNING or degraded, 2 CRITICAL or unhealthy, 69 service unreachable, 75 timeout.')
     .action(async (options: { url: string; timeout: string; json?: boolean }) => {
       process.exitCode = await health(options);
+    });
+
+  program
+    .command('brief')
+    .description('turn a description of a scent into a CreativeBrief (LLM slots from LLM_*_URL; the local model without them)')
+    .argument('<TEXT>', 'what the customer wants, in Korean or English')
+    .addOption(new Option('--mode <mode>', 'fast, balanced or creative (default: the routing rule picks)').choices(['fast', 'balanced', 'creative']))
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExamples:\n  fai brief "여름 바다 느낌, 상큼하고 가벼운 향. 바닐라는 싫어요"\n  fai brief "a warm amber for winter evenings, no musk" --json')
+    .action(async (text: string, options: { mode?: string; json?: boolean }) => {
+      process.exitCode = await briefCommand(text, options);
     });
 
   program

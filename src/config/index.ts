@@ -37,6 +37,12 @@ const EnvSchema = z.object({
   LLM_QWEN_URL: optionalUrl(['http:', 'https:']),
   LLM_MISTRAL_URL: optionalUrl(['http:', 'https:']),
   LLM_LLAMA_URL: optionalUrl(['http:', 'https:']),
+  LLM_QWEN_MODEL: z.string().trim().min(1).default('qwen'),
+  LLM_MISTRAL_MODEL: z.string().trim().min(1).default('mistral'),
+  LLM_LLAMA_MODEL: z.string().trim().min(1).default('llama'),
+  LLM_QWEN_API_KEY: z.string().optional(),
+  LLM_MISTRAL_API_KEY: z.string().optional(),
+  LLM_LLAMA_API_KEY: z.string().optional(),
   WORKER_ID: z.string().trim().min(1).max(64).default('api'),
   WORKER_MODEL: z.string().trim().min(1).default('policy'),
   NVIDIA_SMI: z.string().trim().min(1).default('nvidia-smi'),
@@ -59,6 +65,8 @@ export interface Config {
   readonly healthTimeoutMs: number;
   readonly redisUrl: string | undefined;
   readonly llmUrls: Readonly<Record<LlmSlot, string | undefined>>;
+  /** The configured slots (those with a URL), as the brief layer needs them. */
+  readonly llmSlots: ReadonlyArray<{ name: LlmSlot; baseUrl: string; model: string; apiKey: string | undefined }>;
   readonly workerId: string;
   readonly workerModel: string;
   readonly nvidiaSmi: string;
@@ -85,6 +93,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     healthTimeoutMs: parsed.HEALTH_TIMEOUT_MS,
     redisUrl: parsed.REDIS_URL,
     llmUrls: { qwen: parsed.LLM_QWEN_URL, mistral: parsed.LLM_MISTRAL_URL, llama: parsed.LLM_LLAMA_URL },
+    llmSlots: (
+      [
+        { name: 'qwen', baseUrl: parsed.LLM_QWEN_URL, model: parsed.LLM_QWEN_MODEL, apiKey: parsed.LLM_QWEN_API_KEY },
+        { name: 'mistral', baseUrl: parsed.LLM_MISTRAL_URL, model: parsed.LLM_MISTRAL_MODEL, apiKey: parsed.LLM_MISTRAL_API_KEY },
+        { name: 'llama', baseUrl: parsed.LLM_LLAMA_URL, model: parsed.LLM_LLAMA_MODEL, apiKey: parsed.LLM_LLAMA_API_KEY },
+      ] as const
+    ).flatMap((slot) => (slot.baseUrl === undefined ? [] : [{ ...slot, baseUrl: slot.baseUrl }])),
     workerId: parsed.WORKER_ID,
     workerModel: parsed.WORKER_MODEL,
     nvidiaSmi: parsed.NVIDIA_SMI,

@@ -1,1 +1,19 @@
 export { DEFAULT_PINS_FILE, PIN_VERSION, PinsSchema, readPins, writePins, type Pins } from './pins.ts';
+export {
+  BUDGET_TIERS,
+  briefJsonSchema,
+  CreativeBriefSchema,
+  FAMILIES,
+  MOODS,
+  PRODUCT_CATEGORIES,
+  SEASONS,
+  TARGET_PROFILES,
+  type CreativeBrief,
+  type ProductCategory,
+} from './brief-schema.ts';
+export { DownshiftController, type DownshiftStatus } from './downshift.ts';
+export { descriptiveTerms, localBrief } from './local-model.ts';
+export { CircuitBreaker, backoffMs, type BreakerState } from './resilience.ts';
+export { chooseMode, MODE_CONFIG, MODES, RECOVER_BELOW_MS, type Mode, type ModeConfig } from './routing.ts';
+export { BriefService, type BriefResult } from './service.ts';
+export { LLM_SLOT_NAMES, LlmSlot, SlotFailure, type FailureReason, type SlotConfig, type SlotName } from './slot.ts';

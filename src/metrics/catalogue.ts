@@ -98,6 +98,22 @@ export const catalogue = {
     labels: { mode: { values: LLM_MODES }, model: { values: LLM_MODELS } },
     buckets: BRIEF_BUCKETS_MS,
   },
+  llmFallbackTotal: {
+    name: 'llm_fallback_total',
+    help: 'Briefs a model slot could not answer, by slot and reason; the next slot or the local model answered instead.',
+    type: 'counter',
+    group: 'llm',
+    guide: false,
+    labels: { from_model: { values: LLM_MODELS }, reason: { values: ['breaker_open', 'timeout', 'unavailable', 'http_error', 'invalid_output'] } },
+  },
+  llmDownshiftActive: {
+    name: 'llm_downshift_active',
+    help: '1 while a mode is downshifted (its requests go to the next cheaper mode), 0 otherwise.',
+    type: 'gauge',
+    group: 'llm',
+    guide: false,
+    labels: { mode: { values: LLM_MODES } },
+  },
   hybridSwitchTotal: {
     name: 'hybrid_switch_total',
     help: 'Switches of the hybrid formulation loop between exploration and exploitation.',

@@ -7,13 +7,14 @@ import { BlockStore, CloudHub, connectRedis, EmbeddedMetadataStore, pingRedis, R
 import { createMetrics, type Metrics } from '../metrics/index.ts';
 import { ThresholdEvaluator, type HealthCheck } from '../ops/index.ts';
 import { ComplianceChecker } from '../regulation/index.ts';
-import { readPins, type Pins } from '../llm/index.ts';
+import { BriefService, readPins, type Pins } from '../llm/index.ts';
 import { registerCpuSampler, startVramSampler, type VramSampler } from '../system/index.ts';
 import { installErrorHandling } from './error-mapping.ts';
 import { installRequestAccounting } from './request-accounting.ts';
 import { registerComplianceRoutes } from './routes/compliance.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerHubRoutes } from './routes/hub.ts';
+import { registerLlmRoutes } from './routes/llm.ts';
 import { registerMetricsRoutes } from './routes/metrics.ts';
 
 export interface App {
@@ -44,6 +45,7 @@ export function createApp(config: Config): App {
   const thresholds = new ThresholdEvaluator(metrics);
   const compliance = new ComplianceChecker({ metrics, strict: config.regulationStrict });
   const pins: { current: Pins } = { current: {} };
+  const briefs = new BriefService({ slots: config.llmSlots, metrics });
   registerCpuSampler(metrics, { workerId: config.workerId });
   let vram: VramSampler | undefined;
   const redis: Redis | undefined = config.redisUrl === undefined ? undefined : connectRedis(config.redisUrl, logger);
@@ -84,10 +86,12 @@ export function createApp(config: Config): App {
       (model): HealthCheck => ({
         name: `llm_${model}`,
         required: false,
-        check: async () =>
-          config.llmUrls[model] === undefined
-            ? { status: 'not_configured' }
-            : { status: 'unknown', detail: 'configured; not probed until the brief-generation capability exists' },
+        check: async () => {
+          const slot = briefs.slots.get(model);
+          if (slot === undefined) return { status: 'not_configured', detail: 'the local model answers instead' };
+          const probe = await slot.probe();
+          return { status: probe.status, detail: `${probe.detail}; breaker ${slot.breaker.state}` };
+        },
       }),
     ),
   ];
@@ -99,7 +103,8 @@ export function createApp(config: Config): App {
   installErrorHandling(server);
   installRequestAccounting(server, metrics);
   registerMetricsRoutes(server, metrics);
-  registerHealthRoutes(server, { config, checks, thresholds, pins: () => pins.current });
+  registerHealthRoutes(server, { config, checks, thresholds, pins: () => pins.current, briefs });
+  registerLlmRoutes(server, briefs);
   registerComplianceRoutes(server, compliance);
   registerHubRoutes(server, { hub, maxCheckpointBytes: config.hubMaxCheckpointBytes });
 

@@ -35,15 +35,16 @@ describe('GET /metrics', () => {
 });
 
 describe('GET /health', () => {
-  it('is healthy on embedded defaults and lists every component', async () => {
+  it('lists every component; an optional LLM slot that is down makes the service degraded, not unhealthy', async () => {
     const response = await get('/health');
     assert.equal(response.statusCode, 200);
     const body = response.json();
-    assert.equal(body.status, 'healthy');
+    assert.equal(body.status, 'degraded', 'LLM_MISTRAL_URL points at a closed port');
     assert.deepEqual(Object.keys(body.services).sort(), ['hub', 'llm_llama', 'llm_mistral', 'llm_qwen', 'metrics', 'redis']);
     assert.equal(body.services.metrics.status, 'up');
     assert.equal(body.services.redis.status, 'not_configured');
-    assert.equal(body.services.llm_mistral.status, 'unknown', 'configured but not probed yet');
+    assert.equal(body.services.llm_mistral.status, 'down', 'probed: nothing listens there');
+    assert.equal(body.services.llm_qwen.status, 'not_configured');
     assert.ok(!Number.isNaN(Date.parse(body.timestamp)));
   });
 
@@ -74,7 +75,8 @@ describe('GET /health/llm', () => {
     assert.equal(qwen.statusCode, 200);
     assert.deepEqual([qwen.json().status, qwen.json().backend], ['not_configured', null]);
     const mistral = (await get('/health/llm?model=mistral')).json();
-    assert.deepEqual([mistral.status, mistral.backend], ['unknown', 'http://127.0.0.1:9/v1']);
+    assert.deepEqual([mistral.status, mistral.backend, mistral.breaker], ['down', 'http://127.0.0.1:9/v1', 'closed']);
+    assert.equal(typeof mistral.latencyMs, 'number');
   });
 });
 

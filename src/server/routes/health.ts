@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { LLM_SLOTS, type Config } from '../../config/index.ts';
 import { ErrorCodes, FaiError, parseOrThrow } from '../../errors/index.ts';
+import type { BriefService } from '../../llm/index.ts';
 import { runHealthChecks, type HealthCheck, type ThresholdEvaluator } from '../../ops/index.ts';
 import { NoQuery } from './query.ts';
 
@@ -13,6 +14,7 @@ export interface HealthRouteDeps {
   thresholds: ThresholdEvaluator;
   /** The model pins in force (configs/model_pins.json, reloaded on SIGHUP). */
   pins: () => Readonly<Record<string, string>>;
+  briefs: BriefService;
 }
 
 export function registerHealthRoutes(app: FastifyInstance, deps: HealthRouteDeps): void {
@@ -34,11 +36,14 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthRouteDeps
         field: 'query.model',
       });
     }
-    const url = deps.config.llmUrls[model as (typeof LLM_SLOTS)[number]];
+    const slot = deps.briefs.slots.get(model as (typeof LLM_SLOTS)[number]);
     const pinnedVersion = deps.pins()[model] ?? null;
-    // The brief-generation capability will probe the backend (GET /v1/models); until then we say what we know and no more.
-    return url === undefined
-      ? { model, status: 'not_configured', backend: null, pinnedVersion, detail: `set LLM_${model.toUpperCase()}_URL to an OpenAI-compatible endpoint` }
-      : { model, status: 'unknown', backend: url, pinnedVersion, detail: 'configured; backend probing arrives with the brief-generation capability' };
+    const downshift = deps.briefs.downshift.status();
+    if (slot === undefined) {
+      return { model, status: 'not_configured', backend: null, pinnedVersion, downshift, detail: `set LLM_${model.toUpperCase()}_URL to an OpenAI-compatible endpoint; the local model answers meanwhile` };
+    }
+    // GET /v1/models on the slot's endpoint, as vLLM, Ollama and llama.cpp's server answer it.
+    const probe = await slot.probe();
+    return { model, status: probe.status, backend: slot.config.baseUrl, servedModel: slot.config.model, latencyMs: probe.latencyMs, breaker: slot.breaker.state, pinnedVersion, downshift, detail: probe.detail };
   });
 }

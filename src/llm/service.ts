@@ -1,0 +1,80 @@
+import type { Metrics } from '../metrics/index.ts';
+import type { CreativeBrief } from './brief-schema.ts';
+import { DownshiftController } from './downshift.ts';
+import { localBrief } from './local-model.ts';
+import { chooseMode, MODE_CONFIG, type Mode } from './routing.ts';
+import { LlmSlot, SlotFailure, type SlotConfig, type SlotName } from './slot.ts';
+
+export interface BriefResult {
+  readonly brief: CreativeBrief;
+  readonly mode: Mode;
+  /** The slot that answered, or `local` for the embedded model. */
+  readonly model: SlotName | 'local';
+  /** The whole call, retries and fallbacks included. */
+  readonly elapsedMs: number;
+  readonly downshiftedFrom?: Mode;
+  /** Slots that were tried and did not answer, in order, with why. */
+  readonly fallbacks: ReadonlyArray<{ readonly model: SlotName; readonly reason: string }>;
+}
+
+/**
+ * The brief layer: picks the mode (the caller's, or the routing rule's), applies any downshift,
+ * tries the mode's slots in order — each behind its breaker, with retries and one repair — and
+ * falls back to the local model. Every brief is observed in llm_brief_elapsed_ms{mode,model}.
+ */
+export class BriefService {
+  readonly slots: ReadonlyMap<SlotName, LlmSlot>;
+  readonly downshift: DownshiftController;
+  private readonly metrics: Metrics | undefined;
+
+  constructor(options: { slots?: readonly SlotConfig[]; metrics?: Metrics; downshift?: DownshiftController; slotOptions?: ConstructorParameters<typeof LlmSlot>[1] } = {}) {
+    this.metrics = options.metrics;
+    this.slots = new Map((options.slots ?? []).map((config) => [config.name, new LlmSlot(config, options.slotOptions)]));
+    this.downshift = options.downshift ?? new DownshiftController({ metrics: options.metrics });
+  }
+
+  async generate(text: string, requested?: Mode): Promise<BriefResult> {
+    const started = performance.now();
+    const wanted = requested ?? chooseMode(text);
+    const routed = this.downshift.route(wanted);
+    const config = MODE_CONFIG[routed.mode];
+    const deadline = Date.now() + config.deadlineMs;
+    const fallbacks: Array<{ model: SlotName; reason: string }> = [];
+    let answer: { brief: CreativeBrief; model: SlotName | 'local' } | null = null;
+    for (const name of config.slots) {
+      const slot = this.slots.get(name);
+      if (slot === undefined) continue;
+      if (!slot.breaker.allow()) {
+        this.fallback(fallbacks, name, 'breaker_open', 'circuit breaker open');
+        continue;
+      }
+      try {
+        const { brief } = await slot.brief(text, { deadline, attemptTimeoutMs: config.attemptTimeoutMs, temperature: config.temperature, maxRetries: config.maxRetries });
+        slot.breaker.success();
+        answer = { brief, model: name };
+        break;
+      } catch (error) {
+        slot.breaker.failure();
+        const failure = error instanceof SlotFailure ? error : new SlotFailure('unavailable', String(error), false);
+        this.fallback(fallbacks, name, failure.reason, failure.message);
+      }
+    }
+    answer ??= { brief: localBrief(text), model: 'local' };
+    const elapsedMs = performance.now() - started;
+    this.metrics?.llmBriefElapsedMs.observe({ mode: routed.mode, model: answer.model }, elapsedMs);
+    this.downshift.record(routed.mode, elapsedMs);
+    return {
+      brief: answer.brief,
+      mode: routed.mode,
+      model: answer.model,
+      elapsedMs: Math.round(elapsedMs * 100) / 100,
+      ...(routed.from === undefined ? {} : { downshiftedFrom: routed.from }),
+      fallbacks,
+    };
+  }
+
+  private fallback(list: Array<{ model: SlotName; reason: string }>, model: SlotName, reason: SlotFailure['reason'], detail: string): void {
+    list.push({ model, reason: `${reason}: ${detail}` });
+    this.metrics?.llmFallbackTotal.inc({ from_model: model, reason });
+  }
+}

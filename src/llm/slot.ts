@@ -1,0 +1,140 @@
+import OpenAI from 'openai';
+import { briefJsonSchema, CreativeBriefSchema, type CreativeBrief } from './brief-schema.ts';
+import { backoffMs, CircuitBreaker } from './resilience.ts';
+
+export const LLM_SLOT_NAMES = ['qwen', 'mistral', 'llama'] as const;
+export type SlotName = (typeof LLM_SLOT_NAMES)[number];
+
+/** Why a slot did not answer: the `reason` label of llm_fallback_total. */
+export type FailureReason = 'breaker_open' | 'timeout' | 'unavailable' | 'http_error' | 'invalid_output';
+
+export class SlotFailure extends Error {
+  readonly reason: FailureReason;
+  readonly retryable: boolean;
+  constructor(reason: FailureReason, message: string, retryable: boolean) {
+    super(message);
+    this.reason = reason;
+    this.retryable = retryable;
+  }
+}
+
+export interface SlotConfig {
+  readonly name: SlotName;
+  readonly baseUrl: string;
+  /** The model name the endpoint serves (vLLM's --served-model-name, an Ollama tag…). */
+  readonly model: string;
+  readonly apiKey?: string | undefined;
+}
+
+export interface Attempt {
+  readonly attemptTimeoutMs: number;
+  readonly deadline: number;
+  readonly temperature: number;
+  readonly maxRetries: number;
+}
+
+const SYSTEM_PROMPT = [
+  'You turn a customer description of a perfume into a creative brief.',
+  'Answer with one JSON object and nothing else, valid against this JSON Schema:',
+  JSON.stringify(briefJsonSchema()),
+  'Write notes and forbidden ingredients in English. Use only the enum values the schema lists.',
+].join('\n');
+
+function classify(error: unknown): SlotFailure {
+  if (error instanceof SlotFailure) return error;
+  if (error instanceof OpenAI.APIConnectionTimeoutError) return new SlotFailure('timeout', 'the backend did not answer in time', true);
+  if (error instanceof OpenAI.APIConnectionError) return new SlotFailure('unavailable', `cannot reach the backend: ${error.message}`, true);
+  if (error instanceof OpenAI.APIError) {
+    const status = error.status ?? 0;
+    return new SlotFailure(status === 429 || status >= 500 ? 'unavailable' : 'http_error', `HTTP ${status}: ${error.message}`, status === 429 || status >= 500);
+  }
+  return new SlotFailure('unavailable', error instanceof Error ? error.message : String(error), true);
+}
+
+function parseBrief(content: string | null | undefined): { brief: CreativeBrief } | { problem: string } {
+  if (content === null || content === undefined || content.trim() === '') return { problem: 'the answer is empty' };
+  let json: unknown;
+  try {
+    json = JSON.parse(content.trim().replace(/^```(?:json)?\s*|\s*```$/g, ''));
+  } catch (error) {
+    return { problem: `the answer is not JSON (${(error as Error).message})` };
+  }
+  const parsed = CreativeBriefSchema.safeParse(json);
+  if (parsed.success) return { brief: parsed.data };
+  return { problem: parsed.error.issues.slice(0, 8).map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') };
+}
+
+/**
+ * One LLM slot: an OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp's server) reached through
+ * the `openai` client, behind its own circuit breaker. Retries (with jitter) only what may succeed
+ * on a retry — timeouts, refused connections, 429 and 5xx — within the caller's deadline; output
+ * that does not validate gets one repair request, and then the slot gives up.
+ */
+export class LlmSlot {
+  readonly config: SlotConfig;
+  readonly breaker: CircuitBreaker;
+  private readonly client: OpenAI;
+  private readonly sleep: (ms: number) => Promise<void>;
+
+  constructor(config: SlotConfig, options: { breaker?: CircuitBreaker; sleep?: (ms: number) => Promise<void> } = {}) {
+    this.config = config;
+    this.breaker = options.breaker ?? new CircuitBreaker();
+    this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    // Retries are ours (bounded by the mode's deadline): the client's own are off.
+    this.client = new OpenAI({ baseURL: config.baseUrl, apiKey: config.apiKey ?? 'unused', maxRetries: 0, timeout: 60_000 });
+  }
+
+  private async request(messages: OpenAI.Chat.ChatCompletionMessageParam[], attempt: Attempt): Promise<string | null> {
+    const remaining = attempt.deadline - Date.now();
+    if (remaining <= 0) throw new SlotFailure('timeout', 'the mode deadline passed', false);
+    const completion = await this.client.chat.completions.create(
+      { model: this.config.model, messages, temperature: attempt.temperature, response_format: { type: 'json_object' } },
+      { timeout: Math.min(attempt.attemptTimeoutMs, remaining), maxRetries: 0 },
+    );
+    return completion.choices[0]?.message?.content ?? null;
+  }
+
+  /** One call with retries; resolves with a valid brief and how it was obtained. */
+  async brief(text: string, attempt: Attempt): Promise<{ brief: CreativeBrief; retries: number; repaired: boolean }> {
+    const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [
+      { role: 'system', content: SYSTEM_PROMPT },
+      { role: 'user', content: text },
+    ];
+    let retries = 0;
+    for (;;) {
+      try {
+        const content = await this.request(messages, attempt);
+        const first = parseBrief(content);
+        if ('brief' in first) return { brief: first.brief, retries, repaired: false };
+        // One repair: show the model what was wrong with its own answer.
+        const repair = parseBrief(
+          await this.request(
+            [...messages, { role: 'assistant', content: content ?? '' }, { role: 'user', content: `That JSON is not valid: ${first.problem}. Answer again with only the corrected JSON object.` }],
+            attempt,
+          ),
+        );
+        if ('brief' in repair) return { brief: repair.brief, retries, repaired: true };
+        throw new SlotFailure('invalid_output', `output still invalid after one repair: ${repair.problem}`, false);
+      } catch (error) {
+        const failure = classify(error);
+        const wait = backoffMs(retries, 100, 1_000);
+        if (!failure.retryable || retries >= attempt.maxRetries || Date.now() + wait >= attempt.deadline) throw failure;
+        retries++;
+        await this.sleep(wait);
+      }
+    }
+  }
+
+  /** GET /v1/models on the endpoint: up or down, with the probe's latency. */
+  async probe(timeoutMs = 2_000): Promise<{ status: 'up' | 'down'; latencyMs: number; detail: string }> {
+    const started = performance.now();
+    try {
+      const models = await this.client.models.list({ timeout: timeoutMs, maxRetries: 0 });
+      const ids = models.data.map((m) => m.id);
+      const latencyMs = Math.round((performance.now() - started) * 10) / 10;
+      return { status: 'up', latencyMs, detail: ids.includes(this.config.model) ? `serves ${this.config.model}` : `answers, but does not list ${this.config.model} (lists ${ids.slice(0, 5).join(', ')})` };
+    } catch (error) {
+      return { status: 'down', latencyMs: Math.round((performance.now() - started) * 10) / 10, detail: classify(error).message };
+    }
+  }
+}
