@@ -55,7 +55,7 @@ const NOTES: readonly Note[] = [
 const FAMILY_WORDS: ReadonlyArray<[CreativeBrief['notesPreference']['families'][number], readonly string[]]> = [
   ['citrus', ['citrus', 'citrusy', '시트러스', '상큼', '새콤']],
   ['floral', ['floral', 'flowery', 'flower', '플로럴', '꽃']],
-  ['woody', ['woody', 'wood', '우디', '나무', '숲']],
+  ['woody', ['woody', 'wood', 'forest', '우디', '나무', '숲']],
   ['marine/ozonic', ['marine', 'aquatic', 'ocean', 'sea', 'beach', '바다', '해변', '아쿠아', '마린']],
   ['green', ['green', 'grass', '그린', '풀내음', '풀향']],
   ['fruity', ['fruity', 'fruit', '과일', '프루티']],
@@ -137,7 +137,7 @@ const HINT_WORDS: ReadonlyArray<[string, readonly string[]]> = [
   ['summer vacation', ['vacation', 'holiday', 'resort', '휴가', '바캉스', '여행']],
   ['garden in bloom', ['garden', '정원', '꽃밭']],
   ['first date', ['first date', '첫 데이트', '설렘']],
-  ['night out', ['night out', 'party', 'club', '파티', '밤']],
+  ['night out', ['night out', 'night-out', 'party', 'club', '파티', '밤']],
   ['office', ['office', 'work', '출근', '회사', '오피스']],
 ];
 
@@ -159,10 +159,11 @@ function positions(haystack: string, word: string): number[] {
 function negated(text: string, at: number, word: string): boolean {
   const before = text.slice(Math.max(0, at - 24), at).trim().split(/[\s,]+/).slice(-3);
   if (before.some((token) => EN_NEGATIONS.includes(token.replace(/[^a-z']/g, '')))) return true;
-  const after = text.slice(at + word.length, at + word.length + 10);
+  const after = text.slice(at + word.length, at + word.length + 8);
   if (/^\s*-?free\b/.test(after)) return true;
-  // A Korean clause ends at a comma, a period or a connective; the negation must be in the same one.
-  const clause = after.split(/[,.!?]|지만|는데|고 /)[0] ?? '';
+  // Korean puts the negation right after the noun and its particle ("바닐라는 싫어요", "머스크 빼고"),
+  // within the same clause: up to the next punctuation, a few characters on.
+  const clause = after.split(/[,.!?]/)[0] ?? '';
   return KO_NEGATIONS.some((negation) => clause.includes(negation));
 }
 

@@ -235,3 +235,21 @@ describe('fai runbook', () => {
     assert.match(audit.stdout, /audit log intact \(3 entries\)/);
   });
 });
+
+describe('fai brief', () => {
+  it('answers a Korean and an English example with the local model', async () => {
+    const ko = await fai(['brief', '여름 바다 느낌, 상큼하고 가벼운 향. 바닐라는 싫어요'], { LLM_QWEN_URL: '', LLM_MISTRAL_URL: '', LLM_LLAMA_URL: '' });
+    assert.equal(ko.code, 0, ko.stderr);
+    assert.match(ko.stdout, /model local/);
+    assert.match(ko.stdout, /not wanted\s+vanilla/);
+    const en = await fai(['brief', 'a warm amber for winter evenings, no musk', '--json'], { LLM_QWEN_URL: '', LLM_MISTRAL_URL: '', LLM_LLAMA_URL: '' });
+    assert.equal(en.code, 0, en.stderr);
+    const body = JSON.parse(en.stdout);
+    assert.deepEqual([body.model, body.brief.forbiddenIngredients, body.brief.season], ['local', ['musk'], ['winter']]);
+  });
+
+  it('exits 64 on an empty text or an unknown mode', async () => {
+    assert.equal((await fai(['brief', '  '])).code, 64);
+    assert.equal((await fai(['brief', 'amber', '--mode', 'turbo'])).code, 64);
+  });
+});

@@ -14,8 +14,8 @@ import { startPrometheus, startRedis, waitFor, type PrometheusServer, type Redis
  * pinned, so a producer that stops producing fails here.
  */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-/** Metrics without a producer in the code yet (LLM, learning, GPU on this machine). */
-const NOT_PRODUCED_YET = ['llm_brief_elapsed_ms', 'hybrid_switch_total', 'hybrid_switch_ratio', 'rl_reward_ma', 'rl_clip_frac', 'rl_distill_kl', 'worker_vram_bytes'];
+/** Metrics without a producer in this run: learning, the GPU (none here), slot fallbacks (no LLM slot configured: the local model answers). */
+const NOT_PRODUCED_YET = ['llm_fallback_total', 'hybrid_switch_total', 'hybrid_switch_ratio', 'rl_reward_ma', 'rl_clip_frac', 'rl_distill_kl', 'worker_vram_bytes'];
 
 let redis: RedisServer;
 let app: App;
@@ -31,6 +31,7 @@ async function drive(seconds: number): Promise<void> {
     i++;
     await fetch(`${base}/health`);
     await fetch(`${base}/health/llm`); // a 400: client errors
+    await post('/v1/briefs', { text: i % 2 === 0 ? 'a warm amber for winter evenings, no musk' : '여름 바다 느낌, 상큼하고 가벼운 향' });
     await post('/v1/compliance/check', { category: '4', dosagePct: 15, formula: [{ material: 'Citronellal', concentrationPct: 4 }, { material: 'Linalool', concentrationPct: 5 }] });
     const recipe = (await (await post('/v1/hub/recipes', { name: `recipe ${i}`, formula: [{ material: 'Hedione', concentrationPct: 20 }] })).json()) as { cid: string };
     await fetch(`${base}/v1/hub/objects/${recipe.cid}`);

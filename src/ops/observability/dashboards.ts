@@ -36,6 +36,8 @@ export const DASHBOARD_ROWS: readonly DashboardRow[] = [
     title: 'LLM performance',
     panels: [
       { title: 'Brief latency p95 by mode and model', expr: rowExpr(row('llm_brief_latency_p95')), legend: '{{mode}} / {{model}}', unit: 'ms', thresholds: 'llm_brief_latency_p95' },
+      { title: 'Mode downshift (1 = active)', expr: n('llmDownshiftActive'), legend: '{{mode}}', unit: 'short' },
+      { title: 'Slot fallbacks per second', expr: `sum by (from_model, reason) (rate(${n('llmFallbackTotal')}[5m]))`, legend: '{{from_model}}: {{reason}}', unit: 'ops' },
       { title: 'Hybrid loop: share of steps per mode', expr: n('hybridSwitchRatio'), legend: '{{mode}}', unit: 'percentunit' },
       { title: 'Hybrid loop switches per second', expr: 'from_mode_to_mode:hybrid_switch:rate15m', legend: '{{from_mode}} → {{to_mode}}', unit: 'ops' },
     ],

@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { BriefService, CircuitBreaker, DownshiftController, LlmSlot } from '../../src/llm/index.ts';
+import { catalogue, createMetrics, readHistogram, readSamples } from '../../src/metrics/index.ts';
+import { startLlmServer, type LlmTestServer } from '../helpers/llm-server.ts';
+
+let qwen: LlmTestServer;
+let mistral: LlmTestServer;
+before(async () => {
+  qwen = await startLlmServer('qwen');
+  mistral = await startLlmServer('mistral');
+});
+after(async () => {
+  await qwen.stop();
+  await mistral.stop();
+});
+beforeEach(() => {
+  for (const server of [qwen, mistral]) {
+    server.requests.length = 0;
+    server.setDefault({ kind: 'valid' });
+    server.setModelsStatus(200);
+  }
+});
+
+const noSleep = { sleep: async () => undefined };
+function service(slots: Array<'qwen' | 'mistral'> = ['qwen', 'mistral']) {
+  const metrics = createMetrics({ defaultMetrics: false });
+  const briefs = new BriefService({
+    metrics,
+    slots: slots.map((name) => ({ name, baseUrl: (name === 'qwen' ? qwen : mistral).url, model: name })),
+    slotOptions: noSleep,
+  });
+  return { briefs, metrics };
+}
+const completions = (server: LlmTestServer) => server.requests.filter((r) => r.path === '/v1/chat/completions').length;
+const fallbacks = async (metrics: ReturnType<typeof createMetrics>) =>
+  Object.fromEntries((await readSamples(metrics.registry, catalogue.llmFallbackTotal)).map((s) => [`${s.labels.from_model}/${s.labels.reason}`, s.value]));
+
+describe('brief layer against an OpenAI-compatible server', () => {
+  it('answers from the first slot of the mode and observes the whole call', async () => {
+    const { briefs, metrics } = service();
+    const result = await briefs.generate('a warm amber for winter evenings, no musk', 'balanced');
+    assert.deepEqual([result.mode, result.model], ['balanced', 'qwen']);
+    assert.deepEqual(result.brief.notesPreference.base, ['amber']);
+    assert.equal(completions(qwen), 1);
+    assert.match(qwen.requests[0]!.messages![0]!.content, /JSON Schema/);
+    const [series] = await readHistogram(metrics.registry, catalogue.llmBriefElapsedMs);
+    assert.deepEqual([series?.labels, series?.count], [{ mode: 'balanced', model: 'qwen' }, 1]);
+  });
+
+  it('retries a 503 and a 429 (with jitter), then answers', async () => {
+    const { briefs } = service();
+    qwen.enqueue({ kind: 'status', status: 503 }, { kind: 'status', status: 429 });
+    const result = await briefs.generate('warm amber', 'balanced');
+    assert.equal(result.model, 'qwen');
+    assert.equal(completions(qwen), 3);
+  });
+
+  it('does not retry a 400: the next slot answers, and the fallback is counted', async () => {
+    const { briefs, metrics } = service();
+    qwen.enqueue({ kind: 'status', status: 400 });
+    const result = await briefs.generate('warm amber', 'balanced');
+    assert.deepEqual([result.model, completions(qwen), completions(mistral)], ['mistral', 1, 1]);
+    assert.deepEqual(await fallbacks(metrics), { 'qwen/http_error': 1 });
+    assert.match(result.fallbacks[0]!.reason, /^http_error: HTTP 400/);
+  });
+
+  it('repairs output that is not JSON with one more request', async () => {
+    const { briefs } = service();
+    qwen.enqueue({ kind: 'not-json' });
+    const result = await briefs.generate('warm amber', 'balanced');
+    assert.equal(result.model, 'qwen');
+    assert.equal(completions(qwen), 2);
+    const repair = qwen.requests.at(-1)!.messages!;
+    assert.equal(repair.at(-2)!.role, 'assistant');
+    assert.match(repair.at(-1)!.content, /not valid: the answer is not JSON/);
+  });
+
+  it('never returns output that still violates the schema after the repair: the next slot, then the local model, answer', async () => {
+    const { briefs, metrics } = service();
+    qwen.setDefault({ kind: 'schema-violating' });
+    mistral.setDefault({ kind: 'schema-violating' });
+    const result = await briefs.generate('a warm amber for winter evenings, no musk', 'balanced');
+    assert.equal(result.model, 'local');
+    assert.deepEqual(result.brief.forbiddenIngredients, ['musk'], 'the local model read the text');
+    assert.deepEqual(await fallbacks(metrics), { 'qwen/invalid_output': 1, 'mistral/invalid_output': 1 });
+    assert.equal(completions(qwen), 2, 'one answer and one repair');
+  });
+
+  it('gives up on a hanging slot within the mode deadline', async () => {
+    const { briefs, metrics } = service(['qwen']);
+    qwen.setDefault({ kind: 'hang' });
+    const started = performance.now();
+    const result = await briefs.generate('citrus', 'fast');
+    const elapsed = performance.now() - started;
+    assert.equal(result.model, 'local');
+    assert.ok(elapsed < 3_000, `fast deadline 2500 ms, took ${Math.round(elapsed)}`);
+    assert.ok((await fallbacks(metrics))['qwen/timeout'] === 1);
+  });
+
+  it('opens the breaker after 3 failures, skips the slot while open, and closes it after a good half-open trial', async () => {
+    let now = 1_000_000;
+    const breaker = new CircuitBreaker({ threshold: 3, cooldownMs: 10_000, now: () => now });
+    const slot = new LlmSlot({ name: 'qwen', baseUrl: qwen.url, model: 'qwen' }, { breaker, ...noSleep });
+    const metrics = createMetrics({ defaultMetrics: false });
+    const briefs = new BriefService({ metrics });
+    (briefs.slots as Map<string, LlmSlot>).set('qwen', slot);
+    qwen.setDefault({ kind: 'status', status: 400 });
+    for (let i = 0; i < 3; i++) await briefs.generate('amber', 'balanced');
+    assert.equal(breaker.state, 'open');
+    const before = completions(qwen);
+    const skipped = await briefs.generate('amber', 'balanced');
+    assert.equal(completions(qwen), before, 'no request while open');
+    assert.match(skipped.fallbacks[0]!.reason, /^breaker_open/);
+    now += 10_001;
+    assert.equal(breaker.state, 'half-open');
+    qwen.setDefault({ kind: 'valid' });
+    assert.equal((await briefs.generate('amber', 'balanced')).model, 'qwen');
+    assert.equal(breaker.state, 'closed');
+  });
+
+  it('probes a slot with GET /v1/models: up, down, and the latency', async () => {
+    const slot = new LlmSlot({ name: 'qwen', baseUrl: qwen.url, model: 'qwen' });
+    const up = await slot.probe();
+    assert.equal(up.status, 'up');
+    assert.match(up.detail, /serves qwen/);
+    assert.ok(up.latencyMs >= 0);
+    qwen.setModelsStatus(500);
+    assert.equal((await slot.probe()).status, 'down');
+    const nowhere = new LlmSlot({ name: 'llama', baseUrl: 'http://127.0.0.1:9/v1', model: 'llama' });
+    assert.equal((await nowhere.probe()).status, 'down');
+  });
+
+  it('answers with the local model when no slot is configured', async () => {
+    const { briefs, metrics } = service([]);
+    const result = await briefs.generate('여름 바다 느낌, 상큼하고 가벼운 향. 바닐라는 싫어요');
+    assert.equal(result.model, 'local');
+    assert.deepEqual(result.brief.forbiddenIngredients, ['vanilla']);
+    const [series] = await readHistogram(metrics.registry, catalogue.llmBriefElapsedMs);
+    assert.equal(series?.labels.model, 'local');
+  });
+});
+
+describe('downshift', () => {
+  it('sends creative requests to balanced past 5000 ms p95, probes, and recovers below 2000 ms', async () => {
+    let now = 5_000_000;
+    const metrics = createMetrics({ defaultMetrics: false });
+    const downshift = new DownshiftController({ now: () => now, minSamples: 5, probeEvery: 4, metrics });
+    for (let i = 0; i < 6; i++) downshift.record('creative', 6_000);
+    assert.deepEqual(downshift.route('creative'), { mode: 'balanced', from: 'creative' });
+    const active = async () => Object.fromEntries((await readSamples(metrics.registry, catalogue.llmDownshiftActive)).map((s) => [s.labels.mode, s.value]));
+    assert.deepEqual(await active(), { fast: 0, balanced: 0, creative: 1 });
+    // Every 4th request probes the creative mode; the slow samples age out of the 60 s window.
+    const routes = Array.from({ length: 8 }, () => downshift.route('creative').mode);
+    assert.equal(routes.filter((m) => m === 'creative').length, 2);
+    now += 61_000;
+    for (let i = 0; i < 5; i++) downshift.record('creative', 800);
+    assert.deepEqual(downshift.route('creative'), { mode: 'creative' });
+    assert.deepEqual(await active(), { fast: 0, balanced: 0, creative: 0 });
+  });
+
+  it('does not flap between the bounds (hysteresis), and fast never downshifts', () => {
+    const downshift = new DownshiftController({ minSamples: 3 });
+    for (let i = 0; i < 5; i++) downshift.record('balanced', 3_500);
+    assert.equal(downshift.route('balanced').mode, 'fast');
+    for (let i = 0; i < 100; i++) downshift.record('balanced', 2_500); // below 3000 but not below 2000
+    assert.equal(downshift.status().find((s) => s.mode === 'balanced')?.active, true);
+    for (let i = 0; i < 10; i++) downshift.record('fast', 60_000);
+    assert.deepEqual(downshift.route('fast'), { mode: 'fast' });
+  });
+
+  it('is forced and cleared by the runbook, and the service reports where a request went', async () => {
+    const { briefs } = service(['qwen']);
+    briefs.downshift.force('creative');
+    const result = await briefs.generate('warm amber', 'creative');
+    assert.deepEqual([result.mode, result.downshiftedFrom], ['balanced', 'creative']);
+    briefs.downshift.clear('creative');
+    assert.equal((await briefs.generate('warm amber', 'creative')).mode, 'creative');
+    assert.throws(() => briefs.downshift.force('fast'), /no cheaper mode/);
+  });
+});
