@@ -145,8 +145,10 @@ export function buildProgram(): Command {
   common(runbook.command('downshift').description('move traffic between stable and canary: render the nginx upstream, nginx -t, reload, verify the split'))
     .option('--canary <pct>', '% of traffic to the canary', integer('--canary'), 50)
     .option('--samples <n>', 'requests sent through nginx to verify the split', integer('--samples'), 200)
+    .option('--mode <mode>', 'instead: force the brief layer to downshift this mode (creative or balanced)')
+    .option('--clear', 'with --mode: lift the forced downshift')
     .action(async (options) => {
-      process.exitCode = await runbookRun('downshift', { canary: options.canary, samples: options.samples }, options);
+      process.exitCode = await runbookRun('downshift', { canary: options.canary, samples: options.samples, ...(options.mode === undefined ? {} : { mode: options.mode, clear: options.clear ?? false }) }, options);
     });
   common(runbook.command('canary-promote').description('check the canary, send it 100% of traffic, mark the old stable down, record the release'))
     .option('--samples <n>', 'requests sent through nginx to verify', integer('--samples'), 200)

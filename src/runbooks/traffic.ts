@@ -57,14 +57,50 @@ export interface DownshiftArgs extends Record<string, unknown> {
   /** % of traffic to the canary (0–100). */
   canary: number;
   samples: number;
+  /** Force (or with `clear`, lift) the brief layer's downshift of this mode instead of moving nginx traffic. */
+  mode?: string;
+  clear?: boolean;
+}
+
+type ModeStatus = { mode: string; active: boolean; forced: boolean; to: string | null };
+
+/** The brief layer's own downshift (creative → balanced → fast), forced or cleared on the service. */
+async function planModeDownshift(deployment: Deployment, mode: string, clear: boolean): Promise<Plan> {
+  const url = `${deployment.service}/v1/llm/downshift`;
+  const call = async (method: 'GET' | 'PUT' | 'DELETE', target = url): Promise<ModeStatus[]> => {
+    const response = await fetch(target, { method, signal: AbortSignal.timeout(5_000) }).catch((error: unknown) => {
+      throw new FaiError(ErrorCodes.UNAVAILABLE, `${target}: ${(error as Error).message}`);
+    });
+    const body = (await response.json()) as { modes?: ModeStatus[]; error?: { message: string } };
+    if (!response.ok) throw new FaiError(ErrorCodes.VALIDATION, body.error?.message ?? `${target}: HTTP ${response.status}`, { field: '--mode' });
+    return body.modes ?? [];
+  };
+  const current = (await call('GET')).find((m) => m.mode === mode);
+  if (current === undefined) throw new FaiError(ErrorCodes.VALIDATION, `--mode: "${mode}" is not a mode of the service (fast, balanced, creative)`, { field: '--mode' });
+  const force = () => call('PUT', `${url}/${mode}`).then(() => undefined);
+  const lift = () => call('DELETE', `${url}/${mode}`).then(() => undefined);
+  const wanted = !clear;
+  if (current.forced === wanted && current.active === wanted) {
+    return { summary: [`nothing to change: ${mode} is ${wanted ? 'already forced down' : 'not downshifted'}`], steps: [], verify: async () => `${mode} ${wanted ? 'forced down' : 'serves itself'}` };
+  }
+  return {
+    summary: [clear ? `brief layer: clear the downshift of ${mode}` : `brief layer: force ${mode} down (its requests go to the next cheaper mode)`],
+    steps: [{ describe: clear ? `clear ${mode}` : `force ${mode} down`, apply: clear ? lift : force, undo: current.forced ? force : lift }],
+    verify: async () => {
+      const after = (await call('GET')).find((m) => m.mode === mode)!;
+      if (after.active !== wanted) throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `${mode} is ${after.active ? 'still' : 'not'} downshifted`);
+      return clear ? `${mode} serves itself again` : `${mode} requests go to ${after.to}`;
+    },
+  };
 }
 
 export function downshiftRunbook(deployment: Deployment): Runbook<DownshiftArgs> {
   return {
     name: 'downshift',
-    description: 'move traffic between stable and canary (default canary 50%): render the nginx upstream, nginx -t, reload, verify the split',
+    description: 'move traffic between stable and canary (default canary 50%): nginx upstream, nginx -t, reload, verified split; or --mode creative [--clear]: force the brief layer down a mode',
     destructive: false,
-    plan: async ({ canary, samples }) => {
+    plan: async ({ canary, samples, mode, clear }) => {
+      if (mode !== undefined) return planModeDownshift(deployment, mode, clear ?? false);
       if (!Number.isInteger(canary) || canary < 0 || canary > 100) throw new FaiError(ErrorCodes.VALIDATION, `--canary: ${canary} is not a percentage 0–100`, { field: '--canary' });
       return planWeights(deployment, { stable: 100 - canary, canary }, samples);
     },
