@@ -14,7 +14,7 @@ const compose = parse(readFileSync(join(DEPLOY, 'docker-compose.yml'), 'utf8')) 
 describe('deploy/docker-compose.yml', () => {
   it('has the service, Redis, Prometheus, Alertmanager, Grafana and nginx on the known ports', () => {
     const ports = Object.fromEntries(Object.entries(compose.services).map(([name, s]) => [name, s.ports ?? []]));
-    assert.deepEqual(Object.keys(compose.services).sort(), ['alertmanager', 'fragrance-ai', 'grafana', 'nginx', 'prometheus', 'redis']);
+    assert.deepEqual(Object.keys(compose.services).sort(), ['alertmanager', 'fragrance-ai', 'grafana', 'nginx', 'ollama', 'prometheus', 'redis']);
     assert.deepEqual([ports['fragrance-ai'], ports.prometheus, ports.alertmanager, ports.grafana], [['8000:8000'], ['9090:9090'], ['9093:9093'], ['3000:3000']]);
   });
 
