@@ -103,17 +103,20 @@ export async function runRunbook<A extends Record<string, unknown>>(
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       const undoErrors: string[] = [];
+      let undone = 0;
       for (const step of done.reverse()) {
         if (step.undo === undefined) continue;
         log(`undo: ${step.describe}`);
         try {
           await step.undo();
+          undone++;
         } catch (undoError) {
           undoErrors.push(`${step.describe}: ${undoError instanceof Error ? undoError.message : String(undoError)}`);
         }
       }
-      const detail = undoErrors.length === 0 ? `failed (${reason}); ${done.length} step(s) undone` : `failed (${reason}); undo failed: ${undoErrors.join('; ')}`;
-      await record(undoErrors.length === 0 && done.length > 0 ? 'undone' : 'failed', plan.summary, detail);
+      const detail =
+        undoErrors.length > 0 ? `failed (${reason}); undo failed: ${undoErrors.join('; ')}` : undone > 0 ? `failed (${reason}); ${undone} step(s) undone` : `failed (${reason}); nothing had changed`;
+      await record(undoErrors.length === 0 && undone > 0 ? 'undone' : 'failed', plan.summary, detail);
       if (error instanceof FaiError && error.code !== ErrorCodes.INTERNAL) {
         throw new FaiError(error.code, `${runbook.name}: ${detail}`, { cause: error, field: error.field });
       }

@@ -1,13 +1,13 @@
+import { join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { LLM_SLOTS, type Config } from '../config/index.ts';
-import { join } from 'node:path';
 import { BlockStore, CloudHub, connectRedis, EmbeddedMetadataStore, pingRedis, RedisMetadataStore } from '../hub/index.ts';
+import { BriefService, readPins, type Pins } from '../llm/index.ts';
 import { createMetrics, type Metrics } from '../metrics/index.ts';
 import { ThresholdEvaluator, type HealthCheck } from '../ops/index.ts';
 import { ComplianceChecker } from '../regulation/index.ts';
-import { BriefService, readPins, type Pins } from '../llm/index.ts';
 import { registerCpuSampler, startVramSampler, type VramSampler } from '../system/index.ts';
 import { installErrorHandling } from './error-mapping.ts';
 import { installRequestAccounting } from './request-accounting.ts';
@@ -23,7 +23,7 @@ export interface App {
   readonly thresholds: ThresholdEvaluator;
   /** Starts listening on the configured host and port; resolves with the address. */
   listen(): Promise<string>;
-  /** Re-reads the model pins file; on a bad file the old pins stay (and the error is logged and returned). */
+  /** Re-reads the model pins file; on a bad file the old pins stay, and the error is logged, counted and thrown. */
   reloadPins(): Promise<Pins>;
   /** Stops accepting requests, finishes those in flight, stops samplers and closes connections. */
   close(): Promise<void>;
