@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ODOR_FAMILIES } from '../perfumery/index.ts';
 
 /**
  * The CreativeBrief: what a customer's words become before a formula is made. Every model — the
@@ -9,23 +10,8 @@ export const MOODS = ['fresh', 'light', 'warm', 'sweet', 'romantic', 'clean', 'c
 export const SEASONS = ['spring', 'summer', 'autumn', 'winter'] as const;
 export const BUDGET_TIERS = ['low', 'mid', 'high', 'luxury'] as const;
 export const TARGET_PROFILES = ['feminine', 'masculine', 'unisex'] as const;
-/** The odour families of the materials palette (src/perfumery). */
-export const FAMILIES = [
-  'citrus',
-  'green',
-  'floral',
-  'fruity',
-  'aromatic/herbal',
-  'spicy',
-  'woody',
-  'ambery/balsamic',
-  'musky',
-  'gourmand/sweet',
-  'aldehydic',
-  'marine/ozonic',
-  'leathery/animalic',
-  'earthy/mossy',
-] as const;
+/** The odour families of the materials palette: one list, owned by src/perfumery. */
+export const FAMILIES = ODOR_FAMILIES;
 
 /**
  * Product types a customer names, each with its IFRA category (data/ifra-categories.csv) and the
