@@ -235,8 +235,13 @@ export class ThresholdEvaluator {
 
     if (measure.kind === 'increase') {
       const series = await readSamples(this.metrics.registry, def);
-      // A counter with no series at all has never been produced: say so rather than report 0.
-      if (series.length === 0) return verdict(null, null, measure.windowSeconds, `no series of ${def.name}`);
+      if (series.length === 0) {
+        // The code path ran (its companion counter has series) and counted nothing: that is a real 0.
+        const ran = measure.producedWith !== undefined && (await readSamples(this.metrics.registry, catalogue[measure.producedWith])).length > 0;
+        // A counter whose code path never ran has no data: say so rather than report 0.
+        if (!ran) return verdict(null, null, measure.windowSeconds, `no series of ${def.name}`);
+        return verdict(0, null, measure.windowSeconds, `0 ${since} (${catalogue[measure.producedWith!].name} shows the checks ran)`);
+      }
       const increase = sumSamples(series) - ((baseline?.value as number | undefined) ?? 0);
       return verdict(increase, null, measure.windowSeconds, `${increase} ${since}`);
     }

@@ -20,8 +20,12 @@ export type Measure =
       readonly exclude?: Readonly<Record<string, readonly string[]>>;
       readonly sumBy?: readonly string[];
     }
-  /** Increase of a counter (all series summed) over the last `windowSeconds`. */
-  | { readonly kind: 'increase'; readonly windowSeconds: number };
+  /**
+   * Increase of a counter (all series summed) over the last `windowSeconds`. A counter that has
+   * no series yet reads 0 once `producedWith` (a counter of the same code path) has series: the
+   * path ran and found nothing to count.
+   */
+  | { readonly kind: 'increase'; readonly windowSeconds: number; readonly producedWith?: CatalogueKey };
 
 export type ThresholdUnit = 'ms' | 'seconds' | 'ratio' | 'bytes' | 'reward' | 'fraction' | 'per_day';
 
@@ -135,7 +139,7 @@ export const thresholdsTable: readonly ThresholdRow[] = [
     id: 'ifra_violations_per_day',
     title: 'ifra_violations_total',
     metric: 'ifraViolationsTotal',
-    measure: { kind: 'increase', windowSeconds: ONE_DAY },
+    measure: { kind: 'increase', windowSeconds: ONE_DAY, producedWith: 'ifraChecksTotal' },
     unit: 'per_day',
     direction: 'above',
     normal: { max: 0 },

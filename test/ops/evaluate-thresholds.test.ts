@@ -115,6 +115,14 @@ describe('ThresholdEvaluator on live metrics', () => {
     assert.match(latency.detail, /over the last 30\d s/);
   });
 
+  it('reads 0 violations (not NO_DATA) once compliance checks ran and found none', async () => {
+    const { metrics, row } = setup();
+    assert.equal((await row('ifra_violations_per_day')).status, 'NO_DATA');
+    metrics.ifraChecksTotal.inc({ check_type: 'ingredient' });
+    const violations = await row('ifra_violations_per_day');
+    assert.deepEqual([violations.status, violations.value, violations.inNormalRange], ['OK', 0, true]);
+  });
+
   it('counts IFRA violations per day', async () => {
     const { clock, metrics, evaluator, row } = setup();
     await evaluator.sample();
