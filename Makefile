@@ -9,7 +9,7 @@ UNIT_TESTS = $(shell find test -name '*.test.ts' -not -path 'test/integration/*'
 INTEGRATION_TESTS = $(shell find test/integration -name '*.test.ts' | sort)
 TEST_FLAGS := --test-reporter=spec --test-concurrency=1
 
-.PHONY: $(RUNBOOK_TARGETS) help install system-deps run test test-unit test-integration typecheck health check-example generate monitor-local stack-up stack-down bench bench-regulation bench-hub bench-brief clean
+.PHONY: $(RUNBOOK_TARGETS) help install system-deps run test test-unit test-integration typecheck health check-example train generate monitor-local stack-up stack-down bench bench-regulation bench-hub bench-brief clean
 
 help: ## list every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  %-24s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -45,6 +45,9 @@ typecheck: install ## type-check the whole project (tsc --noEmit, strict)
 
 health: install ## ask the running service for component health and threshold verdicts (FAI_URL, default :8000)
 	$(FAI) health
+
+train: install ## train a formulation policy: ALGO=reinforce EPISODES=2000 SEED=7 (fai train)
+	$(FAI) train --algo $${ALGO:-reinforce} --episodes $${EPISODES:-2000} --seed $${SEED:-7}
 
 generate: install ## regenerate deploy/ (Prometheus rules and their tests, Alertmanager, Grafana) from the catalogue and thresholds table
 	$(FAI) ops generate

@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { briefCommand } from './commands/brief.ts';
+import { trainCommand } from './commands/train.ts';
 import { checkFormulaFile } from './commands/check-formula.ts';
 import { health } from './commands/health.ts';
 import { hubGc, hubGet, hubList, hubPin, hubPut } from './commands/hub.ts';
@@ -49,6 +50,21 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExamples:\n  fai brief "여름 바다 느낌, 상큼하고 가벼운 향. 바닐라는 싫어요"\n  fai brief "a warm amber for winter evenings, no musk" --json')
     .action(async (text: string, options: { mode?: string; json?: boolean }) => {
       process.exitCode = await briefCommand(text, options);
+    });
+
+  const positive = (flag: string) => (value: string) => {
+    if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`${flag} must be a whole number ≥ 1`);
+    return Number(value);
+  };
+  program
+    .command('train')
+    .description('train a formulation policy on the shipped training briefs (REINFORCE; PPO and the hybrid loop are not built yet)')
+    .addOption(new Option('--algo <algo>', 'learning algorithm').choices(['reinforce', 'ppo', 'hybrid']).default('reinforce'))
+    .option('--episodes <n>', 'episodes to train', positive('--episodes'), 2000)
+    .option('--seed <n>', 'seed: same seed, same result', positive('--seed'), 7)
+    .option('--json', 'print the summary as JSON')
+    .action(async (options: { algo: string; episodes: number; seed: number; json?: boolean }) => {
+      process.exitCode = await trainCommand(options);
     });
 
   program

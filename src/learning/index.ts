@@ -1,0 +1,5 @@
+export { FormulationEnv, MAX_MATERIALS, PYRAMID_TARGET, STEPS, type Formula, type Position, type RewardBreakdown } from './environment.ts';
+export { Mlp, softmax } from './mlp.ts';
+export { Random } from './random.ts';
+export { ReinforceTrainer, ReturnAverages, type TrainProgress } from './reinforce.ts';
+export { TRAINING_BRIEFS } from './briefs.ts';

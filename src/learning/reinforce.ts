@@ -1,0 +1,135 @@
+import type { CreativeBrief } from '../llm/index.ts';
+import type { Metrics } from '../metrics/index.ts';
+import type { FormulationEnv, RewardBreakdown } from './environment.ts';
+import { Mlp, softmax } from './mlp.ts';
+import { Random } from './random.ts';
+
+/** Moving averages of episode returns over the last 100 and 1000 episodes (rl_reward_ma's two windows). */
+export class ReturnAverages {
+  private readonly returns: number[] = [];
+  private sum100 = 0;
+  private sum1000 = 0;
+  private total = 0;
+
+  push(value: number): void {
+    this.total++;
+    this.returns.push(value);
+    this.sum100 += value;
+    this.sum1000 += value;
+    const n = this.returns.length;
+    if (n > 100) this.sum100 -= this.returns[n - 101]!;
+    if (n > 1000) this.sum1000 -= this.returns[n - 1001]!;
+    if (n > 2000) this.returns.splice(0, n - 1001);
+  }
+
+  get ma100(): number {
+    return this.sum100 / Math.min(100, this.returns.length);
+  }
+
+  get ma1000(): number {
+    return this.sum1000 / Math.min(1000, this.returns.length);
+  }
+
+  /** Episodes seen in all. */
+  get count(): number {
+    return this.total;
+  }
+}
+
+export interface TrainProgress {
+  readonly episodes: number;
+  readonly ma100: number;
+  readonly ma1000: number;
+  readonly last: RewardBreakdown;
+}
+
+/**
+ * REINFORCE with a baseline: a softmax policy over the environment's actions, updated after each
+ * batch of episodes along ∇ log π(a|s) · (G − b), where b is an exponential moving average of
+ * returns. The episode return is the final formula's reward (all steps share it). Every episode
+ * feeds rl_reward_ma{algorithm="reinforce", window="100"|"1000"}.
+ */
+export class ReinforceTrainer {
+  readonly policy: Mlp;
+  readonly averages = new ReturnAverages();
+  private readonly env: FormulationEnv;
+  private readonly briefs: readonly CreativeBrief[];
+  private readonly random: Random;
+  private readonly metrics: Metrics | undefined;
+  private readonly learningRate: number;
+  private readonly batch: number;
+  private baseline: number | null = null;
+
+  constructor(options: { env: FormulationEnv; briefs: readonly CreativeBrief[]; seed: number; hidden?: number; learningRate?: number; batch?: number; metrics?: Metrics }) {
+    if (options.briefs.length === 0) throw new RangeError('training needs at least one brief');
+    this.env = options.env;
+    this.briefs = options.briefs;
+    this.random = new Random(options.seed);
+    this.policy = new Mlp([options.env.stateSize, options.hidden ?? 64, options.env.actions], this.random);
+    this.metrics = options.metrics;
+    this.learningRate = options.learningRate ?? 0.01;
+    this.batch = options.batch ?? 16;
+  }
+
+  /** Samples an action from the policy (greedy picks the most likely one). */
+  act(state: Float32Array, random: Random, greedy = false): number {
+    const probabilities = softmax(this.policy.forward(state).at(-1)!);
+    if (!greedy) return random.categorical(probabilities);
+    let best = 0;
+    for (let i = 1; i < probabilities.length; i++) if (probabilities[i]! > probabilities[best]!) best = i;
+    return best;
+  }
+
+  /** Trains for `episodes` episodes; calls `onProgress` after each batch. */
+  train(episodes: number, onProgress?: (progress: TrainProgress) => void): TrainProgress {
+    let last: RewardBreakdown | null = null;
+    for (let done = 0; done < episodes; ) {
+      const grads = this.policy.gradients();
+      const size = Math.min(this.batch, episodes - done);
+      const batch = Array.from({ length: size }, () => {
+        const brief = this.briefs[this.random.int(this.briefs.length)]!;
+        return this.env.episode(brief, (state, random) => this.act(state, random), this.random);
+      });
+      const mean = batch.reduce((s, e) => s + e.reward.total, 0) / size;
+      this.baseline = this.baseline === null ? mean : 0.9 * this.baseline + 0.1 * mean;
+      for (const episode of batch) {
+        const advantage = episode.reward.total - this.baseline;
+        episode.states.forEach((state, t) => {
+          const activations = this.policy.forward(state);
+          const probabilities = softmax(activations.at(-1)!);
+          // d(−A·log π(a|s))/d logits = A·(π − onehot(a))
+          const outputGrad = new Float32Array(probabilities.length);
+          for (let i = 0; i < probabilities.length; i++) outputGrad[i] = advantage * probabilities[i]!;
+          outputGrad[episode.actions[t]!]! -= advantage;
+          this.policy.backward(activations, outputGrad, grads);
+        });
+        this.record(episode.reward.total);
+        last = episode.reward;
+      }
+      this.policy.adam(grads, this.learningRate, size * batch[0]!.states.length);
+      done += size;
+      onProgress?.({ episodes: this.averages.count, ma100: this.averages.ma100, ma1000: this.averages.ma1000, last: last! });
+    }
+    return { episodes: this.averages.count, ma100: this.averages.ma100, ma1000: this.averages.ma1000, last: last! };
+  }
+
+  private record(value: number): void {
+    this.averages.push(value);
+    this.metrics?.rlRewardMa.set({ algorithm: 'reinforce', window: '100' }, this.averages.ma100);
+    this.metrics?.rlRewardMa.set({ algorithm: 'reinforce', window: '1000' }, this.averages.ma1000);
+  }
+
+  /** Mean return of the greedy policy over fixed seeds (for evaluation). */
+  evaluate(episodesPerBrief = 5, seed = 12345): number {
+    const random = new Random(seed);
+    let sum = 0;
+    let n = 0;
+    for (const brief of this.briefs) {
+      for (let i = 0; i < episodesPerBrief; i++) {
+        sum += this.env.episode(brief, (state, r) => this.act(state, r, true), random).reward.total;
+        n++;
+      }
+    }
+    return sum / n;
+  }
+}
