@@ -46,8 +46,8 @@ typecheck: install ## type-check the whole project (tsc --noEmit, strict)
 health: install ## ask the running service for component health and threshold verdicts (FAI_URL, default :8000)
 	$(FAI) health
 
-train: install ## train a formulation policy: ALGO=reinforce EPISODES=2000 SEED=7 (fai train)
-	$(FAI) train --algo $${ALGO:-reinforce} --episodes $${EPISODES:-2000} --seed $${SEED:-7}
+train: install ## train a formulation policy: ALGO=ppo|reinforce EPISODES=4000 SEED=7 (fai train)
+	$(FAI) train --algo $${ALGO:-ppo} --episodes $${EPISODES:-4000} --seed $${SEED:-7}
 
 generate: install ## regenerate deploy/ (Prometheus rules and their tests, Alertmanager, Grafana) from the catalogue and thresholds table
 	$(FAI) ops generate

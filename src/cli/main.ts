@@ -58,9 +58,9 @@ export function buildProgram(): Command {
   };
   program
     .command('train')
-    .description('train a formulation policy on the shipped training briefs (REINFORCE; PPO and the hybrid loop are not built yet)')
+    .description('train a formulation policy on the shipped training briefs (REINFORCE or PPO; the hybrid loop is not built yet)')
     .addOption(new Option('--algo <algo>', 'learning algorithm').choices(['reinforce', 'ppo', 'hybrid']).default('reinforce'))
-    .option('--episodes <n>', 'episodes to train', positive('--episodes'), 2000)
+    .option('--episodes <n>', 'episodes to train', positive('--episodes'), 4000)
     .option('--seed <n>', 'seed: same seed, same result', positive('--seed'), 7)
     .option('--json', 'print the summary as JSON')
     .action(async (options: { algo: string; episodes: number; seed: number; json?: boolean }) => {

@@ -52,12 +52,15 @@ export class FormulationEnv {
   readonly stateSize: number;
   private readonly regulatory: RegulatoryCatalogue;
   private readonly familyIndex: ReadonlyMap<OdorFamily, number>;
+  /** Per material: its name and IFRA descriptors, lower case (what a wanted note is matched against). */
+  private readonly noteWords: ReadonlyArray<readonly string[]>;
 
   constructor(options: { regulatory?: RegulatoryCatalogue; palette?: readonly PaletteMaterial[] } = {}) {
     this.regulatory = options.regulatory ?? RegulatoryCatalogue.load();
     this.palette = (options.palette ?? loadPalette()).filter((m) => m.notePosition !== null);
     this.actions = 2 * this.palette.length;
     this.familyIndex = new Map(ODOR_FAMILIES.map((f, i) => [f, i]));
+    this.noteWords = this.palette.map((m) => [m.name.toLowerCase(), ...m.odorDescriptors.map((d) => d.toLowerCase())]);
     // brief: wanted families (14) + forbidden families (14) + wanted note materials flag… then formula units per material + step.
     this.stateSize = 2 * ODOR_FAMILIES.length + 3 + this.palette.length + 1;
   }
@@ -126,8 +129,9 @@ export class FormulationEnv {
     }
     const familyMatch = wantedFamilies.size === 0 ? 5 : 10 * familyShare;
     const notes = this.wantedNotes(brief);
-    const names = [...units.keys()].map((i) => this.palette[i]!.name.toLowerCase());
-    const noteMatch = notes.length === 0 ? 2.5 : (5 * notes.filter((n) => names.some((name) => name.includes(n))).length) / notes.length;
+    // A material carries a note when its name or one of its IFRA glossary descriptors names it (e.g. "Amber").
+    const carried = [...units.keys()].map((i) => this.noteWords[i]!);
+    const noteMatch = notes.length === 0 ? 2.5 : (5 * notes.filter((n) => carried.some((words) => words.some((w) => w.includes(n)))).length) / notes.length;
     const distance = Math.abs(pyramid.top - PYRAMID_TARGET.top) + Math.abs(pyramid.heart - PYRAMID_TARGET.heart) + Math.abs(pyramid.base - PYRAMID_TARGET.base);
     const balance = 5 * (1 - distance / 2);
     const diversity = (3 * Math.min(families.size, 4)) / 4;

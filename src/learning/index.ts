@@ -3,3 +3,4 @@ export { Mlp, softmax } from './mlp.ts';
 export { Random } from './random.ts';
 export { ReinforceTrainer, ReturnAverages, type TrainProgress } from './reinforce.ts';
 export { TRAINING_BRIEFS } from './briefs.ts';
+export { PpoTrainer, type PpoOptions } from './ppo.ts';

@@ -253,3 +253,19 @@ describe('fai brief', () => {
     assert.equal((await fai(['brief', 'amber', '--mode', 'turbo'])).code, 64);
   });
 });
+
+describe('fai train', () => {
+  it('trains PPO for a few episodes and prints a JSON summary with the clip fraction', async () => {
+    const result = await fai(['train', '--algo', 'ppo', '--episodes', '64', '--seed', '3', '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const summary = JSON.parse(result.stdout);
+    assert.deepEqual([summary.algorithm, summary.episodes, summary.seed], ['ppo', 64, 3]);
+    assert.ok(summary.lastClipFraction >= 0 && summary.lastClipFraction <= 1);
+    assert.match(result.stderr, /64\/64 episodes/, 'progress reported');
+  });
+
+  it('says the hybrid loop is not available yet (exit 69), and refuses 0 episodes (64)', async () => {
+    assert.equal((await fai(['train', '--algo', 'hybrid'])).code, 69);
+    assert.equal((await fai(['train', '--episodes', '0'])).code, 64);
+  });
+});

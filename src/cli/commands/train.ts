@@ -1,5 +1,5 @@
 import { ErrorCodes, FaiError } from '../../errors/index.ts';
-import { FormulationEnv, ReinforceTrainer, TRAINING_BRIEFS, type TrainProgress } from '../../learning/index.ts';
+import { FormulationEnv, PpoTrainer, ReinforceTrainer, TRAINING_BRIEFS, type TrainProgress } from '../../learning/index.ts';
 import { localBrief } from '../../llm/index.ts';
 import { ExitCodes } from '../exit-codes.ts';
 
@@ -31,28 +31,30 @@ function progressPrinter(total: number, started: number): (p: TrainProgress) => 
 
 /** `fai train`: trains a policy on the shipped training briefs and prints a summary. */
 export async function trainCommand(options: TrainOptions, write: (text: string) => void = (t) => process.stdout.write(t)): Promise<number> {
-  if (options.algo !== 'reinforce') {
-    throw new FaiError(ErrorCodes.NOT_AVAILABLE, `--algo ${options.algo}: not available yet (REINFORCE is; PPO and the hybrid loop are not built)`, { field: '--algo' });
+  if (options.algo !== 'reinforce' && options.algo !== 'ppo') {
+    throw new FaiError(ErrorCodes.NOT_AVAILABLE, `--algo ${options.algo}: not available yet (REINFORCE and PPO are; the hybrid loop is not built)`, { field: '--algo' });
   }
   const started = performance.now();
   const env = new FormulationEnv();
-  const trainer = new ReinforceTrainer({ env, briefs: TRAINING_BRIEFS.map(localBrief), seed: options.seed });
+  const briefs = TRAINING_BRIEFS.map(localBrief);
+  const trainer = options.algo === 'ppo' ? new PpoTrainer({ env, briefs, seed: options.seed }) : new ReinforceTrainer({ env, briefs, seed: options.seed });
   const random = trainer.evaluate();
   const result = trainer.train(options.episodes, progressPrinter(options.episodes, started));
   const summary = {
-    algorithm: 'reinforce',
+    algorithm: options.algo,
     seed: options.seed,
     episodes: result.episodes,
     rewardMa100: Math.round(result.ma100 * 1000) / 1000,
     rewardMa1000: Math.round(result.ma1000 * 1000) / 1000,
     greedyReturnBefore: Math.round(random * 1000) / 1000,
     greedyReturnAfter: Math.round(trainer.evaluate() * 1000) / 1000,
+    ...(trainer instanceof PpoTrainer ? { lastClipFraction: Math.round(trainer.lastClipFraction * 1000) / 1000 } : {}),
     seconds: Math.round((performance.now() - started) / 100) / 10,
   };
   write(
     options.json
       ? `${JSON.stringify(summary, null, 2)}\n`
-      : `reinforce, seed ${summary.seed}: ${summary.episodes} episodes in ${summary.seconds} s; reward MA100 ${summary.rewardMa100}, MA1000 ${summary.rewardMa1000}; greedy return ${summary.greedyReturnBefore} → ${summary.greedyReturnAfter}\n`,
+      : `${summary.algorithm}, seed ${summary.seed}: ${summary.episodes} episodes in ${summary.seconds} s; reward MA100 ${summary.rewardMa100}, MA1000 ${summary.rewardMa1000}; greedy return ${summary.greedyReturnBefore} → ${summary.greedyReturnAfter}\n`,
   );
   return ExitCodes.OK;
 }
