@@ -9,7 +9,7 @@ UNIT_TESTS = $(shell find test -name '*.test.ts' -not -path 'test/integration/*'
 INTEGRATION_TESTS = $(shell find test/integration -name '*.test.ts' | sort)
 TEST_FLAGS := --test-reporter=spec --test-concurrency=1
 
-.PHONY: $(RUNBOOK_TARGETS) help install system-deps run test test-unit test-integration typecheck health check-example train generate monitor-local stack-up stack-down bench bench-regulation bench-hub bench-brief clean
+.PHONY: $(RUNBOOK_TARGETS) help install system-deps run test test-unit test-integration typecheck health check-example train generate monitor-local stack-up stack-down bench bench-regulation bench-hub bench-brief bench-learning clean
 
 help: ## list every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  %-24s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -64,7 +64,7 @@ stack-down: ## stop the Docker Compose stack
 check-example: install ## check the shipped example formula against IFRA and EU rules (fai check-formula)
 	$(FAI) check-formula examples/edp-fresh-citrus.json; code=$$?; [ $$code -le 2 ] || exit $$code
 
-bench: bench-regulation bench-hub bench-brief ## run every benchmark under bench/
+bench: bench-regulation bench-hub bench-brief bench-learning ## run every benchmark under bench/
 
 bench-regulation: install ## compliance checks/s and µs per check for 10/30/100 materials, full vs 10x data, indexed vs linear scan
 	$(NODE_TS) bench/regulation-check.bench.ts
@@ -107,6 +107,9 @@ runbook-shadow-eval: install ## shadow evaluation of teacher and student (not av
 
 bench-brief: install ## what the brief layer adds per request vs a bare openai client call (test server at zero latency); local briefs/s
 	$(NODE_TS) bench/brief.bench.ts
+
+bench-learning: install ## environment steps/s, PPO update time, teacher vs student inference µs, retention and KL (about 2 min)
+	$(NODE_TS) bench/learning.bench.ts
 
 clean: ## remove installed dependencies and local data
 	rm -rf node_modules data .tmp

@@ -1,6 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { briefCommand } from './commands/brief.ts';
-import { trainCommand } from './commands/train.ts';
+import { distillCommand, trainCommand } from './commands/train.ts';
 import { checkFormulaFile } from './commands/check-formula.ts';
 import { health } from './commands/health.ts';
 import { hubGc, hubGet, hubList, hubPin, hubPut } from './commands/hub.ts';
@@ -65,6 +65,16 @@ export function buildProgram(): Command {
     .option('--json', 'print the summary as JSON')
     .action(async (options: { algo: string; episodes: number; seed: number; json?: boolean }) => {
       process.exitCode = await trainCommand(options);
+    });
+
+  program
+    .command('distill')
+    .description('train a PPO teacher, distil a smaller student, report KL(teacher ‖ student), reward retention and speed-up')
+    .option('--episodes <n>', 'teacher training episodes', positive('--episodes'), 4000)
+    .option('--seed <n>', 'seed', positive('--seed'), 7)
+    .option('--json', 'print the summary as JSON')
+    .action(async (options: { episodes: number; seed: number; json?: boolean }) => {
+      process.exitCode = await distillCommand(options);
     });
 
   program

@@ -4,3 +4,4 @@ export { Random } from './random.ts';
 export { ReinforceTrainer, ReturnAverages, type TrainProgress } from './reinforce.ts';
 export { TRAINING_BRIEFS } from './briefs.ts';
 export { PpoTrainer, type PpoOptions } from './ppo.ts';
+export { distill, greedyReturn, inferenceMicros, kl, type DistillResult } from './distill.ts';

@@ -1,5 +1,5 @@
 import { ErrorCodes, FaiError } from '../../errors/index.ts';
-import { FormulationEnv, PpoTrainer, ReinforceTrainer, TRAINING_BRIEFS, type TrainProgress } from '../../learning/index.ts';
+import { distill, FormulationEnv, greedyReturn, inferenceMicros, PpoTrainer, ReinforceTrainer, TRAINING_BRIEFS, type TrainProgress } from '../../learning/index.ts';
 import { localBrief } from '../../llm/index.ts';
 import { ExitCodes } from '../exit-codes.ts';
 
@@ -58,3 +58,39 @@ export async function trainCommand(options: TrainOptions, write: (text: string) 
   );
   return ExitCodes.OK;
 }
+
+/**
+ * `fai distill`: trains a PPO teacher on the shipped briefs (checkpoints arrive with the hub
+ * integration; until then the teacher is trained here), distils an 8-unit student, and prints
+ * KL(teacher ‖ student), reward retention and the inference speed-up.
+ */
+export async function distillCommand(options: { episodes: number; seed: number; json?: boolean }, write: (text: string) => void = (t) => process.stdout.write(t)): Promise<number> {
+  const started = performance.now();
+  const env = new FormulationEnv();
+  const briefs = TRAINING_BRIEFS.map(localBrief);
+  const teacher = new PpoTrainer({ env, briefs, seed: options.seed });
+  teacher.train(options.episodes, progressPrinter(options.episodes, started));
+  const result = distill({ teacher: teacher.policy, env, briefs, seed: options.seed });
+  const teacherReturn = greedyReturn(teacher.policy, env, briefs);
+  const studentReturn = greedyReturn(result.student, env, briefs);
+  const state = env.encode(briefs[0]!, new Map(), 0);
+  const teacherUs = inferenceMicros(teacher.policy, state);
+  const studentUs = inferenceMicros(result.student, state);
+  const summary = {
+    teacher: { hidden: teacher.policy.sizes[1], greedyReturn: round(teacherReturn), inferenceUs: round(teacherUs) },
+    student: { hidden: result.student.sizes[1], greedyReturn: round(studentReturn), inferenceUs: round(studentUs) },
+    klBefore: round(result.klBefore),
+    klAfter: round(result.klAfter),
+    retention: round(studentReturn / teacherReturn),
+    speedup: round(teacherUs / studentUs),
+    seconds: round((performance.now() - started) / 1000),
+  };
+  write(
+    options.json
+      ? `${JSON.stringify(summary, null, 2)}\n`
+      : `teacher ${summary.teacher.hidden} hidden units → student ${summary.student.hidden}: KL ${summary.klBefore} → ${summary.klAfter}; retention ${summary.retention} (${summary.student.greedyReturn} / ${summary.teacher.greedyReturn}); speed-up ×${summary.speedup} (${summary.teacher.inferenceUs} → ${summary.student.inferenceUs} µs); ${summary.seconds} s\n`,
+  );
+  return ExitCodes.OK;
+}
+
+const round = (value: number) => Math.round(value * 1000) / 1000;
