@@ -58,7 +58,7 @@ export function buildProgram(): Command {
   };
   program
     .command('train')
-    .description('train a formulation policy on the shipped training briefs (REINFORCE or PPO; the hybrid loop is not built yet)')
+    .description('train a formulation policy on the shipped training briefs: PPO, REINFORCE, or the hybrid loop (PPO + evolutionary search)')
     .addOption(new Option('--algo <algo>', 'learning algorithm').choices(['reinforce', 'ppo', 'hybrid']).default('reinforce'))
     .option('--episodes <n>', 'episodes to train', positive('--episodes'), 4000)
     .option('--seed <n>', 'seed: same seed, same result', positive('--seed'), 7)

@@ -5,3 +5,4 @@ export { ReinforceTrainer, ReturnAverages, type TrainProgress } from './reinforc
 export { TRAINING_BRIEFS } from './briefs.ts';
 export { PpoTrainer, type PpoOptions } from './ppo.ts';
 export { distill, greedyReturn, inferenceMicros, kl, type DistillResult } from './distill.ts';
+export { HybridLoop, type HybridMode, type HybridOptions } from './hybrid.ts';

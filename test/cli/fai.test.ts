@@ -264,8 +264,8 @@ describe('fai train', () => {
     assert.match(result.stderr, /64\/64 episodes/, 'progress reported');
   });
 
-  it('says the hybrid loop is not available yet (exit 69), and refuses 0 episodes (64)', async () => {
-    assert.equal((await fai(['train', '--algo', 'hybrid'])).code, 69);
+  it('refuses an unknown algorithm and 0 episodes (64)', async () => {
+    assert.equal((await fai(['train', '--algo', 'sarsa'])).code, 64);
     assert.equal((await fai(['train', '--episodes', '0'])).code, 64);
   });
 });

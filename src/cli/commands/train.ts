@@ -1,5 +1,5 @@
 import { ErrorCodes, FaiError } from '../../errors/index.ts';
-import { distill, FormulationEnv, greedyReturn, inferenceMicros, PpoTrainer, ReinforceTrainer, TRAINING_BRIEFS, type TrainProgress } from '../../learning/index.ts';
+import { distill, FormulationEnv, greedyReturn, HybridLoop, inferenceMicros, PpoTrainer, ReinforceTrainer, TRAINING_BRIEFS, type TrainProgress } from '../../learning/index.ts';
 import { localBrief } from '../../llm/index.ts';
 import { ExitCodes } from '../exit-codes.ts';
 
@@ -31,15 +31,17 @@ function progressPrinter(total: number, started: number): (p: TrainProgress) => 
 
 /** `fai train`: trains a policy on the shipped training briefs and prints a summary. */
 export async function trainCommand(options: TrainOptions, write: (text: string) => void = (t) => process.stdout.write(t)): Promise<number> {
-  if (options.algo !== 'reinforce' && options.algo !== 'ppo') {
-    throw new FaiError(ErrorCodes.NOT_AVAILABLE, `--algo ${options.algo}: not available yet (REINFORCE and PPO are; the hybrid loop is not built)`, { field: '--algo' });
+  if (!['reinforce', 'ppo', 'hybrid'].includes(options.algo)) {
+    throw new FaiError(ErrorCodes.VALIDATION, `--algo: "${options.algo}" is not reinforce, ppo or hybrid`, { field: '--algo' });
   }
   const started = performance.now();
   const env = new FormulationEnv();
   const briefs = TRAINING_BRIEFS.map(localBrief);
-  const trainer = options.algo === 'ppo' ? new PpoTrainer({ env, briefs, seed: options.seed }) : new ReinforceTrainer({ env, briefs, seed: options.seed });
+  const trainer = options.algo === 'reinforce' ? new ReinforceTrainer({ env, briefs, seed: options.seed }) : new PpoTrainer({ env, briefs, seed: options.seed });
   const random = trainer.evaluate();
-  const result = trainer.train(options.episodes, progressPrinter(options.episodes, started));
+  const hybrid = options.algo === 'hybrid' && trainer instanceof PpoTrainer ? new HybridLoop({ ppo: trainer, env, briefs, seed: options.seed }) : null;
+  const progress = progressPrinter(options.episodes, started);
+  const result = hybrid !== null ? hybrid.train(options.episodes, progress) : trainer.train(options.episodes, progress);
   const summary = {
     algorithm: options.algo,
     seed: options.seed,
@@ -49,6 +51,7 @@ export async function trainCommand(options: TrainOptions, write: (text: string) 
     greedyReturnBefore: Math.round(random * 1000) / 1000,
     greedyReturnAfter: Math.round(trainer.evaluate() * 1000) / 1000,
     ...(trainer instanceof PpoTrainer ? { lastClipFraction: Math.round(trainer.lastClipFraction * 1000) / 1000 } : {}),
+    ...(hybrid !== null ? { switches: hybrid.switches, bestSearchRewards: [...hybrid.elites.values()].map((e) => Math.round(e.reward * 1000) / 1000) } : {}),
     seconds: Math.round((performance.now() - started) / 100) / 10,
   };
   write(
