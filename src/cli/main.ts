@@ -1,6 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { briefCommand } from './commands/brief.ts';
-import { distillCommand, trainCommand } from './commands/train.ts';
+import { distillCommand, evalCommand, trainCommand } from './commands/train.ts';
 import { checkFormulaFile } from './commands/check-formula.ts';
 import { health } from './commands/health.ts';
 import { hubGc, hubGet, hubList, hubPin, hubPut } from './commands/hub.ts';
@@ -63,8 +63,19 @@ export function buildProgram(): Command {
     .option('--episodes <n>', 'episodes to train', positive('--episodes'), 4000)
     .option('--seed <n>', 'seed: same seed, same result', positive('--seed'), 7)
     .option('--json', 'print the summary as JSON')
-    .action(async (options: { algo: string; episodes: number; seed: number; json?: boolean }) => {
+    .option('--out <file>', 'write the trained policy to this file as a checkpoint (then: fai hub put checkpoint FILE)')
+    .action(async (options: { algo: string; episodes: number; seed: number; json?: boolean; out?: string }) => {
       process.exitCode = await trainCommand(options);
+    });
+
+  program
+    .command('eval')
+    .description('mean return of a checkpointed policy on the training briefs, with a 95 % confidence interval over fixed seeds')
+    .requiredOption('--checkpoint <file>', 'a checkpoint written by fai train --out (or fetched with fai hub get --out)')
+    .option('--seeds <n>', 'seeds 1..n, 40 episodes each', positive('--seeds'), 10)
+    .option('--json', 'print the result as JSON')
+    .action(async (options: { checkpoint: string; seeds: number; json?: boolean }) => {
+      process.exitCode = await evalCommand(options);
     });
 
   program

@@ -98,6 +98,35 @@ export function greedyReturn(net: Mlp, env: FormulationEnv, briefs: readonly Cre
   return sum / n;
 }
 
+export interface Evaluation {
+  readonly mean: number;
+  /** Half-width of the 95 % confidence interval of the mean (normal approximation over the seeds). */
+  readonly ci95: number;
+  readonly seeds: number;
+  readonly episodes: number;
+  readonly perSeed: readonly number[];
+}
+
+/**
+ * Mean return of a policy sampling its actions (a greedy policy is deterministic, so seeds would
+ * not vary it), over fixed seeds 1..seeds: each seed plays `episodesPerBrief` episodes of every brief.
+ */
+export function evaluatePolicy(net: Mlp, env: FormulationEnv, briefs: readonly CreativeBrief[], seeds = 10, episodesPerBrief = 5): Evaluation {
+  if (seeds < 2) throw new RangeError('a confidence interval needs at least 2 seeds');
+  const perSeed: number[] = [];
+  for (let seed = 1; seed <= seeds; seed++) {
+    const random = new Random(seed);
+    let sum = 0;
+    for (const brief of briefs) for (let i = 0; i < episodesPerBrief; i++) {
+      sum += env.episode(brief, (state, r) => r.categorical(softmax(net.forward(state).at(-1)!)), random).reward.total;
+    }
+    perSeed.push(sum / (briefs.length * episodesPerBrief));
+  }
+  const mean = perSeed.reduce((a, b) => a + b, 0) / seeds;
+  const variance = perSeed.reduce((a, b) => a + (b - mean) ** 2, 0) / (seeds - 1);
+  return { mean, ci95: 1.96 * Math.sqrt(variance / seeds), seeds, episodes: seeds * briefs.length * episodesPerBrief, perSeed };
+}
+
 /** Microseconds per single forward pass (the inference a request pays), median of a few runs. */
 export function inferenceMicros(net: Mlp, state: Float32Array, iterations = 2000): number {
   const runs: number[] = [];

@@ -268,4 +268,24 @@ describe('fai train', () => {
     assert.equal((await fai(['train', '--algo', 'sarsa'])).code, 64);
     assert.equal((await fai(['train', '--episodes', '0'])).code, 64);
   });
+
+  it('writes a checkpoint with --out that fai eval scores with a confidence interval; eval refuses a file that is not one', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fai-eval-'));
+    const checkpoint = join(dir, 'policy.ckpt');
+    const trained = await fai(['train', '--algo', 'ppo', '--episodes', '32', '--seed', '3', '--out', checkpoint, '--json']);
+    assert.equal(trained.code, 0, trained.stderr);
+    assert.equal(JSON.parse(trained.stdout).checkpoint, checkpoint);
+    const evaluated = await fai(['eval', '--checkpoint', checkpoint, '--seeds', '3', '--json']);
+    assert.equal(evaluated.code, 0, evaluated.stderr);
+    const result = JSON.parse(evaluated.stdout);
+    assert.deepEqual([result.algorithm, result.seeds, result.episodes], ['ppo', 3, 120]);
+    assert.ok(Number.isFinite(result.mean) && result.ci95 > 0);
+    const notOne = join(dir, 'notes.txt');
+    await writeFile(notOne, 'hello');
+    const refused = await fai(['eval', '--checkpoint', notOne]);
+    assert.equal(refused.code, 64);
+    assert.match(refused.stderr, /not a policy checkpoint/);
+    assert.equal((await fai(['eval', '--checkpoint', join(dir, 'missing')])).code, 64);
+    assert.equal((await fai(['eval'])).code, 64, 'the checkpoint is required');
+  });
 });

@@ -1,5 +1,20 @@
 import { ErrorCodes, FaiError } from '../../errors/index.ts';
-import { distill, FormulationEnv, greedyReturn, HybridLoop, inferenceMicros, PpoTrainer, ReinforceTrainer, TRAINING_BRIEFS, type TrainProgress } from '../../learning/index.ts';
+import { readFile, rename, writeFile } from 'node:fs/promises';
+import {
+  configHash,
+  decodeCheckpoint,
+  distill,
+  encodeCheckpoint,
+  evaluatePolicy,
+  FormulationEnv,
+  greedyReturn,
+  HybridLoop,
+  inferenceMicros,
+  PpoTrainer,
+  ReinforceTrainer,
+  TRAINING_BRIEFS,
+  type TrainProgress,
+} from '../../learning/index.ts';
 import { localBrief } from '../../llm/index.ts';
 import { ExitCodes } from '../exit-codes.ts';
 
@@ -8,6 +23,15 @@ export interface TrainOptions {
   episodes: number;
   seed: number;
   json?: boolean;
+  /** Write the trained policy here as a checkpoint (`fai hub put checkpoint FILE` stores it in the hub). */
+  out?: string;
+}
+
+/** Writes beside the target and renames: a crash leaves the old file or the new one, never half of one. */
+async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
+  const temporary = `${path}.${process.pid}.tmp`;
+  await writeFile(temporary, bytes);
+  await rename(temporary, path);
 }
 
 /** A one-line progress bar on a terminal (episodes/s, reward MA, ETA); a line per 10 % otherwise. */
@@ -54,17 +78,22 @@ export async function trainCommand(options: TrainOptions, write: (text: string) 
     ...(hybrid !== null ? { switches: hybrid.switches, bestSearchRewards: [...hybrid.elites.values()].map((e) => Math.round(e.reward * 1000) / 1000) } : {}),
     seconds: Math.round((performance.now() - started) / 100) / 10,
   };
+  if (options.out !== undefined) {
+    const config = { algorithm: options.algo, episodes: options.episodes, seed: options.seed, shape: [...trainer.policy.sizes] };
+    const bytes = encodeCheckpoint(trainer.policy, { algorithm: options.algo as 'ppo' | 'reinforce' | 'hybrid', configHash: configHash(config), evaluationReturn: summary.greedyReturnAfter });
+    await writeAtomically(options.out, bytes);
+    Object.assign(summary, { checkpoint: options.out, checkpointBytes: bytes.length });
+  }
   write(
     options.json
       ? `${JSON.stringify(summary, null, 2)}\n`
-      : `${summary.algorithm}, seed ${summary.seed}: ${summary.episodes} episodes in ${summary.seconds} s; reward MA100 ${summary.rewardMa100}, MA1000 ${summary.rewardMa1000}; greedy return ${summary.greedyReturnBefore} → ${summary.greedyReturnAfter}\n`,
+      : `${summary.algorithm}, seed ${summary.seed}: ${summary.episodes} episodes in ${summary.seconds} s; reward MA100 ${summary.rewardMa100}, MA1000 ${summary.rewardMa1000}; greedy return ${summary.greedyReturnBefore} → ${summary.greedyReturnAfter}${options.out !== undefined ? `; checkpoint written to ${options.out}` : ''}\n`,
   );
   return ExitCodes.OK;
 }
 
 /**
- * `fai distill`: trains a PPO teacher on the shipped briefs (checkpoints arrive with the hub
- * integration; until then the teacher is trained here), distils an 8-unit student, and prints
+ * `fai distill`: trains a PPO teacher on the shipped briefs, distils an 8-unit student, and prints
  * KL(teacher ‖ student), reward retention and the inference speed-up.
  */
 export async function distillCommand(options: { episodes: number; seed: number; json?: boolean }, write: (text: string) => void = (t) => process.stdout.write(t)): Promise<number> {
@@ -97,3 +126,23 @@ export async function distillCommand(options: { episodes: number; seed: number; 
 }
 
 const round = (value: number) => Math.round(value * 1000) / 1000;
+
+/** `fai eval --checkpoint FILE`: mean return of a checkpointed policy with a 95 % confidence interval over fixed seeds. */
+export async function evalCommand(options: { checkpoint: string; seeds: number; json?: boolean }, write: (text: string) => void = (t) => process.stdout.write(t)): Promise<number> {
+  if (options.seeds < 2) throw new FaiError(ErrorCodes.VALIDATION, '--seeds: a confidence interval needs at least 2 seeds', { field: '--seeds' });
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(options.checkpoint);
+  } catch (error) {
+    throw new FaiError(ErrorCodes.VALIDATION, `--checkpoint: cannot read ${options.checkpoint} (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { field: '--checkpoint' });
+  }
+  const { meta, net } = decodeCheckpoint(bytes);
+  const env = new FormulationEnv();
+  if (meta.shape[0] !== env.stateSize || meta.shape.at(-1) !== env.actions) {
+    throw new FaiError(ErrorCodes.VALIDATION, `--checkpoint: shape ${meta.shape.join('-')} does not fit this environment (${env.stateSize} inputs, ${env.actions} actions)`, { field: '--checkpoint' });
+  }
+  const result = evaluatePolicy(net, env, TRAINING_BRIEFS.map(localBrief), options.seeds);
+  const summary = { algorithm: meta.algorithm, shape: meta.shape, configHash: meta.configHash, mean: round(result.mean), ci95: round(result.ci95), seeds: result.seeds, episodes: result.episodes };
+  write(options.json ? `${JSON.stringify(summary, null, 2)}\n` : `${meta.algorithm} ${meta.shape.join('-')}: mean return ${summary.mean} ± ${summary.ci95} (95 % CI, ${summary.seeds} seeds, ${summary.episodes} episodes)\n`);
+  return ExitCodes.OK;
+}
