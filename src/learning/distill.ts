@@ -15,7 +15,8 @@ export function kl(p: Float32Array, q: Float32Array): number {
   return sum;
 }
 
-function greedy(net: Mlp, state: Float32Array): number {
+/** The action a policy rates highest. */
+export function greedy(net: Mlp, state: Float32Array): number {
   const logits = net.forward(state).at(-1)!;
   let best = 0;
   for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i;

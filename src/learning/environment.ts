@@ -1,7 +1,7 @@
 import type { CreativeBrief } from '../llm/index.ts';
 import { PRODUCT_CATEGORIES } from '../llm/index.ts';
 import { loadPalette, ODOR_FAMILIES, type OdorFamily, type PaletteMaterial } from '../perfumery/index.ts';
-import { checkFormula, RegulatoryCatalogue, type Verdict } from '../regulation/index.ts';
+import { checkFormula, RegulatoryCatalogue, type CheckRequest, type Verdict } from '../regulation/index.ts';
 import type { Random } from './random.ts';
 
 /**
@@ -112,6 +112,18 @@ export class FormulationEnv {
     }
   }
 
+  /** The compliance check a formula gets: the brief's product category, materials by CAS, % of the concentrate. */
+  checkRequest(brief: CreativeBrief, units: ReadonlyMap<number, number>): CheckRequest {
+    const total = [...units.values()].reduce((a, b) => a + b, 0);
+    const category = PRODUCT_CATEGORIES[brief.productCategory];
+    return {
+      category: category.ifraCategory,
+      // Where the product has no sourced default dosage, the check assumes the fine-fragrance one.
+      dosagePct: category.defaultDosagePct ?? PRODUCT_CATEGORIES.EDP.defaultDosagePct,
+      formula: [...units].map(([i, u]) => ({ material: this.palette[i]!.cas, concentrationPct: (100 * u) / total })),
+    };
+  }
+
   /** The documented reward of a finished formula for a brief. */
   reward(brief: CreativeBrief, units: ReadonlyMap<number, number>): RewardBreakdown {
     const total = [...units.values()].reduce((a, b) => a + b, 0);
@@ -136,14 +148,9 @@ export class FormulationEnv {
     const balance = 5 * (1 - distance / 2);
     const diversity = (3 * Math.min(families.size, 4)) / 4;
     const refused = this.forbiddenMaterials(brief);
-    const forbidden = -8 * [...units.keys()].filter((i) => refused.has(i)).length;
-    const category = PRODUCT_CATEGORIES[brief.productCategory];
-    const check = checkFormula(this.regulatory, {
-      category: category.ifraCategory,
-      // Where the product has no sourced default dosage, the check assumes the fine-fragrance one.
-      dosagePct: category.defaultDosagePct ?? PRODUCT_CATEGORIES.EDP.defaultDosagePct,
-      formula: [...units].map(([i, u]) => ({ material: this.palette[i]!.cas, concentrationPct: (100 * u) / total })),
-    });
+    // 0 − …, not −8 × …: no refused material gives +0, never −0 (which JSON shows as 0 but deepEqual tells apart).
+    const forbidden = 0 - 8 * [...units.keys()].filter((i) => refused.has(i)).length;
+    const check = checkFormula(this.regulatory, this.checkRequest(brief, units));
     const compliance = check.verdict === 'fail' ? -10 : check.verdict === 'unknown' ? -1 : 2;
     const sum = familyMatch + noteMatch + balance + diversity + forbidden + compliance;
     return { familyMatch, noteMatch, balance, diversity, forbidden, compliance, compliant: check.verdict, total: Math.round(sum * 1000) / 1000 };

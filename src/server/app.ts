@@ -7,12 +7,14 @@ import { BlockStore, CloudHub, connectRedis, EmbeddedMetadataStore, pingRedis, R
 import { BriefService, readPins, type Pins } from '../llm/index.ts';
 import { createMetrics, type Metrics } from '../metrics/index.ts';
 import { ThresholdEvaluator, type HealthCheck } from '../ops/index.ts';
+import { FormulaService } from '../learning/index.ts';
 import { ComplianceChecker } from '../regulation/index.ts';
 import { registerCpuSampler, startVramSampler, type VramSampler } from '../system/index.ts';
 import { installErrorHandling } from './error-mapping.ts';
 import { installRequestAccounting } from './request-accounting.ts';
 import { registerComplianceRoutes } from './routes/compliance.ts';
 import { registerHealthRoutes } from './routes/health.ts';
+import { registerFormulaRoutes } from './routes/formulas.ts';
 import { registerHubRoutes } from './routes/hub.ts';
 import { registerLlmRoutes } from './routes/llm.ts';
 import { registerMetricsRoutes } from './routes/metrics.ts';
@@ -107,6 +109,7 @@ export function createApp(config: Config): App {
   registerLlmRoutes(server, briefs);
   registerComplianceRoutes(server, compliance);
   registerHubRoutes(server, { hub, maxCheckpointBytes: config.hubMaxCheckpointBytes });
+  registerFormulaRoutes(server, { formulas: new FormulaService({ hub, compliance, policyCid: config.formulaPolicyCid }), briefs });
 
   return {
     server,
