@@ -34,21 +34,23 @@ export function configHash(config: Record<string, unknown>): string {
   return createHash('sha256').update(JSON.stringify(canonical(config))).digest('hex');
 }
 
+/** The network's parameter arrays in file order: each layer's weights, then its biases. */
+function parameterArrays(net: Mlp): Float32Array[] {
+  return net.weights.flatMap((w, l) => [w, net.biases[l]!]);
+}
+
 export function encodeCheckpoint(net: Mlp, meta: Omit<CheckpointMeta, 'shape'>): Uint8Array {
   const header = Buffer.from(JSON.stringify(CheckpointMetaSchema.parse({ ...meta, shape: [...net.sizes] })), 'utf8');
   const headerEnd = 12 + header.length;
   const dataStart = Math.ceil(headerEnd / 4) * 4;
-  const floats = net.weights.reduce((n, w, l) => n + w.length + net.biases[l]!.length, 0);
+  const arrays = parameterArrays(net);
+  const floats = arrays.reduce((n, a) => n + a.length, 0);
   const out = Buffer.alloc(dataStart + floats * 4);
   out.write(MAGIC, 0, 'ascii');
   out.writeUInt32LE(header.length, 8);
   header.copy(out, 12);
   let offset = dataStart;
-  for (let l = 0; l < net.weights.length; l++) {
-    for (const array of [net.weights[l]!, net.biases[l]!]) {
-      for (const x of array) offset = out.writeFloatLE(x, offset);
-    }
-  }
+  for (const array of arrays) for (const x of array) offset = out.writeFloatLE(x, offset);
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
@@ -70,20 +72,19 @@ export function decodeCheckpoint(bytes: Uint8Array): { meta: CheckpointMeta; net
   const meta = parsed.data;
   const net = new Mlp(meta.shape, new Random(1));
   const dataStart = Math.ceil((12 + headerLength) / 4) * 4;
-  const floats = net.weights.reduce((n, w, l) => n + w.length + net.biases[l]!.length, 0);
+  const arrays = parameterArrays(net);
+  const floats = arrays.reduce((n, a) => n + a.length, 0);
   if (buffer.length !== dataStart + floats * 4) {
     throw invalid(`shape ${meta.shape.join('-')} needs ${floats} weights, the file holds ${Math.max(0, (buffer.length - dataStart) / 4)}`);
   }
   let offset = dataStart;
-  for (let l = 0; l < net.weights.length; l++) {
-    for (const array of [net.weights[l]!, net.biases[l]!]) {
-      for (let i = 0; i < array.length; i++, offset += 4) {
-        const x = buffer.readFloatLE(offset);
-        if (!Number.isFinite(x)) throw invalid(`layer ${l} holds a non-finite weight`);
-        array[i] = x;
-      }
+  arrays.forEach((array, a) => {
+    for (let i = 0; i < array.length; i++, offset += 4) {
+      const x = buffer.readFloatLE(offset);
+      if (!Number.isFinite(x)) throw invalid(`layer ${Math.floor(a / 2)} holds a non-finite weight`);
+      array[i] = x;
     }
-  }
+  });
   return { meta, net };
 }
 

@@ -2,6 +2,7 @@ import type { CreativeBrief } from '../llm/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import type { FormulationEnv } from './environment.ts';
 import { Mlp, softmax } from './mlp.ts';
+import { greedy } from './evaluate.ts';
 import { Random } from './random.ts';
 
 export interface Policy {
@@ -13,14 +14,6 @@ export function kl(p: Float32Array, q: Float32Array): number {
   let sum = 0;
   for (let i = 0; i < p.length; i++) if (p[i]! > 0) sum += p[i]! * (Math.log(p[i]!) - Math.log(Math.max(q[i]!, 1e-12)));
   return sum;
-}
-
-/** The action a policy rates highest. */
-export function greedy(net: Mlp, state: Float32Array): number {
-  const logits = net.forward(state).at(-1)!;
-  let best = 0;
-  for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i;
-  return best;
 }
 
 export interface DistillResult {
@@ -85,47 +78,6 @@ export function distill(options: {
     options.metrics?.rlDistillKl.set(labels, meanKl());
   }
   return { student, klBefore, klAfter: meanKl(), states: states.length };
-}
-
-/** Mean return of a greedy policy over the briefs, with fixed seeds. */
-export function greedyReturn(net: Mlp, env: FormulationEnv, briefs: readonly CreativeBrief[], episodesPerBrief = 5, seed = 12345): number {
-  const random = new Random(seed);
-  let sum = 0;
-  let n = 0;
-  for (const brief of briefs) for (let i = 0; i < episodesPerBrief; i++) {
-    sum += env.episode(brief, (state) => greedy(net, state), random).reward.total;
-    n++;
-  }
-  return sum / n;
-}
-
-export interface Evaluation {
-  readonly mean: number;
-  /** Half-width of the 95 % confidence interval of the mean (normal approximation over the seeds). */
-  readonly ci95: number;
-  readonly seeds: number;
-  readonly episodes: number;
-  readonly perSeed: readonly number[];
-}
-
-/**
- * Mean return of a policy sampling its actions (a greedy policy is deterministic, so seeds would
- * not vary it), over fixed seeds 1..seeds: each seed plays `episodesPerBrief` episodes of every brief.
- */
-export function evaluatePolicy(net: Mlp, env: FormulationEnv, briefs: readonly CreativeBrief[], seeds = 10, episodesPerBrief = 5): Evaluation {
-  if (seeds < 2) throw new RangeError('a confidence interval needs at least 2 seeds');
-  const perSeed: number[] = [];
-  for (let seed = 1; seed <= seeds; seed++) {
-    const random = new Random(seed);
-    let sum = 0;
-    for (const brief of briefs) for (let i = 0; i < episodesPerBrief; i++) {
-      sum += env.episode(brief, (state, r) => r.categorical(softmax(net.forward(state).at(-1)!)), random).reward.total;
-    }
-    perSeed.push(sum / (briefs.length * episodesPerBrief));
-  }
-  const mean = perSeed.reduce((a, b) => a + b, 0) / seeds;
-  const variance = perSeed.reduce((a, b) => a + (b - mean) ** 2, 0) / (seeds - 1);
-  return { mean, ci95: 1.96 * Math.sqrt(variance / seeds), seeds, episodes: seeds * briefs.length * episodesPerBrief, perSeed };
 }
 
 /** Microseconds per single forward pass (the inference a request pays), median of a few runs. */

@@ -2,6 +2,7 @@ import type { CreativeBrief } from '../llm/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import type { FormulationEnv, RewardBreakdown } from './environment.ts';
 import { Mlp, softmax } from './mlp.ts';
+import { greedy as greedyAction, greedyReturn } from './evaluate.ts';
 import { Random } from './random.ts';
 import { ReturnAverages, type TrainProgress } from './reinforce.ts';
 
@@ -38,7 +39,7 @@ interface Transition {
 export class PpoTrainer {
   readonly policy: Mlp;
   readonly value: Mlp;
-  readonly averages = new ReturnAverages();
+  readonly averages: ReturnAverages;
   /** Clip fraction of the last update. */
   lastClipFraction = 0;
   private readonly env: FormulationEnv;
@@ -53,6 +54,7 @@ export class PpoTrainer {
     this.briefs = options.briefs;
     this.random = new Random(options.seed);
     this.metrics = options.metrics;
+    this.averages = new ReturnAverages(options.metrics, 'ppo');
     this.o = {
       hidden: options.hidden ?? 64,
       learningRate: options.learningRate ?? 0.005,
@@ -68,11 +70,8 @@ export class PpoTrainer {
   }
 
   act(state: Float32Array, random: Random, greedy = false): number {
-    const probabilities = softmax(this.policy.forward(state).at(-1)!);
-    if (!greedy) return random.categorical(probabilities);
-    let best = 0;
-    for (let i = 1; i < probabilities.length; i++) if (probabilities[i]! > probabilities[best]!) best = i;
-    return best;
+    if (greedy) return greedyAction(this.policy, state);
+    return random.categorical(softmax(this.policy.forward(state).at(-1)!));
   }
 
   private collect(): { transitions: Transition[]; rewards: RewardBreakdown[] } {
@@ -98,7 +97,7 @@ export class PpoTrainer {
         transitions.push({ state, action: episode.actions[t]!, logProb: Math.log(Math.max(p[episode.actions[t]!]!, 1e-12)), advantage: advantages[t]!, ret: advantages[t]! + values[t]! });
       });
       rewards.push(episode.reward);
-      this.record(episode.reward.total);
+      this.averages.push(episode.reward.total);
     }
     return { transitions, rewards };
   }
@@ -161,22 +160,7 @@ export class PpoTrainer {
     return { episodes: this.averages.count, ma100: this.averages.ma100, ma1000: this.averages.ma1000, last: last! };
   }
 
-  private record(value: number): void {
-    this.averages.push(value);
-    this.metrics?.rlRewardMa.set({ algorithm: 'ppo', window: '100' }, this.averages.ma100);
-    this.metrics?.rlRewardMa.set({ algorithm: 'ppo', window: '1000' }, this.averages.ma1000);
-  }
-
   evaluate(episodesPerBrief = 5, seed = 12345): number {
-    const random = new Random(seed);
-    let sum = 0;
-    let n = 0;
-    for (const brief of this.briefs) {
-      for (let i = 0; i < episodesPerBrief; i++) {
-        sum += this.env.episode(brief, (state, r) => this.act(state, r, true), random).reward.total;
-        n++;
-      }
-    }
-    return sum / n;
+    return greedyReturn(this.policy, this.env, this.briefs, episodesPerBrief, seed);
   }
 }

@@ -2,6 +2,7 @@ import type { CreativeBrief } from '../llm/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import type { FormulationEnv, RewardBreakdown } from './environment.ts';
 import { Mlp, softmax } from './mlp.ts';
+import { greedy as greedyAction, greedyReturn } from './evaluate.ts';
 import { Random } from './random.ts';
 
 /** Moving averages of episode returns over the last 100 and 1000 episodes (rl_reward_ma's two windows). */
@@ -10,6 +11,12 @@ export class ReturnAverages {
   private sum100 = 0;
   private sum1000 = 0;
   private total = 0;
+
+  /** With `metrics`, every push publishes both windows in rl_reward_ma{algorithm}. */
+  constructor(
+    private readonly metrics?: Metrics,
+    private readonly algorithm = 'reinforce',
+  ) {}
 
   push(value: number): void {
     this.total++;
@@ -20,6 +27,8 @@ export class ReturnAverages {
     if (n > 100) this.sum100 -= this.returns[n - 101]!;
     if (n > 1000) this.sum1000 -= this.returns[n - 1001]!;
     if (n > 2000) this.returns.splice(0, n - 1001);
+    this.metrics?.rlRewardMa.set({ algorithm: this.algorithm, window: '100' }, this.ma100);
+    this.metrics?.rlRewardMa.set({ algorithm: this.algorithm, window: '1000' }, this.ma1000);
   }
 
   get ma100(): number {
@@ -51,11 +60,10 @@ export interface TrainProgress {
  */
 export class ReinforceTrainer {
   readonly policy: Mlp;
-  readonly averages = new ReturnAverages();
+  readonly averages: ReturnAverages;
   private readonly env: FormulationEnv;
   private readonly briefs: readonly CreativeBrief[];
   private readonly random: Random;
-  private readonly metrics: Metrics | undefined;
   private readonly learningRate: number;
   private readonly batch: number;
   private baseline: number | null = null;
@@ -66,18 +74,15 @@ export class ReinforceTrainer {
     this.briefs = options.briefs;
     this.random = new Random(options.seed);
     this.policy = new Mlp([options.env.stateSize, options.hidden ?? 64, options.env.actions], this.random);
-    this.metrics = options.metrics;
+    this.averages = new ReturnAverages(options.metrics, 'reinforce');
     this.learningRate = options.learningRate ?? 0.01;
     this.batch = options.batch ?? 16;
   }
 
   /** Samples an action from the policy (greedy picks the most likely one). */
   act(state: Float32Array, random: Random, greedy = false): number {
-    const probabilities = softmax(this.policy.forward(state).at(-1)!);
-    if (!greedy) return random.categorical(probabilities);
-    let best = 0;
-    for (let i = 1; i < probabilities.length; i++) if (probabilities[i]! > probabilities[best]!) best = i;
-    return best;
+    if (greedy) return greedyAction(this.policy, state);
+    return random.categorical(softmax(this.policy.forward(state).at(-1)!));
   }
 
   /** Trains for `episodes` episodes; calls `onProgress` after each batch. */
@@ -103,7 +108,7 @@ export class ReinforceTrainer {
           outputGrad[episode.actions[t]!]! -= advantage;
           this.policy.backward(activations, outputGrad, grads);
         });
-        this.record(episode.reward.total);
+        this.averages.push(episode.reward.total);
         last = episode.reward;
       }
       this.policy.adam(grads, this.learningRate, size * batch[0]!.states.length);
@@ -113,23 +118,8 @@ export class ReinforceTrainer {
     return { episodes: this.averages.count, ma100: this.averages.ma100, ma1000: this.averages.ma1000, last: last! };
   }
 
-  private record(value: number): void {
-    this.averages.push(value);
-    this.metrics?.rlRewardMa.set({ algorithm: 'reinforce', window: '100' }, this.averages.ma100);
-    this.metrics?.rlRewardMa.set({ algorithm: 'reinforce', window: '1000' }, this.averages.ma1000);
-  }
-
   /** Mean return of the greedy policy over fixed seeds (for evaluation). */
   evaluate(episodesPerBrief = 5, seed = 12345): number {
-    const random = new Random(seed);
-    let sum = 0;
-    let n = 0;
-    for (const brief of this.briefs) {
-      for (let i = 0; i < episodesPerBrief; i++) {
-        sum += this.env.episode(brief, (state, r) => this.act(state, r, true), random).reward.total;
-        n++;
-      }
-    }
-    return sum / n;
+    return greedyReturn(this.policy, this.env, this.briefs, episodesPerBrief, seed);
   }
 }

@@ -3,8 +3,8 @@ import type { CloudHub } from '../hub/index.ts';
 import type { CreativeBrief } from '../llm/index.ts';
 import type { ComplianceChecker, ComplianceResult } from '../regulation/index.ts';
 import { loadCheckpoint, type CheckpointMeta } from './checkpoint.ts';
-import { greedy } from './distill.ts';
 import { FormulationEnv, type RewardBreakdown } from './environment.ts';
+import { greedy } from './evaluate.ts';
 import type { Mlp } from './mlp.ts';
 import { Random } from './random.ts';
 
@@ -68,9 +68,10 @@ export class FormulaService {
       throw new FaiError(ErrorCodes.UNAVAILABLE, `production policy ${this.policyCid} built an empty formula for this brief: it needs more training (check it with fai eval)`);
     }
     const request = env.checkRequest(brief, units);
-    const formula = request.formula.map((line, k) => {
-      const material = env.palette[[...units.keys()][k]!]!;
-      return { material: material.name, cas: material.cas, concentrationPct: Math.round(line.concentrationPct * 1000) / 1000, notePosition: material.notePosition!, odorFamily: material.odorFamily };
+    // request.formula lists the materials in the order of `units`.
+    const formula = [...units.keys()].map((i, k) => {
+      const material = env.palette[i]!;
+      return { material: material.name, cas: material.cas, concentrationPct: Math.round(request.formula[k]!.concentrationPct * 1000) / 1000, notePosition: material.notePosition!, odorFamily: material.odorFamily };
     });
     return {
       formula,
