@@ -9,7 +9,7 @@ UNIT_TESTS = $(shell find test -name '*.test.ts' -not -path 'test/integration/*'
 INTEGRATION_TESTS = $(shell find test/integration -name '*.test.ts' | sort)
 TEST_FLAGS := --test-reporter=spec --test-concurrency=1
 
-.PHONY: $(RUNBOOK_TARGETS) help install system-deps run test test-unit test-integration typecheck health check-example train generate monitor-local stack-up stack-down bench bench-regulation bench-hub bench-brief bench-learning clean
+.PHONY: $(RUNBOOK_TARGETS) help install system-deps run test test-unit test-integration typecheck health check-example train worker generate monitor-local stack-up stack-down bench bench-regulation bench-hub bench-brief bench-learning clean
 
 help: ## list every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  %-24s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -46,8 +46,11 @@ typecheck: install ## type-check the whole project (tsc --noEmit, strict)
 health: install ## ask the running service for component health and threshold verdicts (FAI_URL, default :8000)
 	$(FAI) health
 
-train: install ## train a formulation policy: ALGO=ppo|reinforce EPISODES=4000 SEED=7 (fai train)
-	$(FAI) train --algo $${ALGO:-ppo} --episodes $${EPISODES:-4000} --seed $${SEED:-7}
+train: install ## train a formulation policy: ALGO=ppo|reinforce|hybrid EPISODES=4000 SEED=7 (fai train; ARGS=--submit has the service train it)
+	$(FAI) train --algo $${ALGO:-ppo} --episodes $${EPISODES:-4000} --seed $${SEED:-7} $(ARGS)
+
+worker: install ## take training jobs from the BullMQ queue on REDIS_URL (fai worker)
+	$(FAI) worker
 
 generate: install ## regenerate deploy/ (Prometheus rules and their tests, Alertmanager, Grafana) from the catalogue and thresholds table
 	$(FAI) ops generate
@@ -78,19 +81,19 @@ RUNBOOK_TARGETS := runbook-downshift runbook-rollback runbook-pin-update runbook
 runbook-downshift: install ## move traffic between stable and canary (CANARY=50): nginx upstream, nginx -t, reload, verified split
 	$(FAI) runbook downshift --canary $${CANARY:-50} $(ARGS)
 
-runbook-rollback: install ## return to the previous release (not available yet: needs the process backend)
+runbook-rollback: install ## return to the previous release: its pins (the policy's too), rolling restart, health (destructive: ARGS=--yes)
 	$(FAI) runbook rollback $(ARGS)
 
-runbook-pin-update: install ## set a model pin: make runbook-pin-update MODEL=qwen VERSION=2.5.2 (or ARGS=--list)
-	$(FAI) runbook pin-update $${MODEL:+--model $$MODEL} $${VERSION:+--version $$VERSION} $(ARGS)
+runbook-pin-update: install ## set a model pin: MODEL=qwen VERSION=2.5.2, or MODEL=formulation-policy VERSION=1.0.0 CID=bafy… (ARGS=--list)
+	$(FAI) runbook pin-update $${MODEL:+--model $$MODEL} $${VERSION:+--version $$VERSION} $${CID:+--cid $$CID} $(ARGS)
 
 runbook-canary-promote: install ## check the canary, send it 100% of traffic, mark the old stable down
 	$(FAI) runbook canary-promote $(ARGS)
 
-runbook-emergency-stop: install ## stop every service (destructive: ARGS=--yes; not available yet)
+runbook-emergency-stop: install ## stop every process of the deployment (destructive: ARGS=--yes)
 	$(FAI) runbook emergency-stop $(ARGS)
 
-runbook-restart-workers: install ## rolling restart of the workers (not available yet)
+runbook-restart-workers: install ## rolling restart of the workers, one at a time, each healthy before the next
 	$(FAI) runbook restart-workers $(ARGS)
 
 runbook-clear-cache: install ## delete the cache keyspace only, SCAN + UNLINK (destructive: ARGS=--yes)

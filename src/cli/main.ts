@@ -8,6 +8,7 @@ import { opsGenerate, opsMonitor } from './commands/ops.ts';
 import { runbookAudit, runbookList, runbookRun } from './commands/runbook.ts';
 import { deployCommand } from './commands/deploy.ts';
 import { serve } from './commands/serve.ts';
+import { workerCommand } from './commands/worker.ts';
 import { ExitCodes, reportError } from './exit-codes.ts';
 
 const DEFAULT_URL = process.env.FAI_URL ?? 'http://127.0.0.1:8000';
@@ -64,8 +65,21 @@ export function buildProgram(): Command {
     .option('--seed <n>', 'seed: same seed, same result', positive('--seed'), 7)
     .option('--json', 'print the summary as JSON')
     .option('--out <file>', 'write the trained policy to this file as a checkpoint (then: fai hub put checkpoint FILE)')
-    .action(async (options: { algo: string; episodes: number; seed: number; json?: boolean; out?: string }) => {
+    .option('--from-feedback', 'replay the customer feedback stored in the hub as a reward term (HUB_DIR / REDIS_URL; with --submit, the service\'s hub)')
+    .option('--submit', 'have the service train it off its request path (its worker thread, or a fai worker when it has REDIS_URL); prints the checkpoint CID')
+    .option('--detach', 'with --submit: print the job id once queued instead of following it')
+    .option('--url <url>', 'with --submit: the service (env FAI_URL)', DEFAULT_URL)
+    .option('--timeout <ms>', 'with --submit: give up on a service call after this many milliseconds', '10000')
+    .action(async (options) => {
       process.exitCode = await trainCommand(options);
+    });
+
+  program
+    .command('worker')
+    .description('take training jobs from the BullMQ queue on REDIS_URL (jobs come from POST /v1/training/jobs or fai train --submit)')
+    .option('--progress-ms <ms>', 'least time between two progress reports (with their metric updates)', positive('--progress-ms'), 500)
+    .action(async (options: { progressMs: number }) => {
+      await workerCommand(options);
     });
 
   program
@@ -194,11 +208,12 @@ export function buildProgram(): Command {
       process.exitCode = await runbookRun('canary-promote', { samples: options.samples, ...(options.release === undefined ? {} : { release: options.release }) }, options);
     });
   common(runbook.command('pin-update').description('set a model pin in configs/model_pins.json, validated and written atomically'))
-    .option('--model <name>', 'qwen, mistral, llama, …')
+    .option('--model <name>', 'qwen, mistral, llama, formulation-policy, …')
     .option('--version <version>', 'e.g. 2.5.2')
+    .option('--cid <cid>', 'formulation-policy only: the Cloud Hub CID of that version\'s checkpoint')
     .option('--list', 'show the pins')
     .action(async (options) => {
-      process.exitCode = await runbookRun('pin-update', { model: options.model, version: options.version, list: options.list ?? false }, options);
+      process.exitCode = await runbookRun('pin-update', { model: options.model, version: options.version, ...(options.cid === undefined ? {} : { cid: options.cid }), list: options.list ?? false }, options);
     });
   for (const name of ['clear-cache', 'health-check', 'metrics-check', 'shadow-eval', 'rollback', 'emergency-stop', 'restart-workers'] as const) {
     common(runbook.command(name).description(`the ${name} runbook (see fai runbook list)`)).action(async (options) => {

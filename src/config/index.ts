@@ -51,8 +51,6 @@ const EnvSchema = z.object({
   REGULATION_STRICT: z.enum(['true', 'false', '1', '0', '']).default('false'),
   HUB_DIR: z.string().trim().min(1).default('data/hub'),
   PINS_FILE: z.string().trim().min(1).default('configs/model_pins.json'),
-  /** The production formulation policy: a checkpoint's CID in the Cloud Hub. Unset: POST /v1/formulas answers 503. */
-  FORMULA_POLICY_CID: z.string().trim().min(1).optional(),
   HUB_TTL_RECIPE_DAYS: z.coerce.number().positive().max(36_500).default(365),
   HUB_TTL_FEEDBACK_DAYS: z.coerce.number().positive().max(36_500).default(30),
   HUB_TTL_CHECKPOINT_DAYS: z.coerce.number().positive().max(36_500).default(90),
@@ -80,10 +78,8 @@ export interface Config {
   readonly hubDir: string;
   readonly hubTtlSeconds: Readonly<Record<'recipe' | 'feedback' | 'checkpoint', number>>;
   readonly hubMaxCheckpointBytes: number;
-  /** Model pins; re-read on SIGHUP (the pin-update runbook sends it). */
+  /** Model pins and the production policy's pin (version → CID); re-read on SIGHUP (the pin-update runbook sends it). */
   readonly pinsFile: string;
-  /** The checkpoint POST /v1/formulas serves, by CID (FORMULA_POLICY_CID). */
-  readonly formulaPolicyCid: string | undefined;
 }
 
 /** Reads the configuration from an environment; throws FAI_ERR_CONFIG naming the variable (`env.PORT`). */
@@ -118,7 +114,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     },
     hubMaxCheckpointBytes: parsed.HUB_MAX_CHECKPOINT_MB * 1024 * 1024,
     pinsFile: parsed.PINS_FILE,
-    formulaPolicyCid: parsed.FORMULA_POLICY_CID,
   };
 }
 

@@ -4,3 +4,4 @@ export { DATA_TYPES, EmbeddedMetadataStore, ObjectRecordSchema, type DataType, t
 export { RedisMetadataStore } from './redis-metadata.ts';
 export { connectRedis, pingRedis } from './redis.ts';
 export { FeedbackSchema, type Feedback } from './feedback.ts';
+export { openHub } from './open.ts';

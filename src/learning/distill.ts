@@ -1,5 +1,5 @@
 import type { CreativeBrief } from '../llm/index.ts';
-import type { Metrics } from '../metrics/index.ts';
+import type { LearningMetrics } from './metric-relay.ts';
 import type { FormulationEnv } from './environment.ts';
 import { Mlp, softmax } from './mlp.ts';
 import { greedy } from './evaluate.ts';
@@ -39,7 +39,7 @@ export function distill(options: {
   episodesPerBrief?: number;
   epochs?: number;
   learningRate?: number;
-  metrics?: Metrics;
+  metrics?: LearningMetrics;
   names?: { teacher: string; student: string };
 }): DistillResult {
   const random = new Random(options.seed);

@@ -37,9 +37,14 @@ export interface RewardBreakdown {
   readonly forbidden: number;
   /** IFRA/EU check of the formula: +2 pass or warning, −1 unknown (limits not sourced), −10 fail. */
   readonly compliance: number;
+  /** Customers' replayed feedback (`fai train --from-feedback`): FEEDBACK_WEIGHT × Σ share × preference (−4–4); 0 without feedback. */
+  readonly feedback: number;
   readonly compliant: Verdict;
   readonly total: number;
 }
+
+/** Scale of the feedback term: a formula entirely of materials customers rated 5 gains 4, of ones rated 1 loses 4. */
+export const FEEDBACK_WEIGHT = 4;
 
 export interface Formula {
   /** Units per palette index (only indices present). */
@@ -54,13 +59,18 @@ export class FormulationEnv {
   private readonly familyIndex: ReadonlyMap<OdorFamily, number>;
   /** Per material: its name and IFRA descriptors, lower case (what a wanted note is matched against). */
   private readonly noteWords: ReadonlyArray<readonly string[]>;
+  /** Preference in [−1, 1] per palette index, from replayed customer feedback (src/learning/feedback.ts). */
+  private readonly preferences: ReadonlyMap<number, number>;
 
-  constructor(options: { regulatory?: RegulatoryCatalogue; palette?: readonly PaletteMaterial[] } = {}) {
+  constructor(options: { regulatory?: RegulatoryCatalogue; palette?: readonly PaletteMaterial[]; preferences?: ReadonlyMap<string, number> } = {}) {
     this.regulatory = options.regulatory ?? RegulatoryCatalogue.load();
     this.palette = (options.palette ?? loadPalette()).filter((m) => m.notePosition !== null);
     this.actions = 2 * this.palette.length;
     this.familyIndex = new Map(ODOR_FAMILIES.map((f, i) => [f, i]));
     this.noteWords = this.palette.map((m) => [m.name.toLowerCase(), ...m.odorDescriptors.map((d) => d.toLowerCase())]);
+    // Preferences arrive by material name (what a stored recipe names); materials outside this palette are ignored.
+    const byName = options.preferences ?? new Map<string, number>();
+    this.preferences = new Map(this.palette.flatMap((m, i) => (byName.has(m.name) ? [[i, byName.get(m.name)!] as const] : [])));
     // brief: wanted families (14) + forbidden families (14) + wanted note materials flag… then formula units per material + step.
     this.stateSize = 2 * ODOR_FAMILIES.length + 3 + this.palette.length + 1;
   }
@@ -127,7 +137,7 @@ export class FormulationEnv {
   /** The documented reward of a finished formula for a brief. */
   reward(brief: CreativeBrief, units: ReadonlyMap<number, number>): RewardBreakdown {
     const total = [...units.values()].reduce((a, b) => a + b, 0);
-    if (total === 0) return { familyMatch: 0, noteMatch: 0, balance: 0, diversity: 0, forbidden: 0, compliance: 0, compliant: 'pass', total: 0 };
+    if (total === 0) return { familyMatch: 0, noteMatch: 0, balance: 0, diversity: 0, forbidden: 0, compliance: 0, feedback: 0, compliant: 'pass', total: 0 };
     const share = (i: number) => units.get(i)! / total;
     const wantedFamilies = new Set(brief.notesPreference.families);
     let familyShare = 0;
@@ -152,8 +162,12 @@ export class FormulationEnv {
     const forbidden = 0 - 8 * [...units.keys()].filter((i) => refused.has(i)).length;
     const check = checkFormula(this.regulatory, this.checkRequest(brief, units));
     const compliance = check.verdict === 'fail' ? -10 : check.verdict === 'unknown' ? -1 : 2;
-    const sum = familyMatch + noteMatch + balance + diversity + forbidden + compliance;
-    return { familyMatch, noteMatch, balance, diversity, forbidden, compliance, compliant: check.verdict, total: Math.round(sum * 1000) / 1000 };
+    let preferred = 0;
+    for (const [i, preference] of this.preferences) if (units.has(i)) preferred += share(i) * preference;
+    // 0 + …: no feedback gives +0, never −0.
+    const feedback = 0 + Math.round(FEEDBACK_WEIGHT * preferred * 1000) / 1000;
+    const sum = familyMatch + noteMatch + balance + diversity + forbidden + compliance + feedback;
+    return { familyMatch, noteMatch, balance, diversity, forbidden, compliance, feedback, compliant: check.verdict, total: Math.round(sum * 1000) / 1000 };
   }
 
   /** Runs one episode with `policy` choosing each action from the state; returns the states, actions and the reward. */

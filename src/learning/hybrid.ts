@@ -1,5 +1,5 @@
 import type { CreativeBrief } from '../llm/index.ts';
-import type { Metrics } from '../metrics/index.ts';
+import type { LearningMetrics } from './metric-relay.ts';
 import { STEPS, type FormulationEnv } from './environment.ts';
 import { softmax } from './mlp.ts';
 import type { PpoTrainer } from './ppo.ts';
@@ -31,7 +31,7 @@ export interface HybridOptions {
   explorationGenerations?: number;
   population?: number;
   ratioWindow?: number;
-  metrics?: Metrics;
+  metrics?: LearningMetrics;
 }
 
 export class HybridLoop {

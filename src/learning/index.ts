@@ -1,4 +1,4 @@
-export { FormulationEnv, MAX_MATERIALS, PYRAMID_TARGET, STEPS, type Formula, type Position, type RewardBreakdown } from './environment.ts';
+export { FEEDBACK_WEIGHT, FormulationEnv, MAX_MATERIALS, PYRAMID_TARGET, STEPS, type Formula, type Position, type RewardBreakdown } from './environment.ts';
 export { Mlp, softmax } from './mlp.ts';
 export { Random } from './random.ts';
 export { ReinforceTrainer, ReturnAverages, type TrainProgress } from './reinforce.ts';
@@ -8,4 +8,10 @@ export { distill, inferenceMicros, kl, type DistillResult } from './distill.ts';
 export { evaluatePolicy, greedy, greedyReturn, type Evaluation } from './evaluate.ts';
 export { CheckpointMetaSchema, configHash, decodeCheckpoint, encodeCheckpoint, loadCheckpoint, saveCheckpoint, type CheckpointMeta } from './checkpoint.ts';
 export { HybridLoop, type HybridMode, type HybridOptions } from './hybrid.ts';
-export { FormulaService, type ServedFormula } from './serving.ts';
+export { FormulaService, type PolicyStatus, type ServedFormula } from './serving.ts';
+export { replayFeedback, type FeedbackReplay } from './feedback.ts';
+export { applyMetricUpdates, MetricRelay, type LearningMetrics, type MetricUpdate } from './metric-relay.ts';
+export { ALGORITHMS, runTraining, TrainingSpecSchema, type TrainingOutcome, type TrainingSpec, type TrainingSummary } from './training.ts';
+export { runTrainingInThread, type TrainingRun } from './training-runner.ts';
+export { preferencesFor, ThreadTrainingJobs, type JobState, type TrainingJobs, type TrainingJobView } from './jobs.ts';
+export { QueuedTrainingJobs, startTrainingWorker, TRAINING_QUEUE } from './queue.ts';

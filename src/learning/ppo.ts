@@ -1,5 +1,5 @@
 import type { CreativeBrief } from '../llm/index.ts';
-import type { Metrics } from '../metrics/index.ts';
+import type { LearningMetrics } from './metric-relay.ts';
 import type { FormulationEnv, RewardBreakdown } from './environment.ts';
 import { Mlp, softmax } from './mlp.ts';
 import { greedy as greedyAction, greedyReturn } from './evaluate.ts';
@@ -19,7 +19,7 @@ export interface PpoOptions {
   clip?: number;
   entropy?: number;
   gaeLambda?: number;
-  metrics?: Metrics;
+  metrics?: LearningMetrics;
 }
 
 interface Transition {
@@ -45,7 +45,7 @@ export class PpoTrainer {
   private readonly env: FormulationEnv;
   private readonly briefs: readonly CreativeBrief[];
   private readonly random: Random;
-  private readonly metrics: Metrics | undefined;
+  private readonly metrics: LearningMetrics | undefined;
   private readonly o: Required<Omit<PpoOptions, 'env' | 'briefs' | 'seed' | 'metrics'>>;
 
   constructor(options: PpoOptions) {

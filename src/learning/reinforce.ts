@@ -1,5 +1,5 @@
 import type { CreativeBrief } from '../llm/index.ts';
-import type { Metrics } from '../metrics/index.ts';
+import type { LearningMetrics } from './metric-relay.ts';
 import type { FormulationEnv, RewardBreakdown } from './environment.ts';
 import { Mlp, softmax } from './mlp.ts';
 import { greedy as greedyAction, greedyReturn } from './evaluate.ts';
@@ -14,7 +14,7 @@ export class ReturnAverages {
 
   /** With `metrics`, every push publishes both windows in rl_reward_ma{algorithm}. */
   constructor(
-    private readonly metrics?: Metrics,
+    private readonly metrics?: LearningMetrics,
     private readonly algorithm = 'reinforce',
   ) {}
 
@@ -68,7 +68,7 @@ export class ReinforceTrainer {
   private readonly batch: number;
   private baseline: number | null = null;
 
-  constructor(options: { env: FormulationEnv; briefs: readonly CreativeBrief[]; seed: number; hidden?: number; learningRate?: number; batch?: number; metrics?: Metrics }) {
+  constructor(options: { env: FormulationEnv; briefs: readonly CreativeBrief[]; seed: number; hidden?: number; learningRate?: number; batch?: number; metrics?: LearningMetrics }) {
     if (options.briefs.length === 0) throw new RangeError('training needs at least one brief');
     this.env = options.env;
     this.briefs = options.briefs;

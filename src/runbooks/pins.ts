@@ -1,5 +1,5 @@
 import { ErrorCodes, FaiError } from '../errors/index.ts';
-import { PIN_VERSION, readPins, writePins } from '../llm/index.ts';
+import { isCid, PIN_VERSION, pinText, pinVersion, POLICY_PIN, readPins, samePin, writePins, type Pin } from '../llm/index.ts';
 import { backendFor } from './backend.ts';
 import type { Deployment } from './deployment.ts';
 import type { Runbook } from './engine.ts';
@@ -7,24 +7,35 @@ import type { Runbook } from './engine.ts';
 export interface PinUpdateArgs extends Record<string, unknown> {
   model?: string;
   version?: string;
+  /** The policy pin's checkpoint: its Cloud Hub CID. */
+  cid?: string;
   list?: boolean;
 }
 
 export function pinUpdateRunbook(deployment: Deployment): Runbook<PinUpdateArgs> {
   return {
     name: 'pin-update',
-    description: 'set one model pin in configs/model_pins.json (--model --version), validated and written atomically; --list shows the pins',
+    description: `set one model pin in configs/model_pins.json (--model --version; ${POLICY_PIN} also --cid), validated and written atomically; --list shows the pins`,
     destructive: false,
-    plan: async ({ model, version, list }) => {
+    plan: async ({ model, version, cid, list }) => {
       const before = await readPins(deployment.pinsFile);
       if (list) {
-        return { summary: Object.entries(before).map(([m, v]) => `${m} ${v}`), steps: [], verify: async () => 'pins listed, nothing changed' };
+        return { summary: Object.entries(before).map(([m, v]) => `${m} ${pinText(v)}`), steps: [], verify: async () => 'pins listed, nothing changed' };
       }
       if (model === undefined || version === undefined) throw new FaiError(ErrorCodes.VALIDATION, '--model and --version are both required (or --list)', { field: model === undefined ? '--model' : '--version' });
-      if (!(model in before)) throw new FaiError(ErrorCodes.NOT_FOUND, `--model: "${model}" is not pinned (pinned: ${Object.keys(before).join(', ')})`, { field: '--model' });
+      // The policy may be pinned for the first time; an LLM must already be pinned (a typo is not a new model).
+      if (!(model in before) && model !== POLICY_PIN) throw new FaiError(ErrorCodes.NOT_FOUND, `--model: "${model}" is not pinned (pinned: ${Object.keys(before).join(', ')})`, { field: '--model' });
       if (!PIN_VERSION.test(version)) throw new FaiError(ErrorCodes.VALIDATION, `--version: "${version}" is not a version like 2.5.1`, { field: '--version' });
-      const after = { ...before, [model]: version };
-      if (before[model] === version) return { summary: [`nothing to change: ${model} is already ${version}`], steps: [], verify: async () => `${model} ${version}` };
+      let pin: Pin = version;
+      if (model === POLICY_PIN) {
+        if (cid === undefined) throw new FaiError(ErrorCodes.VALIDATION, `--cid is required for ${POLICY_PIN}: the CID of the version's checkpoint in the Cloud Hub (fai train --publish prints it)`, { field: '--cid' });
+        if (!isCid(cid)) throw new FaiError(ErrorCodes.VALIDATION, `--cid: "${cid.slice(0, 100)}" is not a CID`, { field: '--cid' });
+        pin = { version, cid };
+      } else if (cid !== undefined) {
+        throw new FaiError(ErrorCodes.VALIDATION, `--cid: only ${POLICY_PIN} is pinned to a CID; ${model}'s pin is its version`, { field: '--cid' });
+      }
+      const after = { ...before, [model]: pin };
+      if (samePin(before[model], pin)) return { summary: [`nothing to change: ${model} is already ${pinText(pin)}`], steps: [], verify: async () => `${model} ${pinText(pin)}` };
       const serving = deployment.processes.filter((p) => p.role !== 'worker');
       const backend = backendFor(deployment);
       // SIGHUP makes a running service re-read its pins without a restart: no request is dropped.
@@ -33,29 +44,38 @@ export function pinUpdateRunbook(deployment: Deployment): Runbook<PinUpdateArgs>
       };
       return {
         summary: [
-          `${deployment.pinsFile}: ${model} ${before[model]} → ${version}`,
+          `${deployment.pinsFile}: ${model} ${pinText(before[model])} → ${pinText(pin)}`,
           serving.length === 0 ? 'no managed service process: the service picks the pins up on its next SIGHUP or start' : `reload pins in ${serving.map((p) => p.name).join(', ')} (SIGHUP)`,
         ],
         steps: [
-          { describe: `pin ${model} to ${version}`, apply: () => writePins(deployment.pinsFile, after), undo: () => writePins(deployment.pinsFile, before) },
-          ...(serving.length === 0 ? [] : [{ describe: 'SIGHUP the serving processes', apply: reload, undo: reload }]),
+          // Undo restores the file and then reloads: undo runs in reverse, so a reload undone on its own would re-read the new pins.
+          { describe: `pin ${model} to ${pinText(pin)}`, apply: () => writePins(deployment.pinsFile, after), undo: async () => {
+            await writePins(deployment.pinsFile, before);
+            await reload();
+          } },
+          ...(serving.length === 0 ? [] : [{ describe: 'SIGHUP the serving processes', apply: reload }]),
         ],
         verify: async () => {
           const now = await readPins(deployment.pinsFile);
-          if (now[model] !== version) throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `pins file says ${model} ${now[model]}`);
-          // From outside: each serving process reports the new pin on /health/llm.
+          if (!samePin(now[model], pin)) throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `pins file says ${model} ${pinText(now[model])}`);
+          // From outside: each serving process reports the new pin — an LLM's on /health/llm; the policy's on
+          // /health/policy, which also loads its checkpoint from the hub (CID verified): a pin that does not load fails here and is undone.
           for (const process of serving) {
             if (process.healthUrl === undefined) continue;
-            const url = new URL(`/health/llm?model=${encodeURIComponent(model)}`, process.healthUrl);
+            const url = new URL(model === POLICY_PIN ? '/health/policy' : `/health/llm?model=${encodeURIComponent(model)}`, process.healthUrl);
             const deadline = Date.now() + 5_000;
             for (;;) {
-              const body = (await (await fetch(url, { signal: AbortSignal.timeout(2_000) })).json().catch(() => ({}))) as { pinnedVersion?: string };
-              if (body.pinnedVersion === version) break;
-              if (Date.now() > deadline) throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `${process.name} still serves ${model} ${body.pinnedVersion ?? '(none)'}`);
+              const body = (await (await fetch(url, { signal: AbortSignal.timeout(5_000) })).json().catch(() => ({}))) as { pinnedVersion?: string; version?: string; cid?: string; status?: string; detail?: string };
+              const served = model === POLICY_PIN ? (body.status === 'loaded' && body.version === version && body.cid === cid) : body.pinnedVersion === version;
+              if (served) break;
+              if (Date.now() > deadline) {
+                const says = model === POLICY_PIN ? `${body.status ?? 'no answer'} ${body.version ?? ''} ${body.detail ?? ''}`.trim() : `${model} ${body.pinnedVersion ?? '(none)'}`;
+                throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `${process.name} does not serve ${model} ${pinText(pin)}: ${says}`);
+              }
               await new Promise((resolve) => setTimeout(resolve, 100));
             }
           }
-          return `${deployment.pinsFile} reads ${model} ${version}${serving.length > 0 ? `; ${serving.map((p) => p.name).join(', ')} serve it` : ''}`;
+          return `${deployment.pinsFile} reads ${model} ${pinText(pin)}${serving.length > 0 ? `; ${serving.map((p) => p.name).join(', ')} serve it` : ''}`;
         },
       };
     },

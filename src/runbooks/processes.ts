@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
-import { readPins, writePins } from '../llm/index.ts';
+import { pinText, policyPinOf, readPins, samePin, writePins } from '../llm/index.ts';
 import { backendFor, type Backend } from './backend.ts';
 import type { Deployment } from './deployment.ts';
 import type { Runbook, Step } from './engine.ts';
@@ -101,7 +101,7 @@ export function rollbackRunbook(deployment: Deployment, backend: Backend = backe
       const current = releases.at(-1)!;
       const previous = releases.at(-2)!;
       const pinsBefore = await readPins(deployment.pinsFile);
-      const changes = Object.keys({ ...pinsBefore, ...previous.pins }).filter((m) => pinsBefore[m] !== previous.pins[m]).map((m) => `${m} ${pinsBefore[m] ?? '—'} → ${previous.pins[m] ?? '—'}`);
+      const changes = Object.keys({ ...pinsBefore, ...previous.pins }).filter((m) => !samePin(pinsBefore[m], previous.pins[m])).map((m) => `${m} ${pinText(pinsBefore[m])} → ${pinText(previous.pins[m])}`);
       return {
         summary: [`release ${current.version} → ${previous.version}`, changes.length === 0 ? 'pins unchanged' : `pins: ${changes.join(', ')}`, ...restartServing(deployment, backend).map((s) => s.describe)],
         steps: [
@@ -115,6 +115,15 @@ export function rollbackRunbook(deployment: Deployment, backend: Backend = backe
           if (sick.length > 0) throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `unhealthy after the rollback: ${sick.join(', ')}`);
           const pins = await readPins(deployment.pinsFile);
           if (JSON.stringify(pins) !== JSON.stringify(previous.pins)) throw new FaiError(ErrorCodes.VERIFICATION_FAILED, 'pins file does not hold the release pins');
+          // The release's production policy must load in every serving process (its checkpoint is in their hub, CID verified).
+          const policy = policyPinOf(previous.pins);
+          if (policy !== undefined) {
+            for (const p of serving) {
+              if (p.healthUrl === undefined) continue;
+              const body = (await (await fetch(new URL('/health/policy', p.healthUrl), { signal: AbortSignal.timeout(10_000) })).json().catch(() => ({}))) as { status?: string; cid?: string; detail?: string };
+              if (body.status !== 'loaded' || body.cid !== policy.cid) throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `${p.name} does not serve policy ${pinText(policy)}: ${body.status ?? 'no answer'} ${body.detail ?? ''}`.trim());
+            }
+          }
           return `on ${previous.version}; ${serving.length} serving process(es) healthy`;
         },
       };

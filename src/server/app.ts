@@ -1,13 +1,11 @@
-import { join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { LLM_SLOTS, type Config } from '../config/index.ts';
-import { BlockStore, CloudHub, connectRedis, EmbeddedMetadataStore, pingRedis, RedisMetadataStore } from '../hub/index.ts';
-import { BriefService, readPins, type Pins } from '../llm/index.ts';
+import { openHub, pingRedis } from '../hub/index.ts';
+import { BriefService, policyPinOf, readPins, type Pins } from '../llm/index.ts';
 import { createMetrics, type Metrics } from '../metrics/index.ts';
 import { ThresholdEvaluator, type HealthCheck } from '../ops/index.ts';
-import { FormulaService } from '../learning/index.ts';
+import { FormulaService, QueuedTrainingJobs, ThreadTrainingJobs, type TrainingJobs } from '../learning/index.ts';
 import { ComplianceChecker } from '../regulation/index.ts';
 import { registerCpuSampler, startVramSampler, type VramSampler } from '../system/index.ts';
 import { installErrorHandling } from './error-mapping.ts';
@@ -18,6 +16,7 @@ import { registerFormulaRoutes } from './routes/formulas.ts';
 import { registerHubRoutes } from './routes/hub.ts';
 import { registerLlmRoutes } from './routes/llm.ts';
 import { registerMetricsRoutes } from './routes/metrics.ts';
+import { registerTrainingRoutes } from './routes/training.ts';
 
 export interface App {
   readonly server: FastifyInstance;
@@ -50,13 +49,8 @@ export function createApp(config: Config): App {
   const briefs = new BriefService({ slots: config.llmSlots, metrics });
   registerCpuSampler(metrics, { workerId: config.workerId });
   let vram: VramSampler | undefined;
-  const redis: Redis | undefined = config.redisUrl === undefined ? undefined : connectRedis(config.redisUrl, logger);
-  const hub = new CloudHub({
-    blocks: new BlockStore(join(config.hubDir, 'blocks')),
-    metadata: redis === undefined ? new EmbeddedMetadataStore(join(config.hubDir, 'meta')) : new RedisMetadataStore(redis, metrics),
-    metrics,
-    ttlSeconds: config.hubTtlSeconds,
-  });
+  const opened = openHub(config, { metrics, logger });
+  const { hub, redis } = opened;
 
   const checks: HealthCheck[] = [
     {
@@ -105,11 +99,20 @@ export function createApp(config: Config): App {
   installErrorHandling(server);
   installRequestAccounting(server, metrics);
   registerMetricsRoutes(server, metrics);
-  registerHealthRoutes(server, { config, checks, thresholds, pins: () => pins.current, briefs });
+  registerHealthRoutes(server, { config, checks, thresholds, pins: () => pins.current, briefs, policy: () => formulas.status() });
   registerLlmRoutes(server, briefs);
   registerComplianceRoutes(server, compliance);
   registerHubRoutes(server, { hub, maxCheckpointBytes: config.hubMaxCheckpointBytes });
-  registerFormulaRoutes(server, { formulas: new FormulaService({ hub, compliance, policyCid: config.formulaPolicyCid }), briefs });
+  const formulas = new FormulaService({ hub, compliance, policyPin: () => policyPinOf(pins.current) });
+  registerFormulaRoutes(server, { formulas, briefs });
+  // Built on first use: a service nobody asks to train opens no queue connections.
+  let training: TrainingJobs | undefined;
+  const trainingJobs = (): TrainingJobs =>
+    (training ??=
+      config.redisUrl === undefined
+        ? new ThreadTrainingJobs({ hub, metrics, log: logger })
+        : new QueuedTrainingJobs({ hub, metrics, log: logger, redisUrl: config.redisUrl }));
+  registerTrainingRoutes(server, trainingJobs);
 
   return {
     server,
@@ -146,8 +149,8 @@ export function createApp(config: Config): App {
       thresholds.stop();
       vram?.stop();
       await server.close();
-      await hub.close();
-      if (redis !== undefined) redis.disconnect();
+      await training?.close();
+      await opened.close();
     },
   };
 }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { healthExitCode } from '../../src/cli/commands/health.ts';
+import { BlockStore, CloudHub, EmbeddedMetadataStore } from '../../src/hub/index.ts';
 import type { HealthReport, ThresholdReport } from '../../src/ops/index.ts';
 import { createApp, type App } from '../../src/server/index.ts';
 import { testConfig } from '../helpers/config.ts';
@@ -38,7 +39,7 @@ after(async () => {
 
 describe('fai', () => {
   it('has --help on the program and every verb', async () => {
-    for (const args of [['--help'], ['serve', '--help'], ['health', '--help']]) {
+    for (const args of [['--help'], ['serve', '--help'], ['health', '--help'], ['train', '--help'], ['worker', '--help']]) {
       const result = await fai(args);
       assert.equal(result.code, 0, args.join(' '));
       assert.match(result.stdout, /Usage: fai/);
@@ -287,5 +288,42 @@ describe('fai train', () => {
     assert.match(refused.stderr, /not a policy checkpoint/);
     assert.equal((await fai(['eval', '--checkpoint', join(dir, 'missing')])).code, 64);
     assert.equal((await fai(['eval'])).code, 64, 'the checkpoint is required');
+  });
+});
+
+describe('fai train off the command line\'s own process', () => {
+  it('--submit has the service train it and prints the job with the checkpoint CID in the service hub', async () => {
+    const result = await fai(['train', '--submit', '--url', url, '--algo', 'ppo', '--episodes', '64', '--seed', '3', '--json']);
+    assert.equal(result.code, 0, result.stderr);
+    const job = JSON.parse(result.stdout);
+    assert.deepEqual([job.state, job.runner, job.spec.episodes, job.summary.episodes], ['completed', 'thread', 64, 64]);
+    const stored = await fetch(new URL(`/v1/hub/objects/${job.checkpointCid}`, url));
+    assert.equal(stored.status, 200);
+    const detached = await fai(['train', '--submit', '--detach', '--url', url, '--algo', 'reinforce', '--episodes', '16']);
+    assert.equal(detached.code, 0, detached.stderr);
+    assert.match(detached.stdout.trim(), /^[0-9a-f-]{36}$/);
+    assert.equal((await fai(['train', '--submit', '--url', url, '--out', 'x.ckpt'])).code, 64, '--out goes with local training only');
+  });
+
+  it('--from-feedback replays the feedback in the configured hub, and exits 64 when there is none', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fai-cli-feedback-'));
+    const none = await fai(['train', '--from-feedback', '--episodes', '8'], { HUB_DIR: dir, REDIS_URL: '' });
+    assert.equal(none.code, 64, none.stderr);
+    assert.match(none.stderr, /no usable feedback/);
+    const hub = new CloudHub({ blocks: new BlockStore(join(dir, 'blocks')), metadata: new EmbeddedMetadataStore(join(dir, 'meta')) });
+    const recipe = await hub.storeJson('recipe', { formula: [{ material: 'Vanillin', concentrationPct: 60 }, { material: 'Bergamot oil', concentrationPct: 40 }] });
+    await hub.storeJson('feedback', { recipeCid: recipe.cid, rating: 2, text: '', preferredNotes: [], dislikedAspects: [] });
+    await hub.close();
+    const replayed = await fai(['train', '--from-feedback', '--algo', 'ppo', '--episodes', '16', '--json'], { HUB_DIR: dir, REDIS_URL: '' });
+    assert.equal(replayed.code, 0, replayed.stderr);
+    assert.equal(JSON.parse(replayed.stdout).feedbackMaterials, 2);
+  });
+});
+
+describe('fai worker', () => {
+  it('exits 78 naming REDIS_URL when there is no queue to take jobs from', async () => {
+    const result = await fai(['worker'], { REDIS_URL: '' });
+    assert.equal(result.code, 78, result.stderr);
+    assert.match(result.stderr, /REDIS_URL is not set/);
   });
 });

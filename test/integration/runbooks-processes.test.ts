@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { FaiError } from '../../src/errors/index.ts';
+import { configHash, encodeCheckpoint, FormulationEnv, Mlp, Random } from '../../src/learning/index.ts';
+import { POLICY_PIN, readPins } from '../../src/llm/index.ts';
 import { LocalBackend, parseDeployment, ReleaseHistory, runNamed, type Deployment } from '../../src/runbooks/index.ts';
 import { freePort } from '../helpers/servers.ts';
 
@@ -13,6 +15,8 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let state: string;
 let deployment: Deployment;
 let backend: LocalBackend;
+/** A policy checkpoint stored in the api process's hub (by the pin-update test), for the rollback test. */
+let policyCid: string;
 
 async function serveProcess(name: string, role: 'service' | 'worker', pinsFile: string) {
   const port = await freePort();
@@ -87,18 +91,52 @@ describe('runbooks on real local processes', () => {
     assert.equal(await pidOf('api'), pid, 'not restarted');
   });
 
+  it('pin-update pins the production policy by version → CID: the service loads it from its hub and serves it; a CID it cannot load is undone', async () => {
+    const api = deployment.processes.find((p) => p.name === 'api')!;
+    const env = new FormulationEnv();
+    const store = async (seed: number) => {
+      const net = new Mlp([env.stateSize, 8, env.actions], new Random(seed));
+      const bytes = encodeCheckpoint(net, { algorithm: 'ppo', configHash: configHash({ seed }), evaluationReturn: seed });
+      const response = await fetch(new URL('/v1/hub/checkpoints', api.healthUrl), { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
+      assert.equal(response.status, 201);
+      return ((await response.json()) as { cid: string }).cid;
+    };
+    const first = await store(1);
+    policyCid = first;
+    const pid = await pidOf('api');
+    const result = await runNamed(deployment, 'pin-update', { model: POLICY_PIN, version: '1.0.0', cid: first }, {});
+    assert.equal(result.outcome, 'verified', result.detail);
+    const health = (await (await fetch(new URL('/health/policy', api.healthUrl))).json()) as { status: string; version: string; cid: string };
+    assert.deepEqual([health.status, health.version, health.cid], ['loaded', '1.0.0', first]);
+    assert.equal(await pidOf('api'), pid, 'not restarted');
+    // Without --cid, and with a CID of nothing in the service's hub: refused, and undone after a failed verification.
+    await assert.rejects(runNamed(deployment, 'pin-update', { model: POLICY_PIN, version: '1.1.0' }, {}), /--cid is required/);
+    const absent = 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy';
+    await assert.rejects(runNamed(deployment, 'pin-update', { model: POLICY_PIN, version: '1.1.0', cid: absent }, {}), /undone/);
+    assert.deepEqual((await readPins(deployment.pinsFile))[POLICY_PIN], { version: '1.0.0', cid: first });
+    const again = (await (await fetch(new URL('/health/policy', api.healthUrl))).json()) as { status: string; version: string };
+    assert.deepEqual([again.status, again.version], ['loaded', '1.0.0']);
+    // Restore the LLM-only pins the next test starts from.
+    const pins = await readPins(deployment.pinsFile);
+    delete pins[POLICY_PIN];
+    await writeFile(deployment.pinsFile, JSON.stringify(pins));
+  });
+
   it('rollback returns to the previous release: its pins, a restart, a health check', async () => {
     const history = new ReleaseHistory(deployment);
     await history.write([
-      { version: 'v1', pins: { qwen: '2.5.1', mistral: '0.3.1', llama: '3.1.1' }, at: '2026-11-01T00:00:00Z', by: 'test' },
+      { version: 'v1', pins: { qwen: '2.5.1', mistral: '0.3.1', llama: '3.1.1', [POLICY_PIN]: { version: '1.0.0', cid: policyCid } }, at: '2026-11-01T00:00:00Z', by: 'test' },
       { version: 'v2', pins: { qwen: '2.5.2', mistral: '0.3.1', llama: '3.1.1' }, at: '2026-11-20T00:00:00Z', by: 'test' },
     ]);
     await assert.rejects(runNamed(deployment, 'rollback', {}, {}), (e: unknown) => e instanceof FaiError && e.code === 'FAI_ERR_CONFIRMATION_REQUIRED');
     const pid = await pidOf('api');
     const result = await runNamed(deployment, 'rollback', {}, { yes: true });
     assert.equal(result.outcome, 'verified');
-    assert.deepEqual(result.plan.slice(0, 2), ['release v2 → v1', 'pins: qwen 2.5.2 → 2.5.1']);
-    assert.deepEqual(JSON.parse(await readFile(deployment.pinsFile, 'utf8')), { qwen: '2.5.1', mistral: '0.3.1', llama: '3.1.1' });
+    assert.deepEqual(result.plan.slice(0, 2), ['release v2 → v1', `pins: qwen 2.5.2 → 2.5.1, ${POLICY_PIN} — → 1.0.0 (${policyCid})`]);
+    assert.deepEqual(JSON.parse(await readFile(deployment.pinsFile, 'utf8')), { qwen: '2.5.1', mistral: '0.3.1', llama: '3.1.1', [POLICY_PIN]: { version: '1.0.0', cid: policyCid } });
+    // The runbook's verification saw the restarted service load v1's policy from its hub.
+    const api = deployment.processes.find((p) => p.name === 'api')!;
+    assert.equal(((await (await fetch(new URL('/health/policy', api.healthUrl))).json()) as { status: string }).status, 'loaded');
     assert.notEqual(await pidOf('api'), pid, 'the service was restarted');
     assert.equal((await history.all()).at(-1)?.version, 'v1');
   });

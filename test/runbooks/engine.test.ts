@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FaiError } from '../../src/errors/index.ts';
-import { AuditLog, parseWeights, readPins, renderUpstream, RunbookLock, runRunbook, type Runbook } from '../../src/runbooks/index.ts';
+import { AuditLog, parseDeployment, parseWeights, readPins, renderUpstream, RunbookLock, runNamed, runRunbook, type Runbook } from '../../src/runbooks/index.ts';
 
 let dir: string;
 before(async () => {
@@ -152,5 +152,35 @@ describe('model pins', () => {
     await assert.rejects(readPins(file), /pins\.qwen: must be a version/);
     await writeFile(file, '{"qwen": ');
     await assert.rejects(readPins(file), /not JSON/);
+  });
+
+  it('holds the production policy as version → CID, and refuses a policy without a CID or an LLM with one', async () => {
+    const file = join(dir, 'pins-policy.json');
+    const cid = 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy';
+    await writeFile(file, JSON.stringify({ qwen: '2.5.1', 'formulation-policy': { version: '1.0.0', cid } }));
+    assert.deepEqual((await readPins(file))['formulation-policy'], { version: '1.0.0', cid });
+    await writeFile(file, JSON.stringify({ 'formulation-policy': '1.0.0' }));
+    await assert.rejects(readPins(file), /formulation-policy.*version alone/);
+    await writeFile(file, JSON.stringify({ qwen: { version: '2.5.1', cid } }));
+    await assert.rejects(readPins(file), /only "formulation-policy" is pinned to a CID/);
+    await writeFile(file, JSON.stringify({ 'formulation-policy': { version: '1.0.0', cid: 'not-a-cid' } }));
+    await assert.rejects(readPins(file), /must be the CID/);
+  });
+
+  it('pin-update sets the policy pin (no serving process: the file only) and refuses bad flags naming them', async () => {
+    const here = join(dir, 'pin-update-policy');
+    await mkdir(here, { recursive: true });
+    const pinsFile = join(here, 'model_pins.json');
+    await writeFile(pinsFile, JSON.stringify({ qwen: '2.5.1' }));
+    const deployment = parseDeployment({ stateDir: here, pinsFile, processes: [] }, here);
+    const cid = 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy';
+    const result = await runNamed(deployment, 'pin-update', { model: 'formulation-policy', version: '1.2.0', cid }, {});
+    assert.equal(result.outcome, 'verified');
+    assert.deepEqual(JSON.parse(await readFile(pinsFile, 'utf8')), { qwen: '2.5.1', 'formulation-policy': { version: '1.2.0', cid } });
+    await assert.rejects(runNamed(deployment, 'pin-update', { model: 'formulation-policy', version: '1.3.0', cid: 'nope' }, {}), (e: unknown) => e instanceof FaiError && e.field === '--cid');
+    await assert.rejects(runNamed(deployment, 'pin-update', { model: 'qwen', version: '2.5.2', cid }, {}), (e: unknown) => e instanceof FaiError && e.field === '--cid');
+    await assert.rejects(runNamed(deployment, 'pin-update', { model: 'gemma', version: '1.0.0' }, {}), (e: unknown) => e instanceof FaiError && e.field === '--model');
+    const listed = await runNamed(deployment, 'pin-update', { list: true }, {});
+    assert.ok(listed.plan.includes(`formulation-policy 1.2.0 (${cid})`), listed.plan.join('\n'));
   });
 });

@@ -1,20 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { catalogue, readSamples } from '../../src/metrics/index.ts';
-import { createApp, type App } from '../../src/server/index.ts';
-import { testConfig } from '../helpers/config.ts';
+import { useTestApp } from '../helpers/app.ts';
 
-let app: App;
-before(async () => {
-  app = createApp(testConfig());
-  await app.server.ready();
-});
-after(async () => {
-  await app.close();
-});
+const app = useTestApp();
 
 const post = (payload: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
-  app.server.inject({ method: 'POST', url: '/v1/compliance/check', headers, payload: typeof payload === 'string' ? payload : JSON.stringify(payload) });
+  app().server.inject({ method: 'POST', url: '/v1/compliance/check', headers, payload: typeof payload === 'string' ? payload : JSON.stringify(payload) });
 
 describe('POST /v1/compliance/check', () => {
   it('answers the check result and moves the regulation metrics', async () => {
@@ -26,9 +18,9 @@ describe('POST /v1/compliance/check', () => {
     assert.equal(body.materials[0].finishedPct, 0.6);
     assert.equal(body.materials[0].standards[0].limitPct, 0.49);
     assert.deepEqual(body.allergens.declare.map((a: { labelName: string }) => a.labelName), ['Linalool']);
-    const violations = await readSamples(app.metrics.registry, catalogue.ifraViolationsTotal);
+    const violations = await readSamples(app().metrics.registry, catalogue.ifraViolationsTotal);
     assert.deepEqual(violations.map((s) => s.labels), [{ ingredient: 'citronellal', violation_type: 'over_limit' }]);
-    const rate = await readSamples(app.metrics.registry, catalogue.ifraComplianceRate);
+    const rate = await readSamples(app().metrics.registry, catalogue.ifraComplianceRate);
     assert.equal(rate.find((s) => s.labels.check_type === 'concentration')?.value, 0);
   });
 
@@ -57,7 +49,7 @@ describe('POST /v1/compliance/check', () => {
   });
 
   it('counts its requests against the regulation component', async () => {
-    const operations = await readSamples(app.metrics.registry, catalogue.systemOperationsTotal);
+    const operations = await readSamples(app().metrics.registry, catalogue.systemOperationsTotal);
     assert.ok((operations.find((s) => s.labels.component === 'regulation')?.value ?? 0) >= 4);
   });
 });

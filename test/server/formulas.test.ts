@@ -1,8 +1,11 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Config } from '../../src/config/index.ts';
 import { configHash, encodeCheckpoint, FormulationEnv, greedy, Mlp, PpoTrainer, Random, TRAINING_BRIEFS } from '../../src/learning/index.ts';
-import { localBrief } from '../../src/llm/index.ts';
+import { localBrief, POLICY_PIN, writePins, type PolicyPin } from '../../src/llm/index.ts';
 import { catalogue, readSamples } from '../../src/metrics/index.ts';
 import { createApp, type App } from '../../src/server/index.ts';
 import { testConfig } from '../helpers/config.ts';
@@ -15,9 +18,13 @@ let trained: Mlp;
 let env: FormulationEnv;
 const apps: App[] = [];
 
-async function appWith(extra: Record<string, string>): Promise<App> {
-  const app = createApp({ ...config, ...testConfig(extra), hubDir: config.hubDir });
+/** An app on the shared hub whose pins file pins `policy` (or no policy). */
+async function appWith(policy?: PolicyPin): Promise<App> {
+  const pinsFile = join(mkdtempSync(join(tmpdir(), 'fai-pins-')), 'model_pins.json');
+  await writePins(pinsFile, { qwen: '2.5.1', ...(policy === undefined ? {} : { [POLICY_PIN]: policy }) });
+  const app = createApp({ ...config, pinsFile });
   await app.server.ready();
+  await app.reloadPins();
   apps.push(app);
   return app;
 }
@@ -44,19 +51,23 @@ after(async () => {
 });
 
 describe('POST /v1/formulas', () => {
-  it('answers 503 naming FORMULA_POLICY_CID when no production policy is set', async () => {
-    const app = await appWith({});
+  it('answers 503 naming the formulation-policy pin when no production policy is pinned', async () => {
+    const app = await appWith();
     const response = await post(app, { text: TEXT });
     assert.equal(response.statusCode, 503);
-    assert.match(response.json().error.message, /FORMULA_POLICY_CID/);
+    assert.match(response.json().error.message, /formulation-policy/);
+    const health = await app.server.inject({ method: 'GET', url: '/health/policy' });
+    assert.equal(health.statusCode, 200);
+    assert.equal(health.json().status, 'not_pinned');
   });
 
   it('turns words into a formula with the pinned policy, its compliance result and reward breakdown', async () => {
-    const app = await appWith({ FORMULA_POLICY_CID: policyCid });
+    const app = await appWith({ version: '1.0.0', cid: policyCid });
     const response = await post(app, { text: TEXT });
     assert.equal(response.statusCode, 200, response.body);
     const body = response.json();
     assert.equal(body.policy.cid, policyCid);
+    assert.equal(body.policy.version, '1.0.0');
     assert.equal(body.policy.algorithm, 'ppo');
     assert.ok(body.formula.length >= 1);
     const sum = body.formula.reduce((a: number, line: { concentrationPct: number }) => a + line.concentrationPct, 0);
@@ -73,10 +84,42 @@ describe('POST /v1/formulas', () => {
     const fromBrief = (await post(app, { brief: body.brief })).json();
     assert.deepEqual(fromBrief.formula, body.formula);
     assert.deepEqual((await post(app, { text: TEXT })).json().formula, body.formula);
+    // The served recipe is in the hub under the CID the answer gives: customers' feedback names it.
+    const recipe = await app.server.inject({ method: 'GET', url: `/v1/hub/objects/${body.recipeCid}` });
+    assert.equal(recipe.statusCode, 200, recipe.body);
+    assert.deepEqual(recipe.json().data.formula, body.formula);
+    assert.deepEqual(recipe.json().data.policy, { version: '1.0.0', cid: policyCid });
+  });
+
+  it('serves a new pin from the next request after the pins are reloaded (pin-update, rollback, SIGHUP)', async () => {
+    const holder = await appWith();
+    const lowering = new Mlp([env.stateSize, 4, env.actions], new Random(2));
+    const otherCid = (
+      await holder.server.inject({
+        method: 'POST',
+        url: '/v1/hub/checkpoints',
+        headers: { 'content-type': 'application/octet-stream' },
+        payload: Buffer.from(encodeCheckpoint(lowering, { algorithm: 'reinforce', configHash: configHash({ other: true }), evaluationReturn: 1 })),
+      })
+    ).json().cid;
+    const pinsFile = join(mkdtempSync(join(tmpdir(), 'fai-pins-')), 'model_pins.json');
+    await writePins(pinsFile, { [POLICY_PIN]: { version: '1.0.0', cid: policyCid } });
+    const app = createApp({ ...config, pinsFile });
+    apps.push(app);
+    await app.server.ready();
+    await app.reloadPins();
+    assert.equal((await post(app, { text: TEXT })).json().policy.cid, policyCid);
+    await writePins(pinsFile, { [POLICY_PIN]: { version: '1.1.0', cid: otherCid } });
+    await app.reloadPins();
+    const health = (await app.server.inject({ method: 'GET', url: '/health/policy' })).json();
+    assert.deepEqual([health.status, health.version, health.cid, health.algorithm], ['loaded', '1.1.0', otherCid, 'reinforce']);
+    const served = await post(app, { text: TEXT });
+    if (served.statusCode === 200) assert.equal(served.json().policy.version, '1.1.0');
+    else assert.match(served.json().error.message, /1\.1\.0/);
   });
 
   it('names what is wrong with bad input (400), never a 500', async () => {
-    const app = await appWith({ FORMULA_POLICY_CID: policyCid });
+    const app = await appWith({ version: '1.0.0', cid: policyCid });
     for (const payload of [{}, { text: '' }, { text: 42 }, { brief: { productCategory: 'EDP' } }, { text: 'amber', brief: {} }, { text: 'amber', extra: 1 }, '{"text": ', '[]']) {
       const response = await post(app, payload);
       assert.equal(response.statusCode, 400, `${JSON.stringify(payload)} → ${response.body}`);
@@ -91,25 +134,28 @@ describe('POST /v1/formulas', () => {
     const lowering = new Mlp([env.stateSize, 4, env.actions], new Random(1));
     for (const w of lowering.weights) w.fill(0);
     lowering.biases.at(-1)![env.palette.length] = 10;
-    const holder = await appWith({});
+    const holder = await appWith();
     const stored = await holder.server.inject({
       method: 'POST',
       url: '/v1/hub/checkpoints',
       headers: { 'content-type': 'application/octet-stream' },
       payload: Buffer.from(encodeCheckpoint(lowering, { algorithm: 'ppo', configHash: configHash({}), evaluationReturn: 0 })),
     });
-    const app = await appWith({ FORMULA_POLICY_CID: stored.json().cid });
+    const app = await appWith({ version: '0.0.1', cid: stored.json().cid });
     const response = await post(app, { text: TEXT });
     assert.equal(response.statusCode, 503, response.body);
     assert.match(response.json().error.message, /empty formula/);
   });
 
-  it('answers 503 naming the CID when the configured policy is not a checkpoint or not in the hub', async () => {
-    const notCheckpoint = await appWith({ FORMULA_POLICY_CID: recipeCid });
+  it('answers 503 naming the CID when the pinned policy is not a checkpoint or not in the hub; /health/policy says so', async () => {
+    const notCheckpoint = await appWith({ version: '1.0.0', cid: recipeCid });
     const first = await post(notCheckpoint, { text: TEXT });
     assert.equal(first.statusCode, 503, first.body);
     assert.match(first.json().error.message, new RegExp(recipeCid));
-    const missing = await appWith({ FORMULA_POLICY_CID: 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy' });
+    const health = await notCheckpoint.server.inject({ method: 'GET', url: '/health/policy' });
+    assert.equal(health.statusCode, 503);
+    assert.equal(health.json().status, 'unavailable');
+    const missing = await appWith({ version: '1.0.0', cid: 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy' });
     assert.equal((await post(missing, { text: TEXT })).statusCode, 503);
   });
 });

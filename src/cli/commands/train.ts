@@ -1,20 +1,24 @@
 import { ErrorCodes, FaiError } from '../../errors/index.ts';
 import { readFile, rename, writeFile } from 'node:fs/promises';
+import { loadConfig } from '../../config/index.ts';
+import { openHub } from '../../hub/index.ts';
 import {
-  configHash,
   decodeCheckpoint,
   distill,
-  encodeCheckpoint,
   evaluatePolicy,
   FormulationEnv,
   greedyReturn,
-  HybridLoop,
   inferenceMicros,
   PpoTrainer,
-  ReinforceTrainer,
+  preferencesFor,
+  runTraining,
   TRAINING_BRIEFS,
-  type TrainProgress,
+  TrainingSpecSchema,
+  type TrainingJobView,
+  type TrainingSpec,
+  type TrainingSummary,
 } from '../../learning/index.ts';
+import { callService, parseTimeout, readJson, serviceUrl } from '../service-client.ts';
 import { localBrief } from '../../llm/index.ts';
 import { ExitCodes } from '../exit-codes.ts';
 
@@ -25,6 +29,14 @@ export interface TrainOptions {
   json?: boolean;
   /** Write the trained policy here as a checkpoint (`fai hub put checkpoint FILE` stores it in the hub). */
   out?: string;
+  /** Replay the customer feedback stored in the hub as a reward term. */
+  fromFeedback?: boolean;
+  /** Queue the job on the service (its worker thread, or a `fai worker` with REDIS_URL) instead of training here. */
+  submit?: boolean;
+  /** With --submit: return once the job is queued. */
+  detach?: boolean;
+  url?: string;
+  timeout?: string;
 }
 
 /** Writes beside the target and renames: a crash leaves the old file or the new one, never half of one. */
@@ -35,7 +47,7 @@ async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
 }
 
 /** A one-line progress bar on a terminal (episodes/s, reward MA, ETA); a line per 10 % otherwise. */
-function progressPrinter(total: number, started: number): (p: TrainProgress) => void {
+function progressPrinter(total: number, started: number): (p: { episodes: number; ma100: number }) => void {
   const tty = process.stderr.isTTY === true;
   let nextTenth = 0.1;
   return (p) => {
@@ -43,7 +55,7 @@ function progressPrinter(total: number, started: number): (p: TrainProgress) => 
     const rate = p.episodes / Math.max(elapsed, 1e-3);
     const eta = (total - p.episodes) / Math.max(rate, 1e-3);
     const width = 30;
-    const filled = Math.round((width * p.episodes) / total);
+    const filled = Math.min(width, Math.round((width * p.episodes) / total));
     const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.episodes}/${total} episodes  ${rate.toFixed(0)}/s  reward MA100 ${p.ma100.toFixed(2)}  ETA ${eta.toFixed(0)} s`;
     if (tty) process.stderr.write(`\r${line}${p.episodes >= total ? '\n' : ''}`);
     else if (p.episodes / total >= nextTenth || p.episodes >= total) {
@@ -53,42 +65,75 @@ function progressPrinter(total: number, started: number): (p: TrainProgress) => 
   };
 }
 
-/** `fai train`: trains a policy on the shipped training briefs and prints a summary. */
+/** The job the flags describe, validated by the schema the service uses (errors name the flag). */
+function specOf(options: TrainOptions): TrainingSpec {
+  const parsed = TrainingSpecSchema.safeParse({ algo: options.algo, episodes: options.episodes, seed: options.seed, fromFeedback: options.fromFeedback ?? false });
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const flag = { algo: '--algo', episodes: '--episodes', seed: '--seed', fromFeedback: '--from-feedback' }[String(issue.path[0])] ?? 'options';
+    throw new FaiError(ErrorCodes.VALIDATION, `${flag}: ${issue.message}`, { field: flag });
+  }
+  return parsed.data;
+}
+
+function describe(summary: TrainingSummary, extra: string): string {
+  return `${summary.algorithm}, seed ${summary.seed}: ${summary.episodes} episodes in ${summary.seconds} s; reward MA100 ${summary.rewardMa100}, MA1000 ${summary.rewardMa1000}; greedy return ${summary.greedyReturnBefore} → ${summary.greedyReturnAfter}${summary.feedbackMaterials === undefined ? '' : `; feedback on ${summary.feedbackMaterials} materials replayed`}${extra}\n`;
+}
+
+/** `fai train`: trains a policy on the shipped training briefs and prints a summary; `--submit` has the service train it. */
 export async function trainCommand(options: TrainOptions, write: (text: string) => void = (t) => process.stdout.write(t)): Promise<number> {
-  if (!['reinforce', 'ppo', 'hybrid'].includes(options.algo)) {
-    throw new FaiError(ErrorCodes.VALIDATION, `--algo: "${options.algo}" is not reinforce, ppo or hybrid`, { field: '--algo' });
+  const spec = specOf(options);
+  if (options.submit) {
+    if (options.out !== undefined) throw new FaiError(ErrorCodes.VALIDATION, '--out: with --submit the checkpoint goes to the service\'s hub (its CID is printed); fetch it with fai hub get CID --out FILE', { field: '--out' });
+    return submitTraining(spec, options, write);
+  }
+  let preferences: Readonly<Record<string, number>> | undefined;
+  if (spec.fromFeedback) {
+    // The hub this machine's configuration names (HUB_DIR, REDIS_URL), read directly.
+    const opened = openHub(loadConfig());
+    try {
+      preferences = await preferencesFor(spec, opened.hub);
+    } finally {
+      await opened.close();
+    }
   }
   const started = performance.now();
-  const env = new FormulationEnv();
-  const briefs = TRAINING_BRIEFS.map(localBrief);
-  const trainer = options.algo === 'reinforce' ? new ReinforceTrainer({ env, briefs, seed: options.seed }) : new PpoTrainer({ env, briefs, seed: options.seed });
-  const random = trainer.evaluate();
-  const hybrid = options.algo === 'hybrid' && trainer instanceof PpoTrainer ? new HybridLoop({ ppo: trainer, env, briefs, seed: options.seed }) : null;
-  const progress = progressPrinter(options.episodes, started);
-  const result = hybrid !== null ? hybrid.train(options.episodes, progress) : trainer.train(options.episodes, progress);
-  const summary = {
-    algorithm: options.algo,
-    seed: options.seed,
-    episodes: result.episodes,
-    rewardMa100: Math.round(result.ma100 * 1000) / 1000,
-    rewardMa1000: Math.round(result.ma1000 * 1000) / 1000,
-    greedyReturnBefore: Math.round(random * 1000) / 1000,
-    greedyReturnAfter: Math.round(trainer.evaluate() * 1000) / 1000,
-    ...(trainer instanceof PpoTrainer ? { lastClipFraction: Math.round(trainer.lastClipFraction * 1000) / 1000 } : {}),
-    ...(hybrid !== null ? { switches: hybrid.switches, bestSearchRewards: [...hybrid.elites.values()].map((e) => Math.round(e.reward * 1000) / 1000) } : {}),
-    seconds: Math.round((performance.now() - started) / 100) / 10,
-  };
+  const { summary, checkpoint } = runTraining(spec, { onProgress: progressPrinter(spec.episodes, started), ...(preferences === undefined ? {} : { preferences }) });
+  const output: Record<string, unknown> = { ...summary };
   if (options.out !== undefined) {
-    const config = { algorithm: options.algo, episodes: options.episodes, seed: options.seed, shape: [...trainer.policy.sizes] };
-    const bytes = encodeCheckpoint(trainer.policy, { algorithm: options.algo as 'ppo' | 'reinforce' | 'hybrid', configHash: configHash(config), evaluationReturn: summary.greedyReturnAfter });
-    await writeAtomically(options.out, bytes);
-    Object.assign(summary, { checkpoint: options.out, checkpointBytes: bytes.length });
+    await writeAtomically(options.out, checkpoint);
+    Object.assign(output, { checkpoint: options.out, checkpointBytes: checkpoint.length });
   }
-  write(
-    options.json
-      ? `${JSON.stringify(summary, null, 2)}\n`
-      : `${summary.algorithm}, seed ${summary.seed}: ${summary.episodes} episodes in ${summary.seconds} s; reward MA100 ${summary.rewardMa100}, MA1000 ${summary.rewardMa1000}; greedy return ${summary.greedyReturnBefore} → ${summary.greedyReturnAfter}${options.out !== undefined ? `; checkpoint written to ${options.out}` : ''}\n`,
-  );
+  write(options.json ? `${JSON.stringify(output, null, 2)}\n` : describe(summary, options.out !== undefined ? `; checkpoint written to ${options.out}` : ''));
+  return ExitCodes.OK;
+}
+
+/** Queues the job on the service and follows it (progress bar from its reports) until it finishes. */
+async function submitTraining(spec: TrainingSpec, options: TrainOptions, write: (text: string) => void): Promise<number> {
+  const base = serviceUrl(options.url ?? 'http://127.0.0.1:8000');
+  const timeoutMs = parseTimeout(options.timeout ?? '10000');
+  const url = new URL('/v1/training/jobs', base);
+  let job = await readJson<TrainingJobView>(await callService(url, { method: 'POST', body: JSON.stringify(spec), timeoutMs }), url);
+  if (!options.json) process.stderr.write(`job ${job.id} queued (${job.runner === 'queue' ? 'BullMQ: a fai worker takes it' : 'on the service\'s worker thread'})\n`);
+  if (options.detach) {
+    write(options.json ? `${JSON.stringify(job, null, 2)}\n` : `${job.id}\n`);
+    return ExitCodes.OK;
+  }
+  const jobUrl = new URL(`/v1/training/jobs/${encodeURIComponent(job.id)}`, base);
+  let printer: ReturnType<typeof progressPrinter> | undefined;
+  while (job.state === 'waiting' || job.state === 'active') {
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    job = await readJson<TrainingJobView>(await callService(jobUrl, { timeoutMs }), jobUrl);
+    if (job.state === 'active' && job.progress !== null) {
+      printer ??= progressPrinter(spec.episodes, performance.now() - 1_000);
+      printer(job.progress);
+    }
+  }
+  if (job.state === 'failed') {
+    write(options.json ? `${JSON.stringify(job, null, 2)}\n` : `job ${job.id} failed: ${job.error ?? 'no reason given'}\n`);
+    return ExitCodes.INTERNAL;
+  }
+  write(options.json ? `${JSON.stringify(job, null, 2)}\n` : describe(job.summary!, `; checkpoint ${job.checkpointCid ?? '(not stored)'}`));
   return ExitCodes.OK;
 }
 

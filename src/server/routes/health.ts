@@ -2,7 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { LLM_SLOTS, type Config } from '../../config/index.ts';
 import { ErrorCodes, FaiError, parseOrThrow } from '../../errors/index.ts';
-import type { BriefService } from '../../llm/index.ts';
+import { pinVersion, type BriefService, type Pins } from '../../llm/index.ts';
+import type { PolicyStatus } from '../../learning/index.ts';
 import { runHealthChecks, type HealthCheck, type ThresholdEvaluator } from '../../ops/index.ts';
 import { NoQuery } from './query.ts';
 
@@ -13,8 +14,10 @@ export interface HealthRouteDeps {
   checks: readonly HealthCheck[];
   thresholds: ThresholdEvaluator;
   /** The model pins in force (configs/model_pins.json, reloaded on SIGHUP). */
-  pins: () => Readonly<Record<string, string>>;
+  pins: () => Readonly<Pins>;
   briefs: BriefService;
+  /** The production formulation policy: its pin and whether its checkpoint loads. */
+  policy: () => Promise<PolicyStatus>;
 }
 
 export function registerHealthRoutes(app: FastifyInstance, deps: HealthRouteDeps): void {
@@ -29,6 +32,12 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthRouteDeps
     return deps.thresholds.evaluate();
   });
 
+  app.get('/health/policy', { config: { component: 'health' } }, async (request, reply) => {
+    parseOrThrow(NoQuery, request.query, 'query');
+    const status = await deps.policy();
+    return reply.status(status.status === 'unavailable' ? 503 : 200).send(status);
+  });
+
   app.get('/health/llm', { config: { component: 'health' } }, async (request) => {
     const { model } = parseOrThrow(LlmQuery, request.query, 'query');
     if (!(LLM_SLOTS as readonly string[]).includes(model)) {
@@ -37,7 +46,7 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthRouteDeps
       });
     }
     const slot = deps.briefs.slots.get(model as (typeof LLM_SLOTS)[number]);
-    const pinnedVersion = deps.pins()[model] ?? null;
+    const pinnedVersion = pinVersion(deps.pins()[model]) ?? null;
     const downshift = deps.briefs.downshift.status();
     if (slot === undefined) {
       return { model, status: 'not_configured', backend: null, pinnedVersion, downshift, detail: `set LLM_${model.toUpperCase()}_URL to an OpenAI-compatible endpoint; the local model answers meanwhile` };

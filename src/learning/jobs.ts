@@ -1,0 +1,147 @@
+import { randomUUID } from 'node:crypto';
+import { ErrorCodes, FaiError } from '../errors/index.ts';
+import type { CloudHub } from '../hub/index.ts';
+import { replayFeedback } from './feedback.ts';
+import { applyMetricUpdates, type LearningMetrics, type MetricUpdate } from './metric-relay.ts';
+import type { TrainProgress } from './reinforce.ts';
+import { runTrainingInThread, type TrainingRun } from './training-runner.ts';
+import type { TrainingSpec, TrainingSummary } from './training.ts';
+
+export type JobState = 'waiting' | 'active' | 'completed' | 'failed';
+
+/** A training job as GET /v1/training/jobs/:id shows it. */
+export interface TrainingJobView {
+  readonly id: string;
+  readonly state: JobState;
+  /** Where it runs: the service's own worker thread, or the BullMQ queue `fai worker` processes take jobs from. */
+  readonly runner: 'thread' | 'queue';
+  readonly spec: TrainingSpec;
+  readonly progress: { episodes: number; total: number; ma100: number; ma1000: number } | null;
+  readonly summary?: TrainingSummary;
+  /** The trained policy's checkpoint in the service's Cloud Hub: pin it with pin-update --cid. */
+  readonly checkpointCid?: string;
+  readonly error?: string;
+  readonly createdAt: string;
+  readonly finishedAt?: string;
+}
+
+/** Training jobs off the request path. */
+export interface TrainingJobs {
+  readonly runner: TrainingJobView['runner'];
+  submit(spec: TrainingSpec): Promise<TrainingJobView>;
+  get(id: string): Promise<TrainingJobView | undefined>;
+  list(limit: number): Promise<TrainingJobView[]>;
+  close(): Promise<void>;
+}
+
+export interface TrainingJobsOptions {
+  hub: CloudHub;
+  metrics: LearningMetrics;
+  log?: { info(object: object, message: string): void; error(object: object, message: string): void };
+}
+
+/** The feedback a job replays, read from the hub when it is submitted; no usable feedback is an error, not a silent plain run. */
+export async function preferencesFor(spec: TrainingSpec, hub: CloudHub): Promise<Readonly<Record<string, number>> | undefined> {
+  if (!spec.fromFeedback) return undefined;
+  const replay = await replayFeedback(hub);
+  if (replay.used === 0) {
+    throw new FaiError(ErrorCodes.VALIDATION, `fromFeedback: the hub holds no usable feedback (${replay.skipped.length} skipped${replay.skipped[0] === undefined ? '' : `, e.g. ${replay.skipped[0].reason}`}); store some with POST /v1/hub/feedback`, { field: 'fromFeedback' });
+  }
+  return replay.preferences;
+}
+
+export const progressView = (progress: TrainProgress, total: number) => ({ episodes: progress.episodes, total, ma100: round(progress.ma100), ma1000: round(progress.ma1000) });
+const round = (value: number) => Math.round(value * 1000) / 1000;
+
+/**
+ * Without REDIS_URL: jobs run one at a time, first come first served, on a worker thread of the
+ * service, their metrics relayed into the service's registry as they train. Jobs live in memory:
+ * a restart forgets them (their checkpoints stay in the hub). Durable jobs need REDIS_URL.
+ */
+export class ThreadTrainingJobs implements TrainingJobs {
+  readonly runner = 'thread' as const;
+  private readonly jobs = new Map<string, { view: TrainingJobView; preferences: Readonly<Record<string, number>> | undefined }>();
+  private readonly waiting: string[] = [];
+  private current: { id: string; run: TrainingRun } | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly options: TrainingJobsOptions,
+    private readonly keep = 100,
+  ) {}
+
+  async submit(spec: TrainingSpec): Promise<TrainingJobView> {
+    if (this.closed) throw new FaiError(ErrorCodes.UNAVAILABLE, 'the service is shutting down: no new training jobs');
+    const preferences = await preferencesFor(spec, this.options.hub);
+    const view: TrainingJobView = { id: randomUUID(), state: 'waiting', runner: this.runner, spec, progress: null, createdAt: new Date().toISOString() };
+    this.jobs.set(view.id, { view, preferences });
+    this.waiting.push(view.id);
+    this.forgetOld();
+    this.next();
+    return this.jobs.get(view.id)!.view;
+  }
+
+  async get(id: string): Promise<TrainingJobView | undefined> {
+    return this.jobs.get(id)?.view;
+  }
+
+  async list(limit: number): Promise<TrainingJobView[]> {
+    return [...this.jobs.values()].map((j) => j.view).reverse().slice(0, limit);
+  }
+
+  private update(id: string, change: Partial<TrainingJobView>): void {
+    const job = this.jobs.get(id);
+    if (job !== undefined) job.view = { ...job.view, ...change };
+  }
+
+  private next(): void {
+    if (this.current !== undefined || this.closed) return;
+    const id = this.waiting.shift();
+    if (id === undefined) return;
+    const { view, preferences } = this.jobs.get(id)!;
+    const total = view.spec.episodes;
+    let lastProgress: TrainingJobView['progress'] = null;
+    const run = runTrainingInThread(view.spec, {
+      ...(preferences === undefined ? {} : { preferences }),
+      onProgress: (progress: TrainProgress | null, updates: MetricUpdate[]) => {
+        applyMetricUpdates(this.options.metrics, updates);
+        if (progress !== null) lastProgress = progressView(progress, total);
+        this.update(id, { progress: lastProgress });
+      },
+    });
+    this.current = { id, run };
+    this.update(id, { state: 'active' });
+    this.options.log?.info({ job: id, spec: view.spec }, 'training job started on a worker thread');
+    run.outcome
+      .then(async ({ summary, checkpoint }) => {
+        const record = await this.options.hub.storeBytes(checkpoint, ['trained', summary.algorithm]);
+        this.update(id, { state: 'completed', summary, checkpointCid: record.cid, finishedAt: new Date().toISOString() });
+        this.options.log?.info({ job: id, checkpoint: record.cid, rewardMa100: summary.rewardMa100 }, 'training job completed');
+      })
+      .catch((error: unknown) => {
+        this.update(id, { state: 'failed', error: (error as Error).message, finishedAt: new Date().toISOString() });
+        this.options.log?.error({ job: id, err: error }, 'training job failed');
+      })
+      .finally(() => {
+        this.current = undefined;
+        this.next();
+      });
+  }
+
+  private forgetOld(): void {
+    for (const [id, job] of this.jobs) {
+      if (this.jobs.size <= this.keep) break;
+      if (job.view.state === 'completed' || job.view.state === 'failed') this.jobs.delete(id);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const id of this.waiting.splice(0)) this.update(id, { state: 'failed', error: 'the service stopped before the job started' });
+    const current = this.current;
+    if (current !== undefined) {
+      await current.run.cancel();
+      await current.run.outcome.catch(() => undefined);
+    }
+  }
+}

@@ -1,0 +1,194 @@
+import { Job, Queue, QueueEvents, Worker, type ConnectionOptions } from 'bullmq';
+import { z } from 'zod';
+import { ErrorCodes, FaiError } from '../errors/index.ts';
+import { applyMetricUpdates, type MetricUpdate } from './metric-relay.ts';
+import { preferencesFor, progressView, type JobState, type TrainingJobs, type TrainingJobsOptions, type TrainingJobView } from './jobs.ts';
+import type { TrainProgress } from './reinforce.ts';
+import { runTrainingInThread } from './training-runner.ts';
+import { TrainingSpecSchema, type TrainingSummary } from './training.ts';
+
+/** The BullMQ queue training jobs go through when REDIS_URL is set. */
+export const TRAINING_QUEUE = 'fai-training';
+
+interface JobData {
+  spec: z.infer<typeof TrainingSpecSchema>;
+  preferences?: Record<string, number>;
+}
+interface JobResult {
+  summary: TrainingSummary;
+  /** The FAICKPT1 checkpoint, base64: the worker may be on another machine, so the bytes travel through Redis to the service's hub. */
+  checkpoint: string;
+}
+/** What a worker reports with job.updateProgress: where it is, and the metric updates since its last report. */
+const ProgressSchema = z.object({
+  progress: z.object({ episodes: z.number(), total: z.number(), ma100: z.number(), ma1000: z.number() }).nullable(),
+  updates: z.array(z.unknown()),
+});
+
+/**
+ * BullMQ's connections: its blocking commands need ioredis without a per-request retry limit. They
+ * reconnect (0.2 s, 0.4 s, … at most 2 s apart) until `stopped()` says the owner is closing: then they
+ * give up, so a close against a Redis that is down does not keep reconnecting, or the process alive.
+ */
+export function queueConnection(redisUrl: string, stopped: () => boolean = () => false): ConnectionOptions {
+  const url = new URL(redisUrl);
+  return {
+    retryStrategy: (times: number) => (stopped() ? null : Math.min(times * 200, 2_000)),
+    host: url.hostname,
+    port: url.port === '' ? 6379 : Number(url.port),
+    ...(url.username === '' ? {} : { username: decodeURIComponent(url.username) }),
+    ...(url.password === '' ? {} : { password: decodeURIComponent(url.password) }),
+    ...(url.pathname.length > 1 ? { db: Number(url.pathname.slice(1)) } : {}),
+    ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
+    maxRetriesPerRequest: null,
+  };
+}
+
+const STATES: Record<string, JobState> = { waiting: 'waiting', prioritized: 'waiting', delayed: 'waiting', 'waiting-children': 'waiting', active: 'active', completed: 'completed', failed: 'failed' };
+
+/**
+ * With REDIS_URL: jobs wait in the BullMQ queue until a `fai worker` (here or on another machine)
+ * takes them; they survive restarts of the service and of the workers (a worker that dies mid-job
+ * leaves it stalled, and BullMQ hands it to another). The service follows the queue's events: each
+ * progress report's metric updates go into its registry, and each finished job's checkpoint into
+ * its Cloud Hub.
+ */
+export class QueuedTrainingJobs implements TrainingJobs {
+  readonly runner = 'queue' as const;
+  private readonly queue: Queue<JobData, JobResult>;
+  private readonly events: QueueEvents;
+  private readonly stored = new Map<string, string>();
+  private closing = false;
+
+  constructor(
+    private readonly options: TrainingJobsOptions & { redisUrl: string; prefix?: string; timeoutMs?: number },
+  ) {
+    const connection = queueConnection(options.redisUrl, () => this.closing);
+    const prefix = options.prefix ?? 'fai:bull';
+    this.queue = new Queue<JobData, JobResult>(TRAINING_QUEUE, { connection, prefix });
+    this.events = new QueueEvents(TRAINING_QUEUE, { connection, prefix });
+    this.events.on('progress', ({ data }) => {
+      const parsed = ProgressSchema.safeParse(data);
+      if (parsed.success) applyMetricUpdates(options.metrics, parsed.data.updates);
+    });
+    this.events.on('completed', ({ jobId }) => {
+      void this.checkpointOf(jobId).catch((error: unknown) => options.log?.error({ job: jobId, err: error }, 'checkpoint of a finished job not stored'));
+    });
+    // A Redis outage is logged; /health reports Redis itself.
+    this.queue.on('error', (error) => options.log?.error({ err: error }, 'training queue error'));
+    this.events.on('error', (error) => options.log?.error({ err: error }, 'training queue events error'));
+  }
+
+  /** Redis that does not answer is a 503 naming it, never a request hanging on BullMQ's reconnects. */
+  private answer<T>(work: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new FaiError(ErrorCodes.UNAVAILABLE, `the training queue (Redis at ${new URL(this.options.redisUrl).host}) did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+    });
+    // The work may still fail after the timeout answered: that late failure is expected, not unhandled.
+    work.catch(() => undefined);
+    return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  private get timeoutMs(): number {
+    return this.options.timeoutMs ?? 5_000;
+  }
+
+  async submit(spec: JobData['spec']): Promise<TrainingJobView> {
+    const preferences = await preferencesFor(spec, this.options.hub);
+    // The event stream listens before the job exists: none of its progress reports is missed.
+    await this.answer(this.events.waitUntilReady());
+    const job = await this.answer(this.queue.add('train', { spec, ...(preferences === undefined ? {} : { preferences: { ...preferences } }) }, { removeOnComplete: { count: 200 }, removeOnFail: { count: 200 } }));
+    return this.answer(this.view(job));
+  }
+
+  async get(id: string): Promise<TrainingJobView | undefined> {
+    const job = await this.answer(Job.fromId<JobData, JobResult>(this.queue, id));
+    return job === undefined ? undefined : this.answer(this.view(job));
+  }
+
+  async list(limit: number): Promise<TrainingJobView[]> {
+    const jobs = await this.answer(this.queue.getJobs(['active', 'waiting', 'completed', 'failed'], 0, limit - 1));
+    return this.answer(Promise.all(jobs.sort((a, b) => b.timestamp - a.timestamp).map((job) => this.view(job))));
+  }
+
+  /** Stores a finished job's checkpoint in the hub (idempotent: same bytes, same CID). */
+  private async checkpointOf(id: string): Promise<string | undefined> {
+    const known = this.stored.get(id);
+    if (known !== undefined) return known;
+    const job = await Job.fromId<JobData, JobResult>(this.queue, id);
+    if (job?.returnvalue?.checkpoint === undefined) return undefined;
+    const record = await this.options.hub.storeBytes(new Uint8Array(Buffer.from(job.returnvalue.checkpoint, 'base64')), ['trained', job.returnvalue.summary.algorithm]);
+    this.stored.set(id, record.cid);
+    return record.cid;
+  }
+
+  private async view(job: Job<JobData, JobResult>): Promise<TrainingJobView> {
+    const state = STATES[await job.getState()] ?? 'waiting';
+    const progress = ProgressSchema.safeParse(job.progress);
+    const completed = state === 'completed' && job.returnvalue !== null && job.returnvalue !== undefined;
+    const checkpointCid = completed ? await this.checkpointOf(job.id!) : undefined;
+    return {
+      id: job.id!,
+      state,
+      runner: this.runner,
+      spec: job.data.spec,
+      progress: progress.success ? progress.data.progress : null,
+      ...(completed ? { summary: job.returnvalue.summary } : {}),
+      ...(checkpointCid === undefined ? {} : { checkpointCid }),
+      ...(state === 'failed' ? { error: job.failedReason } : {}),
+      createdAt: new Date(job.timestamp).toISOString(),
+      ...(job.finishedOn === undefined ? {} : { finishedAt: new Date(job.finishedOn).toISOString() }),
+    };
+  }
+
+  /** Closes the queue's connections; against a Redis that is down, gives up waiting after 2 s and drops them. */
+  async close(): Promise<void> {
+    this.closing = true;
+    const closing = Promise.all([this.events.close(), this.queue.close()]).then(
+      () => 'closed' as const,
+      () => 'closed' as const,
+    );
+    const timedOut = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 2_000).unref());
+    if ((await Promise.race([closing, timedOut])) === 'timeout') {
+      await Promise.all([this.events.disconnect(), this.queue.disconnect()]).catch(() => undefined);
+    }
+  }
+}
+
+/**
+ * `fai worker`: takes training jobs from the queue, one at a time, and trains each on a worker thread
+ * (the process's event loop stays free to renew the job's lock and to report progress). Reports
+ * progress with the relayed metric updates at most every `progressEveryMs`.
+ */
+export function startTrainingWorker(options: {
+  redisUrl: string;
+  prefix?: string;
+  progressEveryMs?: number;
+  log?: { info(object: object, message: string): void; error(object: object, message: string): void };
+}): Worker<JobData, JobResult> {
+  const worker = new Worker<JobData, JobResult>(
+    TRAINING_QUEUE,
+    async (job) => {
+      const spec = TrainingSpecSchema.parse(job.data.spec);
+      const total = spec.episodes;
+      let last: ReturnType<typeof progressView> | null = null;
+      // Reports go out in order; the last one (the final metric updates) is awaited before the job completes.
+      let reporting: Promise<void> = Promise.resolve();
+      const report = (progress: TrainProgress | null, updates: MetricUpdate[]) => {
+        if (progress !== null) last = progressView(progress, total);
+        const payload = { progress: last, updates };
+        reporting = reporting.then(() => job.updateProgress(payload)).catch((error: unknown) => options.log?.error({ job: job.id, err: error }, 'progress not reported'));
+      };
+      options.log?.info({ job: job.id, spec }, 'training job taken');
+      const run = runTrainingInThread(spec, { ...(job.data.preferences === undefined ? {} : { preferences: job.data.preferences }), progressEveryMs: options.progressEveryMs ?? 500, onProgress: report });
+      const outcome = await run.outcome;
+      await reporting;
+      options.log?.info({ job: job.id, rewardMa100: outcome.summary.rewardMa100 }, 'training job done');
+      return { summary: outcome.summary, checkpoint: Buffer.from(outcome.checkpoint).toString('base64') };
+    },
+    { connection: queueConnection(options.redisUrl), prefix: options.prefix ?? 'fai:bull', concurrency: 1, lockDuration: 60_000 },
+  );
+  worker.on('error', (error) => options.log?.error({ err: error }, 'training worker error'));
+  return worker;
+}

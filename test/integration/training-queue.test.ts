@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Config } from '../../src/config/index.ts';
+import { decodeCheckpoint } from '../../src/learning/index.ts';
+import { catalogue, readSamples } from '../../src/metrics/index.ts';
+import { createApp, type App } from '../../src/server/index.ts';
+import { testConfig } from '../helpers/config.ts';
+import { freePort, startRedis, waitFor, type RedisServer } from '../helpers/servers.ts';
+
+/** Training through a real Redis: the service queues on BullMQ, a `fai worker` process (bin/fai.js, as a user runs it) trains. */
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+let redis: RedisServer;
+let config: Config;
+const apps: App[] = [];
+let worker: { child: ChildProcess; output: string[] } | undefined;
+
+function startWorker(): { child: ChildProcess; output: string[] } {
+  const output: string[] = [];
+  const child = spawn(process.execPath, [join(ROOT, 'bin/fai.js'), 'worker', '--progress-ms', '200'], {
+    cwd: ROOT,
+    env: { ...process.env, REDIS_URL: redis.url, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  return { child, output };
+}
+
+async function appOn(redisUrl: string): Promise<App> {
+  const app = createApp({ ...config, ...testConfig({ REDIS_URL: redisUrl }), hubDir: config.hubDir });
+  await app.server.ready();
+  apps.push(app);
+  return app;
+}
+
+before(async () => {
+  redis = await startRedis();
+  config = testConfig({ REDIS_URL: redis.url });
+  worker = startWorker();
+  await waitFor('fai worker waiting for jobs', async () => worker!.output.join('').includes('training worker waiting for jobs'), 30_000);
+});
+after(async () => {
+  for (const app of apps) await app.close();
+  if (worker !== undefined && worker.child.exitCode === null) {
+    worker.child.kill('SIGKILL');
+  }
+  await redis.stop();
+});
+
+describe('training jobs through BullMQ (REDIS_URL) and a fai worker process', () => {
+  it('queues on the service, trains in the worker, relays rl_reward_ma to the service /metrics while it runs, and lands the checkpoint in the service hub', async () => {
+    const app = await appOn(redis.url);
+    const response = await app.server.inject({ method: 'POST', url: '/v1/training/jobs', headers: { 'content-type': 'application/json' }, payload: { algo: 'ppo', episodes: 480, seed: 11 } });
+    assert.equal(response.statusCode, 202, response.body);
+    const { id, runner } = response.json();
+    assert.equal(runner, 'queue');
+    const seen: number[] = [];
+    let view = response.json();
+    while (view.state === 'waiting' || view.state === 'active') {
+      if (view.state === 'active') {
+        const ma = (await readSamples(app.metrics.registry, catalogue.rlRewardMa)).find((s) => s.labels.algorithm === 'ppo' && s.labels.window === '100');
+        if (ma !== undefined) seen.push(ma.value);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      view = (await app.server.inject({ method: 'GET', url: `/v1/training/jobs/${id}` })).json();
+    }
+    assert.equal(view.state, 'completed', JSON.stringify(view));
+    assert.ok(seen.length >= 2 && new Set(seen).size >= 2, `rl_reward_ma moved on the service while the worker trained: ${seen.slice(0, 10).join(', ')}`);
+    assert.ok(worker!.output.join('').includes('training job done'), 'the worker process did the training');
+    const final = (await readSamples(app.metrics.registry, catalogue.rlRewardMa)).find((s) => s.labels.window === '100')!;
+    assert.equal(Math.round(final.value * 1000) / 1000, view.summary.rewardMa100, 'the last relayed value is the job\'s own');
+    const clip = (await readSamples(app.metrics.registry, catalogue.rlClipFrac))[0]!;
+    assert.equal(Math.round(clip.value * 1000) / 1000, view.summary.lastClipFraction);
+
+    const stored = await app.server.inject({ method: 'GET', url: `/v1/hub/objects/${view.checkpointCid}` });
+    assert.equal(stored.statusCode, 200);
+    assert.equal(decodeCheckpoint(new Uint8Array(stored.rawPayload)).meta.evaluationReturn, view.summary.greedyReturnAfter);
+
+    // The job outlives the service instance that queued it: a new instance on the same Redis reports it.
+    await app.close();
+    apps.splice(apps.indexOf(app), 1);
+    const again = await appOn(redis.url);
+    const later = (await again.server.inject({ method: 'GET', url: `/v1/training/jobs/${id}` })).json();
+    assert.deepEqual([later.state, later.checkpointCid, later.summary.rewardMa100], ['completed', view.checkpointCid, view.summary.rewardMa100]);
+  });
+
+  it('answers 503 naming Redis when the queue does not answer, instead of hanging', async () => {
+    const dead = `redis://127.0.0.1:${await freePort()}`;
+    const app = await appOn(dead);
+    const started = performance.now();
+    const response = await app.server.inject({ method: 'POST', url: '/v1/training/jobs', headers: { 'content-type': 'application/json' }, payload: { algo: 'ppo', episodes: 10 } });
+    assert.equal(response.statusCode, 503, response.body);
+    assert.match(response.json().error.message, /training queue \(Redis at 127\.0\.0\.1:\d+\) did not answer/);
+    assert.ok(performance.now() - started < 8_000);
+  });
+
+  it('fai worker finishes on SIGTERM with exit code 0', async () => {
+    const exited = new Promise<number | null>((resolve) => worker!.child.once('exit', resolve));
+    worker!.child.kill('SIGTERM');
+    assert.equal(await exited, 0, worker!.output.join(''));
+  });
+});

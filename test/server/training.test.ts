@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { decodeCheckpoint } from '../../src/learning/index.ts';
+import { catalogue, readSamples } from '../../src/metrics/index.ts';
+import { useTestApp } from '../helpers/app.ts';
+
+const app = useTestApp();
+
+const submit = (payload: unknown) =>
+  app().server.inject({ method: 'POST', url: '/v1/training/jobs', headers: { 'content-type': 'application/json' }, payload: typeof payload === 'string' ? payload : JSON.stringify(payload) });
+const job = async (id: string) => (await app().server.inject({ method: 'GET', url: `/v1/training/jobs/${id}` })).json();
+
+describe('training jobs on the service (no REDIS_URL: a worker thread)', () => {
+  it('answers 202 at once, trains off the event loop with rl_reward_ma and rl_clip_frac moving on /metrics, and stores the checkpoint in the hub', async () => {
+    const started = performance.now();
+    const response = await submit({ algo: 'ppo', episodes: 640, seed: 3 });
+    assert.equal(response.statusCode, 202, response.body);
+    assert.ok(performance.now() - started < 1_000, 'the answer does not wait for training');
+    const { id, state, runner } = response.json();
+    assert.equal(runner, 'thread');
+    assert.ok(['waiting', 'active'].includes(state));
+    assert.equal(response.headers.location, `/v1/training/jobs/${id}`);
+
+    // While the job trains, the service answers requests and its /metrics shows the training's values.
+    const seenWhileActive = new Set<string>();
+    let health = 0;
+    let last = await job(id);
+    while (last.state === 'waiting' || last.state === 'active') {
+      if ((await app().server.inject({ method: 'GET', url: '/health' })).statusCode === 200) health++;
+      if (last.state === 'active') {
+        const ma = await readSamples(app().metrics.registry, catalogue.rlRewardMa);
+        for (const sample of ma) seenWhileActive.add(`${sample.labels.algorithm}/${sample.labels.window}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      last = await job(id);
+    }
+    assert.equal(last.state, 'completed', JSON.stringify(last));
+    assert.ok(health > 5, `the service answered ${health} health checks while training`);
+    assert.ok(seenWhileActive.has('ppo/100') && seenWhileActive.has('ppo/1000'), `rl_reward_ma seen while active: ${[...seenWhileActive].join(', ')}`);
+    assert.equal(last.progress.episodes, last.summary.episodes);
+
+    // After the job: the registry holds the job's final moving average and the PPO clip fraction.
+    const ma100 = (await readSamples(app().metrics.registry, catalogue.rlRewardMa)).find((s) => s.labels.window === '100')!;
+    assert.equal(Math.round(ma100.value * 1000) / 1000, last.summary.rewardMa100);
+    const clip = (await readSamples(app().metrics.registry, catalogue.rlClipFrac))[0]!;
+    assert.ok(clip.value >= 0 && clip.value <= 1);
+    assert.equal(Math.round(clip.value * 1000) / 1000, last.summary.lastClipFraction);
+    // (The hybrid metrics take the same relay: test/learning/metric-relay.test.ts.)
+
+    // The checkpoint is in the service's hub, CID verified on the way out, and decodes to the trained policy.
+    const stored = await app().server.inject({ method: 'GET', url: `/v1/hub/objects/${last.checkpointCid}` });
+    assert.equal(stored.statusCode, 200);
+    const { meta } = decodeCheckpoint(new Uint8Array(stored.rawPayload));
+    assert.equal(meta.algorithm, 'ppo');
+    assert.equal(meta.evaluationReturn, last.summary.greedyReturnAfter);
+
+    const listed = (await app().server.inject({ method: 'GET', url: '/v1/training/jobs?limit=5' })).json();
+    assert.equal(listed.jobs[0].id, id);
+  });
+
+  it('names what is wrong with a bad job (400), an unknown job (404), and replaying feedback when the hub has none (400)', async () => {
+    for (const payload of [{}, { algo: 'dqn', episodes: 10 }, { algo: 'ppo', episodes: -1 }, { algo: 'ppo', episodes: 1.5 }, { algo: 'ppo', episodes: 10, seed: 'x' }, { algo: 'ppo', episodes: 10, extra: 1 }, '{"algo": ', '[]']) {
+      const response = await submit(payload);
+      assert.equal(response.statusCode, 400, `${JSON.stringify(payload)} → ${response.body}`);
+      assert.ok(response.json().error.message.length > 0);
+    }
+    const tooMany = await submit({ algo: 'ppo', episodes: 2_000_000 });
+    assert.match(tooMany.json().error.message, /episodes/);
+    const unknown = await app().server.inject({ method: 'GET', url: '/v1/training/jobs/no-such-job' });
+    assert.equal(unknown.statusCode, 404);
+    const noFeedback = await submit({ algo: 'ppo', episodes: 10, fromFeedback: true });
+    assert.equal(noFeedback.statusCode, 400, noFeedback.body);
+    assert.match(noFeedback.json().error.message, /no usable feedback/);
+  });
+});
