@@ -57,22 +57,28 @@ export function buildProgram(): Command {
     if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`${flag} must be a whole number ≥ 1`);
     return Number(value);
   };
-  program
-    .command('train')
-    .description('train a formulation policy on the shipped training briefs: PPO, REINFORCE, or the hybrid loop (PPO + evolutionary search)')
-    .addOption(new Option('--algo <algo>', 'learning algorithm').choices(['reinforce', 'ppo', 'hybrid']).default('reinforce'))
-    .option('--episodes <n>', 'episodes to train', positive('--episodes'), 4000)
-    .option('--seed <n>', 'seed: same seed, same result', positive('--seed'), 7)
-    .option('--json', 'print the summary as JSON')
-    .option('--out <file>', 'write the trained policy to this file as a checkpoint (then: fai hub put checkpoint FILE)')
-    .option('--from-feedback', 'replay the customer feedback stored in the hub as a reward term (HUB_DIR / REDIS_URL; with --submit, the service\'s hub)')
-    .option('--submit', 'have the service train it off its request path (its worker thread, or a fai worker when it has REDIS_URL); prints the checkpoint CID')
-    .option('--detach', 'with --submit: print the job id once queued instead of following it')
-    .option('--url <url>', 'with --submit: the service (env FAI_URL)', DEFAULT_URL)
-    .option('--timeout <ms>', 'with --submit: give up on a service call after this many milliseconds', '10000')
-    .action(async (options) => {
-      process.exitCode = await trainCommand(options);
-    });
+  /** Local training writes --out; --submit has the service train instead, off its request path. */
+  const trainingOptions = (command: Command, out: string, submit: string) =>
+    command
+      .option('--json', 'print the summary as JSON')
+      .option('--out <file>', out)
+      .option('--submit', submit)
+      .option('--detach', 'with --submit: print the job id once queued instead of following it')
+      .option('--url <url>', 'with --submit: the service (env FAI_URL)', DEFAULT_URL)
+      .option('--timeout <ms>', 'with --submit: give up on a service call after this many milliseconds', '10000');
+  trainingOptions(
+    program
+      .command('train')
+      .description('train a formulation policy on the shipped training briefs: PPO, REINFORCE, or the hybrid loop (PPO + evolutionary search)')
+      .addOption(new Option('--algo <algo>', 'learning algorithm').choices(['reinforce', 'ppo', 'hybrid']).default('reinforce'))
+      .option('--episodes <n>', 'episodes to train', positive('--episodes'), 4000)
+      .option('--seed <n>', 'seed: same seed, same result', positive('--seed'), 7)
+      .option('--from-feedback', 'replay the customer feedback stored in the hub as a reward term (HUB_DIR / REDIS_URL; with --submit, the service\'s hub)'),
+    'write the trained policy to this file as a checkpoint (then: fai hub put checkpoint FILE)',
+    'have the service train it off its request path (its worker thread, or a fai worker when it has REDIS_URL); prints the checkpoint CID',
+  ).action(async (options) => {
+    process.exitCode = await trainCommand(options);
+  });
 
   program
     .command('worker')
@@ -92,15 +98,17 @@ export function buildProgram(): Command {
       process.exitCode = await evalCommand(options);
     });
 
-  program
-    .command('distill')
-    .description('train a PPO teacher, distil a smaller student, report KL(teacher ‖ student), reward retention and speed-up')
-    .option('--episodes <n>', 'teacher training episodes', positive('--episodes'), 4000)
-    .option('--seed <n>', 'seed', positive('--seed'), 7)
-    .option('--json', 'print the summary as JSON')
-    .action(async (options: { episodes: number; seed: number; json?: boolean }) => {
-      process.exitCode = await distillCommand(options);
-    });
+  trainingOptions(
+    program
+      .command('distill')
+      .description('train a PPO teacher, distil a smaller student, report KL(teacher ‖ student), reward retention and speed-up')
+      .option('--episodes <n>', 'teacher training episodes', positive('--episodes'), 4000)
+      .option('--seed <n>', 'seed', positive('--seed'), 7),
+    'write the student to this file as a checkpoint',
+    'have the service do it off its request path; prints the student and teacher checkpoint CIDs',
+  ).action(async (options) => {
+    process.exitCode = await distillCommand(options);
+  });
 
   program
     .command('check-formula')

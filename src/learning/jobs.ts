@@ -5,7 +5,7 @@ import { replayFeedback } from './feedback.ts';
 import { applyMetricUpdates, type LearningMetrics, type MetricUpdate } from './metric-relay.ts';
 import type { TrainProgress } from './reinforce.ts';
 import { runTrainingInThread, type TrainingRun } from './training-runner.ts';
-import type { TrainingSpec, TrainingSummary } from './training.ts';
+import type { TrainingOutcome, TrainingSpec, TrainingSummary } from './training.ts';
 
 export type JobState = 'waiting' | 'active' | 'completed' | 'failed';
 
@@ -18,8 +18,10 @@ export interface TrainingJobView {
   readonly spec: TrainingSpec;
   readonly progress: { episodes: number; total: number; ma100: number; ma1000: number } | null;
   readonly summary?: TrainingSummary;
-  /** The trained policy's checkpoint in the service's Cloud Hub: pin it with pin-update --cid. */
+  /** The trained policy's checkpoint in the service's Cloud Hub (with `distill`: the student's): pin it with pin-update --cid. */
   readonly checkpointCid?: string;
+  /** With `distill`: the teacher's checkpoint in the hub. */
+  readonly teacherCheckpointCid?: string;
   readonly error?: string;
   readonly createdAt: string;
   readonly finishedAt?: string;
@@ -48,6 +50,15 @@ export async function preferencesFor(spec: TrainingSpec, hub: CloudHub): Promise
     throw new FaiError(ErrorCodes.VALIDATION, `fromFeedback: the hub holds no usable feedback (${replay.skipped.length} skipped${replay.skipped[0] === undefined ? '' : `, e.g. ${replay.skipped[0].reason}`}); store some with POST /v1/hub/feedback`, { field: 'fromFeedback' });
   }
   return replay.preferences;
+}
+
+/** Stores a finished job's checkpoints in the hub (idempotent: same bytes, same CID), tagged by algorithm and role. */
+export async function storeCheckpoints(hub: CloudHub, outcome: TrainingOutcome): Promise<{ checkpointCid: string; teacherCheckpointCid?: string }> {
+  const algorithm = outcome.summary.algorithm;
+  const checkpoint = await hub.storeBytes(outcome.checkpoint, ['trained', algorithm, ...(algorithm === 'distill' ? ['student'] : [])]);
+  if (outcome.teacherCheckpoint === undefined) return { checkpointCid: checkpoint.cid };
+  const teacher = await hub.storeBytes(outcome.teacherCheckpoint, ['trained', algorithm, 'teacher']);
+  return { checkpointCid: checkpoint.cid, teacherCheckpointCid: teacher.cid };
 }
 
 export const progressView = (progress: TrainProgress, total: number) => ({ episodes: progress.episodes, total, ma100: round(progress.ma100), ma1000: round(progress.ma1000) });
@@ -113,10 +124,11 @@ export class ThreadTrainingJobs implements TrainingJobs {
     this.update(id, { state: 'active' });
     this.options.log?.info({ job: id, spec: view.spec }, 'training job started on a worker thread');
     run.outcome
-      .then(async ({ summary, checkpoint }) => {
-        const record = await this.options.hub.storeBytes(checkpoint, ['trained', summary.algorithm]);
-        this.update(id, { state: 'completed', summary, checkpointCid: record.cid, finishedAt: new Date().toISOString() });
-        this.options.log?.info({ job: id, checkpoint: record.cid, rewardMa100: summary.rewardMa100 }, 'training job completed');
+      .then(async (outcome) => {
+        const { summary } = outcome;
+        const { checkpointCid, teacherCheckpointCid } = await storeCheckpoints(this.options.hub, outcome);
+        this.update(id, { state: 'completed', summary, checkpointCid, ...(teacherCheckpointCid === undefined ? {} : { teacherCheckpointCid }), finishedAt: new Date().toISOString() });
+        this.options.log?.info({ job: id, checkpoint: checkpointCid, rewardMa100: summary.rewardMa100 }, 'training job completed');
       })
       .catch((error: unknown) => {
         this.update(id, { state: 'failed', error: (error as Error).message, finishedAt: new Date().toISOString() });

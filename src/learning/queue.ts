@@ -2,7 +2,7 @@ import { Job, Queue, QueueEvents, Worker, type ConnectionOptions } from 'bullmq'
 import { z } from 'zod';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import { applyMetricUpdates, type MetricUpdate } from './metric-relay.ts';
-import { preferencesFor, progressView, type JobState, type TrainingJobs, type TrainingJobsOptions, type TrainingJobView } from './jobs.ts';
+import { preferencesFor, progressView, storeCheckpoints, type JobState, type TrainingJobs, type TrainingJobsOptions, type TrainingJobView } from './jobs.ts';
 import type { TrainProgress } from './reinforce.ts';
 import { runTrainingInThread } from './training-runner.ts';
 import { TrainingSpecSchema, type TrainingSummary } from './training.ts';
@@ -18,6 +18,8 @@ interface JobResult {
   summary: TrainingSummary;
   /** The FAICKPT1 checkpoint, base64: the worker may be on another machine, so the bytes travel through Redis to the service's hub. */
   checkpoint: string;
+  /** With `distill`: the teacher's checkpoint, base64. */
+  teacherCheckpoint?: string;
 }
 /** What a worker reports with job.updateProgress: where it is, and the metric updates since its last report. */
 const ProgressSchema = z.object({
@@ -57,7 +59,7 @@ export class QueuedTrainingJobs implements TrainingJobs {
   readonly runner = 'queue' as const;
   private readonly queue: Queue<JobData, JobResult>;
   private readonly events: QueueEvents;
-  private readonly stored = new Map<string, string>();
+  private readonly stored = new Map<string, { checkpointCid: string; teacherCheckpointCid?: string }>();
   private closing = false;
 
   constructor(
@@ -72,7 +74,7 @@ export class QueuedTrainingJobs implements TrainingJobs {
       if (parsed.success) applyMetricUpdates(options.metrics, parsed.data.updates);
     });
     this.events.on('completed', ({ jobId }) => {
-      void this.checkpointOf(jobId).catch((error: unknown) => options.log?.error({ job: jobId, err: error }, 'checkpoint of a finished job not stored'));
+      void this.checkpointsOf(jobId).catch((error: unknown) => options.log?.error({ job: jobId, err: error }, 'checkpoint of a finished job not stored'));
     });
     // A Redis outage is logged; /health reports Redis itself.
     this.queue.on('error', (error) => options.log?.error({ err: error }, 'training queue error'));
@@ -112,22 +114,28 @@ export class QueuedTrainingJobs implements TrainingJobs {
     return this.answer(Promise.all(jobs.sort((a, b) => b.timestamp - a.timestamp).map((job) => this.view(job))));
   }
 
-  /** Stores a finished job's checkpoint in the hub (idempotent: same bytes, same CID). */
-  private async checkpointOf(id: string): Promise<string | undefined> {
+  /** Stores a finished job's checkpoints in the hub once (idempotent anyway: same bytes, same CID). */
+  private async checkpointsOf(id: string): Promise<{ checkpointCid: string; teacherCheckpointCid?: string } | undefined> {
     const known = this.stored.get(id);
     if (known !== undefined) return known;
     const job = await Job.fromId<JobData, JobResult>(this.queue, id);
-    if (job?.returnvalue?.checkpoint === undefined) return undefined;
-    const record = await this.options.hub.storeBytes(new Uint8Array(Buffer.from(job.returnvalue.checkpoint, 'base64')), ['trained', job.returnvalue.summary.algorithm]);
-    this.stored.set(id, record.cid);
-    return record.cid;
+    const result = job?.returnvalue;
+    if (result?.checkpoint === undefined) return undefined;
+    const bytes = (text: string) => new Uint8Array(Buffer.from(text, 'base64'));
+    const cids = await storeCheckpoints(this.options.hub, {
+      summary: result.summary,
+      checkpoint: bytes(result.checkpoint),
+      ...(result.teacherCheckpoint === undefined ? {} : { teacherCheckpoint: bytes(result.teacherCheckpoint) }),
+    });
+    this.stored.set(id, cids);
+    return cids;
   }
 
   private async view(job: Job<JobData, JobResult>): Promise<TrainingJobView> {
     const state = STATES[await job.getState()] ?? 'waiting';
     const progress = ProgressSchema.safeParse(job.progress);
     const completed = state === 'completed' && job.returnvalue !== null && job.returnvalue !== undefined;
-    const checkpointCid = completed ? await this.checkpointOf(job.id!) : undefined;
+    const cids = completed ? await this.checkpointsOf(job.id!) : undefined;
     return {
       id: job.id!,
       state,
@@ -135,7 +143,7 @@ export class QueuedTrainingJobs implements TrainingJobs {
       spec: job.data.spec,
       progress: progress.success ? progress.data.progress : null,
       ...(completed ? { summary: job.returnvalue.summary } : {}),
-      ...(checkpointCid === undefined ? {} : { checkpointCid }),
+      ...(cids === undefined ? {} : cids),
       ...(state === 'failed' ? { error: job.failedReason } : {}),
       createdAt: new Date(job.timestamp).toISOString(),
       ...(job.finishedOn === undefined ? {} : { finishedAt: new Date(job.finishedOn).toISOString() }),
@@ -185,7 +193,8 @@ export function startTrainingWorker(options: {
       const outcome = await run.outcome;
       await reporting;
       options.log?.info({ job: job.id, rewardMa100: outcome.summary.rewardMa100 }, 'training job done');
-      return { summary: outcome.summary, checkpoint: Buffer.from(outcome.checkpoint).toString('base64') };
+      const base64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+      return { summary: outcome.summary, checkpoint: base64(outcome.checkpoint), ...(outcome.teacherCheckpoint === undefined ? {} : { teacherCheckpoint: base64(outcome.teacherCheckpoint) }) };
     },
     { connection: queueConnection(options.redisUrl), prefix: options.prefix ?? 'fai:bull', concurrency: 1, lockDuration: 60_000 },
   );

@@ -36,7 +36,7 @@ export function runTrainingInThread(
       else if (message.type === 'done') {
         settled = true;
         options.onProgress?.(null, message.updates);
-        resolve({ summary: message.summary, checkpoint: message.checkpoint });
+        resolve({ summary: message.summary, checkpoint: message.checkpoint, ...(message.teacherCheckpoint === undefined ? {} : { teacherCheckpoint: message.teacherCheckpoint }) });
         void worker.terminate();
       } else {
         settled = true;

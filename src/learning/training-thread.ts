@@ -6,7 +6,7 @@ import { runTraining, type TrainingSpec, type TrainingSummary } from './training
 /** What a training thread posts to its parent. */
 export type TrainingThreadMessage =
   | { readonly type: 'progress'; readonly progress: TrainProgress; readonly updates: MetricUpdate[] }
-  | { readonly type: 'done'; readonly summary: TrainingSummary; readonly checkpoint: Uint8Array; readonly updates: MetricUpdate[] }
+  | { readonly type: 'done'; readonly summary: TrainingSummary; readonly checkpoint: Uint8Array; readonly teacherCheckpoint?: Uint8Array; readonly updates: MetricUpdate[] }
   | { readonly type: 'error'; readonly message: string };
 
 export interface TrainingThreadData {
@@ -34,7 +34,7 @@ if (!isMainThread && parentPort !== null && (workerData as { kind?: string } | n
         port.postMessage({ type: 'progress', progress, updates: relay.drain() } satisfies TrainingThreadMessage);
       },
     });
-    port.postMessage({ type: 'done', summary: outcome.summary, checkpoint: outcome.checkpoint, updates: relay.drain() } satisfies TrainingThreadMessage);
+    port.postMessage({ type: 'done', ...outcome, updates: relay.drain() } satisfies TrainingThreadMessage);
   } catch (error) {
     port.postMessage({ type: 'error', message: error instanceof Error ? error.message : String(error) } satisfies TrainingThreadMessage);
   }

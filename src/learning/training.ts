@@ -2,13 +2,16 @@ import { z } from 'zod';
 import { localBrief } from '../llm/index.ts';
 import { TRAINING_BRIEFS } from './briefs.ts';
 import { configHash, encodeCheckpoint } from './checkpoint.ts';
+import { distill, inferenceMicros } from './distill.ts';
+import { greedyReturn } from './evaluate.ts';
 import { FormulationEnv } from './environment.ts';
 import { HybridLoop } from './hybrid.ts';
 import type { LearningMetrics } from './metric-relay.ts';
 import { PpoTrainer } from './ppo.ts';
 import { ReinforceTrainer, type TrainProgress } from './reinforce.ts';
 
-export const ALGORITHMS = ['ppo', 'reinforce', 'hybrid'] as const;
+/** `distill`: a PPO teacher trained for `episodes`, then an 8-unit student distilled from it. */
+export const ALGORITHMS = ['ppo', 'reinforce', 'hybrid', 'distill'] as const;
 
 /** A training job: what `fai train` runs locally and what POST /v1/training/jobs queues. */
 export const TrainingSpecSchema = z
@@ -35,13 +38,28 @@ export interface TrainingSummary {
   readonly bestSearchRewards?: number[];
   /** Materials with a replayed feedback preference (with --from-feedback). */
   readonly feedbackMaterials?: number;
+  /** With `distill`: the student against its teacher (greedy returns, held-out KL, inference time). */
+  readonly distillation?: {
+    readonly teacherHidden: number;
+    readonly studentHidden: number;
+    readonly klBefore: number;
+    readonly klAfter: number;
+    readonly teacherReturn: number;
+    readonly studentReturn: number;
+    readonly retention: number;
+    readonly teacherInferenceUs: number;
+    readonly studentInferenceUs: number;
+    readonly speedup: number;
+  };
   readonly seconds: number;
 }
 
 export interface TrainingOutcome {
   readonly summary: TrainingSummary;
-  /** The trained policy as a FAICKPT1 checkpoint. */
+  /** The trained policy as a FAICKPT1 checkpoint (with `distill`: the student). */
   readonly checkpoint: Uint8Array;
+  /** With `distill`: the teacher's checkpoint. */
+  readonly teacherCheckpoint?: Uint8Array;
 }
 
 const round = (value: number) => Math.round(value * 1000) / 1000;
@@ -60,6 +78,7 @@ export function runTraining(
   const env = new FormulationEnv({ preferences });
   const briefs = TRAINING_BRIEFS.map(localBrief);
   const common = { env, briefs, seed: spec.seed, ...(options.metrics === undefined ? {} : { metrics: options.metrics }) };
+  // PPO trains the policy for ppo, hybrid (with the search) and distill (as the teacher).
   const trainer = spec.algo === 'reinforce' ? new ReinforceTrainer(common) : new PpoTrainer(common);
   const before = trainer.evaluate();
   const hybrid = spec.algo === 'hybrid' && trainer instanceof PpoTrainer ? new HybridLoop({ ...common, ppo: trainer }) : null;
@@ -79,6 +98,33 @@ export function runTraining(
     seconds: Math.round((performance.now() - started) / 100) / 10,
   };
   const config = { algorithm: spec.algo, episodes: spec.episodes, seed: spec.seed, shape: [...trainer.policy.sizes], ...(spec.fromFeedback ? { preferences: options.preferences } : {}) };
-  const checkpoint = encodeCheckpoint(trainer.policy, { algorithm: spec.algo, configHash: configHash(config), evaluationReturn: after });
-  return { summary, checkpoint };
+  if (spec.algo !== 'distill') {
+    const checkpoint = encodeCheckpoint(trainer.policy, { algorithm: spec.algo, configHash: configHash(config), evaluationReturn: after });
+    return { summary, checkpoint };
+  }
+  // The student learns the teacher's action distributions; rl_distill_kl follows its held-out KL.
+  const teacher = trainer.policy;
+  const distilled = distill({ teacher, env, briefs, seed: spec.seed, ...(options.metrics === undefined ? {} : { metrics: options.metrics }) });
+  const studentReturn = greedyReturn(distilled.student, env, briefs);
+  const state = env.encode(briefs[0]!, new Map(), 0);
+  const teacherUs = inferenceMicros(teacher, state);
+  const studentUs = inferenceMicros(distilled.student, state);
+  const distillation = {
+    teacherHidden: teacher.sizes[1]!,
+    studentHidden: distilled.student.sizes[1]!,
+    klBefore: round(distilled.klBefore),
+    klAfter: round(distilled.klAfter),
+    teacherReturn: after,
+    studentReturn: round(studentReturn),
+    retention: round(studentReturn / after),
+    teacherInferenceUs: round(teacherUs),
+    studentInferenceUs: round(studentUs),
+    speedup: round(teacherUs / studentUs),
+  };
+  const teacherConfig = { ...config, algorithm: 'ppo' };
+  return {
+    summary: { ...summary, distillation, seconds: Math.round((performance.now() - started) / 100) / 10 },
+    checkpoint: encodeCheckpoint(distilled.student, { algorithm: 'distilled', configHash: configHash({ ...config, student: [...distilled.student.sizes] }), evaluationReturn: round(studentReturn) }),
+    teacherCheckpoint: encodeCheckpoint(teacher, { algorithm: 'ppo', configHash: configHash(teacherConfig), evaluationReturn: after }),
+  };
 }

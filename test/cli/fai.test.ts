@@ -39,7 +39,7 @@ after(async () => {
 
 describe('fai', () => {
   it('has --help on the program and every verb', async () => {
-    for (const args of [['--help'], ['serve', '--help'], ['health', '--help'], ['train', '--help'], ['worker', '--help']]) {
+    for (const args of [['--help'], ['serve', '--help'], ['health', '--help'], ['train', '--help'], ['distill', '--help'], ['worker', '--help']]) {
       const result = await fai(args);
       assert.equal(result.code, 0, args.join(' '));
       assert.match(result.stdout, /Usage: fai/);

@@ -58,6 +58,28 @@ describe('training jobs on the service (no REDIS_URL: a worker thread)', () => {
     assert.equal(listed.jobs[0].id, id);
   });
 
+  it('distils on the service: a PPO teacher, then a student; rl_distill_kl moves on /metrics and both checkpoints land in the hub', async () => {
+    const response = await submit({ algo: 'distill', episodes: 64, seed: 3 });
+    assert.equal(response.statusCode, 202, response.body);
+    let view = response.json();
+    while (view.state === 'waiting' || view.state === 'active') {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      view = await job(view.id);
+    }
+    assert.equal(view.state, 'completed', JSON.stringify(view));
+    const d = view.summary.distillation;
+    assert.ok(d.klAfter < d.klBefore, `KL ${d.klBefore} → ${d.klAfter}`);
+    assert.deepEqual([d.teacherHidden, d.studentHidden], [64, 8]);
+    const kl = await readSamples(app().metrics.registry, catalogue.rlDistillKl);
+    assert.deepEqual(kl.map((s) => s.labels), [{ teacher: 'ppo', student: 'ppo-student' }]);
+    assert.equal(Math.round(kl[0]!.value * 1000) / 1000, d.klAfter);
+    const algorithmOf = async (cid: string) => decodeCheckpoint(new Uint8Array((await app().server.inject({ method: 'GET', url: `/v1/hub/objects/${cid}` })).rawPayload)).meta;
+    const student = await algorithmOf(view.checkpointCid);
+    const teacher = await algorithmOf(view.teacherCheckpointCid);
+    assert.deepEqual([student.algorithm, student.shape[1], student.evaluationReturn], ['distilled', 8, d.studentReturn]);
+    assert.deepEqual([teacher.algorithm, teacher.shape[1], teacher.evaluationReturn], ['ppo', 64, d.teacherReturn]);
+  });
+
   it('names what is wrong with a bad job (400), an unknown job (404), and replaying feedback when the hub has none (400)', async () => {
     for (const payload of [{}, { algo: 'dqn', episodes: 10 }, { algo: 'ppo', episodes: -1 }, { algo: 'ppo', episodes: 1.5 }, { algo: 'ppo', episodes: 10, seed: 'x' }, { algo: 'ppo', episodes: 10, extra: 1 }, '{"algo": ', '[]']) {
       const response = await submit(payload);

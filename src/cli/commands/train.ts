@@ -4,12 +4,8 @@ import { loadConfig } from '../../config/index.ts';
 import { openHub } from '../../hub/index.ts';
 import {
   decodeCheckpoint,
-  distill,
   evaluatePolicy,
   FormulationEnv,
-  greedyReturn,
-  inferenceMicros,
-  PpoTrainer,
   preferencesFor,
   runTraining,
   TRAINING_BRIEFS,
@@ -77,6 +73,10 @@ function specOf(options: TrainOptions): TrainingSpec {
 }
 
 function describe(summary: TrainingSummary, extra: string): string {
+  const d = summary.distillation;
+  if (d !== undefined) {
+    return `teacher ${d.teacherHidden} hidden units → student ${d.studentHidden}: KL ${d.klBefore} → ${d.klAfter}; retention ${d.retention} (${d.studentReturn} / ${d.teacherReturn}); speed-up ×${d.speedup} (${d.teacherInferenceUs} → ${d.studentInferenceUs} µs); ${summary.seconds} s${extra}\n`;
+  }
   return `${summary.algorithm}, seed ${summary.seed}: ${summary.episodes} episodes in ${summary.seconds} s; reward MA100 ${summary.rewardMa100}, MA1000 ${summary.rewardMa1000}; greedy return ${summary.greedyReturnBefore} → ${summary.greedyReturnAfter}${summary.feedbackMaterials === undefined ? '' : `; feedback on ${summary.feedbackMaterials} materials replayed`}${extra}\n`;
 }
 
@@ -109,7 +109,7 @@ export async function trainCommand(options: TrainOptions, write: (text: string) 
 }
 
 /** Queues the job on the service and follows it (progress bar from its reports) until it finishes. */
-async function submitTraining(spec: TrainingSpec, options: TrainOptions, write: (text: string) => void): Promise<number> {
+async function submitTraining(spec: TrainingSpec, options: Pick<TrainOptions, 'json' | 'detach' | 'url' | 'timeout'>, write: (text: string) => void): Promise<number> {
   const base = serviceUrl(options.url ?? 'http://127.0.0.1:8000');
   const timeoutMs = parseTimeout(options.timeout ?? '10000');
   const url = new URL('/v1/training/jobs', base);
@@ -133,40 +133,31 @@ async function submitTraining(spec: TrainingSpec, options: TrainOptions, write: 
     write(options.json ? `${JSON.stringify(job, null, 2)}\n` : `job ${job.id} failed: ${job.error ?? 'no reason given'}\n`);
     return ExitCodes.INTERNAL;
   }
-  write(options.json ? `${JSON.stringify(job, null, 2)}\n` : describe(job.summary!, `; checkpoint ${job.checkpointCid ?? '(not stored)'}`));
+  write(options.json ? `${JSON.stringify(job, null, 2)}\n` : describe(job.summary!, `; checkpoint ${job.checkpointCid ?? '(not stored)'}${job.teacherCheckpointCid === undefined ? '' : `, teacher ${job.teacherCheckpointCid}`}`));
   return ExitCodes.OK;
 }
 
 /**
  * `fai distill`: trains a PPO teacher on the shipped briefs, distils an 8-unit student, and prints
- * KL(teacher ‖ student), reward retention and the inference speed-up.
+ * KL(teacher ‖ student), reward retention and the inference speed-up; `--submit` has the service do it
+ * (both checkpoints land in its hub).
  */
-export async function distillCommand(options: { episodes: number; seed: number; json?: boolean }, write: (text: string) => void = (t) => process.stdout.write(t)): Promise<number> {
-  const started = performance.now();
-  const env = new FormulationEnv();
-  const briefs = TRAINING_BRIEFS.map(localBrief);
-  const teacher = new PpoTrainer({ env, briefs, seed: options.seed });
-  teacher.train(options.episodes, progressPrinter(options.episodes, started));
-  const result = distill({ teacher: teacher.policy, env, briefs, seed: options.seed });
-  const teacherReturn = greedyReturn(teacher.policy, env, briefs);
-  const studentReturn = greedyReturn(result.student, env, briefs);
-  const state = env.encode(briefs[0]!, new Map(), 0);
-  const teacherUs = inferenceMicros(teacher.policy, state);
-  const studentUs = inferenceMicros(result.student, state);
-  const summary = {
-    teacher: { hidden: teacher.policy.sizes[1], greedyReturn: round(teacherReturn), inferenceUs: round(teacherUs) },
-    student: { hidden: result.student.sizes[1], greedyReturn: round(studentReturn), inferenceUs: round(studentUs) },
-    klBefore: round(result.klBefore),
-    klAfter: round(result.klAfter),
-    retention: round(studentReturn / teacherReturn),
-    speedup: round(teacherUs / studentUs),
-    seconds: round((performance.now() - started) / 1000),
-  };
-  write(
-    options.json
-      ? `${JSON.stringify(summary, null, 2)}\n`
-      : `teacher ${summary.teacher.hidden} hidden units → student ${summary.student.hidden}: KL ${summary.klBefore} → ${summary.klAfter}; retention ${summary.retention} (${summary.student.greedyReturn} / ${summary.teacher.greedyReturn}); speed-up ×${summary.speedup} (${summary.teacher.inferenceUs} → ${summary.student.inferenceUs} µs); ${summary.seconds} s\n`,
-  );
+export async function distillCommand(
+  options: { episodes: number; seed: number; json?: boolean; out?: string; submit?: boolean; detach?: boolean; url?: string; timeout?: string },
+  write: (text: string) => void = (t) => process.stdout.write(t),
+): Promise<number> {
+  const spec = specOf({ algo: 'distill', episodes: options.episodes, seed: options.seed });
+  if (options.submit) {
+    if (options.out !== undefined) throw new FaiError(ErrorCodes.VALIDATION, '--out: with --submit the checkpoints go to the service\'s hub (their CIDs are printed)', { field: '--out' });
+    return submitTraining(spec, options, write);
+  }
+  const { summary, checkpoint } = runTraining(spec, { onProgress: progressPrinter(spec.episodes, performance.now()) });
+  const output: Record<string, unknown> = { ...summary };
+  if (options.out !== undefined) {
+    await writeAtomically(options.out, checkpoint);
+    Object.assign(output, { checkpoint: options.out, checkpointBytes: checkpoint.length });
+  }
+  write(options.json ? `${JSON.stringify(output, null, 2)}\n` : describe(summary, options.out !== undefined ? `; student checkpoint written to ${options.out}` : ''));
   return ExitCodes.OK;
 }
 
