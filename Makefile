@@ -4,12 +4,12 @@ SHELL := /bin/bash
 
 NODE_TS := node --import tsx
 FAI := $(NODE_TS) src/cli/main.ts
-DEB_PACKAGES := redis-server nginx prometheus prometheus-alertmanager
+DEB_PACKAGES := redis-server nginx prometheus prometheus-alertmanager chromium
 UNIT_TESTS = $(shell find test -name '*.test.ts' -not -path 'test/integration/*' | sort)
 INTEGRATION_TESTS = $(shell find test/integration -name '*.test.ts' | sort)
 TEST_FLAGS := --test-reporter=spec --test-concurrency=1
 
-.PHONY: $(RUNBOOK_TARGETS) help install system-deps run test test-unit test-integration typecheck health check-example train worker generate monitor-local stack-up stack-down bench bench-regulation bench-hub bench-brief bench-learning clean
+.PHONY: $(RUNBOOK_TARGETS) help install system-deps run test test-unit test-integration typecheck health check-example train worker generate monitor-local stack-up stack-down bench bench-regulation bench-hub bench-brief bench-learning bench-shadow clean
 
 help: ## list every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  %-24s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -67,7 +67,7 @@ stack-down: ## stop the Docker Compose stack
 check-example: install ## check the shipped example formula against IFRA and EU rules (fai check-formula)
 	$(FAI) check-formula examples/edp-fresh-citrus.json; code=$$?; [ $$code -le 2 ] || exit $$code
 
-bench: bench-regulation bench-hub bench-brief bench-learning ## run every benchmark under bench/
+bench: bench-regulation bench-hub bench-brief bench-learning bench-shadow ## run every benchmark under bench/
 
 bench-regulation: install ## compliance checks/s and µs per check for 10/30/100 materials, full vs 10x data, indexed vs linear scan
 	$(NODE_TS) bench/regulation-check.bench.ts
@@ -105,14 +105,17 @@ runbook-health-check: install ## service, LLM slots, Redis, Prometheus; non-zero
 runbook-metrics-check: install ## Prometheus up and every thresholds-table row; non-zero exit on CRITICAL
 	$(FAI) runbook metrics-check $(ARGS)
 
-runbook-shadow-eval: install ## shadow evaluation of teacher and student (not available yet)
-	$(FAI) runbook shadow-eval $(ARGS)
+runbook-shadow-eval: install ## offline shadow evaluation (STAGE=staging SAMPLES=50): teacher and student beside production; writes both reports
+	$(FAI) runbook shadow-eval --stage $${STAGE:-staging} --samples $${SAMPLES:-50} $(ARGS)
 
 bench-brief: install ## what the brief layer adds per request vs a bare openai client call (test server at zero latency); local briefs/s
 	$(NODE_TS) bench/brief.bench.ts
 
 bench-learning: install ## environment steps/s, PPO update time, teacher vs student inference µs, retention and KL (about 2 min)
 	$(NODE_TS) bench/learning.bench.ts
+
+bench-shadow: install ## POST /v1/formulas p50/p99 with shadow off, at 5 % and at 100 %, as ratios (about 1 min)
+	$(NODE_TS) bench/shadow.bench.ts
 
 clean: ## remove installed dependencies and local data
 	rm -rf node_modules data .tmp

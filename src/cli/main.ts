@@ -9,6 +9,7 @@ import { runbookAudit, runbookList, runbookRun } from './commands/runbook.ts';
 import { deployCommand } from './commands/deploy.ts';
 import { serve } from './commands/serve.ts';
 import { workerCommand } from './commands/worker.ts';
+import { shadowReport, shadowRun, shadowSchedule } from './commands/shadow.ts';
 import { ExitCodes, reportError } from './exit-codes.ts';
 
 const DEFAULT_URL = process.env.FAI_URL ?? 'http://127.0.0.1:8000';
@@ -223,11 +224,56 @@ export function buildProgram(): Command {
     .action(async (options) => {
       process.exitCode = await runbookRun('pin-update', { model: options.model, version: options.version, ...(options.cid === undefined ? {} : { cid: options.cid }), list: options.list ?? false }, options);
     });
-  for (const name of ['clear-cache', 'health-check', 'metrics-check', 'shadow-eval', 'rollback', 'emergency-stop', 'restart-workers'] as const) {
+  common(runbook.command('shadow-eval').description('offline shadow evaluation: production, teacher and student on a brief set; both reports'))
+    .option('--stage <stage>', 'development, staging, production or incident', 'staging')
+    .option('--samples <n>', 'comparisons', integer('--samples'), 50)
+    .option('--train-episodes <n>', 'teacher episodes when teacher and student are not pinned', integer('--train-episodes'), 4000)
+    .option('--out <dir>', 'where both reports go (default: SHADOW_DIR/reports)')
+    .action(async (options) => {
+      process.exitCode = await runbookRun('shadow-eval', { stage: options.stage, samples: options.samples, trainEpisodes: options.trainEpisodes, ...(options.out === undefined ? {} : { out: options.out }) }, options);
+    });
+  for (const name of ['clear-cache', 'health-check', 'metrics-check', 'rollback', 'emergency-stop', 'restart-workers'] as const) {
     common(runbook.command(name).description(`the ${name} runbook (see fai runbook list)`)).action(async (options) => {
       process.exitCode = await runbookRun(name, {}, options);
     });
   }
+
+  const shadow = program.command('shadow').description('shadow evaluation: production, the PPO teacher and the distilled student on the same briefs (docs/shadow.md)');
+  shadow
+    .command('run')
+    .description('replay a brief set through production, teacher and student; write shadow_evaluation_results.json and the HTML report')
+    .option('--stage <stage>', `stage the comparisons are recorded under (${['development', 'staging', 'production', 'incident'].join(', ')})`, 'staging')
+    .option('--samples <n>', 'comparisons to run (the brief set is cycled)', positive('--samples'), 50)
+    .option('--briefs <file>', 'brief set {"texts": [...]}', 'examples/shadow-briefs.json')
+    .option('--out <dir>', 'where both reports go (default: SHADOW_DIR/reports)')
+    .option('--train-episodes <n>', 'when teacher and student are not pinned: PPO episodes of the teacher trained for the run', positive('--train-episodes'), 4000)
+    .option('--no-train', 'fail instead of training when teacher and student are not pinned')
+    .option('--margin <share>', 'non-inferiority margin on the retention (default 0.92)')
+    .option('--json', 'print the summary as JSON')
+    .action(async (options) => {
+      process.exitCode = await shadowRun(options);
+    });
+  shadow
+    .command('report')
+    .description('write both reports from the comparisons the service recorded')
+    .option('--dir <dir>', 'the comparison log (default: SHADOW_DIR)')
+    .option('--out <dir>', 'where both reports go (default: <dir>/reports)')
+    .option('--stage <stage>', 'only this stage\'s comparisons')
+    .option('--margin <share>', 'non-inferiority margin on the retention (default 0.92)')
+    .option('--json', 'print the summary as JSON')
+    .action(async (options) => {
+      process.exitCode = await shadowReport(options);
+    });
+
+  shadow
+    .command('schedule')
+    .description('print the stage schedule (configs/shadow-schedule.json) as crontab lines and systemd timers')
+    .option('--file <file>', 'the schedule (default: SHADOW_SCHEDULE_FILE)')
+    .option('--root <dir>', 'the repository the jobs run in', '.')
+    .option('--json', 'print JSON')
+    .action(async (options) => {
+      process.exitCode = await shadowSchedule(options);
+    });
 
   const deploy = program.command('deploy').description('the processes of the deployment (configs/deployment.json), through its backend (local or compose)');
   for (const action of ['up', 'down', 'status'] as const) {

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ErrorCodes, parseOrThrow } from '../errors/index.ts';
+import { RatesSchema } from '../shadow/sampling.ts';
 
 /** The LLM slots of the operations guide; each is an OpenAI-compatible endpoint when its URL is set. */
 export const LLM_SLOTS = ['qwen', 'mistral', 'llama'] as const;
@@ -51,6 +52,15 @@ const EnvSchema = z.object({
   REGULATION_STRICT: z.enum(['true', 'false', '1', '0', '']).default('false'),
   HUB_DIR: z.string().trim().min(1).default('data/hub'),
   PINS_FILE: z.string().trim().min(1).default('configs/model_pins.json'),
+  SHADOW_STAGE: z.enum(['development', 'staging', 'production', 'incident']).default('production'),
+  SHADOW_RATES: z.string().default(''),
+  SHADOW_QUEUE: integer(64, 1, 100_000),
+  SHADOW_CONCURRENCY: integer(1, 1, 64),
+  SHADOW_TIMEOUT_MS: integer(2_000, 10, 600_000),
+  SHADOW_DIR: z.string().trim().min(1).default('data/shadow'),
+  SHADOW_SCHEDULE: z.enum(['on', 'off']).default('off'),
+  SHADOW_SCHEDULE_FILE: z.string().trim().min(1).default('configs/shadow-schedule.json'),
+  SHADOW_BRIEFS: z.string().trim().min(1).default('examples/shadow-briefs.json'),
   HUB_TTL_RECIPE_DAYS: z.coerce.number().positive().max(36_500).default(365),
   HUB_TTL_FEEDBACK_DAYS: z.coerce.number().positive().max(36_500).default(30),
   HUB_TTL_CHECKPOINT_DAYS: z.coerce.number().positive().max(36_500).default(90),
@@ -78,6 +88,20 @@ export interface Config {
   readonly hubDir: string;
   readonly hubTtlSeconds: Readonly<Record<'recipe' | 'feedback' | 'checkpoint', number>>;
   readonly hubMaxCheckpointBytes: number;
+  /** Shadow evaluation of POST /v1/formulas (src/shadow, docs/shadow.md). */
+  readonly shadow: {
+    readonly stage: 'development' | 'staging' | 'production' | 'incident';
+    readonly rates: Readonly<Record<'development' | 'staging' | 'production' | 'incident', number>>;
+    readonly queueSize: number;
+    readonly concurrency: number;
+    readonly timeoutMs: number;
+    readonly dir: string;
+    /** SHADOW_SCHEDULE=on: the service runs the scheduled stages itself. */
+    readonly schedule: boolean;
+    readonly scheduleFile: string;
+    /** The brief set scheduled runs replay. */
+    readonly briefsFile: string;
+  };
   /** Model pins and the production policy's pin (version → CID); re-read on SIGHUP (the pin-update runbook sends it). */
   readonly pinsFile: string;
 }
@@ -114,6 +138,17 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     },
     hubMaxCheckpointBytes: parsed.HUB_MAX_CHECKPOINT_MB * 1024 * 1024,
     pinsFile: parsed.PINS_FILE,
+    shadow: {
+      stage: parsed.SHADOW_STAGE,
+      rates: parseOrThrow(RatesSchema, parsed.SHADOW_RATES, 'env.SHADOW_RATES', ErrorCodes.CONFIG),
+      queueSize: parsed.SHADOW_QUEUE,
+      concurrency: parsed.SHADOW_CONCURRENCY,
+      timeoutMs: parsed.SHADOW_TIMEOUT_MS,
+      dir: parsed.SHADOW_DIR,
+      schedule: parsed.SHADOW_SCHEDULE === 'on',
+      scheduleFile: parsed.SHADOW_SCHEDULE_FILE,
+      briefsFile: parsed.SHADOW_BRIEFS,
+    },
   };
 }
 

@@ -1,6 +1,7 @@
-import { mkdir, open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { writeFileAtomic } from '../system/index.ts';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import { explainStorageError } from './storage-error.ts';
 
@@ -110,19 +111,9 @@ export class EmbeddedMetadataStore implements MetadataStore {
   async put(record: ObjectRecord, ttlSeconds: number | null): Promise<void> {
     await this.open();
     const stored: StoredRecord = { record, expiresAt: ttlSeconds === null ? null : this.now() + ttlSeconds * 1000 };
-    const file = this.fileOf(record.cid);
-    const temporary = `${file}.${process.pid}.tmp`;
     try {
-      const handle = await open(temporary, 'w');
-      try {
-        await handle.writeFile(JSON.stringify(stored));
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(temporary, file);
+      await writeFileAtomic(this.fileOf(record.cid), JSON.stringify(stored));
     } catch (error) {
-      await unlink(temporary).catch(() => undefined);
       throw await explainStorageError(error, this.directory, `cannot write the record of ${record.cid}`);
     }
     this.index(stored);

@@ -2,7 +2,6 @@ import type { CreativeBrief } from '../llm/index.ts';
 import type { LearningMetrics } from './metric-relay.ts';
 import type { FormulationEnv } from './environment.ts';
 import { Mlp, softmax } from './mlp.ts';
-import { greedy } from './evaluate.ts';
 import { Random } from './random.ts';
 
 export interface Policy {

@@ -150,16 +150,13 @@ export class QueuedTrainingJobs implements TrainingJobs {
     };
   }
 
-  /** Closes the queue's connections; against a Redis that is down, gives up waiting after 2 s and drops them. */
+  /** Closes the queue's connections; gives up waiting after 2 s (a Redis that is down, a blocking read in flight) and drops them. */
   async close(): Promise<void> {
     this.closing = true;
-    const closing = Promise.all([this.events.close(), this.queue.close()]).then(
-      () => 'closed' as const,
-      () => 'closed' as const,
-    );
-    const timedOut = new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 2_000).unref());
-    if ((await Promise.race([closing, timedOut])) === 'timeout') {
-      await Promise.all([this.events.disconnect(), this.queue.disconnect()]).catch(() => undefined);
+    const within = <T>(work: Promise<T>, ms: number) =>
+      Promise.race([work.then(() => true, () => true), new Promise<false>((resolve) => setTimeout(() => resolve(false), ms).unref())]);
+    if (!(await within(Promise.all([this.events.close(), this.queue.close()]), 2_000))) {
+      await within(Promise.all([this.events.disconnect(), this.queue.disconnect()]), 1_000);
     }
   }
 }

@@ -1,12 +1,25 @@
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import type { CloudHub } from '../hub/index.ts';
-import { POLICY_PIN, type CreativeBrief, type PolicyPin } from '../llm/index.ts';
+import { POLICY_PIN, policyPinOf, type CreativeBrief, type PolicyPinName, type Pins } from '../llm/index.ts';
 import type { ComplianceChecker, ComplianceResult } from '../regulation/index.ts';
-import { loadCheckpoint, type CheckpointMeta } from './checkpoint.ts';
+import type { CheckpointMeta } from './checkpoint.ts';
 import { FormulationEnv, type RewardBreakdown } from './environment.ts';
 import { greedy } from './evaluate.ts';
-import type { Mlp } from './mlp.ts';
+import { PolicyStore, type LoadedPolicy, type PolicyStatus } from './policy-store.ts';
 import { Random } from './random.ts';
+
+/** What production answered, as the shadow evaluation needs it. */
+export interface ProductionAnswer {
+  readonly requestId: string;
+  readonly brief: CreativeBrief;
+  /** The policy's greedy episode (forward passes and formula steps), ms. */
+  readonly latencyMs: number;
+  readonly reward: number;
+  /** Units per palette index. */
+  readonly units: ReadonlyArray<readonly [number, number]>;
+  readonly version: string;
+  readonly cid: string;
+}
 
 export interface ServedFormula {
   readonly formula: ReadonlyArray<{ material: string; cas: string; concentrationPct: number; notePosition: string; odorFamily: string }>;
@@ -17,17 +30,6 @@ export interface ServedFormula {
   readonly recipeCid: string;
 }
 
-/** What GET /health/policy reports: the pin in force and whether its checkpoint loads. */
-export interface PolicyStatus {
-  readonly status: 'loaded' | 'not_pinned' | 'unavailable';
-  readonly version: string | null;
-  readonly cid: string | null;
-  readonly algorithm?: CheckpointMeta['algorithm'];
-  readonly shape?: readonly number[];
-  readonly evaluationReturn?: number;
-  readonly detail?: string;
-}
-
 /**
  * Turns a brief into a formula with the production policy: the checkpoint pinned as
  * `formulation-policy` in configs/model_pins.json (version → CID), restored from the Cloud Hub
@@ -35,67 +37,42 @@ export interface PolicyStatus {
  * picked up by the next request. The policy acts greedily, so the same brief gets the same formula.
  */
 export class FormulaService {
+  readonly policies: PolicyStore;
+  readonly env: FormulationEnv;
   private readonly hub: CloudHub;
   private readonly compliance: ComplianceChecker;
-  private readonly pin: () => PolicyPin | undefined;
-  private env: FormulationEnv | undefined;
-  private loaded: { cid: string; loading: Promise<{ net: Mlp; meta: CheckpointMeta }> } | undefined;
+  private readonly pins: () => Pins;
+  /** Told each production answer (the shadow evaluation samples from these); must not block. */
+  observe: ((answer: ProductionAnswer) => void) | undefined;
 
-  constructor(options: { hub: CloudHub; compliance: ComplianceChecker; policyPin: () => PolicyPin | undefined; env?: FormulationEnv }) {
+  constructor(options: { hub: CloudHub; compliance: ComplianceChecker; pins: () => Pins; env?: FormulationEnv }) {
     this.hub = options.hub;
     this.compliance = options.compliance;
-    this.pin = options.policyPin;
-    this.env = options.env;
+    this.pins = options.pins;
+    this.env = options.env ?? new FormulationEnv({ regulatory: options.compliance.catalogue });
+    this.policies = new PolicyStore(options.hub, () => this.env);
   }
 
-  private policy(): Promise<{ pin: PolicyPin; net: Mlp; meta: CheckpointMeta }> {
-    const pin = this.pin();
-    if (pin === undefined) {
-      return Promise.reject(new FaiError(ErrorCodes.UNAVAILABLE, `no production policy: pin one as "${POLICY_PIN}" in the pins file (fai train --publish VERSION, then fai runbook pin-update --model ${POLICY_PIN} --version VERSION --cid CID)`));
-    }
-    const { cid } = pin;
-    if (this.loaded?.cid !== cid) {
-      const loading = (async () => {
-        const { net, meta } = await loadCheckpoint(this.hub, cid).catch((error: unknown) => {
-          throw new FaiError(ErrorCodes.UNAVAILABLE, `production policy ${pin.version} (${cid}) cannot be loaded: ${(error as Error).message}`);
-        });
-        const env = this.environment();
-        if (meta.shape[0] !== env.stateSize || meta.shape.at(-1) !== env.actions) {
-          throw new FaiError(ErrorCodes.UNAVAILABLE, `production policy ${pin.version} (${cid}) has shape ${meta.shape.join('-')}, which does not fit this environment (${env.stateSize} inputs, ${env.actions} actions)`);
-        }
-        return { net, meta };
-      })();
-      const entry = { cid, loading };
-      this.loaded = entry;
-      // A failed load is not cached: the next request tries again (the hub may be back).
-      loading.catch(() => {
-        if (this.loaded === entry) this.loaded = undefined;
-      });
-    }
-    return this.loaded!.loading.then((policy) => ({ pin, ...policy }));
+  /** A pinned policy, loaded (production by default). */
+  policy(name: PolicyPinName = POLICY_PIN): Promise<LoadedPolicy> {
+    return this.policies.load(name, policyPinOf(this.pins(), name));
   }
 
-  /** Loads the pinned policy if needed and says whether it serves. */
-  async status(): Promise<PolicyStatus> {
-    const pin = this.pin();
-    if (pin === undefined) return { status: 'not_pinned', version: null, cid: null, detail: `no "${POLICY_PIN}" pin in the pins file` };
-    try {
-      const { meta } = await this.policy();
-      return { status: 'loaded', version: pin.version, cid: pin.cid, algorithm: meta.algorithm, shape: meta.shape, evaluationReturn: meta.evaluationReturn };
-    } catch (error) {
-      return { status: 'unavailable', version: pin.version, cid: pin.cid, detail: (error as Error).message };
-    }
+  /** Loads a pinned policy if needed and says whether it serves (GET /health/policy). */
+  status(name: PolicyPinName = POLICY_PIN): Promise<PolicyStatus> {
+    return this.policies.status(name, policyPinOf(this.pins(), name));
   }
 
-  private environment(): FormulationEnv {
-    this.env ??= new FormulationEnv({ regulatory: this.compliance.catalogue });
-    return this.env;
-  }
-
-  async compose(brief: CreativeBrief): Promise<ServedFormula> {
+  /**
+   * The production formula for a brief. `observe` (the shadow evaluation) is told what production
+   * answered — after the answer is complete and without waiting for it.
+   */
+  async compose(brief: CreativeBrief, requestId = ''): Promise<ServedFormula> {
     const { pin, net, meta } = await this.policy();
-    const env = this.environment();
+    const env = this.env;
+    const started = performance.now();
     const { units, reward } = env.episode(brief, (state) => greedy(net, state), new Random(1));
+    const latencyMs = performance.now() - started;
     if (units.size === 0) {
       // An untrained or degenerate policy can remove everything it added; an empty formula is no answer.
       throw new FaiError(ErrorCodes.UNAVAILABLE, `production policy ${pin.version} (${pin.cid}) built an empty formula for this brief: it needs more training (check it with fai eval)`);
@@ -109,6 +86,7 @@ export class FormulaService {
     const policy = { version: pin.version, cid: pin.cid, algorithm: meta.algorithm, shape: meta.shape, evaluationReturn: meta.evaluationReturn };
     const compliance = this.compliance.check(request);
     const recipe = await this.hub.storeJson('recipe', plainJson({ brief, formula, policy: { version: pin.version, cid: pin.cid } }), ['served']);
+    this.observe?.({ requestId, brief, latencyMs, reward: reward.total, units: [...units], version: pin.version, cid: pin.cid });
     return { formula, compliance, reward, policy, recipeCid: recipe.cid };
   }
 }

@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { startTsWorker } from '../system/index.ts';
 import type { MetricUpdate } from './metric-relay.ts';
 import type { TrainProgress } from './reinforce.ts';
 import type { TrainingThreadData, TrainingThreadMessage } from './training-thread.ts';
@@ -15,20 +15,13 @@ export interface TrainingRun {
  * Runs one training job on a worker thread, so the calling process's event loop stays free (the
  * service keeps answering; a `fai worker` keeps renewing its BullMQ lock). Progress and the relayed
  * metric updates arrive through `onProgress`, and once more, with the last updates, before the outcome.
- *
- * The thread is started from a two-line loader that registers tsx first: a worker does not inherit
- * the parent's module hooks, and Node 20 ignores `--import` in a worker's execArgv.
  */
 export function runTrainingInThread(
   spec: TrainingSpec,
   options: { preferences?: Readonly<Record<string, number>>; progressEveryMs?: number; onProgress?: (progress: TrainProgress | null, updates: MetricUpdate[]) => void } = {},
 ): TrainingRun {
   const data: TrainingThreadData = { spec, progressEveryMs: options.progressEveryMs ?? 250, ...(options.preferences === undefined ? {} : { preferences: options.preferences }) };
-  const entry = new URL('./training-thread.ts', import.meta.url).href;
-  const worker = new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry)}); })`, {
-    eval: true,
-    workerData: { kind: 'fai-training', data },
-  });
+  const worker = startTsWorker(new URL('./training-thread.ts', import.meta.url), { kind: 'fai-training', data });
   let settled = false;
   const outcome = new Promise<TrainingOutcome>((resolve, reject) => {
     worker.on('message', (message: TrainingThreadMessage) => {

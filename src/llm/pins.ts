@@ -1,6 +1,6 @@
-import { rename, writeFile } from 'node:fs/promises';
 import { CID } from 'multiformats/cid';
 import { z } from 'zod';
+import { writeFileAtomic } from '../system/index.ts';
 import { readJsonFile } from '../config/index.ts';
 
 /**
@@ -12,6 +12,10 @@ import { readJsonFile } from '../config/index.ts';
 export const PIN_VERSION = /^\d+\.\d+\.\d+([-+][0-9A-Za-z.-]+)?$/;
 /** The pin POST /v1/formulas serves. */
 export const POLICY_PIN = 'formulation-policy';
+/** Formulation policies are pinned to a checkpoint CID: production (`formulation-policy`) and the shadow teacher and student. */
+export const POLICY_PINS = [POLICY_PIN, 'formulation-teacher', 'formulation-student'] as const;
+export type PolicyPinName = (typeof POLICY_PINS)[number];
+export const isPolicyPinName = (name: string): name is PolicyPinName => (POLICY_PINS as readonly string[]).includes(name);
 
 const Version = z.string().regex(PIN_VERSION, 'must be a version like 2.5.1');
 export const isCid = (text: string): boolean => {
@@ -27,8 +31,8 @@ export const PinsSchema = z
   .record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'model names are lower-case words'), z.union([Version, PolicyPinSchema]))
   .superRefine((pins, context) => {
     for (const [model, pin] of Object.entries(pins)) {
-      if (model === POLICY_PIN && typeof pin === 'string') context.addIssue({ code: 'custom', path: [model], message: 'the policy pin is {"version": ..., "cid": ...}: a version alone does not say which checkpoint' });
-      if (model !== POLICY_PIN && typeof pin !== 'string') context.addIssue({ code: 'custom', path: [model], message: `only "${POLICY_PIN}" is pinned to a CID; a model's pin is its version` });
+      if (isPolicyPinName(model) && typeof pin === 'string') context.addIssue({ code: 'custom', path: [model], message: 'a policy pin is {"version": ..., "cid": ...}: a version alone does not say which checkpoint' });
+      if (!isPolicyPinName(model) && typeof pin !== 'string') context.addIssue({ code: 'custom', path: [model], message: `only ${POLICY_PINS.join(', ')} are pinned to a CID; a model's pin is its version` });
     }
   });
 export type Pins = z.infer<typeof PinsSchema>;
@@ -43,9 +47,9 @@ export const pinVersion = (pin: Pin | undefined): string | undefined => (pin ===
 export const pinText = (pin: Pin | undefined): string => (pin === undefined ? '—' : typeof pin === 'string' ? pin : `${pin.version} (${pin.cid})`);
 export const samePin = (a: Pin | undefined, b: Pin | undefined): boolean => pinText(a) === pinText(b);
 
-/** The production policy's pin, when the pins name one. */
-export function policyPinOf(pins: Pins): PolicyPin | undefined {
-  const pin = pins[POLICY_PIN];
+/** A policy's pin (the production policy's by default), when the pins name one. */
+export function policyPinOf(pins: Pins, name: PolicyPinName = POLICY_PIN): PolicyPin | undefined {
+  const pin = pins[name];
   return typeof pin === 'object' ? pin : undefined;
 }
 
@@ -55,7 +59,5 @@ export function readPins(file: string): Promise<Pins> {
 
 /** Written to a temporary file and renamed over the old one: a reader sees the old pins or the new, never half. */
 export async function writePins(file: string, pins: Pins): Promise<void> {
-  const temporary = `${file}.${process.pid}.tmp`;
-  await writeFile(temporary, `${JSON.stringify(pins, null, 2)}\n`);
-  await rename(temporary, file);
+  await writeFileAtomic(file, `${JSON.stringify(pins, null, 2)}\n`);
 }

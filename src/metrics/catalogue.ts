@@ -155,6 +155,48 @@ export const catalogue = {
     guide: true,
     labels: { teacher: { maxDistinct: 16 }, student: { maxDistinct: 16 } },
   },
+  // --- Shadow evaluation ---------------------------------------------------
+  shadowComparisonsTotal: {
+    name: 'shadow_comparisons_total',
+    help: 'Shadow comparisons completed (production, teacher and student on the same brief), by stage.',
+    type: 'counter',
+    group: 'rl',
+    guide: false,
+    labels: { stage: { values: ['development', 'staging', 'production', 'incident'] } },
+  },
+  shadowDroppedTotal: {
+    name: 'shadow_dropped_total',
+    help: 'Sampled requests whose shadow comparison did not complete, by reason (queue_full: shed; timeout; no_models; error).',
+    type: 'counter',
+    group: 'rl',
+    guide: false,
+    labels: { reason: { values: ['queue_full', 'timeout', 'no_models', 'error'] } },
+  },
+  shadowKlDivergence: {
+    name: 'shadow_kl_divergence',
+    help: 'KL(teacher || student) of the action distributions per shadow comparison (over the teacher\'s states).',
+    type: 'histogram',
+    group: 'rl',
+    guide: false,
+    labels: { stage: { values: ['development', 'staging', 'production', 'incident'] } },
+    buckets: [0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2, 5],
+  },
+  shadowSpeedupRatio: {
+    name: 'shadow_speedup_ratio',
+    help: 'Teacher latency / student latency over the last 100 shadow comparisons of the stage.',
+    type: 'gauge',
+    group: 'rl',
+    guide: false,
+    labels: { stage: { values: ['development', 'staging', 'production', 'incident'] } },
+  },
+  shadowRewardRetention: {
+    name: 'shadow_reward_retention',
+    help: 'Student mean reward / teacher mean reward over the last 100 shadow comparisons of the stage.',
+    type: 'gauge',
+    group: 'rl',
+    guide: false,
+    labels: { stage: { values: ['development', 'staging', 'production', 'incident'] } },
+  },
   // --- Regulation ----------------------------------------------------------
   ifraViolationsTotal: {
     name: 'ifra_violations_total',

@@ -27,7 +27,7 @@ export type Measure =
    */
   | { readonly kind: 'increase'; readonly windowSeconds: number; readonly producedWith?: CatalogueKey };
 
-export type ThresholdUnit = 'ms' | 'seconds' | 'ratio' | 'bytes' | 'reward' | 'fraction' | 'per_day';
+export type ThresholdUnit = 'ms' | 'seconds' | 'ratio' | 'bytes' | 'reward' | 'fraction' | 'per_day' | 'per_hour';
 
 /** The runbooks of the operations guide (automated by the runbook capability). */
 export const RUNBOOKS = [
@@ -73,6 +73,7 @@ export interface ThresholdRow {
 
 const FIVE_MINUTES = 300;
 const ONE_DAY = 86_400;
+const ONE_HOUR = 3_600;
 /**
  * The guide says "GB" for VRAM. We read it as 10^9 bytes: a 24 GB card holds
  * 24 GiB ≈ 25.8e9 bytes, so the critical 25 GB is reachable on it, which it would
@@ -206,6 +207,42 @@ export const thresholdsTable: readonly ThresholdRow[] = [
       summary: 'Worker {{ $labels.worker_id }} uses {{ $value | humanize }}B of GPU memory',
       description: 'worker_vram_bytes is above the threshold (GB = 10^9 bytes). Restart the workers one at a time to release fragmented memory.',
       runbook: { warning: 'restart-workers', critical: 'restart-workers' },
+    },
+  },
+  {
+    id: 'shadow_reward_retention',
+    title: 'shadow reward retention (student ÷ teacher)',
+    metric: 'shadowRewardRetention',
+    measure: { kind: 'gauge' },
+    unit: 'fraction',
+    direction: 'below',
+    normal: { min: 0.95 },
+    warning: 0.92,
+    critical: 0.85,
+    alert: {
+      name: 'LowShadowRetention',
+      for: '30m',
+      summary: 'The student keeps {{ $value | humanizePercentage }} of the teacher\'s reward in shadow comparisons',
+      description: 'shadow_reward_retention over the last 100 live comparisons is below the non-inferiority margin (0.92): the distilled student no longer matches its teacher. Run the offline shadow evaluation for the interval and the verdict; if the student serves production, roll its pin back.',
+      runbook: { warning: 'shadow-eval', critical: 'rollback' },
+    },
+  },
+  {
+    id: 'shadow_dropped_per_hour',
+    title: 'shadow comparisons dropped per hour',
+    metric: 'shadowDroppedTotal',
+    measure: { kind: 'increase', windowSeconds: ONE_HOUR, producedWith: 'shadowComparisonsTotal' },
+    unit: 'per_hour',
+    direction: 'above',
+    normal: { max: 10 },
+    warning: 100,
+    critical: 1000,
+    alert: {
+      name: 'ShadowDropsRising',
+      for: '15m',
+      summary: '{{ $value | humanize }} sampled requests lost their shadow comparison in the last hour',
+      description: 'Shadow comparisons are shed (queue full), time out, or find no teacher or student. Customers are unaffected; the evaluation is losing its sample. Check health, then lower SHADOW_RATES or raise SHADOW_CONCURRENCY.',
+      runbook: { warning: 'health-check', critical: 'health-check' },
     },
   },
 ];

@@ -1,5 +1,5 @@
 import { ErrorCodes, FaiError } from '../errors/index.ts';
-import type { CombinationGroup, EuAllergen, IfraStandard, RegulatoryCatalogue, ResolvedMaterial, StandardType } from './catalogue.ts';
+import type { CombinationGroup, EuAllergen, IfraStandard, RegulatoryCatalogue, StandardType } from './catalogue.ts';
 import { RINSE_OFF_CATEGORIES } from './categories.ts';
 
 /**

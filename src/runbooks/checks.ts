@@ -112,15 +112,3 @@ export function metricsCheckRunbook(deployment: Deployment): Runbook<Record<stri
     }),
   };
 }
-
-/** The shadow evaluation is another capability's work; until it exists this runbook says so. */
-export function shadowEvalRunbook(): Runbook<Record<string, unknown>> {
-  return {
-    name: 'shadow-eval',
-    description: 'run the shadow evaluation of teacher and student (not available yet: the shadow capability does not exist)',
-    destructive: false,
-    plan: async () => {
-      throw new FaiError(ErrorCodes.NOT_AVAILABLE, 'shadow-eval: the shadow evaluation capability does not exist yet (no teacher, no student, no report)');
-    },
-  };
-}

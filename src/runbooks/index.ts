@@ -3,7 +3,8 @@ import { ErrorCodes, FaiError } from '../errors/index.ts';
 import { RUNBOOKS, type RunbookName } from '../ops/index.ts';
 import { AuditLog } from './audit.ts';
 import { clearCacheRunbook } from './cache.ts';
-import { healthCheckRunbook, metricsCheckRunbook, shadowEvalRunbook } from './checks.ts';
+import { healthCheckRunbook, metricsCheckRunbook } from './checks.ts';
+import { shadowEvalRunbook } from './shadow.ts';
 import type { Deployment } from './deployment.ts';
 import { runRunbook, type RunOptions, type RunResult, type Runbook } from './engine.ts';
 import { RunbookLock } from './lock.ts';
@@ -32,7 +33,7 @@ export function runbooks(deployment: Deployment): Record<RunbookName, Runbook<Re
     'clear-cache': clearCacheRunbook(deployment),
     'health-check': healthCheckRunbook(deployment),
     'metrics-check': metricsCheckRunbook(deployment),
-    'shadow-eval': shadowEvalRunbook(),
+    'shadow-eval': shadowEvalRunbook(deployment),
   } as Record<RunbookName, Runbook<Record<string, unknown>>>;
   for (const name of RUNBOOKS) if (all[name] === undefined) throw new Error(`runbook ${name} is not registered`);
   return all;

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../system/index.ts';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import type { Deployment } from './deployment.ts';
 
@@ -73,9 +74,7 @@ export class NginxControl {
 
   /** Writes the upstream file atomically and reloads nginx (graceful: requests in flight finish). */
   async install(upstream: string): Promise<void> {
-    const temporary = `${this.nginx.upstreamFile}.${process.pid}.tmp`;
-    await writeFile(temporary, upstream);
-    await rename(temporary, this.nginx.upstreamFile);
+    await writeFileAtomic(this.nginx.upstreamFile, upstream);
     const result = await run(this.nginx.binary, ['-s', 'reload', '-p', this.nginx.prefix, '-c', this.nginx.config]);
     if (result.code !== 0) throw new FaiError(ErrorCodes.UNAVAILABLE, `nginx reload failed: ${result.output}`);
   }

@@ -1,5 +1,5 @@
 import { ErrorCodes, FaiError } from '../errors/index.ts';
-import { isCid, PIN_VERSION, pinText, pinVersion, POLICY_PIN, readPins, samePin, writePins, type Pin } from '../llm/index.ts';
+import { isCid, isPolicyPinName, PIN_VERSION, pinText, POLICY_PINS, readPins, samePin, writePins, type Pin } from '../llm/index.ts';
 import { backendFor } from './backend.ts';
 import type { Deployment } from './deployment.ts';
 import type { Runbook } from './engine.ts';
@@ -15,7 +15,7 @@ export interface PinUpdateArgs extends Record<string, unknown> {
 export function pinUpdateRunbook(deployment: Deployment): Runbook<PinUpdateArgs> {
   return {
     name: 'pin-update',
-    description: `set one model pin in configs/model_pins.json (--model --version; ${POLICY_PIN} also --cid), validated and written atomically; --list shows the pins`,
+    description: `set one model pin in configs/model_pins.json (--model --version; ${POLICY_PINS.join(', ')} also --cid), validated and written atomically; --list shows the pins`,
     destructive: false,
     plan: async ({ model, version, cid, list }) => {
       const before = await readPins(deployment.pinsFile);
@@ -23,16 +23,16 @@ export function pinUpdateRunbook(deployment: Deployment): Runbook<PinUpdateArgs>
         return { summary: Object.entries(before).map(([m, v]) => `${m} ${pinText(v)}`), steps: [], verify: async () => 'pins listed, nothing changed' };
       }
       if (model === undefined || version === undefined) throw new FaiError(ErrorCodes.VALIDATION, '--model and --version are both required (or --list)', { field: model === undefined ? '--model' : '--version' });
-      // The policy may be pinned for the first time; an LLM must already be pinned (a typo is not a new model).
-      if (!(model in before) && model !== POLICY_PIN) throw new FaiError(ErrorCodes.NOT_FOUND, `--model: "${model}" is not pinned (pinned: ${Object.keys(before).join(', ')})`, { field: '--model' });
+      // A policy may be pinned for the first time; an LLM must already be pinned (a typo is not a new model).
+      if (!(model in before) && !isPolicyPinName(model)) throw new FaiError(ErrorCodes.NOT_FOUND, `--model: "${model}" is not pinned (pinned: ${Object.keys(before).join(', ')})`, { field: '--model' });
       if (!PIN_VERSION.test(version)) throw new FaiError(ErrorCodes.VALIDATION, `--version: "${version}" is not a version like 2.5.1`, { field: '--version' });
       let pin: Pin = version;
-      if (model === POLICY_PIN) {
-        if (cid === undefined) throw new FaiError(ErrorCodes.VALIDATION, `--cid is required for ${POLICY_PIN}: the CID of the version's checkpoint in the Cloud Hub (fai train --publish prints it)`, { field: '--cid' });
+      if (isPolicyPinName(model)) {
+        if (cid === undefined) throw new FaiError(ErrorCodes.VALIDATION, `--cid is required for ${model}: the CID of the version's checkpoint in the Cloud Hub (fai train --submit prints it)`, { field: '--cid' });
         if (!isCid(cid)) throw new FaiError(ErrorCodes.VALIDATION, `--cid: "${cid.slice(0, 100)}" is not a CID`, { field: '--cid' });
         pin = { version, cid };
       } else if (cid !== undefined) {
-        throw new FaiError(ErrorCodes.VALIDATION, `--cid: only ${POLICY_PIN} is pinned to a CID; ${model}'s pin is its version`, { field: '--cid' });
+        throw new FaiError(ErrorCodes.VALIDATION, `--cid: only ${POLICY_PINS.join(', ')} are pinned to a CID; ${model}'s pin is its version`, { field: '--cid' });
       }
       const after = { ...before, [model]: pin };
       if (samePin(before[model], pin)) return { summary: [`nothing to change: ${model} is already ${pinText(pin)}`], steps: [], verify: async () => `${model} ${pinText(pin)}` };
@@ -62,14 +62,15 @@ export function pinUpdateRunbook(deployment: Deployment): Runbook<PinUpdateArgs>
           // /health/policy, which also loads its checkpoint from the hub (CID verified): a pin that does not load fails here and is undone.
           for (const process of serving) {
             if (process.healthUrl === undefined) continue;
-            const url = new URL(model === POLICY_PIN ? '/health/policy' : `/health/llm?model=${encodeURIComponent(model)}`, process.healthUrl);
+            const policy = isPolicyPinName(model);
+            const url = new URL(policy ? `/health/policy?pin=${model}` : `/health/llm?model=${encodeURIComponent(model)}`, process.healthUrl);
             const deadline = Date.now() + 5_000;
             for (;;) {
               const body = (await (await fetch(url, { signal: AbortSignal.timeout(5_000) })).json().catch(() => ({}))) as { pinnedVersion?: string; version?: string; cid?: string; status?: string; detail?: string };
-              const served = model === POLICY_PIN ? (body.status === 'loaded' && body.version === version && body.cid === cid) : body.pinnedVersion === version;
+              const served = policy ? (body.status === 'loaded' && body.version === version && body.cid === cid) : body.pinnedVersion === version;
               if (served) break;
               if (Date.now() > deadline) {
-                const says = model === POLICY_PIN ? `${body.status ?? 'no answer'} ${body.version ?? ''} ${body.detail ?? ''}`.trim() : `${model} ${body.pinnedVersion ?? '(none)'}`;
+                const says = policy ? `${body.status ?? 'no answer'} ${body.version ?? ''} ${body.detail ?? ''}`.trim() : `${model} ${body.pinnedVersion ?? '(none)'}`;
                 throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `${process.name} does not serve ${model} ${pinText(pin)}: ${says}`);
               }
               await new Promise((resolve) => setTimeout(resolve, 100));

@@ -1,6 +1,7 @@
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { z } from 'zod';
+import { writeFileAtomic } from '../system/index.ts';
 import { readJsonFile } from '../config/index.ts';
 import { PinsSchema, type Pins } from '../llm/index.ts';
 import type { Deployment } from './deployment.ts';
@@ -29,8 +30,6 @@ export class ReleaseHistory {
 
   async write(releases: readonly Release[]): Promise<void> {
     await mkdir(dirname(this.path), { recursive: true });
-    const temporary = `${this.path}.${process.pid}.tmp`;
-    await writeFile(temporary, `${JSON.stringify(releases, null, 2)}\n`);
-    await rename(temporary, this.path);
+    await writeFileAtomic(this.path, `${JSON.stringify(releases, null, 2)}\n`);
   }
 }

@@ -1,12 +1,14 @@
+import { join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { LLM_SLOTS, type Config } from '../config/index.ts';
 import { openHub, pingRedis } from '../hub/index.ts';
-import { BriefService, policyPinOf, readPins, type Pins } from '../llm/index.ts';
+import { BriefService, readPins, type Pins } from '../llm/index.ts';
 import { createMetrics, type Metrics } from '../metrics/index.ts';
 import { ThresholdEvaluator, type HealthCheck } from '../ops/index.ts';
 import { FormulaService, QueuedTrainingJobs, ThreadTrainingJobs, type TrainingJobs } from '../learning/index.ts';
 import { ComplianceChecker } from '../regulation/index.ts';
+import { readSchedule, shadowEvaluate, ShadowEvaluation, ShadowScheduler } from '../shadow/index.ts';
 import { registerCpuSampler, startVramSampler, type VramSampler } from '../system/index.ts';
 import { installErrorHandling } from './error-mapping.ts';
 import { installRequestAccounting } from './request-accounting.ts';
@@ -22,6 +24,10 @@ export interface App {
   readonly server: FastifyInstance;
   readonly metrics: Metrics;
   readonly thresholds: ThresholdEvaluator;
+  /** The live shadow evaluation of POST /v1/formulas. */
+  readonly shadow: ShadowEvaluation;
+  /** With SHADOW_SCHEDULE=on, once listening: the scheduled offline evaluations. */
+  readonly shadowScheduler: () => ShadowScheduler | undefined;
   /** Starts listening on the configured host and port; resolves with the address. */
   listen(): Promise<string>;
   /** Re-reads the model pins file; on a bad file the old pins stay, and the error is logged, counted and thrown. */
@@ -41,6 +47,8 @@ export function createApp(config: Config): App {
     // One log line per request would drown the log in scrapes; errors are still logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
+    // A client's x-request-id is the request's id (logs, shadow sampling: a retry with the same id is sampled alike).
+    requestIdHeader: 'x-request-id',
   });
   const metrics = createMetrics();
   const thresholds = new ThresholdEvaluator(metrics);
@@ -99,11 +107,14 @@ export function createApp(config: Config): App {
   installErrorHandling(server);
   installRequestAccounting(server, metrics);
   registerMetricsRoutes(server, metrics);
-  registerHealthRoutes(server, { config, checks, thresholds, pins: () => pins.current, briefs, policy: () => formulas.status() });
+  registerHealthRoutes(server, { config, checks, thresholds, pins: () => pins.current, briefs, policy: (name) => formulas.status(name) });
   registerLlmRoutes(server, briefs);
   registerComplianceRoutes(server, compliance);
   registerHubRoutes(server, { hub, maxCheckpointBytes: config.hubMaxCheckpointBytes });
-  const formulas = new FormulaService({ hub, compliance, policyPin: () => policyPinOf(pins.current) });
+  const formulas = new FormulaService({ hub, compliance, pins: () => pins.current });
+  const shadow = new ShadowEvaluation({ settings: config.shadow, formulas, pins: () => pins.current, metrics, onError: (error) => logger.error({ err: error }, 'shadow comparison failed') });
+  formulas.observe = (answer) => shadow.consider(answer);
+  let scheduler: ShadowScheduler | undefined;
   registerFormulaRoutes(server, { formulas, briefs });
   // Built on first use: a service nobody asks to train opens no queue connections.
   let training: TrainingJobs | undefined;
@@ -118,10 +129,13 @@ export function createApp(config: Config): App {
     server,
     metrics,
     thresholds,
+    shadow,
+    shadowScheduler: () => scheduler,
     async reloadPins() {
       try {
         pins.current = await readPins(config.pinsFile);
         logger.info({ pins: pins.current, file: config.pinsFile }, 'model pins loaded');
+        shadow.pinsChanged();
       } catch (error) {
         metrics.systemOperationsTotal.inc({ component: 'llm' });
         metrics.systemErrorsTotal.inc({ component: 'llm', error_type: 'server_error' });
@@ -133,6 +147,21 @@ export function createApp(config: Config): App {
     async listen() {
       // Pins are read before the first request; without a pins file the service runs and says so.
       await this.reloadPins().catch(() => undefined);
+      if (config.shadow.schedule) {
+        // A schedule that does not read stops the start: SHADOW_SCHEDULE=on promised runs.
+        const schedule = await readSchedule(config.shadow.scheduleFile);
+        scheduler = new ShadowScheduler(
+          schedule,
+          async (entry) => {
+            const outDir = join(config.shadow.dir, 'reports', entry.stage);
+            const result = await shadowEvaluate({ config: { ...config, pinsFile: config.pinsFile }, stage: entry.stage, samples: entry.samples, briefsFile: config.shadow.briefsFile, outDir, metrics });
+            logger.info({ stage: entry.stage, reports: result.files, retention: result.report.summary.reward.retention_rate }, 'scheduled shadow evaluation done');
+          },
+          (stage, error) => logger.error({ stage, err: error }, 'scheduled shadow evaluation failed'),
+        );
+        scheduler.start();
+        logger.info({ planned: scheduler.planned() }, 'shadow evaluation schedule armed');
+      }
       const address = await server.listen({ port: config.port, host: config.host });
       thresholds.start();
       vram = startVramSampler(metrics, {
@@ -148,8 +177,10 @@ export function createApp(config: Config): App {
     async close() {
       thresholds.stop();
       vram?.stop();
+      scheduler?.stop();
       await server.close();
       await training?.close();
+      await shadow.close();
       await opened.close();
     },
   };

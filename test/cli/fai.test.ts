@@ -85,7 +85,7 @@ describe('fai health', () => {
     assert.equal(result.code, 0);
     const body = JSON.parse(result.stdout);
     assert.equal(body.health.status, 'healthy');
-    assert.equal(body.thresholds.rows.length, 7);
+    assert.equal(body.thresholds.rows.length, 9);
   });
 
   it('exits 2 when a row is critical', async () => {
@@ -215,7 +215,7 @@ describe('fai runbook', () => {
     assert.deepEqual(rows.filter((r) => r.destructive).map((r) => r.name), ['rollback', 'emergency-stop', 'clear-cache']);
   });
 
-  it('runs pin-update through the CLI, audits it, and says shadow-eval is not available (exit 69)', async () => {
+  it('runs pin-update through the CLI and audits it; shadow-eval trains for the run when nothing is pinned and writes both reports', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'fai-cli-runbook-'));
     const pins = join(dir, 'pins.json');
     await writeFile(pins, JSON.stringify({ qwen: '2.5.1' }));
@@ -228,12 +228,19 @@ describe('fai runbook', () => {
     assert.deepEqual(JSON.parse(await readFile(pins, 'utf8')), { qwen: '2.6.0' });
     const bad = await fai(['runbook', 'pin-update', '--model', 'qwen', '--version', 'latest'], env);
     assert.equal(bad.code, 64);
-    const shadow = await fai(['runbook', 'shadow-eval'], env);
-    assert.equal(shadow.code, 69);
-    assert.match(shadow.stderr, /not exist yet/);
+    const shadowDir = join(dir, 'shadow');
+    const shadow = await fai(['runbook', 'shadow-eval', '--samples', '6', '--train-episodes', '64', '--json'], { ...env, HUB_DIR: join(dir, 'hub'), SHADOW_DIR: shadowDir });
+    assert.equal(shadow.code, 0, shadow.stderr);
+    const result = JSON.parse(shadow.stdout);
+    assert.equal(result.outcome, 'verified');
+    assert.match(result.detail, /6 comparisons: retention/);
+    const report = JSON.parse(await readFile(join(shadowDir, 'reports', 'shadow_evaluation_results.json'), 'utf8'));
+    assert.equal(report.summary.total_comparisons, 6);
+    assert.match(await readFile(join(shadowDir, 'reports', 'shadow_evaluation_report.html'), 'utf8'), /__chartsRendered/);
+    assert.equal((await fai(['runbook', 'shadow-eval', '--stage', 'moon'], env)).code, 64);
     const audit = await fai(['runbook', 'audit', '--verify'], env);
     assert.equal(audit.code, 0);
-    assert.match(audit.stdout, /audit log intact \(3 entries\)/);
+    assert.match(audit.stdout, /audit log intact \(4 entries\)/);
   });
 });
 

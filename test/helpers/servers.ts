@@ -237,3 +237,34 @@ export async function startNginx(upstream: string): Promise<NginxServer> {
     },
   };
 }
+
+export interface FaiWorker {
+  readonly child: ChildProcess;
+  /** Everything it printed. */
+  readonly output: string[];
+  stop(): Promise<void>;
+}
+
+/** A `fai worker` process (bin/fai.js, as a user runs it) taking training jobs from the BullMQ queue on `redisUrl`; resolves once it waits for jobs. */
+export async function startFaiWorker(redisUrl: string, extraArgs: readonly string[] = []): Promise<FaiWorker> {
+  const root = new URL('../..', import.meta.url).pathname;
+  const output: string[] = [];
+  const child = spawn(process.execPath, [join(root, 'bin/fai.js'), 'worker', ...extraArgs], {
+    cwd: root,
+    env: { ...process.env, REDIS_URL: redisUrl, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+  await waitFor('fai worker waiting for jobs', async () => output.join('').includes('training worker waiting for jobs'), 30_000);
+  return {
+    child,
+    output,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}

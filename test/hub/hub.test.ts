@@ -58,6 +58,14 @@ describe('CloudHub (embedded store)', () => {
     await hub.close();
   });
 
+  it('stores the same object from many concurrent requests (one record, no write colliding with another)', async () => {
+    const { hub } = setup();
+    const records = await Promise.all(Array.from({ length: 20 }, () => hub.storeJson('recipe', { name: 'same recipe, served twenty times at once' })));
+    assert.equal(new Set(records.map((r) => r.cid)).size, 1);
+    assert.equal((await hub.list('recipe')).length, 1);
+    await hub.close();
+  });
+
   it('keeps records across a restart (nothing lost on close and reopen)', async () => {
     const { hub, reopen } = setup();
     const record = await hub.storeJson('feedback', { rating: 5 });

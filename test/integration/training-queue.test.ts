@@ -1,33 +1,17 @@
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Config } from '../../src/config/index.ts';
 import { decodeCheckpoint } from '../../src/learning/index.ts';
 import { catalogue, readSamples } from '../../src/metrics/index.ts';
 import { createApp, type App } from '../../src/server/index.ts';
 import { testConfig } from '../helpers/config.ts';
-import { freePort, startRedis, waitFor, type RedisServer } from '../helpers/servers.ts';
+import { freePort, startFaiWorker, startRedis, type FaiWorker, type RedisServer } from '../helpers/servers.ts';
 
 /** Training through a real Redis: the service queues on BullMQ, a `fai worker` process (bin/fai.js, as a user runs it) trains. */
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let redis: RedisServer;
 let config: Config;
 const apps: App[] = [];
-let worker: { child: ChildProcess; output: string[] } | undefined;
-
-function startWorker(): { child: ChildProcess; output: string[] } {
-  const output: string[] = [];
-  const child = spawn(process.execPath, [join(ROOT, 'bin/fai.js'), 'worker', '--progress-ms', '200'], {
-    cwd: ROOT,
-    env: { ...process.env, REDIS_URL: redis.url, LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  return { child, output };
-}
+let worker: FaiWorker | undefined;
 
 async function appOn(redisUrl: string): Promise<App> {
   const app = createApp({ ...config, ...testConfig({ REDIS_URL: redisUrl }), hubDir: config.hubDir });
@@ -39,14 +23,11 @@ async function appOn(redisUrl: string): Promise<App> {
 before(async () => {
   redis = await startRedis();
   config = testConfig({ REDIS_URL: redis.url });
-  worker = startWorker();
-  await waitFor('fai worker waiting for jobs', async () => worker!.output.join('').includes('training worker waiting for jobs'), 30_000);
+  worker = await startFaiWorker(redis.url, ['--progress-ms', '200']);
 });
 after(async () => {
   for (const app of apps) await app.close();
-  if (worker !== undefined && worker.child.exitCode === null) {
-    worker.child.kill('SIGKILL');
-  }
+  await worker?.stop();
   await redis.stop();
 });
 

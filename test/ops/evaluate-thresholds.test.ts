@@ -20,7 +20,7 @@ describe('thresholds table', () => {
     const byId = Object.fromEntries(thresholdsTable.map((r) => [r.id, r]));
     assert.deepEqual(
       thresholdsTable.map((r) => r.title),
-      ['llm_brief_elapsed_ms p95', 'rl_reward_ma (window 100)', 'rl_clip_frac', 'ifra_violations_total', 'ipfs restore latency', 'system_error_rate', 'worker VRAM'],
+      ['llm_brief_elapsed_ms p95', 'rl_reward_ma (window 100)', 'rl_clip_frac', 'ifra_violations_total', 'ipfs restore latency', 'system_error_rate', 'worker VRAM', 'shadow reward retention (student ÷ teacher)', 'shadow comparisons dropped per hour'],
     );
     assert.deepEqual([byId.llm_brief_latency_p95?.warning, byId.llm_brief_latency_p95?.critical], [3000, 5000]);
     assert.deepEqual([byId.rl_reward_ma_100?.warning, byId.rl_reward_ma_100?.critical, byId.rl_reward_ma_100?.direction], [15, 10, 'below']);
@@ -29,6 +29,9 @@ describe('thresholds table', () => {
     assert.deepEqual([byId.ipfs_restore_latency_p95?.warning, byId.ipfs_restore_latency_p95?.critical], [1, 2]);
     assert.deepEqual([byId.system_error_rate?.warning, byId.system_error_rate?.critical], [0.03, 0.05]);
     assert.deepEqual([byId.worker_vram?.warning, byId.worker_vram?.critical], [22e9, 25e9]);
+    // Ours beside the guide's: the non-inferiority margin of the shadow evaluation, and shedding.
+    assert.deepEqual([byId.shadow_reward_retention?.warning, byId.shadow_reward_retention?.critical, byId.shadow_reward_retention?.direction], [0.92, 0.85, 'below']);
+    assert.deepEqual([byId.shadow_dropped_per_hour?.warning, byId.shadow_dropped_per_hour?.critical], [100, 1000]);
   });
 
   it('classifies strictly past a bound: equal to the warning value is still OK', () => {

@@ -162,7 +162,7 @@ describe('model pins', () => {
     await writeFile(file, JSON.stringify({ 'formulation-policy': '1.0.0' }));
     await assert.rejects(readPins(file), /formulation-policy.*version alone/);
     await writeFile(file, JSON.stringify({ qwen: { version: '2.5.1', cid } }));
-    await assert.rejects(readPins(file), /only "formulation-policy" is pinned to a CID/);
+    await assert.rejects(readPins(file), /are pinned to a CID; a model.s pin is its version/);
     await writeFile(file, JSON.stringify({ 'formulation-policy': { version: '1.0.0', cid: 'not-a-cid' } }));
     await assert.rejects(readPins(file), /must be the CID/);
   });

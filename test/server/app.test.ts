@@ -85,7 +85,7 @@ describe('GET /health/thresholds', () => {
     const response = await get('/health/thresholds');
     assert.equal(response.statusCode, 200);
     const body = response.json();
-    assert.equal(body.rows.length, 7);
+    assert.equal(body.rows.length, 9);
     const errorRate = body.rows.find((r: { id: string }) => r.id === 'system_error_rate');
     assert.equal(errorRate.status, 'OK', 'the requests of this suite so far succeeded or were 4xx');
   });

@@ -21,6 +21,8 @@ function formatValue(value: number, unit: RowVerdict['unit']): string {
       return `${(value / 1e9).toFixed(1)} GB`;
     case 'per_day':
       return `${value}/day`;
+    case 'per_hour':
+      return `${value}/h`;
     default:
       return String(Math.round(value * 1000) / 1000);
   }

@@ -1,5 +1,6 @@
+import { writeFileAtomic } from '../../system/index.ts';
 import { ErrorCodes, FaiError } from '../../errors/index.ts';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { loadConfig } from '../../config/index.ts';
 import { openHub } from '../../hub/index.ts';
 import {
@@ -14,6 +15,7 @@ import {
   type TrainingSpec,
   type TrainingSummary,
 } from '../../learning/index.ts';
+import { progressBar } from '../progress.ts';
 import { callService, parseTimeout, readJson, serviceUrl } from '../service-client.ts';
 import { localBrief } from '../../llm/index.ts';
 import { ExitCodes } from '../exit-codes.ts';
@@ -35,30 +37,10 @@ export interface TrainOptions {
   timeout?: string;
 }
 
-/** Writes beside the target and renames: a crash leaves the old file or the new one, never half of one. */
-async function writeAtomically(path: string, bytes: Uint8Array): Promise<void> {
-  const temporary = `${path}.${process.pid}.tmp`;
-  await writeFile(temporary, bytes);
-  await rename(temporary, path);
-}
-
-/** A one-line progress bar on a terminal (episodes/s, reward MA, ETA); a line per 10 % otherwise. */
+/** The training progress bar: episodes, with the reward MA. */
 function progressPrinter(total: number, started: number): (p: { episodes: number; ma100: number }) => void {
-  const tty = process.stderr.isTTY === true;
-  let nextTenth = 0.1;
-  return (p) => {
-    const elapsed = (performance.now() - started) / 1000;
-    const rate = p.episodes / Math.max(elapsed, 1e-3);
-    const eta = (total - p.episodes) / Math.max(rate, 1e-3);
-    const width = 30;
-    const filled = Math.min(width, Math.round((width * p.episodes) / total));
-    const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${p.episodes}/${total} episodes  ${rate.toFixed(0)}/s  reward MA100 ${p.ma100.toFixed(2)}  ETA ${eta.toFixed(0)} s`;
-    if (tty) process.stderr.write(`\r${line}${p.episodes >= total ? '\n' : ''}`);
-    else if (p.episodes / total >= nextTenth || p.episodes >= total) {
-      process.stderr.write(`${line}\n`);
-      while (nextTenth <= p.episodes / total) nextTenth += 0.1;
-    }
-  };
+  const bar = progressBar(total, 'episodes', started);
+  return (p) => bar(p.episodes, `reward MA100 ${p.ma100.toFixed(2)}`);
 }
 
 /** The job the flags describe, validated by the schema the service uses (errors name the flag). */
@@ -101,7 +83,7 @@ export async function trainCommand(options: TrainOptions, write: (text: string) 
   const { summary, checkpoint } = runTraining(spec, { onProgress: progressPrinter(spec.episodes, started), ...(preferences === undefined ? {} : { preferences }) });
   const output: Record<string, unknown> = { ...summary };
   if (options.out !== undefined) {
-    await writeAtomically(options.out, checkpoint);
+    await writeFileAtomic(options.out, checkpoint);
     Object.assign(output, { checkpoint: options.out, checkpointBytes: checkpoint.length });
   }
   write(options.json ? `${JSON.stringify(output, null, 2)}\n` : describe(summary, options.out !== undefined ? `; checkpoint written to ${options.out}` : ''));
@@ -154,7 +136,7 @@ export async function distillCommand(
   const { summary, checkpoint } = runTraining(spec, { onProgress: progressPrinter(spec.episodes, performance.now()) });
   const output: Record<string, unknown> = { ...summary };
   if (options.out !== undefined) {
-    await writeAtomically(options.out, checkpoint);
+    await writeFileAtomic(options.out, checkpoint);
     Object.assign(output, { checkpoint: options.out, checkpointBytes: checkpoint.length });
   }
   write(options.json ? `${JSON.stringify(output, null, 2)}\n` : describe(summary, options.out !== undefined ? `; student checkpoint written to ${options.out}` : ''));

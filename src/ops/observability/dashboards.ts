@@ -49,6 +49,11 @@ export const DASHBOARD_ROWS: readonly DashboardRow[] = [
       { title: 'Reward moving average (1000 episodes)', expr: `${n('rlRewardMa')}{window="1000"}`, legend: '{{algorithm}}', unit: 'short' },
       { title: 'PPO clip fraction', expr: rowExpr(row('rl_clip_frac')), legend: '{{algorithm}}', unit: 'percentunit', thresholds: 'rl_clip_frac' },
       { title: 'Distillation KL(teacher ‖ student)', expr: n('rlDistillKl'), legend: '{{teacher}} → {{student}}', unit: 'short' },
+      { title: 'Shadow: reward retention (student ÷ teacher)', expr: rowExpr(row('shadow_reward_retention')), legend: '{{stage}}', unit: 'short', thresholds: 'shadow_reward_retention' },
+      { title: 'Shadow: speedup (teacher ÷ student latency)', expr: n('shadowSpeedupRatio'), legend: '{{stage}}', unit: 'short' },
+      { title: 'Shadow: KL(teacher ‖ student) p95', expr: `histogram_quantile(0.95, sum by (stage, le) (rate(${n('shadowKlDivergence')}_bucket[15m])))`, legend: '{{stage}}', unit: 'short' },
+      { title: 'Shadow: comparisons per second by stage', expr: `sum by (stage) (rate(${n('shadowComparisonsTotal')}[5m]))`, legend: '{{stage}}', unit: 'ops' },
+      { title: 'Shadow: comparisons dropped in the last hour', expr: rowExpr(row('shadow_dropped_per_hour')), legend: 'dropped', unit: 'short', thresholds: 'shadow_dropped_per_hour' },
     ],
   },
   {

@@ -150,7 +150,7 @@ function scenario(row: ThresholdRow, at: (minute: number) => number): Scenario {
 }
 
 function defaultLabel(name: string): string {
-  const defaults: Labels = { mode: 'fast', model: 'qwen', algorithm: 'ppo', window: '100', data_type: 'recipe', component: 'hub', error_type: 'timeout', worker_id: 'gpu-worker-1', ingredient: 'citronellal', violation_type: 'over_limit' };
+  const defaults: Labels = { mode: 'fast', model: 'qwen', algorithm: 'ppo', window: '100', data_type: 'recipe', component: 'hub', error_type: 'timeout', worker_id: 'gpu-worker-1', stage: 'production', ingredient: 'citronellal', violation_type: 'over_limit' };
   return defaults[name] ?? 'test';
 }
 
@@ -252,8 +252,9 @@ function rowTests(row: ThresholdRow): PromtoolTest[] {
     ['in the normal band, quiet', b.normal, []],
   ] as const) {
     if (row.measure.kind === 'increase') {
-      // `value` violations in the first minutes, then none: increase over the day stays `value`.
-      const s = scenario(row, (t) => Math.min(t, value));
+      // `value` events over the first minutes (one a minute when few, ten equal steps when many), then
+      // none: the increase over the row's window stays `value` from then on.
+      const s = scenario(row, (t) => (value <= 10 ? Math.min(t, value) : (Math.min(t, 10) * value) / 10));
       add(name, s.input, `${MINUTES}m`, severities.map((rule) => expected(rule, value, s.labels)));
     } else {
       const s = scenario(row, () => value);

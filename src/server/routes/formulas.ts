@@ -21,8 +21,9 @@ const FormulaRequest = z.union(
 export function registerFormulaRoutes(app: FastifyInstance, deps: { formulas: FormulaService; briefs: BriefService }): void {
   app.post('/v1/formulas', { config: { component: 'learning' }, bodyLimit: 64 * 1024 }, async (request) => {
     const body = parseOrThrow(FormulaRequest, request.body, 'body');
-    if ('brief' in body) return { brief: body.brief, ...(await deps.formulas.compose(body.brief)) };
+    // The request id (x-request-id when the client sends one) decides shadow sampling: a retry stays in or out.
+    if ('brief' in body) return { brief: body.brief, ...(await deps.formulas.compose(body.brief, request.id)) };
     const generated = await deps.briefs.generate(body.text, body.mode);
-    return { brief: generated.brief, briefModel: generated.model, ...(await deps.formulas.compose(generated.brief)) };
+    return { brief: generated.brief, briefModel: generated.model, ...(await deps.formulas.compose(generated.brief, request.id)) };
   });
 }

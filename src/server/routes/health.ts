@@ -2,12 +2,14 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { LLM_SLOTS, type Config } from '../../config/index.ts';
 import { ErrorCodes, FaiError, parseOrThrow } from '../../errors/index.ts';
-import { pinVersion, type BriefService, type Pins } from '../../llm/index.ts';
+import { POLICY_PIN, POLICY_PINS, pinVersion, type BriefService, type Pins, type PolicyPinName } from '../../llm/index.ts';
 import type { PolicyStatus } from '../../learning/index.ts';
 import { runHealthChecks, type HealthCheck, type ThresholdEvaluator } from '../../ops/index.ts';
 import { NoQuery } from './query.ts';
 
 const LlmQuery = z.object({ model: z.string({ error: 'is required (qwen, mistral or llama)' }).min(1, 'is required (qwen, mistral or llama)') }).strict();
+
+const PolicyQuery = z.object({ pin: z.enum(POLICY_PINS, { error: `must be one of ${POLICY_PINS.join(', ')}` }).default(POLICY_PIN) }).strict();
 
 export interface HealthRouteDeps {
   config: Config;
@@ -16,8 +18,8 @@ export interface HealthRouteDeps {
   /** The model pins in force (configs/model_pins.json, reloaded on SIGHUP). */
   pins: () => Readonly<Pins>;
   briefs: BriefService;
-  /** The production formulation policy: its pin and whether its checkpoint loads. */
-  policy: () => Promise<PolicyStatus>;
+  /** A formulation policy (production by default): its pin and whether its checkpoint loads. */
+  policy: (name: PolicyPinName) => Promise<PolicyStatus>;
 }
 
 export function registerHealthRoutes(app: FastifyInstance, deps: HealthRouteDeps): void {
@@ -33,8 +35,8 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthRouteDeps
   });
 
   app.get('/health/policy', { config: { component: 'health' } }, async (request, reply) => {
-    parseOrThrow(NoQuery, request.query, 'query');
-    const status = await deps.policy();
+    const { pin } = parseOrThrow(PolicyQuery, request.query, 'query');
+    const status = await deps.policy(pin);
     return reply.status(status.status === 'unavailable' ? 503 : 200).send(status);
   });
 

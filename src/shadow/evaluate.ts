@@ -1,0 +1,62 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Config } from '../config/index.ts';
+import { openHub } from '../hub/index.ts';
+import { FormulationEnv, type TrainProgress } from '../learning/index.ts';
+import { readPins, type Pins } from '../llm/index.ts';
+import type { Metrics } from '../metrics/index.ts';
+import { writeFileAtomic } from '../system/index.ts';
+import { ComparisonLog, type Stage } from './log.ts';
+import { offlineModels, readBriefSet, runOffline, type OfflineModels } from './offline.ts';
+import { buildReport, ReportSchema, type ReportOptions, type ShadowReport } from './report.ts';
+import { reportHtml } from './html.ts';
+
+export const REPORT_JSON = 'shadow_evaluation_results.json';
+export const REPORT_HTML = 'shadow_evaluation_report.html';
+
+/** Writes the JSON report (validated first) and the HTML page beside it; returns their paths. */
+export async function writeReports(report: ShadowReport, outDir: string): Promise<{ json: string; html: string }> {
+  ReportSchema.parse(report);
+  await mkdir(outDir, { recursive: true });
+  const json = join(outDir, REPORT_JSON);
+  const html = join(outDir, REPORT_HTML);
+  await writeFileAtomic(json, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFileAtomic(html, reportHtml(report));
+  return { json, html };
+}
+
+export interface EvaluationOptions {
+  config: Pick<Config, 'hubDir' | 'redisUrl' | 'hubTtlSeconds' | 'pinsFile' | 'shadow'>;
+  stage: Stage;
+  samples: number;
+  briefsFile: string;
+  outDir: string;
+  /** Train a teacher and a student for this many episodes when they are not pinned. */
+  trainEpisodes?: number;
+  report?: ReportOptions;
+  metrics?: Metrics;
+  onTrainProgress?: (progress: TrainProgress) => void;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/**
+ * An offline shadow evaluation: the brief set through production, teacher and student (pinned, or
+ * trained for the run), every comparison in a log of its own under SHADOW_DIR, then both reports.
+ */
+export async function shadowEvaluate(options: EvaluationOptions): Promise<{ report: ShadowReport; files: { json: string; html: string }; models: OfflineModels; logDir: string }> {
+  const briefs = await readBriefSet(options.briefsFile);
+  const pins: Pins = await readPins(options.config.pinsFile).catch(() => ({}));
+  const opened = openHub(options.config);
+  try {
+    const env = new FormulationEnv();
+    const models = await offlineModels({ hub: opened.hub, pins, env, ...(options.trainEpisodes === undefined ? {} : { trainEpisodes: options.trainEpisodes }), ...(options.onTrainProgress === undefined ? {} : { onProgress: options.onTrainProgress }) });
+    const logDir = join(options.config.shadow.dir, `offline-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+    const log = new ComparisonLog(logDir);
+    await runOffline({ models, env, briefs, samples: options.samples, stage: options.stage, log, ...(options.metrics === undefined ? {} : { metrics: options.metrics }), ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }) });
+    const { comparisons } = await log.readAll();
+    const report = buildReport(comparisons, options.report);
+    return { report, files: await writeReports(report, options.outDir), models, logDir };
+  } finally {
+    await opened.close();
+  }
+}

@@ -1,0 +1,269 @@
+import { randomUUID } from 'node:crypto';
+import type { Worker } from 'node:worker_threads';
+import { encodeCheckpoint, type LoadedPolicy, type ProductionAnswer } from '../learning/index.ts';
+import type { Metrics } from '../metrics/index.ts';
+import { startTsWorker } from '../system/index.ts';
+import type { Comparison, ComparisonLog, Stage } from './log.ts';
+import type { ShadowReply, ShadowRequest } from './thread.ts';
+
+export type DropReason = 'queue_full' | 'timeout' | 'no_models' | 'error';
+
+export interface ShadowRunnerOptions {
+  /** The teacher and the student, loaded (from their pins); rejects when either is not pinned or does not load. */
+  models: () => Promise<{ teacher: LoadedPolicy; student: LoadedPolicy }>;
+  log: ComparisonLog;
+  stage: () => Stage;
+  source?: Comparison['source'];
+  metrics?: Metrics;
+  /** Comparisons waiting; a sampled request beyond this is shed (counted, never waited for). */
+  queueSize?: number;
+  /** Shadow threads, each running one comparison at a time. */
+  concurrency?: number;
+  /** Each model's time limit; a model over it is abandoned (its thread replaced) and the comparison dropped. */
+  timeoutMs?: number;
+  onError?: (error: Error) => void;
+}
+
+/** Running ratios over the last `size` comparisons, for the gauges. */
+class Recent {
+  private readonly items: Array<{ teacher: number; student: number; teacherMs: number; studentMs: number }> = [];
+  constructor(private readonly size = 100) {}
+  push(item: { teacher: number; student: number; teacherMs: number; studentMs: number }) {
+    this.items.push(item);
+    if (this.items.length > this.size) this.items.shift();
+  }
+  get retention() {
+    const t = this.items.reduce((a, i) => a + i.teacher, 0);
+    return t === 0 ? 0 : this.items.reduce((a, i) => a + i.student, 0) / t;
+  }
+  get speedup() {
+    const s = this.items.reduce((a, i) => a + i.studentMs, 0);
+    return s === 0 ? 0 : this.items.reduce((a, i) => a + i.teacherMs, 0) / s;
+  }
+}
+
+interface Slot {
+  worker: Worker;
+  /** Resolves once the thread has started (its module loaded): time limits start after that. */
+  ready: Promise<void>;
+  /** CIDs of the models the thread holds. */
+  models: string | undefined;
+  busy: boolean;
+}
+
+/**
+ * Shadow comparisons, detached from the request: `offer` only queues (or sheds) and returns at once;
+ * `concurrency` threads take queued comparisons, run the teacher and the student there (off the event
+ * loop), each under `timeoutMs`, and the comparison is recorded (log, metrics). Production's answer
+ * is already with the customer when this starts.
+ */
+export class ShadowRunner {
+  private readonly queue: ProductionAnswer[] = [];
+  private readonly slots: Slot[] = [];
+  private readonly recent = new Map<Stage, Recent>();
+  private readonly waiters: Array<() => void> = [];
+  private inFlight = 0;
+  private closed = false;
+  private readonly o: Required<Omit<ShadowRunnerOptions, 'metrics' | 'onError'>> & Pick<ShadowRunnerOptions, 'metrics' | 'onError'>;
+
+  constructor(options: ShadowRunnerOptions) {
+    this.o = { queueSize: 64, concurrency: 1, timeoutMs: 2_000, source: 'live', ...options };
+  }
+
+  /** Queues a comparison; sheds it (counted) when the queue is full or the runner closed. Never waits. */
+  offer(answer: ProductionAnswer): 'queued' | 'dropped' {
+    if (this.closed || this.queue.length >= this.o.queueSize) {
+      this.drop('queue_full');
+      return 'dropped';
+    }
+    this.queue.push(answer);
+    this.pump();
+    return 'queued';
+  }
+
+  /** Starts the threads now (each takes a second or two to load): comparisons offered later do not queue behind their start. */
+  start(): void {
+    while (!this.closed && this.slots.length < this.o.concurrency) this.slot();
+  }
+
+  /** Comparisons waiting or running. */
+  get pending(): number {
+    return this.queue.length + this.inFlight;
+  }
+
+  /** Resolves when nothing waits or runs. */
+  idle(): Promise<void> {
+    if (this.pending === 0) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private drop(reason: DropReason): void {
+    this.o.metrics?.shadowDroppedTotal.inc({ reason });
+  }
+
+  private settle(): void {
+    this.inFlight--;
+    this.pump();
+    if (this.pending === 0) for (const resolve of this.waiters.splice(0)) resolve();
+  }
+
+  private slot(): Slot | undefined {
+    let free = this.slots.find((s) => !s.busy);
+    if (free === undefined && this.slots.length < this.o.concurrency) {
+      const worker = startThread();
+      free = { worker, ready: readyOf(worker), models: undefined, busy: false };
+      this.slots.push(free);
+    }
+    return free;
+  }
+
+  private pump(): void {
+    while (!this.closed && this.queue.length > 0) {
+      const slot = this.slot();
+      if (slot === undefined) return;
+      const answer = this.queue.shift()!;
+      slot.busy = true;
+      this.inFlight++;
+      void this.compare(slot, answer)
+        .catch((error: unknown) => {
+          this.drop('error');
+          this.o.onError?.(error as Error);
+        })
+        .finally(() => {
+          slot.busy = false;
+          this.settle();
+        });
+    }
+  }
+
+  /** Replaces a thread that overran its time (it may be stuck in a model): the slot gets a fresh one. */
+  private replace(slot: Slot): void {
+    void slot.worker.terminate();
+    slot.worker = startThread();
+    slot.ready = readyOf(slot.worker);
+    slot.models = undefined;
+  }
+
+  /**
+   * Runs one comparison on every thread without recording it: models loaded into the threads and
+   * their code compiled, so the first recorded latencies are not cold-start ones (offline runs).
+   */
+  async warmUp(answer: ProductionAnswer): Promise<void> {
+    this.start();
+    await Promise.all(this.slots.map((slot) => this.compare(slot, answer, false)));
+  }
+
+  private async compare(slot: Slot, answer: ProductionAnswer, record = true): Promise<void> {
+    let models: { teacher: LoadedPolicy; student: LoadedPolicy };
+    try {
+      models = await this.o.models();
+    } catch {
+      this.drop('no_models');
+      return;
+    }
+    await slot.ready;
+    const key = `${models.teacher.pin.cid} ${models.student.pin.cid}`;
+    if (slot.models !== key) {
+      const bytes = (p: LoadedPolicy) => encodeCheckpoint(p.net, p.meta);
+      slot.worker.postMessage({ type: 'models', teacher: { cid: models.teacher.pin.cid, bytes: bytes(models.teacher) }, student: { cid: models.student.pin.cid, bytes: bytes(models.student) } } satisfies ShadowRequest);
+      slot.models = key;
+    }
+    const id = randomUUID();
+    const reply = await new Promise<Extract<ShadowReply, { type: 'result' }> | 'timeout' | Error>((resolve) => {
+      let timer = setTimeout(() => finish('timeout'), this.o.timeoutMs);
+      const onMessage = (message: ShadowReply) => {
+        if (message.type === 'ready') return;
+        if (message.type === 'error') finish(new Error(message.message));
+        else if (message.id !== id) return;
+        else if (message.type === 'teacher') {
+          // The teacher answered in time: the student gets its own time limit.
+          clearTimeout(timer);
+          timer = setTimeout(() => finish('timeout'), this.o.timeoutMs);
+        } else finish(message);
+      };
+      const onError = (error: Error) => finish(error);
+      const finish = (value: Extract<ShadowReply, { type: 'result' }> | 'timeout' | Error) => {
+        clearTimeout(timer);
+        slot.worker.off('message', onMessage);
+        slot.worker.off('error', onError);
+        resolve(value);
+      };
+      slot.worker.on('message', onMessage);
+      slot.worker.on('error', onError);
+      slot.worker.postMessage({ type: 'compare', id, brief: answer.brief, productionUnits: answer.units } satisfies ShadowRequest);
+    });
+    if (reply === 'timeout') {
+      this.replace(slot);
+      this.drop('timeout');
+      return;
+    }
+    if (reply instanceof Error) {
+      this.replace(slot);
+      throw reply;
+    }
+    if (!record) return;
+    const comparison: Comparison = {
+      id,
+      at: new Date().toISOString(),
+      stage: this.o.stage(),
+      source: this.o.source,
+      requestId: answer.requestId,
+      production: { latencyMs: round(answer.latencyMs), reward: answer.reward, version: answer.version, cid: answer.cid },
+      teacher: { latencyMs: round(reply.teacher.latencyMs), reward: reply.teacher.reward, version: models.teacher.pin.version, cid: models.teacher.pin.cid },
+      student: { latencyMs: round(reply.student.latencyMs), reward: reply.student.reward, version: models.student.pin.version, cid: models.student.pin.cid },
+      klDivergence: round(reply.klDivergence),
+      cosineSimilarity: round(reply.cosineSimilarity),
+      productionCosine: { teacher: round(reply.productionCosine.teacher), student: round(reply.productionCosine.student) },
+      speedup: round(reply.teacher.latencyMs / Math.max(reply.student.latencyMs, 1e-6)),
+    };
+    await this.o.log.append(comparison);
+    this.record(comparison, models);
+  }
+
+  private record(c: Comparison, models: { teacher: LoadedPolicy; student: LoadedPolicy }): void {
+    const metrics = this.o.metrics;
+    if (metrics === undefined) return;
+    metrics.shadowComparisonsTotal.inc({ stage: c.stage });
+    const stage = { stage: c.stage };
+    metrics.shadowKlDivergence.observe(stage, c.klDivergence);
+    let recent = this.recent.get(c.stage);
+    if (recent === undefined) this.recent.set(c.stage, (recent = new Recent()));
+    recent.push({ teacher: c.teacher.reward, student: c.student.reward, teacherMs: c.teacher.latencyMs, studentMs: c.student.latencyMs });
+    metrics.shadowRewardRetention.set(stage, recent.retention);
+    metrics.shadowSpeedupRatio.set(stage, recent.speedup);
+    metrics.rlDistillKl.set({ teacher: `teacher@${models.teacher.pin.version}`, student: `student@${models.student.pin.version}` }, c.klDivergence);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    // Waiting comparisons are abandoned with the process: shadow work never delays a shutdown.
+    this.queue.splice(0);
+    await Promise.all(this.slots.map((s) => s.worker.terminate()));
+  }
+}
+
+const round = (value: number) => Math.round(value * 10_000) / 10_000;
+
+/** A shadow thread; it does not keep the process alive. */
+function startThread(): Worker {
+  const worker = startTsWorker(new URL('./thread.ts', import.meta.url), { kind: 'fai-shadow' });
+  worker.unref();
+  return worker;
+}
+
+/** Resolves on the thread's `ready` message; rejects if it dies first. */
+function readyOf(worker: Worker): Promise<void> {
+  const ready = new Promise<void>((resolve, reject) => {
+    const onMessage = (message: ShadowReply) => {
+      if (message.type !== 'ready') return;
+      worker.off('message', onMessage);
+      worker.off('error', reject);
+      resolve();
+    };
+    worker.on('message', onMessage);
+    worker.once('error', reject);
+  });
+  // A thread that dies before anyone waits is not an unhandled rejection: the next comparison sees it.
+  ready.catch(() => undefined);
+  return ready;
+}

@@ -1,0 +1,93 @@
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { describe, it } from 'node:test';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { Random } from '../../src/learning/index.ts';
+import { buildReport, normalQuantile, type Comparison } from '../../src/shadow/index.ts';
+
+/** A comparison with the figures that matter; the rest fixed. */
+function comparison(i: number, f: { t: number; s: number; tMs: number; sMs: number; kl?: number; cos?: number; p?: number; pMs?: number }): Comparison {
+  const model = (latencyMs: number, reward: number, who: string) => ({ latencyMs, reward, version: '1.0.0', cid: `cid-${who}` });
+  return {
+    id: `c${i}`,
+    at: '2026-11-28T00:00:00.000Z',
+    stage: 'staging',
+    source: 'offline',
+    production: model(f.pMs ?? 1, f.p ?? f.t, 'production'),
+    teacher: model(f.tMs, f.t, 'teacher'),
+    student: model(f.sMs, f.s, 'student'),
+    klDivergence: f.kl ?? 0.01,
+    cosineSimilarity: f.cos ?? 1,
+    productionCosine: { teacher: 1, student: f.cos ?? 1 },
+    speedup: f.tMs / f.sMs,
+  };
+}
+
+const schema = JSON.parse(await readFile(new URL('../../schemas/shadow_evaluation_results.schema.json', import.meta.url), 'utf8'));
+const validate = new Ajv2020({ allErrors: true, strict: false }).compile(schema);
+
+describe('shadow evaluation report', () => {
+  it('gives the guide\'s summary figures for a hand-made set with known KL, cosine, retention and speedup', () => {
+    const fixture = [
+      comparison(1, { t: 20, s: 18, tMs: 10, sMs: 2, kl: 0.1, cos: 0.9, p: 19, pMs: 1 }),
+      comparison(2, { t: 20, s: 19, tMs: 12, sMs: 3, kl: 0.05, cos: 0.8, p: 20, pMs: 2 }),
+      comparison(3, { t: 10, s: 10, tMs: 8, sMs: 2, kl: 0, cos: 1, p: 12, pMs: 3 }),
+    ];
+    const report = buildReport(fixture, { now: () => new Date('2026-11-28T12:00:00Z') });
+    assert.deepEqual(report.summary, {
+      total_comparisons: 3,
+      latency: { teacher_avg_ms: 10, student_avg_ms: 2.3333, production_avg_ms: 2, teacher_p95_ms: 12, student_p95_ms: 3, speedup_ratio: 4.2857 },
+      reward: { teacher_avg: 16.6667, student_avg: 15.6667, production_avg: 17, retention_rate: 0.94 },
+      kl_divergence: { avg: 0.05, p95: 0.1 },
+      cosine_similarity: { avg: 0.9 },
+      speedup: { avg: 4.3333, min: 4, max: 5 },
+    });
+    assert.equal(report.details.length, 3);
+    assert.deepEqual(report.details[0]!.reward, { production: 19, teacher: 20, student: 18 });
+    assert.ok(report.intervals.retention_rate.low <= 0.94 && 0.94 <= report.intervals.retention_rate.high);
+    assert.ok(report.intervals.speedup_ratio.low <= 4.2857 && 4.2857 <= report.intervals.speedup_ratio.high);
+    assert.ok(validate(report), JSON.stringify(validate.errors));
+    // Same comparisons, same report (the bootstrap has a fixed seed).
+    assert.deepEqual(buildReport(fixture, { now: () => new Date('2026-11-28T12:00:00Z') }), report);
+  });
+
+  it('says non-inferior when the lower bound clears the margin, and how many comparisons it needs when it does not', () => {
+    const random = new Random(9);
+    const noisy = (n: number, ratio: number, noise = 4) =>
+      Array.from({ length: n }, (_, i) => {
+        const t = 15 + 10 * random.next();
+        return comparison(i, { t, s: t * ratio + (random.next() - 0.5) * noise, tMs: 70, sMs: 11 });
+      });
+    const clear = buildReport(noisy(400, 0.99));
+    assert.equal(clear.verdict.student_non_inferior, true, clear.verdict.explanation);
+    assert.ok(clear.verdict.retention_lower_bound >= 0.92);
+
+    const below = buildReport(noisy(200, 0.85));
+    assert.equal(below.verdict.student_non_inferior, false);
+    assert.equal(below.verdict.required_sample_size, null);
+
+    // Too few comparisons for a retention near the margin: not shown yet, and a sample size is named ...
+    const sample = noisy(10, 0.95, 12);
+    const few = buildReport(sample);
+    assert.equal(few.verdict.student_non_inferior, false, few.verdict.explanation);
+    const needed = few.verdict.required_sample_size!;
+    assert.ok(needed > 10, `needs ${needed}`);
+    // ... and a sample of that size with the same retention and spread (the same pairs, repeated) shows it.
+    const copies = Math.ceil(needed / sample.length);
+    const enough = buildReport(Array.from({ length: copies }, () => sample).flat());
+    assert.equal(enough.verdict.student_non_inferior, true, `${needed} named, ${enough.verdict.explanation}`);
+    for (const report of [clear, below, few, enough]) assert.ok(validate(report), JSON.stringify(validate.errors));
+  });
+
+  it('refuses what it cannot report on, naming why; the schema refuses a file that is not a report', () => {
+    assert.throws(() => buildReport([comparison(1, { t: 10, s: 9, tMs: 5, sMs: 1 })]), /at least 2 comparisons/);
+    assert.throws(() => buildReport([comparison(1, { t: -1, s: 1, tMs: 5, sMs: 1 }), comparison(2, { t: 0, s: 1, tMs: 5, sMs: 1 })]), /not positive/);
+    assert.equal(validate({ summary: {} }), false);
+  });
+
+  it('has a normal quantile good to many digits', () => {
+    assert.ok(Math.abs(normalQuantile(0.95) - 1.6448536) < 1e-6);
+    assert.ok(Math.abs(normalQuantile(0.8) - 0.8416212) < 1e-6);
+    assert.ok(Math.abs(normalQuantile(0.01) + 2.3263479) < 1e-6);
+  });
+});
