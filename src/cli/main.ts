@@ -10,6 +10,7 @@ import { deployCommand } from './commands/deploy.ts';
 import { serve } from './commands/serve.ts';
 import { workerCommand } from './commands/worker.ts';
 import { shadowReport, shadowRun, shadowSchedule } from './commands/shadow.ts';
+import { STAGES } from '../shadow/index.ts';
 import { ExitCodes, reportError } from './exit-codes.ts';
 
 const DEFAULT_URL = process.env.FAI_URL ?? 'http://127.0.0.1:8000';
@@ -242,7 +243,7 @@ export function buildProgram(): Command {
   shadow
     .command('run')
     .description('replay a brief set through production, teacher and student; write shadow_evaluation_results.json and the HTML report')
-    .option('--stage <stage>', `stage the comparisons are recorded under (${['development', 'staging', 'production', 'incident'].join(', ')})`, 'staging')
+    .option('--stage <stage>', `stage the comparisons are recorded under (${STAGES.join(', ')})`, 'staging')
     .option('--samples <n>', 'comparisons to run (the brief set is cycled)', positive('--samples'), 50)
     .option('--briefs <file>', 'brief set {"texts": [...]}', 'examples/shadow-briefs.json')
     .option('--out <dir>', 'where both reports go (default: SHADOW_DIR/reports)')

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ErrorCodes, parseOrThrow } from '../errors/index.ts';
+import { STAGES, type Stage } from '../shadow/log.ts';
 import { RatesSchema } from '../shadow/sampling.ts';
 
 /** The LLM slots of the operations guide; each is an OpenAI-compatible endpoint when its URL is set. */
@@ -52,7 +53,7 @@ const EnvSchema = z.object({
   REGULATION_STRICT: z.enum(['true', 'false', '1', '0', '']).default('false'),
   HUB_DIR: z.string().trim().min(1).default('data/hub'),
   PINS_FILE: z.string().trim().min(1).default('configs/model_pins.json'),
-  SHADOW_STAGE: z.enum(['development', 'staging', 'production', 'incident']).default('production'),
+  SHADOW_STAGE: z.enum(STAGES).default('production'),
   SHADOW_RATES: z.string().default(''),
   SHADOW_QUEUE: integer(64, 1, 100_000),
   SHADOW_CONCURRENCY: integer(1, 1, 64),
@@ -90,8 +91,8 @@ export interface Config {
   readonly hubMaxCheckpointBytes: number;
   /** Shadow evaluation of POST /v1/formulas (src/shadow, docs/shadow.md). */
   readonly shadow: {
-    readonly stage: 'development' | 'staging' | 'production' | 'incident';
-    readonly rates: Readonly<Record<'development' | 'staging' | 'production' | 'incident', number>>;
+    readonly stage: Stage;
+    readonly rates: Readonly<Record<Stage, number>>;
     readonly queueSize: number;
     readonly concurrency: number;
     readonly timeoutMs: number;

@@ -41,6 +41,16 @@ export class BlockError extends FaiError {
   }
 }
 
+/** Whether text is a CID (any version and codec). */
+export function isCid(text: string): boolean {
+  try {
+    CID.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Parses a CID from text; throws `malformed_cid` naming the field. */
 export function parseCid(text: string, field = 'cid'): CID {
   try {

@@ -1,17 +1,10 @@
 import { z } from 'zod';
-import { CID } from 'multiformats/cid';
+import { isCid } from './blocks.ts';
 
 /** Customer feedback on a recipe, validated at the edge before it is stored. */
 export const FeedbackSchema = z
   .object({
-    recipeCid: z.string().refine((text) => {
-      try {
-        CID.parse(text);
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'must be the CID of a stored recipe'),
+    recipeCid: z.string().refine(isCid, 'must be the CID of a stored recipe'),
     rating: z.number().int('must be a whole number').min(1, 'must be 1 to 5').max(5, 'must be 1 to 5'),
     text: z.string().max(4000, 'is longer than 4000 characters').default(''),
     preferredNotes: z.array(z.string().min(1).max(100)).max(30).default([]),

@@ -14,5 +14,5 @@ export { replayFeedback, type FeedbackReplay } from './feedback.ts';
 export { applyMetricUpdates, MetricRelay, type LearningMetrics, type MetricUpdate } from './metric-relay.ts';
 export { ALGORITHMS, runTraining, TrainingSpecSchema, type TrainingOutcome, type TrainingSpec, type TrainingSummary } from './training.ts';
 export { runTrainingInThread, type TrainingRun } from './training-runner.ts';
-export { preferencesFor, ThreadTrainingJobs, type JobState, type TrainingJobs, type TrainingJobView } from './jobs.ts';
+export { preferencesFor, storeCheckpoints, ThreadTrainingJobs, type JobState, type TrainingJobs, type TrainingJobView } from './jobs.ts';
 export { QueuedTrainingJobs, startTrainingWorker, TRAINING_QUEUE } from './queue.ts';

@@ -38,7 +38,7 @@ export interface ServedFormula {
  */
 export class FormulaService {
   readonly policies: PolicyStore;
-  readonly env: FormulationEnv;
+  private environment: FormulationEnv | undefined;
   private readonly hub: CloudHub;
   private readonly compliance: ComplianceChecker;
   private readonly pins: () => Pins;
@@ -49,8 +49,14 @@ export class FormulaService {
     this.hub = options.hub;
     this.compliance = options.compliance;
     this.pins = options.pins;
-    this.env = options.env ?? new FormulationEnv({ regulatory: options.compliance.catalogue });
+    this.environment = options.env;
     this.policies = new PolicyStore(options.hub, () => this.env);
+  }
+
+  /** The environment the policies act in, built on first use (its palette is read then, not at start-up). */
+  get env(): FormulationEnv {
+    this.environment ??= new FormulationEnv({ regulatory: this.compliance.catalogue });
+    return this.environment;
   }
 
   /** A pinned policy, loaded (production by default). */

@@ -1,4 +1,4 @@
-export { DEFAULT_PINS_FILE, isCid, PIN_VERSION, pinText, pinVersion, PinsSchema, POLICY_PIN, POLICY_PINS, isPolicyPinName, policyPinOf, type PolicyPinName, PolicyPinSchema, readPins, samePin, writePins, type Pin, type Pins, type PolicyPin } from './pins.ts';
+export { DEFAULT_PINS_FILE, PIN_VERSION, pinText, pinVersion, PinsSchema, POLICY_PIN, POLICY_PINS, isPolicyPinName, policyPinOf, type PolicyPinName, PolicyPinSchema, readPins, samePin, writePins, type Pin, type Pins, type PolicyPin } from './pins.ts';
 export {
   BUDGET_TIERS,
   briefJsonSchema,

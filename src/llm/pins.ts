@@ -1,7 +1,7 @@
-import { CID } from 'multiformats/cid';
 import { z } from 'zod';
 import { writeFileAtomic } from '../system/index.ts';
 import { readJsonFile } from '../config/index.ts';
+import { isCid } from '../hub/index.ts';
 
 /**
  * Model pins: `configs/model_pins.json`, an object model → pin (DESIGN.md). An LLM's pin is its
@@ -18,14 +18,6 @@ export type PolicyPinName = (typeof POLICY_PINS)[number];
 export const isPolicyPinName = (name: string): name is PolicyPinName => (POLICY_PINS as readonly string[]).includes(name);
 
 const Version = z.string().regex(PIN_VERSION, 'must be a version like 2.5.1');
-export const isCid = (text: string): boolean => {
-  try {
-    CID.parse(text);
-    return true;
-  } catch {
-    return false;
-  }
-};
 export const PolicyPinSchema = z.object({ version: Version, cid: z.string().refine(isCid, 'must be the CID of a checkpoint in the Cloud Hub') }).strict();
 export const PinsSchema = z
   .record(z.string().regex(/^[a-z][a-z0-9_-]*$/, 'model names are lower-case words'), z.union([Version, PolicyPinSchema]))

@@ -60,6 +60,8 @@ const LLM_MODES = ['fast', 'balanced', 'creative'] as const;
 const LLM_MODELS = ['qwen', 'mistral', 'llama', 'local'] as const;
 const HYBRID_MODES = ['exploration', 'exploitation'] as const;
 const RL_ALGORITHMS = ['ppo', 'reinforce'] as const;
+/** The shadow evaluation's stages (src/shadow). */
+const SHADOW_STAGES = ['development', 'staging', 'production', 'incident'] as const;
 const COMPONENTS = [
   'server',
   'metrics',
@@ -162,7 +164,7 @@ export const catalogue = {
     type: 'counter',
     group: 'rl',
     guide: false,
-    labels: { stage: { values: ['development', 'staging', 'production', 'incident'] } },
+    labels: { stage: { values: SHADOW_STAGES } },
   },
   shadowDroppedTotal: {
     name: 'shadow_dropped_total',
@@ -178,7 +180,7 @@ export const catalogue = {
     type: 'histogram',
     group: 'rl',
     guide: false,
-    labels: { stage: { values: ['development', 'staging', 'production', 'incident'] } },
+    labels: { stage: { values: SHADOW_STAGES } },
     buckets: [0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2, 5],
   },
   shadowSpeedupRatio: {
@@ -187,7 +189,7 @@ export const catalogue = {
     type: 'gauge',
     group: 'rl',
     guide: false,
-    labels: { stage: { values: ['development', 'staging', 'production', 'incident'] } },
+    labels: { stage: { values: SHADOW_STAGES } },
   },
   shadowRewardRetention: {
     name: 'shadow_reward_retention',
@@ -195,7 +197,7 @@ export const catalogue = {
     type: 'gauge',
     group: 'rl',
     guide: false,
-    labels: { stage: { values: ['development', 'staging', 'production', 'incident'] } },
+    labels: { stage: { values: SHADOW_STAGES } },
   },
   // --- Regulation ----------------------------------------------------------
   ifraViolationsTotal: {

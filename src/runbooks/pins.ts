@@ -1,5 +1,6 @@
 import { ErrorCodes, FaiError } from '../errors/index.ts';
-import { isCid, isPolicyPinName, PIN_VERSION, pinText, POLICY_PINS, readPins, samePin, writePins, type Pin } from '../llm/index.ts';
+import { isCid } from '../hub/index.ts';
+import { isPolicyPinName, PIN_VERSION, pinText, POLICY_PINS, readPins, samePin, writePins, type Pin } from '../llm/index.ts';
 import { backendFor } from './backend.ts';
 import type { Deployment } from './deployment.ts';
 import type { Runbook } from './engine.ts';

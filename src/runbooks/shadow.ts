@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { loadConfig } from '../config/index.ts';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
-import { ReportSchema, shadowEvaluate, STAGES, type Stage } from '../shadow/index.ts';
+import { parseStage, ReportSchema, shadowEvaluate } from '../shadow/index.ts';
 import type { Deployment } from './deployment.ts';
 import type { Runbook } from './engine.ts';
 
@@ -24,8 +24,7 @@ export function shadowEvalRunbook(deployment: Deployment): Runbook<ShadowEvalArg
     description: 'offline shadow evaluation of teacher and student beside production: comparisons, shadow_evaluation_results.json and the HTML report',
     destructive: false,
     plan: async (args) => {
-      const stage = (args.stage ?? 'staging') as Stage;
-      if (!(STAGES as readonly string[]).includes(stage)) throw new FaiError(ErrorCodes.VALIDATION, `--stage: "${stage}" is not one of ${STAGES.join(', ')}`, { field: '--stage' });
+      const stage = parseStage(args.stage ?? 'staging');
       const samples = args.samples ?? 50;
       const trainEpisodes = args.trainEpisodes ?? 4000;
       const briefsFile = args.briefs ?? 'examples/shadow-briefs.json';

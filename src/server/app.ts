@@ -154,7 +154,7 @@ export function createApp(config: Config): App {
           schedule,
           async (entry) => {
             const outDir = join(config.shadow.dir, 'reports', entry.stage);
-            const result = await shadowEvaluate({ config: { ...config, pinsFile: config.pinsFile }, stage: entry.stage, samples: entry.samples, briefsFile: config.shadow.briefsFile, outDir, metrics });
+            const result = await shadowEvaluate({ config, stage: entry.stage, samples: entry.samples, briefsFile: config.shadow.briefsFile, outDir, metrics });
             logger.info({ stage: entry.stage, reports: result.files, retention: result.report.summary.reward.retention_rate }, 'scheduled shadow evaluation done');
           },
           (stage, error) => logger.error({ stage, err: error }, 'scheduled shadow evaluation failed'),

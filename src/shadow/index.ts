@@ -1,5 +1,5 @@
 export { concentrations, cosine, meanKl, runModel, type ModelRun } from './compare.ts';
-export { ComparisonLog, ComparisonSchema, STAGES, type Comparison, type Stage } from './log.ts';
+export { ComparisonLog, ComparisonSchema, parseStage, STAGES, type Comparison, type Stage } from './log.ts';
 export { ShadowRunner, type DropReason, type ShadowRunnerOptions } from './runner.ts';
 export { DEFAULT_RATES, RatesSchema, sampled } from './sampling.ts';
 export { ShadowEvaluation } from './service.ts';

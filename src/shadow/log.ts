@@ -1,9 +1,16 @@
 import { appendFile, mkdir, readFile, rename, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
+import { ErrorCodes, FaiError } from '../errors/index.ts';
 
 export const STAGES = ['development', 'staging', 'production', 'incident'] as const;
 export type Stage = (typeof STAGES)[number];
+
+/** A stage named on a command line (`--stage`); anything else is a usage error naming the flag. */
+export function parseStage(text: string, field = '--stage'): Stage {
+  if (!(STAGES as readonly string[]).includes(text)) throw new FaiError(ErrorCodes.VALIDATION, `${field}: "${text}" is not one of ${STAGES.join(', ')}`, { field });
+  return text as Stage;
+}
 
 const ModelResult = z.object({
   latencyMs: z.number().finite().nonnegative(),

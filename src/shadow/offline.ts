@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import type { CloudHub } from '../hub/index.ts';
-import { FormulationEnv, greedy, PolicyStore, Random, runTraining, type LoadedPolicy, type TrainProgress } from '../learning/index.ts';
+import { FormulationEnv, greedy, PolicyStore, Random, runTraining, storeCheckpoints, type LoadedPolicy, type TrainProgress } from '../learning/index.ts';
 import { localBrief, policyPinOf, type CreativeBrief, type Pins, type PolicyPinName } from '../llm/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import type { ComparisonLog, Stage } from './log.ts';
@@ -53,12 +53,12 @@ export async function offlineModels(options: { hub: CloudHub; pins: Pins; env: F
     return { production, teacher, student };
   }
   const outcome = runTraining({ algo: 'distill', episodes: options.trainEpisodes, seed: 7, fromFeedback: false }, { ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }) });
-  const teacherRecord = await options.hub.storeBytes(outcome.teacherCheckpoint!, ['trained', 'distill', 'teacher']);
-  const studentRecord = await options.hub.storeBytes(outcome.checkpoint, ['trained', 'distill', 'student']);
-  const teacher = await store.load('formulation-teacher', { version: '0.0.0-offline', cid: teacherRecord.cid });
-  const student = await store.load('formulation-student', { version: '0.0.0-offline', cid: studentRecord.cid });
+  // Stored as a distill job's are: the same tags, so the hub lists them alike.
+  const { checkpointCid: studentCid, teacherCheckpointCid: teacherCid } = await storeCheckpoints(options.hub, outcome);
+  const teacher = await store.load('formulation-teacher', { version: '0.0.0-offline', cid: teacherCid! });
+  const student = await store.load('formulation-student', { version: '0.0.0-offline', cid: studentCid });
   const production = policyPinOf(options.pins, 'formulation-policy') === undefined ? teacher : await load('formulation-policy');
-  return { production, teacher, student, trained: { teacherCid: teacherRecord.cid, studentCid: studentRecord.cid, episodes: options.trainEpisodes } };
+  return { production, teacher, student, trained: { teacherCid: teacherCid!, studentCid, episodes: options.trainEpisodes } };
 }
 
 /**

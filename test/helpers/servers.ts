@@ -36,6 +36,14 @@ export async function waitFor(what: string, probe: () => Promise<boolean>, timeo
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${String(lastError)}` : ''}`);
 }
 
+/** Sends `signal` to a child that is still running and waits until it has exited (a no-op once it has). */
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill(signal);
+  await exited;
+}
+
 /** Fails with an actionable message when a server binary the suite needs is missing. */
 export function requireBinary(name: string, debPackage: string): string {
   const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
@@ -85,11 +93,7 @@ export async function startRedis(options: { persistent?: boolean } = {}): Promis
     await waitFor(`redis-server on port ${port}`, ping);
   };
   const kill = async (): Promise<void> => {
-    const running = child;
-    if (running === undefined || running.exitCode !== null) return;
-    const exited = new Promise((resolve) => running.once('exit', resolve));
-    running.kill('SIGKILL');
-    await exited;
+    if (child !== undefined) await stopChild(child, 'SIGKILL');
   };
   await start();
   return {
@@ -157,11 +161,7 @@ export async function startPrometheus(targets: readonly string[], options: { rul
       return body.data.result;
     },
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGTERM');
-        await exited;
-      }
+      await stopChild(child, 'SIGTERM');
       await rm(dir, { recursive: true, force: true });
     },
   };
@@ -228,11 +228,7 @@ export async function startNginx(upstream: string): Promise<NginxServer> {
     config,
     upstreamFile,
     async stop() {
-      if (child.exitCode === null) {
-        const exited = new Promise((resolve) => child.once('exit', resolve));
-        child.kill('SIGQUIT');
-        await exited;
-      }
+      await stopChild(child, 'SIGQUIT');
       await rm(prefix, { recursive: true, force: true });
     },
   };
@@ -260,11 +256,6 @@ export async function startFaiWorker(redisUrl: string, extraArgs: readonly strin
   return {
     child,
     output,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGKILL');
-      await exited;
-    },
+    stop: () => stopChild(child, 'SIGKILL'),
   };
 }

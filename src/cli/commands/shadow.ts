@@ -1,17 +1,12 @@
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../../config/index.ts';
 import { ErrorCodes, FaiError } from '../../errors/index.ts';
-import { buildReport, ComparisonLog, nextRun, readSchedule, renderSchedule, shadowEvaluate, STAGES, writeReports, type ShadowReport, type Stage } from '../../shadow/index.ts';
+import { buildReport, ComparisonLog, nextRun, parseStage, readSchedule, renderSchedule, shadowEvaluate, writeReports, type ShadowReport } from '../../shadow/index.ts';
 import { ExitCodes } from '../exit-codes.ts';
 import { progressBar } from '../progress.ts';
 
 type Write = (text: string) => void;
 const stdout: Write = (text) => process.stdout.write(text);
-
-function stageOf(text: string): Stage {
-  if (!(STAGES as readonly string[]).includes(text)) throw new FaiError(ErrorCodes.VALIDATION, `--stage: "${text}" is not one of ${STAGES.join(', ')}`, { field: '--stage' });
-  return text as Stage;
-}
 
 function marginOf(text: string | undefined): number | undefined {
   if (text === undefined) return undefined;
@@ -36,7 +31,7 @@ export async function shadowRun(
   options: { stage: string; samples: number; briefs: string; out?: string; trainEpisodes: number; train: boolean; margin?: string; json?: boolean },
   write: Write = stdout,
 ): Promise<number> {
-  const stage = stageOf(options.stage);
+  const stage = parseStage(options.stage);
   const margin = marginOf(options.margin);
   const config = loadConfig();
   const outDir = options.out ?? join(config.shadow.dir, 'reports');
@@ -75,7 +70,7 @@ export async function shadowRun(
 export async function shadowReport(options: { dir?: string; out?: string; stage?: string; margin?: string; json?: boolean }, write: Write = stdout): Promise<number> {
   const config = loadConfig();
   const dir = options.dir ?? config.shadow.dir;
-  const stage = options.stage === undefined ? undefined : stageOf(options.stage);
+  const stage = options.stage === undefined ? undefined : parseStage(options.stage);
   const margin = marginOf(options.margin);
   const { comparisons, skipped } = await new ComparisonLog(dir).readAll();
   const chosen = stage === undefined ? comparisons : comparisons.filter((c) => c.stage === stage);
