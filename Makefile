@@ -76,7 +76,7 @@ bench-hub: install system-deps ## Cloud Hub store/restore ops/s and p50/p95/p99:
 	$(NODE_TS) bench/hub.bench.ts
 
 # Runbooks: `make runbook-<name> ARGS=...` runs `fai runbook <name> ARGS`; `--dry-run` prints the plan only.
-RUNBOOK_TARGETS := runbook-downshift runbook-rollback runbook-pin-update runbook-canary-promote runbook-emergency-stop runbook-restart-workers runbook-clear-cache runbook-health-check runbook-metrics-check runbook-shadow-eval
+RUNBOOK_TARGETS := runbook-downshift runbook-rollback runbook-pin-update runbook-canary-promote runbook-emergency-stop runbook-restart-workers runbook-clear-cache runbook-health-check runbook-metrics-check runbook-shadow-eval runbook-regulation-strict
 
 runbook-downshift: install ## move traffic between stable and canary (CANARY=50): nginx upstream, nginx -t, reload, verified split
 	$(FAI) runbook downshift --canary $${CANARY:-50} $(ARGS)
@@ -107,6 +107,9 @@ runbook-metrics-check: install ## Prometheus up and every thresholds-table row; 
 
 runbook-shadow-eval: install ## offline shadow evaluation (STAGE=staging SAMPLES=50): teacher and student beside production; writes both reports
 	$(FAI) runbook shadow-eval --stage $${STAGE:-staging} --samples $${SAMPLES:-50} $(ARGS)
+
+runbook-regulation-strict: install ## force strict regulation mode on every serving instance (ARGS=--clear lifts it)
+	$(FAI) runbook regulation-strict $(ARGS)
 
 bench-brief: install ## what the brief layer adds per request vs a bare openai client call (test server at zero latency); local briefs/s
 	$(NODE_TS) bench/brief.bench.ts

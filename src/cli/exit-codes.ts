@@ -27,6 +27,7 @@ const BY_CODE: Record<ErrorCode, { exitCode: number; advice: string }> = {
   FAI_ERR_TIMEOUT: { exitCode: ExitCodes.TIMEOUT, advice: 'the service is slow to answer; try again or raise --timeout' },
   FAI_ERR_INTEGRITY: { exitCode: ExitCodes.INTERNAL, advice: 'stored data is corrupt; restore the object from another copy' },
   FAI_ERR_STORAGE: { exitCode: ExitCodes.UNAVAILABLE, advice: 'check free space and write permission of HUB_DIR' },
+  FAI_ERR_UNAUTHORIZED: { exitCode: ExitCodes.USAGE, advice: 'pass the right token (ALERT_WEBHOOK_TOKEN)' },
   FAI_ERR_RUNBOOK_LOCKED: { exitCode: ExitCodes.TEMPFAIL, advice: 'another run holds the lock; wait for it (a lock left by a killed run is recovered automatically)' },
   FAI_ERR_CONFIRMATION_REQUIRED: { exitCode: ExitCodes.USAGE, advice: 'read the plan above, then run again with --yes' },
   FAI_ERR_VERIFICATION_FAILED: { exitCode: ExitCodes.CRITICAL, advice: 'any change made was undone; see the audit log (fai runbook audit)' },

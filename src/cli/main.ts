@@ -10,6 +10,8 @@ import { deployCommand } from './commands/deploy.ts';
 import { serve } from './commands/serve.ts';
 import { workerCommand } from './commands/worker.ts';
 import { shadowReport, shadowRun, shadowSchedule } from './commands/shadow.ts';
+import { canaryAnalyze, canaryRun } from './commands/canary.ts';
+import { remediationApprove, remediationList, remediationPause, remediationResume } from './commands/remediation.ts';
 import { STAGES } from '../shadow/index.ts';
 import { ExitCodes, reportError } from './exit-codes.ts';
 
@@ -214,8 +216,9 @@ export function buildProgram(): Command {
   common(runbook.command('canary-promote').description('check the canary, send it 100% of traffic, mark the old stable down, record the release'))
     .option('--samples <n>', 'requests sent through nginx to verify', integer('--samples'), 200)
     .option('--release <label>', 'version label recorded in the release history (default canary-<time>)')
+    .option('--window <seconds>', 'the canary analysis looks this far back (needs deployment.prometheus)', integer('--window'), 600)
     .action(async (options) => {
-      process.exitCode = await runbookRun('canary-promote', { samples: options.samples, ...(options.release === undefined ? {} : { release: options.release }) }, options);
+      process.exitCode = await runbookRun('canary-promote', { samples: options.samples, window: options.window, ...(options.release === undefined ? {} : { release: options.release }) }, options);
     });
   common(runbook.command('pin-update').description('set a model pin in configs/model_pins.json, validated and written atomically'))
     .option('--model <name>', 'qwen, mistral, llama, formulation-policy, …')
@@ -232,6 +235,11 @@ export function buildProgram(): Command {
     .option('--out <dir>', 'where both reports go (default: SHADOW_DIR/reports)')
     .action(async (options) => {
       process.exitCode = await runbookRun('shadow-eval', { stage: options.stage, samples: options.samples, trainEpisodes: options.trainEpisodes, ...(options.out === undefined ? {} : { out: options.out }) }, options);
+    });
+  common(runbook.command('regulation-strict').description('force strict regulation mode on every serving instance; --clear lifts it'))
+    .option('--clear', 'lift the forced strict mode')
+    .action(async (options) => {
+      process.exitCode = await runbookRun('regulation-strict', { clear: options.clear ?? false }, options);
     });
   for (const name of ['clear-cache', 'health-check', 'metrics-check', 'rollback', 'emergency-stop', 'restart-workers'] as const) {
     common(runbook.command(name).description(`the ${name} runbook (see fai runbook list)`)).action(async (options) => {
@@ -274,6 +282,77 @@ export function buildProgram(): Command {
     .option('--json', 'print JSON')
     .action(async (options) => {
       process.exitCode = await shadowSchedule(options);
+    });
+
+  const remediation = program
+    .command('remediation')
+    .description('the closed loop: what the service did about Alertmanager\'s alerts (configs/remediation.yml, docs/operations.md); state in REDIS_URL or the deployment\'s state directory');
+  remediation
+    .command('ls')
+    .description('every action: alert, runbook, mode, what happened or why it was refused; and whether automation is paused')
+    .option('--limit <n>', 'the newest n actions', positive('--limit'), 50)
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean; limit: number }) => {
+      process.exitCode = await remediationList(options);
+    });
+  remediation
+    .command('pause')
+    .description('kill switch: stop all automated actions (alerts are still recorded, as refused) until resume')
+    .option('--reason <text>', 'why, shown by ls and in every refusal')
+    .action(async (options: { reason?: string }) => {
+      process.exitCode = await remediationPause(options);
+    });
+  remediation
+    .command('resume')
+    .description('lift the kill switch')
+    .action(async () => {
+      process.exitCode = await remediationResume({});
+    });
+  remediation
+    .command('approve')
+    .description('approve a destructive action waiting for it: the service runs it now and this prints how it ended (needs ALERT_WEBHOOK_TOKEN)')
+    .argument('<ID>', 'the action id (fai remediation ls)')
+    .addOption(new Option('--url <url>', 'service base URL (env FAI_URL)').default(DEFAULT_URL))
+    .option('--timeout <ms>', 'give up waiting for the run after this many milliseconds', '600000')
+    .option('--json', 'print the action as JSON')
+    .addHelpText('after', '\nExit codes: 0 the run verified, 2 it failed or was undone or refused, 64 not awaiting approval or unknown id, 69 service unreachable.')
+    .action(async (id: string, options: { url: string; timeout: string; json?: boolean }) => {
+      process.exitCode = await remediationApprove(id, options);
+    });
+
+  const canary = program
+    .command('canary')
+    .description('automated canary analysis: canary against stable from Prometheus (docs/operations.md); deployment: configs/deployment.json or FAI_DEPLOYMENT');
+  const criteriaOptions = (command: Command) =>
+    command
+      .option('--alpha <rate>', 'false-promotion rate over the whole run (one-sided)', '0.05')
+      .option('--error-margin <share>', 'error-ratio difference a promotion must rule out (0.02 = 2 points)', '0.02')
+      .option('--latency-margin <auc>', 'latency AUC above 0.5 a promotion must rule out (0.1: canary slower in 60 % of pairs)', '0.1')
+      .option('--min-samples <n>', 'requests each instance must have answered before a promotion', '200')
+      .option('--json', 'print JSON');
+  criteriaOptions(
+    canary
+      .command('analyze')
+      .description('compare canary and stable over a window: errors (Fisher exact, Newcombe interval) and latency (Mann-Whitney U on the histograms); promote, continue or rollback with the evidence')
+      .option('--window <duration>', 'how far back to look (30s, 10m, 1h)', '10m')
+      .option('--looks <n>', 'analyses the decision is part of (Bonferroni: alpha / looks per analysis)', '1'),
+  )
+    .addHelpText('after', '\nExit codes: 0 promote, 1 continue (not enough evidence yet), 2 rollback, 69 Prometheus unreachable, 78 no prometheus or instances in the deployment.')
+    .action(async (options) => {
+      process.exitCode = await canaryAnalyze(options);
+    });
+  criteriaOptions(
+    canary
+      .command('run')
+      .description('step nginx weights 10 → 25 → 50 → 100 % with an analysis between steps (each move a verified, audited downshift); roll back on failure')
+      .option('--steps <list>', 'canary weights before 100 %', '10,25,50')
+      .option('--step-timeout <duration>', 'roll back a step that has shown neither promote nor rollback by then', '10m')
+      .option('--max-looks <n>', 'analyses the whole run may make (the false-promotion rate is split over them)', '6')
+      .option('--release <label>', 'version label recorded in the release history on promotion'),
+  )
+    .addHelpText('after', '\nExit codes: 0 promoted to 100 %, 2 rolled back to stable, 69 Prometheus or nginx unreachable.')
+    .action(async (options) => {
+      process.exitCode = await canaryRun(options);
     });
 
   const deploy = program.command('deploy').description('the processes of the deployment (configs/deployment.json), through its backend (local or compose)');

@@ -23,6 +23,8 @@ export interface ServiceRequest {
   body?: Uint8Array | string;
   contentType?: string;
   timeoutMs: number;
+  /** Extra request headers (authorization). */
+  headers?: Readonly<Record<string, string>>;
   /** Statuses that are answers rather than errors (e.g. 503 from /health). */
   accept?: readonly number[];
 }
@@ -37,7 +39,8 @@ export async function callService(url: URL, request: ServiceRequest): Promise<Re
   try {
     response = await fetch(url, {
       method: request.method ?? 'GET',
-      ...(request.body === undefined ? {} : { body: request.body, headers: { 'content-type': request.contentType ?? 'application/json' } }),
+      ...(request.body === undefined ? {} : { body: request.body }),
+      headers: { ...(request.body === undefined ? {} : { 'content-type': request.contentType ?? 'application/json' }), ...request.headers },
       signal: AbortSignal.timeout(request.timeoutMs),
     });
   } catch (error) {

@@ -62,6 +62,13 @@ const EnvSchema = z.object({
   SHADOW_SCHEDULE: z.enum(['on', 'off']).default('off'),
   SHADOW_SCHEDULE_FILE: z.string().trim().min(1).default('configs/shadow-schedule.json'),
   SHADOW_BRIEFS: z.string().trim().min(1).default('examples/shadow-briefs.json'),
+  ALERT_WEBHOOK_TOKEN: z
+    .string()
+    .optional()
+    .transform((value) => (value === undefined || value === '' ? undefined : value))
+    .refine((value) => value === undefined || (value.length >= 16 && !/\s/.test(value)), 'must be at least 16 characters without spaces (e.g. openssl rand -hex 24)'),
+  REMEDIATION_POLICY: z.string().trim().min(1).default('configs/remediation.yml'),
+  FAI_DEPLOYMENT: z.string().trim().min(1).default('configs/deployment.json'),
   HUB_TTL_RECIPE_DAYS: z.coerce.number().positive().max(36_500).default(365),
   HUB_TTL_FEEDBACK_DAYS: z.coerce.number().positive().max(36_500).default(30),
   HUB_TTL_CHECKPOINT_DAYS: z.coerce.number().positive().max(36_500).default(90),
@@ -103,6 +110,14 @@ export interface Config {
     /** The brief set scheduled runs replay. */
     readonly briefsFile: string;
   };
+  /** Closed-loop operations (src/remediation, docs/operations.md): off unless the webhook token is set. */
+  readonly remediation: {
+    /** Bearer token Alertmanager sends to POST /v1/alerts/webhook; undefined: the webhook answers 501. */
+    readonly webhookToken: string | undefined;
+    readonly policyFile: string;
+    /** What the runbooks act on (configs/deployment.json). */
+    readonly deploymentFile: string;
+  };
   /** Model pins and the production policy's pin (version → CID); re-read on SIGHUP (the pin-update runbook sends it). */
   readonly pinsFile: string;
 }
@@ -139,6 +154,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     },
     hubMaxCheckpointBytes: parsed.HUB_MAX_CHECKPOINT_MB * 1024 * 1024,
     pinsFile: parsed.PINS_FILE,
+    remediation: { webhookToken: parsed.ALERT_WEBHOOK_TOKEN, policyFile: parsed.REMEDIATION_POLICY, deploymentFile: parsed.FAI_DEPLOYMENT },
     shadow: {
       stage: parsed.SHADOW_STAGE,
       rates: parseOrThrow(RatesSchema, parsed.SHADOW_RATES, 'env.SHADOW_RATES', ErrorCodes.CONFIG),

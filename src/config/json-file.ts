@@ -1,10 +1,13 @@
 import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ErrorCodes, FaiError, parseOrThrow } from '../errors/index.ts';
 
 /**
- * Reads a JSON configuration file and validates it: an unreadable file, malformed JSON or a bad
- * value is a FAI_ERR_CONFIG naming the file (and, for a bad value, the path inside it).
+ * Reads a JSON configuration file (YAML when the name ends in .yml or .yaml) and validates it: an
+ * unreadable file, malformed JSON/YAML or a bad value is a FAI_ERR_CONFIG naming the file (and, for a
+ * bad value, the path inside it).
  * `missing` is returned instead of failing when the file does not exist, if given.
  */
 export async function readJsonFile<S extends z.ZodType>(file: string, schema: S, label: string, options: { field?: string; missing?: unknown } = {}): Promise<z.infer<S>> {
@@ -17,10 +20,11 @@ export async function readJsonFile<S extends z.ZodType>(file: string, schema: S,
     throw new FaiError(ErrorCodes.CONFIG, `${label}: cannot read ${file} (${code ?? String(error)})`, { field: options.field ?? label, cause: error });
   }
   let json: unknown;
+  const yaml = ['.yml', '.yaml'].includes(extname(file));
   try {
-    json = JSON.parse(text);
+    json = yaml ? parseYaml(text) : JSON.parse(text);
   } catch (error) {
-    throw new FaiError(ErrorCodes.CONFIG, `${label}: ${file} is not JSON (${(error as Error).message})`, { field: options.field ?? label });
+    throw new FaiError(ErrorCodes.CONFIG, `${label}: ${file} is not ${yaml ? 'YAML' : 'JSON'} (${(error as Error).message.split('\n')[0]})`, { field: options.field ?? label });
   }
   return parseOrThrow(schema, json, label, ErrorCodes.CONFIG);
 }

@@ -27,6 +27,8 @@ export const ErrorCodes = {
   INTEGRITY: 'FAI_ERR_INTEGRITY',
   /** The disk is full or read-only, or another storage failure that is not the caller's. */
   STORAGE: 'FAI_ERR_STORAGE',
+  /** The request carries no credentials, or wrong ones (a webhook's bearer token). */
+  UNAUTHORIZED: 'FAI_ERR_UNAUTHORIZED',
   /** Another run of the same runbook holds the lock. */
   RUNBOOK_LOCKED: 'FAI_ERR_RUNBOOK_LOCKED',
   /** A destructive action was asked for without --yes or an approval. */

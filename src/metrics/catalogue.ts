@@ -75,6 +75,8 @@ const COMPONENTS = [
   'ops',
   'system',
 ] as const;
+/** How a remediation action ends (src/remediation): the run's outcome, or why nothing ran. */
+export const REMEDIATION_OUTCOMES = ['verified', 'undone', 'failed', 'dry_run', 'refused', 'skipped', 'awaiting_approval', 'duplicate', 'closed'] as const;
 const CHECK_TYPES = ['ingredient', 'concentration', 'combination'] as const;
 /** `client_error` is a 4xx answer: counted, but not held against the service by the thresholds table. */
 const SYSTEM_ERROR_TYPES = ['client_error', 'server_error', 'timeout', 'unavailable'] as const;
@@ -299,6 +301,15 @@ export const catalogue = {
     guide: false,
     labels: { service: { values: ['api', 'worker'] } },
   },
+  systemRequestDurationSeconds: {
+    name: 'system_request_duration_seconds',
+    help: 'Time from receiving a request to sending the answer, per component (the canary analysis compares these per instance).',
+    type: 'histogram',
+    group: 'system',
+    guide: false,
+    labels: { component: { values: COMPONENTS } },
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  },
   systemOperationsTotal: {
     name: 'system_operations_total',
     help: 'Operations attempted, per component (denominator of system_error_rate).',
@@ -348,6 +359,15 @@ export const catalogue = {
     group: 'system',
     guide: true,
     labels: { worker_id: { maxDistinct: 64 } },
+  },
+  // --- Closed-loop operations (src/remediation) ----------------------------
+  remediationActionsTotal: {
+    name: 'remediation_actions_total',
+    help: 'Alert notifications matched to a remediation rule, by runbook and how they ended (verified, undone, failed: the run; dry_run; refused: kill switch, budget or cool-down; skipped: mode off; awaiting_approval; duplicate: a repeat notification; closed: resolved before it ran).',
+    type: 'counter',
+    group: 'system',
+    guide: false,
+    labels: { runbook: { maxDistinct: 16 }, outcome: { values: REMEDIATION_OUTCOMES } },
   },
 } as const satisfies Record<string, MetricDef>;
 

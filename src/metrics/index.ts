@@ -3,6 +3,7 @@ export {
   catalogueEntries,
   findDefinitionByName,
   OTHER_LABEL_VALUE,
+  REMEDIATION_OUTCOMES,
   type Catalogue,
   type CatalogueKey,
   type CounterDef,

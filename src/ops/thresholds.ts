@@ -41,6 +41,7 @@ export const RUNBOOKS = [
   'health-check',
   'metrics-check',
   'shadow-eval',
+  'regulation-strict',
 ] as const;
 export type RunbookName = (typeof RUNBOOKS)[number];
 

@@ -41,11 +41,23 @@ export class ComplianceChecker {
   readonly catalogue: RegulatoryCatalogue;
   private readonly metrics: Metrics | undefined;
   private readonly strictByDefault: boolean;
+  /** Strict mode forced on at run time (the regulation-strict runbook, after an IFRA incident): no request can opt out. */
+  private forced: { since: string; by: string } | null = null;
 
   constructor(options: { catalogue?: RegulatoryCatalogue; metrics?: Metrics; strict?: boolean } = {}) {
     this.catalogue = options.catalogue ?? RegulatoryCatalogue.load();
     this.metrics = options.metrics;
     this.strictByDefault = options.strict ?? false;
+  }
+
+  /** Forces strict mode on (every check strict, whatever the request says) or lifts that. */
+  forceStrict(on: boolean, by: string): void {
+    if (!on) this.forced = null;
+    else if (this.forced === null) this.forced = { since: new Date().toISOString(), by };
+  }
+
+  mode(): { strictByDefault: boolean; forced: boolean; since: string | null; by: string | null } {
+    return { strictByDefault: this.strictByDefault, forced: this.forced !== null, since: this.forced?.since ?? null, by: this.forced?.by ?? null };
   }
 
   check(request: CheckRequest): ComplianceResult {
@@ -54,7 +66,7 @@ export class ComplianceChecker {
       category: request.category,
       dosagePct: request.dosagePct,
       exposure: request.exposure,
-      strict: request.strict ?? this.strictByDefault,
+      strict: this.forced !== null || (request.strict ?? this.strictByDefault),
     });
     if (this.metrics !== undefined) recordCheck(this.metrics, result);
     return result;

@@ -16,6 +16,8 @@ const DeploymentSchema = z
     stateDir: z.string().min(1).default('data/runbooks'),
     service: z.url().default('http://127.0.0.1:8000'),
     prometheus: z.url().nullable().default(null),
+    /** Alertmanager's base URL: remediation pages the people through it (an alert routed to the critical receiver). */
+    alertmanager: z.url().nullable().default(null),
     redisUrl: z.string().nullable().default(null),
     cachePrefix: z.string().min(3).default('fai:cache:'),
     pinsFile: z.string().min(1).default('configs/model_pins.json'),

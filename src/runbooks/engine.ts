@@ -51,6 +51,14 @@ export interface RunResult {
   readonly recoveredLock: boolean;
 }
 
+/** The `details` of the FaiError a run that did not verify throws: how it ended, and its audit entry. */
+export interface RunFailure {
+  readonly outcome: 'refused' | 'failed' | 'undone';
+  readonly auditSeq: number;
+  readonly plan?: readonly string[];
+  readonly holder?: unknown;
+}
+
 export async function runRunbook<A extends Record<string, unknown>>(
   runbook: Runbook<A>,
   args: A,
@@ -66,7 +74,10 @@ export async function runRunbook<A extends Record<string, unknown>>(
   try {
     lock = await deps.lock.acquire(runbook.name);
   } catch (error) {
-    if (error instanceof FaiError) await record('refused', [], error.message);
+    if (error instanceof FaiError) {
+      const audit = await record('refused', [], error.message);
+      throw new FaiError(error.code, error.message, { cause: error, field: error.field, details: { outcome: 'refused', auditSeq: audit.seq, holder: error.details } });
+    }
     throw error;
   }
   if (lock.recovered !== null) log(`recovered a lock left by ${lock.recovered.runbook} (pid ${lock.recovered.pid}, gone)`);
@@ -75,7 +86,8 @@ export async function runRunbook<A extends Record<string, unknown>>(
     try {
       plan = await runbook.plan(args);
     } catch (error) {
-      await record('failed', [], `could not plan: ${error instanceof Error ? error.message : String(error)}`);
+      const audit = await record('failed', [], `could not plan: ${error instanceof Error ? error.message : String(error)}`);
+      if (error instanceof FaiError) throw new FaiError(error.code, error.message, { cause: error, field: error.field, details: { outcome: 'failed', auditSeq: audit.seq } });
       throw error;
     }
     log(`plan for ${runbook.name}:`);
@@ -86,8 +98,8 @@ export async function runRunbook<A extends Record<string, unknown>>(
     }
     if (runbook.destructive && !options.yes) {
       const detail = `${runbook.name} is destructive: stopped after the plan (run again with --yes)`;
-      await record('refused', plan.summary, detail);
-      throw new FaiError(ErrorCodes.CONFIRMATION_REQUIRED, detail);
+      const audit = await record('refused', plan.summary, detail);
+      throw new FaiError(ErrorCodes.CONFIRMATION_REQUIRED, detail, { details: { outcome: 'refused', auditSeq: audit.seq } });
     }
     const done: Step[] = [];
     try {
@@ -116,11 +128,13 @@ export async function runRunbook<A extends Record<string, unknown>>(
       }
       const detail =
         undoErrors.length > 0 ? `failed (${reason}); undo failed: ${undoErrors.join('; ')}` : undone > 0 ? `failed (${reason}); ${undone} step(s) undone` : `failed (${reason}); nothing had changed`;
-      await record(undoErrors.length === 0 && undone > 0 ? 'undone' : 'failed', plan.summary, detail);
+      const outcome = undoErrors.length === 0 && undone > 0 ? 'undone' : 'failed';
+      const audit = await record(outcome, plan.summary, detail);
+      const details: RunFailure = { outcome, auditSeq: audit.seq, plan: plan.summary };
       if (error instanceof FaiError && error.code !== ErrorCodes.INTERNAL) {
-        throw new FaiError(error.code, `${runbook.name}: ${detail}`, { cause: error, field: error.field });
+        throw new FaiError(error.code, `${runbook.name}: ${detail}`, { cause: error, field: error.field, details });
       }
-      throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `${runbook.name}: ${detail}`, { cause: error });
+      throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `${runbook.name}: ${detail}`, { cause: error, details });
     }
   } finally {
     await plan?.dispose?.().catch(() => undefined);

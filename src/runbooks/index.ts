@@ -4,6 +4,7 @@ import { RUNBOOKS, type RunbookName } from '../ops/index.ts';
 import { AuditLog } from './audit.ts';
 import { clearCacheRunbook } from './cache.ts';
 import { healthCheckRunbook, metricsCheckRunbook } from './checks.ts';
+import { regulationStrictRunbook } from './regulation.ts';
 import { shadowEvalRunbook } from './shadow.ts';
 import type { Deployment } from './deployment.ts';
 import { runRunbook, type RunOptions, type RunResult, type Runbook } from './engine.ts';
@@ -13,7 +14,7 @@ import { emergencyStopRunbook, restartWorkersRunbook, rollbackRunbook } from './
 import { canaryPromoteRunbook, downshiftRunbook } from './traffic.ts';
 
 export { AuditLog, type AuditEntry } from './audit.ts';
-export { loadDeployment, parseDeployment, type Deployment } from './deployment.ts';
+export { loadDeployment, parseDeployment, requirePart, type Deployment } from './deployment.ts';
 export { backendFor, ComposeBackend, LocalBackend, type Backend, type ProcessStatus } from './backend.ts';
 export { runRunbook, type Plan, type Runbook, type RunOptions, type RunResult, type Step } from './engine.ts';
 export { RunbookLock, type LockOwner } from './lock.ts';
@@ -34,6 +35,7 @@ export function runbooks(deployment: Deployment): Record<RunbookName, Runbook<Re
     'health-check': healthCheckRunbook(deployment),
     'metrics-check': metricsCheckRunbook(deployment),
     'shadow-eval': shadowEvalRunbook(deployment),
+    'regulation-strict': regulationStrictRunbook(deployment),
   } as Record<RunbookName, Runbook<Record<string, unknown>>>;
   for (const name of RUNBOOKS) if (all[name] === undefined) throw new Error(`runbook ${name} is not registered`);
   return all;

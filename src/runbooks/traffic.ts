@@ -2,6 +2,8 @@ import { ErrorCodes, FaiError } from '../errors/index.ts';
 import { userInfo } from 'node:os';
 import { readPins } from '../llm/index.ts';
 import { requirePart, type Deployment } from './deployment.ts';
+import { DEFAULT_CRITERIA } from '../canary/analysis.ts';
+import { analyzeCanary } from '../canary/analyze.ts';
 import { ReleaseHistory } from './releases.ts';
 import type { Plan, Runbook, Step } from './engine.ts';
 import { NginxControl, parseWeights, renderUpstream, type Weights } from './nginx.ts';
@@ -107,7 +109,15 @@ export function downshiftRunbook(deployment: Deployment): Runbook<DownshiftArgs>
   };
 }
 
-async function checkCanary(deployment: Deployment): Promise<string> {
+/** A verdict already reached by `fai canary run` (its last analysis), passed on instead of analysing again. */
+type Judged = { verdict: string; reasons: readonly string[] };
+
+/**
+ * The canary must be healthy, and the canary analysis (docs/operations.md) must say promote: over
+ * `windowSeconds` from the deployment's Prometheus, or the analysis `fai canary run` made. Without a
+ * Prometheus in the deployment there is nothing to analyse: the thresholds table must then be clear.
+ */
+async function checkCanary(deployment: Deployment, windowSeconds: number, judged: Judged | undefined): Promise<string> {
   const instances = requirePart(deployment.instances, 'instances');
   const base = `http://${instances.canary}`;
   const health = await fetch(`${base}/health`, { signal: AbortSignal.timeout(5_000) }).catch((error: unknown) => {
@@ -115,19 +125,24 @@ async function checkCanary(deployment: Deployment): Promise<string> {
   });
   const body = (await health.json()) as { status: string };
   if (health.status !== 200 || body.status === 'unhealthy') throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `canary ${instances.canary} is ${body.status}: not promoting`);
+  const analysed = judged ?? (deployment.prometheus === null ? undefined : await analyzeCanary({ deployment, criteria: DEFAULT_CRITERIA, from: new Date(Date.now() - windowSeconds * 1000) }));
+  if (analysed !== undefined) {
+    if (analysed.verdict !== 'promote') throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `canary analysis says ${analysed.verdict}: ${analysed.reasons.join('; ')}`);
+    return `canary ${instances.canary} healthy; analysis: promote (${analysed.reasons.join('; ')})`;
+  }
   const thresholds = (await (await fetch(`${base}/health/thresholds`, { signal: AbortSignal.timeout(5_000) })).json()) as { status: string; rows: Array<{ title: string; status: string }> };
   const bad = thresholds.rows.filter((row) => row.status === 'WARNING' || row.status === 'CRITICAL');
   if (bad.length > 0) throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `canary breaches the thresholds table: ${bad.map((r) => `${r.title} ${r.status}`).join(', ')}`);
-  return `canary ${instances.canary} healthy (${body.status}), thresholds ${thresholds.status}`;
+  return `canary ${instances.canary} healthy (${body.status}), thresholds ${thresholds.status} (no Prometheus in the deployment: no statistical analysis)`;
 }
 
-export function canaryPromoteRunbook(deployment: Deployment): Runbook<{ samples: number; release?: string }> {
+export function canaryPromoteRunbook(deployment: Deployment): Runbook<{ samples: number; release?: string; window?: number; judged?: Judged }> {
   return {
     name: 'canary-promote',
-    description: 'check the canary (health and the thresholds table), send it 100% of traffic, mark the old stable down, record the release',
+    description: 'check the canary (health, and the canary analysis from Prometheus says promote), send it 100% of traffic, mark the old stable down, record the release',
     destructive: false,
-    plan: async ({ samples, release }) => {
-      const checked = await checkCanary(deployment);
+    plan: async ({ samples, release, window, judged }) => {
+      const checked = await checkCanary(deployment, window ?? 600, judged);
       const plan = await planWeights(deployment, { stable: 0, canary: 100 }, samples);
       const history = new ReleaseHistory(deployment);
       const releases = await history.all();

@@ -8,10 +8,12 @@ import { createMetrics, type Metrics } from '../metrics/index.ts';
 import { ThresholdEvaluator, type HealthCheck } from '../ops/index.ts';
 import { FormulaService, QueuedTrainingJobs, ThreadTrainingJobs, type TrainingJobs } from '../learning/index.ts';
 import { ComplianceChecker } from '../regulation/index.ts';
+import { openRemediation, type Remediation } from '../remediation/index.ts';
 import { readSchedule, shadowEvaluate, ShadowEvaluation, ShadowScheduler } from '../shadow/index.ts';
 import { registerCpuSampler, startVramSampler, type VramSampler } from '../system/index.ts';
 import { installErrorHandling } from './error-mapping.ts';
 import { installRequestAccounting } from './request-accounting.ts';
+import { registerAlertRoutes } from './routes/alerts.ts';
 import { registerComplianceRoutes } from './routes/compliance.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerFormulaRoutes } from './routes/formulas.ts';
@@ -124,6 +126,21 @@ export function createApp(config: Config): App {
         ? new ThreadTrainingJobs({ hub, metrics, log: logger })
         : new QueuedTrainingJobs({ hub, metrics, log: logger, redisUrl: config.redisUrl }));
   registerTrainingRoutes(server, trainingJobs);
+  // Opened on first use, or at listen when the webhook token is set (a bad policy then stops the start).
+  let remediation: Promise<Remediation> | undefined;
+  const openedRemediation = (): Promise<Remediation> => {
+    remediation ??= openRemediation({
+      deploymentFile: config.remediation.deploymentFile,
+      policyFile: config.remediation.policyFile,
+      redisUrl: config.redisUrl,
+      metrics,
+      log: (line, fields) => logger.info(fields ?? {}, line),
+    });
+    // A failed open is not remembered: the next request tries again (the file may have been fixed).
+    remediation.catch(() => (remediation = undefined));
+    return remediation;
+  };
+  registerAlertRoutes(server, { token: config.remediation.webhookToken, remediation: openedRemediation });
 
   return {
     server,
@@ -162,6 +179,10 @@ export function createApp(config: Config): App {
         scheduler.start();
         logger.info({ planned: scheduler.planned() }, 'shadow evaluation schedule armed');
       }
+      if (config.remediation.webhookToken !== undefined) {
+        const { remediator, store } = await openedRemediation();
+        logger.info({ rules: remediator.policy.rules.length, state: store.kind, policy: config.remediation.policyFile }, 'closed-loop remediation on');
+      }
       const address = await server.listen({ port: config.port, host: config.host });
       thresholds.start();
       vram = startVramSampler(metrics, {
@@ -181,6 +202,7 @@ export function createApp(config: Config): App {
       await server.close();
       await training?.close();
       await shadow.close();
+      await (await remediation?.catch(() => undefined))?.close();
       await opened.close();
     },
   };

@@ -10,7 +10,8 @@ declare module 'fastify' {
 
 /**
  * Counts every answered request: `system_requests_total{service="api"}`
- * (hence `system_rps`), `system_operations_total{component}` and, for 4xx/5xx,
+ * (hence `system_rps`), `system_operations_total{component}`,
+ * `system_request_duration_seconds{component}` and, for 4xx/5xx,
  * `system_errors_total{component,error_type}` (hence `system_error_rate`).
  */
 export function installRequestAccounting(app: FastifyInstance, metrics: Metrics): void {
@@ -18,6 +19,7 @@ export function installRequestAccounting(app: FastifyInstance, metrics: Metrics)
     const component = request.routeOptions.config.component ?? 'server';
     metrics.systemRequestsTotal.inc({ service: 'api' });
     metrics.systemOperationsTotal.inc({ component });
+    metrics.systemRequestDurationSeconds.observe({ component }, reply.elapsedTime / 1000);
     const status = reply.statusCode;
     if (status >= 500) metrics.systemErrorsTotal.inc({ component, error_type: status === 503 ? 'unavailable' : status === 504 ? 'timeout' : 'server_error' });
     else if (status >= 400) metrics.systemErrorsTotal.inc({ component, error_type: 'client_error' });

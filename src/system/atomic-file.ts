@@ -24,3 +24,14 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     throw error;
   }
 }
+
+/** Appends `text` to a file (created if missing) and fsyncs it: once this resolves, the line survives a crash. */
+export async function appendFileSynced(path: string, text: string): Promise<void> {
+  const handle = await open(path, 'a');
+  try {
+    await handle.write(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

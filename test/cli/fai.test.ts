@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,21 +9,10 @@ import { BlockStore, CloudHub, EmbeddedMetadataStore } from '../../src/hub/index
 import type { HealthReport, ThresholdReport } from '../../src/ops/index.ts';
 import { createApp, type App } from '../../src/server/index.ts';
 import { testConfig } from '../helpers/config.ts';
+import { runFai as fai } from '../helpers/cli.ts';
 import { freePort } from '../helpers/servers.ts';
 
-const FAI = fileURLToPath(new URL('../../bin/fai.js', import.meta.url));
 
-function fai(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [FAI, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 let app: App;
 let url: string;
@@ -39,7 +27,7 @@ after(async () => {
 
 describe('fai', () => {
   it('has --help on the program and every verb', async () => {
-    for (const args of [['--help'], ['serve', '--help'], ['health', '--help'], ['train', '--help'], ['distill', '--help'], ['worker', '--help']]) {
+    for (const args of [['--help'], ['serve', '--help'], ['health', '--help'], ['train', '--help'], ['distill', '--help'], ['worker', '--help'], ['remediation', '--help'], ['remediation', 'approve', '--help'], ['canary', 'analyze', '--help'], ['canary', 'run', '--help']]) {
       const result = await fai(args);
       assert.equal(result.code, 0, args.join(' '));
       assert.match(result.stdout, /Usage: fai/);
@@ -207,11 +195,11 @@ describe('fai hub', () => {
 });
 
 describe('fai runbook', () => {
-  it('lists the ten runbooks, marking the destructive ones', async () => {
+  it('lists the eleven runbooks, marking the destructive ones', async () => {
     const result = await fai(['runbook', 'list', '--json']);
     assert.equal(result.code, 0, result.stderr);
     const rows = JSON.parse(result.stdout) as Array<{ name: string; destructive: boolean }>;
-    assert.deepEqual(rows.map((r) => r.name), ['downshift', 'rollback', 'pin-update', 'canary-promote', 'emergency-stop', 'restart-workers', 'clear-cache', 'health-check', 'metrics-check', 'shadow-eval']);
+    assert.deepEqual(rows.map((r) => r.name), ['downshift', 'rollback', 'pin-update', 'canary-promote', 'emergency-stop', 'restart-workers', 'clear-cache', 'health-check', 'metrics-check', 'shadow-eval', 'regulation-strict']);
     assert.deepEqual(rows.filter((r) => r.destructive).map((r) => r.name), ['rollback', 'emergency-stop', 'clear-cache']);
   });
 

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,6 +24,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
  * episodes), the GPU (none here), slot fallbacks (no LLM slot configured: the local model answers),
  * shadow drops (nothing is shed or times out at this pace).
  */
+const WEBHOOK_TOKEN = 'e2e-webhook-token-0123456789';
 const NOT_PRODUCED_YET = ['llm_fallback_total', 'hybrid_switch_total', 'hybrid_switch_ratio', 'worker_vram_bytes', 'shadow_dropped_total'];
 
 let redis: RedisServer;
@@ -47,6 +48,16 @@ async function drive(seconds: number): Promise<void> {
     await fetch(`${base}/v1/hub/objects/${recipe.cid}`);
     await fetch(`${base}/v1/hub/objects/not-a-cid`); // a CID error
     await post('/v1/formulas', { text: TRAINING_BRIEFS[i % TRAINING_BRIEFS.length] }); // production, and its shadow comparison
+    if (i === 1) {
+      // Alertmanager's notification of a low reward: the closed loop plans a rollback (dry run by policy).
+      const alert = { status: 'firing', labels: { alertname: 'LowRewardMA', severity: 'warning', runbook: 'rollback' }, annotations: {}, startsAt: new Date().toISOString(), fingerprint: 'e2e0000000000001' };
+      const answer = await fetch(`${base}/v1/alerts/webhook`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${WEBHOOK_TOKEN}` },
+        body: JSON.stringify({ version: '4', groupKey: 'e2e', status: 'firing', receiver: 'automation', alerts: [alert] }),
+      });
+      assert.equal(answer.status, 200, await answer.clone().text());
+    }
     if (i % 5 === 1) {
       const checkpoint = (await (await post('/v1/hub/checkpoints', new Uint8Array(64 * 1024).fill(i % 251), 'application/octet-stream')).json()) as { cid: string };
       await fetch(`${base}/v1/hub/objects/${checkpoint.cid}`);
@@ -74,7 +85,20 @@ before(async () => {
   worker = await startFaiWorker(redis.url, ['--progress-ms', '200']);
   const dir = await mkdtemp(join(tmpdir(), 'fai-e2e-'));
   const pinsFile = join(dir, 'model_pins.json');
-  app = createApp(testConfig({ PORT: '0', REDIS_URL: redis.url, PINS_FILE: pinsFile, SHADOW_STAGE: 'development', SHADOW_DIR: join(dir, 'shadow'), SHADOW_TIMEOUT_MS: '30000' }));
+  await writeFile(join(dir, 'deployment.json'), JSON.stringify({ stateDir: join(dir, 'runbooks'), pinsFile }));
+  app = createApp(
+    testConfig({
+      PORT: '0',
+      REDIS_URL: redis.url,
+      PINS_FILE: pinsFile,
+      SHADOW_STAGE: 'development',
+      SHADOW_DIR: join(dir, 'shadow'),
+      SHADOW_TIMEOUT_MS: '30000',
+      ALERT_WEBHOOK_TOKEN: WEBHOOK_TOKEN,
+      FAI_DEPLOYMENT: join(dir, 'deployment.json'),
+      REMEDIATION_POLICY: `${ROOT}/configs/remediation.yml`,
+    }),
+  );
   base = await app.listen();
   await trainAndPin(pinsFile);
   prometheus = await startPrometheus([new URL(base).host], { ruleFiles: [`${ROOT}/deploy/prometheus/rules.yml`] });

@@ -38,6 +38,7 @@ export async function opsMonitor(options: MonitorCommandOptions, write: (text: s
     alertmanagerPort: port(options.alertmanagerPort, '--alertmanager-port'),
     directory: options.dir,
     rules: options.rules,
+    ...(process.env.ALERT_WEBHOOK_TOKEN ? { webhookToken: process.env.ALERT_WEBHOOK_TOKEN } : {}),
     log: (line) => process.stderr.write(`${line}\n`),
   });
   write(`Prometheus   ${monitor.prometheusUrl}  (scraping ${options.service}, rules ${options.rules})\nAlertmanager ${monitor.alertmanagerUrl}\nCtrl-C stops both.\n`);

@@ -12,7 +12,17 @@ import { RUNBOOKS } from '../thresholds.ts';
 export interface AlertmanagerOptions {
   /** Base URL of the service, as Alertmanager reaches it. */
   serviceUrl: string;
+  /**
+   * File holding ALERT_WEBHOOK_TOKEN, sent as `Authorization: Bearer …` to the webhook (a secret
+   * mounted at deploy time; never written into this file). Without it the webhook answers 401.
+   */
+  webhookTokenFile?: string;
+  /** Notification timings of the automation route (tests shorten them). */
+  automation?: { groupWait: string; groupInterval: string; repeatInterval: string };
 }
+
+/** Where the stack's Alertmanager reads the webhook token (the Compose secret `webhook-token`). */
+export const WEBHOOK_TOKEN_FILE = '/run/secrets/webhook-token';
 
 export const RECEIVERS = { critical: 'team-critical', warning: 'team-warning', automation: 'automation' } as const;
 
@@ -25,7 +35,16 @@ export function alertmanagerConfig(options: AlertmanagerOptions): Record<string,
       group_interval: '5m',
       repeat_interval: '4h',
       routes: [
-        { receiver: RECEIVERS.automation, matchers: [`runbook=~"${RUNBOOKS.join('|')}"`], group_wait: '10s', continue: true },
+        {
+          receiver: RECEIVERS.automation,
+          matchers: [`runbook=~"${RUNBOOKS.join('|')}"`],
+          // One notification per alert: the webhook deduplicates by fingerprint, and a group would delay one alert for another.
+          group_by: ['...'],
+          group_wait: options.automation?.groupWait ?? '10s',
+          group_interval: options.automation?.groupInterval ?? '1m',
+          repeat_interval: options.automation?.repeatInterval ?? '1h',
+          continue: true,
+        },
         { receiver: RECEIVERS.critical, matchers: ['severity="critical"'], repeat_interval: '1h' },
         { receiver: RECEIVERS.warning, matchers: ['severity="warning"'] },
       ],
@@ -34,7 +53,16 @@ export function alertmanagerConfig(options: AlertmanagerOptions): Record<string,
     receivers: [
       { name: RECEIVERS.critical },
       { name: RECEIVERS.warning },
-      { name: RECEIVERS.automation, webhook_configs: [{ url: `${options.serviceUrl.replace(/\/$/, '')}/v1/alerts/webhook`, send_resolved: true }] },
+      {
+        name: RECEIVERS.automation,
+        webhook_configs: [
+          {
+            url: `${options.serviceUrl.replace(/\/$/, '')}/v1/alerts/webhook`,
+            send_resolved: true,
+            http_config: { authorization: { type: 'Bearer', credentials_file: options.webhookTokenFile ?? WEBHOOK_TOKEN_FILE } },
+          },
+        ],
+      },
     ],
   };
 }

@@ -1,4 +1,4 @@
-export { alertmanagerConfig, RECEIVERS, type AlertmanagerOptions } from './alertmanager.ts';
+export { alertmanagerConfig, RECEIVERS, WEBHOOK_TOKEN_FILE, type AlertmanagerOptions } from './alertmanager.ts';
 export { allPanels, dashboardJson, DASHBOARD_ROWS, DATASOURCE_UID, type DashboardRow, type Panel } from './dashboards.ts';
 export { generate, generatedFiles, prometheusConfig, yamlText, type PrometheusConfigOptions } from './generate.ts';
 export { breachExpr, duration, measureExpr, metricNamesIn, recordName, rowExpr, SERVICE_JOB } from './promql.ts';

@@ -20,6 +20,12 @@ export interface MonitorOptions {
   directory: string;
   /** The generated rule file. */
   rules: string;
+  /** Scrape and rule evaluation interval (default 5s). */
+  scrapeInterval?: string;
+  /** ALERT_WEBHOOK_TOKEN of the service: written to a 0600 file Alertmanager sends as the webhook's bearer token. */
+  webhookToken?: string;
+  /** Notification timings of the automation route (tests shorten them). */
+  automation?: { groupWait: string; groupInterval: string; repeatInterval: string };
   prometheusBinary?: string;
   alertmanagerBinary?: string;
   log?: (line: string) => void;
@@ -55,9 +61,14 @@ export async function startMonitor(options: MonitorOptions): Promise<Monitor> {
   const alertmanagerFile = join(dir, 'alertmanager.yml');
   await writeFile(
     prometheusFile,
-    stringify(prometheusConfig({ targets: [options.service], alertmanager: `127.0.0.1:${options.alertmanagerPort}`, ruleFiles: [resolve(options.rules)], scrapeInterval: '5s' })),
+    stringify(prometheusConfig({ targets: [options.service], alertmanager: `127.0.0.1:${options.alertmanagerPort}`, ruleFiles: [resolve(options.rules)], scrapeInterval: options.scrapeInterval ?? '5s' })),
   );
-  await writeFile(alertmanagerFile, stringify(alertmanagerConfig({ serviceUrl: `http://${options.service}` })));
+  const webhookTokenFile = join(dir, 'webhook-token');
+  await writeFile(webhookTokenFile, options.webhookToken ?? '', { mode: 0o600 });
+  await writeFile(
+    alertmanagerFile,
+    stringify(alertmanagerConfig({ serviceUrl: `http://${options.service}`, webhookTokenFile, ...(options.automation === undefined ? {} : { automation: options.automation }) })),
+  );
   const log = options.log ?? (() => undefined);
   const children: Array<{ name: string; child: ChildProcess }> = [];
   const launch = (name: string, binary: string, args: string[]) => {

@@ -1,0 +1,5 @@
+export { DEFAULT_CRITERIA, judge, type Analysis, type Criteria, type InstanceWindow, type Verdict } from './analysis.ts';
+export { analyzeCanary, type AnalyzeOptions } from './analyze.ts';
+export { readWindow } from './prometheus.ts';
+export { runCanary, type CanaryRunOptions, type CanaryRunResult } from './run.ts';
+export { differenceInterval, fisherGreater, mannWhitneyBinned, wilson } from './stats.ts';

@@ -1,0 +1,278 @@
+import { randomBytes } from 'node:crypto';
+import { ErrorCodes, FaiError, isFaiError } from '../errors/index.ts';
+import { REMEDIATION_OUTCOMES, type Metrics } from '../metrics/index.ts';
+import type { RunbookName } from '../ops/index.ts';
+import { runRunbook, type AuditLog, type RunbookLock, type Runbook } from '../runbooks/index.ts';
+import type { RunFailure } from '../runbooks/engine.ts';
+import { budgetFor, rulesFor, type Policy, type PolicyRule } from './policy.ts';
+import { OPEN_STATUSES, type Action, type ActionStatus, type RemediationStore } from './store.ts';
+import type { WebhookAlert, WebhookPayload } from './webhook.ts';
+
+/** What `remediation_actions_total{outcome}` counts: how each matched notification ended. */
+export type Outcome = (typeof REMEDIATION_OUTCOMES)[number];
+
+/** Pages the people about an action (the IFRA rule's `page: true`); answers what it did. */
+export type Pager = (action: Action, alert: WebhookAlert) => Promise<string>;
+
+export interface RemediatorOptions {
+  policy: Policy;
+  store: RemediationStore;
+  runbooks: Readonly<Record<RunbookName, Runbook<Record<string, unknown>>>>;
+  /** The runbook engine's lock and audit log (the deployment's). */
+  state: { lock: RunbookLock; audit: AuditLog };
+  metrics?: Metrics;
+  pager?: Pager;
+  log?: (line: string, fields?: Record<string, unknown>) => void;
+  now?: () => Date;
+}
+
+/** One line of the webhook's answer per alert and rule. */
+export interface Decision {
+  readonly alert: string;
+  readonly status: WebhookAlert['status'];
+  readonly runbook?: RunbookName;
+  readonly action?: string;
+  readonly decision: ActionStatus | 'duplicate' | 'no_rule';
+  readonly reason: string;
+}
+
+const EXECUTED: ReadonlySet<ActionStatus> = new Set(['queued', 'running', 'verified', 'undone', 'failed']);
+
+/**
+ * The closed loop: Alertmanager's notifications in, runbook runs out — through the runbook engine
+ * (lock, plan, apply, verify, undo, audit), and only when the policy, the kill switch, the
+ * deduplication and the budgets all allow it. Runs happen one at a time, off the webhook's answer.
+ */
+export class Remediator {
+  private readonly options: RemediatorOptions;
+  private readonly now: () => Date;
+  private runs: Promise<void> = Promise.resolve();
+
+  constructor(options: RemediatorOptions) {
+    this.options = options;
+    this.now = options.now ?? (() => new Date());
+  }
+
+  get policy(): Policy {
+    return this.options.policy;
+  }
+
+  private count(runbook: RunbookName, outcome: Outcome): void {
+    this.options.metrics?.remediationActionsTotal.inc({ runbook, outcome });
+  }
+
+  private log(line: string, fields: Record<string, unknown> = {}): void {
+    this.options.log?.(line, fields);
+  }
+
+  /**
+   * Actions a previous process left queued or running (it stopped mid-run) are closed as failed:
+   * the engine's lock recovery and undo cover the deployment; the action is not retried blindly.
+   */
+  async recover(): Promise<number> {
+    let closed = 0;
+    for (const action of await this.options.store.list()) {
+      if (action.status !== 'queued' && action.status !== 'running') continue;
+      action.reason = `the process handling it stopped while it was ${action.status}; check the audit log`;
+      action.status = 'failed';
+      action.finishedAt = this.now().toISOString();
+      await this.options.store.save(action);
+      this.count(action.runbook, 'failed');
+      closed++;
+    }
+    return closed;
+  }
+
+  /** Decides on every alert of a notification; runs are queued and happen after this returns. */
+  async receive(payload: WebhookPayload): Promise<Decision[]> {
+    const decisions: Decision[] = [];
+    for (const alert of payload.alerts) {
+      const name = alert.labels.alertname!;
+      const rules = rulesFor(this.options.policy, name, alert.labels.severity ?? '');
+      if (rules.length === 0) {
+        decisions.push({ alert: name, status: alert.status, decision: 'no_rule', reason: `no rule for ${name} (${alert.labels.severity ?? 'no severity'}) in the policy` });
+        continue;
+      }
+      for (const rule of rules) decisions.push(alert.status === 'firing' ? await this.firing(alert, rule) : await this.resolved(alert, rule));
+    }
+    return decisions;
+  }
+
+  private dedupKey(alert: WebhookAlert, runbook: RunbookName): string {
+    return `${alert.fingerprint}:${Date.parse(alert.startsAt)}:${runbook}`;
+  }
+
+  private async firing(alert: WebhookAlert, rule: PolicyRule): Promise<Decision> {
+    const { store, policy } = this.options;
+    const name = alert.labels.alertname!;
+    const action: Action = {
+      id: `${this.now().getTime().toString(36)}-${randomBytes(3).toString('hex')}`,
+      dedupKey: this.dedupKey(alert, rule.runbook),
+      alert: { name, severity: alert.labels.severity ?? '', fingerprint: alert.fingerprint, startsAt: alert.startsAt, labels: alert.labels },
+      runbook: rule.runbook,
+      args: rule.args,
+      mode: rule.mode,
+      page: rule.page,
+      status: 'queued',
+      reason: '',
+      plan: [],
+      receivedAt: this.now().toISOString(),
+      repeats: 0,
+    };
+    const decided = (reason = action.reason): Decision => ({ alert: name, status: 'firing', runbook: rule.runbook, action: action.id, decision: action.status, reason });
+
+    const claim = await store.claim(action, policy.dedupWindow);
+    if (!claim.claimed) {
+      const existing = claim.existing;
+      existing.repeats++;
+      await store.save(existing);
+      this.count(rule.runbook, 'duplicate');
+      return { alert: name, status: 'firing', runbook: rule.runbook, action: existing.id, decision: 'duplicate', reason: `repeat notification of action ${existing.id} (${existing.status})` };
+    }
+    if (rule.page) await this.page(action, alert);
+
+    const refusal = rule.mode === 'off' ? null : await this.refusal(action);
+    if (rule.mode === 'off') await this.finish(action, 'skipped', 'mode off in the remediation policy: recorded, nothing run');
+    else if (refusal !== null) await this.refuse(action, refusal);
+    else if (rule.mode === 'on' && this.options.runbooks[rule.runbook].destructive) {
+      await this.finish(action, 'awaiting_approval', `${rule.runbook} is destructive: waiting for \`fai remediation approve ${action.id}\``);
+    } else {
+      action.reason = rule.mode === 'dry-run' ? 'queued: dry run (plan only)' : 'queued';
+      await store.save(action);
+      this.enqueue(action.id, undefined);
+    }
+    return decided();
+  }
+
+  /** Why an action may not run now (kill switch, cool-down, budget), or null. */
+  private async refusal(action: Action): Promise<string | null> {
+    const pause = await this.options.store.paused();
+    if (pause !== null) return `automation paused by ${pause.by} at ${pause.at}${pause.reason === '' ? '' : `: ${pause.reason}`} (fai remediation resume)`;
+    if (action.mode !== 'on') return null;
+    const budget = budgetFor(this.options.policy, action.runbook);
+    const now = this.now().getTime();
+    const runs = (await this.options.store.list()).filter((a) => a.id !== action.id && a.runbook === action.runbook && a.mode === 'on' && EXECUTED.has(a.status));
+    const inFlight = runs.find((a) => a.status === 'queued' || a.status === 'running');
+    if (inFlight !== undefined) return `${action.runbook} already has a run ${inFlight.status} (action ${inFlight.id})`;
+    if (budget.cooldown !== undefined) {
+      const last = runs.map((a) => Date.parse(a.finishedAt ?? a.startedAt ?? a.receivedAt)).reduce((a, b) => Math.max(a, b), -Infinity);
+      if (now - last < budget.cooldown * 1000) return `cool-down: the last ${action.runbook} ended ${Math.round((now - last) / 1000)} s ago (cool-down ${budget.cooldown} s)`;
+    }
+    for (const limit of budget.limits) {
+      const used = runs.filter((a) => now - Date.parse(a.startedAt ?? a.receivedAt) < limit.window * 1000).length;
+      if (used >= limit.count) return `budget: ${used} ${action.runbook} run(s) in the last ${limit.window} s (at most ${limit.count})`;
+    }
+    return null;
+  }
+
+  private async refuse(action: Action, reason: string): Promise<void> {
+    const audit = await this.options.state.audit.append({
+      actor: `alertmanager:${action.alert.name}`,
+      runbook: action.runbook,
+      args: action.args,
+      plan: [],
+      outcome: 'refused',
+      detail: `remediation action ${action.id} refused: ${reason}`,
+    });
+    action.auditSeq = audit.seq;
+    await this.finish(action, 'refused', reason);
+  }
+
+  private async finish(action: Action, status: ActionStatus, reason: string): Promise<void> {
+    action.status = status;
+    action.reason = reason;
+    if (!OPEN_STATUSES.has(status)) action.finishedAt = this.now().toISOString();
+    await this.options.store.save(action);
+    this.count(action.runbook, status === 'awaiting_approval' ? 'awaiting_approval' : (status as Outcome));
+    this.log(`remediation ${action.id}: ${action.alert.name} → ${action.runbook}: ${status}`, { action: action.id, reason });
+  }
+
+  private async page(action: Action, alert: WebhookAlert): Promise<void> {
+    if (this.options.pager === undefined) {
+      action.paged = 'not paged: no Alertmanager in the deployment (deployment.alertmanager)';
+      return;
+    }
+    try {
+      action.paged = await this.options.pager(action, alert);
+    } catch (error) {
+      action.paged = `page failed: ${(error as Error).message}`;
+    }
+  }
+
+  private async resolved(alert: WebhookAlert, rule: PolicyRule): Promise<Decision> {
+    const name = alert.labels.alertname!;
+    const key = this.dedupKey(alert, rule.runbook);
+    const actions = (await this.options.store.list()).filter((a) => a.dedupKey === key);
+    if (actions.length === 0) return { alert: name, status: 'resolved', runbook: rule.runbook, decision: 'no_rule', reason: 'resolved: no action was recorded for this firing' };
+    const action = actions.at(-1)!;
+    if (action.resolvedAt === undefined) action.resolvedAt = this.now().toISOString();
+    if (action.status === 'queued' || action.status === 'awaiting_approval') {
+      await this.finish(action, 'closed', `the alert resolved before it ${action.status === 'queued' ? 'ran' : 'was approved'}: nothing run`);
+    } else {
+      await this.options.store.save(action);
+    }
+    return { alert: name, status: 'resolved', runbook: rule.runbook, action: action.id, decision: action.status, reason: 'resolved: a resolved notification never starts an action' };
+  }
+
+  private enqueue(id: string, approvedBy: string | undefined): Promise<void> {
+    const run = this.runs.then(() => this.run(id, approvedBy));
+    this.runs = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Runs one queued action through the runbook engine. */
+  private async run(id: string, approvedBy: string | undefined): Promise<void> {
+    const { store, state } = this.options;
+    const action = await store.get(id);
+    if (action === undefined || action.status !== 'queued') return; // closed by a resolved notification meanwhile
+    const pause = await store.paused();
+    if (pause !== null) return this.refuse(action, `automation paused by ${pause.by} at ${pause.at} before the run started`);
+    action.status = 'running';
+    action.startedAt = this.now().toISOString();
+    await store.save(action);
+    const runbook = this.options.runbooks[action.runbook];
+    try {
+      const result = await runRunbook(runbook, { ...action.args }, state, {
+        dryRun: action.mode === 'dry-run',
+        yes: approvedBy !== undefined,
+        actor: approvedBy === undefined ? `alertmanager:${action.alert.name}` : `${approvedBy} (approved ${action.id})`,
+      });
+      action.plan = [...result.plan];
+      action.auditSeq = result.audit.seq;
+      await this.finish(action, result.outcome === 'planned' ? 'dry_run' : 'verified', result.detail);
+    } catch (error) {
+      const failure = isFaiError(error) ? (error.details as RunFailure | undefined) : undefined;
+      if (failure?.plan !== undefined) action.plan = [...failure.plan];
+      if (failure?.auditSeq !== undefined) action.auditSeq = failure.auditSeq;
+      const outcome = failure?.outcome ?? 'failed';
+      await this.finish(action, outcome === 'refused' ? 'refused' : outcome, error instanceof Error ? error.message : String(error));
+    }
+  }
+
+  /** An approval of a destructive action: runs it now (same checks as any run) and resolves when it has ended. */
+  async approve(id: string, by: string): Promise<Action> {
+    const { store } = this.options;
+    const action = await store.get(id);
+    if (action === undefined) throw new FaiError(ErrorCodes.NOT_FOUND, `no remediation action ${id} (fai remediation ls)`, { field: 'id' });
+    if (action.status !== 'awaiting_approval') throw new FaiError(ErrorCodes.CONFIRMATION_REQUIRED, `action ${id} is ${action.status}, not awaiting approval: ${action.reason}`, { field: 'id' });
+    const refusal = await this.refusal(action);
+    if (refusal !== null) {
+      await this.refuse(action, refusal);
+      return action;
+    }
+    action.status = 'queued';
+    action.approvedBy = by;
+    await store.save(action);
+    await this.enqueue(id, by);
+    return (await store.get(id))!;
+  }
+
+  /** Waits for the queued runs (tests, shutdown). */
+  async drain(): Promise<void> {
+    let current: Promise<void>;
+    do {
+      current = this.runs;
+      await current;
+    } while (current !== this.runs);
+  }
+}

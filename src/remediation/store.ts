@@ -1,0 +1,218 @@
+import { mkdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import type { RunbookName } from '../ops/index.ts';
+import { appendFileSynced, writeFileAtomic } from '../system/index.ts';
+import type { Mode } from './policy.ts';
+
+/** Where an action stands. The last five end it; `awaiting_approval` waits for `fai remediation approve`. */
+export const ACTION_STATUSES = ['queued', 'running', 'awaiting_approval', 'verified', 'undone', 'failed', 'dry_run', 'refused', 'skipped', 'closed'] as const;
+export type ActionStatus = (typeof ACTION_STATUSES)[number];
+export const OPEN_STATUSES: ReadonlySet<ActionStatus> = new Set(['queued', 'running', 'awaiting_approval']);
+
+/** One alert notification matched to one policy rule, and what became of it. */
+export interface Action {
+  readonly id: string;
+  /** Alertmanager's fingerprint, the alert's start and the runbook: repeats of one firing share it. */
+  readonly dedupKey: string;
+  readonly alert: {
+    readonly name: string;
+    readonly severity: string;
+    readonly fingerprint: string;
+    readonly startsAt: string;
+    readonly labels: Readonly<Record<string, string>>;
+  };
+  readonly runbook: RunbookName;
+  readonly args: Readonly<Record<string, unknown>>;
+  readonly mode: Mode;
+  readonly page: boolean;
+  status: ActionStatus;
+  /** Why it was refused or skipped, or what the run saw (the runbook's verification or failure). */
+  reason: string;
+  plan: string[];
+  readonly receivedAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** When Alertmanager reported the alert resolved. */
+  resolvedAt?: string;
+  /** Repeat notifications of the same firing that arrived after this action was recorded. */
+  repeats: number;
+  approvedBy?: string;
+  /** What paging the people did, when the rule asks for a page. */
+  paged?: string;
+  auditSeq?: number;
+}
+
+export interface Pause {
+  readonly by: string;
+  readonly at: string;
+  readonly reason: string;
+}
+
+/** The remediation state: actions (and with them the deduplication keys and budgets) and the kill switch. */
+export interface RemediationStore {
+  readonly kind: 'disk' | 'redis';
+  /**
+   * Records `action` unless an action with its dedup key was recorded within `windowSeconds`;
+   * answers the earlier action then. Atomic: two deliveries of one notification claim once.
+   */
+  claim(action: Action, windowSeconds: number): Promise<{ claimed: true } | { claimed: false; existing: Action }>;
+  save(action: Action): Promise<void>;
+  get(id: string): Promise<Action | undefined>;
+  /** Every action, oldest first. */
+  list(): Promise<Action[]>;
+  paused(): Promise<Pause | null>;
+  setPaused(pause: Pause | null): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * On disk (no REDIS_URL): `actions.jsonl`, an append-only log of action snapshots (the last line for
+ * an id wins), and `paused.json`, the kill switch. Claims are serialised inside the process: only
+ * the service records new actions; the CLI only updates existing ones.
+ */
+export class DiskRemediationStore implements RemediationStore {
+  readonly kind = 'disk' as const;
+  private readonly dir: string;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  private get actionsFile(): string {
+    return join(this.dir, 'actions.jsonl');
+  }
+
+  private get pauseFile(): string {
+    return join(this.dir, 'paused.json');
+  }
+
+  private serial<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async claim(action: Action, windowSeconds: number): Promise<{ claimed: true } | { claimed: false; existing: Action }> {
+    return this.serial(async () => {
+      const since = Date.parse(action.receivedAt) - windowSeconds * 1000;
+      const existing = (await this.list()).find((a) => a.dedupKey === action.dedupKey && Date.parse(a.receivedAt) >= since);
+      if (existing !== undefined) return { claimed: false as const, existing };
+      await this.append(action);
+      return { claimed: true as const };
+    });
+  }
+
+  save(action: Action): Promise<void> {
+    return this.serial(() => this.append(action));
+  }
+
+  private async append(action: Action): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    await appendFileSynced(this.actionsFile, `${JSON.stringify(action)}\n`);
+  }
+
+  async get(id: string): Promise<Action | undefined> {
+    return (await this.list()).find((a) => a.id === id);
+  }
+
+  async list(): Promise<Action[]> {
+    const text = await readFile(this.actionsFile, 'utf8').catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return '';
+      throw error;
+    });
+    const byId = new Map<string, Action>();
+    for (const line of text.split('\n')) {
+      if (line.trim() === '') continue;
+      try {
+        const action = JSON.parse(line) as Action;
+        byId.delete(action.id);
+        byId.set(action.id, action);
+      } catch {
+        // A line torn by a crash mid-write: the snapshot before it still stands.
+      }
+    }
+    return [...byId.values()].sort((a, b) => a.receivedAt.localeCompare(b.receivedAt));
+  }
+
+  async paused(): Promise<Pause | null> {
+    const text = await readFile(this.pauseFile, 'utf8').catch(() => null);
+    return text === null ? null : (JSON.parse(text) as Pause);
+  }
+
+  async setPaused(pause: Pause | null): Promise<void> {
+    await mkdir(this.dir, { recursive: true });
+    if (pause === null) await rm(this.pauseFile, { force: true });
+    else await writeFileAtomic(this.pauseFile, JSON.stringify(pause));
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+  }
+}
+
+/**
+ * In Redis (REDIS_URL): the dedup key is taken with `SET NX EX` (atomic across service instances and
+ * restarts), actions are a hash by id with a sorted set by arrival, the kill switch is one key.
+ */
+export class RedisRemediationStore implements RemediationStore {
+  readonly kind = 'redis' as const;
+  private readonly redis: Redis;
+  private readonly prefix: string;
+
+  constructor(url: string, prefix = 'fai:remediation:') {
+    this.redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: true });
+    this.redis.on('error', () => undefined);
+    this.prefix = prefix;
+  }
+
+  async claim(action: Action, windowSeconds: number): Promise<{ claimed: true } | { claimed: false; existing: Action }> {
+    const taken = await this.redis.set(`${this.prefix}dedup:${action.dedupKey}`, action.id, 'EX', windowSeconds, 'NX');
+    if (taken === null) {
+      const id = await this.redis.get(`${this.prefix}dedup:${action.dedupKey}`);
+      const existing = id === null ? undefined : await this.get(id);
+      if (existing !== undefined) return { claimed: false, existing };
+    }
+    await this.save(action);
+    return { claimed: true };
+  }
+
+  async save(action: Action): Promise<void> {
+    await this.redis
+      .multi()
+      .hset(`${this.prefix}actions`, action.id, JSON.stringify(action))
+      .zadd(`${this.prefix}order`, Date.parse(action.receivedAt), action.id)
+      .exec();
+  }
+
+  async get(id: string): Promise<Action | undefined> {
+    const text = await this.redis.hget(`${this.prefix}actions`, id);
+    return text === null ? undefined : (JSON.parse(text) as Action);
+  }
+
+  async list(): Promise<Action[]> {
+    const ids = await this.redis.zrange(`${this.prefix}order`, 0, -1);
+    if (ids.length === 0) return [];
+    const texts = await this.redis.hmget(`${this.prefix}actions`, ...ids);
+    return texts.flatMap((text) => (text === null ? [] : [JSON.parse(text) as Action]));
+  }
+
+  async paused(): Promise<Pause | null> {
+    const text = await this.redis.get(`${this.prefix}paused`);
+    return text === null ? null : (JSON.parse(text) as Pause);
+  }
+
+  async setPaused(pause: Pause | null): Promise<void> {
+    if (pause === null) await this.redis.del(`${this.prefix}paused`);
+    else await this.redis.set(`${this.prefix}paused`, JSON.stringify(pause));
+  }
+
+  async close(): Promise<void> {
+    this.redis.disconnect();
+  }
+}
+
+export function openRemediationStore(options: { redisUrl: string | undefined; stateDir: string }): RemediationStore {
+  return options.redisUrl === undefined ? new DiskRemediationStore(join(options.stateDir, 'remediation')) : new RedisRemediationStore(options.redisUrl);
+}

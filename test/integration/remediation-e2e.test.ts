@@ -1,0 +1,219 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { stringify } from 'yaml';
+import { observability, thresholdsTable } from '../../src/ops/index.ts';
+import { DiskRemediationStore, type Action } from '../../src/remediation/index.ts';
+import { AuditLog, NginxControl, parseWeights, renderUpstream, type Deployment, parseDeployment } from '../../src/runbooks/index.ts';
+import { createApp, type App } from '../../src/server/index.ts';
+import { testConfig } from '../helpers/config.ts';
+import { startLlmServer, VALID_BRIEF, type LlmTestServer } from '../helpers/llm-server.ts';
+import { freePort, requireBinary, startNginx, waitFor, type NginxServer } from '../helpers/servers.ts';
+
+/**
+ * The closed loop end to end with the real servers: the service's brief latency crosses the
+ * HighLLMLatency bound (a test LLM answering in 3.5 s), a real Prometheus evaluates the generated
+ * rule (its window and `for` shortened to seconds), a real Alertmanager (no cluster port) posts to
+ * the webhook with the bearer token, and the downshift runbook moves a real nginx's traffic.
+ */
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const TEMPLATE = `${ROOT}/configs/nginx/upstream.conf.tmpl`;
+const TOKEN = 'e2e-webhook-token-0123456789abcdef';
+
+let llm: LlmTestServer;
+let stable: App;
+let canary: App;
+let nginx: NginxServer;
+let monitor: observability.Monitor;
+let dir: string;
+let deployment: Deployment;
+let store: DiskRemediationStore;
+let stableUrl: string;
+const timeline: Record<string, number> = {};
+let stopSlowBriefs: () => Promise<void> = async () => undefined;
+
+async function slowBriefs(count: number): Promise<void> {
+  await Promise.all(
+    Array.from({ length: count }, () =>
+      fetch(`${stableUrl}/v1/briefs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'a warm amber for winter evenings, no musk', mode: 'creative' }) }).then((r) => {
+        assert.equal(r.status, 200);
+        return r.arrayBuffer();
+      }),
+    ),
+  );
+}
+
+/** Keeps slow briefs coming (one every 700 ms) so the alert stays firing; the returned function stops them. */
+function sustainSlowBriefs(): () => Promise<void> {
+  const inFlight = new Set<Promise<void>>();
+  const timer = setInterval(() => {
+    const request = slowBriefs(1).finally(() => inFlight.delete(request));
+    inFlight.add(request);
+  }, 700);
+  return async () => {
+    clearInterval(timer);
+    await Promise.all(inFlight);
+  };
+}
+
+async function prometheusAlert(): Promise<{ state: string; activeAt: string } | undefined> {
+  const body = (await (await fetch(`${monitor.prometheusUrl}/api/v1/alerts`)).json()) as { data: { alerts: Array<{ labels: Record<string, string>; state: string; activeAt: string }> } };
+  return body.data.alerts.find((a) => a.labels.alertname === 'HighLLMLatency' && a.labels.severity === 'warning');
+}
+
+const actions = async (): Promise<Action[]> => (await store.list()).filter((a) => a.runbook === 'downshift');
+
+before(async () => {
+  requireBinary('prometheus', 'prometheus');
+  requireBinary('prometheus-alertmanager', 'prometheus-alertmanager');
+  dir = await mkdtemp(join(tmpdir(), 'fai-remediation-e2e-'));
+  llm = await startLlmServer('llama');
+  llm.setDefault({ kind: 'valid', brief: VALID_BRIEF, latencyMs: 3_500 });
+  const [stablePort, canaryPort, prometheusPort, alertmanagerPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const instances = { stable: `127.0.0.1:${stablePort}`, canary: `127.0.0.1:${canaryPort}` };
+  nginx = await startNginx(renderUpstream(await readFile(TEMPLATE, 'utf8'), instances, { stable: 100, canary: 0 }));
+  const deploymentJson = {
+    stateDir: join(dir, 'state'),
+    service: `http://${instances.stable}`,
+    prometheus: `http://127.0.0.1:${prometheusPort}`,
+    alertmanager: `http://127.0.0.1:${alertmanagerPort}`,
+    nginx: { binary: 'nginx', prefix: nginx.prefix, config: nginx.config, upstreamFile: nginx.upstreamFile, template: TEMPLATE, url: nginx.url },
+    instances,
+  };
+  await writeFile(join(dir, 'deployment.json'), JSON.stringify(deploymentJson));
+  deployment = parseDeployment(deploymentJson, dir);
+  stable = createApp(
+    testConfig({
+      PORT: String(stablePort),
+      WORKER_ID: 'stable',
+      LLM_LLAMA_URL: llm.url,
+      ALERT_WEBHOOK_TOKEN: TOKEN,
+      FAI_DEPLOYMENT: join(dir, 'deployment.json'),
+      REMEDIATION_POLICY: `${ROOT}/configs/remediation.yml`,
+    }),
+  );
+  canary = createApp(testConfig({ PORT: String(canaryPort), WORKER_ID: 'canary' }));
+  stableUrl = await stable.listen();
+  await canary.listen();
+  // One quick brief first: the latency series must exist before the slow ones, or rate() sees no increase.
+  llm.enqueue({ kind: 'valid', brief: VALID_BRIEF, latencyMs: 0 });
+  await slowBriefs(1);
+  store = new DiskRemediationStore(join(deployment.stateDir, 'remediation'));
+
+  // The generated HighLLMLatency rule, its window and `for` shortened so the test takes seconds.
+  const row = thresholdsTable.find((r) => r.id === 'llm_brief_latency_p95')!;
+  assert.equal(row.measure.kind, 'quantile');
+  const fast = { ...row, measure: { ...row.measure, windowSeconds: 5 }, alert: { ...row.alert, for: '1s' } } as typeof row;
+  const rules = join(dir, 'rules.yml');
+  await writeFile(rules, stringify({ groups: observability.ruleGroups([fast]) }));
+  monitor = await observability.startMonitor({
+    service: instances.stable,
+    prometheusPort,
+    alertmanagerPort,
+    directory: join(dir, 'monitor'),
+    rules,
+    scrapeInterval: '1s',
+    webhookToken: TOKEN,
+    automation: { groupWait: '1s', groupInterval: '1s', repeatInterval: '2s' },
+  });
+});
+
+after(async () => {
+  await stopSlowBriefs();
+  await monitor?.stop();
+  await nginx?.stop();
+  await stable?.close();
+  await canary?.close();
+  await llm?.stop();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('closed loop: Prometheus → Alertmanager → webhook → downshift through nginx (real servers)', () => {
+  it('refuses a webhook call without the token or with a wrong one, and a malformed payload', async () => {
+    const post = (headers: Record<string, string>, body: string) => fetch(`${stableUrl}/v1/alerts/webhook`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+    const valid = JSON.stringify({ version: '4', groupKey: 'g', status: 'firing', receiver: 'automation', alerts: [] });
+    const none = await post({}, valid);
+    assert.equal(none.status, 401);
+    assert.match(((await none.json()) as { error: { message: string } }).error.message, /bearer token is required/);
+    const wrong = await post({ authorization: 'Bearer not-the-token-at-all-000' }, valid);
+    assert.equal(wrong.status, 401);
+    assert.match(((await wrong.json()) as { error: { message: string } }).error.message, /wrong bearer token/);
+    const malformed = await post({ authorization: `Bearer ${TOKEN}` }, '{"version": "4", "alerts": [');
+    assert.equal(malformed.status, 400);
+    const wrongVersion = await post({ authorization: `Bearer ${TOKEN}` }, JSON.stringify({ version: '3', groupKey: 'g', status: 'firing', receiver: 'automation', alerts: [] }));
+    assert.equal(wrongVersion.status, 400);
+    assert.match(((await wrongVersion.json()) as { error: { message: string } }).error.message, /version/);
+    assert.deepEqual(await actions(), [], 'nothing refused at the door left a trace as an action');
+  });
+
+  it('a firing alert runs the downshift once: verified split through nginx, then audited', async (t) => {
+    assert.deepEqual(parseWeights(await readFile(nginx.upstreamFile, 'utf8'), deployment.instances!), { stable: 100, canary: 0 });
+    await waitFor('Prometheus scraping the latency series', async () => {
+      const body = (await (await fetch(`${monitor.prometheusUrl}/api/v1/query?query=llm_brief_elapsed_ms_count`)).json()) as { data: { result: unknown[] } };
+      return body.data.result.length > 0;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const started = Date.now();
+    stopSlowBriefs = sustainSlowBriefs();
+    await slowBriefs(4);
+    await waitFor('HighLLMLatency firing in Prometheus', async () => (await prometheusAlert())?.state === 'firing', 30_000);
+    timeline.firing = Date.now();
+    await waitFor('the downshift action verified', async () => (await actions()).some((a) => a.status === 'verified' || a.status === 'failed' || a.status === 'undone'), 30_000);
+    timeline.verified = Date.now();
+    const [action] = await actions();
+    assert.equal(action!.status, 'verified', action!.reason);
+    assert.equal(action!.alert.name, 'HighLLMLatency');
+    assert.equal(action!.mode, 'on');
+    assert.match(action!.reason, /requests through nginx/);
+    assert.deepEqual(parseWeights(await readFile(nginx.upstreamFile, 'utf8'), deployment.instances!), { stable: 50, canary: 50 });
+    const seen = await new NginxControl(deployment.nginx!).sample(400);
+    assert.ok(Math.abs((seen.stable ?? 0) - 200) <= 40 && Math.abs((seen.canary ?? 0) - 200) <= 40, JSON.stringify(seen));
+    const audit = await new AuditLog(join(deployment.stateDir, 'audit.jsonl')).entries();
+    assert.deepEqual(audit.map((e) => [e.actor, e.runbook, e.outcome]), [['alertmanager:HighLLMLatency', 'downshift', 'verified']]);
+    const fireToVerified = timeline.verified - timeline.firing;
+    t.diagnostic(`slow briefs sent → firing in Prometheus: ${timeline.firing - started} ms; firing → verified downshift through nginx: ${fireToVerified} ms (group_wait 1 s here; the shipped route waits 10 s)`);
+    assert.ok(fireToVerified < 20_000, `${fireToVerified} ms from firing to verified`);
+  });
+
+  it('repeat notifications of the same firing start nothing more', async () => {
+    // The briefs stay slow: the alert keeps firing, and Alertmanager repeats it every 2 s.
+    await waitFor('repeat notifications', async () => ((await actions())[0]?.repeats ?? 0) >= 2, 20_000);
+    await stopSlowBriefs();
+    assert.equal((await prometheusAlert())?.state, 'firing', 'one firing all along (the same start)');
+    const all = await actions();
+    assert.equal(all.length, 1, 'one action for one firing');
+    const audit = await new AuditLog(join(deployment.stateDir, 'audit.jsonl')).entries();
+    assert.equal(audit.length, 1, 'the runbook ran once');
+    const metrics = await (await fetch(`${stableUrl}/metrics`)).text();
+    assert.match(metrics, /remediation_actions_total\{runbook="downshift",outcome="verified"\} 1\n/);
+    const duplicates = Number(/remediation_actions_total\{runbook="downshift",outcome="duplicate"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+    assert.ok(duplicates >= 2, `duplicates counted: ${duplicates}`);
+  });
+
+  it('the resolved notification closes the firing and starts nothing', async () => {
+    await waitFor('HighLLMLatency resolved in Prometheus', async () => (await prometheusAlert()) === undefined, 30_000);
+    await waitFor('the resolved notification at the webhook', async () => (await actions())[0]?.resolvedAt !== undefined, 20_000);
+    const all = await actions();
+    assert.equal(all.length, 1);
+    assert.equal(all[0]!.status, 'verified');
+    assert.equal((await new AuditLog(join(deployment.stateDir, 'audit.jsonl')).entries()).length, 1, 'no run on resolved');
+  });
+
+  it('a second alert inside the budget window is refused, audited, and traffic stays where it is', async () => {
+    await slowBriefs(4);
+    await waitFor('a second HighLLMLatency action', async () => (await actions()).length >= 2, 40_000);
+    const second = (await actions())[1]!;
+    assert.equal(second.status, 'refused');
+    assert.match(second.reason, /cool-down|budget/);
+    const audit = await new AuditLog(join(deployment.stateDir, 'audit.jsonl')).entries();
+    assert.equal(audit.length, 2);
+    assert.equal(audit[1]!.outcome, 'refused');
+    assert.equal(audit[1]!.actor, 'alertmanager:HighLLMLatency');
+    assert.match(audit[1]!.detail, new RegExp(`remediation action ${second.id} refused: (cool-down|budget)`));
+    assert.deepEqual(parseWeights(await readFile(nginx.upstreamFile, 'utf8'), deployment.instances!), { stable: 50, canary: 50 });
+    assert.equal(await new AuditLog(join(deployment.stateDir, 'audit.jsonl')).verify(), null, 'the audit chain holds');
+  });
+});

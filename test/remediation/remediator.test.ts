@@ -1,0 +1,292 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parse } from 'yaml';
+import { FaiError } from '../../src/errors/index.ts';
+import { catalogue, createMetrics, readSamples } from '../../src/metrics/index.ts';
+import { RUNBOOKS, type RunbookName } from '../../src/ops/index.ts';
+import { DiskRemediationStore, PolicySchema, readPolicy, Remediator, rulesFor, type Action, type Pager, type WebhookPayload } from '../../src/remediation/index.ts';
+import { AuditLog, RunbookLock, type Runbook } from '../../src/runbooks/index.ts';
+
+let dir: string;
+before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'fai-remediation-'));
+});
+after(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Runbooks that count their applies and undos, so a test sees exactly what ran. */
+function recordingRunbooks(options: { failVerify?: RunbookName[] } = {}) {
+  const applied: string[] = [];
+  const make = (name: RunbookName, destructive: boolean): Runbook<Record<string, unknown>> => ({
+    name,
+    description: 'test',
+    destructive,
+    plan: async (args) => ({
+      summary: [`${name} ${JSON.stringify(args)}`],
+      steps: [{ describe: `${name} step`, apply: async () => void applied.push(`apply ${name}`), undo: async () => void applied.push(`undo ${name}`) }],
+      verify: async () => {
+        if (options.failVerify?.includes(name)) throw new Error(`${name} did not take`);
+        return `${name} done`;
+      },
+    }),
+  });
+  const destructive = new Set(['rollback', 'emergency-stop', 'clear-cache']);
+  const runbooks = Object.fromEntries(RUNBOOKS.map((name) => [name, make(name, destructive.has(name))])) as Record<RunbookName, Runbook<Record<string, unknown>>>;
+  return { runbooks, applied };
+}
+
+const POLICY = `
+dedupWindow: 7d
+defaultBudget: { limits: [{ count: 1, window: 10m }], cooldown: 10m }
+budgets:
+  downshift: { limits: [{ count: 1, window: 10m }, { count: 3, window: 24h }], cooldown: 10m }
+rules:
+  - { alert: HighLLMLatency, runbook: downshift, args: { canary: 50, samples: 20 }, mode: on }
+  - { alert: LowRewardMA, runbook: rollback, mode: dry-run }
+  - { alert: IFRAViolation, severity: critical, runbook: regulation-strict, mode: on, page: true }
+  - { alert: IFRAViolation, severity: critical, runbook: emergency-stop, mode: on }
+  - { alert: HighClipFraction, runbook: pin-update, mode: off }
+`;
+
+let n = 0;
+function setup(options: { failVerify?: RunbookName[]; pager?: Pager; storeDir?: string; clock?: { now: number } } = {}) {
+  const here = join(dir, `case-${n++}`);
+  const clock = options.clock ?? { now: Date.parse('2026-11-28T10:00:00Z') };
+  const { runbooks, applied } = recordingRunbooks(options);
+  const metrics = createMetrics();
+  const store = new DiskRemediationStore(options.storeDir ?? join(here, 'remediation'));
+  const audit = new AuditLog(join(here, 'audit.jsonl'));
+  const make = () =>
+    new Remediator({
+      policy: PolicySchema.parse(parse(POLICY)),
+      store,
+      runbooks,
+      state: { lock: new RunbookLock(join(here, 'lock')), audit },
+      metrics,
+      ...(options.pager === undefined ? {} : { pager: options.pager }),
+      now: () => new Date(clock.now),
+    });
+  return { remediator: make(), make, store, audit, applied, metrics, clock };
+}
+
+function payload(status: 'firing' | 'resolved', alert: string, options: { severity?: string; fingerprint?: string; startsAt?: string } = {}): WebhookPayload {
+  return {
+    version: '4',
+    groupKey: '{}:{alertname="x"}',
+    truncatedAlerts: 0,
+    status,
+    receiver: 'automation',
+    groupLabels: {},
+    commonLabels: {},
+    commonAnnotations: {},
+    externalURL: 'http://127.0.0.1:9093',
+    alerts: [
+      {
+        status,
+        labels: { alertname: alert, severity: options.severity ?? 'warning', runbook: 'x' },
+        annotations: { summary: `${alert} summary` },
+        startsAt: options.startsAt ?? '2026-11-28T09:59:00Z',
+        endsAt: '0001-01-01T00:00:00Z',
+        fingerprint: options.fingerprint ?? 'a1b2c3d4e5f60718',
+      },
+    ],
+  };
+}
+
+async function counter(metrics: ReturnType<typeof createMetrics>, runbook: string, outcome: string): Promise<number> {
+  const samples = await readSamples(metrics.registry, catalogue.remediationActionsTotal);
+  return samples.find((s) => s.labels.runbook === runbook && s.labels.outcome === outcome)?.value ?? 0;
+}
+
+describe('the remediation policy', () => {
+  it('ships the issue\'s defaults in configs/remediation.yml', async () => {
+    const policy = await readPolicy('configs/remediation.yml');
+    const rule = (alert: string, severity: string) => rulesFor(policy, alert, severity).map((r) => `${r.runbook}:${r.mode}${r.page ? ':page' : ''}`);
+    assert.deepEqual(rule('HighLLMLatency', 'warning'), ['downshift:on']);
+    assert.deepEqual(rule('HighWorkerVRAM', 'critical'), ['restart-workers:on']);
+    assert.deepEqual(rule('LowRewardMA', 'warning'), ['rollback:dry-run']);
+    assert.deepEqual(rule('IFRAViolation', 'critical'), ['regulation-strict:on:page', 'emergency-stop:off']);
+    assert.deepEqual(rule('IFRAViolation', 'warning'), []);
+    assert.deepEqual(policy.budgets.downshift, { limits: [{ count: 1, window: 600 }, { count: 3, window: 86_400 }], cooldown: 600 });
+  });
+
+  it('refuses a bad policy at load, naming the file and the place', async () => {
+    const cases: Array<[string, RegExp]> = [
+      ['rules: [{ alert: X, runbook: reboot-everything, mode: on }]', /rules\.0\.runbook: must be one of downshift/],
+      ['rules: [{ alert: X, runbook: downshift, mode: maybe }]', /rules\.0\.mode: must be one of off, dry-run, on/],
+      ['defaultBudget: { limits: [{ count: 1, window: soon }] }\nrules: []', /window: "soon" is not a duration/],
+      ['rules: [{ alert: X, runbook: downshift, mode: on }, { alert: X, severity: warning, runbook: downshift, mode: off }]', /X \(warning\) → downshift is listed twice/],
+      ['rules: []\nretries: 3', /retries/],
+      ['rules: [{ alert: X, runbook: downshift, mode: on', /is not YAML/],
+    ];
+    for (const [text, message] of cases) {
+      const file = join(dir, `policy-${n++}.yml`);
+      await writeFile(file, text);
+      await assert.rejects(readPolicy(file), (error: FaiError) => error.code === 'FAI_ERR_CONFIG' && message.test(error.message) && error.message.includes(file), text);
+    }
+  });
+});
+
+describe('the remediator', () => {
+  it('runs a firing alert once through the engine; repeats and a restarted service only count duplicates', async () => {
+    const { remediator, make, store, audit, applied, metrics } = setup();
+    const [decision] = await remediator.receive(payload('firing', 'HighLLMLatency'));
+    assert.equal(decision!.decision, 'queued');
+    await remediator.drain();
+    const [action] = await store.list();
+    assert.equal(action!.status, 'verified');
+    assert.deepEqual(action!.args, { canary: 50, samples: 20 });
+    assert.deepEqual(applied, ['apply downshift']);
+    const [repeat] = await remediator.receive(payload('firing', 'HighLLMLatency'));
+    assert.equal(repeat!.decision, 'duplicate');
+    // A new process on the same state: the notification is still known.
+    const restarted = make();
+    const [afterRestart] = await restarted.receive(payload('firing', 'HighLLMLatency'));
+    assert.equal(afterRestart!.decision, 'duplicate');
+    await restarted.drain();
+    assert.deepEqual(applied, ['apply downshift']);
+    assert.equal((await store.list())[0]!.repeats, 2);
+    assert.deepEqual((await audit.entries()).map((e) => [e.actor, e.outcome]), [['alertmanager:HighLLMLatency', 'verified']]);
+    assert.equal(await counter(metrics, 'downshift', 'verified'), 1);
+    assert.equal(await counter(metrics, 'downshift', 'duplicate'), 2);
+  });
+
+  it('never starts anything on resolved; a resolved alert closes an action still waiting for approval', async () => {
+    const { remediator, store, applied } = setup();
+    const [resolvedFirst] = await remediator.receive(payload('resolved', 'HighLLMLatency'));
+    assert.equal(resolvedFirst!.decision, 'no_rule');
+    assert.deepEqual(await store.list(), []);
+    const decisions = await remediator.receive(payload('firing', 'IFRAViolation', { severity: 'critical' }));
+    assert.deepEqual(decisions.map((d) => [d.runbook, d.decision]), [['regulation-strict', 'queued'], ['emergency-stop', 'awaiting_approval']]);
+    await remediator.drain();
+    await remediator.receive(payload('resolved', 'IFRAViolation', { severity: 'critical' }));
+    await remediator.drain();
+    const byRunbook = Object.fromEntries((await store.list()).map((a) => [a.runbook, a]));
+    assert.equal(byRunbook['regulation-strict']!.status, 'verified');
+    assert.ok(byRunbook['regulation-strict']!.resolvedAt);
+    assert.equal(byRunbook['emergency-stop']!.status, 'closed');
+    assert.match(byRunbook['emergency-stop']!.reason, /resolved before it was approved/);
+    assert.deepEqual(applied, ['apply regulation-strict']);
+    await assert.rejects(remediator.approve(byRunbook['emergency-stop']!.id, 'ops'), /closed, not awaiting approval/);
+  });
+
+  it('holds each runbook to its cool-down and budgets, refusing (and auditing) what exceeds them', async () => {
+    const clock = { now: Date.parse('2026-11-28T10:00:00Z') };
+    const { remediator, store, audit, applied, metrics } = setup({ clock });
+    const fire = async (minute: number) => {
+      clock.now = Date.parse('2026-11-28T10:00:00Z') + minute * 60_000;
+      const [decision] = await remediator.receive(payload('firing', 'HighLLMLatency', { startsAt: new Date(clock.now - 30_000).toISOString() }));
+      await remediator.drain();
+      return decision!;
+    };
+    assert.equal((await fire(0)).decision, 'queued');
+    const early = await fire(5);
+    assert.equal(early.decision, 'refused');
+    assert.match(early.reason, /cool-down: the last downshift ended 300 s ago \(cool-down 600 s\)/);
+    assert.equal((await fire(11)).decision, 'queued');
+    assert.equal((await fire(22)).decision, 'queued');
+    const overDaily = await fire(33);
+    assert.equal(overDaily.decision, 'refused');
+    assert.match(overDaily.reason, /budget: 3 downshift run\(s\) in the last 86400 s \(at most 3\)/);
+    assert.equal(applied.length, 3);
+    const refused = (await audit.entries()).filter((e) => e.outcome === 'refused');
+    assert.equal(refused.length, 2);
+    assert.match(refused[1]!.detail, /refused: budget/);
+    assert.equal(await counter(metrics, 'downshift', 'refused'), 2);
+    assert.equal((await store.list()).filter((a) => a.status === 'verified').length, 3);
+  });
+
+  it('does nothing while paused (the kill switch), and acts again after resume', async () => {
+    const { remediator, store, applied } = setup();
+    await store.setPaused({ by: 'alice@cli', at: '2026-11-28T09:00:00Z', reason: 'maintenance' });
+    const [paused] = await remediator.receive(payload('firing', 'HighLLMLatency'));
+    assert.equal(paused!.decision, 'refused');
+    assert.match(paused!.reason, /paused by alice@cli at 2026-11-28T09:00:00Z: maintenance/);
+    await store.setPaused(null);
+    const [resumed] = await remediator.receive(payload('firing', 'HighLLMLatency', { fingerprint: 'ffff0000ffff0000' }));
+    await remediator.drain();
+    assert.equal(resumed!.decision, 'queued');
+    assert.deepEqual(applied, ['apply downshift']);
+  });
+
+  it('dry-run plans without applying; off records and runs nothing', async () => {
+    const { remediator, store, audit, applied } = setup();
+    await remediator.receive(payload('firing', 'LowRewardMA'));
+    await remediator.receive(payload('firing', 'HighClipFraction'));
+    await remediator.drain();
+    const actions = await store.list();
+    const dry = actions.find((a) => a.runbook === 'rollback');
+    const off = actions.find((a) => a.runbook === 'pin-update');
+    assert.equal(dry!.status, 'dry_run');
+    assert.deepEqual(dry!.plan, ['rollback {}']);
+    assert.equal(off!.status, 'skipped');
+    assert.match(off!.reason, /mode off/);
+    assert.deepEqual(applied, []);
+    assert.deepEqual((await audit.entries()).map((e) => e.outcome), ['planned']);
+  });
+
+  it('a destructive runbook waits for an approval, then runs once with it', async () => {
+    const { remediator, store, audit, applied } = setup();
+    await remediator.receive(payload('firing', 'IFRAViolation', { severity: 'critical' }));
+    await remediator.drain();
+    const waiting = (await store.list()).find((a) => a.runbook === 'emergency-stop')!;
+    assert.equal(waiting.status, 'awaiting_approval');
+    assert.ok(!applied.includes('apply emergency-stop'));
+    const approved = await remediator.approve(waiting.id, 'bob@cli');
+    assert.equal(approved.status, 'verified');
+    assert.equal(approved.approvedBy, 'bob@cli');
+    assert.ok(applied.includes('apply emergency-stop'));
+    assert.equal((await audit.entries()).at(-1)!.actor, `bob@cli (approved ${waiting.id})`);
+    await assert.rejects(remediator.approve(waiting.id, 'bob@cli'), (error: FaiError) => error.code === 'FAI_ERR_CONFIRMATION_REQUIRED');
+    await assert.rejects(remediator.approve('zzzz-000000', 'bob@cli'), (error: FaiError) => error.code === 'FAI_ERR_NOT_FOUND');
+  });
+
+  it('records an undone run as undone, with the runbook\'s reason', async () => {
+    const { remediator, store, applied, metrics } = setup({ failVerify: ['downshift'] });
+    await remediator.receive(payload('firing', 'HighLLMLatency'));
+    await remediator.drain();
+    const [action] = await store.list();
+    assert.equal(action!.status, 'undone');
+    assert.match(action!.reason, /downshift did not take/);
+    assert.deepEqual(applied, ['apply downshift', 'undo downshift']);
+    assert.equal(await counter(metrics, 'downshift', 'undone'), 1);
+  });
+
+  it('pages once per firing when the rule says so, and not on repeats', async () => {
+    const pages: string[] = [];
+    const { remediator, store } = setup({ pager: async (action) => (pages.push(action.alert.name), 'paged') });
+    await remediator.receive(payload('firing', 'IFRAViolation', { severity: 'critical' }));
+    await remediator.receive(payload('firing', 'IFRAViolation', { severity: 'critical' }));
+    await remediator.drain();
+    assert.deepEqual(pages, ['IFRAViolation']);
+    assert.equal((await store.list()).find((a) => a.runbook === 'regulation-strict')!.paged, 'paged');
+  });
+
+  it('closes actions a stopped process left queued or running as failed', async () => {
+    const { make, store, metrics } = setup();
+    const left: Action = {
+      id: 'abc-123456',
+      dedupKey: 'k',
+      alert: { name: 'HighLLMLatency', severity: 'warning', fingerprint: 'aa', startsAt: '2026-11-28T09:00:00Z', labels: {} },
+      runbook: 'downshift',
+      args: {},
+      mode: 'on',
+      page: false,
+      status: 'running',
+      reason: '',
+      plan: [],
+      receivedAt: '2026-11-28T09:00:01Z',
+      repeats: 0,
+    };
+    await store.save(left);
+    assert.equal(await make().recover(), 1);
+    const [action] = await store.list();
+    assert.equal(action!.status, 'failed');
+    assert.match(action!.reason, /stopped while it was running/);
+    assert.equal(await counter(metrics, 'downshift', 'failed'), 1);
+  });
+});
