@@ -151,7 +151,7 @@ export function buildProgram(): Command {
     process.exitCode = await hubPin(cid, false, options);
   });
   withService(hub.command('ls').description('list objects of a type, newest first'))
-    .addOption(new Option('--type <type>', 'recipe, feedback or checkpoint').choices(['recipe', 'feedback', 'checkpoint']).makeOptionMandatory())
+    .addOption(new Option('--type <type>', 'recipe, feedback, checkpoint or shadow').choices(['recipe', 'feedback', 'checkpoint', 'shadow']).makeOptionMandatory())
     .option('--limit <n>', 'at most this many', '100')
     .action(async (options) => {
       process.exitCode = await hubList(options);
@@ -264,11 +264,12 @@ export function buildProgram(): Command {
     });
   shadow
     .command('report')
-    .description('write both reports from the comparisons the service recorded')
+    .description('write both reports from the comparisons the service recorded; the comparisons go to the hub too (the report\'s inputs.cid)')
     .option('--dir <dir>', 'the comparison log (default: SHADOW_DIR)')
     .option('--out <dir>', 'where both reports go (default: <dir>/reports)')
     .option('--stage <stage>', 'only this stage\'s comparisons')
     .option('--margin <share>', 'non-inferiority margin on the retention (default 0.92)')
+    .option('--from-hub <CID>', 'rebuild from the comparisons an earlier report stored in the hub (its inputs.cid) instead of the log')
     .option('--json', 'print the summary as JSON')
     .action(async (options) => {
       process.exitCode = await shadowReport(options);

@@ -58,6 +58,7 @@ const EnvSchema = z.object({
   SHADOW_QUEUE: integer(64, 1, 100_000),
   SHADOW_CONCURRENCY: integer(1, 1, 64),
   SHADOW_TIMEOUT_MS: integer(2_000, 10, 600_000),
+  SHADOW_NICE: integer(10, 0, 19),
   SHADOW_DIR: z.string().trim().min(1).default('data/shadow'),
   SHADOW_SCHEDULE: z.enum(['on', 'off']).default('off'),
   SHADOW_SCHEDULE_FILE: z.string().trim().min(1).default('configs/shadow-schedule.json'),
@@ -72,6 +73,7 @@ const EnvSchema = z.object({
   HUB_TTL_RECIPE_DAYS: z.coerce.number().positive().max(36_500).default(365),
   HUB_TTL_FEEDBACK_DAYS: z.coerce.number().positive().max(36_500).default(30),
   HUB_TTL_CHECKPOINT_DAYS: z.coerce.number().positive().max(36_500).default(90),
+  HUB_TTL_SHADOW_DAYS: z.coerce.number().positive().max(36_500).default(90),
   HUB_MAX_CHECKPOINT_MB: integer(256, 1, 4096),
 });
 
@@ -94,7 +96,7 @@ export interface Config {
   readonly regulationStrict: boolean;
   /** Blocks under `<hubDir>/blocks`; records under `<hubDir>/meta` unless REDIS_URL is set. */
   readonly hubDir: string;
-  readonly hubTtlSeconds: Readonly<Record<'recipe' | 'feedback' | 'checkpoint', number>>;
+  readonly hubTtlSeconds: Readonly<Record<'recipe' | 'feedback' | 'checkpoint' | 'shadow', number>>;
   readonly hubMaxCheckpointBytes: number;
   /** Shadow evaluation of POST /v1/formulas (src/shadow, docs/shadow.md). */
   readonly shadow: {
@@ -103,6 +105,8 @@ export interface Config {
     readonly queueSize: number;
     readonly concurrency: number;
     readonly timeoutMs: number;
+    /** Nice value of the shadow threads: they yield the CPU to the request path. */
+    readonly nice: number;
     readonly dir: string;
     /** SHADOW_SCHEDULE=on: the service runs the scheduled stages itself. */
     readonly schedule: boolean;
@@ -151,6 +155,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       recipe: Math.round(parsed.HUB_TTL_RECIPE_DAYS * 86_400),
       feedback: Math.round(parsed.HUB_TTL_FEEDBACK_DAYS * 86_400),
       checkpoint: Math.round(parsed.HUB_TTL_CHECKPOINT_DAYS * 86_400),
+      shadow: Math.round(parsed.HUB_TTL_SHADOW_DAYS * 86_400),
     },
     hubMaxCheckpointBytes: parsed.HUB_MAX_CHECKPOINT_MB * 1024 * 1024,
     pinsFile: parsed.PINS_FILE,
@@ -161,6 +166,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       queueSize: parsed.SHADOW_QUEUE,
       concurrency: parsed.SHADOW_CONCURRENCY,
       timeoutMs: parsed.SHADOW_TIMEOUT_MS,
+      nice: parsed.SHADOW_NICE,
       dir: parsed.SHADOW_DIR,
       schedule: parsed.SHADOW_SCHEDULE === 'on',
       scheduleFile: parsed.SHADOW_SCHEDULE_FILE,

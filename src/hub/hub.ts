@@ -6,10 +6,15 @@ import { BlockError, BlockStore, decodeJsonBlock, encodeJsonBlock, parseCid, typ
 import type { DataType, MetadataStore, ObjectRecord } from './metadata.ts';
 
 /** Default time to live per data type (the issue's feedback 30 d, checkpoint 90 d, recipe 365 d). */
+/** Data types stored as UnixFS files (bytes); the others are dag-json blocks. */
+type FileType = 'checkpoint' | 'shadow';
+const FILE_TYPES: ReadonlySet<DataType> = new Set<FileType>(['checkpoint', 'shadow']);
+
 export const DEFAULT_TTL_SECONDS: Readonly<Record<DataType, number>> = {
   feedback: 30 * 86_400,
   checkpoint: 90 * 86_400,
   recipe: 365 * 86_400,
+  shadow: 90 * 86_400,
 };
 
 export interface HubOptions {
@@ -63,16 +68,16 @@ export class CloudHub {
   }
 
   /** Stores a recipe or a feedback as a dag-json block. */
-  async storeJson(dataType: Exclude<DataType, 'checkpoint'>, value: unknown, tags: readonly string[] = []): Promise<ObjectRecord> {
+  async storeJson(dataType: Exclude<DataType, FileType>, value: unknown, tags: readonly string[] = []): Promise<ObjectRecord> {
     const { cid, bytes } = await encodeJsonBlock(value);
     await this.blocks.put(cid, bytes);
     return this.record(cid, dataType, bytes.length, sha256Hex(bytes), tags);
   }
 
-  /** Stores a checkpoint (or any binary) as a UnixFS file. */
-  async storeBytes(bytes: Uint8Array, tags: readonly string[] = []): Promise<ObjectRecord> {
+  /** Stores a checkpoint (or any binary: a shadow report's inputs) as a UnixFS file, chunked, of any size. */
+  async storeBytes(bytes: Uint8Array, tags: readonly string[] = [], dataType: FileType = 'checkpoint'): Promise<ObjectRecord> {
     const cid = await this.blocks.putFile(bytes);
-    return this.record(cid, 'checkpoint', bytes.length, sha256Hex(bytes), tags);
+    return this.record(cid, dataType, bytes.length, sha256Hex(bytes), tags);
   }
 
   private async record(cid: CID, dataType: DataType, size: number, checksum: string, tags: readonly string[]): Promise<ObjectRecord> {
@@ -99,7 +104,7 @@ export class CloudHub {
       const record = await this.metadata.get(cid.toString());
       if (record === null) throw new BlockError('missing_block', `no object ${cid} in this hub (never stored, expired or collected)`);
       const retrieved = await this.withTimeout(async (): Promise<Retrieved> => {
-        if (record.data_type === 'checkpoint') {
+        if (FILE_TYPES.has(record.data_type)) {
           const bytes = await this.blocks.getFile(cid);
           this.checkContent(cid, record, bytes);
           return { record, bytes };

@@ -5,7 +5,8 @@ import { writeFileAtomic } from '../system/index.ts';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import { explainStorageError } from './storage-error.ts';
 
-export const DATA_TYPES = ['recipe', 'feedback', 'checkpoint'] as const;
+/** `shadow`: the comparisons behind a shadow evaluation report, as JSON lines (src/shadow). */
+export const DATA_TYPES = ['recipe', 'feedback', 'checkpoint', 'shadow'] as const;
 export type DataType = (typeof DATA_TYPES)[number];
 
 /** One stored object's record (the issue's `{cid, size, data_type, created_at, tags, checksum}`, plus pin state). */

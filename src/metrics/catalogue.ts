@@ -272,7 +272,7 @@ export const catalogue = {
     type: 'histogram',
     group: 'hub',
     guide: true,
-    labels: { data_type: { values: ['feedback', 'checkpoint', 'recipe'] } },
+    labels: { data_type: { values: ['feedback', 'checkpoint', 'recipe', 'shadow'] } },
     buckets: RESTORE_BUCKETS_S,
   },
   ipfsCidErrorsTotal: {

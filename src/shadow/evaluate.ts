@@ -1,18 +1,38 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config/index.ts';
-import { openHub } from '../hub/index.ts';
+import { ErrorCodes, FaiError } from '../errors/index.ts';
+import { openHub, type CloudHub } from '../hub/index.ts';
 import { FormulationEnv, type TrainProgress } from '../learning/index.ts';
 import { readPins, type Pins } from '../llm/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import { writeFileAtomic } from '../system/index.ts';
-import { ComparisonLog, type Stage } from './log.ts';
+import { ComparisonLog, parseComparisonLines, type Comparison, type Stage } from './log.ts';
 import { offlineModels, readBriefSet, runOffline, type OfflineModels } from './offline.ts';
 import { buildReport, ReportSchema, type ReportOptions, type ShadowReport } from './report.ts';
 import { reportHtml } from './html.ts';
 
 export const REPORT_JSON = 'shadow_evaluation_results.json';
 export const REPORT_HTML = 'shadow_evaluation_report.html';
+
+/**
+ * Stores the comparisons a report was built from in the hub — data type `shadow`, JSON lines as the
+ * log holds them, a UnixFS file of any size — and returns the report naming them (`inputs.cid`).
+ */
+export async function storeReportInputs(hub: CloudHub, report: ShadowReport, comparisons: readonly Comparison[]): Promise<ShadowReport> {
+  const bytes = new TextEncoder().encode(comparisons.map((c) => `${JSON.stringify(c)}\n`).join(''));
+  const record = await hub.storeBytes(bytes, ['shadow-report-inputs', ...report.stages], 'shadow');
+  return { ...report, inputs: { cid: record.cid, comparisons: comparisons.length } };
+}
+
+/** The comparisons a report's `inputs.cid` names, read back from the hub (every block verified against the CID). */
+export async function readReportInputs(hub: CloudHub, cid: string): Promise<Comparison[]> {
+  const { record, bytes } = await hub.retrieve(cid);
+  if (record.data_type !== 'shadow' || bytes === undefined) throw new FaiError(ErrorCodes.VALIDATION, `--from-hub: ${cid} is a ${record.data_type}, not a shadow report's inputs`, { field: '--from-hub' });
+  const { comparisons, skipped } = parseComparisonLines(new TextDecoder().decode(bytes));
+  if (skipped > 0) throw new FaiError(ErrorCodes.VALIDATION, `--from-hub: ${skipped} line(s) of ${cid} are not comparisons this version reads`, { field: '--from-hub' });
+  return comparisons;
+}
 
 /** Writes the JSON report (validated first) and the HTML page beside it; returns their paths. */
 export async function writeReports(report: ShadowReport, outDir: string): Promise<{ json: string; html: string }> {
@@ -54,7 +74,7 @@ export async function shadowEvaluate(options: EvaluationOptions): Promise<{ repo
     const log = new ComparisonLog(logDir);
     await runOffline({ models, env, briefs, samples: options.samples, stage: options.stage, log, ...(options.metrics === undefined ? {} : { metrics: options.metrics }), ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }) });
     const { comparisons } = await log.readAll();
-    const report = buildReport(comparisons, options.report);
+    const report = await storeReportInputs(opened.hub, buildReport(comparisons, options.report), comparisons);
     return { report, files: await writeReports(report, options.outDir), models, logDir };
   } finally {
     await opened.close();

@@ -82,7 +82,7 @@ export function reportHtml(report: ShadowReport): string {
 </head>
 <body>
 <h1>Shadow evaluation</h1>
-<div>generated ${escapeHtml(report.generated_at)} · ${report.intervals.confidence * 100} % intervals by ${escapeHtml(report.intervals.method)} (${report.intervals.resamples} resamples)</div>
+<div>generated ${escapeHtml(report.generated_at)} · ${report.intervals.confidence * 100} % intervals by ${escapeHtml(report.intervals.method)} (${report.intervals.resamples} resamples)${report.inputs === undefined ? '' : ` · inputs: ${report.inputs.comparisons} comparisons, Cloud Hub <code>${escapeHtml(report.inputs.cid)}</code>`}</div>
 <div class="verdict">${escapeHtml(v.question)}<br><strong>${v.student_non_inferior ? 'Yes' : 'Not shown'}</strong> — ${escapeHtml(v.explanation)}${v.required_sample_size === null ? '' : ` (sample size for ${v.power * 100} % power: ${v.required_sample_size})`}</div>
 <table>${rows.map(([k, val]) => `<tr><td>${escapeHtml(k)}</td><td>${escapeHtml(val)}</td></tr>`).join('')}</table>
 <div class="grid">

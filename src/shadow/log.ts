@@ -120,18 +120,27 @@ export class ComparisonLog {
     const comparisons: Comparison[] = [];
     let skipped = 0;
     for (const file of files) {
-      const text = await readFile(file, 'utf8').catch(() => '');
-      for (const line of text.split('\n')) {
-        if (line.trim() === '') continue;
-        try {
-          const parsed = ComparisonSchema.safeParse(JSON.parse(line));
-          if (parsed.success) comparisons.push(parsed.data);
-          else skipped++;
-        } catch {
-          skipped++;
-        }
-      }
+      const read = parseComparisonLines(await readFile(file, 'utf8').catch(() => ''));
+      comparisons.push(...read.comparisons);
+      skipped += read.skipped;
     }
     return { comparisons, skipped };
   }
+}
+
+/** Comparisons from JSON lines (a log file, or a report's inputs from the hub); lines that do not parse are counted. */
+export function parseComparisonLines(text: string): { comparisons: Comparison[]; skipped: number } {
+  const comparisons: Comparison[] = [];
+  let skipped = 0;
+  for (const line of text.split('\n')) {
+    if (line.trim() === '') continue;
+    try {
+      const parsed = ComparisonSchema.safeParse(JSON.parse(line));
+      if (parsed.success) comparisons.push(parsed.data);
+      else skipped++;
+    } catch {
+      skipped++;
+    }
+  }
+  return { comparisons, skipped };
 }

@@ -53,6 +53,8 @@ export const ReportSchema = z
         explanation: z.string(),
       })
       .strict(),
+    /** The comparisons this report was built from, stored in the Cloud Hub (data type shadow, JSON lines): `fai shadow report --from-hub CID` rebuilds it. */
+    inputs: z.object({ cid: z.string(), comparisons: z.number().int().min(2) }).strict().optional(),
     details: z.array(
       z
         .object({

@@ -21,6 +21,8 @@ export interface ShadowRunnerOptions {
   concurrency?: number;
   /** Each model's time limit; a model over it is abandoned (its thread replaced) and the comparison dropped. */
   timeoutMs?: number;
+  /** Nice value of the shadow threads (0 = as the request path; 19 = only idle CPU). */
+  nice?: number;
   onError?: (error: Error) => void;
 }
 
@@ -67,7 +69,7 @@ export class ShadowRunner {
   private readonly o: Required<Omit<ShadowRunnerOptions, 'metrics' | 'onError'>> & Pick<ShadowRunnerOptions, 'metrics' | 'onError'>;
 
   constructor(options: ShadowRunnerOptions) {
-    this.o = { queueSize: 64, concurrency: 1, timeoutMs: 2_000, source: 'live', ...options };
+    this.o = { queueSize: 64, concurrency: 1, timeoutMs: 2_000, nice: 0, source: 'live', ...options };
   }
 
   /** Queues a comparison; sheds it (counted) when the queue is full or the runner closed. Never waits. */
@@ -110,7 +112,7 @@ export class ShadowRunner {
   private slot(): Slot | undefined {
     let free = this.slots.find((s) => !s.busy);
     if (free === undefined && this.slots.length < this.o.concurrency) {
-      const worker = startThread();
+      const worker = startThread(this.o.nice);
       free = { worker, ready: readyOf(worker), models: undefined, busy: false };
       this.slots.push(free);
     }
@@ -139,7 +141,7 @@ export class ShadowRunner {
   /** Replaces a thread that overran its time (it may be stuck in a model): the slot gets a fresh one. */
   private replace(slot: Slot): void {
     void slot.worker.terminate();
-    slot.worker = startThread();
+    slot.worker = startThread(this.o.nice);
     slot.ready = readyOf(slot.worker);
     slot.models = undefined;
   }
@@ -245,8 +247,8 @@ export class ShadowRunner {
 const round = (value: number) => Math.round(value * 10_000) / 10_000;
 
 /** A shadow thread; it does not keep the process alive. */
-function startThread(): Worker {
-  const worker = startTsWorker(new URL('./thread.ts', import.meta.url), { kind: 'fai-shadow' });
+function startThread(nice: number): Worker {
+  const worker = startTsWorker(new URL('./thread.ts', import.meta.url), { kind: 'fai-shadow', nice });
   worker.unref();
   return worker;
 }

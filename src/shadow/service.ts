@@ -35,6 +35,7 @@ export class ShadowEvaluation {
       queueSize: options.settings.queueSize,
       concurrency: options.settings.concurrency,
       timeoutMs: options.settings.timeoutMs,
+      nice: options.settings.nice,
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
       ...(options.onError === undefined ? {} : { onError: options.onError }),
     });

@@ -1,6 +1,7 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { CreativeBrief } from '../llm/index.ts';
 import { decodeCheckpoint, FormulationEnv, type Mlp } from '../learning/index.ts';
+import { lowerThreadPriority } from '../system/index.ts';
 import { concentrations, cosine, meanKl, runModel, type ModelRun } from './compare.ts';
 
 /** Parent → thread. */
@@ -27,6 +28,8 @@ export type ShadowReply =
 // off the service's event loop, one comparison at a time.
 if (!isMainThread && parentPort !== null && (workerData as { kind?: string } | null)?.kind === 'fai-shadow') {
   const port = parentPort;
+  // Shadow work yields the CPU to the request path (SHADOW_NICE): the customer comes first.
+  lowerThreadPriority((workerData as { nice?: number }).nice ?? 0);
   const env = new FormulationEnv();
   let models: { teacher: Mlp; student: Mlp } | undefined;
   port.postMessage({ type: 'ready' } satisfies ShadowReply);

@@ -34,9 +34,11 @@ let deployment: Deployment;
 let canaryPort: number;
 let goodPins: string;
 let badPins: string;
-const criteria: Criteria = { ...DEFAULT_CRITERIA, looks: 6, minSamples: 200, errorMargin: 0.03 };
+const criteria: Criteria = { ...DEFAULT_CRITERIA, looks: 8, minSamples: 200, errorMargin: 0.03 };
 let example: string;
 const decisions: string[] = [];
+/** Requests a new canary answers before it takes traffic. */
+const WARM_UP = 300;
 
 /**
  * A canary instance, warmed up before it takes traffic (as a deployment's readiness step would): a
@@ -47,7 +49,7 @@ async function startCanary(pinsFile: string): Promise<void> {
   await canary?.close();
   canary = createApp(testConfig({ PORT: String(canaryPort), WORKER_ID: 'canary', HUB_DIR: hubDir, PINS_FILE: pinsFile }));
   const url = await canary.listen();
-  for (let i = 0; i < 150; i++) {
+  for (let i = 0; i < WARM_UP; i++) {
     const formula = i % 3 === 0;
     const response = await fetch(`${url}${formula ? '/v1/formulas' : '/v1/compliance/check'}`, {
       method: 'POST',
@@ -59,7 +61,7 @@ async function startCanary(pinsFile: string): Promise<void> {
   // Prometheus must have scraped past the warm-up: the run's window starts after it.
   await waitFor('Prometheus to scrape the warmed-up canary', async () => {
     const [sample] = await prometheus.query(`sum(system_operations_total{instance="${deployment.instances!.canary}",component!~"metrics|health|ops"})`);
-    return Number(sample?.value[1] ?? 0) >= 150;
+    return Number(sample?.value[1] ?? 0) >= WARM_UP;
   });
 }
 

@@ -19,7 +19,7 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function hubWith(ttlSeconds = { feedback: 30 * 86_400, checkpoint: 90 * 86_400, recipe: 365 * 86_400 }) {
+function hubWith(ttlSeconds = { feedback: 30 * 86_400, checkpoint: 90 * 86_400, recipe: 365 * 86_400, shadow: 90 * 86_400 }) {
   const metrics = createMetrics({ defaultMetrics: false });
   const client = connectRedis(redis.url);
   const hub = new CloudHub({ blocks: new BlockStore(join(dir, 'blocks')), metadata: new RedisMetadataStore(client, metrics), metrics, ttlSeconds });
@@ -42,7 +42,7 @@ describe('Cloud Hub metadata in a real Redis', () => {
   });
 
   it('expires a record when its TTL passes, and drops it from the index', async () => {
-    const { hub, client } = hubWith({ feedback: 1, checkpoint: 1, recipe: 1 });
+    const { hub, client } = hubWith({ feedback: 1, checkpoint: 1, recipe: 1, shadow: 1 });
     await waitFor('redis connection', async () => client.status === 'ready');
     const record = await hub.storeJson('feedback', { rating: 3, text: 'short-lived' });
     assert.equal((await hub.list('feedback')).length >= 1, true);

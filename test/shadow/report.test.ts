@@ -91,3 +91,39 @@ describe('shadow evaluation report', () => {
     assert.ok(Math.abs(normalQuantile(0.01) + 2.3263479) < 1e-6);
   });
 });
+
+describe('a report\'s inputs in the Cloud Hub', () => {
+  it('fai shadow report stores the comparisons it used; --from-hub rebuilds the same report from that CID', async () => {
+    const { mkdtemp, writeFile } = await import('node:fs/promises');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { runFai } = await import('../helpers/cli.ts');
+    const dir = await mkdtemp(join(tmpdir(), 'fai-shadow-inputs-'));
+    const random = new Random(4);
+    const fixture = Array.from({ length: 40 }, (_, i) => comparison(i, { t: 18 + random.next(), s: 17 + random.next(), tMs: 2 + random.next(), sMs: 0.5 + random.next() / 4 }));
+    await writeFile(join(dir, 'comparisons.jsonl'), fixture.map((c) => `${JSON.stringify(c)}\n`).join(''));
+    const env = { HUB_DIR: join(dir, 'hub'), SHADOW_DIR: dir };
+    const first = await runFai(['shadow', 'report', '--json', '--out', join(dir, 'first')], env);
+    assert.equal(first.code, 0, first.stderr);
+    const written = JSON.parse(await readFile(join(dir, 'first', 'shadow_evaluation_results.json'), 'utf8')) as { inputs: { cid: string; comparisons: number } };
+    assert.ok(validate(written), JSON.stringify(validate.errors));
+    assert.equal(written.inputs.comparisons, 40);
+    assert.match(written.inputs.cid, /^baf[a-z2-7]+$/);
+    // The hub holds exactly the log's lines under that CID (data type shadow).
+    const { openHub } = await import('../../src/hub/index.ts');
+    const { testConfig } = await import('../helpers/config.ts');
+    const opened = openHub(testConfig(env));
+    const stored = await opened.hub.retrieve(written.inputs.cid);
+    await opened.close();
+    assert.equal(stored.record.data_type, 'shadow');
+    assert.equal(new TextDecoder().decode(stored.bytes), fixture.map((c) => `${JSON.stringify(c)}\n`).join(''));
+    const again = await runFai(['shadow', 'report', '--from-hub', written.inputs.cid, '--out', join(dir, 'again')], env);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, new RegExp(`inputs: 40 comparisons in the hub as ${written.inputs.cid}`));
+    const rebuilt = JSON.parse(await readFile(join(dir, 'again', 'shadow_evaluation_results.json'), 'utf8')) as typeof written;
+    assert.deepEqual({ ...rebuilt, generated_at: '' }, { ...written, generated_at: '' }, 'same comparisons, same report (the bootstrap is seeded)');
+    const notInputs = await runFai(['shadow', 'report', '--from-hub', 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku'], env);
+    assert.equal(notInputs.code, 64);
+    assert.match(notInputs.stderr, /no object bafkrei/);
+  });
+});

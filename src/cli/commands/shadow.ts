@@ -1,7 +1,8 @@
 import { join, resolve } from 'node:path';
 import { loadConfig } from '../../config/index.ts';
 import { ErrorCodes, FaiError } from '../../errors/index.ts';
-import { buildReport, ComparisonLog, nextRun, parseStage, readSchedule, renderSchedule, shadowEvaluate, writeReports, type ShadowReport } from '../../shadow/index.ts';
+import { openHub } from '../../hub/index.ts';
+import { buildReport, ComparisonLog, nextRun, parseStage, readReportInputs, readSchedule, renderSchedule, shadowEvaluate, storeReportInputs, writeReports, type ShadowReport } from '../../shadow/index.ts';
 import { ExitCodes } from '../exit-codes.ts';
 import { progressBar } from '../progress.ts';
 
@@ -23,6 +24,7 @@ function headline(report: ShadowReport, files: { json: string; html: string }): 
     `retention ${s.reward.retention_rate} [${report.intervals.retention_rate.low}, ${report.intervals.retention_rate.high}]; speedup ×${s.latency.speedup_ratio} [${report.intervals.speedup_ratio.low}, ${report.intervals.speedup_ratio.high}]; KL avg ${s.kl_divergence.avg} (p95 ${s.kl_divergence.p95}); cosine ${s.cosine_similarity.avg}`,
     `verdict: ${report.verdict.explanation}`,
     `reports: ${files.json}, ${files.html}`,
+    ...(report.inputs === undefined ? [] : [`inputs: ${report.inputs.comparisons} comparisons in the hub as ${report.inputs.cid} (fai shadow report --from-hub rebuilds it)`]),
   ].join('\n');
 }
 
@@ -58,7 +60,7 @@ export async function shadowRun(
     },
   });
   if (options.json) {
-    write(`${JSON.stringify({ files: result.files, log: result.logDir, trained: result.models.trained ?? null, summary: result.report.summary, intervals: result.report.intervals, verdict: result.report.verdict }, null, 2)}\n`);
+    write(`${JSON.stringify({ files: result.files, log: result.logDir, inputs: result.report.inputs, trained: result.models.trained ?? null, summary: result.report.summary, intervals: result.report.intervals, verdict: result.report.verdict }, null, 2)}\n`);
   } else {
     if (result.models.trained !== undefined) write(`trained for this run: teacher ${result.models.trained.teacherCid}, student ${result.models.trained.studentCid} (pin them with fai runbook pin-update --model formulation-teacher|formulation-student --cid …)\n`);
     write(`${headline(result.report, result.files)}\n`);
@@ -67,18 +69,26 @@ export async function shadowRun(
 }
 
 /** `fai shadow report`: both reports from the comparisons the service recorded (SHADOW_DIR). */
-export async function shadowReport(options: { dir?: string; out?: string; stage?: string; margin?: string; json?: boolean }, write: Write = stdout): Promise<number> {
+export async function shadowReport(options: { dir?: string; out?: string; stage?: string; margin?: string; fromHub?: string; json?: boolean }, write: Write = stdout): Promise<number> {
   const config = loadConfig();
   const dir = options.dir ?? config.shadow.dir;
   const stage = options.stage === undefined ? undefined : parseStage(options.stage);
   const margin = marginOf(options.margin);
-  const { comparisons, skipped } = await new ComparisonLog(dir).readAll();
-  const chosen = stage === undefined ? comparisons : comparisons.filter((c) => c.stage === stage);
-  const report = buildReport(chosen, margin === undefined ? {} : { margin });
-  const files = await writeReports(report, options.out ?? join(dir, 'reports'));
-  if (options.json) write(`${JSON.stringify({ files, skipped, summary: report.summary, intervals: report.intervals, verdict: report.verdict }, null, 2)}\n`);
-  else write(`${headline(report, files)}${skipped > 0 ? `\n${skipped} unreadable line(s) skipped` : ''}\n`);
-  return ExitCodes.OK;
+  const opened = openHub(config);
+  try {
+    // The comparisons: the log under --dir, or (--from-hub) the inputs an earlier report stored.
+    const { comparisons, skipped } = options.fromHub === undefined ? await new ComparisonLog(dir).readAll() : { comparisons: await readReportInputs(opened.hub, options.fromHub), skipped: 0 };
+    const chosen = stage === undefined ? comparisons : comparisons.filter((c) => c.stage === stage);
+    const built = buildReport(chosen, margin === undefined ? {} : { margin });
+    // Stored again even when read from the hub: the same comparisons are the same bytes, hence the same CID.
+    const report = await storeReportInputs(opened.hub, built, chosen);
+    const files = await writeReports(report, options.out ?? join(dir, 'reports'));
+    if (options.json) write(`${JSON.stringify({ files, skipped, inputs: report.inputs, summary: report.summary, intervals: report.intervals, verdict: report.verdict }, null, 2)}\n`);
+    else write(`${headline(report, files)}${skipped > 0 ? `\n${skipped} unreadable line(s) skipped` : ''}\n`);
+    return ExitCodes.OK;
+  } finally {
+    await opened.close();
+  }
 }
 
 /** `fai shadow schedule`: the stage table as crontab lines and systemd units (and the next run of each). */
