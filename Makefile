@@ -117,7 +117,7 @@ bench-brief: install ## what the brief layer adds per request vs a bare openai c
 bench-learning: install ## environment steps/s, PPO update time, teacher vs student inference µs, retention and KL (about 2 min)
 	$(NODE_TS) bench/learning.bench.ts
 
-bench-shadow: install ## POST /v1/formulas p50/p99 with shadow off, at 5 % and at 100 %, as ratios (about 1 min)
+bench-shadow: install ## POST /v1/formulas p50/p99 with shadow off, at 5 % and at 100 %: one server process each, ratios with 95 % intervals (about 3 min; REQUESTS=4000)
 	$(NODE_TS) bench/shadow.bench.ts
 
 clean: ## remove installed dependencies and local data
