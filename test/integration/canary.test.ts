@@ -6,18 +6,20 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { DEFAULT_CRITERIA, runCanary, type Analysis, type Criteria } from '../../src/canary/index.ts';
 import { configHash, encodeCheckpoint, FormulationEnv, PpoTrainer, Random, TRAINING_BRIEFS } from '../../src/learning/index.ts';
-import { localBrief, POLICY_PIN, writePins } from '../../src/llm/index.ts';
-import { AuditLog, NginxControl, parseDeployment, parseWeights, renderUpstream, type Deployment } from '../../src/runbooks/index.ts';
-import { createApp, type App } from '../../src/server/index.ts';
+import { localBrief, POLICY_PIN, writePins, type Pins } from '../../src/llm/index.ts';
+import { AuditLog, LocalBackend, NginxControl, parseDeployment, parseWeights, renderUpstream, type Deployment } from '../../src/runbooks/index.ts';
+import { createApp } from '../../src/server/index.ts';
 import { testConfig } from '../helpers/config.ts';
 import { runFai } from '../helpers/cli.ts';
 import { freePort, startNginx, startPrometheus, waitFor, type NginxServer, type PrometheusServer } from '../helpers/servers.ts';
 
 /**
- * Automated canary analysis against the real servers: two service instances behind the test nginx,
- * a real Prometheus scraping both every second, customer traffic (formulas and compliance checks)
- * sent through nginx all along. A canary released with a policy pin its hub cannot load fails every
- * formula request (~30 % of its traffic) → rollback; a healthy canary → promoted to 100 %.
+ * Automated canary analysis against the real servers: two `fai serve` processes (stable and canary,
+ * started by the deployment's local backend as `fai deploy up` does) behind the test nginx, a real
+ * Prometheus scraping both every second, customer traffic (formulas and compliance checks) sent
+ * through nginx all along. A canary released with a policy pin its hub cannot load fails every
+ * formula request (~30 % of its traffic) → rollback; the same canary with the pin fixed (written and
+ * SIGHUP, as pin-update does) → promoted to 100 %.
  */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TEMPLATE = `${ROOT}/configs/nginx/upstream.conf.tmpl`;
@@ -25,15 +27,12 @@ const TEMPLATE = `${ROOT}/configs/nginx/upstream.conf.tmpl`;
 const MISSING_CID = 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku';
 
 let dir: string;
-let hubDir: string;
-let stable: App;
-let canary: App | undefined;
 let nginx: NginxServer;
+let backend: LocalBackend | undefined;
 let prometheus: PrometheusServer;
 let deployment: Deployment;
-let canaryPort: number;
-let goodPins: string;
-let badPins: string;
+let canaryPins: string;
+let goodPins: Pins;
 const criteria: Criteria = { ...DEFAULT_CRITERIA, looks: 8, minSamples: 200, errorMargin: 0.03 };
 let example: string;
 const decisions: string[] = [];
@@ -41,14 +40,18 @@ const decisions: string[] = [];
 const WARM_UP = 300;
 
 /**
- * A canary instance, warmed up before it takes traffic (as a deployment's readiness step would): a
- * freshly started process answers its first requests slower while its code is compiled, which the
+ * Releases `pins` to the canary (pins file written, SIGHUP: the process re-reads it, as pin-update
+ * does) and warms it up before it takes traffic, as a deployment's readiness step would: a path a
+ * process has not run yet answers its first requests slower while its code is compiled, which the
  * latency test would rightly hold against it.
  */
-async function startCanary(pinsFile: string): Promise<void> {
-  await canary?.close();
-  canary = createApp(testConfig({ PORT: String(canaryPort), WORKER_ID: 'canary', HUB_DIR: hubDir, PINS_FILE: pinsFile }));
-  const url = await canary.listen();
+async function releaseCanary(pins: Pins): Promise<void> {
+  await writePins(canaryPins, pins);
+  await backend!.signal('canary', 'SIGHUP');
+  const url = `http://${deployment.instances!.canary}`;
+  const wanted = pins[POLICY_PIN] as { cid: string };
+  await waitFor('the canary serving its new pin', async () => ((await (await fetch(`${url}/health/policy`)).json()) as { cid?: string }).cid === wanted.cid);
+  const before = await servedByCanary();
   for (let i = 0; i < WARM_UP; i++) {
     const formula = i % 3 === 0;
     const response = await fetch(`${url}${formula ? '/v1/formulas' : '/v1/compliance/check'}`, {
@@ -59,10 +62,13 @@ async function startCanary(pinsFile: string): Promise<void> {
     await response.arrayBuffer();
   }
   // Prometheus must have scraped past the warm-up: the run's window starts after it.
-  await waitFor('Prometheus to scrape the warmed-up canary', async () => {
-    const [sample] = await prometheus.query(`sum(system_operations_total{instance="${deployment.instances!.canary}",component!~"metrics|health|ops"})`);
-    return Number(sample?.value[1] ?? 0) >= WARM_UP;
-  });
+  await waitFor('Prometheus to scrape the warmed-up canary', async () => (await servedByCanary()) >= before + WARM_UP);
+}
+
+/** Customer requests the canary has answered, as Prometheus last scraped them. */
+async function servedByCanary(): Promise<number> {
+  const [sample] = await prometheus.query(`sum(system_operations_total{instance="${deployment.instances!.canary}",component!~"metrics|health|ops"})`);
+  return Number(sample?.value[1] ?? 0);
 }
 
 /**
@@ -109,58 +115,67 @@ const summary = (a: Analysis) => `${a.verdict}: canary ${a.canary.requests} req 
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fai-canary-'));
-  hubDir = join(dir, 'hub');
   example = await readFile(`${ROOT}/examples/edp-fresh-citrus.json`, 'utf8');
-  // A small trained policy in the hub both instances share; the good pins name it, the bad pins a CID it lacks.
+  // A small trained policy in each instance's hub; the good pins name it, the bad pins a CID nobody stored.
   const trainer = new PpoTrainer({ env: new FormulationEnv(), briefs: TRAINING_BRIEFS.map(localBrief), seed: 5 });
   trainer.train(64);
-  const storing = createApp(testConfig({ HUB_DIR: hubDir }));
-  await storing.server.ready();
-  const stored = await storing.server.inject({
-    method: 'POST',
-    url: '/v1/hub/checkpoints',
-    headers: { 'content-type': 'application/octet-stream' },
-    payload: Buffer.from(encodeCheckpoint(trainer.policy, { algorithm: 'ppo', configHash: configHash({ seed: 5 }), evaluationReturn: trainer.evaluate() })),
-  });
-  assert.equal(stored.statusCode, 201, stored.body);
-  await storing.close();
-  goodPins = join(dir, 'good-pins.json');
-  badPins = join(dir, 'bad-pins.json');
-  await writePins(goodPins, { qwen: '2.5.1', [POLICY_PIN]: { version: '1.0.0', cid: stored.json().cid } });
-  await writePins(badPins, { qwen: '2.5.1', [POLICY_PIN]: { version: '1.1.0', cid: MISSING_CID } });
+  const checkpoint = Buffer.from(encodeCheckpoint(trainer.policy, { algorithm: 'ppo', configHash: configHash({ seed: 5 }), evaluationReturn: trainer.evaluate() }));
+  let cid = '';
+  for (const name of ['stable', 'canary']) {
+    const storing = createApp(testConfig({ HUB_DIR: join(dir, `hub-${name}`) }));
+    await storing.server.ready();
+    const stored = await storing.server.inject({ method: 'POST', url: '/v1/hub/checkpoints', headers: { 'content-type': 'application/octet-stream' }, payload: checkpoint });
+    assert.equal(stored.statusCode, 201, stored.body);
+    cid = stored.json().cid;
+    await storing.close();
+  }
+  goodPins = { qwen: '2.5.1', [POLICY_PIN]: { version: '1.0.0', cid } };
+  const stablePins = join(dir, 'stable-pins.json');
+  canaryPins = join(dir, 'canary-pins.json');
+  await writePins(stablePins, goodPins);
+  await writePins(canaryPins, { qwen: '2.5.1' });
 
-  const stablePort = await freePort();
-  canaryPort = await freePort();
-  const instances = { stable: `127.0.0.1:${stablePort}`, canary: `127.0.0.1:${canaryPort}` };
-  stable = createApp(testConfig({ PORT: String(stablePort), WORKER_ID: 'stable', HUB_DIR: hubDir, PINS_FILE: goodPins }));
-  await stable.listen();
+  const ports = { stable: await freePort(), canary: await freePort() };
+  const instances = { stable: `127.0.0.1:${ports.stable}`, canary: `127.0.0.1:${ports.canary}` };
+  const processes = (['stable', 'canary'] as const).map((role) => ({
+    name: role,
+    role,
+    command: [process.execPath, join(ROOT, 'bin/fai.js'), 'serve'],
+    env: { PORT: String(ports[role]), WORKER_ID: role, HUB_DIR: join(dir, `hub-${role}`), PINS_FILE: role === 'stable' ? stablePins : canaryPins, LOG_LEVEL: 'warn', REDIS_URL: '' },
+    healthUrl: `http://${instances[role]}/health`,
+  }));
+  // The instances first: nginx's first request must find stable up, or it marks it failed for 10 s.
+  backend = new LocalBackend(parseDeployment({ stateDir: join(dir, 'state'), processes }, dir));
+  for (const p of processes) await backend.start(p.name);
   nginx = await startNginx(renderUpstream(await readFile(TEMPLATE, 'utf8'), instances, { stable: 100, canary: 0 }));
   prometheus = await startPrometheus([instances.stable, instances.canary]);
   const json = {
     stateDir: join(dir, 'state'),
     service: `http://${instances.stable}`,
     prometheus: prometheus.url,
-    pinsFile: goodPins,
+    pinsFile: stablePins,
     nginx: { binary: 'nginx', prefix: nginx.prefix, config: nginx.config, upstreamFile: nginx.upstreamFile, template: TEMPLATE, url: nginx.url },
     instances,
+    processes,
   };
   await writeFile(join(dir, 'deployment.json'), JSON.stringify(json));
   deployment = parseDeployment(json, dir);
+  await waitFor('Prometheus scraping both instances', async () => (await prometheus.query('up == 1')).length === 2, 30_000);
 });
 
 after(async () => {
   // The decisions, for the note: the test runner prints them once more at the end.
   for (const line of decisions) process.stdout.write(`# ${line}\n`);
+  for (const name of ['canary', 'stable']) await backend?.stop(name);
   await prometheus?.stop();
+  if (process.env.KEEP) await (await import('node:fs/promises')).copyFile(join(nginx.prefix, 'error.log'), join(dir, 'nginx-error.log')).catch(() => undefined);
   await nginx?.stop();
-  await stable?.close();
-  await canary?.close();
-  await rm(dir, { recursive: true, force: true });
+  if (process.env.KEEP) process.stdout.write(`# kept ${dir}\n`); else await rm(dir, { recursive: true, force: true });
 });
 
 describe('canary analysis and progressive delivery through a real nginx and Prometheus', () => {
   it('a canary failing a share of its requests is rolled back at the first step; traffic returns to stable', async (t) => {
-    await startCanary(badPins);
+    await releaseCanary({ qwen: '2.5.1', [POLICY_PIN]: { version: '1.1.0', cid: MISSING_CID } });
     const load = traffic(1);
     const started = Date.now();
     const result = await runCanary({ deployment, steps: [10, 25, 50], criteria, stepTimeoutMs: 60_000, pollMs: 500, verifySamples: 100 });
@@ -190,8 +205,8 @@ describe('canary analysis and progressive delivery through a real nginx and Prom
   });
 
   it('a healthy canary goes 10 → 25 → 50 → 100 % and is promoted', async (t) => {
-    await startCanary(goodPins);
-    // The analysis of a run counts only that run's traffic: the failed canary's errors are behind it.
+    // The pin fixed; the analysis of a run counts only that run's traffic: the failed release's errors are behind it.
+    await releaseCanary(goodPins);
     const load = traffic(2);
     const started = Date.now();
     const result = await runCanary({ deployment, steps: [10, 25, 50], criteria, stepTimeoutMs: 90_000, pollMs: 500, verifySamples: 100, release: 'canary-good' });
