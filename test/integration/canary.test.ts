@@ -202,6 +202,11 @@ describe('canary analysis and progressive delivery through a real nginx and Prom
     assert.equal(analysis.verdict, 'rollback');
     assert.ok(analysis.canary.errors > 0);
     decisions.push(`fai canary analyze on the bad canary: ${summary(analysis)}`);
+    // canary-promote checks with the same analysis: it refuses (exit 2), and traffic stays on stable.
+    const promote = await fai(['runbook', 'canary-promote', '--window', '120', '--samples', '20']);
+    assert.equal(promote.code, 2, promote.stdout + promote.stderr);
+    assert.match(promote.stderr, /canary analysis says rollback: errors: canary/);
+    assert.deepEqual(await weights(), { stable: 100, canary: 0 });
   });
 
   it('a healthy canary goes 10 → 25 → 50 → 100 % and is promoted', async (t) => {
