@@ -5,3 +5,4 @@ export { RedisMetadataStore } from './redis-metadata.ts';
 export { connectRedis, pingRedis } from './redis.ts';
 export { FeedbackSchema, type Feedback } from './feedback.ts';
 export { openHub } from './open.ts';
+export { explainStorageError } from './storage-error.ts';

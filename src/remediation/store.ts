@@ -1,6 +1,8 @@
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { ErrorCodes, FaiError } from '../errors/index.ts';
+import { explainStorageError } from '../hub/index.ts';
 import type { RunbookName } from '../ops/index.ts';
 import { appendFileSynced, writeFileAtomic } from '../system/index.ts';
 import type { Mode } from './policy.ts';
@@ -109,8 +111,12 @@ export class DiskRemediationStore implements RemediationStore {
   }
 
   private async append(action: Action): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    await appendFileSynced(this.actionsFile, `${JSON.stringify(action)}\n`);
+    try {
+      await mkdir(this.dir, { recursive: true });
+      await appendFileSynced(this.actionsFile, `${JSON.stringify(action)}\n`);
+    } catch (error) {
+      throw await explainStorageError(error, this.actionsFile, 'remediation state');
+    }
   }
 
   async get(id: string): Promise<Action | undefined> {
@@ -167,45 +173,67 @@ export class RedisRemediationStore implements RemediationStore {
     this.prefix = prefix;
   }
 
-  async claim(action: Action, windowSeconds: number): Promise<{ claimed: true } | { claimed: false; existing: Action }> {
-    const taken = await this.redis.set(`${this.prefix}dedup:${action.dedupKey}`, action.id, 'EX', windowSeconds, 'NX');
-    if (taken === null) {
-      const id = await this.redis.get(`${this.prefix}dedup:${action.dedupKey}`);
-      const existing = id === null ? undefined : await this.get(id);
-      if (existing !== undefined) return { claimed: false, existing };
+  /** Redis down or refusing: FAI_ERR_UNAVAILABLE (503, so Alertmanager retries the notification), never a bare 500. */
+  private async guard<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (error instanceof FaiError) throw error;
+      throw new FaiError(ErrorCodes.UNAVAILABLE, `remediation state in Redis: ${(error as Error).message}`, { cause: error });
     }
-    await this.save(action);
-    return { claimed: true };
+  }
+
+  async claim(action: Action, windowSeconds: number): Promise<{ claimed: true } | { claimed: false; existing: Action }> {
+    return this.guard(async () => {
+      const taken = await this.redis.set(`${this.prefix}dedup:${action.dedupKey}`, action.id, 'EX', windowSeconds, 'NX');
+      if (taken === null) {
+        const id = await this.redis.get(`${this.prefix}dedup:${action.dedupKey}`);
+        const existing = id === null ? undefined : await this.get(id);
+        if (existing !== undefined) return { claimed: false, existing };
+      }
+      await this.save(action);
+      return { claimed: true };
+    });
   }
 
   async save(action: Action): Promise<void> {
-    await this.redis
-      .multi()
-      .hset(`${this.prefix}actions`, action.id, JSON.stringify(action))
-      .zadd(`${this.prefix}order`, Date.parse(action.receivedAt), action.id)
-      .exec();
+    return this.guard(async () => {
+      await this.redis
+        .multi()
+        .hset(`${this.prefix}actions`, action.id, JSON.stringify(action))
+        .zadd(`${this.prefix}order`, Date.parse(action.receivedAt), action.id)
+        .exec();
+    });
   }
 
   async get(id: string): Promise<Action | undefined> {
-    const text = await this.redis.hget(`${this.prefix}actions`, id);
-    return text === null ? undefined : (JSON.parse(text) as Action);
+    return this.guard(async () => {
+      const text = await this.redis.hget(`${this.prefix}actions`, id);
+      return text === null ? undefined : (JSON.parse(text) as Action);
+    });
   }
 
   async list(): Promise<Action[]> {
-    const ids = await this.redis.zrange(`${this.prefix}order`, 0, -1);
-    if (ids.length === 0) return [];
-    const texts = await this.redis.hmget(`${this.prefix}actions`, ...ids);
-    return texts.flatMap((text) => (text === null ? [] : [JSON.parse(text) as Action]));
+    return this.guard(async () => {
+      const ids = await this.redis.zrange(`${this.prefix}order`, 0, -1);
+      if (ids.length === 0) return [];
+      const texts = await this.redis.hmget(`${this.prefix}actions`, ...ids);
+      return texts.flatMap((text) => (text === null ? [] : [JSON.parse(text) as Action]));
+    });
   }
 
   async paused(): Promise<Pause | null> {
-    const text = await this.redis.get(`${this.prefix}paused`);
-    return text === null ? null : (JSON.parse(text) as Pause);
+    return this.guard(async () => {
+      const text = await this.redis.get(`${this.prefix}paused`);
+      return text === null ? null : (JSON.parse(text) as Pause);
+    });
   }
 
   async setPaused(pause: Pause | null): Promise<void> {
-    if (pause === null) await this.redis.del(`${this.prefix}paused`);
-    else await this.redis.set(`${this.prefix}paused`, JSON.stringify(pause));
+    return this.guard(async () => {
+      if (pause === null) await this.redis.del(`${this.prefix}paused`);
+      else await this.redis.set(`${this.prefix}paused`, JSON.stringify(pause));
+    });
   }
 
   async close(): Promise<void> {

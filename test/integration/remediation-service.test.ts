@@ -201,6 +201,15 @@ describe('closed-loop remediation in the service (Redis state, real Alertmanager
     assert.equal((await store.list()).length, before);
   });
 
+  it('answers 503 (Alertmanager retries) while Redis is down, and decides again once it is back', async () => {
+    await redis.kill();
+    const down = await webhook(ifraPayload('5555666677778888'));
+    assert.equal(down.status, 503);
+    assert.match((down.body as unknown as { error: { message: string } }).error.message, /remediation state in Redis/);
+    await redis.restart();
+    await waitFor('the store reconnected', async () => (await webhook(ifraPayload('5555666677778888'))).status === 200, 20_000);
+  });
+
   it('without ALERT_WEBHOOK_TOKEN the webhook answers 501; a weak token or a bad policy stops the start', async () => {
     const off = createApp(testConfig({ PORT: '0' }));
     const answer = await off.server.inject({ method: 'POST', url: '/v1/alerts/webhook', payload: ifraPayload('ab'), headers: { authorization: `Bearer ${TOKEN}` } });
