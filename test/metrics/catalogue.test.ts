@@ -53,7 +53,8 @@ describe('metric catalogue', () => {
     assert.deepEqual(values(catalogue.ifraComplianceRate, 'check_type'), ['ingredient', 'concentration', 'combination']);
     assert.deepEqual(values(catalogue.allergenHitsTotal, 'severity'), ['declare', 'prohibited']);
     assert.deepEqual(values(catalogue.ipfsStoreRate, 'operation'), ['store', 'retrieve', 'pin']);
-    assert.deepEqual(values(catalogue.ipfsRestoreLatencySeconds, 'data_type'), ['feedback', 'checkpoint', 'recipe']);
+    // The guide's three data types, and ours: shadow (the comparisons behind a shadow report).
+    assert.deepEqual(values(catalogue.ipfsRestoreLatencySeconds, 'data_type'), ['feedback', 'checkpoint', 'recipe', 'shadow']);
     assert.deepEqual(values(catalogue.redisMetadataLatencySeconds, 'operation'), ['hset', 'hget', 'expire']);
   });
 
