@@ -13,39 +13,19 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Random, runTraining, TRAINING_BRIEFS } from '../src/learning/index.ts';
 import { writePins, type Pins } from '../src/llm/index.ts';
 import { percentile } from '../src/shadow/index.ts';
+import { freePort, stopChild, waitFor } from '../test/helpers/servers.ts';
 
 const REQUESTS = Number(process.env.REQUESTS ?? 4000);
 const WARM_UP = 200;
 const RESAMPLES = 1000;
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'fai-bench-shadow-'));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address !== null ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
-
-async function until(what: string, probe: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await probe().catch(() => false)) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 process.stderr.write('training a teacher (PPO, 960 episodes) and distilling a student…\n');
 const outcome = runTraining({ algo: 'distill', episodes: 960, seed: 7, fromFeedback: false });
@@ -69,14 +49,14 @@ async function start(name: string, stage: string, shadow: boolean): Promise<Sett
     stdio: 'ignore',
   });
   const url = `http://127.0.0.1:${port}`;
-  await until(`${name} on ${url}`, async () => (await fetch(`${url}/health`)).ok);
+  await waitFor(`${name} on ${url}`, async () => (await fetch(`${url}/health`)).ok, 60_000);
   const store = async (bytes: Uint8Array) => ((await (await fetch(`${url}/v1/hub/checkpoints`, { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: bytes })).json()) as { cid: string }).cid;
   const teacher = { version: '1.0.0', cid: await store(outcome.teacherCheckpoint!) };
   const student = { version: '1.0.0', cid: await store(outcome.checkpoint) };
   const pins: Pins = { 'formulation-policy': teacher, ...(shadow ? { 'formulation-teacher': teacher, 'formulation-student': student } : {}) };
   await writePins(pinsFile, pins);
   child.kill('SIGHUP');
-  await until(`${name} serving the pinned policy`, async () => ((await (await fetch(`${url}/health/policy`)).json()) as { status: string }).status === 'loaded');
+  await waitFor(`${name} serving the pinned policy`, async () => ((await (await fetch(`${url}/health/policy`)).json()) as { status: string }).status === 'loaded', 60_000);
   return { name, url, child, latencies: [] };
 }
 
@@ -125,5 +105,5 @@ try {
     );
   }
 } finally {
-  for (const s of settings) s.child.kill('SIGTERM');
+  await Promise.all(settings.map((s) => stopChild(s.child, 'SIGTERM')));
 }

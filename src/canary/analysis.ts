@@ -80,6 +80,8 @@ export function judge(stable: InstanceWindow, canary: InstanceWindow, le: readon
   const a = criteria.alpha / criteria.looks;
   const c = { events: canary.errors, total: canary.requests };
   const s = { events: stable.errors, total: stable.requests };
+  const canaryRatio = c.total === 0 ? 0 : c.events / c.total;
+  const stableRatio = s.total === 0 ? 0 : s.events / s.total;
   const fisherP = fisherGreater(c, s);
   const diff = differenceInterval(c, s, a);
   const mw = mannWhitneyBinned(canary.latencyBins, stable.latencyBins, a);
@@ -88,7 +90,7 @@ export function judge(stable: InstanceWindow, canary: InstanceWindow, le: readon
   const rollback: string[] = [];
   const notYet: string[] = [];
   const fine: string[] = [];
-  if (fisherP < a) rollback.push(`errors: canary ${pct(c.total === 0 ? 0 : c.events / c.total)} vs stable ${pct(s.total === 0 ? 0 : s.events / s.total)}, more than chance allows (Fisher one-sided p = ${fisherP.toPrecision(3)} < ${a.toPrecision(3)})`);
+  if (fisherP < a) rollback.push(`errors: canary ${pct(canaryRatio)} vs stable ${pct(stableRatio)}, more than chance allows (Fisher one-sided p = ${fisherP.toPrecision(3)} < ${a.toPrecision(3)})`);
   else if (diff.high < criteria.errorMargin) fine.push(`errors: canary − stable = ${pct(diff.estimate)}, upper bound ${pct(diff.high)} < margin ${pct(criteria.errorMargin)}`);
   else notYet.push(`errors: upper bound of canary − stable is ${pct(diff.high)}, not yet below the margin ${pct(criteria.errorMargin)}`);
 
@@ -100,8 +102,8 @@ export function judge(stable: InstanceWindow, canary: InstanceWindow, le: readon
     if (canary.shadowRetention < criteria.retentionMargin) rollback.push(`shadow: reward retention ${canary.shadowRetention.toFixed(3)} < ${criteria.retentionMargin}`);
     else fine.push(`shadow: reward retention ${canary.shadowRetention.toFixed(3)} ≥ ${criteria.retentionMargin}`);
   }
-  const fewer = [canary, stable].filter((i) => i.requests < criteria.minSamples);
-  if (fewer.length > 0) notYet.push(`samples: ${fewer.map((i) => `${i.address === canary.address ? 'canary' : 'stable'} ${i.requests}`).join(', ')} of the ${criteria.minSamples} needed`);
+  const fewer = (Object.entries({ canary, stable }) as Array<[string, InstanceWindow]>).filter(([, i]) => i.requests < criteria.minSamples);
+  if (fewer.length > 0) notYet.push(`samples: ${fewer.map(([name, i]) => `${name} ${i.requests}`).join(', ')} of the ${criteria.minSamples} needed`);
 
   const verdict: Verdict = rollback.length > 0 ? 'rollback' : notYet.length > 0 ? 'continue' : 'promote';
   return {
@@ -114,7 +116,7 @@ export function judge(stable: InstanceWindow, canary: InstanceWindow, le: readon
     le,
     evidence: {
       perLookAlpha: a,
-      errors: { canaryRatio: c.total === 0 ? 0 : c.events / c.total, stableRatio: s.total === 0 ? 0 : s.events / s.total, difference: diff.estimate, differenceLow: diff.low, differenceHigh: diff.high, fisherP },
+      errors: { canaryRatio, stableRatio, difference: diff.estimate, differenceLow: diff.low, differenceHigh: diff.high, fisherP },
       latency: { canaryCount: mw.canaryCount, stableCount: mw.stableCount, auc: mw.auc, pSlower: mw.pSlower, low: mw.low, high: mw.high, canaryP50Le: medianLe(canary.latencyBins, le), stableP50Le: medianLe(stable.latencyBins, le) },
     },
   };

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, open, readFile, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { appendFileSynced } from '../system/index.ts';
+import { writeFileSynced } from '../system/index.ts';
 
 /** One audited run: who ran what with which plan, and how it ended. */
 export interface AuditEntry {
@@ -71,7 +71,7 @@ export class AuditLog {
     const previous = (await this.entries()).at(-1);
     const body = { seq: (previous?.seq ?? 0) + 1, time: new Date().toISOString(), ...entry, prev: previous?.hash ?? '' };
     const full: AuditEntry = { ...body, hash: digest(body) };
-    await appendFileSynced(this.path, `${JSON.stringify(full)}\n`);
+    await writeFileSynced(this.path, `${JSON.stringify(full)}\n`, 'a');
     return full;
   }
 

@@ -1,7 +1,8 @@
-import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
+import { writeFileSynced } from '../system/index.ts';
 
 /** Who holds a runbook lock. */
 export interface LockOwner {
@@ -37,11 +38,8 @@ export class RunbookLock {
     let recovered: LockOwner | null = null;
     for (let attempt = 0; attempt < 2; attempt++) {
       try {
-        const handle = await open(this.path, 'wx');
         const owner: LockOwner = { pid: process.pid, host: hostname(), runbook, startedAt: new Date().toISOString() };
-        await handle.writeFile(JSON.stringify(owner));
-        await handle.sync();
-        await handle.close();
+        await writeFileSynced(this.path, JSON.stringify(owner), 'wx');
         return {
           recovered,
           release: async () => {

@@ -11,13 +11,7 @@ let sequence = 0;
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   const temporary = `${path}.${process.pid}.${++sequence}.tmp`;
   try {
-    const handle = await open(temporary, 'w');
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeFileSynced(temporary, data);
     await rename(temporary, path);
   } catch (error) {
     await unlink(temporary).catch(() => undefined);
@@ -25,11 +19,14 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   }
 }
 
-/** Appends `text` to a file (created if missing) and fsyncs it: once this resolves, the line survives a crash. */
-export async function appendFileSynced(path: string, text: string): Promise<void> {
-  const handle = await open(path, 'a');
+/**
+ * Writes `data` to a file opened with `flag` — `w` (replace), `a` (append), `wx` (create, failing with
+ * EEXIST when it exists) — and fsyncs it before closing: once this resolves, the bytes survive a crash.
+ */
+export async function writeFileSynced(path: string, data: string | Uint8Array, flag: 'w' | 'a' | 'wx' = 'w'): Promise<void> {
+  const handle = await open(path, flag);
   try {
-    await handle.write(text);
+    await handle.writeFile(data);
     await handle.sync();
   } finally {
     await handle.close();

@@ -1,4 +1,5 @@
 import { userInfo } from 'node:os';
+import { loadConfig } from '../../config/index.ts';
 import { ErrorCodes, FaiError } from '../../errors/index.ts';
 import { openRemediationStore, type Action, type RemediationStore } from '../../remediation/index.ts';
 import { loadDeployment } from '../../runbooks/index.ts';
@@ -12,8 +13,7 @@ const stdout: Write = (text) => process.stdout.write(text);
 /** The store the service keeps its remediation state in: Redis with REDIS_URL, else the deployment's state directory. */
 async function withStore<T>(work: (store: RemediationStore) => Promise<T>): Promise<T> {
   const deployment = await loadDeployment();
-  const redisUrl = process.env.REDIS_URL === undefined || process.env.REDIS_URL === '' ? undefined : process.env.REDIS_URL;
-  const store = openRemediationStore({ redisUrl, stateDir: deployment.stateDir });
+  const store = openRemediationStore({ redisUrl: loadConfig().redisUrl, stateDir: deployment.stateDir });
   try {
     return await work(store);
   } finally {
@@ -72,8 +72,8 @@ export async function remediationResume(_options: Record<string, never>, write: 
  * other action is) and answers when it has ended; prints how.
  */
 export async function remediationApprove(id: string, options: { url: string; timeout: string; json?: boolean }, write: Write = stdout): Promise<number> {
-  const token = process.env.ALERT_WEBHOOK_TOKEN;
-  if (token === undefined || token === '') throw new FaiError(ErrorCodes.CONFIG, 'ALERT_WEBHOOK_TOKEN is not set: an approval carries the same token as the webhook', { field: 'env.ALERT_WEBHOOK_TOKEN' });
+  const token = loadConfig().remediation.webhookToken;
+  if (token === undefined) throw new FaiError(ErrorCodes.CONFIG, 'ALERT_WEBHOOK_TOKEN is not set: an approval carries the same token as the webhook', { field: 'env.ALERT_WEBHOOK_TOKEN' });
   const url = new URL(`/v1/remediation/actions/${encodeURIComponent(id)}/approve`, serviceUrl(options.url));
   const response = await callService(url, { method: 'POST', body: JSON.stringify({ by: actor() }), headers: { authorization: `Bearer ${token}` }, timeoutMs: parseTimeout(options.timeout) });
   const action = (await response.json()) as Action;
