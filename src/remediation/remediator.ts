@@ -66,13 +66,13 @@ export class Remediator {
   }
 
   /**
-   * Actions a previous process left queued or running (it stopped mid-run) are closed as failed:
+   * Actions a previous process left undecided, queued or running (it stopped mid-run) are closed as failed:
    * the engine's lock recovery and undo cover the deployment; the action is not retried blindly.
    */
   async recover(): Promise<number> {
     let closed = 0;
     for (const action of await this.options.store.list()) {
-      if (action.status !== 'queued' && action.status !== 'running') continue;
+      if (action.status !== 'received' && action.status !== 'queued' && action.status !== 'running') continue;
       action.reason = `the process handling it stopped while it was ${action.status}; check the audit log`;
       action.status = 'failed';
       action.finishedAt = this.now().toISOString();
@@ -113,7 +113,8 @@ export class Remediator {
       args: rule.args,
       mode: rule.mode,
       page: rule.page,
-      status: 'queued',
+      // Recorded as received until decided: a reader never sees a refused action as queued.
+      status: 'received',
       reason: '',
       plan: [],
       receivedAt: this.now().toISOString(),
@@ -137,6 +138,7 @@ export class Remediator {
     else if (rule.mode === 'on' && this.options.runbooks[rule.runbook].destructive) {
       await this.finish(action, 'awaiting_approval', `${rule.runbook} is destructive: waiting for \`fai remediation approve ${action.id}\``);
     } else {
+      action.status = 'queued';
       action.reason = rule.mode === 'dry-run' ? 'queued: dry run (plan only)' : 'queued';
       await store.save(action);
       this.enqueue(action.id, undefined);
@@ -183,7 +185,8 @@ export class Remediator {
     action.reason = reason;
     if (!OPEN_STATUSES.has(status)) action.finishedAt = this.now().toISOString();
     await this.options.store.save(action);
-    this.count(action.runbook, status === 'awaiting_approval' ? 'awaiting_approval' : (status as Outcome));
+    // finish() is called with the statuses that are outcomes too (never queued or running).
+    this.count(action.runbook, status as Outcome);
     this.log(`remediation ${action.id}: ${action.alert.name} → ${action.runbook}: ${status}`, { action: action.id, reason });
   }
 
@@ -206,8 +209,8 @@ export class Remediator {
     if (actions.length === 0) return { alert: name, status: 'resolved', runbook: rule.runbook, decision: 'no_rule', reason: 'resolved: no action was recorded for this firing' };
     const action = actions.at(-1)!;
     if (action.resolvedAt === undefined) action.resolvedAt = this.now().toISOString();
-    if (action.status === 'queued' || action.status === 'awaiting_approval') {
-      await this.finish(action, 'closed', `the alert resolved before it ${action.status === 'queued' ? 'ran' : 'was approved'}: nothing run`);
+    if (action.status === 'received' || action.status === 'queued' || action.status === 'awaiting_approval') {
+      await this.finish(action, 'closed', `the alert resolved before it ${action.status === 'awaiting_approval' ? 'was approved' : 'ran'}: nothing run`);
     } else {
       await this.options.store.save(action);
     }

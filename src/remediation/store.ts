@@ -4,13 +4,16 @@ import { Redis } from 'ioredis';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import { explainStorageError } from '../hub/index.ts';
 import type { RunbookName } from '../ops/index.ts';
-import { appendFileSynced, writeFileAtomic } from '../system/index.ts';
+import { writeFileAtomic, writeFileSynced } from '../system/index.ts';
 import type { Mode } from './policy.ts';
 
-/** Where an action stands. The last five end it; `awaiting_approval` waits for `fai remediation approve`. */
-export const ACTION_STATUSES = ['queued', 'running', 'awaiting_approval', 'verified', 'undone', 'failed', 'dry_run', 'refused', 'skipped', 'closed'] as const;
+/**
+ * Where an action stands. `received`: recorded (the dedup claim), not decided yet; `awaiting_approval`
+ * waits for `fai remediation approve`; from `verified` on, the action has ended.
+ */
+export const ACTION_STATUSES = ['received', 'queued', 'running', 'awaiting_approval', 'verified', 'undone', 'failed', 'dry_run', 'refused', 'skipped', 'closed'] as const;
 export type ActionStatus = (typeof ACTION_STATUSES)[number];
-export const OPEN_STATUSES: ReadonlySet<ActionStatus> = new Set(['queued', 'running', 'awaiting_approval']);
+export const OPEN_STATUSES: ReadonlySet<ActionStatus> = new Set(['received', 'queued', 'running', 'awaiting_approval']);
 
 /** One alert notification matched to one policy rule, and what became of it. */
 export interface Action {
@@ -113,7 +116,7 @@ export class DiskRemediationStore implements RemediationStore {
   private async append(action: Action): Promise<void> {
     try {
       await mkdir(this.dir, { recursive: true });
-      await appendFileSynced(this.actionsFile, `${JSON.stringify(action)}\n`);
+      await writeFileSynced(this.actionsFile, `${JSON.stringify(action)}\n`, 'a');
     } catch (error) {
       throw await explainStorageError(error, this.actionsFile, 'remediation state');
     }

@@ -204,7 +204,8 @@ describe('closed loop: Prometheus → Alertmanager → webhook → downshift thr
 
   it('a second alert inside the budget window is refused, audited, and traffic stays where it is', async () => {
     await slowBriefs(4);
-    await waitFor('a second HighLLMLatency action', async () => (await actions()).length >= 2, 40_000);
+    // Decided, not just recorded: the claim is written as `received` before the decision.
+    await waitFor('a second HighLLMLatency action, decided', async () => ((await actions())[1]?.status ?? 'received') !== 'received', 40_000);
     const second = (await actions())[1]!;
     assert.equal(second.status, 'refused');
     assert.match(second.reason, /cool-down|budget/);

@@ -200,6 +200,18 @@ describe('the remediator', () => {
     assert.equal((await store.list()).filter((a) => a.status === 'verified').length, 3);
   });
 
+  it('records a notification as received, then its decision: a refused action is never written as queued', async () => {
+    const { remediator, store } = setup();
+    const written: string[] = [];
+    const save = store.save.bind(store);
+    const claim = store.claim.bind(store);
+    store.save = async (action) => (written.push(action.status), save(action));
+    store.claim = async (action, window) => (written.push(action.status), claim(action, window));
+    await store.setPaused({ by: 'alice@cli', at: '2026-11-28T09:00:00Z', reason: '' });
+    await remediator.receive(payload('firing', 'HighLLMLatency'));
+    assert.deepEqual(written, ['received', 'refused']);
+  });
+
   it('does nothing while paused (the kill switch), and acts again after resume', async () => {
     const { remediator, store, applied } = setup();
     await store.setPaused({ by: 'alice@cli', at: '2026-11-28T09:00:00Z', reason: 'maintenance' });
