@@ -4,6 +4,11 @@
  * times larger, side by side with a linear-scan baseline (what a check without
  * the CAS/name indexes costs). Target: ≤ 20 µs for 30 materials on one core.
  *
+ * Then the IFRA certificate (maximum dosage in all 18 categories) on the full data, side by side
+ * with the baseline a calculator without it would run: one check per category, each at the
+ * concentrate's dosage (what it takes to learn the 18 verdicts, which still does not give the
+ * maximum). Target: ≤ 50 µs for 30 materials.
+ *
  *   make bench-regulation     (or: node --import tsx bench/regulation-check.bench.ts)
  */
 import { createMetrics } from '../src/metrics/index.ts';
@@ -85,26 +90,28 @@ function formulas(catalogue: RegulatoryCatalogue, size: number, count: number, s
 }
 
 /** µs per check for each checker: median over 500-check batches, measured in alternating rounds so drift hits all alike. */
-function measureAll(checkers: readonly ComplianceChecker[], requests: readonly CheckRequest[], rounds = 5, secondsPerRound = 0.2): Array<{ usPerCheck: number; checksPerSecond: number }> {
-  for (const checker of checkers) for (let i = 0; i < 2_000; i++) checker.check(requests[i % requests.length]!);
-  const batch = 500;
-  const samples: number[][] = checkers.map(() => []);
+function measureAll(checkers: readonly ComplianceChecker[], requests: readonly CheckRequest[]): Array<{ usPerCheck: number; checksPerSecond: number }> {
+  const perCheck = timeAll(checkers.map((checker) => (i: number) => checker.check(requests[i % requests.length]!)), { batch: 500, warmUp: 2_000 });
+  return perCheck.map((usPerCheck) => ({ usPerCheck, checksPerSecond: 1e6 / usPerCheck }));
+}
+
+/** µs per call of each function: the median over batches, in alternating rounds so drift hits all alike. */
+function timeAll(functions: ReadonlyArray<(i: number) => unknown>, options: { batch?: number; warmUp?: number; rounds?: number; secondsPerRound?: number } = {}): number[] {
+  const { batch = 200, warmUp = 1_000, rounds = 5, secondsPerRound = 0.2 } = options;
+  for (const f of functions) for (let i = 0; i < warmUp; i++) f(i);
+  const samples: number[][] = functions.map(() => []);
   for (let round = 0; round < rounds; round++) {
-    checkers.forEach((checker, c) => {
+    functions.forEach((f, c) => {
       const deadline = performance.now() + secondsPerRound * 1000;
       let i = 0;
       do {
         const start = performance.now();
-        for (let k = 0; k < batch; k++) checker.check(requests[i++ % requests.length]!);
+        for (let k = 0; k < batch; k++) f(i++);
         samples[c]!.push(((performance.now() - start) * 1000) / batch);
       } while (performance.now() < deadline);
     });
   }
-  return samples.map((perBatch) => {
-    perBatch.sort((a, b) => a - b);
-    const usPerCheck = perBatch[Math.floor(perBatch.length / 2)]!;
-    return { usPerCheck, checksPerSecond: 1e6 / usPerCheck };
-  });
+  return samples.map((perBatch) => perBatch.sort((a, b) => a - b)[Math.floor(perBatch.length / 2)]!);
 }
 
 type Measured = { usPerCheck: number; checksPerSecond: number };
@@ -131,3 +138,22 @@ const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length))
 for (const row of rows) console.log(row.map((cell, c) => cell.padEnd(widths[c]!)).join('  '));
 const thirty = rows[2]![1]!;
 console.log(`\ntarget: ≤ 20 µs per check for 30 materials; measured ${thirty.split(' ')[0]} µs`);
+
+console.log('\nIFRA certificate, all 18 categories (µs per certificate, median of 200-call batches over 5 alternating rounds)\n');
+const plain = new ComplianceChecker({ catalogue: real });
+const categoryIds = real.categories.map((c) => c.id);
+const certificateRows: string[][] = [['materials', 'certificate', '18 checks (baseline)', 'baseline / certificate']];
+for (const size of [10, 30, 100]) {
+  const requests = formulas(real, size, 64, size);
+  const [certificate, perCategory] = timeAll([
+    (i) => plain.certificate({ formula: requests[i % requests.length]!.formula }),
+    (i) => {
+      const request = requests[i % requests.length]!;
+      for (const category of categoryIds) plain.check({ ...request, category });
+    },
+  ]) as [number, number];
+  certificateRows.push([String(size), certificate.toFixed(2), perCategory.toFixed(2), (perCategory / certificate).toFixed(2)]);
+}
+const certificateWidths = certificateRows[0]!.map((_, c) => Math.max(...certificateRows.map((r) => r[c]!.length)));
+for (const row of certificateRows) console.log(row.map((cell, c) => cell.padEnd(certificateWidths[c]!)).join('  '));
+console.log(`\ntarget: ≤ 50 µs per certificate for 30 materials; measured ${certificateRows[2]![1]} µs`);

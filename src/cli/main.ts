@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { briefCommand } from './commands/brief.ts';
 import { distillCommand, evalCommand, trainCommand } from './commands/train.ts';
 import { checkFormulaFile } from './commands/check-formula.ts';
+import { certificateFile } from './commands/ifra-certificate.ts';
 import { health } from './commands/health.ts';
 import { hubGc, hubGet, hubList, hubPin, hubPut } from './commands/hub.ts';
 import { opsGenerate, opsMonitor } from './commands/ops.ts';
@@ -126,6 +127,18 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExit codes: 0 PASS, 1 WARNING or UNKNOWN, 2 FAIL, 64 bad input.\nExample: fai check-formula examples/edp-fresh-citrus.json')
     .action(async (file: string, options: { category?: string; dosage?: string; exposure?: string; strict?: boolean; json?: boolean }) => {
       process.exitCode = await checkFormulaFile(file, options);
+    });
+
+  program
+    .command('ifra-certificate')
+    .description('the IFRA Certificate of Conformity of a concentrate: its maximum dosage in each of the 18 IFRA categories (no service needed)')
+    .argument('<FILE>', 'the same file as check-formula: JSON {formula: [{material, concentrationPct}], name?} or CSV with material,concentration_pct')
+    .option('--name <name>', 'the formula\'s name printed on the certificate (or "name" in the JSON file)')
+    .option('--html <file>', 'also write the printable A4 page to this file')
+    .option('--json', 'print the certificate as JSON')
+    .addHelpText('after', '\nExit codes: 0 certificate written, 64 bad input.\nExample: fai ifra-certificate examples/edp-fresh-citrus.json --html certificate.html')
+    .action(async (file: string, options: { name?: string; html?: string; json?: boolean }) => {
+      process.exitCode = await certificateFile(file, options);
     });
 
   const hub = program.command('hub').description('store and fetch recipes, feedback and checkpoints in the Cloud Hub of a running service');

@@ -24,6 +24,15 @@ export interface ProductionAnswer {
 export interface ServedFormula {
   readonly formula: ReadonlyArray<{ material: string; cas: string; concentrationPct: number; notePosition: string; odorFamily: string }>;
   readonly compliance: ComplianceResult;
+  /** From the IFRA certificate of this concentrate: the highest dosage the brief's category allows, and what sets it. */
+  readonly ifraMaxDosage: {
+    readonly category: string;
+    readonly amendment: number;
+    readonly dosagePct: number;
+    readonly maxDosagePct: number | null;
+    readonly limitedBy: readonly string[];
+    readonly reason: string | null;
+  };
   readonly reward: RewardBreakdown;
   readonly policy: { version: string; cid: string; algorithm: CheckpointMeta['algorithm']; shape: readonly number[]; evaluationReturn: number };
   /** The recipe (brief, formula, policy) as stored in the Cloud Hub: customers' feedback names it. */
@@ -91,9 +100,19 @@ export class FormulaService {
     });
     const policy = { version: pin.version, cid: pin.cid, algorithm: meta.algorithm, shape: meta.shape, evaluationReturn: meta.evaluationReturn };
     const compliance = this.compliance.check(request);
+    const certificate = this.compliance.certificate({ formula: request.formula });
+    const forCategory = certificate.categories.find((c) => c.category === compliance.category)!;
+    const ifraMaxDosage = {
+      category: forCategory.category,
+      amendment: certificate.amendment,
+      dosagePct: request.dosagePct,
+      maxDosagePct: forCategory.maxDosagePct,
+      limitedBy: forCategory.limitedBy.map((item) => item.name),
+      reason: forCategory.reason,
+    };
     const recipe = await this.hub.storeJson('recipe', plainJson({ brief, formula, policy: { version: pin.version, cid: pin.cid } }), ['served']);
     this.observe?.({ requestId, brief, latencyMs, reward: reward.total, units: [...units], version: pin.version, cid: pin.cid });
-    return { formula, compliance, reward, policy, recipeCid: recipe.cid };
+    return { formula, compliance, ifraMaxDosage, reward, policy, recipeCid: recipe.cid };
   }
 }
 

@@ -20,7 +20,12 @@ import { loadCategories, type ProductCategory } from './categories.ts';
 export type StandardType = 'prohibition' | 'restriction' | 'specification';
 
 /** A category limit in % of the finished product. */
-export type CategoryLimit = { readonly kind: 'limit'; readonly pct: number } | { readonly kind: 'no_restriction' } | { readonly kind: 'not_sourced' };
+export type CategoryLimit =
+  | { readonly kind: 'limit'; readonly pct: number }
+  | { readonly kind: 'no_restriction' }
+  | { readonly kind: 'not_sourced' }
+  /** The Standard prohibits the material in this category (p-BMHCA in 1 and 6: the overview's "0.0 (Prohibited)"). */
+  | { readonly kind: 'prohibited' };
 
 export interface IfraStandard {
   /** Stable slug of the material name: the `ingredient` label of ifra_violations_total. */
@@ -34,6 +39,12 @@ export interface IfraStandard {
   readonly amendment: number | null;
   readonly limits: Readonly<Record<string, CategoryLimit>>;
   readonly notes: string;
+  /**
+   * What the raw material's certificate must show, from `notes`: the specification of a
+   * specification Standard, or the grade condition of a Standard that prohibits some grades
+   * and restricts others (Peru balsam crude, verbena oil). null when there is none.
+   */
+  readonly specification: string | null;
   readonly sourceIds: readonly string[];
 }
 
@@ -55,14 +66,29 @@ export interface EuAllergen {
   readonly sourceIds: readonly string[];
 }
 
-/** Several Standards whose materials count together against one Standard's limit (e.g. oakmoss + treemoss). */
+/**
+ * A sum rule over several Standards:
+ * - `total`: the members' finished-product % together within the limit of `limitFrom`
+ *   (oakmoss + treemoss; methyl heptine carbonate + methyl octine carbonate);
+ * - `share`: the sum of each member's share of its *own* limit within 100 % (the
+ *   furocoumarin-containing oils).
+ */
 export interface CombinationGroup {
   readonly id: string;
   readonly name: string;
+  readonly rule: 'total' | 'share';
   readonly standardIds: readonly string[];
-  /** The Standard whose category limit applies to the group's total. */
-  readonly limitFrom: string;
+  /** `total`: the Standard whose category limit applies to the group's total; null for `share`. */
+  readonly limitFrom: string | null;
   readonly note: string;
+  readonly sourceIds: readonly string[];
+}
+
+/** A rule the data states in `notes` that the checker cannot apply from the data: reported as a gap whenever one of its Standards is in a formula. */
+export interface UnappliedRule {
+  readonly id: string;
+  readonly standardIds: readonly string[];
+  readonly text: string;
   readonly sourceIds: readonly string[];
 }
 
@@ -100,7 +126,9 @@ const CATEGORY_COLUMNS: Readonly<Record<string, string>> = {
   cat12: '12',
 };
 
-const limitCell = z.union([z.literal(''), z.literal('no restriction'), z.string().regex(/^\d+(\.\d+)?$/)]);
+const limitCell = z.string().regex(/^(|no restriction|prohibited|\d+(\.\d+)?)$/, {
+  error: (issue) => `"${String(issue.input)}" is not a category limit (a number in %, "no restriction", "prohibited", or empty for not sourced)`,
+});
 
 const StandardRow = z.object({
   material: z.string().min(1),
@@ -124,12 +152,30 @@ const AllergenRow = z.object({
   source_id: z.string().min(1),
 });
 
-const GroupRow = z.object({
-  group_id: z.string().regex(/^[a-z0-9_]+$/),
+const GroupRow = z
+  .object({
+    group_id: z.string().regex(/^[a-z0-9_]+$/),
+    name: z.string().min(1),
+    rule: z.enum(['total', 'share']),
+    standards: z.string().min(1),
+    limit_from: z.string(),
+    note: z.string(),
+    source_id: z.string().min(1),
+  })
+  .refine((row) => (row.rule === 'total') === (row.limit_from !== ''), { message: 'a total rule names limit_from; a share rule does not', path: ['limit_from'] });
+
+const MemberRow = z.object({
+  standard_id: z.string().regex(/^[a-z0-9_]+$/),
+  cas: z.string().regex(/^\d{2,7}-\d{2}-\d$/),
   name: z.string().min(1),
-  standards: z.string().min(1),
-  limit_from: z.string().min(1),
+  source_id: z.string().min(1),
   note: z.string(),
+});
+
+const UnappliedRow = z.object({
+  rule_id: z.string().regex(/^[a-z0-9_]+$/),
+  standards: z.string().min(1),
+  text: z.string().min(1),
   source_id: z.string().min(1),
 });
 
@@ -163,8 +209,39 @@ function readCsv(path: URL | string): unknown[] {
 function parseLimit(cell: string): CategoryLimit {
   if (cell === '') return { kind: 'not_sourced' };
   if (cell === 'no restriction') return { kind: 'no_restriction' };
+  if (cell === 'prohibited') return { kind: 'prohibited' };
   return { kind: 'limit', pct: Number(cell) };
 }
+
+/**
+ * The part of a Standard's notes that says what the raw material must be: the text after
+ * "Specification…:" where the notes have one; otherwise (a Standard that prohibits some grades
+ * and restricts others, or a specification worded without that word) the sentences that state
+ * a condition. The boilerplate about where the limits were read is left out.
+ */
+export function specificationText(notes: string, types: ReadonlySet<StandardType>): string | null {
+  const mixed = types.has('prohibition') && types.has('restriction');
+  if (!types.has('specification') && !mixed) return null;
+  const stated = /\bSpecification\b[^:]*:\s*(.*)$/s.exec(notes)?.[1];
+  let text = stated ?? notes.split(/(?<=\.)\s+(?=[A-Z])/).filter((sentence) => CONDITION.test(sentence) && !BOILERPLATE.test(sentence)).join(' ');
+  text = text
+    .replace(/no category limits[.;]?\s*/i, '')
+    .replace(/\s*Category cells left empty.*$/s, '')
+    .trim();
+  return text === '' ? null : text;
+}
+
+/**
+ * A Standard that prohibits some grades and restricts others is applied by its limits when it has
+ * any sourced (the prohibited grade becomes a specification); without limits nothing can be said.
+ */
+export function hasSourcedLimits(standard: IfraStandard): boolean {
+  for (const category in standard.limits) if (standard.limits[category]!.kind !== 'not_sourced') return true;
+  return false;
+}
+
+const CONDITION = /prohibit|\bonly\b|\bmust\b|\bshould\b|specification/i;
+const BOILERPLATE = /IFRA51_OVW_SMX|IFRA51_PDF_BB|cross-check|verify against/i;
 
 const DATA = (file: string) => new URL(`./data/${file}`, import.meta.url);
 
@@ -172,8 +249,20 @@ export interface CatalogueSources {
   standards?: URL | string;
   allergens?: URL | string;
   groups?: URL | string;
+  groupMembers?: URL | string;
+  unappliedRules?: URL | string;
   categories?: URL | string;
   palette?: URL | string;
+}
+
+/** The title of each source id, from the table of data/sources.md (`| ID | title | …`). */
+export function loadSourceTitles(path: URL | string = DATA('sources.md')): Map<string, string> {
+  const titles = new Map<string, string>();
+  for (const row of readFileSync(path, 'utf8').split('\n')) {
+    const cells = /^\|\s*([A-Z0-9_]+)\s*\|\s*([^|]+?)\s*\|/.exec(row);
+    if (cells !== null) titles.set(cells[1]!, cells[2]!);
+  }
+  return titles;
 }
 
 export function loadStandards(path: URL | string = DATA('ifra-standards.csv')): IfraStandard[] {
@@ -184,17 +273,19 @@ export function loadStandards(path: URL | string = DATA('ifra-standards.csv')): 
     // Two Standards may share a long name prefix; keep ids unique.
     for (let n = 2; ids.has(id); n++) id = `${slug(row.material)}_${n}`;
     ids.add(id);
+    const types = new Set(row.ifra_standard_type.split('+') as StandardType[]);
     const limits: Record<string, CategoryLimit> = {};
     for (const [column, category] of Object.entries(CATEGORY_COLUMNS)) limits[category] = parseLimit(row[column] ?? '');
     return {
       id,
       name: row.material,
       cas: casNumbersIn(row.cas),
-      types: new Set(row.ifra_standard_type.split('+') as StandardType[]),
+      types,
       typeList: row.ifra_standard_type.split('+') as StandardType[],
       amendment: row.amendment === '' ? null : Number(row.amendment),
       limits,
       notes: row.notes,
+      specification: specificationText(row.notes, types),
       sourceIds: row.source_id.split(';'),
     };
   });
@@ -233,16 +324,48 @@ export function loadAllergens(path: URL | string = DATA('eu-allergens.csv')): Eu
   });
 }
 
+function checkStandardIds(known: ReadonlySet<string>, ids: readonly string[], where: string): void {
+  for (const id of ids) if (!known.has(id)) throw new Error(`${where}: no IFRA Standard with id "${id}"`);
+}
+
 export function loadGroups(standards: readonly IfraStandard[], path: URL | string = DATA('combination-groups.csv')): CombinationGroup[] {
   const known = new Set(standards.map((s) => s.id));
   return readCsv(path).map((record, i) => {
     const where = `combination-groups.csv row ${i + 2}`;
     const row = parseOrThrow(GroupRow, record, where);
     const standardIds = row.standards.split(';');
-    for (const id of [...standardIds, row.limit_from]) {
-      if (!known.has(id)) throw new Error(`${where}: no IFRA Standard with id "${id}"`);
-    }
-    return { id: row.group_id, name: row.name, standardIds, limitFrom: row.limit_from, note: row.note, sourceIds: row.source_id.split(';') };
+    const limitFrom = row.limit_from === '' ? null : row.limit_from;
+    checkStandardIds(known, limitFrom === null ? standardIds : [...standardIds, limitFrom], where);
+    return { id: row.group_id, name: row.name, rule: row.rule, standardIds, limitFrom, note: row.note, sourceIds: row.source_id.split(';') };
+  });
+}
+
+/**
+ * Members of group Standards that the index lists without CAS numbers (Allyl esters): each
+ * row adds a palette CAS to the Standard, so a formula line with it gets the Standard.
+ */
+export function loadGroupMembers(standards: readonly IfraStandard[], path: URL | string = DATA('group-members.csv')): IfraStandard[] {
+  const added = new Map<string, string[]>();
+  readCsv(path).forEach((record, i) => {
+    const where = `group-members.csv row ${i + 2}`;
+    const row = parseOrThrow(MemberRow, record, where);
+    checkStandardIds(new Set(standards.map((s) => s.id)), [row.standard_id], where);
+    added.set(row.standard_id, [...(added.get(row.standard_id) ?? []), row.cas]);
+  });
+  return standards.map((standard) => {
+    const cas = added.get(standard.id);
+    return cas === undefined ? standard : { ...standard, cas: [...new Set([...standard.cas, ...cas])] };
+  });
+}
+
+export function loadUnappliedRules(standards: readonly IfraStandard[], path: URL | string = DATA('unapplied-rules.csv')): UnappliedRule[] {
+  const known = new Set(standards.map((s) => s.id));
+  return readCsv(path).map((record, i) => {
+    const where = `unapplied-rules.csv row ${i + 2}`;
+    const row = parseOrThrow(UnappliedRow, record, where);
+    const standardIds = row.standards.split(';');
+    checkStandardIds(known, standardIds, where);
+    return { id: row.rule_id, standardIds, text: row.text, sourceIds: row.source_id.split(';') };
   });
 }
 
@@ -256,8 +379,13 @@ export class RegulatoryCatalogue {
   readonly standards: readonly IfraStandard[];
   readonly allergens: readonly EuAllergen[];
   readonly groups: readonly CombinationGroup[];
+  readonly unappliedRules: readonly UnappliedRule[];
+  /** The newest amendment of any Standard in the data: the amendment the limits are in force under. */
+  readonly latestAmendment: number;
   readonly categories: readonly ProductCategory[];
   readonly palette: readonly PaletteMaterial[];
+  private readonly unappliedByStandard = new Map<string, UnappliedRule[]>();
+  private readonly standardsById = new Map<string, IfraStandard>();
   private readonly standardsByCas = new Map<string, IfraStandard[]>();
   private readonly allergensByCas = new Map<string, EuAllergen[]>();
   private readonly paletteByCas = new Map<string, PaletteMaterial>();
@@ -269,12 +397,15 @@ export class RegulatoryCatalogue {
     standards: readonly IfraStandard[];
     allergens: readonly EuAllergen[];
     groups: readonly CombinationGroup[];
+    unappliedRules?: readonly UnappliedRule[];
     categories: readonly ProductCategory[];
     palette: readonly PaletteMaterial[];
   }) {
     this.standards = parts.standards;
     this.allergens = parts.allergens;
     this.groups = parts.groups;
+    this.unappliedRules = parts.unappliedRules ?? [];
+    this.latestAmendment = this.standards.reduce((latest, s) => Math.max(latest, s.amendment ?? 0), 0);
     this.categories = parts.categories;
     this.palette = parts.palette;
     const push = <T>(map: Map<string, T[]>, key: string, value: T) => {
@@ -285,6 +416,8 @@ export class RegulatoryCatalogue {
     for (const standard of this.standards) for (const cas of standard.cas) push(this.standardsByCas, cas, standard);
     for (const allergen of this.allergens) for (const cas of allergen.cas) push(this.allergensByCas, cas, allergen);
     for (const group of this.groups) for (const id of group.standardIds) push(this.groupsByStandard, id, group);
+    for (const rule of this.unappliedRules) for (const id of rule.standardIds) push(this.unappliedByStandard, id, rule);
+    for (const standard of this.standards) this.standardsById.set(standard.id, standard);
     for (const category of this.categories) this.categoriesById.set(category.id, category);
     // Names, most specific first: a palette name or an allergen row name means one CAS; a Standard's name may mean several.
     const name = (text: string, target: NameTarget) => {
@@ -305,11 +438,12 @@ export class RegulatoryCatalogue {
   }
 
   static load(sources: CatalogueSources = {}): RegulatoryCatalogue {
-    const standards = loadStandards(sources.standards);
+    const standards = loadGroupMembers(loadStandards(sources.standards), sources.groupMembers);
     return new RegulatoryCatalogue({
       standards,
       allergens: loadAllergens(sources.allergens),
       groups: loadGroups(standards, sources.groups),
+      unappliedRules: loadUnappliedRules(standards, sources.unappliedRules),
       categories: loadCategories(sources.categories),
       palette: loadPalette(sources.palette),
     });
@@ -324,7 +458,12 @@ export class RegulatoryCatalogue {
   }
 
   standardById(id: string): IfraStandard | undefined {
-    return this.standards.find((s) => s.id === id);
+    return this.standardsById.get(id);
+  }
+
+  /** Rules of the notes that concern this Standard and cannot be applied from the data. */
+  unappliedRulesOf(standard: IfraStandard): readonly UnappliedRule[] {
+    return this.unappliedByStandard.get(standard.id) ?? [];
   }
 
   /**

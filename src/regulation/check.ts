@@ -1,6 +1,8 @@
 import { ErrorCodes, FaiError } from '../errors/index.ts';
-import type { CombinationGroup, EuAllergen, IfraStandard, RegulatoryCatalogue, StandardType } from './catalogue.ts';
+import { hasSourcedLimits, type CombinationGroup, type EuAllergen, type IfraStandard, type RegulatoryCatalogue } from './catalogue.ts';
+import type { AllergenResult, CheckRequest, CheckType, CombinationResult, ComplianceResult, Exposure, MaterialResult, SpecificationResult, StandardVerdict, Verdict } from './check-types.ts';
 import { RINSE_OFF_CATEGORIES } from './categories.ts';
+import { resolveFormula } from './formula-lines.ts';
 
 /**
  * The compliance check: a formula (materials with their % in the fragrance
@@ -14,110 +16,8 @@ import { RINSE_OFF_CATEGORIES } from './categories.ts';
  * never treated as allowed), `fail`. In strict mode `unknown` and `warning`
  * fail the check type they belong to.
  */
-export type Verdict = 'pass' | 'warning' | 'unknown' | 'fail';
-export type CheckType = 'ingredient' | 'concentration' | 'combination';
-export type Exposure = 'leave_on' | 'rinse_off';
-
 /** Share of a limit above which a verdict is a warning (the issue's "> 80% of a limit"). */
 export const WARNING_SHARE = 0.8;
-
-export interface FormulaLine {
-  /** A CAS number or a name (palette, IFRA or INCI name). */
-  readonly material: string;
-  /** % (w/w) of the material in the fragrance concentrate. */
-  readonly concentrationPct: number;
-}
-
-export interface CheckRequest {
-  readonly formula: readonly FormulaLine[];
-  /** IFRA category id as IFRA writes it: "4", "5A", … */
-  readonly category: string;
-  /** % (w/w) of the concentrate in the finished product, e.g. 15 for an EDP. */
-  readonly dosagePct: number;
-  /** Defaults from the category: rinse-off for 7A and 9, leave-on otherwise. */
-  readonly exposure?: Exposure | undefined;
-  readonly strict?: boolean | undefined;
-}
-
-export interface StandardVerdict {
-  readonly standardId: string;
-  readonly standard: string;
-  readonly types: readonly StandardType[];
-  readonly amendment: number | null;
-  /** Category limit in % of the finished product; null when there is none or it is not sourced. */
-  readonly limitPct: number | null;
-  readonly limit: 'limit' | 'no_restriction' | 'not_sourced' | 'prohibited' | 'none';
-  readonly verdict: Verdict;
-  /** This material's finished-product % above the limit (0 when within). */
-  readonly excessPct: number;
-  /** This material's finished-product % ÷ the limit. */
-  readonly shareOfLimit: number | null;
-  /** Set when other lines count against the same limit (see `combinations`). */
-  readonly combination: string | null;
-  readonly sourceIds: readonly string[];
-}
-
-export interface MaterialResult {
-  readonly line: number;
-  readonly input: string;
-  readonly known: boolean;
-  readonly name: string | null;
-  readonly cas: string | null;
-  readonly concentrationPct: number;
-  readonly finishedPct: number;
-  readonly verdict: Verdict;
-  readonly standards: readonly StandardVerdict[];
-  readonly notes: readonly string[];
-}
-
-export interface CombinationResult {
-  readonly id: string;
-  readonly name: string;
-  readonly lines: readonly number[];
-  readonly totalPct: number;
-  readonly limitPct: number | null;
-  readonly verdict: Verdict;
-  readonly excessPct: number;
-  readonly note: string;
-  readonly sourceIds: readonly string[];
-}
-
-export interface AllergenResult {
-  readonly id: string;
-  readonly labelName: string;
-  readonly entry: string | null;
-  readonly lines: readonly number[];
-  /** Sum over the lines that contain this allergen, in % of the finished product. */
-  readonly totalPct: number;
-  readonly thresholdPct: number | null;
-  readonly status: 'declare' | 'below_threshold' | 'threshold_not_sourced' | 'prohibited';
-  readonly notes: readonly string[];
-  readonly sourceIds: readonly string[];
-}
-
-export interface ComplianceResult {
-  readonly verdict: Verdict;
-  readonly strict: boolean;
-  readonly category: string;
-  readonly dosagePct: number;
-  readonly exposure: Exposure;
-  readonly checks: Readonly<Record<CheckType, Verdict>>;
-  readonly materials: readonly MaterialResult[];
-  readonly prohibited: ReadonlyArray<{ readonly line: number; readonly material: string; readonly reason: string; readonly sourceIds: readonly string[] }>;
-  readonly combinations: readonly CombinationResult[];
-  readonly specifications: ReadonlyArray<{ readonly line: number; readonly standard: string; readonly note: string }>;
-  readonly allergens: {
-    /** Allergens the label must declare (above the threshold), with their concentration. */
-    readonly declare: readonly AllergenResult[];
-    /** Every allergen found, whatever its status. */
-    readonly found: readonly AllergenResult[];
-    /** Natural materials whose allergen content is not sourced: the declaration may be incomplete. */
-    readonly notAssessed: ReadonlyArray<{ readonly line: number; readonly material: string }>;
-  };
-  readonly unknownMaterials: ReadonlyArray<{ readonly line: number; readonly input: string }>;
-  /** What the result rests on that the data does not source, in words. */
-  readonly gaps: readonly string[];
-}
 
 const RANK: Record<Verdict, number> = { pass: 0, warning: 1, unknown: 2, fail: 3 };
 
@@ -217,6 +117,43 @@ function allergenResult(allergen: EuAllergen, covered: readonly Line[], totalPct
   };
 }
 
+/**
+ * One sum rule for one category, over the lines of its member Standards; null when fewer than
+ * two members are in the formula (a lone member is judged by its own Standard).
+ * - total: Σ finished % within the limit of `limitFrom`;
+ * - share: Σ (finished % ÷ own limit) within 100 %; a member with no restriction in the category
+ *   adds nothing, one with an unsourced limit makes the rule unknown, a prohibited one fails it.
+ */
+function evaluateGroup(catalogue: RegulatoryCatalogue, group: CombinationGroup, byStandard: ReadonlyMap<IfraStandard, readonly Line[]>, categoryId: string): CombinationResult | null {
+  const members: Array<[IfraStandard, readonly Line[]]> = [];
+  for (const id of group.standardIds) {
+    const standard = catalogue.standardById(id);
+    const covered = standard === undefined ? undefined : byStandard.get(standard);
+    if (standard !== undefined && covered !== undefined) members.push([standard, covered]);
+  }
+  if (members.length < 2) return null;
+  const covered = [...new Set(members.flatMap(([, lines]) => lines))].sort((a, b) => a.line - b.line);
+  const base = { id: group.id, name: group.name, rule: group.rule, lines: lineIndexes(covered), note: group.note, sourceIds: group.sourceIds };
+  if (group.rule === 'total') {
+    const totalPct = sumFinishedPct(covered);
+    const limit = catalogue.standardById(group.limitFrom!)?.limits[categoryId] ?? { kind: 'not_sourced' as const };
+    const limitPct = limit.kind === 'limit' ? limit.pct : limit.kind === 'prohibited' ? 0 : null;
+    const verdict: Verdict = limitPct !== null ? judge(totalPct, limitPct) : limit.kind === 'no_restriction' ? 'pass' : 'unknown';
+    return { ...base, totalPct, limitPct, verdict, excessPct: limitPct === null ? 0 : round(Math.max(0, totalPct - limitPct)) };
+  }
+  let share = 0;
+  let verdict: Verdict = 'pass';
+  for (const [standard, lines] of members) {
+    const limit = standard.limits[categoryId] ?? { kind: 'not_sourced' as const };
+    if (limit.kind === 'limit') share += sumFinishedPct(lines) / limit.pct;
+    else if (limit.kind === 'not_sourced') verdict = worse(verdict, 'unknown');
+    else if (limit.kind === 'prohibited') verdict = 'fail';
+  }
+  const totalPct = round(share * 100);
+  verdict = worse(verdict, judge(totalPct, 100));
+  return { ...base, totalPct, limitPct: 100, verdict, excessPct: round(Math.max(0, totalPct - 100)) };
+}
+
 export function defaultExposure(category: string): Exposure {
   return RINSE_OFF_CATEGORIES.has(category) ? 'rinse_off' : 'leave_on';
 }
@@ -237,18 +174,20 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
   const checks: Record<CheckType, Verdict> = { ingredient: 'pass', concentration: 'pass', combination: 'pass' };
   const gaps = new Set<string>();
   const prohibited: Array<{ line: number; material: string; reason: string; sourceIds: readonly string[] }> = [];
-  const specifications: Array<{ line: number; standard: string; note: string }> = [];
+  const specifications: SpecificationResult[] = [];
+  const unmetSpecifications = new Set<Line>();
   const unknownMaterials: Array<{ line: number; input: string }> = [];
   const notAssessed: Array<{ line: number; material: string }> = [];
 
   // Resolve every line; a material named twice (by name and by CAS, say) is a mistake in the input.
   const lines: Line[] = [];
-  const seen = new Map<string, number>();
+  const resolvedLines = resolveFormula(catalogue, request.formula);
+  const specificationMet = new Set<Line>();
   const byStandard = new Map<IfraStandard, Line[]>();
   const byAllergen = new Map<EuAllergen, Line[]>();
   for (let index = 0; index < request.formula.length; index++) {
     const entry = request.formula[index]!;
-    const resolved = catalogue.resolve(entry.material);
+    const resolved = resolvedLines[index]!;
     const line: Line = {
       line: index,
       input: entry.material,
@@ -262,6 +201,7 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
       notes: NO_NOTES,
     };
     lines.push(line);
+    if (entry.specificationMet === true) specificationMet.add(line);
     if (resolved === null) {
       line.verdict = 'unknown';
       addNote(line, 'not in the sourced data (IFRA Standards index, EU allergens, materials palette): not assessed');
@@ -269,13 +209,6 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
       checks.ingredient = worse(checks.ingredient, 'unknown');
       continue;
     }
-    const first = seen.get(resolved.key);
-    if (first !== undefined) {
-      throw new FaiError(ErrorCodes.VALIDATION, `formula.${index}.material: "${entry.material}" is ${resolved.name}, already listed at formula.${first}`, {
-        field: `formula.${index}.material`,
-      });
-    }
-    seen.set(resolved.key, index);
     for (const standard of resolved.standards) {
       const covered = byStandard.get(standard);
       if (covered === undefined) byStandard.set(standard, [line]);
@@ -298,22 +231,33 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
   const combinations: CombinationResult[] = [];
   for (const [standard, covered] of byStandard) {
     const types = standard.typeList;
-    if (standard.types.has('specification')) {
-      for (const line of covered) specifications.push({ line: line.line, standard: standard.name, note: standard.notes || 'IFRA specification: purity or quality criteria apply to the raw material' });
+    if (standard.specification !== null) {
+      for (const line of covered) {
+        const met = specificationMet.has(line);
+        specifications.push({ line: line.line, standardId: standard.id, standard: standard.name, note: standard.specification, met, sourceIds: standard.sourceIds });
+        addNote(line, `specification (${standard.name}): the raw material's certificate must show: ${standard.specification}`);
+        if (!met) unmetSpecifications.add(line);
+      }
     }
-    if (standard.types.has('prohibition')) {
-      // A Standard that prohibits some grades or uses and restricts others: the data does not say which this line is.
-      // (prohibition + specification prohibits the material; the specification concerns it as an impurity of others.)
+    const relevantLimit = standard.limits[category.id];
+    if (relevantLimit === undefined || relevantLimit.kind !== 'no_restriction') {
+      for (const rule of catalogue.unappliedRulesOf(standard)) gaps.add(rule.text);
+    }
+    // A Standard that prohibits some grades and restricts others, with sourced limits: the limits are the
+    // restriction's, and the grade condition is a specification (above). Without limits the data cannot say.
+    const restrictsByLimits = standard.types.has('restriction') && hasSourcedLimits(standard);
+    if (standard.types.has('prohibition') && !restrictsByLimits) {
+      // prohibition alone or with specification prohibits the material (the specification concerns it as an impurity of others).
       const mixed = standard.types.has('restriction');
       const verdict: Verdict = mixed ? 'unknown' : 'fail';
       for (const line of covered) {
         line.standards.push(standardVerdict(standard, mixed ? null : 0, 'prohibited', verdict, mixed ? 0 : line.finishedPct, null, null));
         line.verdict = worse(line.verdict, verdict);
-        if (mixed) addNote(line, `${standard.name}: the Standard is ${types.join(' + ')} for different grades or uses; check which applies`);
+        if (mixed) addNote(line, `${standard.name}: the Standard is ${types.join(' + ')} for different grades or uses, and its limits are not sourced`);
         else prohibited.push({ line: line.line, material: line.name!, reason: `IFRA prohibition (${standard.name})`, sourceIds: standard.sourceIds });
       }
       checks.ingredient = worse(checks.ingredient, verdict);
-      if (mixed) gaps.add('which part of a mixed prohibition/restriction Standard applies');
+      if (mixed) gaps.add(`limits of ${standard.name} (a prohibition + restriction Standard)`);
       continue;
     }
     if (!standard.types.has('restriction')) {
@@ -325,6 +269,16 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
     const combination = covered.length > 1 ? standard.id : null;
     let verdict: Verdict;
     let limitPct: number | null = null;
+    if (limit.kind === 'prohibited') {
+      // The Standard prohibits the material in this category (p-BMHCA in 1 and 6).
+      for (const line of covered) {
+        line.standards.push(standardVerdict(standard, 0, 'prohibited', 'fail', line.finishedPct, null, null));
+        line.verdict = 'fail';
+        prohibited.push({ line: line.line, material: line.name!, reason: `IFRA prohibits ${standard.name} in category ${category.id}`, sourceIds: standard.sourceIds });
+      }
+      checks.ingredient = 'fail';
+      continue;
+    }
     if (limit.kind === 'no_restriction') verdict = 'pass';
     else if (limit.kind === 'not_sourced') {
       verdict = 'unknown';
@@ -351,6 +305,7 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
       combinations.push({
         id: standard.id,
         name: standard.name,
+        rule: 'total',
         lines: lineIndexes(covered),
         totalPct,
         limitPct,
@@ -365,33 +320,18 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
     }
   }
 
-  // Groups of Standards that count together (e.g. oakmoss + treemoss), when more than one of them is present.
+  // Sum rules over several Standards (oakmoss + treemoss, MHC + MOC, the furocoumarin oils), when more than one member is present.
   const evaluated = new Set<CombinationGroup>();
   for (const standard of byStandard.keys()) {
     for (const group of catalogue.groupsOf(standard)) {
       if (evaluated.has(group)) continue;
       evaluated.add(group);
-      const members = group.standardIds.map((id) => [...byStandard.keys()].find((s) => s.id === id)).filter((s) => s !== undefined);
-      if (members.length < 2) continue;
-      const covered = [...new Set(members.flatMap((s) => byStandard.get(s) ?? []))].sort((a, b) => a.line - b.line);
-      const totalPct = sumFinishedPct(covered);
-      const limit = catalogue.standardById(group.limitFrom)?.limits[category.id] ?? { kind: 'not_sourced' as const };
-      const limitPct = limit.kind === 'limit' ? limit.pct : null;
-      const verdict: Verdict = limit.kind === 'limit' ? judge(totalPct, limit.pct) : limit.kind === 'no_restriction' ? 'pass' : 'unknown';
-      if (verdict === 'unknown') gaps.add(`IFRA category ${category.id} limit of ${group.name}`);
-      combinations.push({
-        id: group.id,
-        name: group.name,
-        lines: lineIndexes(covered),
-        totalPct,
-        limitPct,
-        verdict,
-        excessPct: limitPct === null ? 0 : round(Math.max(0, totalPct - limitPct)),
-        note: group.note,
-        sourceIds: group.sourceIds,
-      });
-      for (const line of covered) line.verdict = worse(line.verdict, verdict);
-      checks.combination = worse(checks.combination, verdict);
+      const result = evaluateGroup(catalogue, group, byStandard, category.id);
+      if (result === null) continue;
+      if (result.verdict === 'unknown') gaps.add(`IFRA category ${category.id} limit of ${group.name}`);
+      combinations.push(result);
+      for (const index of result.lines) lines[index]!.verdict = worse(lines[index]!.verdict, result.verdict);
+      checks.combination = worse(checks.combination, result.verdict);
     }
   }
 
@@ -420,6 +360,12 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
 
   if (strict) {
     for (const type of Object.keys(checks) as CheckType[]) if (checks[type] === 'unknown' || checks[type] === 'warning') checks[type] = 'fail';
+    // A specification the request does not declare met is a warning in strict mode (and only there): the limits may
+    // hold while the raw material's certificate is still to be seen.
+    for (const line of unmetSpecifications) {
+      line.verdict = worse(line.verdict, 'warning');
+      checks.ingredient = worse(checks.ingredient, 'warning');
+    }
   }
   const verdict = worse(worse(checks.ingredient, checks.concentration), checks.combination);
   return {
@@ -438,3 +384,5 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
     gaps: [...gaps],
   };
 }
+
+export type { AllergenResult, CheckRequest, CheckType, CombinationResult, ComplianceResult, Exposure, FormulaLine, MaterialResult, SpecificationResult, StandardVerdict, Verdict } from './check-types.ts';

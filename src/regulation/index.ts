@@ -1,21 +1,26 @@
 import type { Metrics } from '../metrics/index.ts';
-import { RegulatoryCatalogue } from './catalogue.ts';
+import { loadSourceTitles, RegulatoryCatalogue } from './catalogue.ts';
+import { ifraCertificate, type CertificateRequest, type IfraCertificate } from './certificate.ts';
 import { checkFormula, type CheckRequest, type ComplianceResult } from './check.ts';
 import { recordCheck } from './record-check.ts';
 
 export { isValidCas, looksLikeCas } from './cas.ts';
 export {
+  loadSourceTitles,
   RegulatoryCatalogue,
   normalizeName,
   slug,
   type CatalogueSources,
   type CategoryLimit,
   type CombinationGroup,
+  type UnappliedRule,
   type EuAllergen,
   type IfraStandard,
   type ResolvedMaterial,
   type StandardType,
 } from './catalogue.ts';
+export { amendmentName, floorSignificant, ifraCertificate, type CertificateCategory, type CertificateRequest, type IfraCertificate, type LimitingItem } from './certificate.ts';
+export { certificateHtml } from './certificate-html.ts';
 export { RINSE_OFF_CATEGORIES, type ProductCategory } from './categories.ts';
 export {
   checkFormula,
@@ -30,11 +35,12 @@ export {
   type Exposure,
   type FormulaLine,
   type MaterialResult,
+  type SpecificationResult,
   type StandardVerdict,
   type Verdict,
 } from './check.ts';
 export { recordCheck } from './record-check.ts';
-export { CheckRequestSchema, MAX_FORMULA_LINES, normalizeCategory, parseCheckRequest, parseFormulaCsv } from './request.ts';
+export { CertificateRequestSchema, CheckRequestSchema, MAX_FORMULA_LINES, normalizeCategory, parseCertificateRequest, parseCheckRequest, parseFormulaCsv } from './request.ts';
 
 /** The regulation capability as the service uses it: checks formulas and moves the regulation metrics. */
 export class ComplianceChecker {
@@ -71,4 +77,17 @@ export class ComplianceChecker {
     if (this.metrics !== undefined) recordCheck(this.metrics, result);
     return result;
   }
+
+  /** The IFRA Certificate of Conformity of a concentrate: its maximum dosage in each of the 18 categories. */
+  certificate(request: CertificateRequest): IfraCertificate {
+    return ifraCertificate(this.catalogue, request);
+  }
+
+  /** Source id → title (data/sources.md), read on first use: for the certificate page. */
+  sourceTitles(): ReadonlyMap<string, string> {
+    this.titles ??= loadSourceTitles();
+    return this.titles;
+  }
+
+  private titles: ReadonlyMap<string, string> | undefined;
 }

@@ -1,7 +1,7 @@
 import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
 import { ErrorCodes, FaiError, parseOrThrow } from '../errors/index.ts';
-import type { CheckRequest } from './check.ts';
+import type { CheckRequest, FormulaLine } from './check.ts';
 
 /** Most lines a formula may have: formulas of real perfumes run to a few hundred materials at most. */
 export const MAX_FORMULA_LINES = 500;
@@ -20,6 +20,7 @@ const Line = z
     material: z.string().trim().min(1, 'is required: a CAS number or a name').max(200, 'is longer than 200 characters').optional(),
     cas: z.string().trim().min(1).max(20).optional(),
     concentrationPct: percent('% of the material in the fragrance concentrate'),
+    specificationMet: z.boolean({ error: 'must be true or false (the raw material\'s certificate shows its IFRA specifications met)' }).optional(),
   })
   .strict()
   .refine((line) => line.material !== undefined || line.cas !== undefined, { message: 'names no material: give `material` (a name or CAS) or `cas`', path: ['material'] });
@@ -35,6 +36,43 @@ export const CheckRequestSchema = z
   })
   .strict();
 
+/**
+ * The body of POST /v1/compliance/certificate (and a file for `fai ifra-certificate`): the check's
+ * input, of which only the formula is needed — a certificate covers every category and dosage.
+ * `name` is the formula's name printed on the certificate.
+ */
+export const CertificateRequestSchema = z
+  .object({
+    formula: CheckRequestSchema.shape.formula,
+    name: z.string().trim().min(1, 'is empty').max(200, 'is longer than 200 characters').optional(),
+    category: CheckRequestSchema.shape.category.optional(),
+    dosagePct: CheckRequestSchema.shape.dosagePct.optional(),
+    exposure: CheckRequestSchema.shape.exposure,
+    strict: CheckRequestSchema.shape.strict,
+  })
+  .strict();
+
+/** Validates a certificate request at the edge, with the check's rules for the formula (at most 100 % in total). */
+export function parseCertificateRequest(input: unknown, where = 'body'): { formula: FormulaLine[]; name?: string } {
+  const parsed = parseOrThrow(CertificateRequestSchema, input, where);
+  const formula = toFormulaLines(parsed.formula, where);
+  return parsed.name === undefined ? { formula } : { formula, name: parsed.name };
+}
+
+function toFormulaLines(lines: z.infer<typeof CheckRequestSchema>['formula'], where: string): FormulaLine[] {
+  const total = lines.reduce((sum, line) => sum + line.concentrationPct, 0);
+  if (total > 100 + SUM_TOLERANCE_PCT) {
+    throw new FaiError(ErrorCodes.VALIDATION, `${where}.formula: concentrations add up to ${Math.round(total * 1000) / 1000} % of the concentrate (at most 100)`, {
+      field: `${where}.formula`,
+    });
+  }
+  return lines.map((line) =>
+    line.specificationMet === undefined
+      ? { material: line.material ?? line.cas!, concentrationPct: line.concentrationPct }
+      : { material: line.material ?? line.cas!, concentrationPct: line.concentrationPct, specificationMet: line.specificationMet },
+  );
+}
+
 /** "cat 5a", "5A", 4 → "5A", "4": the way IFRA writes categories. */
 export function normalizeCategory(text: string): string {
   return text.trim().toUpperCase().replace(/^CAT(EGORY)?\s*/, '');
@@ -47,14 +85,8 @@ export function normalizeCategory(text: string): string {
  */
 export function parseCheckRequest(input: unknown, where = 'body'): CheckRequest {
   const parsed = parseOrThrow(CheckRequestSchema, input, where);
-  const total = parsed.formula.reduce((sum, line) => sum + line.concentrationPct, 0);
-  if (total > 100 + SUM_TOLERANCE_PCT) {
-    throw new FaiError(ErrorCodes.VALIDATION, `${where}.formula: concentrations add up to ${Math.round(total * 1000) / 1000} % of the concentrate (at most 100)`, {
-      field: `${where}.formula`,
-    });
-  }
   return {
-    formula: parsed.formula.map((line) => ({ material: line.material ?? line.cas!, concentrationPct: line.concentrationPct })),
+    formula: toFormulaLines(parsed.formula, where),
     category: parsed.category,
     dosagePct: parsed.dosagePct,
     exposure: parsed.exposure,

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { escapeHtml, scriptJson } from '../html/index.ts';
 import type { ShadowReport } from './report.ts';
 
 /**
@@ -20,9 +21,6 @@ function chartLibrary(): string {
   return chartJs;
 }
 
-const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-/** JSON inside <script>: `<` escaped so no value can end the element. */
-const scriptJson = (value: unknown) => JSON.stringify(value).replace(/</g, '\\u003c');
 
 /** Bins values into `bins` equal-width buckets over [min, max] of all series together. */
 export function histogram(series: Record<string, readonly number[]>, bins = 12): { labels: string[]; counts: Record<string, number[]> } {

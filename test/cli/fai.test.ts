@@ -112,17 +112,62 @@ describe('healthExitCode', () => {
   });
 });
 
+describe('fai ifra-certificate', () => {
+  const example = fileURLToPath(new URL('../../examples/edp-fresh-citrus.json', import.meta.url));
+  const exampleCsv = fileURLToPath(new URL('../../examples/edp-fresh-citrus.csv', import.meta.url));
+
+  it('prints the maximum dosage in each category for the shipped example, and writes the page', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fai-cert-'));
+    const html = join(dir, 'certificate.html');
+    const result = await fai(['ifra-certificate', example, '--name', 'EDP Fresh Citrus', '--html', html]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /IFRA Certificate of Conformity — EDP Fresh Citrus, \d{4}-\d{2}-\d{2}, IFRA 51st Amendment/);
+    // Category 4: 100 / (12/0.4 + 6/2) = 3.03 %, set by the phototoxic-oil sum.
+    assert.match(result.stdout, /^\s+4\s+3\.03%\s+Furocoumarin-containing oils/m);
+    assert.match(result.stdout, /^\s+12\s+100%\s+nothing in the formula$/m);
+    assert.match(await readFile(html, 'utf8'), /<td>4<\/td><td>[^<]*<\/td><td class="max">3\.03 %<\/td>/);
+    const json = await fai(['ifra-certificate', exampleCsv, '--json']);
+    assert.equal(json.code, 0, json.stderr);
+    const body = JSON.parse(json.stdout);
+    assert.equal(body.categories.length, 18);
+    assert.equal(body.categories.find((c: { category: string }) => c.category === '4').maxDosagePct, 3.03);
+  });
+
+  it('exits 64 naming what to fix', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fai-cert-'));
+    const bad = join(dir, 'bad.json');
+    await writeFile(bad, JSON.stringify({ formula: [{ material: 'Linalool', concentrationPct: Number.NaN }] }));
+    const unknownField = join(dir, 'unknown.json');
+    await writeFile(unknownField, JSON.stringify({ formula: [{ material: 'Linalool', concentrationPct: 2, colour: 'red' }] }));
+    const cases: Array<[string[], RegExp]> = [
+      [['ifra-certificate', '/nonexistent/formula.json'], /FILE: cannot read/],
+      [['ifra-certificate', bad], /FILE\.formula\.0\.concentrationPct/],
+      [['ifra-certificate', unknownField], /colour/],
+      [['ifra-certificate', example, '--colour'], /unknown option '--colour'/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await fai(args);
+      assert.equal(result.code, 64, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stderr, message);
+    }
+  });
+});
+
 describe('fai check-formula', () => {
   const example = fileURLToPath(new URL('../../examples/edp-fresh-citrus.json', import.meta.url));
   const exampleCsv = fileURLToPath(new URL('../../examples/edp-fresh-citrus.csv', import.meta.url));
 
-  it('prints a verdict for the shipped example, with exit 1 while limits are not sourced', async () => {
+  it('prints a verdict for the shipped example: bergamot over its limit and the phototoxic-oil sum over 100 %, exit 2', async () => {
     const result = await fai(['check-formula', example]);
-    assert.equal(result.code, 1, result.stderr);
+    assert.equal(result.code, 2, result.stderr);
     assert.match(result.stdout, /IFRA category 4, concentrate at 15% of the product, leave-on/);
     assert.match(result.stdout, /Citronellal\s+106-23-0\s+1\.5%\s+0\.225%\s+0\.49%\s+PASS/);
+    assert.match(result.stdout, /Bergamot oil\s+8007-75-8\s+12%\s+1\.8%\s+0\.4%\s+FAIL/);
+    // 1.8/0.4 + 0.9/2 = 4.95 → 495 % of the limits.
+    assert.match(result.stdout, /Furocoumarin-containing oils \(phototoxicity sum rule\)\s+0, 1\s+495%\s+100%\s+FAIL/);
     assert.match(result.stdout, /Allergens to declare on the label:\n\s+Citrus aurantium bergamia oil: 1\.8%/);
-    assert.match(result.stdout, /^Checks: ingredient PASS · concentration UNKNOWN · combination PASS → UNKNOWN$/m);
+    assert.match(result.stdout, /specification \(Linalool\)/);
+    assert.match(result.stdout, /^Checks: ingredient PASS · concentration FAIL · combination FAIL → FAIL$/m);
   });
 
   it('reads CSV with the category and dosage as flags, and fails in strict mode with exit 2', async () => {

@@ -4,16 +4,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { Random } from '../../src/learning/index.ts';
 import { buildReport, writeReports, type Comparison } from '../../src/shadow/index.ts';
-import { requireBinary } from '../helpers/servers.ts';
+import { launchChromium, watchPage } from '../helpers/browser.ts';
 
 /** The HTML report opened in a real headless Chromium (Debian package `chromium`), as a person would open it. */
 let browser: Browser;
 let dir: string;
 before(async () => {
-  browser = await chromium.launch({ executablePath: requireBinary('chromium', 'chromium'), args: ['--no-sandbox'] });
+  browser = await launchChromium();
   dir = await mkdtemp(join(tmpdir(), 'fai-shadow-page-'));
 });
 after(async () => {
@@ -50,13 +50,7 @@ describe('the shadow report page in headless Chromium', () => {
     const files = await writeReports(report, dir);
     assert.deepEqual(JSON.parse(await readFile(files.json, 'utf8')), report);
     const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
-    const problems: string[] = [];
-    const requests: string[] = [];
-    page.on('console', (message) => {
-      if (message.type() === 'error' || message.type() === 'warning') problems.push(`${message.type()}: ${message.text()}`);
-    });
-    page.on('pageerror', (error) => problems.push(`pageerror: ${error.message}`));
-    page.on('request', (request) => requests.push(request.url()));
+    const { problems, requests } = watchPage(page);
     await page.goto(pathToFileURL(files.html).href);
     await page.waitForFunction('window.__chartsRendered === 4', undefined, { timeout: 10_000 });
     // Every canvas has drawn something: pixels that are not transparent, in more than one colour.

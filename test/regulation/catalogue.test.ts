@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'csv-parse/sync';
+import { FaiError } from '../../src/errors/index.ts';
 import { RegulatoryCatalogue } from '../../src/regulation/index.ts';
 
 const catalogue = RegulatoryCatalogue.load();
@@ -33,22 +36,60 @@ describe('regulatory catalogue (sourced data)', () => {
     for (const item of [...catalogue.standards, ...catalogue.allergens, ...catalogue.groups]) assert.ok(item.sourceIds.length > 0 && item.sourceIds.every((id) => /^[A-Z0-9_]+$/.test(id)), item.id);
   });
 
-  it('invents no limit: every category limit is the number in the data, and empty cells stay not sourced', () => {
+  it('invents no limit: every category cell is the data\'s number, "no restriction", "prohibited" or not sourced', () => {
     const rows = csv('ifra-standards.csv');
-    const columns: Record<string, string> = { '1': 'cat1', '4': 'cat4', '5A': 'cat5a', '9': 'cat9', '12': 'cat12' };
+    const columns: Record<string, string> = { '1': 'cat1', '2': 'cat2', '3': 'cat3', '4': 'cat4', '5A': 'cat5a', '5B': 'cat5b', '5C': 'cat5c', '5D': 'cat5d', '6': 'cat6', '7A': 'cat7a', '7B': 'cat7b', '8': 'cat8', '9': 'cat9', '10A': 'cat10a', '10B': 'cat10b', '11A': 'cat11a', '11B': 'cat11b', '12': 'cat12' };
     catalogue.standards.forEach((standard, i) => {
       for (const [category, column] of Object.entries(columns)) {
         const cell = rows[i]![column]!;
         const limit = standard.limits[category]!;
         if (cell === '') assert.equal(limit.kind, 'not_sourced', `${standard.name} cat ${category}`);
         else if (cell === 'no restriction') assert.equal(limit.kind, 'no_restriction');
+        else if (cell === 'prohibited') assert.equal(limit.kind, 'prohibited');
         else assert.deepEqual(limit, { kind: 'limit', pct: Number(cell) });
       }
     });
-    const withLimits = catalogue.standards.filter((s) => Object.values(s.limits).some((l) => l.kind === 'limit')).map((s) => s.name);
-    assert.deepEqual(withLimits.sort(), ['Citronellal', 'Treemoss extracts']);
+    // The 51st Amendment's 172 restriction Standards with category limits (shared README).
+    const withLimits = catalogue.standards.filter((s) => Object.values(s.limits).some((l) => l.kind === 'limit'));
+    assert.equal(withLimits.length, 172);
     assert.deepEqual(catalogue.standardById('citronellal')?.limits['4'], { kind: 'limit', pct: 0.49 });
     assert.deepEqual(catalogue.standardById('citronellal')?.limits['12'], { kind: 'no_restriction' });
+    const bmhca = catalogue.resolve('80-54-6')!.standards[0]!;
+    assert.deepEqual([bmhca.limits['1'], bmhca.limits['6'], bmhca.limits['4']], [{ kind: 'prohibited' }, { kind: 'prohibited' }, { kind: 'limit', pct: 1.4 }]);
+  });
+
+  it('stops on a cell it does not know, naming the row and the column', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fai-ifra-'));
+    const rows = readFileSync(new URL('../../src/regulation/data/ifra-standards.csv', import.meta.url), 'utf8').split('\n');
+    rows[3] = rows[3]!.replace(/,restriction,49,0\.27,/, ',restriction,49,0.27 %,');
+    const file = join(dir, 'ifra-standards.csv');
+    writeFileSync(file, rows.join('\n'));
+    assert.throws(
+      () => RegulatoryCatalogue.load({ standards: file }),
+      (e: unknown) => e instanceof FaiError && e.field === 'ifra-standards.csv row 4.cat1' && /"0\.27 %" is not a category limit/.test(e.message),
+    );
+    rmSync(dir, { recursive: true });
+  });
+
+  it('gives the specification each specification Standard states, and the grade condition of mixed Standards', () => {
+    assert.match(catalogue.resolve('Linalool')!.standards[0]!.specification!, /peroxide value < 20 mmol\/L/);
+    assert.match(catalogue.resolve('d-Limonene')!.standards[0]!.specification!, /peroxide value < 20 mmol\/L/);
+    assert.match(catalogue.resolve('Allyl hexanoate')!.standards.find((s) => s.id === 'allyl_esters')!.specification!, /free allyl alcohol in the ester is < 0\.1%/);
+    assert.match(catalogue.resolve('Peru balsam distillate')!.standards[0]!.specification!, /CRUDE is prohibited/);
+    assert.equal(catalogue.standardById('citronellal')!.specification, null);
+  });
+
+  it('loads the sum rules and the rules it cannot apply, each naming Standards that exist', () => {
+    assert.deepEqual(
+      catalogue.groups.map((g) => [g.id, g.rule, g.limitFrom]),
+      [
+        ['oakmoss_treemoss', 'total', 'treemoss_extracts'],
+        ['mhc_moc', 'total', 'methyl_heptine_carbonate'],
+        ['furocoumarin_oils', 'share', null],
+      ],
+    );
+    assert.equal(catalogue.groups[2]!.standardIds.length, 8);
+    assert.deepEqual(catalogue.unappliedRules.map((r) => r.id), ['furocoumarin_bergapten', 'concentrated_citrus', 'pah_markers']);
   });
 
   it('keeps the EU thresholds as sourced: 0.001 % leave-on, 0.01 % rinse-off, none for Annex II', () => {

@@ -1,11 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parse } from 'csv-parse/sync';
 import { FaiError } from '../../src/errors/index.ts';
 import { checkFormula, RegulatoryCatalogue, type CheckRequest } from '../../src/regulation/index.ts';
 
 const catalogue = RegulatoryCatalogue.load();
 const check = (request: Partial<CheckRequest> & Pick<CheckRequest, 'formula'>) => checkFormula(catalogue, { category: '4', dosagePct: 100, ...request });
 const line = (material: string, concentrationPct: number) => ({ material, concentrationPct });
+const rows: Array<Record<string, string>> = parse(readFileSync(new URL('../../src/regulation/data/ifra-standards.csv', import.meta.url), 'utf8'), { columns: true });
+/** A cell of ifra-standards.csv as written there. */
+const limitCell = (material: string, column: string): string => rows.find((r) => r.material === material)![column]!;
+const limitOf = (material: string, column: string): number => Number(limitCell(material, column));
+/** The documented verdict rule: over the limit fails, over 80 % of it warns. */
+const judgeByHand = (pct: number, limit: number) => (pct > limit ? 'fail' : pct > 0.8 * limit ? 'warning' : 'pass');
 
 describe('checkFormula: restrictions at their boundaries', () => {
   // Citronellal, IFRA category 4: 0.49 % of the finished product (IFRA_STD_CITRONELLAL).
@@ -47,10 +57,121 @@ describe('checkFormula: restrictions at their boundaries', () => {
   });
 
   it('reports a restricted material whose limit is not sourced as unknown, never as allowed', () => {
-    const result = check({ formula: [line('Coumarin', 1)] });
-    assert.equal(result.checks.concentration, 'unknown');
-    assert.equal(result.materials[0]?.standards[0]?.limit, 'not_sourced');
-    assert.ok(result.gaps.some((g) => /category 4 limit of Coumarin/.test(g)));
+    // Isophorone: prohibition + restriction with no category limit in the data.
+    const result = check({ formula: [line('78-59-1', 1)] });
+    assert.equal(result.checks.ingredient, 'unknown');
+    assert.ok(result.gaps.some((g) => /limits of Isophorone/.test(g)));
+    // An empty cell of a restriction (a catalogue whose Coumarin cat 4 cell is emptied) answers unknown too.
+    const dir = mkdtempSync(join(tmpdir(), 'fai-ifra-'));
+    const file = join(dir, 'ifra-standards.csv');
+    const records = parse(readFileSync(new URL('../../src/regulation/data/ifra-standards.csv', import.meta.url), 'utf8')) as string[][];
+    records.find((r) => r[0] === 'Coumarin')![7] = ''; // cat4
+    writeFileSync(file, records.map((r) => r.map((c) => `"${c.replaceAll('"', '""')}"`).join(',')).join('\n'));
+    const emptied = checkFormula(RegulatoryCatalogue.load({ standards: file }), { formula: [line('Coumarin', 1)], category: '4', dosagePct: 100 });
+    assert.equal(emptied.checks.concentration, 'unknown');
+    assert.equal(emptied.materials[0]?.standards[0]?.limit, 'not_sourced');
+    assert.ok(emptied.gaps.some((g) => /category 4 limit of Coumarin/.test(g)));
+    rmSync(dir, { recursive: true });
+  });
+});
+
+describe('checkFormula: 51st-Amendment limits, computed by hand from the CSV', () => {
+  it('judges a single limit under and over it (Coumarin in category 4 and 5A)', () => {
+    const cat4 = limitOf('Coumarin', 'cat4');
+    const cat5a = limitOf('Coumarin', 'cat5a');
+    // At an EDP dosage of 15 %, x % in the concentrate is 0.15·x % in the product.
+    const under = (0.7 * cat4) / 0.15; // 70 % of the limit
+    const over = (1.05 * cat4) / 0.15;
+    const u = check({ formula: [line('Coumarin', under)], dosagePct: 15 });
+    assert.deepEqual([u.checks.concentration, u.verdict], ['pass', 'pass']);
+    assert.ok(Math.abs(u.materials[0]!.standards[0]!.shareOfLimit! - 0.7) < 1e-6);
+    const o = check({ formula: [line('Coumarin', over)], dosagePct: 15 });
+    assert.deepEqual([o.checks.concentration, o.verdict], ['fail', 'fail']);
+    assert.ok(Math.abs(o.materials[0]!.standards[0]!.excessPct - 0.05 * cat4) < 1e-6);
+    // The same concentrate in a body lotion (5A) at 2 %.
+    const lotion = check({ formula: [line('Coumarin', (1.01 * cat5a) / 0.02)], category: '5A', dosagePct: 2 });
+    assert.equal(lotion.checks.concentration, 'fail');
+  });
+
+  it('sums methyl heptine + methyl octine carbonate within the MHC limit, and MOC within its own', () => {
+    const mhc = limitOf('Methyl heptine carbonate', 'cat4');
+    const moc = limitOf('Methyl octine carbonate', 'cat4');
+    // Each alone within its own limit (MHC at 60 %, MOC at 70 %), together over the MHC limit.
+    const mhcPct = 0.6 * mhc;
+    const mocPct = 0.7 * moc;
+    assert.ok(mhcPct + mocPct <= mhc, 'this pair is within the MHC limit');
+    const within = check({ formula: [line('111-12-6', mhcPct), line('111-80-8', mocPct)] });
+    const group = within.combinations.find((c) => c.id === 'mhc_moc')!;
+    assert.deepEqual([group.rule, group.limitPct, group.verdict], ['total', mhc, judgeByHand(mhcPct + mocPct, mhc)]);
+    assert.ok(Math.abs(group.totalPct - (mhcPct + mocPct)) < 1e-9);
+    // MHC at 90 % of its limit + MOC at 50 % of its own: each passes or warns alone, the sum exceeds the MHC limit.
+    const over = check({ formula: [line('111-12-6', 0.9 * mhc), line('111-80-8', 0.5 * moc)] });
+    assert.ok(0.9 * mhc + 0.5 * moc > mhc);
+    assert.equal(over.combinations.find((c) => c.id === 'mhc_moc')!.verdict, 'fail');
+    assert.equal(over.checks.combination, 'fail');
+    assert.notEqual(over.checks.concentration, 'fail', 'neither alone is over its own limit');
+    // MOC over its own limit fails on its own Standard even when the sum is within the MHC limit.
+    const mocOver = check({ formula: [line('111-12-6', 0.0001), line('111-80-8', 1.1 * moc)] });
+    assert.equal(mocOver.checks.concentration, 'fail');
+  });
+
+  it('applies the phototoxic-oil sum in a leave-on category and not in a rinse-off one', () => {
+    const bergamot = limitOf('Bergamot oil expressed', 'cat4');
+    const lemon = limitOf('Lemon oil cold pressed', 'cat4');
+    // Bergamot at 60 % of its limit and lemon at 50 % of its own: each alone passes, the shares add to 110 %.
+    const formula = [line('Bergamot oil', 0.6 * bergamot), line('Lemon oil', 0.5 * lemon)];
+    const leaveOn = check({ formula });
+    assert.equal(leaveOn.checks.concentration, 'pass');
+    const sum = leaveOn.combinations.find((c) => c.id === 'furocoumarin_oils')!;
+    assert.deepEqual([sum.rule, sum.limitPct, sum.verdict, sum.lines], ['share', 100, 'fail', [0, 1]]);
+    assert.ok(Math.abs(sum.totalPct - 110) < 1e-6);
+    assert.equal(leaveOn.checks.combination, 'fail');
+    // Shares of 40 % + 35 % = 75 %: within.
+    const within = check({ formula: [line('Bergamot oil', 0.4 * bergamot), line('Lemon oil', 0.35 * lemon)] });
+    assert.equal(within.combinations.find((c) => c.id === 'furocoumarin_oils')!.verdict, 'pass');
+    // Category 9 (rinse-off body products): every member reads "no restriction", the sum restricts nothing.
+    assert.equal(limitCell('Bergamot oil expressed', 'cat9'), 'no restriction');
+    const rinseOff = check({ formula: [line('Bergamot oil', 20 * bergamot), line('Lemon oil', 20 * lemon)], category: '9' });
+    assert.deepEqual([rinseOff.checks.concentration, rinseOff.checks.combination], ['pass', 'pass']);
+    assert.ok(!rinseOff.gaps.some((g) => /bergapten/.test(g)), 'the bergapten rule is not a gap where it does not apply');
+    assert.ok(leaveOn.gaps.some((g) => /bergapten/.test(g)), 'the bergapten rule, which the data cannot apply, is a gap');
+  });
+
+  it('fails a material in a category whose cell reads "prohibited" (p-BMHCA in 1 and 6)', () => {
+    assert.equal(limitCell('p-tert-Butyl-α-methylhydrocinnamic aldehyde (p-BMHCA)', 'cat6'), 'prohibited');
+    const toothpaste = check({ formula: [line('80-54-6', 0.001)], category: '6' });
+    assert.equal(toothpaste.materials[0]!.standards.find((s) => s.standardId.startsWith('p_tert'))!.limit, 'prohibited');
+    assert.ok(toothpaste.prohibited.some((p) => /IFRA prohibits .* in category 6/.test(p.reason)));
+    assert.equal(toothpaste.checks.ingredient, 'fail');
+    // In category 4 its IFRA limit is a number (the EU prohibition, Annex II, still fails it).
+    const edp = check({ formula: [line('80-54-6', 0.001)] });
+    assert.equal(edp.materials[0]!.standards.find((s) => s.standardId.startsWith('p_tert'))!.limitPct, limitOf('p-tert-Butyl-α-methylhydrocinnamic aldehyde (p-BMHCA)', 'cat4'));
+  });
+
+  it('writes a specification note on the line; with --strict an undeclared specification is a warning', () => {
+    const normal = check({ formula: [line('Linalool', 5), line('Hedione', 20)], dosagePct: 15 });
+    assert.equal(normal.verdict, 'pass');
+    assert.match(normal.materials[0]!.notes.join(' '), /specification \(Linalool\): the raw material's certificate must show: .*peroxide value < 20 mmol\/L/);
+    assert.deepEqual(normal.specifications.map((s) => [s.line, s.standardId, s.met]), [[0, 'linalool', false]]);
+    const strict = check({ formula: [line('Linalool', 5), line('Hedione', 20)], dosagePct: 15, strict: true });
+    assert.deepEqual([strict.checks.ingredient, strict.verdict, strict.materials[0]!.verdict], ['warning', 'warning', 'warning']);
+    const declared = check({ formula: [{ material: 'Linalool', concentrationPct: 5, specificationMet: true }, line('Hedione', 20)], dosagePct: 15, strict: true });
+    assert.deepEqual([declared.verdict, declared.specifications[0]!.met], ['pass', true]);
+  });
+
+  it('applies the limits of a Standard that prohibits one grade and restricts another, with the grade as a specification', () => {
+    const peru = limitOf('Peru balsam', 'cat4');
+    const result = check({ formula: [line('Peru balsam distillate', 0.5 * peru)] });
+    assert.equal(result.checks.concentration, 'pass');
+    assert.match(result.specifications[0]!.note, /CRUDE is prohibited/);
+  });
+});
+
+describe('checkFormula: the shipped example', () => {
+  it('answers a verdict, not unknown, for examples/edp-fresh-citrus.json', () => {
+    const example = JSON.parse(readFileSync(new URL('../../examples/edp-fresh-citrus.json', import.meta.url), 'utf8'));
+    const result = checkFormula(catalogue, example);
+    assert.notEqual(result.verdict, 'unknown');
   });
 });
 

@@ -51,6 +51,22 @@ describe('regulation metrics', () => {
     assert.deepEqual((await samples('ifraViolationsTotal')).map((s) => [s.labels.ingredient, s.labels.violation_type, s.value]), [['other', 'unknown_material', 1]]);
   });
 
+  it('moves ifra_compliance_rate{check_type="combination"} and counts the sum rule when a combination fails (MHC + MOC)', async () => {
+    const { checker, samples, advance } = setup();
+    advance(3_600_000);
+    // Category 4, dosage 100: MHC 0.04 (limit 0.047) + MOC 0.009 (limit 0.01) each within their own limit, together over MHC's.
+    const within = { category: '4', dosagePct: 100, formula: [{ material: '111-12-6', concentrationPct: 0.02 }, { material: '111-80-8', concentrationPct: 0.005 }] };
+    const over = { category: '4', dosagePct: 100, formula: [{ material: '111-12-6', concentrationPct: 0.04 }, { material: '111-80-8', concentrationPct: 0.009 }] };
+    checker.check(within);
+    const rate = async () => Object.fromEntries((await samples('ifraComplianceRate')).map((s) => [s.labels.check_type, s.value]));
+    assert.equal((await rate()).combination, 1);
+    const result = checker.check(over);
+    assert.deepEqual([result.checks.combination, result.checks.concentration], ['fail', 'warning']);
+    assert.deepEqual(await rate(), { ingredient: 1, concentration: 1, combination: 0.5 });
+    const violations = (await samples('ifraViolationsTotal')).map((s) => [s.labels.ingredient, s.labels.violation_type, s.value]);
+    assert.deepEqual(violations, [['mhc_moc', 'combination', 1]]);
+  });
+
   it('keeps ifra_compliance_rate as the share of checks passed per check type over the last hour', async () => {
     const { checker, samples, advance } = setup();
     advance(3_600_000);

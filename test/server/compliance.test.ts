@@ -8,6 +8,44 @@ const app = useTestApp();
 const post = (payload: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
   app().server.inject({ method: 'POST', url: '/v1/compliance/check', headers, payload: typeof payload === 'string' ? payload : JSON.stringify(payload) });
 
+describe('POST /v1/compliance/certificate', () => {
+  const certificate = (payload: unknown, url = '/v1/compliance/certificate') =>
+    app().server.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload: typeof payload === 'string' ? payload : JSON.stringify(payload) });
+
+  it('answers the maximum dosage in each of the 18 categories, from the check\'s formula input', async () => {
+    const response = await certificate({ name: 'Citrus', category: '4', dosagePct: 15, formula: [{ material: 'Bergamot oil', concentrationPct: 12 }, { material: 'Lemon oil', concentrationPct: 6 }] });
+    assert.equal(response.statusCode, 200);
+    const body = response.json();
+    assert.equal(body.amendment, 51);
+    assert.equal(body.name, 'Citrus');
+    assert.equal(body.categories.length, 18);
+    const cat4 = body.categories.find((c: { category: string }) => c.category === '4');
+    assert.deepEqual([cat4.maxDosagePct, cat4.limitedBy[0].id], [3.03, 'furocoumarin_oils']);
+  });
+
+  it('answers the printable page with ?format=html', async () => {
+    const response = await certificate({ formula: [{ material: 'Coumarin', concentrationPct: 2 }] }, '/v1/compliance/certificate?format=html');
+    assert.equal(response.statusCode, 200);
+    assert.match(response.headers['content-type'] as string, /^text\/html/);
+    assert.match(response.body, /<h1>IFRA Certificate of Conformity<\/h1>/);
+  });
+
+  it('answers 400 naming the field for bad input', async () => {
+    const cases: Array<[unknown, string, string?]> = [
+      [{ formula: [{ material: 'Linalool', concentrationPct: -1 }] }, 'body.formula.0.concentrationPct'],
+      [{ formula: [] }, 'body.formula'],
+      [{ formula: [{ material: 'Linalool', concentrationPct: 1 }, { material: '78-70-6', concentrationPct: 1 }] }, 'formula.1.material'],
+      [{ formula: [{ material: 'Linalool', concentrationPct: 1 }] }, 'query.format', '/v1/compliance/certificate?format=pdf'],
+      ['{"formula": [', 'body'],
+    ];
+    for (const [payload, field, url] of cases) {
+      const response = await certificate(payload, url);
+      assert.equal(response.statusCode, 400, JSON.stringify(payload));
+      assert.equal(response.json().error.field, field, JSON.stringify(payload));
+    }
+  });
+});
+
 describe('POST /v1/compliance/check', () => {
   it('answers the check result and moves the regulation metrics', async () => {
     const response = await post({ category: '4', dosagePct: 15, formula: [{ material: 'Citronellal', concentrationPct: 4 }, { material: 'Linalool', concentrationPct: 8 }] });

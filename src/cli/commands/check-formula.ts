@@ -30,6 +30,22 @@ async function readFormulaFile(file: string): Promise<{ text: string; kind: 'jso
   return { text, kind };
 }
 
+/** A formula file as a request body: the JSON object as written, or {formula} from a CSV. */
+export async function readFormulaBody(file: string): Promise<{ body: Record<string, unknown>; kind: 'json' | 'csv' }> {
+  const { text, kind } = await readFormulaFile(file);
+  if (kind === 'csv') return { body: { formula: parseFormulaCsv(text, 'FILE') }, kind };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new FaiError(ErrorCodes.MALFORMED_BODY, `FILE: ${file} is not valid JSON (${error instanceof Error ? error.message : String(error)})`, { field: 'FILE' });
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new FaiError(ErrorCodes.VALIDATION, `FILE: ${file} must hold an object {formula, category, dosagePct}`, { field: 'FILE' });
+  }
+  return { body: { ...(parsed as Record<string, unknown>) }, kind };
+}
+
 function flagNumber(value: string | undefined, flag: string): number | undefined {
   if (value === undefined) return undefined;
   const number = Number(value);
@@ -39,22 +55,12 @@ function flagNumber(value: string | undefined, flag: string): number | undefined
 
 /** Builds the request body from the file and the flags (flags win), then validates it like the API does. */
 export async function loadCheckRequest(file: string, options: CheckFormulaOptions) {
-  const { text, kind } = await readFormulaFile(file);
-  let body: Record<string, unknown>;
-  if (kind === 'json') {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      throw new FaiError(ErrorCodes.MALFORMED_BODY, `FILE: ${file} is not valid JSON (${error instanceof Error ? error.message : String(error)})`, { field: 'FILE' });
-    }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new FaiError(ErrorCodes.VALIDATION, `FILE: ${file} must hold an object {formula, category, dosagePct}`, { field: 'FILE' });
-    }
-    body = { ...(parsed as Record<string, unknown>) };
-  } else {
-    body = { formula: parseFormulaCsv(text, 'FILE') };
-  }
+  const { body, kind } = await readFormulaBody(file);
+  return applyFlags(body, kind, options);
+}
+
+/** The flags of check-formula over the file's fields, then the request validated like the API does. */
+function applyFlags(body: Record<string, unknown>, kind: 'json' | 'csv', options: CheckFormulaOptions) {
   if (options.category !== undefined) body.category = options.category;
   const dosage = flagNumber(options.dosage, '--dosage');
   if (dosage !== undefined) body.dosagePct = dosage;
@@ -80,7 +86,10 @@ export function renderResult(source: string, result: ComplianceResult): string {
       ...result.materials.map((m) => {
         const limits = m.standards.filter((s) => s.limit !== 'none');
         const limit = limits.map((s) => (s.limit === 'limit' ? pct(s.limitPct) : s.limit === 'no_restriction' ? 'none' : s.limit === 'prohibited' ? 'prohibited' : 'not sourced')).join(', ');
-        const why = [...m.standards.filter((s) => s.verdict !== 'pass').map((s) => `${s.standard}${s.combination ? ' (sum)' : ''}: ${s.verdict}`), ...m.notes].join('; ');
+        const sums = result.combinations.filter((c) => c.verdict !== 'pass' && c.lines.includes(m.line)).map((c) => `${c.name}: ${c.verdict}`);
+        // Specification texts are long: the table says there is one, the section below gives it.
+        const notes = m.notes.map((note) => (note.startsWith('specification (') ? 'specification (below)' : note));
+        const why = [...m.standards.filter((s) => s.verdict !== 'pass').map((s) => `${s.standard}${s.combination ? ' (sum)' : ''}: ${s.verdict}`), ...sums, ...notes].join('; ');
         return [String(m.line), m.name ?? m.input, m.cas ?? '', pct(m.concentrationPct), pct(m.finishedPct), limit || '—', VERDICT_TEXT[m.verdict], why];
       }),
     ]),
@@ -105,7 +114,7 @@ export function renderResult(source: string, result: ComplianceResult): string {
   }
   if (result.specifications.length > 0) {
     out.push('', 'IFRA specifications (raw-material criteria):');
-    for (const s of result.specifications) out.push(`  line ${s.line} ${s.standard}`);
+    for (const s of result.specifications) out.push(`  line ${s.line} ${s.standard}${s.met ? ' (declared met)' : ''}: ${s.note}`);
   }
   if (result.gaps.length > 0) {
     out.push('', 'Not sourced, so not judged:');

@@ -1,0 +1,231 @@
+import { hasSourcedLimits, type CategoryLimit, type IfraStandard, type RegulatoryCatalogue } from './catalogue.ts';
+import type { FormulaLine } from './check.ts';
+import { resolveFormula } from './formula-lines.ts';
+
+/**
+ * The IFRA Certificate of Conformity of a fragrance concentrate: for each of the 18 IFRA
+ * categories, the highest dosage (% of the concentrate in the finished product) at which every
+ * IFRA Standard the formula touches is met, the Standards or sum rules that set it, and the
+ * amendment. What a fragrance house sends with every concentrate, and what an IFRA calculator
+ * computes.
+ *
+ * For a concentrate holding c % of a material whose category limit is L % of the finished
+ * product, dosage d puts d·c/100 % in the product, so d ≤ 100·L/c. A Standard covering several
+ * lines (isomers) and a `total` sum rule use the lines' summed c; a `share` sum rule (the
+ * furocoumarin oils) needs Σ d·cᵢ/(100·Lᵢ) ≤ 1, so d ≤ 100 / Σ cᵢ/Lᵢ. The maximum is the least of
+ * these, capped at 100 (nothing limits it). It is null, with the reason, when a limit it needs is
+ * not sourced (or a material is not in the data) and no known limit already brings it to 0:
+ * unknown is never allowed.
+ *
+ * Values are rounded *down* to 4 significant digits, so the certificate never states more than the
+ * limits allow.
+ */
+
+export type LimitingKind = 'standard' | 'sum_rule' | 'prohibition';
+
+export interface LimitingItem {
+  readonly kind: LimitingKind;
+  /** The Standard's or sum rule's id. */
+  readonly id: string;
+  readonly name: string;
+  /** The category limit in % of the finished product (for a share rule: 100, the sum of shares). */
+  readonly limitPct: number | null;
+  /** What the formula puts against it: the lines' % in the concentrate (a share rule: Σ cᵢ/Lᵢ × 100). */
+  readonly concentratePct: number;
+  /** The dosage this item alone allows. */
+  readonly maxDosagePct: number;
+  readonly sourceIds: readonly string[];
+}
+
+export interface CertificateCategory {
+  readonly category: string;
+  readonly description: string;
+  /** null when a limit it needs is not sourced; 100 only where nothing limits it. */
+  readonly maxDosagePct: number | null;
+  /** The items that set the maximum (several when they tie). Empty at 100. */
+  readonly limitedBy: readonly LimitingItem[];
+  /** With maxDosagePct null: the least of the known limits, which the unknown ones can only lower. */
+  readonly upperBoundPct: number | null;
+  /** Why maxDosagePct is null. */
+  readonly reason: string | null;
+}
+
+export interface IfraCertificate {
+  readonly amendment: number;
+  readonly name: string | null;
+  /** The day the certificate was issued (YYYY-MM-DD). */
+  readonly date: string;
+  readonly formula: ReadonlyArray<{ readonly line: number; readonly material: string; readonly name: string | null; readonly cas: string | null; readonly concentrationPct: number }>;
+  readonly categories: readonly CertificateCategory[];
+  /** Raw-material specifications the certificate relies on (peroxide values, grades, …). */
+  readonly specifications: ReadonlyArray<{ readonly line: number; readonly standard: string; readonly note: string }>;
+  /** Outside IFRA: materials EU Regulation 1223/2009 Annex II prohibits in cosmetics whatever the dosage. */
+  readonly euProhibited: ReadonlyArray<{ readonly line: number; readonly material: string; readonly entry: string | null }>;
+  readonly gaps: readonly string[];
+  readonly sourceIds: readonly string[];
+}
+
+export interface CertificateRequest {
+  readonly formula: readonly FormulaLine[];
+  readonly name?: string | undefined;
+  /** Defaults to now; fixed in tests and for reproducible pages. */
+  readonly date?: Date | undefined;
+}
+
+/** "51st Amendment". */
+export function amendmentName(amendment: number): string {
+  const suffix = amendment % 100 >= 11 && amendment % 100 <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][amendment % 10] ?? 'th');
+  return `${amendment}${suffix} Amendment`;
+}
+
+/** Rounds down to `digits` significant digits, after taking away binary noise (100·0.1/10 = 1.0000000000000002). */
+export function floorSignificant(value: number, digits = 4): number {
+  if (value === 0 || !Number.isFinite(value)) return value;
+  const clean = Number(value.toPrecision(12));
+  const scale = 10 ** (digits - 1 - Math.floor(Math.log10(Math.abs(clean))));
+  return Math.floor(clean * scale + 1e-9) / scale;
+}
+
+/**
+ * What limits the dosage in a category, before it is known whether it binds: kept as numbers (the
+ * exact maximum it allows) and turned into a LimitingItem only when it does — most do not, and the
+ * certificate runs 18 categories.
+ */
+interface Candidate {
+  kind: LimitingKind;
+  id: string;
+  name: string;
+  limitPct: number | null;
+  concentratePct: number;
+  maxDosagePct: number;
+  sourceIds: readonly string[];
+}
+
+function toItem(candidate: Candidate): LimitingItem {
+  return {
+    kind: candidate.kind,
+    id: candidate.id,
+    name: candidate.name,
+    limitPct: candidate.limitPct,
+    concentratePct: candidate.concentratePct,
+    maxDosagePct: floorSignificant(Math.min(100, candidate.maxDosagePct)),
+    sourceIds: candidate.sourceIds,
+  };
+}
+
+/** Keeps the least maximum and the candidates that reach it (ties within rounding). */
+class Least {
+  value = 100;
+  private readonly reaching: Candidate[] = [];
+  offer(candidate: Candidate): void {
+    const value = candidate.maxDosagePct;
+    if (value > this.value * (1 + 1e-9)) return;
+    if (value < this.value * (1 - 1e-9)) {
+      this.value = value;
+      this.reaching.length = 0;
+    }
+    if (value < 100) this.reaching.push(candidate);
+  }
+  items(): LimitingItem[] {
+    return this.reaching.map(toItem);
+  }
+}
+
+export function ifraCertificate(catalogue: RegulatoryCatalogue, request: CertificateRequest): IfraCertificate {
+  const resolved = resolveFormula(catalogue, request.formula);
+  const byStandard = new Map<IfraStandard, number>();
+  const gaps = new Set<string>();
+  const specifications: Array<{ line: number; standard: string; note: string }> = [];
+  const euProhibited: Array<{ line: number; material: string; entry: string | null }> = [];
+  // Constraints alike in every category: prohibitions, and what cannot be known at all.
+  const always: Candidate[] = [];
+  const alwaysUnknown: string[] = [];
+  const sourceIds = new Set<string>();
+  resolved.forEach((material, line) => {
+    const concentrationPct = request.formula[line]!.concentrationPct;
+    if (material === null) {
+      alwaysUnknown.push(`"${request.formula[line]!.material}" is not in the sourced data`);
+      return;
+    }
+    for (const standard of material.standards) {
+      byStandard.set(standard, (byStandard.get(standard) ?? 0) + concentrationPct);
+      if (standard.specification !== null) specifications.push({ line, standard: standard.name, note: standard.specification });
+    }
+    for (const allergen of material.allergens) if (allergen.annex === 'annex_ii') euProhibited.push({ line, material: material.name, entry: allergen.entry });
+    if (material.natural) gaps.add('composition of natural materials: their constituents (IFRA Annex contributions, allergens) are not sourced');
+  });
+
+  const restricting: Array<{ standard: IfraStandard; concentratePct: number }> = [];
+  for (const [standard, concentratePct] of byStandard) {
+    for (const id of standard.sourceIds) sourceIds.add(id);
+    for (const rule of catalogue.unappliedRulesOf(standard)) gaps.add(rule.text);
+    const byLimits = standard.types.has('restriction') && hasSourcedLimits(standard);
+    if (standard.types.has('prohibition') && !byLimits) {
+      if (standard.types.has('restriction')) alwaysUnknown.push(`limits of ${standard.name} (a prohibition + restriction Standard) are not sourced`);
+      else always.push({ kind: 'prohibition', id: standard.id, name: standard.name, limitPct: 0, concentratePct, maxDosagePct: 0, sourceIds: standard.sourceIds });
+    } else if (standard.types.has('restriction') && concentratePct > 0) restricting.push({ standard, concentratePct });
+  }
+  const groups = catalogue.groups.flatMap((group) => {
+    const members = group.standardIds.flatMap((id) => {
+      const standard = catalogue.standardById(id)!;
+      const concentratePct = byStandard.get(standard);
+      return concentratePct === undefined || concentratePct === 0 ? [] : [{ standard, concentratePct }];
+    });
+    if (members.length < 2) return [];
+    for (const id of group.sourceIds) sourceIds.add(id);
+    const from = group.limitFrom === null ? null : catalogue.standardById(group.limitFrom)!;
+    return [{ group, members, from, totalPct: members.reduce((sum, m) => sum + m.concentratePct, 0) }];
+  });
+
+  const categories: CertificateCategory[] = catalogue.categories.map((category) => {
+    const least = new Least();
+    const unknowns = alwaysUnknown.slice();
+    for (const candidate of always) least.offer(candidate);
+    const offerLimit = (limit: CategoryLimit | undefined, standard: IfraStandard, concentratePct: number, as: { kind: LimitingKind; id: string; name: string; sourceIds: readonly string[] } | null) => {
+      if (limit === undefined || limit.kind === 'not_sourced') unknowns.push(`IFRA category ${category.id} limit of ${standard.name} is not sourced`);
+      else if (limit.kind === 'prohibited') least.offer({ kind: 'prohibition', id: as?.id ?? standard.id, name: as?.name ?? standard.name, limitPct: 0, concentratePct, maxDosagePct: 0, sourceIds: as?.sourceIds ?? standard.sourceIds });
+      else if (limit.kind === 'limit') {
+        const maxDosagePct = (100 * limit.pct) / concentratePct;
+        if (maxDosagePct < least.value * (1 + 1e-9)) least.offer({ kind: as?.kind ?? 'standard', id: as?.id ?? standard.id, name: as?.name ?? standard.name, limitPct: limit.pct, concentratePct, maxDosagePct, sourceIds: as?.sourceIds ?? standard.sourceIds });
+      }
+    };
+    for (const { standard, concentratePct } of restricting) offerLimit(standard.limits[category.id], standard, concentratePct, null);
+    for (const { group, members, from, totalPct } of groups) {
+      if (from !== null) {
+        offerLimit(from.limits[category.id], from, totalPct, { kind: 'sum_rule', id: group.id, name: group.name, sourceIds: group.sourceIds });
+        continue;
+      }
+      let shares = 0;
+      for (const { standard, concentratePct } of members) {
+        const limit = standard.limits[category.id];
+        if (limit === undefined || limit.kind === 'not_sourced') unknowns.push(`IFRA category ${category.id} limit of ${standard.name} (in ${group.name}) is not sourced`);
+        else if (limit.kind === 'limit') shares += concentratePct / limit.pct;
+      }
+      if (shares > 0) least.offer({ kind: 'sum_rule', id: group.id, name: group.name, limitPct: 100, concentratePct: Number((shares * 100).toPrecision(12)), maxDosagePct: 100 / shares, sourceIds: group.sourceIds });
+    }
+    const limitedBy = least.items();
+    const maxDosagePct = floorSignificant(least.value);
+    if (unknowns.length > 0 && maxDosagePct > 0) {
+      return { category: category.id, description: category.description, maxDosagePct: null, limitedBy, upperBoundPct: maxDosagePct, reason: unknowns.join('; ') };
+    }
+    return { category: category.id, description: category.description, maxDosagePct, limitedBy, upperBoundPct: null, reason: null };
+  });
+
+  return {
+    amendment: catalogue.latestAmendment,
+    name: request.name ?? null,
+    date: (request.date ?? new Date()).toISOString().slice(0, 10),
+    formula: request.formula.map((line, index) => ({
+      line: index,
+      material: line.material,
+      name: resolved[index]?.name ?? null,
+      cas: resolved[index]?.cas ?? null,
+      concentrationPct: line.concentrationPct,
+    })),
+    categories,
+    specifications,
+    euProhibited,
+    gaps: [...gaps],
+    sourceIds: [...sourceIds].sort(),
+  };
+}

@@ -1,0 +1,120 @@
+import type { StandardType } from './catalogue.ts';
+
+/** What a compliance check takes and answers (check.ts runs it). */
+
+export type Verdict = 'pass' | 'warning' | 'unknown' | 'fail';
+export type CheckType = 'ingredient' | 'concentration' | 'combination';
+export type Exposure = 'leave_on' | 'rinse_off';
+
+export interface FormulaLine {
+  /** A CAS number or a name (palette, IFRA or INCI name). */
+  readonly material: string;
+  /** % (w/w) of the material in the fragrance concentrate. */
+  readonly concentrationPct: number;
+  /** The raw material's certificate shows the specifications of its IFRA Standards met (peroxide value, free allyl alcohol, grade, …). */
+  readonly specificationMet?: boolean | undefined;
+}
+
+export interface CheckRequest {
+  readonly formula: readonly FormulaLine[];
+  /** IFRA category id as IFRA writes it: "4", "5A", … */
+  readonly category: string;
+  /** % (w/w) of the concentrate in the finished product, e.g. 15 for an EDP. */
+  readonly dosagePct: number;
+  /** Defaults from the category: rinse-off for 7A and 9, leave-on otherwise. */
+  readonly exposure?: Exposure | undefined;
+  readonly strict?: boolean | undefined;
+}
+
+export interface StandardVerdict {
+  readonly standardId: string;
+  readonly standard: string;
+  readonly types: readonly StandardType[];
+  readonly amendment: number | null;
+  /** Category limit in % of the finished product; null when there is none or it is not sourced. */
+  readonly limitPct: number | null;
+  readonly limit: 'limit' | 'no_restriction' | 'not_sourced' | 'prohibited' | 'none';
+  readonly verdict: Verdict;
+  /** This material's finished-product % above the limit (0 when within). */
+  readonly excessPct: number;
+  /** This material's finished-product % ÷ the limit. */
+  readonly shareOfLimit: number | null;
+  /** Set when other lines count against the same limit (see `combinations`). */
+  readonly combination: string | null;
+  readonly sourceIds: readonly string[];
+}
+
+export interface MaterialResult {
+  readonly line: number;
+  readonly input: string;
+  readonly known: boolean;
+  readonly name: string | null;
+  readonly cas: string | null;
+  readonly concentrationPct: number;
+  readonly finishedPct: number;
+  readonly verdict: Verdict;
+  readonly standards: readonly StandardVerdict[];
+  readonly notes: readonly string[];
+}
+
+export interface CombinationResult {
+  readonly id: string;
+  readonly name: string;
+  /** `total`: totalPct and limitPct are % of the finished product; `share`: the sum of each member's share of its own limit, in %, against 100. */
+  readonly rule: 'total' | 'share';
+  readonly lines: readonly number[];
+  readonly totalPct: number;
+  readonly limitPct: number | null;
+  readonly verdict: Verdict;
+  readonly excessPct: number;
+  readonly note: string;
+  readonly sourceIds: readonly string[];
+}
+
+export interface AllergenResult {
+  readonly id: string;
+  readonly labelName: string;
+  readonly entry: string | null;
+  readonly lines: readonly number[];
+  /** Sum over the lines that contain this allergen, in % of the finished product. */
+  readonly totalPct: number;
+  readonly thresholdPct: number | null;
+  readonly status: 'declare' | 'below_threshold' | 'threshold_not_sourced' | 'prohibited';
+  readonly notes: readonly string[];
+  readonly sourceIds: readonly string[];
+}
+
+export interface SpecificationResult {
+  readonly line: number;
+  readonly standardId: string;
+  readonly standard: string;
+  readonly note: string;
+  readonly met: boolean;
+  readonly sourceIds: readonly string[];
+}
+
+export interface ComplianceResult {
+  readonly verdict: Verdict;
+  readonly strict: boolean;
+  readonly category: string;
+  readonly dosagePct: number;
+  readonly exposure: Exposure;
+  readonly checks: Readonly<Record<CheckType, Verdict>>;
+  readonly materials: readonly MaterialResult[];
+  readonly prohibited: ReadonlyArray<{ readonly line: number; readonly material: string; readonly reason: string; readonly sourceIds: readonly string[] }>;
+  readonly combinations: readonly CombinationResult[];
+  /** What the raw material's certificate must show, per line and Standard; `met` as the request declares it. */
+  readonly specifications: readonly SpecificationResult[];
+  readonly allergens: {
+    /** Allergens the label must declare (above the threshold), with their concentration. */
+    readonly declare: readonly AllergenResult[];
+    /** Every allergen found, whatever its status. */
+    readonly found: readonly AllergenResult[];
+    /** Natural materials whose allergen content is not sourced: the declaration may be incomplete. */
+    readonly notAssessed: ReadonlyArray<{ readonly line: number; readonly material: string }>;
+  };
+  readonly unknownMaterials: ReadonlyArray<{ readonly line: number; readonly input: string }>;
+  /** What the result rests on that the data does not source, in words. */
+  readonly gaps: readonly string[];
+}
+

@@ -1,0 +1,129 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { parse } from 'csv-parse/sync';
+import { FaiError } from '../../src/errors/index.ts';
+import { floorSignificant, ifraCertificate, RegulatoryCatalogue, type CertificateCategory, type FormulaLine } from '../../src/regulation/index.ts';
+
+/** Every expected value below is computed from the cells of ifra-standards.csv, by the certificate's rule d ≤ 100·L / c. */
+const catalogue = RegulatoryCatalogue.load();
+const rows: Array<Record<string, string>> = parse(readFileSync(new URL('../../src/regulation/data/ifra-standards.csv', import.meta.url), 'utf8'), { columns: true });
+const cell = (material: string, column: string): string => rows.find((r) => r.material === material)![column]!;
+const limitOf = (material: string, column: string): number => Number(cell(material, column));
+const line = (material: string, concentrationPct: number): FormulaLine => ({ material, concentrationPct });
+const certificate = (formula: FormulaLine[]) => ifraCertificate(catalogue, { formula, name: 'test', date: new Date('2026-12-03T10:00:00Z') });
+const inCategory = (cert: { categories: readonly CertificateCategory[] }, id: string) => cert.categories.find((c) => c.category === id)!;
+/** Expected value as printed: the exact maximum rounded down to 4 significant digits. */
+const close = (actual: number | null, exact: number, what: string) => {
+  assert.ok(actual !== null, `${what}: null`);
+  assert.ok(actual <= exact + 1e-12 && actual >= exact * (1 - 1e-3), `${what}: ${actual} vs ${exact}`);
+};
+const COLUMN: Record<string, string> = { '1': 'cat1', '4': 'cat4', '5A': 'cat5a', '6': 'cat6', '9': 'cat9', '11A': 'cat11a', '12': 'cat12' };
+
+describe('IFRA certificate: maximum dosage per category', () => {
+  it('covers the 18 categories, names the 51st Amendment, the date and the name', () => {
+    const cert = certificate([line('Hedione', 30)]);
+    assert.deepEqual(cert.categories.map((c) => c.category), ['1', '2', '3', '4', '5A', '5B', '5C', '5D', '6', '7A', '7B', '8', '9', '10A', '10B', '11A', '11B', '12']);
+    assert.deepEqual([cert.amendment, cert.date, cert.name], [51, '2026-12-03', 'test']);
+    // Nothing in Hedione is restricted: 100 in every category, limited by nothing.
+    for (const c of cert.categories) assert.deepEqual([c.maxDosagePct, c.limitedBy, c.reason], [100, [], null], c.category);
+  });
+
+  it('a single restriction: 100·L / c, rounded down, limited by that Standard', () => {
+    const cert = certificate([line('Coumarin', 2), line('Hedione', 30)]);
+    for (const [category, column] of Object.entries(COLUMN)) {
+      const value = cell('Coumarin', column);
+      const c = inCategory(cert, category);
+      if (value === 'no restriction') assert.equal(c.maxDosagePct, 100, category);
+      else {
+        const exact = Math.min(100, (100 * Number(value)) / 2);
+        close(c.maxDosagePct, exact, `cat ${category}`);
+        if (exact < 100) assert.deepEqual(c.limitedBy.map((item) => [item.kind, item.id]), [['standard', 'coumarin']]);
+      }
+    }
+    // Category 4 by hand: Coumarin cat 4 = 1.5 % → 100 × 1.5 / 2 = 75 %.
+    assert.equal(limitOf('Coumarin', 'cat4'), 1.5);
+    assert.equal(inCategory(cert, '4').maxDosagePct, 75);
+  });
+
+  it('sums the lines a multi-CAS Standard covers (two Citronellal CAS numbers)', () => {
+    const cert = certificate([line('106-23-0', 1), line('5949-05-3', 0.5)]);
+    close(inCategory(cert, '4').maxDosagePct, (100 * limitOf('Citronellal', 'cat4')) / 1.5, 'cat 4');
+  });
+
+  it('methyl heptine + methyl octine carbonate: the sum against the MHC limit, MOC against its own', () => {
+    const mhc = (column: string) => limitOf('Methyl heptine carbonate', column);
+    const moc = (column: string) => limitOf('Methyl octine carbonate', column);
+    const cert = certificate([line('111-12-6', 0.2), line('111-80-8', 0.02), line('Hedione', 30)]);
+    for (const [category, column] of Object.entries(COLUMN)) {
+      if (cell('Methyl heptine carbonate', column) === 'no restriction') continue;
+      const exact = Math.min(100, (100 * mhc(column)) / 0.22, (100 * mhc(column)) / 0.2, (100 * moc(column)) / 0.02);
+      close(inCategory(cert, category).maxDosagePct, exact, `cat ${category}`);
+    }
+    // Cat 4: MHC 0.047, MOC 0.01 → sum 100×0.047/0.22 = 21.36; MOC alone 100×0.01/0.02 = 50; MHC alone 23.5: the sum rule limits.
+    const cat4 = inCategory(cert, '4');
+    assert.deepEqual(cat4.limitedBy.map((item) => [item.kind, item.id]), [['sum_rule', 'mhc_moc']]);
+    assert.equal(cat4.maxDosagePct, 21.36);
+    // With more MOC, MOC's own limit is the one that binds: 100×0.01/0.05 = 20 < 100×0.047/0.25 = 18.8? no: 18.8 < 20, the sum still binds;
+    // at MOC 0.1: own 10, sum 100×0.047/0.3 = 15.67 → MOC's own limit binds.
+    const mocBinds = inCategory(certificate([line('111-12-6', 0.2), line('111-80-8', 0.1)]), '4');
+    assert.deepEqual(mocBinds.limitedBy.map((item) => item.id), ['methyl_octine_carbonate']);
+    assert.equal(mocBinds.maxDosagePct, 10);
+  });
+
+  it('phototoxic oils: 100 / Σ cᵢ/Lᵢ in leave-on categories, no limit from them in rinse-off ones', () => {
+    const cert = certificate([line('Bergamot oil', 12), line('Lemon oil', 6), line('Hedione', 30)]);
+    // Cat 4: bergamot 0.4, lemon 2 → 100 / (12/0.4 + 6/2) = 100/33 = 3.0303…
+    assert.deepEqual([limitOf('Bergamot oil expressed', 'cat4'), limitOf('Lemon oil cold pressed', 'cat4')], [0.4, 2]);
+    const cat4 = inCategory(cert, '4');
+    assert.equal(cat4.maxDosagePct, 3.03);
+    assert.deepEqual(cat4.limitedBy.map((item) => [item.kind, item.id]), [['sum_rule', 'furocoumarin_oils']]);
+    for (const rinseOff of ['9', '11A', '12']) {
+      assert.equal(cell('Bergamot oil expressed', COLUMN[rinseOff]!), 'no restriction');
+      assert.equal(inCategory(cert, rinseOff).maxDosagePct, 100, `cat ${rinseOff}`);
+    }
+    assert.ok(cert.gaps.some((g) => /bergapten/.test(g)));
+  });
+
+  it('a "prohibited" cell gives 0 in that category only (p-BMHCA in 1 and 6)', () => {
+    const cert = certificate([line('80-54-6', 1)]);
+    for (const category of ['1', '6']) {
+      const c = inCategory(cert, category);
+      assert.deepEqual([c.maxDosagePct, c.limitedBy.map((item) => item.kind)], [0, ['prohibition']], category);
+    }
+    close(inCategory(cert, '5D').maxDosagePct, (100 * limitOf('p-tert-Butyl-α-methylhydrocinnamic aldehyde (p-BMHCA)', 'cat5d')) / 1, 'cat 5D');
+    assert.deepEqual(cert.euProhibited.map((p) => p.line), [0], 'outside IFRA, the EU prohibits it');
+  });
+
+  it('a prohibited material gives 0 everywhere', () => {
+    const cert = certificate([line('Diphenylamine', 0.1), line('Hedione', 30)]);
+    for (const c of cert.categories) assert.deepEqual([c.maxDosagePct, c.limitedBy[0]?.id], [0, 'diphenylamine']);
+  });
+
+  it('null with the reason where a needed limit is not sourced, with the known bound beside it', () => {
+    const unknown = certificate([line('Unobtainium', 1), line('Coumarin', 2)]);
+    const cat4 = inCategory(unknown, '4');
+    assert.equal(cat4.maxDosagePct, null);
+    assert.match(cat4.reason!, /"Unobtainium" is not in the sourced data/);
+    assert.equal(cat4.upperBoundPct, 75);
+    const isophorone = inCategory(certificate([line('78-59-1', 1)]), '4');
+    assert.equal(isophorone.maxDosagePct, null);
+    assert.match(isophorone.reason!, /limits of Isophorone/);
+    // A known prohibition makes it 0 whatever is unknown.
+    assert.equal(inCategory(certificate([line('Unobtainium', 1), line('Diphenylamine', 0.1)]), '4').maxDosagePct, 0);
+  });
+
+  it('lists the specifications the raw materials must meet', () => {
+    const cert = certificate([line('Linalool', 5), line('d-Limonene', 5), line('Allyl hexanoate', 0.5)]);
+    assert.deepEqual(cert.specifications.map((s) => s.standard).sort(), ['Allyl esters', 'Limonene', 'Linalool']);
+    assert.ok(cert.specifications.every((s) => s.note.length > 20));
+  });
+
+  it('refuses a material listed twice', () => {
+    assert.throws(() => certificate([line('Linalool', 1), line('78-70-6', 1)]), (e: unknown) => e instanceof FaiError && e.field === 'formula.1.material');
+  });
+
+  it('rounds down, never up, to 4 significant digits', () => {
+    assert.deepEqual([floorSignificant(3.0303030303), floorSignificant(100 / 3), floorSignificant((100 * 0.1) / 10), floorSignificant(0.0123456)], [3.03, 33.33, 1, 0.01234]);
+  });
+});
