@@ -166,7 +166,7 @@ describe('fai check-formula', () => {
     // 1.8/0.4 + 0.9/2 = 4.95 → 495 % of the limits.
     assert.match(result.stdout, /Furocoumarin-containing oils \(phototoxicity sum rule\)\s+0, 1\s+495%\s+100%\s+FAIL/);
     assert.match(result.stdout, /Allergens to declare on the label:\n\s+Citrus aurantium bergamia oil: 1\.8%/);
-    assert.match(result.stdout, /specification \(Linalool\)/);
+    assert.match(result.stdout, /IFRA specifications \(raw-material criteria\):\n  line 2 Linalool: .*peroxide value < 20 mmol\/L/);
     assert.match(result.stdout, /^Checks: ingredient PASS · concentration FAIL · combination FAIL → FAIL$/m);
   });
 
