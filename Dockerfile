@@ -7,6 +7,8 @@ COPY bin ./bin
 COPY src ./src
 COPY configs ./configs
 COPY examples ./examples
+# The shipped teacher and student: pinned in configs/model_pins.json, stored into the hub on start.
+COPY models ./models
 ENV HOST=0.0.0.0 PORT=8000 HUB_DIR=/data/hub
 EXPOSE 8000
 CMD ["node", "--import", "tsx", "src/cli/main.ts", "serve"]

@@ -9,7 +9,7 @@ UNIT_TESTS = $(shell find test -name '*.test.ts' -not -path 'test/integration/*'
 INTEGRATION_TESTS = $(shell find test/integration -name '*.test.ts' | sort)
 TEST_FLAGS := --test-reporter=spec --test-concurrency=1
 
-.PHONY: $(RUNBOOK_TARGETS) help install system-deps run test test-unit test-integration typecheck health check-example train worker generate monitor-local stack-up stack-down bench bench-regulation bench-hub bench-brief bench-learning bench-shadow clean
+.PHONY: $(RUNBOOK_TARGETS) help install system-deps run test test-unit test-integration typecheck health check-example train train-default worker generate monitor-local stack-up stack-down bench bench-regulation bench-hub bench-brief bench-learning bench-shadow clean
 
 help: ## list every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  %-24s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -48,6 +48,9 @@ health: install ## ask the running service for component health and threshold ve
 
 train: install ## train a formulation policy: ALGO=ppo|reinforce|hybrid EPISODES=4000 SEED=7 (fai train; ARGS=--submit has the service train it)
 	$(FAI) train --algo $${ALGO:-ppo} --episodes $${EPISODES:-4000} --seed $${SEED:-7} $(ARGS)
+
+train-default: install ## reproduce the shipped teacher and student (models/) from seed 7 and pin them in configs/model_pins.json (fai train-default; ARGS=--no-pin leaves the pins)
+	$(FAI) train-default $(ARGS)
 
 worker: install ## take training jobs from the BullMQ queue on REDIS_URL (fai worker)
 	$(FAI) worker

@@ -3,6 +3,8 @@ import { briefCommand } from './commands/brief.ts';
 import { distillCommand, evalCommand, trainCommand } from './commands/train.ts';
 import { checkFormulaFile } from './commands/check-formula.ts';
 import { certificateFile } from './commands/ifra-certificate.ts';
+import { formulateCommand } from './commands/formulate.ts';
+import { DEFAULT_EPISODES, DEFAULT_SEED, trainDefaultCommand } from './commands/train-default.ts';
 import { health } from './commands/health.ts';
 import { hubGc, hubGet, hubList, hubPin, hubPut } from './commands/hub.ts';
 import { opsGenerate, opsMonitor } from './commands/ops.ts';
@@ -127,6 +129,29 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExit codes: 0 PASS, 1 WARNING or UNKNOWN, 2 FAIL, 64 bad input.\nExample: fai check-formula examples/edp-fresh-citrus.json')
     .action(async (file: string, options: { category?: string; dosage?: string; exposure?: string; strict?: boolean; json?: boolean }) => {
       process.exitCode = await checkFormulaFile(file, options);
+    });
+
+  program
+    .command('formulate')
+    .description('the customer\'s words → a formula sheet from the pinned production policy (the same path as POST /v1/formulas, in this process)')
+    .argument('<TEXT>', 'what the customer wants, in Korean or English')
+    .option('--html <file>', 'also write the formula sheet page (with the pyramid) to this file')
+    .option('--json', 'print everything POST /v1/formulas answers, as JSON')
+    .addHelpText('after', '\nExamples:\n  fai formulate "a fresh green tea scent for summer, no musk"\n  fai formulate "장미와 일랑일랑, 로맨틱한 여성 향수" --html sheet.html')
+    .action(async (text: string, options: { json?: boolean; html?: string }) => {
+      process.exitCode = await formulateCommand(text, options);
+    });
+
+  program
+    .command('train-default')
+    .description('reproduce the shipped teacher and student (models/) from their seed and pin them (make train-default)')
+    .option('--episodes <n>', 'PPO episodes of the teacher', positive('--episodes'), DEFAULT_EPISODES)
+    .option('--seed <n>', 'seed', positive('--seed'), DEFAULT_SEED)
+    .option('--dir <dir>', 'where the checkpoints go', 'models')
+    .option('--no-pin', 'leave configs/model_pins.json as it is')
+    .option('--json', 'print the result as JSON')
+    .action(async (options: { episodes: number; seed: number; dir: string; pin: boolean; json?: boolean }) => {
+      process.exitCode = await trainDefaultCommand(options);
     });
 
   program
@@ -266,7 +291,7 @@ export function buildProgram(): Command {
     .description('replay a brief set through production, teacher and student; write shadow_evaluation_results.json and the HTML report')
     .option('--stage <stage>', `stage the comparisons are recorded under (${STAGES.join(', ')})`, 'staging')
     .option('--samples <n>', 'comparisons to run (the brief set is cycled)', positive('--samples'), 50)
-    .option('--briefs <file>', 'brief set {"texts": [...]}', 'examples/shadow-briefs.json')
+    .option('--briefs <file>', 'brief set {"texts": [...]}', 'examples/heldout-briefs.json')
     .option('--out <dir>', 'where both reports go (default: SHADOW_DIR/reports)')
     .option('--train-episodes <n>', 'when teacher and student are not pinned: PPO episodes of the teacher trained for the run', positive('--train-episodes'), 4000)
     .option('--no-train', 'fail instead of training when teacher and student are not pinned')

@@ -62,7 +62,7 @@ const EnvSchema = z.object({
   SHADOW_DIR: z.string().trim().min(1).default('data/shadow'),
   SHADOW_SCHEDULE: z.enum(['on', 'off']).default('off'),
   SHADOW_SCHEDULE_FILE: z.string().trim().min(1).default('configs/shadow-schedule.json'),
-  SHADOW_BRIEFS: z.string().trim().min(1).default('examples/shadow-briefs.json'),
+  SHADOW_BRIEFS: z.string().trim().min(1).default('examples/heldout-briefs.json'),
   ALERT_WEBHOOK_TOKEN: z
     .string()
     .optional()

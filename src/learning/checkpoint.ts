@@ -90,12 +90,13 @@ export function decodeCheckpoint(bytes: Uint8Array): { meta: CheckpointMeta; net
 
 /** Stores a checkpoint in the Cloud Hub, its metadata also in the record's tags (listable without a restore). */
 export function saveCheckpoint(hub: CloudHub, net: Mlp, meta: Omit<CheckpointMeta, 'shape'>): Promise<ObjectRecord> {
-  return hub.storeBytes(encodeCheckpoint(net, meta), [
-    `algorithm:${meta.algorithm}`,
-    `shape:${net.sizes.join('-')}`,
-    `config:${meta.configHash.slice(0, 16)}`,
-    `return:${meta.evaluationReturn.toFixed(3)}`,
-  ]);
+  return storeCheckpointBytes(hub, encodeCheckpoint(net, meta));
+}
+
+/** Stores checkpoint bytes (checked to be one) with their metadata as tags; the same bytes always get the same CID. */
+export function storeCheckpointBytes(hub: CloudHub, bytes: Uint8Array, extraTags: readonly string[] = []): Promise<ObjectRecord> {
+  const { meta } = decodeCheckpoint(bytes);
+  return hub.storeBytes(bytes, [`algorithm:${meta.algorithm}`, `shape:${meta.shape.join('-')}`, `config:${meta.configHash.slice(0, 16)}`, `return:${meta.evaluationReturn.toFixed(3)}`, ...extraTags]);
 }
 
 /** Restores a checkpoint from the hub; the hub verifies every block against its CID and the content against its checksum. */

@@ -3,6 +3,7 @@ import type { LearningMetrics } from './metric-relay.ts';
 import type { FormulationEnv } from './environment.ts';
 import { Mlp, softmax } from './mlp.ts';
 import { Random } from './random.ts';
+import { actionProbs, policyProbs } from './policy.ts';
 
 export interface Policy {
   readonly net: Mlp;
@@ -47,7 +48,7 @@ export function distill(options: {
   const states: Float32Array[] = [];
   for (const brief of options.briefs) {
     for (let e = 0; e < (options.episodesPerBrief ?? 40); e++) {
-      const episode = options.env.episode(brief, (state, r) => r.categorical(softmax(options.teacher.forward(state).at(-1)!)), random);
+      const episode = options.env.episode(brief, (state, r) => r.categorical(policyProbs(options.teacher, state)), random);
       states.push(...episode.states);
     }
   }
@@ -57,8 +58,8 @@ export function distill(options: {
   }
   const heldOut = states.slice(0, Math.max(32, Math.floor(states.length / 10)));
   const train = states.slice(heldOut.length);
-  const targets = new Map(states.map((s) => [s, softmax(options.teacher.forward(s).at(-1)!)]));
-  const meanKl = () => heldOut.reduce((sum, s) => sum + kl(targets.get(s)!, softmax(student.forward(s).at(-1)!)), 0) / heldOut.length;
+  const targets = new Map(states.map((s) => [s, policyProbs(options.teacher, s)]));
+  const meanKl = () => heldOut.reduce((sum, s) => sum + kl(targets.get(s)!, policyProbs(student, s)), 0) / heldOut.length;
   const labels = options.names ?? { teacher: 'ppo', student: 'ppo-student' };
   const klBefore = meanKl();
   const batch = 64;
@@ -68,7 +69,7 @@ export function distill(options: {
       const slice = train.slice(start, start + batch);
       for (const s of slice) {
         const activations = student.forward(s);
-        const q = softmax(activations.at(-1)!);
+        const q = actionProbs(activations.at(-1)!, s);
         const p = targets.get(s)!;
         student.backward(activations, Float32Array.from(q, (v, i) => v - p[i]!), grads);
       }

@@ -1,15 +1,11 @@
+import jstat from 'jstat';
 import type { CreativeBrief } from '../llm/index.ts';
 import type { FormulationEnv } from './environment.ts';
-import { softmax, type Mlp } from './mlp.ts';
+import type { Mlp } from './mlp.ts';
+import { greedy, policyProbs } from './policy.ts';
 import { Random } from './random.ts';
 
-/** The action a policy rates highest. */
-export function greedy(net: Mlp, state: Float32Array): number {
-  const logits = net.forward(state).at(-1)!;
-  let best = 0;
-  for (let i = 1; i < logits.length; i++) if (logits[i]! > logits[best]!) best = i;
-  return best;
-}
+export { greedy } from './policy.ts';
 
 /** Mean return of `policy` over `episodesPerBrief` episodes of every brief, drawing from `random`. */
 function meanReturn(env: FormulationEnv, briefs: readonly CreativeBrief[], policy: (state: Float32Array, random: Random) => number, random: Random, episodesPerBrief: number): number {
@@ -23,9 +19,33 @@ export function greedyReturn(net: Mlp, env: FormulationEnv, briefs: readonly Cre
   return meanReturn(env, briefs, (state) => greedy(net, state), new Random(seed), episodesPerBrief);
 }
 
+/** A mean with its 95 % confidence interval (Student's t over the items: briefs, or seeds). */
+export interface MeanInterval {
+  readonly mean: number;
+  /** Half-width of the 95 % interval: t(0.975, n − 1) × sd ÷ √n. */
+  readonly ci95: number;
+  readonly n: number;
+}
+
+/** The mean of `values` with its 95 % t-interval (the items are few: t, not z). */
+export function meanInterval(values: readonly number[]): MeanInterval {
+  const n = values.length;
+  const mean = values.reduce((a, b) => a + b, 0) / Math.max(n, 1);
+  if (n < 2) return { mean, ci95: Number.NaN, n };
+  const variance = values.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1);
+  return { mean, ci95: jstat.jStat.studentt.inv(0.975, n - 1) * Math.sqrt(variance / n), n };
+}
+
+/** Greedy return of a policy on each brief (a greedy episode is deterministic: one per brief), with the mean and its interval. */
+export function briefReturns(net: Mlp, env: FormulationEnv, briefs: readonly CreativeBrief[]): MeanInterval & { readonly perBrief: readonly number[] } {
+  const random = new Random(1);
+  const perBrief = briefs.map((brief) => env.episode(brief, (state) => greedy(net, state), random).reward.total);
+  return { ...meanInterval(perBrief), perBrief };
+}
+
 export interface Evaluation {
   readonly mean: number;
-  /** Half-width of the 95 % confidence interval of the mean (normal approximation over the seeds). */
+  /** Half-width of the 95 % confidence interval of the mean (Student's t over the seeds). */
   readonly ci95: number;
   readonly seeds: number;
   readonly episodes: number;
@@ -38,10 +58,9 @@ export interface Evaluation {
  */
 export function evaluatePolicy(net: Mlp, env: FormulationEnv, briefs: readonly CreativeBrief[], seeds = 10, episodesPerBrief = 5): Evaluation {
   if (seeds < 2) throw new RangeError('a confidence interval needs at least 2 seeds');
-  const sample = (state: Float32Array, random: Random) => random.categorical(softmax(net.forward(state).at(-1)!));
+  const sample = (state: Float32Array, random: Random) => random.categorical(policyProbs(net, state));
   const perSeed = Array.from({ length: seeds }, (_, k) => meanReturn(env, briefs, sample, new Random(k + 1), episodesPerBrief));
-  const mean = perSeed.reduce((a, b) => a + b, 0) / seeds;
-  const variance = perSeed.reduce((a, b) => a + (b - mean) ** 2, 0) / (seeds - 1);
-  return { mean, ci95: 1.96 * Math.sqrt(variance / seeds), seeds, episodes: seeds * briefs.length * episodesPerBrief, perSeed };
+  const { mean, ci95 } = meanInterval(perSeed);
+  return { mean, ci95, seeds, episodes: seeds * briefs.length * episodesPerBrief, perSeed };
 }
 

@@ -5,7 +5,11 @@ import { softmax } from './mlp.ts';
 import type { PpoTrainer } from './ppo.ts';
 import { Random } from './random.ts';
 import type { TrainProgress } from './reinforce.ts';
+import { actionProbs } from './policy.ts';
 
+
+/** How many training briefs the evolutionary search keeps an elite for. */
+export const SEARCH_BRIEFS = 32;
 export type HybridMode = 'exploration' | 'exploitation';
 
 /**
@@ -80,9 +84,10 @@ export class HybridLoop {
 
   /** One generation of the search for every brief; returns the formulas scored. */
   private generation(): number {
-    const { env, briefs } = this.options;
+    const { env } = this.options;
     let scored = 0;
-    briefs.forEach((brief, index) => {
+    // The search works on the first SEARCH_BRIEFS training briefs: a population per brief over thousands would dwarf the PPO it serves.
+    this.options.briefs.slice(0, SEARCH_BRIEFS).forEach((brief, index) => {
       const seeds = [this.elites.get(index)?.units ?? new Map<number, number>()];
       // Also seed from what the policy does now, so the search starts from exploitation's best.
       seeds.push(env.episode(brief, (state) => this.options.ppo.act(state, this.random, true), this.random).units);
@@ -105,13 +110,14 @@ export class HybridLoop {
     let samples = 0;
     for (const [index, elite] of this.elites) {
       const brief = briefs[index]!;
-      const order = [...elite.units].sort(([a], [b]) => 'thb'.indexOf(env.palette[a]!.notePosition![0]!) - 'thb'.indexOf(env.palette[b]!.notePosition![0]!));
+      const rank = (i: number) => ['top', 'heart', 'base'].indexOf(env.composer.info[i]!.position);
+      const order = [...elite.units].sort(([a], [b]) => rank(a) - rank(b));
       const actions = order.flatMap(([material, units]) => Array.from({ length: units }, () => material)).slice(0, STEPS);
       const units = new Map<number, number>();
       actions.forEach((action, step) => {
         const state = env.encode(brief, units, step);
         const activations = ppo.policy.forward(state);
-        const p = softmax(activations.at(-1)!);
+        const p = actionProbs(activations.at(-1)!, state);
         ppo.policy.backward(activations, Float32Array.from(p, (v, i) => v - (i === action ? 1 : 0)), grads);
         env.apply(units, action);
         samples++;

@@ -5,6 +5,7 @@ import { Mlp, softmax } from './mlp.ts';
 import { greedy as greedyAction, greedyReturn } from './evaluate.ts';
 import { Random } from './random.ts';
 import { ReturnAverages, type TrainProgress } from './reinforce.ts';
+import { actionProbs, policyProbs } from './policy.ts';
 
 export interface PpoOptions {
   env: FormulationEnv;
@@ -21,6 +22,9 @@ export interface PpoOptions {
   gaeLambda?: number;
   metrics?: LearningMetrics;
 }
+
+/** How many training briefs `evaluate` plays greedily. */
+export const EVALUATION_BRIEFS = 200;
 
 interface Transition {
   state: Float32Array;
@@ -56,8 +60,8 @@ export class PpoTrainer {
     this.metrics = options.metrics;
     this.averages = new ReturnAverages(options.metrics, 'ppo');
     this.o = {
-      hidden: options.hidden ?? 64,
-      learningRate: options.learningRate ?? 0.005,
+      hidden: options.hidden ?? 128,
+      learningRate: options.learningRate ?? 0.0005,
       episodesPerUpdate: options.episodesPerUpdate ?? 32,
       epochs: options.epochs ?? 4,
       minibatch: options.minibatch ?? 128,
@@ -71,7 +75,7 @@ export class PpoTrainer {
 
   act(state: Float32Array, random: Random, greedy = false): number {
     if (greedy) return greedyAction(this.policy, state);
-    return random.categorical(softmax(this.policy.forward(state).at(-1)!));
+    return random.categorical(policyProbs(this.policy, state));
   }
 
   private collect(): { transitions: Transition[]; rewards: RewardBreakdown[] } {
@@ -93,7 +97,7 @@ export class PpoTrainer {
         advantages[t] = gae;
       }
       episode.states.forEach((state, t) => {
-        const p = softmax(this.policy.forward(state).at(-1)!);
+        const p = policyProbs(this.policy, state);
         transitions.push({ state, action: episode.actions[t]!, logProb: Math.log(Math.max(p[episode.actions[t]!]!, 1e-12)), advantage: advantages[t]!, ret: advantages[t]! + values[t]! });
       });
       rewards.push(episode.reward);
@@ -121,7 +125,7 @@ export class PpoTrainer {
           const t = transitions[index]!;
           const advantage = (t.advantage - mean) / std;
           const activations = this.policy.forward(t.state);
-          const p = softmax(activations.at(-1)!);
+          const p = actionProbs(activations.at(-1)!, t.state);
           const ratio = Math.exp(Math.log(Math.max(p[t.action]!, 1e-12)) - t.logProb);
           const outOfRange = ratio > 1 + this.o.clip || ratio < 1 - this.o.clip;
           if (outOfRange) clipped++;
@@ -160,7 +164,8 @@ export class PpoTrainer {
     return { episodes: this.averages.count, ma100: this.averages.ma100, ma1000: this.averages.ma1000, last: last! };
   }
 
-  evaluate(episodesPerBrief = 5, seed = 12345): number {
-    return greedyReturn(this.policy, this.env, this.briefs, episodesPerBrief, seed);
+  /** Greedy return over the first EVALUATION_BRIEFS training briefs (a greedy episode is deterministic: one each). */
+  evaluate(): number {
+    return greedyReturn(this.policy, this.env, this.briefs.slice(0, EVALUATION_BRIEFS), 1);
   }
 }

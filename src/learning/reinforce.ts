@@ -4,6 +4,7 @@ import type { FormulationEnv, RewardBreakdown } from './environment.ts';
 import { Mlp, softmax } from './mlp.ts';
 import { greedy as greedyAction, greedyReturn } from './evaluate.ts';
 import { Random } from './random.ts';
+import { actionProbs, policyProbs } from './policy.ts';
 
 /** Moving averages of episode returns over the last 100 and 1000 episodes (rl_reward_ma's two windows). */
 export class ReturnAverages {
@@ -82,7 +83,7 @@ export class ReinforceTrainer {
   /** Samples an action from the policy (greedy picks the most likely one). */
   act(state: Float32Array, random: Random, greedy = false): number {
     if (greedy) return greedyAction(this.policy, state);
-    return random.categorical(softmax(this.policy.forward(state).at(-1)!));
+    return random.categorical(policyProbs(this.policy, state));
   }
 
   /** Trains for `episodes` episodes; calls `onProgress` after each batch. */
@@ -101,7 +102,7 @@ export class ReinforceTrainer {
         const advantage = episode.reward.total - this.baseline;
         episode.states.forEach((state, t) => {
           const activations = this.policy.forward(state);
-          const probabilities = softmax(activations.at(-1)!);
+          const probabilities = actionProbs(activations.at(-1)!, state);
           // d(−A·log π(a|s))/d logits = A·(π − onehot(a))
           const outputGrad = new Float32Array(probabilities.length);
           for (let i = 0; i < probabilities.length; i++) outputGrad[i] = advantage * probabilities[i]!;
@@ -119,7 +120,8 @@ export class ReinforceTrainer {
   }
 
   /** Mean return of the greedy policy over fixed seeds (for evaluation). */
-  evaluate(episodesPerBrief = 5, seed = 12345): number {
-    return greedyReturn(this.policy, this.env, this.briefs, episodesPerBrief, seed);
+  /** Greedy return over the first 200 training briefs (one deterministic episode each). */
+  evaluate(): number {
+    return greedyReturn(this.policy, this.env, this.briefs.slice(0, 200), 1);
   }
 }

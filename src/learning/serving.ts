@@ -5,6 +5,8 @@ import type { ComplianceChecker, ComplianceResult } from '../regulation/index.ts
 import type { CheckpointMeta } from './checkpoint.ts';
 import { FormulationEnv, type RewardBreakdown } from './environment.ts';
 import { greedy } from './evaluate.ts';
+import { formulaSheet, type FormulaSheet, type SheetLine } from './formula-sheet.ts';
+import { refine } from './refine.ts';
 import { PolicyStore, type LoadedPolicy, type PolicyStatus } from './policy-store.ts';
 import { Random } from './random.ts';
 
@@ -22,7 +24,9 @@ export interface ProductionAnswer {
 }
 
 export interface ServedFormula {
-  readonly formula: ReadonlyArray<{ material: string; cas: string; concentrationPct: number; notePosition: string; odorFamily: string }>;
+  /** The formula sheet's lines: material, % of the concentrate, % in the product, position, family, share of its IFRA limit, allergens, who put it there. */
+  readonly formula: readonly SheetLine[];
+  readonly sheet: Omit<FormulaSheet, 'lines'>;
   readonly compliance: ComplianceResult;
   /** From the IFRA certificate of this concentrate: the highest dosage the brief's category allows, and what sets it. */
   readonly ifraMaxDosage: {
@@ -34,6 +38,8 @@ export interface ServedFormula {
     readonly reason: string | null;
   };
   readonly reward: RewardBreakdown;
+  /** The serving-time search from the policy's picks (refine.ts). */
+  readonly refinement: { readonly policyReward: number; readonly reward: number; readonly evaluations: number; readonly moves: number; readonly elapsedMs: number };
   readonly policy: { version: string; cid: string; algorithm: CheckpointMeta['algorithm']; shape: readonly number[]; evaluationReturn: number };
   /** The recipe (brief, formula, policy) as stored in the Cloud Hub: customers' feedback names it. */
   readonly recipeCid: string;
@@ -86,33 +92,31 @@ export class FormulaService {
     const { pin, net, meta } = await this.policy();
     const env = this.env;
     const started = performance.now();
-    const { units, reward } = env.episode(brief, (state) => greedy(net, state), new Random(1));
+    const episode = env.episode(brief, (state) => greedy(net, state), new Random(1));
+    const refined = refine(env, brief, episode.units);
+    const composition = env.compose(brief, refined.units);
     const latencyMs = performance.now() - started;
-    if (units.size === 0) {
-      // An untrained or degenerate policy can remove everything it added; an empty formula is no answer.
-      throw new FaiError(ErrorCodes.UNAVAILABLE, `production policy ${pin.version} (${pin.cid}) built an empty formula for this brief: it needs more training (check it with fai eval)`);
+    if (composition.lines.length === 0) {
+      // Only a brief that refuses nearly every material can leave nothing to compose.
+      throw new FaiError(ErrorCodes.UNAVAILABLE, `no formula can honour this brief: it refuses or its category excludes every material that could make one (policy ${pin.version}, ${pin.cid})`);
     }
-    const request = env.checkRequest(brief, units);
-    // request.formula lists the materials in the order of `units`.
-    const formula = [...units.keys()].map((i, k) => {
-      const material = env.palette[i]!;
-      return { material: material.name, cas: material.cas, concentrationPct: Math.round(request.formula[k]!.concentrationPct * 1000) / 1000, notePosition: material.notePosition!, odorFamily: material.odorFamily };
-    });
     const policy = { version: pin.version, cid: pin.cid, algorithm: meta.algorithm, shape: meta.shape, evaluationReturn: meta.evaluationReturn };
-    const compliance = this.compliance.check(request);
-    const certificate = this.compliance.certificate({ formula: request.formula });
+    const compliance = this.compliance.check(composition.request);
+    const { lines: formula, ...sheet } = formulaSheet(env, brief, composition, compliance);
+    const certificate = this.compliance.certificate({ formula: composition.request.formula });
     const forCategory = certificate.categories.find((c) => c.category === compliance.category)!;
     const ifraMaxDosage = {
       category: forCategory.category,
       amendment: certificate.amendment,
-      dosagePct: request.dosagePct,
+      dosagePct: composition.request.dosagePct,
       maxDosagePct: forCategory.maxDosagePct,
       limitedBy: forCategory.limitedBy.map((item) => item.name),
       reason: forCategory.reason,
     };
-    const recipe = await this.hub.storeJson('recipe', plainJson({ brief, formula, policy: { version: pin.version, cid: pin.cid } }), ['served']);
-    this.observe?.({ requestId, brief, latencyMs, reward: reward.total, units: [...units], version: pin.version, cid: pin.cid });
-    return { formula, compliance, ifraMaxDosage, reward, policy, recipeCid: recipe.cid };
+    const refinement = { policyReward: refined.policyReward, reward: refined.reward.total, evaluations: refined.evaluations, moves: refined.moves, elapsedMs: Math.round(refined.elapsedMs * 100) / 100 };
+    const recipe = await this.hub.storeJson('recipe', plainJson({ brief, formula: formula.map(({ material, cas, concentrationPct }) => ({ material, cas, concentrationPct })), policy: { version: pin.version, cid: pin.cid } }), ['served']);
+    this.observe?.({ requestId, brief, latencyMs, reward: refined.reward.total, units: [...refined.units], version: pin.version, cid: pin.cid });
+    return { formula, sheet, compliance, ifraMaxDosage, reward: refined.reward, refinement, policy, recipeCid: recipe.cid };
   }
 }
 

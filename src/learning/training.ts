@@ -1,14 +1,17 @@
 import { z } from 'zod';
-import { localBrief } from '../llm/index.ts';
-import { TRAINING_BRIEFS } from './briefs.ts';
+import type { CreativeBrief } from '../llm/index.ts';
+import { briefSets, type BriefSets } from './brief-distribution.ts';
 import { configHash, encodeCheckpoint } from './checkpoint.ts';
-import { distill, inferenceMicros } from './distill.ts';
-import { greedyReturn } from './evaluate.ts';
+import { distill, inferenceMicros, kl } from './distill.ts';
+import { briefReturns, greedy, meanInterval, type MeanInterval } from './evaluate.ts';
 import { FormulationEnv } from './environment.ts';
+import { softmax, type Mlp } from './mlp.ts';
+import { Random } from './random.ts';
 import { HybridLoop } from './hybrid.ts';
 import type { LearningMetrics } from './metric-relay.ts';
 import { PpoTrainer } from './ppo.ts';
 import { ReinforceTrainer, type TrainProgress } from './reinforce.ts';
+import { policyProbs } from './policy.ts';
 
 /** `distill`: a PPO teacher trained for `episodes`, then an 8-unit student distilled from it. */
 export const ALGORITHMS = ['ppo', 'reinforce', 'hybrid', 'distill'] as const;
@@ -38,12 +41,21 @@ export interface TrainingSummary {
   readonly bestSearchRewards?: number[];
   /** Materials with a replayed feedback preference (with --from-feedback). */
   readonly feedbackMaterials?: number;
+  /**
+   * Greedy return with its 95 % t-interval over briefs: on EVALUATION_SAMPLE training briefs, on the
+   * held-out set (generated with another seed, plus examples/heldout-briefs.json: never trained on),
+   * and — the baseline — what the composer alone makes of an empty pick on the held-out set.
+   */
+  readonly evaluation: { readonly training: MeanInterval; readonly heldOut: MeanInterval; readonly composerAlone: MeanInterval; readonly student?: { readonly training: MeanInterval; readonly heldOut: MeanInterval } };
   /** With `distill`: the student against its teacher (greedy returns, held-out KL, inference time). */
   readonly distillation?: {
     readonly teacherHidden: number;
     readonly studentHidden: number;
     readonly klBefore: number;
     readonly klAfter: number;
+    /** KL(teacher ‖ student) over the teacher's greedy episodes on the held-out briefs. */
+    readonly klHeldOut: number;
+    /** Held-out greedy returns (retention = student ÷ teacher). */
     readonly teacherReturn: number;
     readonly studentReturn: number;
     readonly retention: number;
@@ -63,6 +75,47 @@ export interface TrainingOutcome {
 }
 
 const round = (value: number) => Math.round(value * 1000) / 1000;
+const roundInterval = (m: MeanInterval): MeanInterval => ({ mean: round(m.mean), ci95: round(m.ci95), n: m.n });
+
+/** Distinct training briefs drawn for a run (brief-distribution.ts), and how many of them the summary scores. */
+export const TRAINING_BRIEF_COUNT = 4000;
+export const EVALUATION_SAMPLE = 240;
+/** Training briefs whose teacher rollouts the student learns from (4 episodes each). */
+export const DISTILL_BRIEFS = 800;
+/** Hidden units of the teacher (PPO) and of the distilled student. */
+export const TEACHER_HIDDEN = 128;
+export const STUDENT_HIDDEN = 8;
+
+let cachedSets: BriefSets | undefined;
+/** The run's brief sets, drawn once per process (the draw is seeded: every run sees the same briefs). */
+export function trainingBriefSets(): BriefSets {
+  cachedSets ??= briefSets(TRAINING_BRIEF_COUNT);
+  return cachedSets;
+}
+
+/** Training and held-out greedy returns of a policy, each with its interval. */
+export function scorePolicy(net: Mlp, env: FormulationEnv, sets: BriefSets = trainingBriefSets()): { training: MeanInterval; heldOut: MeanInterval } {
+  return { training: roundInterval(briefReturns(net, env, sets.training.slice(0, EVALUATION_SAMPLE))), heldOut: roundInterval(briefReturns(net, env, sets.heldOut)) };
+}
+
+/** Mean KL(teacher ‖ student) over the states of the teacher's greedy episodes on `briefs`. */
+export function heldOutKl(teacher: Mlp, student: Mlp, env: FormulationEnv, briefs: readonly CreativeBrief[]): number {
+  let sum = 0;
+  let count = 0;
+  const random = new Random(1);
+  for (const brief of briefs) {
+    for (const state of env.episode(brief, (s) => greedy(teacher, s), random).states) {
+      sum += kl(policyProbs(teacher, state), policyProbs(student, state));
+      count++;
+    }
+  }
+  return count === 0 ? 0 : sum / count;
+}
+
+/** What the composer alone makes of the held-out briefs (no picks): the baseline a policy must beat. */
+export function composerAlone(env: FormulationEnv, briefs: readonly CreativeBrief[]): MeanInterval {
+  return roundInterval(meanInterval(briefs.map((brief) => env.reward(brief, new Map()).total)));
+}
 
 /**
  * Trains a policy on the shipped training briefs: the one training path, whether `fai train` runs
@@ -71,15 +124,16 @@ const round = (value: number) => Math.round(value * 1000) / 1000;
  */
 export function runTraining(
   spec: TrainingSpec,
-  options: { metrics?: LearningMetrics; onProgress?: (progress: TrainProgress) => void; preferences?: Readonly<Record<string, number>> } = {},
+  options: { metrics?: LearningMetrics; onProgress?: (progress: TrainProgress) => void; preferences?: Readonly<Record<string, number>>; distillBriefs?: number } = {},
 ): TrainingOutcome {
   const started = performance.now();
   const preferences = new Map(Object.entries(options.preferences ?? {}));
   const env = new FormulationEnv({ preferences });
-  const briefs = TRAINING_BRIEFS.map(localBrief);
+  const sets = trainingBriefSets();
+  const briefs = sets.training;
   const common = { env, briefs, seed: spec.seed, ...(options.metrics === undefined ? {} : { metrics: options.metrics }) };
   // PPO trains the policy for ppo, hybrid (with the search) and distill (as the teacher).
-  const trainer = spec.algo === 'reinforce' ? new ReinforceTrainer(common) : new PpoTrainer(common);
+  const trainer = spec.algo === 'reinforce' ? new ReinforceTrainer(common) : new PpoTrainer({ ...common, hidden: TEACHER_HIDDEN });
   const before = trainer.evaluate();
   const hybrid = spec.algo === 'hybrid' && trainer instanceof PpoTrainer ? new HybridLoop({ ...common, ppo: trainer }) : null;
   const result = hybrid !== null ? hybrid.train(spec.episodes, options.onProgress) : trainer.train(spec.episodes, options.onProgress);
@@ -95,6 +149,7 @@ export function runTraining(
     ...(trainer instanceof PpoTrainer ? { lastClipFraction: round(trainer.lastClipFraction) } : {}),
     ...(hybrid !== null ? { switches: hybrid.switches, bestSearchRewards: [...hybrid.elites.values()].map((e) => round(e.reward)) } : {}),
     ...(spec.fromFeedback ? { feedbackMaterials: preferences.size } : {}),
+    evaluation: { ...scorePolicy(trainer.policy, env, sets), composerAlone: composerAlone(env, sets.heldOut) },
     seconds: Math.round((performance.now() - started) / 100) / 10,
   };
   const config = { algorithm: spec.algo, episodes: spec.episodes, seed: spec.seed, shape: [...trainer.policy.sizes], ...(spec.fromFeedback ? { preferences: options.preferences } : {}) };
@@ -104,27 +159,32 @@ export function runTraining(
   }
   // The student learns the teacher's action distributions; rl_distill_kl follows its held-out KL.
   const teacher = trainer.policy;
-  const distilled = distill({ teacher, env, briefs, seed: spec.seed, ...(options.metrics === undefined ? {} : { metrics: options.metrics }) });
-  const studentReturn = greedyReturn(distilled.student, env, briefs);
+  // The student learns on the teacher's rollouts over a sample of the training briefs.
+  const distilled = distill({ teacher, env, briefs: briefs.slice(0, options.distillBriefs ?? DISTILL_BRIEFS), episodesPerBrief: 4, hidden: STUDENT_HIDDEN, seed: spec.seed, ...(options.metrics === undefined ? {} : { metrics: options.metrics }) });
+  const studentScores = scorePolicy(distilled.student, env, sets);
   const state = env.encode(briefs[0]!, new Map(), 0);
   const teacherUs = inferenceMicros(teacher, state);
   const studentUs = inferenceMicros(distilled.student, state);
+  // Judged on the held-out briefs: returns, and KL(teacher ‖ student) over the states of the teacher's greedy episodes there.
+  const teacherReturn = summary.evaluation.heldOut.mean;
+  const studentReturn = studentScores.heldOut.mean;
   const distillation = {
     teacherHidden: teacher.sizes[1]!,
     studentHidden: distilled.student.sizes[1]!,
     klBefore: round(distilled.klBefore),
     klAfter: round(distilled.klAfter),
-    teacherReturn: after,
-    studentReturn: round(studentReturn),
-    retention: round(studentReturn / after),
+    klHeldOut: round(heldOutKl(teacher, distilled.student, env, sets.heldOut)),
+    teacherReturn,
+    studentReturn,
+    retention: round(studentReturn / teacherReturn),
     teacherInferenceUs: round(teacherUs),
     studentInferenceUs: round(studentUs),
     speedup: round(teacherUs / studentUs),
   };
   const teacherConfig = { ...config, algorithm: 'ppo' };
   return {
-    summary: { ...summary, distillation, seconds: Math.round((performance.now() - started) / 100) / 10 },
-    checkpoint: encodeCheckpoint(distilled.student, { algorithm: 'distilled', configHash: configHash({ ...config, student: [...distilled.student.sizes] }), evaluationReturn: round(studentReturn) }),
+    summary: { ...summary, evaluation: { ...summary.evaluation, student: studentScores }, distillation, seconds: Math.round((performance.now() - started) / 100) / 10 },
+    checkpoint: encodeCheckpoint(distilled.student, { algorithm: 'distilled', configHash: configHash({ ...config, student: [...distilled.student.sizes] }), evaluationReturn: studentScores.training.mean }),
     teacherCheckpoint: encodeCheckpoint(teacher, { algorithm: 'ppo', configHash: configHash(teacherConfig), evaluationReturn: after }),
   };
 }

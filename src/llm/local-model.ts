@@ -50,7 +50,35 @@ const NOTES: readonly Note[] = [
   { en: 'incense', words: ['incense', '인센스', '향냄새'], position: 'base', family: 'ambery/balsamic' },
   { en: 'leather', words: ['leather', '가죽', '레더'], position: 'base', family: 'leathery/animalic' },
   { en: 'oakmoss', words: ['oakmoss', 'moss', '이끼'], position: 'base', family: 'earthy/mossy' },
+  { en: 'lime', words: [' lime', '라임'], position: 'top', family: 'citrus' },
+  { en: 'pear', words: [' pear ', ' pears', '서양배'], position: 'top', family: 'fruity' },
+  { en: 'strawberry', words: ['strawberry', 'strawberries', '딸기'], position: 'top', family: 'fruity' },
+  { en: 'raspberry', words: ['raspberry', 'raspberries', '라즈베리', '산딸기'], position: 'top', family: 'fruity' },
+  { en: 'fig', words: [' fig', '무화과'], position: 'top', family: 'green' },
+  { en: 'ginger', words: ['ginger', '생강', '진저'], position: 'top', family: 'spicy' },
+  { en: 'cardamom', words: ['cardamom', '카다멈', '카르다몸'], position: 'top', family: 'spicy' },
+  { en: 'rosemary', words: ['rosemary', '로즈마리'], position: 'top', family: 'aromatic/herbal' },
+  { en: 'neroli', words: ['neroli', 'orange blossom', '네롤리', '오렌지 블라썸', '오렌지꽃'], position: 'heart', family: 'floral' },
+  { en: 'tuberose', words: ['tuberose', '튜베로즈'], position: 'heart', family: 'floral' },
+  { en: 'ylang ylang', words: ['ylang', '일랑일랑'], position: 'heart', family: 'floral' },
+  { en: 'geranium', words: ['geranium', '제라늄'], position: 'heart', family: 'floral' },
+  { en: 'hyacinth', words: ['hyacinth', '히아신스'], position: 'heart', family: 'floral' },
+  { en: 'plum', words: [' plum', '자두'], position: 'heart', family: 'fruity' },
+  { en: 'clove', words: ['clove', '정향', '클로브'], position: 'heart', family: 'spicy' },
+  { en: 'saffron', words: ['saffron', '사프란'], position: 'heart', family: 'spicy' },
+  { en: 'sage', words: [' sage', 'clary sage', '세이지'], position: 'heart', family: 'aromatic/herbal' },
+  { en: 'coconut', words: ['coconut', '코코넛'], position: 'base', family: 'gourmand/sweet' },
+  { en: 'honey', words: [' honey', '허니', '꿀'], position: 'base', family: 'gourmand/sweet' },
+  { en: 'almond', words: ['almond', '아몬드'], position: 'base', family: 'gourmand/sweet' },
+  { en: 'oud', words: [' oud', 'agarwood', '오우드', '침향'], position: 'base', family: 'woody' },
+  { en: 'tobacco', words: ['tobacco', '담배', '타바코'], position: 'base', family: 'leathery/animalic' },
+  { en: 'labdanum', words: ['labdanum', '라브다넘'], position: 'base', family: 'ambery/balsamic' },
+  { en: 'benzoin', words: ['benzoin', '벤조인'], position: 'base', family: 'ambery/balsamic' },
+  { en: 'myrrh', words: ['myrrh', '몰약', '미르'], position: 'base', family: 'ambery/balsamic' },
 ];
+
+/** The notes the local model reads, in English, with their usual position and family (the brief distribution draws from these). */
+export const NOTE_LEXICON: ReadonlyArray<{ readonly en: string; readonly position: Position; readonly family: Note['family'] }> = NOTES.map(({ en, position, family }) => ({ en, position, family }));
 
 const FAMILY_WORDS: ReadonlyArray<[CreativeBrief['notesPreference']['families'][number], readonly string[]]> = [
   ['citrus', ['citrus', 'citrusy', '시트러스', '상큼', '새콤']],
@@ -204,6 +232,10 @@ export function localBrief(text: string): CreativeBrief {
       families.delete(family);
       if (!forbidden.includes(family)) forbidden.push(family);
     }
+  }
+  // A mood named to be refused ("nothing sweet", "달콤한 건 싫어요") refuses what carries it.
+  for (const [mood, words] of MOOD_WORDS) {
+    if (words.some((w) => positions(t, w).some((at) => negated(t, at, w))) && !forbidden.includes(mood)) forbidden.push(mood);
   }
   const [productCategory] = matches(t, PRODUCT_WORDS);
   const [budgetTier] = matches(t, BUDGET_WORDS);

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
 import { parseOrThrow } from '../errors/index.ts';
+import { loadUsage, USAGE_CSV } from './usage.ts';
 
 /**
  * The materials palette: common perfumery materials with CAS, odour family and
@@ -39,6 +40,10 @@ export interface PaletteMaterial {
   readonly notePosition: NotePosition | null;
   /** An oil, absolute, resinoid, balsam or other natural complex substance (by its name). */
   readonly natural: boolean;
+  /** Maximum recommended % in the concentrate (data/usage.csv); null: not sourced. */
+  readonly maxUsePct: number | null;
+  /** Typical % in the concentrate (data/usage.csv); null: not sourced. */
+  readonly typicalUsePct: number | null;
   readonly sourceIds: readonly string[];
   readonly remarks: string;
 }
@@ -59,8 +64,9 @@ const NATURAL_NAME = /\b(oil|absolute|resinoid|balsam|distillate|extract|concret
 
 export const PALETTE_CSV = new URL('./data/materials.csv', import.meta.url);
 
-export function loadPalette(path: URL | string = PALETTE_CSV): PaletteMaterial[] {
+export function loadPalette(path: URL | string = PALETTE_CSV, usagePath: URL | string = USAGE_CSV): PaletteMaterial[] {
   const records: unknown[] = parse(readFileSync(path, 'utf8'), { columns: true, skip_empty_lines: true });
+  const usage = loadUsage(usagePath);
   return records.map((record, i) => {
     const row = parseOrThrow(Row, record, `materials.csv row ${i + 2}`);
     return {
@@ -71,6 +77,8 @@ export function loadPalette(path: URL | string = PALETTE_CSV): PaletteMaterial[]
       odorFamily: row.odor_family,
       notePosition: row.note_position === '' ? null : row.note_position,
       natural: NATURAL_NAME.test(row.name),
+      maxUsePct: usage.get(row.cas)?.maxUsePct ?? null,
+      typicalUsePct: usage.get(row.cas)?.typicalUsePct ?? null,
       sourceIds: row.source_ids.split(';'),
       remarks: row.remarks,
     };

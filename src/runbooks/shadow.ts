@@ -27,7 +27,7 @@ export function shadowEvalRunbook(deployment: Deployment): Runbook<ShadowEvalArg
       const stage = parseStage(args.stage ?? 'staging');
       const samples = args.samples ?? 50;
       const trainEpisodes = args.trainEpisodes ?? 4000;
-      const briefsFile = args.briefs ?? 'examples/shadow-briefs.json';
+      const briefsFile = args.briefs ?? 'examples/heldout-briefs.json';
       // The deployment's pins; everything else (hub, SHADOW_DIR) from this machine's configuration.
       const config = { ...loadConfig(), pinsFile: deployment.pinsFile };
       const outDir = args.out ?? `${config.shadow.dir}/reports`;

@@ -6,7 +6,7 @@ import { openHub, pingRedis } from '../hub/index.ts';
 import { BriefService, readPins, type Pins } from '../llm/index.ts';
 import { createMetrics, type Metrics } from '../metrics/index.ts';
 import { ThresholdEvaluator, type HealthCheck } from '../ops/index.ts';
-import { FormulaService, QueuedTrainingJobs, ThreadTrainingJobs, type TrainingJobs } from '../learning/index.ts';
+import { FormulaService, QueuedTrainingJobs, seedShippedPolicies, ThreadTrainingJobs, type TrainingJobs } from '../learning/index.ts';
 import { ComplianceChecker } from '../regulation/index.ts';
 import { openRemediation, type Remediation } from '../remediation/index.ts';
 import { readSchedule, shadowEvaluate, ShadowEvaluation, ShadowScheduler } from '../shadow/index.ts';
@@ -164,6 +164,14 @@ export function createApp(config: Config): App {
     async listen() {
       // Pins are read before the first request; without a pins file the service runs and says so.
       await this.reloadPins().catch(() => undefined);
+      // The shipped teacher and student (models/) go into the hub when their pins name them and it lacks them.
+      for (const seeded of await seedShippedPolicies(hub, pins.current).catch((error: unknown) => {
+        logger.error({ err: error }, 'shipped policies not stored');
+        return [];
+      })) {
+        if (seeded.status === 'stored') logger.info({ pin: seeded.pin, cid: seeded.cid }, 'shipped policy stored in the hub');
+        else if (seeded.status !== 'present') logger.error({ pin: seeded.pin, cid: seeded.cid, detail: seeded.detail }, 'pinned policy not in the hub and not shipped');
+      }
       if (config.shadow.schedule) {
         // A schedule that does not read stops the start: SHADOW_SCHEDULE=on promised runs.
         const schedule = await readSchedule(config.shadow.scheduleFile);

@@ -1,5 +1,5 @@
 import type { CreativeBrief } from '../llm/index.ts';
-import { greedy, kl, Random, softmax, type FormulationEnv, type Mlp } from '../learning/index.ts';
+import { greedy, kl, policyProbs, Random, type FormulationEnv, type Mlp } from '../learning/index.ts';
 
 /** One model's answer to a brief, as a shadow comparison records it. */
 export interface ModelRun {
@@ -11,12 +11,18 @@ export interface ModelRun {
   readonly units: ReadonlyArray<readonly [number, number]>;
 }
 
-/** Runs a policy greedily on a brief, timed; also returns the states it visited. */
+/**
+ * Runs a policy greedily on a brief and composes its formula, timed end to end (what one served
+ * formula costs: the forward passes, the steps and the composer); also returns the states it visited.
+ * Each model gets its own copy of the brief, so none profits from what the composer cached for another.
+ */
 export function runModel(env: FormulationEnv, net: Mlp, brief: CreativeBrief): ModelRun & { states: Float32Array[] } {
+  const own = structuredClone(brief);
   const started = performance.now();
-  const { units, states } = env.episode(brief, (state) => greedy(net, state), new Random(1));
+  const { units, states } = env.episode(own, (state) => greedy(net, state), new Random(1));
+  const composition = env.compose(own, units);
   const latencyMs = performance.now() - started;
-  return { latencyMs, reward: env.reward(brief, units).total, units: [...units], states };
+  return { latencyMs, reward: env.reward(own, units, composition).total, units: [...units], states };
 }
 
 /** The formula as a concentration vector over the palette (shares summing to 1; all zero when empty). */
@@ -44,6 +50,6 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
 export function meanKl(teacher: Mlp, student: Mlp, states: readonly Float32Array[]): number {
   if (states.length === 0) return 0;
   let sum = 0;
-  for (const state of states) sum += kl(softmax(teacher.forward(state).at(-1)!), softmax(student.forward(state).at(-1)!));
+  for (const state of states) sum += kl(policyProbs(teacher, state), policyProbs(student, state));
   return sum / states.length;
 }

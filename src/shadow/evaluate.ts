@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/index.ts';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import { openHub, type CloudHub } from '../hub/index.ts';
-import { FormulationEnv, type TrainProgress } from '../learning/index.ts';
+import { FormulationEnv, type TrainProgress, seedShippedPolicies } from '../learning/index.ts';
 import { readPins, type Pins } from '../llm/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import { writeFileAtomic } from '../system/index.ts';
@@ -67,6 +67,8 @@ export async function shadowEvaluate(options: EvaluationOptions): Promise<{ repo
   const briefs = await readBriefSet(options.briefsFile);
   const pins: Pins = await readPins(options.config.pinsFile).catch(() => ({}));
   const opened = openHub(options.config);
+  // A fresh clone's pins name the shipped teacher and student: into this hub first when it lacks them.
+  await seedShippedPolicies(opened.hub, pins);
   try {
     const env = new FormulationEnv();
     const models = await offlineModels({ hub: opened.hub, pins, env, ...(options.trainEpisodes === undefined ? {} : { trainEpisodes: options.trainEpisodes }), ...(options.onTrainProgress === undefined ? {} : { onProgress: options.onTrainProgress }) });

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import type { CloudHub } from '../hub/index.ts';
-import { FormulationEnv, greedy, PolicyStore, Random, runTraining, storeCheckpoints, type LoadedPolicy, type TrainProgress } from '../learning/index.ts';
+import { FormulationEnv, greedy, PolicyStore, Random, refine, runTraining, storeCheckpoints, type LoadedPolicy, type TrainProgress } from '../learning/index.ts';
 import { localBrief, policyPinOf, type CreativeBrief, type Pins, type PolicyPinName } from '../llm/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import type { ComparisonLog, Stage } from './log.ts';
@@ -10,7 +10,7 @@ import { ShadowRunner } from './runner.ts';
 
 const BriefSet = z.object({ texts: z.array(z.string().trim().min(1).max(4000)).min(1) }).passthrough();
 
-/** Reads a brief set: `{"texts": ["customer words", …]}` (examples/shadow-briefs.json); each text goes through the local brief model. */
+/** Reads a brief set: `{"texts": ["customer words", …]}` (examples/heldout-briefs.json); each text goes through the local brief model. */
 export async function readBriefSet(file: string): Promise<CreativeBrief[]> {
   let text: string;
   try {
@@ -95,9 +95,14 @@ export async function runOffline(options: {
     await runner.warmUp({ requestId: 'warm-up', brief: first, latencyMs: 0, reward: warm.reward.total, units: [...warm.units], version: models.production.pin.version, cid: models.production.pin.cid });
     for (let i = 0; i < options.samples; i++) {
       const brief = options.briefs[i % options.briefs.length]!;
+      const own = structuredClone(brief);
       const started = performance.now();
-      const { units, reward } = env.episode(brief, (state) => greedy(models.production.net, state), new Random(1));
+      // Production as it serves: the greedy picks, the serving-time search, the composer.
+      const { units: picks } = env.episode(own, (state) => greedy(models.production.net, state), new Random(1));
+      const { units } = refine(env, own, picks);
+      const composition = env.compose(own, units);
       const latencyMs = performance.now() - started;
+      const reward = env.reward(own, units, composition);
       runner.offer({ requestId: `offline-${i}`, brief, latencyMs, reward: reward.total, units: [...units], version: models.production.pin.version, cid: models.production.pin.cid });
       // One at a time, so the progress bar means something and production is never timed beside a shadow model.
       await runner.idle();

@@ -14,7 +14,7 @@ describe('teacher → student distillation', () => {
     const result = distill({ teacher: teacher.policy, env, briefs, seed: 1, episodesPerBrief: 20, epochs: 15, metrics });
     assert.ok(result.klAfter < result.klBefore / 5, `KL ${result.klBefore.toFixed(3)} → ${result.klAfter.toFixed(3)}`);
     assert.ok(result.klAfter <= 0.15, `KL after ${result.klAfter}`);
-    assert.equal(result.student.sizes[1], 8, 'a smaller student: 8 hidden units against the teacher 64');
+    assert.equal(result.student.sizes[1], 8, 'a smaller student: 8 hidden units against the teacher of 128');
     const [series] = await readSamples(metrics.registry, catalogue.rlDistillKl);
     assert.deepEqual(series?.labels, { teacher: 'ppo', student: 'ppo-student' });
     assert.ok(Math.abs(series!.value - result.klAfter) < 1e-9);

@@ -49,7 +49,11 @@ describe('customer feedback replayed as a reward signal', () => {
     const plain = env.reward(briefs[0]!, units);
     const rated = withFeedback.reward(briefs[0]!, units);
     assert.equal(plain.feedback, 0);
-    assert.equal(rated.feedback, Math.round(FEEDBACK_WEIGHT * (0.75 * 0.5 + 0.25 * -1) * 1000) / 1000);
+    // Shares of the composed formula (the composer adds what the brief needs beside the two picks).
+    const lines = env.compose(briefs[0]!, units).lines;
+    const shareOf = (index: number) => (lines.find((l) => l.index === index)?.pct ?? 0) / 100;
+    assert.ok(shareOf(i) > 0);
+    assert.ok(Math.abs(rated.feedback - FEEDBACK_WEIGHT * (shareOf(i) * 0.5 + shareOf(j) * -1)) <= 0.001, `${rated.feedback}`);
     assert.equal(Math.round((rated.total - plain.total) * 1000) / 1000, rated.feedback);
   });
 

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Config } from '../../src/config/index.ts';
-import { configHash, encodeCheckpoint, FormulationEnv, greedy, Mlp, PpoTrainer, Random, TRAINING_BRIEFS } from '../../src/learning/index.ts';
+import { configHash, encodeCheckpoint, FormulationEnv, greedy, Mlp, PpoTrainer, Random, refine, TRAINING_BRIEFS } from '../../src/learning/index.ts';
 import { localBrief, POLICY_PIN, writePins, type PolicyPin } from '../../src/llm/index.ts';
 import { catalogue, readSamples } from '../../src/metrics/index.ts';
 import { createApp, type App } from '../../src/server/index.ts';
@@ -73,10 +73,23 @@ describe('POST /v1/formulas', () => {
     const sum = body.formula.reduce((a: number, line: { concentrationPct: number }) => a + line.concentrationPct, 0);
     assert.ok(Math.abs(sum - 100) < 0.01, `concentrations sum to ${sum}`);
     assert.ok(['pass', 'warning', 'unknown', 'fail'].includes(body.compliance.verdict));
-    // The served formula is the trained policy's greedy formula for that brief, scored by the environment's reward.
-    const expected = env.episode(body.brief, (state) => greedy(trained, state), new Random(1));
-    assert.deepEqual(body.reward, expected.reward);
-    assert.deepEqual(body.formula.map((l: { cas: string }) => l.cas), [...expected.units.keys()].map((i) => env.palette[i]!.cas));
+    // The served formula is the trained policy's greedy picks, refined by the search and composed, scored by the environment's reward.
+    const picks = env.episode(body.brief, (state) => greedy(trained, state), new Random(1)).units;
+    const refined = refine(env, body.brief, picks);
+    assert.deepEqual(body.reward, refined.reward);
+    const composed = env.compose(body.brief, refined.units);
+    assert.deepEqual(body.formula.map((l: { cas: string }) => l.cas).sort(), composed.lines.map((l) => env.palette[l.index]!.cas).sort());
+    // The formula sheet: what a perfumer reads, and the certificate's maximum dosage beside the verdict.
+    assert.ok(body.formula.length >= 6);
+    for (const line of body.formula) {
+      assert.ok(['top', 'heart', 'base'].includes(line.notePosition));
+      assert.equal(line.productPct, Math.round(line.concentrationPct * body.sheet.dosagePct * 100) / 1e4);
+      assert.ok(['policy', 'composer'].includes(line.source));
+    }
+    assert.ok(['pass', 'warning'].includes(body.compliance.verdict), body.compliance.verdict);
+    assert.equal(body.ifraMaxDosage.category, body.compliance.category);
+    assert.ok(body.ifraMaxDosage.maxDosagePct === null || body.ifraMaxDosage.maxDosagePct >= body.sheet.dosagePct);
+    assert.ok(body.refinement.reward >= body.refinement.policyReward);
     // The compliance check ran through the service's checker (its metrics moved).
     const checks = await readSamples(app.metrics.registry, catalogue.ifraChecksTotal);
     assert.ok(checks.reduce((a, s) => a + s.value, 0) >= 1);
@@ -87,7 +100,7 @@ describe('POST /v1/formulas', () => {
     // The served recipe is in the hub under the CID the answer gives: customers' feedback names it.
     const recipe = await app.server.inject({ method: 'GET', url: `/v1/hub/objects/${body.recipeCid}` });
     assert.equal(recipe.statusCode, 200, recipe.body);
-    assert.deepEqual(recipe.json().data.formula, body.formula);
+    assert.deepEqual(recipe.json().data.formula, body.formula.map(({ material, cas, concentrationPct }: { material: string; cas: string; concentrationPct: number }) => ({ material, cas, concentrationPct })));
     assert.deepEqual(recipe.json().data.policy, { version: '1.0.0', cid: policyCid });
   });
 
@@ -129,22 +142,43 @@ describe('POST /v1/formulas', () => {
     assert.equal(huge.statusCode, 413);
   });
 
-  it('answers 503 rather than an empty formula when the policy removes everything it adds', async () => {
-    // A policy that always lowers material 0: its greedy episode ends with no material at all.
-    const lowering = new Mlp([env.stateSize, 4, env.actions], new Random(1));
-    for (const w of lowering.weights) w.fill(0);
-    lowering.biases.at(-1)![env.palette.length] = 10;
+  it('answers an acceptable formula even from a degenerate policy that only ever picks a refused material', async () => {
+    // The brief refuses vanilla; a policy that always picks Vanillin picks nothing at all: the composer builds the formula.
+    const vanillin = env.palette.findIndex((m) => m.name === 'Vanillin');
+    const stubborn = new Mlp([env.stateSize, 4, env.actions], new Random(1));
+    for (const w of stubborn.weights) w.fill(0);
+    stubborn.biases.at(-1)![vanillin] = 10;
     const holder = await appWith();
     const stored = await holder.server.inject({
       method: 'POST',
       url: '/v1/hub/checkpoints',
       headers: { 'content-type': 'application/octet-stream' },
-      payload: Buffer.from(encodeCheckpoint(lowering, { algorithm: 'ppo', configHash: configHash({}), evaluationReturn: 0 })),
+      payload: Buffer.from(encodeCheckpoint(stubborn, { algorithm: 'ppo', configHash: configHash({}), evaluationReturn: 0 })),
     });
     const app = await appWith({ version: '0.0.1', cid: stored.json().cid });
     const response = await post(app, { text: TEXT });
-    assert.equal(response.statusCode, 503, response.body);
-    assert.match(response.json().error.message, /empty formula/);
+    assert.equal(response.statusCode, 200, response.body);
+    const body = response.json();
+    assert.ok(body.brief.forbiddenIngredients.includes('vanilla'));
+    assert.ok(!body.formula.some((l: { material: string }) => l.material === 'Vanillin'));
+    assert.ok(body.formula.length >= 6);
+  });
+
+  it('serves the shipped models on a fresh hub: the repository\'s pins, nothing trained', async () => {
+    const fresh = createApp({ ...testConfig({ PORT: '0' }), pinsFile: 'configs/model_pins.json' });
+    apps.push(fresh);
+    await fresh.listen();
+    const response = await post(fresh, { text: 'a fresh green tea scent for summer, no musk' });
+    assert.equal(response.statusCode, 200, response.body);
+    const body = response.json();
+    const pins = JSON.parse(readFileSync('configs/model_pins.json', 'utf8'));
+    assert.equal(body.policy.cid, pins['formulation-policy'].cid);
+    assert.ok(body.sheet.unavailableNotes.includes('green tea'));
+    assert.ok(!body.formula.some((l: { odorFamily: string }) => l.odorFamily === 'musky'));
+    for (const name of ['formulation-teacher', 'formulation-student']) {
+      const health = (await fresh.server.inject({ method: 'GET', url: `/health/policy?pin=${name}` })).json();
+      assert.equal(health.status, 'loaded', JSON.stringify(health));
+    }
   });
 
   it('answers 503 naming the CID when the pinned policy is not a checkpoint or not in the hub; /health/policy says so', async () => {

@@ -4,12 +4,15 @@ import { readFile } from 'node:fs/promises';
 import { loadConfig } from '../../config/index.ts';
 import { openHub } from '../../hub/index.ts';
 import {
+  briefReturns,
+  composerAlone,
   decodeCheckpoint,
   evaluatePolicy,
   FormulationEnv,
   preferencesFor,
   runTraining,
-  TRAINING_BRIEFS,
+  scorePolicy,
+  trainingBriefSets,
   TrainingSpecSchema,
   type TrainingJobView,
   type TrainingSpec,
@@ -17,7 +20,6 @@ import {
 } from '../../learning/index.ts';
 import { progressBar } from '../progress.ts';
 import { callService, parseTimeout, readJson, serviceUrl } from '../service-client.ts';
-import { localBrief } from '../../llm/index.ts';
 import { ExitCodes } from '../exit-codes.ts';
 
 export interface TrainOptions {
@@ -55,11 +57,13 @@ function specOf(options: TrainOptions): TrainingSpec {
 }
 
 function describe(summary: TrainingSummary, extra: string): string {
+  const e = summary.evaluation;
+  const held = `held-out ${e.heldOut.mean} ± ${e.heldOut.ci95} (n ${e.heldOut.n}), training ${e.training.mean} ± ${e.training.ci95}, composer alone ${e.composerAlone.mean} ± ${e.composerAlone.ci95}`;
   const d = summary.distillation;
   if (d !== undefined) {
-    return `teacher ${d.teacherHidden} hidden units → student ${d.studentHidden}: KL ${d.klBefore} → ${d.klAfter}; retention ${d.retention} (${d.studentReturn} / ${d.teacherReturn}); speed-up ×${d.speedup} (${d.teacherInferenceUs} → ${d.studentInferenceUs} µs); ${summary.seconds} s${extra}\n`;
+    return `teacher ${d.teacherHidden} hidden units → student ${d.studentHidden}: KL ${d.klBefore} → ${d.klAfter} (held-out ${d.klHeldOut}); retention ${d.retention} (held-out ${d.studentReturn} / ${d.teacherReturn}); speed-up ×${d.speedup} (${d.teacherInferenceUs} → ${d.studentInferenceUs} µs); teacher ${held}; ${summary.seconds} s${extra}\n`;
   }
-  return `${summary.algorithm}, seed ${summary.seed}: ${summary.episodes} episodes in ${summary.seconds} s; reward MA100 ${summary.rewardMa100}, MA1000 ${summary.rewardMa1000}; greedy return ${summary.greedyReturnBefore} → ${summary.greedyReturnAfter}${summary.feedbackMaterials === undefined ? '' : `; feedback on ${summary.feedbackMaterials} materials replayed`}${extra}\n`;
+  return `${summary.algorithm}, seed ${summary.seed}: ${summary.episodes} episodes in ${summary.seconds} s; reward MA100 ${summary.rewardMa100}, MA1000 ${summary.rewardMa1000}; greedy return ${summary.greedyReturnBefore} → ${summary.greedyReturnAfter}; ${held}${summary.feedbackMaterials === undefined ? '' : `; feedback on ${summary.feedbackMaterials} materials replayed`}${extra}\n`;
 }
 
 /** `fai train`: trains a policy on the shipped training briefs and prints a summary; `--submit` has the service train it. */
@@ -159,8 +163,35 @@ export async function evalCommand(options: { checkpoint: string; seeds: number; 
   if (meta.shape[0] !== env.stateSize || meta.shape.at(-1) !== env.actions) {
     throw new FaiError(ErrorCodes.VALIDATION, `--checkpoint: shape ${meta.shape.join('-')} does not fit this environment (${env.stateSize} inputs, ${env.actions} actions)`, { field: '--checkpoint' });
   }
-  const result = evaluatePolicy(net, env, TRAINING_BRIEFS.map(localBrief), options.seeds);
-  const summary = { algorithm: meta.algorithm, shape: meta.shape, configHash: meta.configHash, mean: round(result.mean), ci95: round(result.ci95), seeds: result.seeds, episodes: result.episodes };
-  write(options.json ? `${JSON.stringify(summary, null, 2)}\n` : `${meta.algorithm} ${meta.shape.join('-')}: mean return ${summary.mean} ± ${summary.ci95} (95 % CI, ${summary.seeds} seeds, ${summary.episodes} episodes)\n`);
+  // Greedy returns with 95 % t-intervals over briefs: held-out (never trained on) beside training and the smoke texts;
+  // and the sampled policy over seeds on the held-out set (a policy's spread, not just its mode).
+  const sets = trainingBriefSets();
+  const scores = scorePolicy(net, env, sets);
+  const smoke = briefReturns(net, env, sets.smoke);
+  const sampled = evaluatePolicy(net, env, sets.heldOut.slice(0, 40), options.seeds, 1);
+  const summary = {
+    algorithm: meta.algorithm,
+    shape: meta.shape,
+    configHash: meta.configHash,
+    heldOut: scores.heldOut,
+    training: scores.training,
+    smoke: { mean: round(smoke.mean), ci95: round(smoke.ci95), n: smoke.n },
+    composerAlone: composerAlone(env, sets.heldOut),
+    sampledHeldOut: { mean: round(sampled.mean), ci95: round(sampled.ci95), seeds: sampled.seeds, episodes: sampled.episodes },
+  };
+  const line = (m: { mean: number; ci95: number; n: number }) => `${m.mean} ± ${m.ci95} (n ${m.n})`;
+  write(
+    options.json
+      ? `${JSON.stringify(summary, null, 2)}\n`
+      : [
+          `${meta.algorithm} ${meta.shape.join('-')}: greedy mean return, 95 % t-interval over briefs`,
+          `  held-out         ${line(summary.heldOut)}`,
+          `  training         ${line(summary.training)}`,
+          `  smoke (8 texts)  ${line(summary.smoke)}`,
+          `  composer alone   ${line(summary.composerAlone)} (held-out, no picks: the baseline)`,
+          `  sampled actions  ${summary.sampledHeldOut.mean} ± ${summary.sampledHeldOut.ci95} (${summary.sampledHeldOut.seeds} seeds, ${summary.sampledHeldOut.episodes} episodes on held-out briefs)`,
+          '',
+        ].join('\n'),
+  );
   return ExitCodes.OK;
 }

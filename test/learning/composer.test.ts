@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { drawBriefs, FormulationEnv, heldOutTextBriefs, Random, RESOLUTION_PCT, UNSOURCED_MAX_USE_PCT, type Composition } from '../../src/learning/index.ts';
+import { localBrief, type CreativeBrief } from '../../src/llm/index.ts';
+import { ComplianceChecker, RegulatoryCatalogue } from '../../src/regulation/index.ts';
+
+/**
+ * What a perfumer would accept, checked without the reward: on briefs from a seed neither training
+ * nor the held-out set uses, and on the customer texts, whatever the policy picked (random picks,
+ * or none at all).
+ */
+const env = new FormulationEnv();
+const checker = new ComplianceChecker({ catalogue: RegulatoryCatalogue.load() });
+const briefs: CreativeBrief[] = [...drawBriefs(99_991, 150), ...heldOutTextBriefs()];
+
+/** Independent of the composer's own matching: whole words of the name and IFRA descriptors, and the family's parts. */
+function refusedBy(index: number, term: string): boolean {
+  const m = env.palette[index]!;
+  const t = term.toLowerCase();
+  const words = `${m.name} ${m.odorDescriptors.join(' ')}`.toLowerCase().split(/[^a-z]+/);
+  return m.odorFamily.split('/').some((part) => part.startsWith(t)) || words.some((w) => w === t || w === `${t}y` || w === `${t}s`);
+}
+
+function assertAcceptable(brief: CreativeBrief, composition: Composition, what: string): void {
+  const lines = composition.lines;
+  const total = lines.reduce((sum, l) => sum + l.pct, 0);
+  assert.ok(Math.abs(total - 100) < 1e-6, `${what}: adds up to ${total}`);
+  for (const line of lines) {
+    const m = env.palette[line.index]!;
+    assert.ok(Math.abs(line.pct / RESOLUTION_PCT - Math.round(line.pct / RESOLUTION_PCT)) < 1e-6 && line.pct >= RESOLUTION_PCT, `${what}: ${m.name} at ${line.pct} is not a multiple of ${RESOLUTION_PCT}`);
+    assert.ok(line.pct <= (m.maxUsePct ?? UNSOURCED_MAX_USE_PCT) + 1e-9, `${what}: ${m.name} at ${line.pct} % over its maximum use level ${m.maxUsePct ?? UNSOURCED_MAX_USE_PCT}`);
+    for (const term of brief.forbiddenIngredients) assert.ok(!refusedBy(line.index, term), `${what}: ${m.name} is refused by "${term}"`);
+  }
+  assert.ok(lines.length >= 6, `${what}: ${lines.length} materials`);
+  const positions = new Set(lines.map((l) => env.composer.info[l.index]!.position));
+  assert.deepEqual([...positions].sort(), ['base', 'heart', 'top'], `${what}: positions ${[...positions]}`);
+  const families = new Set(lines.map((l) => env.palette[l.index]!.odorFamily));
+  for (const family of brief.notesPreference.families) {
+    const available = env.palette.some((_, i) => env.allowed(brief, i) && env.palette[i]!.odorFamily === family);
+    if (available) assert.ok(families.has(family), `${what}: family ${family} missing`);
+  }
+  for (const note of [...brief.notesPreference.top, ...brief.notesPreference.heart, ...brief.notesPreference.base]) {
+    const carried = lines.some((l) => env.composer.carries(l.index, note));
+    assert.ok(carried || composition.unavailableNotes.includes(note.toLowerCase()), `${what}: note "${note}" neither carried nor reported unavailable`);
+  }
+  // The service's checker, from the request as a client would send it.
+  const verdict = checker.check(composition.request).verdict;
+  assert.ok(verdict === 'pass' || verdict === 'warning', `${what}: compliance ${verdict}`);
+}
+
+describe('the composer: formulas a perfumer would accept, on briefs no training run sees', () => {
+  it('holds for random picks and for no picks at all', () => {
+    const random = new Random(5);
+    let k = 0;
+    for (const brief of briefs) {
+      const picks = new Map<number, number>();
+      for (let i = 0; i < 16; i++) {
+        const a = random.int(env.actions);
+        picks.set(a, Math.min(4, (picks.get(a) ?? 0) + 1));
+      }
+      assertAcceptable(brief, env.compose(brief, picks), `brief ${k} (random picks)`);
+      assertAcceptable(brief, env.compose(brief, new Map()), `brief ${k} (no picks)`);
+      k++;
+    }
+  });
+
+  it('removes every musky material for "no musk", and every sweet one for "nothing sweet"', () => {
+    const noMusk = localBrief('a fresh green tea scent for summer, no musk');
+    assert.ok(noMusk.forbiddenIngredients.includes('musk'));
+    const musky = env.palette.map((m, i) => [m, i] as const).filter(([m]) => m.odorFamily === 'musky' || m.odorDescriptors.includes('Musk like'));
+    assert.ok(musky.length >= 11);
+    for (const [, i] of musky) assert.equal(env.allowed(noMusk, i), false);
+    const noSweet = localBrief('nothing sweet please, something clean and airy for the office');
+    assert.ok(noSweet.forbiddenIngredients.includes('sweet'), JSON.stringify(noSweet.forbiddenIngredients));
+    const lines = env.compose(noSweet, new Map()).lines.map((l) => env.palette[l.index]!);
+    assert.ok(lines.every((m) => m.odorFamily !== 'gourmand/sweet' && !m.odorDescriptors.includes('Sweet')), lines.map((m) => m.name).join(', '));
+  });
+
+  it('honours named notes by descriptor and says which no material carries', () => {
+    const neroli = env.compose(localBrief('orange blossom and neroli for a spring wedding'), new Map());
+    assert.ok(neroli.lines.some((l) => /neroli/i.test(`${env.palette[l.index]!.name} ${env.palette[l.index]!.odorDescriptors.join(' ')}`)));
+    assert.deepEqual(neroli.unavailableNotes, []);
+    const tea = env.compose(localBrief('a fresh green tea scent for summer, no musk'), new Map());
+    assert.ok(tea.unavailableNotes.includes('green tea'), JSON.stringify(tea.unavailableNotes));
+    const oud = env.compose(localBrief('deep oud and leather for evenings, masculine'), new Map());
+    assert.ok(oud.unavailableNotes.includes('oud'));
+    assert.ok(oud.lines.some((l) => env.composer.carries(l.index, 'leather')));
+  });
+
+  it('keeps trace materials at trace levels and never uses what the category does not allow', () => {
+    // Isobutyl quinoline: maximum 0.1 % of the concentrate (usage.csv).
+    const quinoline = env.palette.findIndex((m) => m.name === 'Isobutyl Quinoline');
+    const brief = localBrief('smoky leather, masculine');
+    const line = env.compose(brief, new Map([[quinoline, 4]])).lines.find((l) => l.index === quinoline);
+    if (line !== undefined) assert.ok(line.pct <= 0.1);
+    // Lilial: EU Annex II, never allowed.
+    const lilial = env.palette.findIndex((m) => m.name === 'Lilial');
+    assert.equal(env.allowed(brief, lilial), false);
+    assert.ok(!env.compose(brief, new Map([[lilial, 4]])).lines.some((l) => l.index === lilial));
+  });
+
+  it('repairs the phototoxic-oil sum: bergamot and lemon picked to the full stay within 100 % of their limits together', () => {
+    const brief = localBrief('fresh citrus with bergamot and lemon for the office');
+    const bergamot = env.palette.findIndex((m) => m.name === 'Bergamot oil');
+    const lemon = env.palette.findIndex((m) => m.name === 'Lemon oil');
+    const composition = env.compose(brief, new Map([[bergamot, 4], [lemon, 4]]));
+    const sum = composition.check.combinations.find((c) => c.id === 'furocoumarin_oils');
+    if (sum !== undefined) assert.ok(sum.totalPct <= 100, `${sum.totalPct}`);
+    assertAcceptable(brief, composition, 'citrus');
+  });
+});
