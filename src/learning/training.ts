@@ -80,8 +80,10 @@ const roundInterval = (m: MeanInterval): MeanInterval => ({ mean: round(m.mean),
 /** Distinct training briefs drawn for a run (brief-distribution.ts), and how many of them the summary scores. */
 export const TRAINING_BRIEF_COUNT = 4000;
 export const EVALUATION_SAMPLE = 240;
-/** Training briefs whose teacher rollouts the student learns from (4 episodes each). */
+/** Training briefs whose teacher rollouts the student learns from (4 episodes each), for a teacher of 4000 episodes or more. */
 export const DISTILL_BRIEFS = 800;
+/** A short teacher needs a short distillation: episodes ÷ 5 briefs, between 16 and DISTILL_BRIEFS (4000 episodes → 800). */
+export const distillBriefsFor = (episodes: number): number => Math.min(DISTILL_BRIEFS, Math.max(16, Math.round(episodes / 5)));
 /** Hidden units of the teacher (PPO) and of the distilled student. */
 export const TEACHER_HIDDEN = 128;
 export const STUDENT_HIDDEN = 8;
@@ -160,7 +162,7 @@ export function runTraining(
   // The student learns the teacher's action distributions; rl_distill_kl follows its held-out KL.
   const teacher = trainer.policy;
   // The student learns on the teacher's rollouts over a sample of the training briefs.
-  const distilled = distill({ teacher, env, briefs: briefs.slice(0, options.distillBriefs ?? DISTILL_BRIEFS), episodesPerBrief: 4, hidden: STUDENT_HIDDEN, seed: spec.seed, ...(options.metrics === undefined ? {} : { metrics: options.metrics }) });
+  const distilled = distill({ teacher, env, briefs: briefs.slice(0, options.distillBriefs ?? distillBriefsFor(spec.episodes)), episodesPerBrief: 4, hidden: STUDENT_HIDDEN, seed: spec.seed, ...(options.metrics === undefined ? {} : { metrics: options.metrics }) });
   const studentScores = scorePolicy(distilled.student, env, sets);
   const state = env.encode(briefs[0]!, new Map(), 0);
   const teacherUs = inferenceMicros(teacher, state);

@@ -319,8 +319,12 @@ describe('fai train', () => {
     const evaluated = await fai(['eval', '--checkpoint', checkpoint, '--seeds', '3', '--json']);
     assert.equal(evaluated.code, 0, evaluated.stderr);
     const result = JSON.parse(evaluated.stdout);
-    assert.deepEqual([result.algorithm, result.seeds, result.episodes], ['ppo', 3, 120]);
-    assert.ok(Number.isFinite(result.mean) && result.ci95 > 0);
+    // Held-out beside training, each a mean with its 95 % t-interval over briefs; sampled actions over 3 seeds.
+    assert.equal(result.algorithm, 'ppo');
+    assert.ok(result.heldOut.n >= 200 && Number.isFinite(result.heldOut.mean) && result.heldOut.ci95 > 0);
+    assert.ok(result.training.n > 0 && Number.isFinite(result.training.mean));
+    assert.ok(Number.isFinite(result.composerAlone.mean));
+    assert.deepEqual([result.sampledHeldOut.seeds, result.sampledHeldOut.episodes], [3, 120]);
     const notOne = join(dir, 'notes.txt');
     await writeFile(notOne, 'hello');
     const refused = await fai(['eval', '--checkpoint', notOne]);

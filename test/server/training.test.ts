@@ -69,15 +69,17 @@ describe('training jobs on the service (no REDIS_URL: a worker thread)', () => {
     assert.equal(view.state, 'completed', JSON.stringify(view));
     const d = view.summary.distillation;
     assert.ok(d.klAfter < d.klBefore, `KL ${d.klBefore} → ${d.klAfter}`);
-    assert.deepEqual([d.teacherHidden, d.studentHidden], [64, 8]);
+    assert.deepEqual([d.teacherHidden, d.studentHidden], [128, 8]);
     const kl = await readSamples(app().metrics.registry, catalogue.rlDistillKl);
     assert.deepEqual(kl.map((s) => s.labels), [{ teacher: 'ppo', student: 'ppo-student' }]);
     assert.equal(Math.round(kl[0]!.value * 1000) / 1000, d.klAfter);
     const algorithmOf = async (cid: string) => decodeCheckpoint(new Uint8Array((await app().server.inject({ method: 'GET', url: `/v1/hub/objects/${cid}` })).rawPayload)).meta;
     const student = await algorithmOf(view.checkpointCid);
     const teacher = await algorithmOf(view.teacherCheckpointCid);
-    assert.deepEqual([student.algorithm, student.shape[1], student.evaluationReturn], ['distilled', 8, d.studentReturn]);
-    assert.deepEqual([teacher.algorithm, teacher.shape[1], teacher.evaluationReturn], ['ppo', 64, d.teacherReturn]);
+    // A checkpoint's evaluationReturn is its greedy return on training briefs; the distillation figures are held-out ones.
+    assert.deepEqual([student.algorithm, student.shape[1], student.evaluationReturn], ['distilled', 8, view.summary.evaluation.student.training.mean]);
+    assert.deepEqual([teacher.algorithm, teacher.shape[1], teacher.evaluationReturn], ['ppo', 128, view.summary.greedyReturnAfter]);
+    assert.equal(d.teacherReturn, view.summary.evaluation.heldOut.mean);
   });
 
   it('names what is wrong with a bad job (400), an unknown job (404), and replaying feedback when the hub has none (400)', async () => {

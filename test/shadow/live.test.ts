@@ -87,9 +87,9 @@ describe('live shadow evaluation on POST /v1/formulas', () => {
       assert.ok(c.production.latencyMs > 0 && c.teacher.latencyMs > 0 && c.student.latencyMs > 0);
       assert.equal(c.production.cid, cids.production);
       assert.equal(c.teacher.cid, cids.teacher);
-      // Production and teacher are the same checkpoint here: same formula, same reward.
-      assert.equal(c.teacher.reward, c.production.reward);
-      assert.equal(c.productionCosine.teacher, 1);
+      // Production and teacher are the same checkpoint here: production serves the teacher's picks refined by the search, which never lowers the reward.
+      assert.ok(c.production.reward >= c.teacher.reward, `${c.production.reward} < ${c.teacher.reward}`);
+      assert.ok(c.productionCosine.teacher > 0.5, `production ↔ teacher cosine ${c.productionCosine.teacher}`);
       assert.ok(c.klDivergence > 0 && c.cosineSimilarity >= 0 && c.cosineSimilarity <= 1);
       assert.ok(Math.abs(c.speedup - c.teacher.latencyMs / c.student.latencyMs) / c.speedup < 0.01);
     }
