@@ -29,6 +29,9 @@ export async function readBriefSet(file: string): Promise<CreativeBrief[]> {
   return parsed.data.texts.map(localBrief);
 }
 
+/** Briefs run through every model, unrecorded, before the first comparison. */
+const WARM_UP_BRIEFS = 10;
+
 export interface OfflineModels {
   readonly production: LoadedPolicy;
   readonly teacher: LoadedPolicy;
@@ -89,10 +92,12 @@ export async function runOffline(options: {
   });
   try {
     // Warm-up, not recorded: production's code compiled here, the models loaded and compiled in the shadow thread.
-    const first = options.briefs[0]!;
-    const warm = env.episode(first, (state) => greedy(models.production.net, state), new Random(1));
-    for (let i = 0; i < 3; i++) env.episode(first, (state) => greedy(models.production.net, state), new Random(1));
-    await runner.warmUp({ requestId: 'warm-up', brief: first, latencyMs: 0, reward: warm.reward.total, units: [...warm.units], version: models.production.pin.version, cid: models.production.pin.cid });
+    // Ten distinct briefs, so the composer's paths are compiled too, not only the forward passes.
+    for (const brief of options.briefs.slice(0, WARM_UP_BRIEFS)) {
+      const warm = env.episode(structuredClone(brief), (state) => greedy(models.production.net, state), new Random(1));
+      env.compose(structuredClone(brief), refine(env, brief, warm.units).units);
+      await runner.warmUp({ requestId: 'warm-up', brief, latencyMs: 0, reward: warm.reward.total, units: [...warm.units], version: models.production.pin.version, cid: models.production.pin.cid });
+    }
     for (let i = 0; i < options.samples; i++) {
       const brief = options.briefs[i % options.briefs.length]!;
       const own = structuredClone(brief);
