@@ -1,32 +1,21 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { after, before, describe, it } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { describe, it } from 'node:test';
 import { certificateHtml, ifraCertificate, loadSourceTitles, RegulatoryCatalogue } from '../../src/regulation/index.ts';
-import { launchChromium, watchPage } from '../helpers/browser.ts';
+import { useChromium, watchPage } from '../helpers/browser.ts';
 
 /** The IFRA certificate page opened and printed to PDF in a real headless Chromium (Debian package `chromium`). */
-let browser: Browser;
-let dir: string;
-before(async () => {
-  browser = await launchChromium();
-  dir = await mkdtemp(join(tmpdir(), 'fai-certificate-page-'));
-});
-after(async () => {
-  await browser.close();
-  await rm(dir, { recursive: true, force: true });
-});
+const chromium = useChromium('fai-certificate-page-');
 
 describe('the IFRA certificate page in headless Chromium', () => {
   it('shows the name, date, amendment, 18 categories and the sources, fits A4, and prints to one or two A4 pages', async () => {
     const example = JSON.parse(await readFile(new URL('../../examples/edp-fresh-citrus.json', import.meta.url), 'utf8'));
     const certificate = ifraCertificate(RegulatoryCatalogue.load(), { formula: example.formula, name: 'EDP <Fresh> Citrus', date: new Date('2026-12-03T00:00:00Z') });
-    const file = join(dir, 'certificate.html');
+    const file = join(chromium.dir(), 'certificate.html');
     await writeFile(file, certificateHtml(certificate, loadSourceTitles()));
-    const page = await browser.newPage();
+    const page = await chromium.browser().newPage();
     const { problems, requests } = watchPage(page);
     await page.goto(pathToFileURL(file).href);
     assert.equal(await page.textContent('#name'), 'EDP <Fresh> Citrus', 'the name is shown as text, escaped');

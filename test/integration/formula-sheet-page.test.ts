@@ -1,32 +1,21 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { after, before, describe, it } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { launchChromium, watchPage } from '../helpers/browser.ts';
+import { describe, it } from 'node:test';
+import { useChromium, watchPage } from '../helpers/browser.ts';
 import { runFai } from '../helpers/cli.ts';
 
 /** `fai formulate --html` on the shipped models, the page opened in a real headless Chromium. */
-let browser: Browser;
-let dir: string;
-before(async () => {
-  browser = await launchChromium();
-  dir = await mkdtemp(join(tmpdir(), 'fai-sheet-page-'));
-});
-after(async () => {
-  await browser.close();
-  await rm(dir, { recursive: true, force: true });
-});
+const chromium = useChromium('fai-sheet-page-');
 
 describe('the formula sheet page in headless Chromium', () => {
   it('draws the pyramid with its three tiers and lists every line of the formula the command printed', async () => {
-    const file = join(dir, 'sheet.html');
-    const result = await runFai(['formulate', '장미와 일랑일랑, 로맨틱한 여성 향수', '--html', file, '--json'], { HUB_DIR: join(dir, 'hub') });
+    const file = join(chromium.dir(), 'sheet.html');
+    const result = await runFai(['formulate', '장미와 일랑일랑, 로맨틱한 여성 향수', '--html', file, '--json'], { HUB_DIR: join(chromium.dir(), 'hub') });
     assert.equal(result.code, 0, result.stderr);
     const served = JSON.parse(result.stdout);
-    const page = await browser.newPage({ viewport: { width: 1000, height: 1400 } });
+    const page = await chromium.browser().newPage({ viewport: { width: 1000, height: 1400 } });
     const { problems, requests } = watchPage(page);
     await page.goto(pathToFileURL(file).href);
     const tiers: Array<{ position: string; text: string; width: number }> = await page.evaluate(

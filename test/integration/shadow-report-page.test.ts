@@ -1,25 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { after, before, describe, it } from 'node:test';
-import type { Browser } from 'playwright-core';
+import { describe, it } from 'node:test';
 import { Random } from '../../src/learning/index.ts';
 import { buildReport, writeReports, type Comparison } from '../../src/shadow/index.ts';
-import { launchChromium, watchPage } from '../helpers/browser.ts';
+import { useChromium, watchPage } from '../helpers/browser.ts';
 
 /** The HTML report opened in a real headless Chromium (Debian package `chromium`), as a person would open it. */
-let browser: Browser;
-let dir: string;
-before(async () => {
-  browser = await launchChromium();
-  dir = await mkdtemp(join(tmpdir(), 'fai-shadow-page-'));
-});
-after(async () => {
-  await browser.close();
-  await rm(dir, { recursive: true, force: true });
-});
+const chromium = useChromium('fai-shadow-page-');
 
 function comparisons(n: number): Comparison[] {
   const random = new Random(4);
@@ -47,9 +36,9 @@ function comparisons(n: number): Comparison[] {
 describe('the shadow report page in headless Chromium', () => {
   it('renders all four charts with no console error and no request leaving the page', async () => {
     const report = buildReport(comparisons(60));
-    const files = await writeReports(report, dir);
+    const files = await writeReports(report, chromium.dir());
     assert.deepEqual(JSON.parse(await readFile(files.json, 'utf8')), report);
-    const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
+    const page = await chromium.browser().newPage({ viewport: { width: 1280, height: 1400 } });
     const { problems, requests } = watchPage(page);
     await page.goto(pathToFileURL(files.html).href);
     await page.waitForFunction('window.__chartsRendered === 4', undefined, { timeout: 10_000 });
