@@ -60,6 +60,33 @@ export function parseCid(text: string, field = 'cid'): CID {
   }
 }
 
+/** Deepest nesting a stored JSON value may have (recipes and feedback are shallow documents). */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Refuses what dag-json cannot store faithfully, before it is encoded: a non-finite number (JSON has
+ * none; `1e400` parses to Infinity), nesting deeper than MAX_JSON_DEPTH (the encoder recurses), and
+ * the key "/" — dag-json reserves it for links (`{"/": "bafy…"}`) and bytes (`{"/": {"bytes": …}}`),
+ * so an object holding it would be stored as a link (or refused, or read back changed) rather than
+ * as the object sent. Walks the value without recursion, so no input can overflow the stack here.
+ */
+export function checkJsonValue(value: unknown, field = 'body'): void {
+  const stack: Array<{ value: unknown; path: string; depth: number }> = [{ value, path: field, depth: 0 }];
+  while (stack.length > 0) {
+    const { value: item, path, depth } = stack.pop()!;
+    if (typeof item === 'number' && !Number.isFinite(item)) throw new FaiError(ErrorCodes.VALIDATION, `${path}: ${item} is not a finite number (JSON has no Infinity or NaN)`, { field: path });
+    if (item === null || typeof item !== 'object') continue;
+    if (depth >= MAX_JSON_DEPTH) throw new FaiError(ErrorCodes.VALIDATION, `${path}: nested deeper than ${MAX_JSON_DEPTH} levels`, { field: path });
+    if (Array.isArray(item)) item.forEach((element, i) => stack.push({ value: element, path: `${path}.${i}`, depth: depth + 1 }));
+    else {
+      for (const [key, element] of Object.entries(item)) {
+        if (key === '/') throw new FaiError(ErrorCodes.VALIDATION, `${path}: the key "/" is reserved by dag-json for links and bytes; a stored object cannot hold it`, { field: `${path}./` });
+        stack.push({ value: element, path: `${path}.${key}`, depth: depth + 1 });
+      }
+    }
+  }
+}
+
 /** The dag-json block of a value, and its CID. */
 export async function encodeJsonBlock(value: unknown): Promise<{ cid: CID; bytes: Uint8Array }> {
   const bytes = dagJson.encode(value);

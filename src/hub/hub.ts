@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { CID } from 'multiformats/cid';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import type { Metrics } from '../metrics/index.ts';
-import { BlockError, BlockStore, decodeJsonBlock, encodeJsonBlock, parseCid, type BlockErrorType } from './blocks.ts';
+import { BlockError, BlockStore, checkJsonValue, decodeJsonBlock, encodeJsonBlock, parseCid, type BlockErrorType } from './blocks.ts';
 import type { DataType, MetadataStore, ObjectRecord } from './metadata.ts';
 
 /** Default time to live per data type (the feedback 30 d, checkpoint 90 d, recipe 365 d). */
@@ -69,6 +69,8 @@ export class CloudHub {
 
   /** Stores a recipe or a feedback as a dag-json block. */
   async storeJson(dataType: Exclude<DataType, FileType>, value: unknown, tags: readonly string[] = []): Promise<ObjectRecord> {
+    // A recipe or feedback is plain JSON: what dag-json would store as something else is refused here, at write.
+    checkJsonValue(value);
     const { cid, bytes } = await encodeJsonBlock(value);
     await this.blocks.put(cid, bytes);
     return this.record(cid, dataType, bytes.length, sha256Hex(bytes), tags);

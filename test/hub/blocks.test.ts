@@ -3,7 +3,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { BlockError, BlockStore, decodeJsonBlock, encodeJsonBlock, parseCid, rawCid } from '../../src/hub/index.ts';
+import fc from 'fast-check';
+import { FaiError } from '../../src/errors/index.ts';
+import { BlockError, BlockStore, checkJsonValue, decodeJsonBlock, encodeJsonBlock, MAX_JSON_DEPTH, parseCid, rawCid } from '../../src/hub/index.ts';
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 let dir: string;
@@ -62,5 +64,31 @@ describe('BlockStore', () => {
     await assert.rejects(blocks.get(await rawCid(utf8('never stored'))), (e: unknown) => e instanceof BlockError && e.errorType === 'missing_block');
     assert.throws(() => parseCid('not-a-cid', 'params.cid'), (e: unknown) => e instanceof BlockError && e.errorType === 'malformed_cid' && e.field === 'params.cid');
     await blocks.close();
+  });
+});
+
+describe('checkJsonValue (what a stored recipe or feedback may hold)', () => {
+  it('for any JSON value: refused with a FAI_ERR_VALIDATION naming a path, or encoded and decoded back exactly (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.jsonValue({ maxDepth: 6 }), async (value) => {
+        try {
+          checkJsonValue(value);
+        } catch (error) {
+          assert.ok(error instanceof FaiError && error.code === 'FAI_ERR_VALIDATION' && typeof error.field === 'string' && error.field.startsWith('body'), String(error));
+          return;
+        }
+        const { bytes } = await encodeJsonBlock(value);
+        assert.deepEqual(decodeJsonBlock(bytes), JSON.parse(JSON.stringify(value)));
+      }),
+      { numRuns: 300, seed: 17 },
+    );
+  });
+
+  it('refuses non-finite numbers, the reserved key "/", and nesting past the limit, without recursion', () => {
+    assert.throws(() => checkJsonValue({ a: [1, Number.NaN] }), /body\.a\.1: NaN is not a finite number/);
+    assert.throws(() => checkJsonValue({ '/': 'bafy' }), /reserved by dag-json/);
+    let deep: unknown = 1;
+    for (let i = 0; i < 100_000; i++) deep = { a: deep };
+    assert.throws(() => checkJsonValue(deep), new RegExp(`nested deeper than ${MAX_JSON_DEPTH} levels`));
   });
 });

@@ -92,4 +92,30 @@ describe('Cloud Hub over HTTP', () => {
     assert.equal(response.statusCode, 200);
     assert.ok(response.json().kept >= 3, 'the live recipe, feedback and checkpoint blocks stay');
   });
+  it('refuses at write what dag-json cannot store faithfully (400 naming the path), and every stored recipe reads back as sent', async () => {
+    const raw = (payload: string) => app.server.inject({ method: 'POST', url: '/v1/hub/recipes', headers: { 'content-type': 'application/json' }, payload });
+    const deep = `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`;
+    const cases: Array<[string, RegExp]> = [
+      ['{"a":1e400}', /body\.a: Infinity is not a finite number/],
+      [deep, /nested deeper than 64 levels/],
+      ['{"/":"notacid"}', /"\/" is reserved by dag-json/],
+      ['{"a":{"/":"zzz"}}', /body\.a: the key "\/" is reserved/],
+      ['{"x":{"/":{"bytes":"aGVsbG8"}}}', /body\.x: the key "\/" is reserved/],
+    ];
+    for (const [payload, message] of cases) {
+      const response = await raw(payload);
+      assert.equal(response.statusCode, 400, `${payload.slice(0, 40)} → ${response.statusCode} ${response.body.slice(0, 200)}`);
+      assert.match(response.json().error.message, message);
+    }
+    // Just under the depth limit, and awkward but valid values, round-trip exactly.
+    const nested = JSON.parse(`${'{"a":'.repeat(60)}[1.5, -0, "é\\u0000", null, true]${'}'.repeat(60)}`);
+    for (const value of [nested, { emptyKey: { '': 1 }, slash: 'a/b', unicode: '장미 🌹', big: 1e300 }]) {
+      const stored = await json('POST', '/v1/hub/recipes', value);
+      assert.equal(stored.statusCode, 201, stored.body);
+      const read = await json('GET', `/v1/hub/objects/${stored.json().cid}`);
+      assert.equal(read.statusCode, 200, read.body);
+      assert.deepEqual(read.json().data, JSON.parse(JSON.stringify(value)));
+    }
+  });
+
 });
