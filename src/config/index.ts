@@ -34,6 +34,7 @@ const EnvSchema = z.object({
   HOST: z.string().trim().min(1).default('127.0.0.1'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   BODY_LIMIT_BYTES: integer(1_048_576, 1_024, 104_857_600),
+  REQUEST_TIMEOUT_MS: integer(30_000, 100, 600_000),
   HEALTH_TIMEOUT_MS: integer(2_000, 50, 60_000),
   REDIS_URL: optionalUrl(['redis:', 'rediss:']),
   LLM_QWEN_URL: optionalUrl(['http:', 'https:']),
@@ -82,6 +83,8 @@ export interface Config {
   readonly host: string;
   readonly logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
   readonly bodyLimitBytes: number;
+  /** Longest a client may take to send a whole request (headers and body); a slower one is answered 408 and closed. */
+  readonly requestTimeoutMs: number;
   readonly healthTimeoutMs: number;
   readonly redisUrl: string | undefined;
   readonly llmUrls: Readonly<Record<LlmSlot, string | undefined>>;
@@ -134,6 +137,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     host: parsed.HOST,
     logLevel: parsed.LOG_LEVEL,
     bodyLimitBytes: parsed.BODY_LIMIT_BYTES,
+    requestTimeoutMs: parsed.REQUEST_TIMEOUT_MS,
     healthTimeoutMs: parsed.HEALTH_TIMEOUT_MS,
     redisUrl: parsed.REDIS_URL,
     llmUrls: { qwen: parsed.LLM_QWEN_URL, mistral: parsed.LLM_MISTRAL_URL, llama: parsed.LLM_LLAMA_URL },

@@ -16,4 +16,4 @@ export { descriptiveTerms, localBrief, NOTE_LEXICON } from './local-model.ts';
 export { CircuitBreaker, backoffMs, type BreakerState } from './resilience.ts';
 export { chooseMode, MODE_CONFIG, MODES, RECOVER_BELOW_MS, type Mode, type ModeConfig } from './routing.ts';
 export { BriefService, type BriefResult } from './service.ts';
-export { LLM_SLOT_NAMES, LlmSlot, SlotFailure, type FailureReason, type SlotConfig, type SlotName } from './slot.ts';
+export { LLM_SLOT_NAMES, LlmSlot, redactUrl, SlotFailure, type FailureReason, type SlotConfig, type SlotName } from './slot.ts';

@@ -125,6 +125,11 @@ export class LlmSlot {
     }
   }
 
+  /** The endpoint as it may be shown (health, logs): credentials in the URL replaced by `***`. */
+  get publicUrl(): string {
+    return redactUrl(this.config.baseUrl);
+  }
+
   /** GET /v1/models on the endpoint: up or down, with the probe's latency. */
   async probe(timeoutMs = 2_000): Promise<{ status: 'up' | 'down'; latencyMs: number; detail: string }> {
     const started = performance.now();
@@ -134,7 +139,21 @@ export class LlmSlot {
       const latencyMs = Math.round((performance.now() - started) * 10) / 10;
       return { status: 'up', latencyMs, detail: ids.includes(this.config.model) ? `serves ${this.config.model}` : `answers, but does not list ${this.config.model} (lists ${ids.slice(0, 5).join(', ')})` };
     } catch (error) {
-      return { status: 'down', latencyMs: Math.round((performance.now() - started) * 10) / 10, detail: classify(error).message };
+      // An error message may quote the URL it failed on, credentials and all.
+      return { status: 'down', latencyMs: Math.round((performance.now() - started) * 10) / 10, detail: classify(error).message.replaceAll(this.config.baseUrl, this.publicUrl) };
     }
+  }
+}
+
+/** A URL with any `user:password@` (or `user@`) replaced by `***@`; text that is not a URL is returned as it is. */
+export function redactUrl(text: string): string {
+  try {
+    const url = new URL(text);
+    if (url.username === '' && url.password === '') return text;
+    url.username = '***';
+    url.password = '';
+    return url.toString().replace(/\/$/, text.endsWith('/') ? '/' : '');
+  } catch {
+    return text.replace(/\/\/[^/@\s]*@/g, '//***@');
   }
 }

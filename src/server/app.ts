@@ -49,6 +49,10 @@ export function createApp(config: Config): App {
     // One log line per request would drown the log in scrapes; errors are still logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
+    // A partial request must not hold a connection forever (Node's default with Fastify is no limit).
+    // Node checks the limit every connectionsCheckingInterval (30 s by default): often enough for the limit to mean what it says.
+    requestTimeout: config.requestTimeoutMs,
+    http: { connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(config.requestTimeoutMs / 3))) },
     // A client's x-request-id is the request's id (logs, shadow sampling: a retry with the same id is sampled alike).
     requestIdHeader: 'x-request-id',
   });

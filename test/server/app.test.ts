@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { catalogueEntries, catalogue, readSamples } from '../../src/metrics/index.ts';
 import { createApp, type App } from '../../src/server/index.ts';
@@ -77,6 +78,46 @@ describe('GET /health/llm', () => {
     const mistral = (await get('/health/llm?model=mistral')).json();
     assert.deepEqual([mistral.status, mistral.backend, mistral.breaker], ['down', 'http://127.0.0.1:9/v1', 'closed']);
     assert.equal(typeof mistral.latencyMs, 'number');
+  });
+
+  it('never shows the credentials of a slot URL', async () => {
+    const withSecret = createApp(testConfig({ LLM_LLAMA_URL: 'http://fai-user:s3cret-pass@127.0.0.1:9/v1' }));
+    try {
+      await withSecret.server.ready();
+      const response = await withSecret.server.inject({ method: 'GET', url: '/health/llm?model=llama' });
+      assert.equal(response.json().backend, 'http://***@127.0.0.1:9/v1');
+      assert.ok(!response.body.includes('s3cret') && !response.body.includes('fai-user'), response.body);
+      const health = await withSecret.server.inject({ method: 'GET', url: '/health' });
+      assert.ok(!health.body.includes('s3cret'), health.body);
+    } finally {
+      await withSecret.close();
+    }
+  });
+});
+
+describe('request timeout', () => {
+  it('answers 408 and closes a connection whose body stalls, within REQUEST_TIMEOUT_MS', async () => {
+    const slow = createApp(testConfig({ PORT: '0', REQUEST_TIMEOUT_MS: '300' }));
+    const url = new URL(await slow.listen());
+    try {
+      const started = performance.now();
+      const answer = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(url.port), url.hostname, () => {
+          // Headers promising 100 bytes, then 10 of them, then nothing.
+          socket.write('POST /v1/compliance/check HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"formula"');
+        });
+        let received = '';
+        socket.on('data', (chunk) => (received += chunk.toString()));
+        socket.on('close', () => resolve(received));
+        socket.on('error', reject);
+        setTimeout(() => reject(new Error('the connection was still open after 5 s')), 5_000).unref();
+      });
+      const elapsedMs = performance.now() - started;
+      assert.match(answer, /^HTTP\/1\.1 408/);
+      assert.ok(elapsedMs < 3_000, `closed after ${elapsedMs.toFixed(0)} ms`);
+    } finally {
+      await slow.close();
+    }
   });
 });
 

@@ -55,6 +55,6 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthRouteDeps
     }
     // GET /v1/models on the slot's endpoint, as vLLM, Ollama and llama.cpp's server answer it.
     const probe = await slot.probe();
-    return { model, status: probe.status, backend: slot.config.baseUrl, servedModel: slot.config.model, latencyMs: probe.latencyMs, breaker: slot.breaker.state, pinnedVersion, downshift, detail: probe.detail };
+    return { model, status: probe.status, backend: slot.publicUrl, servedModel: slot.config.model, latencyMs: probe.latencyMs, breaker: slot.breaker.state, pinnedVersion, downshift, detail: probe.detail };
   });
 }
