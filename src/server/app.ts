@@ -56,6 +56,8 @@ export function createApp(config: Config): App {
     // A client's x-request-id is the request's id (logs, shadow sampling: a retry with the same id is sampled alike).
     requestIdHeader: 'x-request-id',
   });
+  // Node enforces requestTimeout only when headersTimeout (60 s by default) is not larger than it.
+  server.server.headersTimeout = Math.min(server.server.headersTimeout, config.requestTimeoutMs);
   const metrics = createMetrics();
   const thresholds = new ThresholdEvaluator(metrics);
   const compliance = new ComplianceChecker({ metrics, strict: config.regulationStrict });
