@@ -83,7 +83,6 @@ export class CloudHub {
   }
 
   private async record(cid: CID, dataType: DataType, size: number, checksum: string, tags: readonly string[]): Promise<ObjectRecord> {
-    this.metrics?.ipfsOperationsTotal.inc({ operation: 'store' });
     const existing = await this.metadata.get(cid.toString());
     const record: ObjectRecord = {
       cid: cid.toString(),
@@ -95,16 +94,20 @@ export class CloudHub {
       pinned: existing?.pinned ?? false,
     };
     await this.metadata.put(record, record.pinned ? null : this.ttl[dataType]);
+    // Counted once the object is stored and recorded: a store that failed is not a store.
+    this.metrics?.ipfsOperationsTotal.inc({ operation: 'store' });
     return record;
   }
 
   /** Restores an object, verifying every block against its CID and the content against its checksum. */
   async retrieve(cidText: string): Promise<Retrieved> {
     const started = performance.now();
+    let dataType: DataType | undefined;
     try {
       const cid = parseCid(cidText);
       const record = await this.metadata.get(cid.toString());
       if (record === null) throw new BlockError('missing_block', `no object ${cid} in this hub (never stored, expired or collected)`);
+      dataType = record.data_type;
       const retrieved = await this.withTimeout(async (): Promise<Retrieved> => {
         if (FILE_TYPES.has(record.data_type)) {
           const bytes = await this.blocks.getFile(cid);
@@ -120,6 +123,9 @@ export class CloudHub {
       return retrieved;
     } catch (error) {
       if (error instanceof BlockError) this.countError(error.errorType);
+      // A restore that was attempted and failed (timed out, corrupt, a block missing) took its time too: the
+      // latency alert must see a slow failing restore, not only the ones that succeeded.
+      if (dataType !== undefined) this.metrics?.ipfsRestoreLatencySeconds.observe({ data_type: dataType }, (performance.now() - started) / 1000);
       throw error;
     }
   }

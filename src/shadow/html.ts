@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { escapeHtml, scriptJson } from '../html/index.ts';
-import type { ShadowReport } from './report.ts';
+import { extreme, type ShadowReport } from './report.ts';
 
 /**
  * The report page: one self-contained HTML file (no request leaves it) with Chart.js (pinned in
@@ -25,8 +25,8 @@ function chartLibrary(): string {
 /** Bins values into `bins` equal-width buckets over [min, max] of all series together. */
 export function histogram(series: Record<string, readonly number[]>, bins = 12): { labels: string[]; counts: Record<string, number[]> } {
   const all = Object.values(series).flat();
-  const min = Math.min(...all);
-  const max = Math.max(...all);
+  const min = extreme(all, 'min');
+  const max = extreme(all, 'max');
   const width = max > min ? (max - min) / bins : 1;
   const labels = Array.from({ length: bins }, (_, i) => `${(min + i * width).toFixed(3)}–${(min + (i + 1) * width).toFixed(3)}`);
   const counts: Record<string, number[]> = {};

@@ -3,7 +3,7 @@ export { ComparisonLog, ComparisonSchema, parseComparisonLines, parseStage, STAG
 export { ShadowRunner, type DropReason, type ShadowRunnerOptions } from './runner.ts';
 export { DEFAULT_RATES, RatesSchema, sampled } from './sampling.ts';
 export { ShadowEvaluation } from './service.ts';
-export { buildReport, normalQuantile, percentile, ReportSchema, reportJsonSchema, type ReportOptions, type ShadowReport } from './report.ts';
+export { buildReport, extreme, normalQuantile, percentile, ReportSchema, reportJsonSchema, type ReportOptions, type ShadowReport } from './report.ts';
 export { offlineModels, readBriefSet, runOffline, type OfflineModels } from './offline.ts';
 export { readReportInputs, REPORT_HTML, REPORT_JSON, shadowEvaluate, storeReportInputs, writeReports, type EvaluationOptions } from './evaluate.ts';
 export { histogram, reportHtml } from './html.ts';

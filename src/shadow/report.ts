@@ -88,6 +88,12 @@ export interface ReportOptions {
 }
 
 const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+/** The least or greatest value, by a loop: Math.min(...values) throws a RangeError past ~125k arguments, and a full log holds ~270k. */
+export function extreme(values: readonly number[], which: 'min' | 'max'): number {
+  let out = which === 'min' ? Infinity : -Infinity;
+  for (const v of values) if (which === 'min' ? v < out : v > out) out = v;
+  return out;
+}
 /** Nearest-rank percentile (p in [0, 1]) of unsorted values. */
 export function percentile(values: readonly number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -187,7 +193,7 @@ export function buildReport(comparisons: readonly Comparison[], options: ReportO
       reward: { teacher_avg: round(tMean), student_avg: round(mean(s)), production_avg: round(mean(comparisons.map((c) => c.production.reward))), retention_rate: round(retention) },
       kl_divergence: { avg: round(mean(kls)), p95: round(percentile(kls, 0.95)) },
       cosine_similarity: { avg: round(mean(comparisons.map((c) => c.cosineSimilarity))) },
-      speedup: { avg: round(mean(speedups)), min: round(Math.min(...speedups)), max: round(Math.max(...speedups)) },
+      speedup: { avg: round(mean(speedups)), min: round(extreme(speedups, 'min')), max: round(extreme(speedups, 'max')) },
     },
     intervals: { method: 'paired bootstrap, percentile', resamples, confidence, seed, retention_rate: interval(bootRetention), speedup_ratio: interval(bootSpeedup) },
     verdict: {

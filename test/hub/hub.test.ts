@@ -142,6 +142,11 @@ describe('CloudHub (embedded store)', () => {
     await assert.rejects(hub.retrieve(record.cid), (e: unknown) => e instanceof BlockError && e.errorType === 'timeout' && e.code === 'FAI_ERR_TIMEOUT');
     const errors = await readSamples(metrics.registry, catalogue.ipfsCidErrorsTotal);
     assert.deepEqual(errors.map((s) => [s.labels.error_type, s.value]), [['timeout', 1]]);
+    // The failed restore's time is in the restore latency histogram (the latency alert sees slow failures), but it is not a retrieve.
+    const latency = await readHistogram(metrics.registry, catalogue.ipfsRestoreLatencySeconds);
+    assert.deepEqual(latency.map((h) => [h.labels.data_type, h.count]), [['checkpoint', 1]]);
+    const operations = await readSamples(metrics.registry, catalogue.ipfsOperationsTotal);
+    assert.deepEqual(operations.map((s) => [s.labels.operation, s.value]), [['store', 1]]);
     await hub.close();
   });
 
@@ -149,7 +154,10 @@ describe('CloudHub (embedded store)', () => {
     const file = join(root, 'not-a-directory');
     await writeFile(file, 'x');
     assert.ok((await stat(file)).isFile());
-    const hub = new CloudHub({ blocks: new BlockStore(join(file, 'blocks')), metadata: new EmbeddedMetadataStore(join(file, 'meta')) });
+    const metrics = createMetrics({ defaultMetrics: false });
+    const hub = new CloudHub({ blocks: new BlockStore(join(file, 'blocks')), metadata: new EmbeddedMetadataStore(join(file, 'meta')), metrics });
     await assert.rejects(hub.storeJson('recipe', recipe), (e: unknown) => e instanceof Error && 'code' in e && e.code === 'FAI_ERR_STORAGE' && /not-a-directory/.test(e.message));
+    // A store that failed is not counted as a store.
+    assert.deepEqual(await readSamples(metrics.registry, catalogue.ipfsOperationsTotal), []);
   });
 });

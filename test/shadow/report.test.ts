@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { Random } from '../../src/learning/index.ts';
-import { buildReport, normalQuantile, type Comparison } from '../../src/shadow/index.ts';
+import { buildReport, type Comparison, extreme, histogram, normalQuantile } from '../../src/shadow/index.ts';
 
 /** A comparison with the figures that matter; the rest fixed. */
 function comparison(i: number, f: { t: number; s: number; tMs: number; sMs: number; kl?: number; cos?: number; p?: number; pMs?: number }): Comparison {
@@ -125,5 +125,16 @@ describe('a report\'s inputs in the Cloud Hub', () => {
     const notInputs = await runFai(['shadow', 'report', '--from-hub', 'bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku'], env);
     assert.equal(notInputs.code, 64);
     assert.match(notInputs.stderr, /no object bafkrei/);
+  });
+});
+
+describe('a full comparison log (~270k values)', () => {
+  it('takes extremes and histograms without spreading values into arguments (which throws past ~125k)', () => {
+    const values = Array.from({ length: 300_000 }, (_, i) => ((i * 7919) % 100_003) / 1000);
+    assert.throws(() => Math.max(...values), RangeError, 'the spread this replaces does throw');
+    assert.equal(extreme(values, 'min'), 0);
+    assert.equal(extreme(values, 'max'), 100.002);
+    const { counts } = histogram({ kl: values }, 10);
+    assert.equal(counts.kl!.reduce((a, b) => a + b, 0), 300_000);
   });
 });
