@@ -101,7 +101,7 @@ export class FormulaService {
       throw new FaiError(ErrorCodes.UNAVAILABLE, `no formula can honour this brief: it refuses or its category excludes every material that could make one (policy ${pin.version}, ${pin.cid})`);
     }
     const policy = { version: pin.version, cid: pin.cid, algorithm: meta.algorithm, shape: meta.shape, evaluationReturn: meta.evaluationReturn };
-    const compliance = this.compliance.check(composition.request);
+    const compliance = this.compliance.check(composition.request, 'served');
     const { lines: formula, ...sheet } = formulaSheet(env, brief, composition, compliance);
     const certificate = this.compliance.certificate({ formula: composition.request.formula });
     const forCategory = certificate.categories.find((c) => c.category === compliance.category)!;

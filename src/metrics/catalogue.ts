@@ -213,6 +213,8 @@ export const catalogue = {
       ingredient: { maxDistinct: 1000 },
       // unknown_material is counted only in strict mode, where an unknown material fails the check.
       violation_type: { values: ['prohibited', 'over_limit', 'combination', 'unknown_material'] },
+      // served: a formula the service proposed (POST /v1/formulas) — what IFRAViolation alerts on; check: a customer's own formula (POST /v1/compliance/check, fai check-formula).
+      source: { values: ['served', 'check'] },
     },
   },
   allergenHitsTotal: {

@@ -105,6 +105,12 @@ function subtractHistogram(current: HistogramSnapshot, baseline: HistogramSnapsh
   return out;
 }
 
+/** The samples whose labels carry every value of `match`. */
+function matching(samples: readonly Sample[], match: Readonly<Record<string, string>> | undefined): Sample[] {
+  if (match === undefined) return [...samples];
+  return samples.filter((s) => Object.entries(match).every(([name, value]) => s.labels[name] === value));
+}
+
 function sumSamples(samples: readonly Sample[]): number {
   return samples.reduce((total, s) => total + s.value, 0);
 }
@@ -192,7 +198,7 @@ export class ThresholdEvaluator {
   private async cumulative(row: ThresholdRow): Promise<HistogramSnapshot | number> {
     const def = catalogue[row.metric];
     if (row.measure.kind === 'quantile') return groupHistogram(await readHistogram(this.metrics.registry, def), row.measure.by);
-    return sumSamples(await readSamples(this.metrics.registry, def));
+    return sumSamples(matching(await readSamples(this.metrics.registry, def), row.measure.kind === 'increase' ? row.measure.match : undefined));
   }
 
   /** The newest snapshot at or before the window's start, else the oldest one (the service is younger than the window). */
@@ -234,7 +240,7 @@ export class ThresholdEvaluator {
     const since = coveredSeconds === null ? 'since the service started' : `over the last ${Math.round(coveredSeconds)} s`;
 
     if (measure.kind === 'increase') {
-      const series = await readSamples(this.metrics.registry, def);
+      const series = matching(await readSamples(this.metrics.registry, def), measure.match);
       if (series.length === 0) {
         // The code path ran (its companion counter has series) and counted nothing: that is a real 0.
         const ran = measure.producedWith !== undefined && (await readSamples(this.metrics.registry, catalogue[measure.producedWith])).length > 0;

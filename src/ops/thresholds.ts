@@ -25,7 +25,13 @@ export type Measure =
    * no series yet reads 0 once `producedWith` (a counter of the same code path) has series: the
    * path ran and found nothing to count.
    */
-  | { readonly kind: 'increase'; readonly windowSeconds: number; readonly producedWith?: CatalogueKey };
+  | {
+      readonly kind: 'increase';
+      readonly windowSeconds: number;
+      readonly producedWith?: CatalogueKey;
+      /** Only series with these label values count (e.g. violations the service itself proposed). */
+      readonly match?: Readonly<Record<string, string>>;
+    };
 
 export type ThresholdUnit = 'ms' | 'seconds' | 'ratio' | 'bytes' | 'reward' | 'fraction' | 'per_day' | 'per_hour';
 
@@ -141,7 +147,8 @@ export const thresholdsTable: readonly ThresholdRow[] = [
     id: 'ifra_violations_per_day',
     title: 'ifra_violations_total',
     metric: 'ifraViolationsTotal',
-    measure: { kind: 'increase', windowSeconds: ONE_DAY, producedWith: 'ifraChecksTotal' },
+    // What the service itself proposed (served formulas): a customer checking a bad formula is not an incident.
+    measure: { kind: 'increase', windowSeconds: ONE_DAY, producedWith: 'ifraChecksTotal', match: { source: 'served' } },
     unit: 'per_day',
     direction: 'above',
     normal: { max: 0 },
@@ -151,7 +158,7 @@ export const thresholdsTable: readonly ThresholdRow[] = [
       name: 'IFRAViolation',
       for: '0m',
       summary: '{{ $value | humanize }} IFRA violations in the last 24 h',
-      description: 'Compliance checks found formulas that break IFRA Standards or EU prohibitions. Check which ingredients (ifra_violations_total by ingredient) and roll back the policy that proposes them; past the critical bound stop serving formulas.',
+      description: 'Formulas the service served break IFRA Standards or EU prohibitions (source="served"; customers\' own checks are counted apart as source="check"). Check which ingredients (ifra_violations_total by ingredient) and roll back the policy that proposes them; past the critical bound stop serving formulas.',
       runbook: { warning: 'rollback', critical: 'emergency-stop' },
     },
   },

@@ -2,7 +2,7 @@ import type { Metrics } from '../metrics/index.ts';
 import { loadSourceTitles, RegulatoryCatalogue } from './catalogue.ts';
 import { ifraCertificate, type CertificateRequest, type IfraCertificate } from './certificate.ts';
 import { checkFormula, type CheckRequest, type ComplianceResult } from './check.ts';
-import { recordCheck } from './record-check.ts';
+import { recordCheck, type CheckSource } from './record-check.ts';
 
 export { isValidCas, looksLikeCas } from './cas.ts';
 export {
@@ -39,7 +39,7 @@ export {
   type StandardVerdict,
   type Verdict,
 } from './check.ts';
-export { recordCheck } from './record-check.ts';
+export { recordCheck, type CheckSource } from './record-check.ts';
 export { CertificateRequestSchema, CheckRequestSchema, MAX_FORMULA_LINES, normalizeCategory, parseCertificateRequest, parseCheckRequest, parseFormulaCsv } from './request.ts';
 
 /** The regulation capability as the service uses it: checks formulas and moves the regulation metrics. */
@@ -66,7 +66,8 @@ export class ComplianceChecker {
     return { strictByDefault: this.strictByDefault, forced: this.forced !== null, since: this.forced?.since ?? null, by: this.forced?.by ?? null };
   }
 
-  check(request: CheckRequest): ComplianceResult {
+  /** Checks a formula; `source` says whether the service proposed it (`served`) or a customer asked (`check`). */
+  check(request: CheckRequest, source: CheckSource = 'check'): ComplianceResult {
     const result = checkFormula(this.catalogue, {
       formula: request.formula,
       category: request.category,
@@ -74,7 +75,7 @@ export class ComplianceChecker {
       exposure: request.exposure,
       strict: this.forced !== null || (request.strict ?? this.strictByDefault),
     });
-    if (this.metrics !== undefined) recordCheck(this.metrics, result);
+    if (this.metrics !== undefined) recordCheck(this.metrics, result, source);
     return result;
   }
 

@@ -3,39 +3,49 @@ import type { CheckType, ComplianceResult } from './check.ts';
 
 const CHECK_TYPES: readonly CheckType[] = ['ingredient', 'concentration', 'combination'];
 
+/** Where a checked formula came from: one the service proposed, or one a customer asked to check. */
+export type CheckSource = 'served' | 'check';
+
 /**
  * Moves the regulation metrics for one finished check:
  * - `ifra_checks_total{check_type}` and `ifra_checks_passed_total{check_type}`
  *   (a pass or a warning counts as passed), from which `ifra_compliance_rate` is
  *   the share over the last hour;
- * - `ifra_violations_total{ingredient,violation_type}` for every failing
+ * - `ifra_violations_total{ingredient,violation_type,source}` for every failing
  *   material or group (`ingredient` is the id of the Standard or allergen; an
- *   unknown material counts as `other`/`unknown_material`, in strict mode only);
+ *   unknown material counts as `other`/`unknown_material`, in strict mode only).
+ *   `source` tells a served formula (what IFRAViolation alerts on) from a
+ *   customer's own check. A line prohibited both by IFRA and by EU Annex II
+ *   counts once, as the IFRA prohibition;
  * - `allergen_hits_total{allergen,severity}` for every allergen to declare or prohibited.
  */
-export function recordCheck(metrics: Metrics, result: ComplianceResult): void {
+export function recordCheck(metrics: Metrics, result: ComplianceResult, source: CheckSource = 'check'): void {
   for (const type of CHECK_TYPES) {
     metrics.ifraChecksTotal.inc({ check_type: type });
     const verdict = result.checks[type];
     if (verdict === 'pass' || verdict === 'warning') metrics.ifraChecksPassedTotal.inc({ check_type: type });
   }
+  const prohibitedLines = new Set<number>();
   for (const material of result.materials) {
     for (const standard of material.standards) {
       if (standard.verdict !== 'fail' || standard.combination !== null) continue;
-      metrics.ifraViolationsTotal.inc({ ingredient: standard.standardId, violation_type: standard.limit === 'prohibited' ? 'prohibited' : 'over_limit' });
+      const prohibited = standard.limit === 'prohibited';
+      if (prohibited) prohibitedLines.add(material.line);
+      metrics.ifraViolationsTotal.inc({ ingredient: standard.standardId, violation_type: prohibited ? 'prohibited' : 'over_limit', source });
     }
   }
   for (const combination of result.combinations) {
-    if (combination.verdict === 'fail') metrics.ifraViolationsTotal.inc({ ingredient: combination.id, violation_type: 'combination' });
+    if (combination.verdict === 'fail') metrics.ifraViolationsTotal.inc({ ingredient: combination.id, violation_type: 'combination', source });
   }
   for (const allergen of result.allergens.found) {
     if (allergen.status === 'declare') metrics.allergenHitsTotal.inc({ allergen: allergen.id, severity: 'declare' });
     else if (allergen.status === 'prohibited') {
       metrics.allergenHitsTotal.inc({ allergen: allergen.id, severity: 'prohibited' });
-      metrics.ifraViolationsTotal.inc({ ingredient: allergen.id, violation_type: 'prohibited' });
+      // The same material already counted as an IFRA prohibition is one violation, not two.
+      if (!allergen.lines.every((line) => prohibitedLines.has(line))) metrics.ifraViolationsTotal.inc({ ingredient: allergen.id, violation_type: 'prohibited', source });
     }
   }
   if (result.strict) {
-    for (let i = 0; i < result.unknownMaterials.length; i++) metrics.ifraViolationsTotal.inc({ ingredient: 'other', violation_type: 'unknown_material' });
+    for (let i = 0; i < result.unknownMaterials.length; i++) metrics.ifraViolationsTotal.inc({ ingredient: 'other', violation_type: 'unknown_material', source });
   }
 }

@@ -10,7 +10,7 @@ const GUIDE: ReadonlyArray<[string, MetricDef['type'], string[]]> = [
   ['rl_reward_ma', 'gauge', ['algorithm', 'window']],
   ['rl_clip_frac', 'gauge', ['algorithm']],
   ['rl_distill_kl', 'gauge', ['teacher', 'student']],
-  ['ifra_violations_total', 'counter', ['ingredient', 'violation_type']],
+  ['ifra_violations_total', 'counter', ['ingredient', 'violation_type', 'source']], // source: served | check (issue 18: the alert watches what the service proposed)
   ['allergen_hits_total', 'counter', ['allergen', 'severity']],
   ['ifra_compliance_rate', 'gauge', ['check_type']],
   ['ipfs_store_rate', 'gauge', ['operation']],

@@ -129,10 +129,12 @@ describe('ThresholdEvaluator on live metrics', () => {
   it('counts IFRA violations per day', async () => {
     const { clock, metrics, evaluator, row } = setup();
     await evaluator.sample();
-    metrics.ifraViolationsTotal.inc({ ingredient: 'oakmoss', violation_type: 'over_limit' }, 3);
+    metrics.ifraViolationsTotal.inc({ ingredient: 'oakmoss', violation_type: 'over_limit', source: 'served' }, 3);
+    // Customers' own checks are counted apart and do not move the row.
+    metrics.ifraViolationsTotal.inc({ ingredient: 'oakmoss', violation_type: 'over_limit', source: 'check' }, 50);
     let violations = await row('ifra_violations_per_day');
     assert.deepEqual([violations.status, violations.value], ['WARNING', 3]);
-    metrics.ifraViolationsTotal.inc({ ingredient: 'lilial', violation_type: 'prohibited' }, 3);
+    metrics.ifraViolationsTotal.inc({ ingredient: 'lilial', violation_type: 'prohibited', source: 'served' }, 3);
     assert.equal((await row('ifra_violations_per_day')).status, 'CRITICAL');
     for (let h = 0; h < 25; h++) {
       clock.now += 3_600_000;

@@ -27,6 +27,20 @@ describe('regulation metrics', () => {
     );
   });
 
+  it('labels what the service proposed apart from what a customer asked to check, and counts a material both IFRA and EU prohibit once', async () => {
+    const { checker, samples } = setup();
+    // Lilial (p-BMHCA) in category 6: IFRA's cell reads "prohibited", and EU Annex II prohibits it.
+    checker.check({ category: '6', dosagePct: 1, formula: [{ material: '80-54-6', concentrationPct: 0.1 }] }, 'served');
+    checker.check({ category: '4', dosagePct: 100, formula: [{ material: 'Citronellal', concentrationPct: 1 }] });
+    const violations = (await samples('ifraViolationsTotal')).map((s) => [s.labels.ingredient, s.labels.violation_type, s.labels.source, s.value]).sort();
+    assert.equal(violations.length, 2, JSON.stringify(violations));
+    assert.deepEqual(violations[0], ['citronellal', 'over_limit', 'check', 1]);
+    assert.match(String(violations[1]![0]), /^p_tert_butyl/);
+    assert.deepEqual(violations[1]!.slice(1), ['prohibited', 'served', 1], 'one violation, not one for IFRA and one for the EU');
+    const hits = (await samples('allergenHitsTotal')).map((s) => [s.labels.severity, s.value]);
+    assert.deepEqual(hits, [['prohibited', 1]], 'the EU prohibition is still an allergen hit');
+  });
+
   it('counts a combination once, as a combination', async () => {
     const { checker, samples } = setup();
     checker.check({ category: '4', dosagePct: 100, formula: [{ material: '106-23-0', concentrationPct: 0.3 }, { material: '5949-05-3', concentrationPct: 0.3 }] });

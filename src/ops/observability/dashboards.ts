@@ -60,7 +60,7 @@ export const DASHBOARD_ROWS: readonly DashboardRow[] = [
     title: 'Regulatory compliance',
     panels: [
       { title: 'IFRA violations, last 24 h', expr: rowExpr(row('ifra_violations_per_day')), legend: 'violations', unit: 'short', thresholds: 'ifra_violations_per_day' },
-      { title: 'Violations by ingredient, last 24 h', expr: 'topk(10, ingredient:ifra_violations:increase1d)', legend: '{{ingredient}} ({{violation_type}})', unit: 'short' },
+      { title: 'Violations by ingredient, last 24 h', expr: 'topk(10, ingredient:ifra_violations:increase1d)', legend: '{{ingredient}} ({{violation_type}}, {{source}})', unit: 'short' },
       { title: 'Compliance rate by check type (1 h)', expr: n('ifraComplianceRate'), legend: '{{check_type}}', unit: 'percentunit' },
       { title: 'Allergens found, last hour', expr: 'topk(10, allergen:allergen_hits:increase1h)', legend: '{{allergen}} ({{severity}})', unit: 'short' },
     ],

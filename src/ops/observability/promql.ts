@@ -28,7 +28,11 @@ export function measureExpr(row: ThresholdRow): string {
     case 'quantile':
       return `histogram_quantile(${m.quantile}, sum by (le, ${m.by.join(', ')}) (rate(${name}_bucket[${duration(m.windowSeconds)}])))`;
     case 'increase':
-      return `sum by (job) (increase(${name}[${duration(m.windowSeconds)}]))`;
+      // A counter whose code path ran (producedWith has series) and counted nothing reads 0, not "no data":
+      // the same rule as the in-process evaluator.
+      return m.producedWith === undefined
+        ? `sum by (job) (increase(${selector(name, m.match)}[${duration(m.windowSeconds)}]))`
+        : `sum by (job) (increase(${selector(name, m.match)}[${duration(m.windowSeconds)}])) or sum by (job) (0 * increase(${catalogue[m.producedWith].name}[${duration(m.windowSeconds)}]))`;
     case 'gauge': {
       const series = selector(name, m.match, m.exclude);
       return m.sumBy === undefined ? series : `sum by (${m.sumBy.join(', ')}) (${series})`;

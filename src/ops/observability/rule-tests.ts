@@ -144,7 +144,14 @@ function scenario(row: ThresholdRow, at: (minute: number) => number): Scenario {
     // A counter starting at 0 with a sample at the evaluation time: Prometheus' increase() is exact.
     const labels: Labels = { ...TARGET };
     for (const [name] of Object.entries(def.labels)) labels[name] = defaultLabel(name);
-    return { input: [{ series: seriesText(def.name, labels), values: values(at) }], value: at(MINUTES), labels: { job: TARGET.job } };
+    Object.assign(labels, m.match ?? {});
+    const input = [{ series: seriesText(def.name, labels), values: values(at) }];
+    // A series the match leaves out, far past the bounds, proves it is left out (customers' checks page no one).
+    for (const [name, value] of Object.entries(m.match ?? {})) {
+      const other = (def.labels as Record<string, { values?: readonly string[] }>)[name]?.values?.find((v) => v !== value);
+      if (other !== undefined) input.push({ series: seriesText(def.name, { ...labels, [name]: other }), values: values(() => row.critical * 10) });
+    }
+    return { input, value: at(MINUTES), labels: { job: TARGET.job } };
   }
   throw new Error('quantile scenarios use histogramScenario');
 }

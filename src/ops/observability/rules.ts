@@ -46,7 +46,7 @@ export function dashboardRecordingRules(): RecordingRule[] {
       record: 'operation:redis_metadata_latency_seconds:p95_5m',
       expr: `histogram_quantile(0.95, sum by (le, operation) (rate(${name('redisMetadataLatencySeconds')}_bucket[5m])))`,
     },
-    { record: 'ingredient:ifra_violations:increase1d', expr: `sum by (ingredient, violation_type) (increase(${name('ifraViolationsTotal')}[1d]))` },
+    { record: 'ingredient:ifra_violations:increase1d', expr: `sum by (ingredient, violation_type, source) (increase(${name('ifraViolationsTotal')}[1d]))` },
     { record: 'allergen:allergen_hits:increase1h', expr: `sum by (allergen, severity) (increase(${name('allergenHitsTotal')}[1h]))` },
     {
       record: 'check_type:ifra_checks:pass_ratio_rate1h',
