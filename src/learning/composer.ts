@@ -1,6 +1,6 @@
 import { PRODUCT_CATEGORIES, type CreativeBrief } from '../llm/index.ts';
 import type { OdorFamily, PaletteMaterial } from '../perfumery/index.ts';
-import { checkFormula, type CheckRequest, type ComplianceResult, type RegulatoryCatalogue } from '../regulation/index.ts';
+import { checkFormula, prohibitionOf, type CheckRequest, type ComplianceResult, type RegulatoryCatalogue } from '../regulation/index.ts';
 
 /**
  * The composer: turns what a policy picked (units per palette material) into a formula a perfumer
@@ -223,8 +223,7 @@ export class Composer {
       const resolved = this.regulatory.resolve(material.cas);
       let ok = resolved !== null && !resolved.allergens.some((a) => a.annex === 'annex_ii');
       for (const standard of resolved?.standards ?? []) {
-        const restricts = standard.types.has('restriction') && Object.values(standard.limits).some((l) => l.kind !== 'not_sourced');
-        if (standard.types.has('prohibition') && !restricts) ok = false;
+        if (prohibitionOf(standard) !== null) ok = false;
         if (!standard.types.has('restriction')) continue;
         const limit = standard.limits[category];
         if (limit === undefined || limit.kind === 'not_sourced' || limit.kind === 'prohibited') ok = false;

@@ -231,13 +231,23 @@ export function specificationText(notes: string, types: ReadonlySet<StandardType
   return text === '' ? null : text;
 }
 
-/**
- * A Standard that prohibits some grades and restricts others is applied by its limits when it has
- * any sourced (the prohibited grade becomes a specification); without limits nothing can be said.
- */
-export function hasSourcedLimits(standard: IfraStandard): boolean {
+function hasSourcedLimits(standard: IfraStandard): boolean {
   for (const category in standard.limits) if (standard.limits[category]!.kind !== 'not_sourced') return true;
   return false;
+}
+
+/**
+ * How a Standard's prohibition reads — the one rule the check, the certificate and the composer
+ * share: `prohibited` when it prohibits the material (prohibition alone, or with a specification,
+ * which concerns it as an impurity of others); `limits_not_sourced` when it prohibits some grades and
+ * restricts others and none of its limits is sourced (nothing can be said); null when it prohibits
+ * nothing, or prohibits some grades and restricts others by sourced limits — the limits then apply
+ * and the prohibited grade is a specification.
+ */
+export function prohibitionOf(standard: IfraStandard): 'prohibited' | 'limits_not_sourced' | null {
+  if (!standard.types.has('prohibition')) return null;
+  if (!standard.types.has('restriction')) return 'prohibited';
+  return hasSourcedLimits(standard) ? null : 'limits_not_sourced';
 }
 
 const CONDITION = /prohibit|\bonly\b|\bmust\b|\bshould\b|specification/i;
@@ -345,11 +355,12 @@ export function loadGroups(standards: readonly IfraStandard[], path: URL | strin
  * row adds a palette CAS to the Standard, so a formula line with it gets the Standard.
  */
 export function loadGroupMembers(standards: readonly IfraStandard[], path: URL | string = DATA('group-members.csv')): IfraStandard[] {
+  const known = new Set(standards.map((s) => s.id));
   const added = new Map<string, string[]>();
   readCsv(path).forEach((record, i) => {
     const where = `group-members.csv row ${i + 2}`;
     const row = parseOrThrow(MemberRow, record, where);
-    checkStandardIds(new Set(standards.map((s) => s.id)), [row.standard_id], where);
+    checkStandardIds(known, [row.standard_id], where);
     added.set(row.standard_id, [...(added.get(row.standard_id) ?? []), row.cas]);
   });
   return standards.map((standard) => {

@@ -1,4 +1,4 @@
-import { hasSourcedLimits, type CategoryLimit, type IfraStandard, type RegulatoryCatalogue } from './catalogue.ts';
+import { prohibitionOf, type CategoryLimit, type IfraStandard, type RegulatoryCatalogue } from './catalogue.ts';
 import type { FormulaLine } from './check.ts';
 import { resolveFormula } from './formula-lines.ts';
 
@@ -159,9 +159,9 @@ export function ifraCertificate(catalogue: RegulatoryCatalogue, request: Certifi
   for (const [standard, concentratePct] of byStandard) {
     for (const id of standard.sourceIds) sourceIds.add(id);
     for (const rule of catalogue.unappliedRulesOf(standard)) gaps.add(rule.text);
-    const byLimits = standard.types.has('restriction') && hasSourcedLimits(standard);
-    if (standard.types.has('prohibition') && !byLimits) {
-      if (standard.types.has('restriction')) alwaysUnknown.push(`limits of ${standard.name} (a prohibition + restriction Standard) are not sourced`);
+    const prohibition = prohibitionOf(standard);
+    if (prohibition !== null) {
+      if (prohibition === 'limits_not_sourced') alwaysUnknown.push(`limits of ${standard.name} (a prohibition + restriction Standard) are not sourced`);
       else always.push({ kind: 'prohibition', id: standard.id, name: standard.name, limitPct: 0, concentratePct, maxDosagePct: 0, sourceIds: standard.sourceIds });
     } else if (standard.types.has('restriction') && concentratePct > 0) restricting.push({ standard, concentratePct });
   }

@@ -1,5 +1,5 @@
 import { ErrorCodes, FaiError } from '../errors/index.ts';
-import { hasSourcedLimits, type CombinationGroup, type EuAllergen, type IfraStandard, type RegulatoryCatalogue } from './catalogue.ts';
+import { prohibitionOf, type CombinationGroup, type EuAllergen, type IfraStandard, type RegulatoryCatalogue } from './catalogue.ts';
 import type { AllergenResult, CheckRequest, CheckType, CombinationResult, ComplianceResult, Exposure, MaterialResult, SpecificationResult, StandardVerdict, Verdict } from './check-types.ts';
 import { RINSE_OFF_CATEGORIES } from './categories.ts';
 import { resolveFormula } from './formula-lines.ts';
@@ -243,12 +243,10 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
     if (relevantLimit === undefined || relevantLimit.kind !== 'no_restriction') {
       for (const rule of catalogue.unappliedRulesOf(standard)) gaps.add(rule.text);
     }
-    // A Standard that prohibits some grades and restricts others, with sourced limits: the limits are the
-    // restriction's, and the grade condition is a specification (above). Without limits the data cannot say.
-    const restrictsByLimits = standard.types.has('restriction') && hasSourcedLimits(standard);
-    if (standard.types.has('prohibition') && !restrictsByLimits) {
-      // prohibition alone or with specification prohibits the material (the specification concerns it as an impurity of others).
-      const mixed = standard.types.has('restriction');
+    // A prohibition applied by sourced limits falls through to the restriction below (its grade condition is a specification, above).
+    const prohibition = prohibitionOf(standard);
+    if (prohibition !== null) {
+      const mixed = prohibition === 'limits_not_sourced';
       const verdict: Verdict = mixed ? 'unknown' : 'fail';
       for (const line of covered) {
         line.standards.push(standardVerdict(standard, mixed ? null : 0, 'prohibited', verdict, mixed ? 0 : line.finishedPct, null, null));

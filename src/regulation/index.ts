@@ -9,6 +9,7 @@ export {
   loadSourceTitles,
   RegulatoryCatalogue,
   normalizeName,
+  prohibitionOf,
   slug,
   type CatalogueSources,
   type CategoryLimit,
