@@ -15,7 +15,7 @@
  *   make bench-learning
  */
 import { readFileSync } from 'node:fs';
-import { briefReturns, decodeCheckpoint, FormulationEnv, greedy, meanInterval, Random, refine, scorePolicy, SHIPPED_FILES, SHIPPED_MODELS_DIR, trainingBriefSets, type Mlp } from '../src/learning/index.ts';
+import { decodeCheckpoint, FormulationEnv, greedy, meanInterval, Random, refine, scorePolicy, SHIPPED_FILES, SHIPPED_MODELS_DIR, trainingBriefSets, type Mlp } from '../src/learning/index.ts';
 import { heldOutKl } from '../src/learning/training.ts';
 import type { CreativeBrief } from '../src/llm/index.ts';
 
@@ -33,11 +33,13 @@ const randomReturns = (briefs: readonly CreativeBrief[]) => meanInterval(briefs.
 const servedReturns = (briefs: readonly CreativeBrief[]) => meanInterval(briefs.map((b) => refine(env, b, env.episode(b, (s) => greedy(teacher, s), random).units).reward.total));
 const aloneReturns = (briefs: readonly CreativeBrief[]) => meanInterval(briefs.map((b) => env.reward(b, new Map()).total));
 
+const studentScores = scorePolicy(student, env, sets);
+const teacherScores = scorePolicy(teacher, env, sets);
 const rows: Array<[string, string, string]> = [
   ['composer alone (no picks)', fmt(aloneReturns(training)), fmt(aloneReturns(heldOut))],
   ['random policy + composer', fmt(randomReturns(training)), fmt(randomReturns(heldOut))],
-  ['student (8 hidden) + composer', fmt(scorePolicy(student, env, sets).training), fmt(scorePolicy(student, env, sets).heldOut)],
-  ['teacher (128 hidden) + composer', fmt(scorePolicy(teacher, env, sets).training), fmt(scorePolicy(teacher, env, sets).heldOut)],
+  ['student (8 hidden) + composer', fmt(studentScores.training), fmt(studentScores.heldOut)],
+  ['teacher (128 hidden) + composer', fmt(teacherScores.training), fmt(teacherScores.heldOut)],
   ['served: teacher + search', fmt(servedReturns(training)), fmt(servedReturns(heldOut))],
 ];
 console.log(`mean return, 95 % t-interval (greedy; ${training.length} training briefs, ${heldOut.length} held-out briefs)\n`);
@@ -51,8 +53,9 @@ const timeOne = (net: Mlp, brief: CreativeBrief, search: boolean) => {
   const own = structuredClone(brief);
   const started = performance.now();
   const { units } = env.episode(own, (s) => greedy(net, s), random);
-  const finalUnits = search ? refine(env, own, units).units : units;
-  env.compose(own, finalUnits);
+  // Served: the search composes as it scores and keeps its best formula; otherwise the picks are composed once.
+  if (search) refine(env, own, units);
+  else env.compose(own, units);
   return performance.now() - started;
 };
 for (const brief of heldOut.slice(0, 20)) for (const net of [teacher, student]) timeOne(net, brief, false); // warm-up
@@ -70,6 +73,6 @@ for (const [name, values] of Object.entries(latencies)) {
   console.log(`${name.padEnd(10)}  ${quantile(values, 0.5).toFixed(3).padEnd(8)}  ${quantile(values, 0.95).toFixed(3).padEnd(8)}  ${(values.reduce((a, b) => a + b, 0) / values.length).toFixed(3)}`);
 }
 const mean = (values: number[]) => values.reduce((a, b) => a + b, 0) / values.length;
-const teacherHeld = briefReturns(teacher, env, heldOut).mean;
-const studentHeld = briefReturns(student, env, heldOut).mean;
+const teacherHeld = teacherScores.heldOut.mean;
+const studentHeld = studentScores.heldOut.mean;
 console.log(`\nteacher ÷ student: end-to-end speedup ×${(mean(latencies.teacher) / mean(latencies.student)).toFixed(2)} (target ≥ 4.17), retention ${(studentHeld / teacherHeld).toFixed(4)} (≥ 0.92), KL on held-out ${heldOutKl(teacher, student, env, heldOut).toFixed(4)} (≤ 0.15)`);

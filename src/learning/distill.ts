@@ -1,7 +1,7 @@
 import type { CreativeBrief } from '../llm/index.ts';
 import type { LearningMetrics } from './metric-relay.ts';
 import type { FormulationEnv } from './environment.ts';
-import { Mlp, softmax } from './mlp.ts';
+import { Mlp } from './mlp.ts';
 import { Random } from './random.ts';
 import { actionProbs, policyProbs } from './policy.ts';
 

@@ -1,7 +1,6 @@
 import type { CreativeBrief } from '../llm/index.ts';
 import type { LearningMetrics } from './metric-relay.ts';
 import { STEPS, type FormulationEnv } from './environment.ts';
-import { softmax } from './mlp.ts';
 import type { PpoTrainer } from './ppo.ts';
 import { Random } from './random.ts';
 import type { TrainProgress } from './reinforce.ts';

@@ -1,4 +1,5 @@
 import type { CreativeBrief } from '../llm/index.ts';
+import type { Composition } from './composer.ts';
 import { MAX_UNITS, type FormulationEnv, type RewardBreakdown } from './environment.ts';
 
 /**
@@ -15,6 +16,8 @@ export const REFINE_BUDGET_MS = 40;
 
 export interface Refinement {
   readonly units: Map<number, number>;
+  /** The formula the refined units make (composed once, while scoring them). */
+  readonly composition: Composition;
   readonly reward: RewardBreakdown;
   /** The policy's reward before the search. */
   readonly policyReward: number;
@@ -35,21 +38,26 @@ export function refine(env: FormulationEnv, brief: CreativeBrief, start: Readonl
   for (let i = 0; i < env.actions; i++) {
     if (context.allowed[i] === 1 && (context.carriesNote[i] === 1 || wanted.has(env.composer.info[i]!.family))) candidates.push(i);
   }
+  // Each candidate is composed once and scored on that composition; the best one's is kept for the answer.
+  const score = (next: ReadonlyMap<number, number>) => {
+    const composition = env.compose(brief, next);
+    return { composition, reward: env.reward(brief, next, composition) };
+  };
   let units = new Map(start);
-  let best = env.reward(brief, units);
-  const policyReward = best.total;
+  let best = score(units);
+  const policyReward = best.reward.total;
   let evaluations = 1;
   let moves = 0;
   let timedOut = false;
   const out = () => evaluations >= maxEvaluations || (timedOut = performance.now() - started > budgetMs);
   for (;;) {
     let bestMove: Map<number, number> | null = null;
-    let bestReward = best;
+    let bestScore = best;
     const tryMove = (next: Map<number, number>) => {
-      const reward = env.reward(brief, next);
+      const scored = score(next);
       evaluations++;
-      if (reward.total > bestReward.total + 1e-9) {
-        bestReward = reward;
+      if (scored.reward.total > bestScore.reward.total + 1e-9) {
+        bestScore = scored;
         bestMove = next;
       }
     };
@@ -69,9 +77,9 @@ export function refine(env: FormulationEnv, brief: CreativeBrief, start: Readonl
     }
     if (bestMove === null) break;
     units = bestMove;
-    best = bestReward;
+    best = bestScore;
     moves++;
     if (out()) break;
   }
-  return { units, reward: best, policyReward, evaluations, moves, elapsedMs: performance.now() - started, timedOut };
+  return { units, composition: best.composition, reward: best.reward, policyReward, evaluations, moves, elapsedMs: performance.now() - started, timedOut };
 }

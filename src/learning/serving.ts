@@ -94,7 +94,7 @@ export class FormulaService {
     const started = performance.now();
     const episode = env.episode(brief, (state) => greedy(net, state), new Random(1));
     const refined = refine(env, brief, episode.units);
-    const composition = env.compose(brief, refined.units);
+    const composition = refined.composition;
     const latencyMs = performance.now() - started;
     if (composition.lines.length === 0) {
       // Only a brief that refuses nearly every material can leave nothing to compose.

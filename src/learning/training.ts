@@ -5,7 +5,7 @@ import { configHash, encodeCheckpoint } from './checkpoint.ts';
 import { distill, inferenceMicros, kl } from './distill.ts';
 import { briefReturns, greedy, meanInterval, type MeanInterval } from './evaluate.ts';
 import { FormulationEnv } from './environment.ts';
-import { softmax, type Mlp } from './mlp.ts';
+import type { Mlp } from './mlp.ts';
 import { Random } from './random.ts';
 import { HybridLoop } from './hybrid.ts';
 import type { LearningMetrics } from './metric-relay.ts';

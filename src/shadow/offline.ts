@@ -95,7 +95,7 @@ export async function runOffline(options: {
     // Ten distinct briefs, so the composer's paths are compiled too, not only the forward passes.
     for (const brief of options.briefs.slice(0, WARM_UP_BRIEFS)) {
       const warm = env.episode(structuredClone(brief), (state) => greedy(models.production.net, state), new Random(1));
-      env.compose(structuredClone(brief), refine(env, brief, warm.units).units);
+      refine(env, structuredClone(brief), warm.units);
       await runner.warmUp({ requestId: 'warm-up', brief, latencyMs: 0, reward: warm.reward.total, units: [...warm.units], version: models.production.pin.version, cid: models.production.pin.cid });
     }
     for (let i = 0; i < options.samples; i++) {
@@ -104,10 +104,8 @@ export async function runOffline(options: {
       const started = performance.now();
       // Production as it serves: the greedy picks, the serving-time search, the composer.
       const { units: picks } = env.episode(own, (state) => greedy(models.production.net, state), new Random(1));
-      const { units } = refine(env, own, picks);
-      const composition = env.compose(own, units);
+      const { units, reward } = refine(env, own, picks);
       const latencyMs = performance.now() - started;
-      const reward = env.reward(own, units, composition);
       runner.offer({ requestId: `offline-${i}`, brief, latencyMs, reward: reward.total, units: [...units], version: models.production.pin.version, cid: models.production.pin.cid });
       // One at a time, so the progress bar means something and production is never timed beside a shadow model.
       await runner.idle();
