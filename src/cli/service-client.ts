@@ -1,3 +1,4 @@
+import { operatorHeaders } from '../config/index.ts';
 import { ErrorCodes, FaiError, type ErrorCode } from '../errors/index.ts';
 
 /** Parses the service base URL a command was given (`--url` / FAI_URL). */
@@ -25,6 +26,8 @@ export interface ServiceRequest {
   timeoutMs: number;
   /** Extra request headers (authorization). */
   headers?: Readonly<Record<string, string>>;
+  /** An operator route: the request carries FAI_ADMIN_TOKEN from the environment. */
+  operator?: boolean;
   /** Statuses that are answers rather than errors (e.g. 503 from /health). */
   accept?: readonly number[];
 }
@@ -40,7 +43,7 @@ export async function callService(url: URL, request: ServiceRequest): Promise<Re
     response = await fetch(url, {
       method: request.method ?? 'GET',
       ...(request.body === undefined ? {} : { body: request.body }),
-      headers: { ...(request.body === undefined ? {} : { 'content-type': request.contentType ?? 'application/json' }), ...request.headers },
+      headers: { ...(request.body === undefined ? {} : { 'content-type': request.contentType ?? 'application/json' }), ...(request.operator === true ? operatorHeaders() : {}), ...request.headers },
       signal: AbortSignal.timeout(request.timeoutMs),
     });
   } catch (error) {

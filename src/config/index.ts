@@ -25,6 +25,13 @@ const optionalUrl = (protocols: readonly string[]) =>
 const integer = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
+/** A bearer token: unset or empty means none; otherwise long enough to guess at no faster than brute force. */
+const secretToken = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value === '' ? undefined : value))
+  .refine((value) => value === undefined || (value.length >= 16 && !/\s/.test(value)), 'must be at least 16 characters without spaces (e.g. openssl rand -hex 24)');
+
 /**
  * Every setting comes from the environment (README, "Configuration"); this
  * schema is the one place that names them, their defaults and their bounds.
@@ -64,11 +71,10 @@ const EnvSchema = z.object({
   SHADOW_SCHEDULE: z.enum(['on', 'off']).default('off'),
   SHADOW_SCHEDULE_FILE: z.string().trim().min(1).default('configs/shadow-schedule.json'),
   SHADOW_BRIEFS: z.string().trim().min(1).default('examples/heldout-briefs.json'),
-  ALERT_WEBHOOK_TOKEN: z
-    .string()
-    .optional()
-    .transform((value) => (value === undefined || value === '' ? undefined : value))
-    .refine((value) => value === undefined || (value.length >= 16 && !/\s/.test(value)), 'must be at least 16 characters without spaces (e.g. openssl rand -hex 24)'),
+  ALERT_WEBHOOK_TOKEN: secretToken,
+  FAI_ADMIN_TOKEN: secretToken,
+  RATE_LIMIT_PER_MINUTE: integer(600, 0, 1_000_000),
+  TRAINING_MAX_PENDING: integer(4, 1, 1_000),
   REMEDIATION_POLICY: z.string().trim().min(1).default('configs/remediation.yml'),
   FAI_DEPLOYMENT: z.string().trim().min(1).default('configs/deployment.json'),
   HUB_TTL_RECIPE_DAYS: z.coerce.number().positive().max(36_500).default(365),
@@ -76,6 +82,7 @@ const EnvSchema = z.object({
   HUB_TTL_CHECKPOINT_DAYS: z.coerce.number().positive().max(36_500).default(90),
   HUB_TTL_SHADOW_DAYS: z.coerce.number().positive().max(36_500).default(90),
   HUB_MAX_CHECKPOINT_MB: integer(256, 1, 4096),
+  HUB_GC_GRACE_SECONDS: integer(600, 0, 86_400),
 });
 
 export interface Config {
@@ -101,6 +108,8 @@ export interface Config {
   readonly hubDir: string;
   readonly hubTtlSeconds: Readonly<Record<'recipe' | 'feedback' | 'checkpoint' | 'shadow', number>>;
   readonly hubMaxCheckpointBytes: number;
+  /** gc spares blocks younger than this (a store in flight in another process writes its block before its record). */
+  readonly hubGcGraceMs: number;
   /** Shadow evaluation of POST /v1/formulas (src/shadow, docs/shadow.md). */
   readonly shadow: {
     readonly stage: Stage;
@@ -125,6 +134,15 @@ export interface Config {
     /** What the runbooks act on (configs/deployment.json). */
     readonly deploymentFile: string;
   };
+  /**
+   * Bearer token of the operator routes (every route that changes state: hub writes, gc and pins,
+   * training, modes, strict mode, approvals); undefined: those routes answer 401.
+   */
+  readonly adminToken: string | undefined;
+  /** Requests per minute one client address may make to the public routes; 0: no limit. */
+  readonly rateLimitPerMinute: number;
+  /** Training jobs queued or running at once; one more is refused (429). */
+  readonly trainingMaxPending: number;
   /** Model pins and the production policy's pin (version → CID); re-read on SIGHUP (the pin-update runbook sends it). */
   readonly pinsFile: string;
 }
@@ -162,7 +180,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       shadow: Math.round(parsed.HUB_TTL_SHADOW_DAYS * 86_400),
     },
     hubMaxCheckpointBytes: parsed.HUB_MAX_CHECKPOINT_MB * 1024 * 1024,
+    hubGcGraceMs: parsed.HUB_GC_GRACE_SECONDS * 1000,
     pinsFile: parsed.PINS_FILE,
+    adminToken: parsed.FAI_ADMIN_TOKEN,
+    rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
+    trainingMaxPending: parsed.TRAINING_MAX_PENDING,
     remediation: { webhookToken: parsed.ALERT_WEBHOOK_TOKEN, policyFile: parsed.REMEDIATION_POLICY, deploymentFile: parsed.FAI_DEPLOYMENT },
     shadow: {
       stage: parsed.SHADOW_STAGE,
@@ -180,3 +202,4 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
 }
 
 export { readJsonFile } from './json-file.ts';
+export { operatorHeaders } from './operator-token.ts';

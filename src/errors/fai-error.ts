@@ -27,8 +27,10 @@ export const ErrorCodes = {
   INTEGRITY: 'FAI_ERR_INTEGRITY',
   /** The disk is full or read-only, or another storage failure that is not the caller's. */
   STORAGE: 'FAI_ERR_STORAGE',
-  /** The request carries no credentials, or wrong ones (a webhook's bearer token). */
+  /** The request carries no credentials, or wrong ones (the operator token, the webhook's token). */
   UNAUTHORIZED: 'FAI_ERR_UNAUTHORIZED',
+  /** Too many requests from one client, or more queued work than the service takes (training jobs). */
+  TOO_MANY_REQUESTS: 'FAI_ERR_TOO_MANY_REQUESTS',
   /** Another run of the same runbook holds the lock. */
   RUNBOOK_LOCKED: 'FAI_ERR_RUNBOOK_LOCKED',
   /** A destructive action was asked for without --yes or an approval. */

@@ -1,5 +1,8 @@
+import { readdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import * as dagJson from '@ipld/dag-json';
 import { FsBlockstore } from 'blockstore-fs';
+import { NextToLast } from 'blockstore-fs/sharding';
 import { importer } from 'ipfs-unixfs-importer';
 import { exporter } from 'ipfs-unixfs-exporter';
 import { CID } from 'multiformats/cid';
@@ -130,11 +133,13 @@ const UNIXFS_PROFILE = 'unixfs-v1-2025' as const;
 export class BlockStore {
   readonly directory: string;
   private readonly store: FsBlockstore;
+  /** blockstore-fs's default layout, held here too: gc reads a block file's age. */
+  private readonly sharding = new NextToLast();
   private opened: Promise<void> | undefined;
 
   constructor(directory: string) {
     this.directory = directory;
-    this.store = new FsBlockstore(directory);
+    this.store = new FsBlockstore(directory, { shardingStrategy: this.sharding });
   }
 
   open(): Promise<void> {
@@ -195,14 +200,43 @@ export class BlockStore {
     await this.store.delete(cid);
   }
 
+  /** When the block's file was last written (ms since the epoch); undefined when it is not there. */
+  async modifiedAt(cid: CID): Promise<number | undefined> {
+    await this.open();
+    const { dir, file } = this.sharding.encode(cid);
+    return stat(join(this.directory, dir, file)).then(
+      (info) => info.mtimeMs,
+      () => undefined,
+    );
+  }
+
+  /**
+   * Removes the temporary files of writes that never finished (blockstore-fs writes `.<block>.tmp`, then
+   * renames it; a kill -9 between the two leaves it) last written before `before` (ms since the epoch):
+   * a younger one may be a write in flight. Resolves with how many were removed.
+   */
+  async removeStaleTemp(before: number): Promise<number> {
+    await this.open();
+    let removed = 0;
+    for (const entry of await readdir(this.directory, { recursive: true })) {
+      if (!entry.endsWith('.tmp')) continue;
+      const path = join(this.directory, entry);
+      const info = await stat(path).catch(() => undefined);
+      if (info === undefined || info.mtimeMs >= before) continue;
+      await rm(path, { force: true });
+      removed++;
+    }
+    return removed;
+  }
+
   /** Every block CID in the directory (for garbage collection). */
   async *cids(): AsyncGenerator<CID> {
     await this.open();
     for await (const pair of this.store.getAll()) yield pair.cid;
   }
 
-  /** Imports bytes as a UnixFS file; resolves with the root CID. */
-  async putFile(bytes: Uint8Array): Promise<CID> {
+  /** Imports bytes (or a stream of them, written chunk by chunk) as a UnixFS file; resolves with the root CID. */
+  async putFile(bytes: Uint8Array | AsyncIterable<Uint8Array>): Promise<CID> {
     await this.open();
     // The importer writes through this adapter so every block goes through our error handling.
     const adapter = { put: async (cid: CID, block: Uint8Array) => (await this.put(cid, block), cid), get: (cid: CID) => this.getChunks(cid), has: (cid: CID) => this.has(cid) };

@@ -24,6 +24,12 @@ export interface HubOptions {
   ttlSeconds?: Readonly<Record<DataType, number>>;
   /** A restore slower than this fails with `timeout`. */
   restoreTimeoutMs?: number;
+  /**
+   * gc spares every block written less than this long before it started (or before the oldest store
+   * still in flight in this process): a block whose record is still being written, here or by another
+   * process sharing the directory, is not garbage. Default 10 minutes.
+   */
+  gcGraceMs?: number;
   now?: () => number;
 }
 
@@ -34,6 +40,9 @@ export interface Retrieved {
   /** The bytes of a checkpoint. */
   readonly bytes?: Uint8Array;
 }
+
+/** How far a file's modification time may lag Date.now() (the kernel stamps files with a coarse clock). */
+const FILE_CLOCK_SLACK_MS = 1_000;
 
 const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
@@ -53,6 +62,10 @@ export class CloudHub {
   private readonly ttl: Readonly<Record<DataType, number>>;
   private readonly restoreTimeoutMs: number;
   private readonly now: () => number;
+  private readonly gcGraceMs: number;
+  /** Stores in flight in this process: id → when each started (gc spares their blocks, however long they take). */
+  private readonly storing = new Map<number, number>();
+  private nextStore = 0;
 
   constructor(options: HubOptions) {
     this.blocks = options.blocks;
@@ -61,6 +74,18 @@ export class CloudHub {
     this.ttl = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
     this.restoreTimeoutMs = options.restoreTimeoutMs ?? 10_000;
     this.now = options.now ?? Date.now;
+    this.gcGraceMs = options.gcGraceMs ?? 10 * 60_000;
+  }
+
+  /** Runs a store, known to gc while it runs. */
+  private async tracked<T>(store: () => Promise<T>): Promise<T> {
+    const id = this.nextStore++;
+    this.storing.set(id, Date.now());
+    try {
+      return await store();
+    } finally {
+      this.storing.delete(id);
+    }
   }
 
   get backend(): MetadataStore['backend'] {
@@ -72,14 +97,31 @@ export class CloudHub {
     // A recipe or feedback is plain JSON: what dag-json would store as something else is refused here, at write.
     checkJsonValue(value);
     const { cid, bytes } = await encodeJsonBlock(value);
-    await this.blocks.put(cid, bytes);
-    return this.record(cid, dataType, bytes.length, sha256Hex(bytes), tags);
+    return this.tracked(async () => {
+      await this.blocks.put(cid, bytes);
+      return this.record(cid, dataType, bytes.length, sha256Hex(bytes), tags);
+    });
   }
 
-  /** Stores a checkpoint (or any binary: a shadow report's inputs) as a UnixFS file, chunked, of any size. */
-  async storeBytes(bytes: Uint8Array, tags: readonly string[] = [], dataType: FileType = 'checkpoint'): Promise<ObjectRecord> {
-    const cid = await this.blocks.putFile(bytes);
-    return this.record(cid, dataType, bytes.length, sha256Hex(bytes), tags);
+  /**
+   * Stores a checkpoint (or any binary: a shadow report's inputs) as a UnixFS file, chunked, of any
+   * size. Given a stream, each chunk is written as it arrives and hashed on the way: a stream that
+   * fails midway leaves orphan blocks (gc removes them) and no record.
+   */
+  async storeBytes(content: Uint8Array | AsyncIterable<Uint8Array>, tags: readonly string[] = [], dataType: FileType = 'checkpoint'): Promise<ObjectRecord> {
+    const hash = createHash('sha256');
+    let size = 0;
+    const counted = async function* (): AsyncGenerator<Uint8Array> {
+      for await (const chunk of content instanceof Uint8Array ? [content] : content) {
+        hash.update(chunk);
+        size += chunk.byteLength;
+        yield chunk;
+      }
+    };
+    return this.tracked(async () => {
+      const cid = await this.blocks.putFile(counted());
+      return this.record(cid, dataType, size, hash.digest('hex'), tags);
+    });
   }
 
   private async record(cid: CID, dataType: DataType, size: number, checksum: string, tags: readonly string[]): Promise<ObjectRecord> {
@@ -181,8 +223,17 @@ export class CloudHub {
   /**
    * Removes every block that no live record reaches (expired, never recorded, or orphaned by a
    * failed write). Pinned records never expire, so what they reach stays.
+   *
+   * Stores run beside it: a store writes its block before its record, so a block without a record
+   * may be a store in flight. gc spares every block written after its cutoff — its own start, or the
+   * start of the oldest store still running in this process, less `gcGraceMs` (stores of other
+   * processes sharing the directory) — and collects it on a later run if it is still unreached.
+   * The temporary files of writes a crash cut short go the same way.
    */
-  async gc(): Promise<{ kept: number; removed: number }> {
+  async gc(): Promise<{ kept: number; removed: number; spared: number; tempRemoved: number }> {
+    // File times come from the kernel's coarse clock, a few ms behind Date.now(): a block written just after
+    // a store began can carry an earlier time. A second of slack covers it.
+    const cutoff = Math.min(Date.now(), ...this.storing.values()) - this.gcGraceMs - FILE_CLOCK_SLACK_MS;
     // Keyed by multihash: the block directory knows blocks by their hash only (it lists them as raw CIDs).
     const key = (cid: CID) => Buffer.from(cid.multihash.bytes).toString('hex');
     const live = new Set<string>();
@@ -198,14 +249,17 @@ export class CloudHub {
     }
     let kept = 0;
     let removed = 0;
+    let spared = 0;
     for await (const cid of this.blocks.cids()) {
       if (live.has(key(cid))) kept++;
+      else if (((await this.blocks.modifiedAt(cid)) ?? 0) >= cutoff) spared++;
       else {
         await this.blocks.delete(cid);
         removed++;
       }
     }
-    return { kept, removed };
+    const tempRemoved = await this.blocks.removeStaleTemp(cutoff);
+    return { kept, removed, spared, tempRemoved };
   }
 
   async ping(): Promise<void> {

@@ -40,6 +40,16 @@ export interface TrainingJobsOptions {
   hub: CloudHub;
   metrics: LearningMetrics;
   log?: { info(object: object, message: string): void; error(object: object, message: string): void };
+  /** Jobs waiting or running at once; one more is refused with 429 (training runs beside the serving path). Default 4. */
+  maxPending?: number;
+}
+
+/** Refuses a job past the cap of pending ones: a queue of long jobs is work the service cannot take. */
+export function checkPendingCap(pending: number, maxPending: number | undefined): void {
+  const cap = maxPending ?? 4;
+  if (pending >= cap) {
+    throw new FaiError(ErrorCodes.TOO_MANY_REQUESTS, `training queue full: ${pending} jobs waiting or running (TRAINING_MAX_PENDING=${cap}); wait for one to finish`);
+  }
 }
 
 /** The feedback a job replays, read from the hub when it is submitted; no usable feedback is an error, not a silent plain run. */
@@ -83,6 +93,7 @@ export class ThreadTrainingJobs implements TrainingJobs {
 
   async submit(spec: TrainingSpec): Promise<TrainingJobView> {
     if (this.closed) throw new FaiError(ErrorCodes.UNAVAILABLE, 'the service is shutting down: no new training jobs');
+    checkPendingCap(this.waiting.length + (this.current === undefined ? 0 : 1), this.options.maxPending);
     const preferences = await preferencesFor(spec, this.options.hub);
     const view: TrainingJobView = { id: randomUUID(), state: 'waiting', runner: this.runner, spec, progress: null, createdAt: new Date().toISOString() };
     this.jobs.set(view.id, { view, preferences });

@@ -2,7 +2,7 @@ import { Job, Queue, QueueEvents, Worker, type ConnectionOptions } from 'bullmq'
 import { z } from 'zod';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import { applyMetricUpdates, type MetricUpdate } from './metric-relay.ts';
-import { preferencesFor, progressView, storeCheckpoints, type JobState, type TrainingJobs, type TrainingJobsOptions, type TrainingJobView } from './jobs.ts';
+import { checkPendingCap, preferencesFor, progressView, storeCheckpoints, type JobState, type TrainingJobs, type TrainingJobsOptions, type TrainingJobView } from './jobs.ts';
 import type { TrainProgress } from './reinforce.ts';
 import { runTrainingInThread } from './training-runner.ts';
 import { TrainingSpecSchema, type TrainingSummary } from './training.ts';
@@ -97,6 +97,9 @@ export class QueuedTrainingJobs implements TrainingJobs {
   }
 
   async submit(spec: JobData['spec']): Promise<TrainingJobView> {
+    // Counted, then added: two submissions at once may both pass the last free place (a cap of work, not a security boundary).
+    const counts = await this.answer(this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized'));
+    checkPendingCap(Object.values(counts).reduce((sum, n) => sum + n, 0), this.options.maxPending);
     const preferences = await preferencesFor(spec, this.options.hub);
     // The event stream listens before the job exists: none of its progress reports is missed.
     await this.answer(this.events.waitUntilReady());

@@ -7,7 +7,7 @@ import { openRemediationStore, type RemediationStore } from './store.ts';
 export { MODES, parseDuration, PolicySchema, readPolicy, rulesFor, type Mode, type Policy, type PolicyRule } from './policy.ts';
 export { Remediator, type Decision, type Outcome, type Pager, type RemediatorOptions } from './remediator.ts';
 export { ACTION_STATUSES, DiskRemediationStore, openRemediationStore, RedisRemediationStore, type Action, type ActionStatus, type Pause, type RemediationStore } from './store.ts';
-export { checkBearer, WebhookPayloadSchema, type WebhookAlert, type WebhookPayload } from './webhook.ts';
+export { WebhookPayloadSchema, type WebhookAlert, type WebhookPayload } from './webhook.ts';
 
 /** How long a page stays active in Alertmanager unless someone resolves it sooner. */
 const PAGE_HOURS = 1;

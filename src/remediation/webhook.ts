@@ -34,13 +34,3 @@ export const WebhookPayloadSchema = z.looseObject({
 export type WebhookPayload = z.infer<typeof WebhookPayloadSchema>;
 export type WebhookAlert = z.infer<typeof WebhookAlertSchema>;
 
-/**
- * Checks an `Authorization: Bearer <token>` header against the configured token in constant time
- * (both sides hashed first, so the comparison does not leak the token's length either).
- */
-export function checkBearer(header: string | undefined, token: string): void {
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '');
-  if (match === null) throw new FaiError(ErrorCodes.UNAUTHORIZED, 'headers.authorization: a bearer token is required (Authorization: Bearer <ALERT_WEBHOOK_TOKEN>)', { field: 'headers.authorization' });
-  const digest = (text: string) => createHash('sha256').update(text).digest();
-  if (!timingSafeEqual(digest(match[1]!), digest(token))) throw new FaiError(ErrorCodes.UNAUTHORIZED, 'headers.authorization: wrong bearer token', { field: 'headers.authorization' });
-}

@@ -1,4 +1,4 @@
-import { userInfo } from 'node:os';
+import { operatorHeaders } from '../config/operator-token.ts';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import type { Deployment } from './deployment.ts';
 import type { Runbook, Step } from './engine.ts';
@@ -12,7 +12,7 @@ function servingUrls(deployment: Deployment): string[] {
 }
 
 async function call(url: string, method: 'GET' | 'PUT' | 'DELETE'): Promise<StrictMode> {
-  const response = await fetch(`${url}/v1/compliance/strict`, { method, headers: { 'x-fai-actor': `${userInfo().username} (regulation-strict)` }, signal: AbortSignal.timeout(5_000) }).catch((error: unknown) => {
+  const response = await fetch(`${url}/v1/compliance/strict`, { method, headers: operatorHeaders(), signal: AbortSignal.timeout(5_000) }).catch((error: unknown) => {
     throw new FaiError(ErrorCodes.UNAVAILABLE, `${url}: ${(error as Error).message}`);
   });
   if (!response.ok) throw new FaiError(ErrorCodes.UNAVAILABLE, `${url}/v1/compliance/strict: HTTP ${response.status}`);

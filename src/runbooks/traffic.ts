@@ -1,3 +1,4 @@
+import { operatorHeaders } from '../config/operator-token.ts';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import { userInfo } from 'node:os';
 import { readPins } from '../llm/index.ts';
@@ -70,7 +71,7 @@ type ModeStatus = { mode: string; active: boolean; forced: boolean; to: string |
 async function planModeDownshift(deployment: Deployment, mode: string, clear: boolean): Promise<Plan> {
   const url = `${deployment.service}/v1/llm/downshift`;
   const call = async (method: 'GET' | 'PUT' | 'DELETE', target = url): Promise<ModeStatus[]> => {
-    const response = await fetch(target, { method, signal: AbortSignal.timeout(5_000) }).catch((error: unknown) => {
+    const response = await fetch(target, { method, headers: method === 'GET' ? {} : operatorHeaders(), signal: AbortSignal.timeout(5_000) }).catch((error: unknown) => {
       throw new FaiError(ErrorCodes.UNAVAILABLE, `${target}: ${(error as Error).message}`);
     });
     const body = (await response.json()) as { modes?: ModeStatus[]; error?: { message: string } };

@@ -13,14 +13,16 @@ import { readSchedule, shadowEvaluate, ShadowEvaluation, ShadowScheduler } from 
 import { registerCpuSampler, startVramSampler, type VramSampler } from '../system/index.ts';
 import { installErrorHandling } from './error-mapping.ts';
 import { installRequestAccounting } from './request-accounting.ts';
-import { registerAlertRoutes } from './routes/alerts.ts';
-import { registerComplianceRoutes } from './routes/compliance.ts';
+import { bearerScope, declarePrincipal } from './bearer-scope.ts';
+import { registerApprovalRoute, registerWebhookRoute } from './routes/alerts.ts';
+import { registerComplianceOperatorRoutes, registerComplianceRoutes } from './routes/compliance.ts';
 import { registerHealthRoutes } from './routes/health.ts';
 import { registerFormulaRoutes } from './routes/formulas.ts';
-import { registerHubRoutes } from './routes/hub.ts';
-import { registerLlmRoutes } from './routes/llm.ts';
+import { registerHubOperatorRoutes, registerHubRoutes } from './routes/hub.ts';
+import { registerLlmOperatorRoutes, registerLlmRoutes } from './routes/llm.ts';
 import { registerMetricsRoutes } from './routes/metrics.ts';
-import { registerTrainingRoutes } from './routes/training.ts';
+import { registerTrainingOperatorRoutes, registerTrainingRoutes } from './routes/training.ts';
+import { installRateLimit } from './rate-limit.ts';
 
 export interface App {
   readonly server: FastifyInstance;
@@ -114,24 +116,19 @@ export function createApp(config: Config): App {
   });
   installErrorHandling(server);
   installRequestAccounting(server, metrics);
-  registerMetricsRoutes(server, metrics);
-  registerHealthRoutes(server, { config, checks, thresholds, pins: () => pins.current, briefs, policy: (name) => formulas.status(name) });
-  registerLlmRoutes(server, briefs);
-  registerComplianceRoutes(server, compliance);
-  registerHubRoutes(server, { hub, maxCheckpointBytes: config.hubMaxCheckpointBytes });
+  declarePrincipal(server);
+  installRateLimit(server, config.rateLimitPerMinute);
   const formulas = new FormulaService({ hub, compliance, pins: () => pins.current });
   const shadow = new ShadowEvaluation({ settings: config.shadow, formulas, pins: () => pins.current, metrics, onError: (error) => logger.error({ err: error }, 'shadow comparison failed') });
   formulas.observe = (answer) => shadow.consider(answer);
   let scheduler: ShadowScheduler | undefined;
-  registerFormulaRoutes(server, { formulas, briefs });
   // Built on first use: a service nobody asks to train opens no queue connections.
   let training: TrainingJobs | undefined;
   const trainingJobs = (): TrainingJobs =>
     (training ??=
       config.redisUrl === undefined
-        ? new ThreadTrainingJobs({ hub, metrics, log: logger })
-        : new QueuedTrainingJobs({ hub, metrics, log: logger, redisUrl: config.redisUrl }));
-  registerTrainingRoutes(server, trainingJobs);
+        ? new ThreadTrainingJobs({ hub, metrics, log: logger, maxPending: config.trainingMaxPending })
+        : new QueuedTrainingJobs({ hub, metrics, log: logger, redisUrl: config.redisUrl, maxPending: config.trainingMaxPending }));
   // Opened on first use, or at listen when the webhook token is set (a bad policy then stops the start).
   let remediation: Promise<Remediation> | undefined;
   const openedRemediation = (): Promise<Remediation> => {
@@ -146,7 +143,30 @@ export function createApp(config: Config): App {
     remediation.catch(() => (remediation = undefined));
     return remediation;
   };
-  registerAlertRoutes(server, { token: config.remediation.webhookToken, remediation: openedRemediation });
+  // The public routes (reading, checks, briefs, formulas): declared in a plugin so they load after the rate limit.
+  server.register(async (pub) => {
+    registerMetricsRoutes(pub, metrics);
+    registerHealthRoutes(pub, { config, checks, thresholds, pins: () => pins.current, briefs, policy: (name) => formulas.status(name) });
+    registerLlmRoutes(pub, briefs);
+    registerComplianceRoutes(pub, compliance);
+    registerHubRoutes(pub, hub);
+    registerFormulaRoutes(pub, { formulas, briefs });
+    registerTrainingRoutes(pub, trainingJobs);
+  });
+  // Every route that changes state, in one scope behind the operator token (DESIGN.md, principle 9).
+  server.register(async (operator) => {
+    await bearerScope(operator, { token: config.adminToken, variable: 'FAI_ADMIN_TOKEN', principal: 'operator' });
+    registerHubOperatorRoutes(operator, { hub, maxCheckpointBytes: config.hubMaxCheckpointBytes });
+    registerLlmOperatorRoutes(operator, briefs);
+    registerComplianceOperatorRoutes(operator, compliance);
+    registerTrainingOperatorRoutes(operator, trainingJobs);
+    registerApprovalRoute(operator, openedRemediation);
+  });
+  // Alertmanager's webhook, behind its own token.
+  server.register(async (webhook) => {
+    await bearerScope(webhook, { token: config.remediation.webhookToken, variable: 'ALERT_WEBHOOK_TOKEN', principal: 'alertmanager' });
+    registerWebhookRoute(webhook, openedRemediation);
+  });
 
   return {
     server,
@@ -196,6 +216,9 @@ export function createApp(config: Config): App {
       if (config.remediation.webhookToken !== undefined) {
         const { remediator, store } = await openedRemediation();
         logger.info({ rules: remediator.policy.rules.length, state: store.kind, policy: config.remediation.policyFile }, 'closed-loop remediation on');
+      }
+      if (config.adminToken === undefined) {
+        logger.warn('FAI_ADMIN_TOKEN is not set: every operator route (hub writes, gc and pins, training, modes, strict mode, approvals) answers 401');
       }
       const address = await server.listen({ port: config.port, host: config.host });
       thresholds.start();

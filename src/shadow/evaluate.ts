@@ -46,7 +46,7 @@ export async function writeReports(report: ShadowReport, outDir: string): Promis
 }
 
 export interface EvaluationOptions {
-  config: Pick<Config, 'hubDir' | 'redisUrl' | 'hubTtlSeconds' | 'pinsFile' | 'shadow'>;
+  config: Pick<Config, 'hubDir' | 'redisUrl' | 'hubTtlSeconds' | 'hubGcGraceMs' | 'pinsFile' | 'shadow'>;
   stage: Stage;
   samples: number;
   briefsFile: string;

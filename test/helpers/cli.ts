@@ -1,3 +1,4 @@
+import './operator.ts';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 

@@ -1,9 +1,10 @@
+import './operator.ts';
 /**
  * Test helpers that start real servers on free loopback ports in temp
  * directories, and stop them. Tests never share state through fixed ports.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -180,32 +181,32 @@ export interface NginxServer {
  * loopback port, proxying to the upstream file it includes (which the test or the runbooks write).
  */
 export async function startNginx(upstream: string): Promise<NginxServer> {
+  return startNginxWith(async ({ prefix, port, head }) => {
+    const upstreamFile = join(prefix, 'upstream.conf');
+    await writeFile(upstreamFile, upstream);
+    return { upstreamFile, config: [...head, 'http {', '  access_log off;', `  include ${upstreamFile};`, `  server { listen 127.0.0.1:${port}; location / { proxy_pass http://fragrance_ai; } }`, '}', ''].join('\n') };
+  });
+}
+
+/**
+ * A real nginx on a configuration the caller writes: given the prefix, a free port and the lines
+ * every test nginx starts with (foreground, pid, error log, events), it returns the whole
+ * configuration; the prefix's temp paths are added at the top of its `http {` block.
+ */
+export async function startNginxWith(
+  write: (place: { prefix: string; port: number; head: string[] }) => Promise<{ config: string; upstreamFile?: string }>,
+): Promise<NginxServer> {
   const binary = requireBinary('nginx', 'nginx');
-  const { mkdir, writeFile } = await import('node:fs/promises');
   const prefix = await mkdtemp(join(tmpdir(), 'fai-nginx-'));
   await mkdir(join(prefix, 'tmp'), { recursive: true });
   const port = await freePort();
-  const upstreamFile = join(prefix, 'upstream.conf');
+  const tempPaths = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((kind) => `  ${kind}_temp_path ${join(prefix, 'tmp', kind)};`);
+  const head = ['daemon off;', 'master_process on;', 'worker_processes 1;', `pid ${join(prefix, 'nginx.pid')};`, `error_log ${join(prefix, 'error.log')} warn;`, 'events { worker_connections 512; }'];
+  const written = await write({ prefix, port, head });
+  // The temp paths go into the http block of whatever the caller wrote.
+  const configText = written.config.replace(/^http \{$/m, `http {\n${tempPaths.join('\n')}`);
   const config = join(prefix, 'nginx.conf');
-  await writeFile(upstreamFile, upstream);
-  await writeFile(
-    config,
-    [
-      'daemon off;',
-      'master_process on;',
-      'worker_processes 1;',
-      `pid ${join(prefix, 'nginx.pid')};`,
-      `error_log ${join(prefix, 'error.log')} warn;`,
-      'events { worker_connections 512; }',
-      'http {',
-      '  access_log off;',
-      ...['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((kind) => `  ${kind}_temp_path ${join(prefix, 'tmp', kind)};`),
-      `  include ${upstreamFile};`,
-      `  server { listen 127.0.0.1:${port}; location / { proxy_pass http://fragrance_ai; } }`,
-      '}',
-      '',
-    ].join('\n'),
-  );
+  await writeFile(config, configText);
   const child = spawn(binary, ['-p', prefix, '-c', config], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk) => (stderr += chunk));
@@ -226,7 +227,7 @@ export async function startNginx(upstream: string): Promise<NginxServer> {
     url,
     prefix,
     config,
-    upstreamFile,
+    upstreamFile: written.upstreamFile ?? '',
     async stop() {
       await stopChild(child, 'SIGQUIT');
       await rm(prefix, { recursive: true, force: true });

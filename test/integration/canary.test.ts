@@ -12,6 +12,7 @@ import { createApp } from '../../src/server/index.ts';
 import { testConfig } from '../helpers/config.ts';
 import { runFai } from '../helpers/cli.ts';
 import { freePort, startNginx, startPrometheus, waitFor, type NginxServer, type PrometheusServer } from '../helpers/servers.ts';
+import { OPERATOR } from '../helpers/operator.ts';
 
 /**
  * Automated canary analysis against the real servers: two `fai serve` processes (stable and canary,
@@ -124,7 +125,7 @@ before(async () => {
   for (const name of ['stable', 'canary']) {
     const storing = createApp(testConfig({ HUB_DIR: join(dir, `hub-${name}`) }));
     await storing.server.ready();
-    const stored = await storing.server.inject({ method: 'POST', url: '/v1/hub/checkpoints', headers: { 'content-type': 'application/octet-stream' }, payload: checkpoint });
+    const stored = await storing.server.inject({ method: 'POST', url: '/v1/hub/checkpoints', headers: { ...OPERATOR, 'content-type': 'application/octet-stream' }, payload: checkpoint });
     assert.equal(stored.statusCode, 201, stored.body);
     cid = stored.json().cid;
     await storing.close();
@@ -141,7 +142,7 @@ before(async () => {
     name: role,
     role,
     command: [process.execPath, join(ROOT, 'bin/fai.js'), 'serve'],
-    env: { PORT: String(ports[role]), WORKER_ID: role, HUB_DIR: join(dir, `hub-${role}`), PINS_FILE: role === 'stable' ? stablePins : canaryPins, LOG_LEVEL: 'warn', REDIS_URL: '' },
+    env: { PORT: String(ports[role]), WORKER_ID: role, HUB_DIR: join(dir, `hub-${role}`), PINS_FILE: role === 'stable' ? stablePins : canaryPins, LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '0', REDIS_URL: '' },
     healthUrl: `http://${instances[role]}/health`,
   }));
   // The instances first: nginx's first request must find stable up, or it marks it failed for 10 s.

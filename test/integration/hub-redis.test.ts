@@ -22,7 +22,7 @@ after(async () => {
 function hubWith(ttlSeconds = { feedback: 30 * 86_400, checkpoint: 90 * 86_400, recipe: 365 * 86_400, shadow: 90 * 86_400 }) {
   const metrics = createMetrics({ defaultMetrics: false });
   const client = connectRedis(redis.url);
-  const hub = new CloudHub({ blocks: new BlockStore(join(dir, 'blocks')), metadata: new RedisMetadataStore(client, metrics), metrics, ttlSeconds });
+  const hub = new CloudHub({ blocks: new BlockStore(join(dir, 'blocks')), metadata: new RedisMetadataStore(client, metrics), metrics, ttlSeconds, gcGraceMs: 0 });
   return { hub, metrics, client };
 }
 

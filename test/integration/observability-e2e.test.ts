@@ -11,6 +11,7 @@ import { observability } from '../../src/ops/index.ts';
 import { createApp, type App } from '../../src/server/index.ts';
 import { testConfig } from '../helpers/config.ts';
 import { startFaiWorker, startPrometheus, startRedis, waitFor, type FaiWorker, type PrometheusServer, type RedisServer } from '../helpers/servers.ts';
+import { OPERATOR } from '../helpers/operator.ts';
 
 /**
  * The service, a real Redis, a `fai worker` and a real Prometheus loading the generated rules: train
@@ -35,7 +36,7 @@ let worker: FaiWorker | undefined;
 
 async function drive(seconds: number): Promise<void> {
   const post = (path: string, body: unknown, contentType = 'application/json') =>
-    fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': contentType }, body: contentType === 'application/json' ? JSON.stringify(body) : (body as Uint8Array) });
+    fetch(`${base}${path}`, { method: 'POST', headers: { ...OPERATOR, 'content-type': contentType }, body: contentType === 'application/json' ? JSON.stringify(body) : (body as Uint8Array) });
   const deadline = Date.now() + seconds * 1000;
   let i = 0;
   while (Date.now() < deadline) {
@@ -68,7 +69,7 @@ async function drive(seconds: number): Promise<void> {
 
 /** Trains a teacher and distils a student through the queue (a `fai worker`), then pins them: production and shadow. */
 async function trainAndPin(pinsFile: string): Promise<void> {
-  const submitted = (await (await fetch(`${base}/v1/training/jobs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ algo: 'distill', episodes: 160, seed: 5 }) })).json()) as { id: string };
+  const submitted = (await (await fetch(`${base}/v1/training/jobs`, { method: 'POST', headers: { ...OPERATOR, 'content-type': 'application/json' }, body: JSON.stringify({ algo: 'distill', episodes: 160, seed: 5 }) })).json()) as { id: string };
   let job: { state: string; checkpointCid?: string; teacherCheckpointCid?: string } = { state: 'waiting' };
   await waitFor('the distillation job', async () => {
     job = (await (await fetch(`${base}/v1/training/jobs/${submitted.id}`)).json()) as typeof job;

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { createApp, type App } from '../../src/server/index.ts';
 import { testConfig } from '../helpers/config.ts';
 import { startRedis, waitFor, type RedisServer } from '../helpers/servers.ts';
+import { OPERATOR } from '../helpers/operator.ts';
 
 let redis: RedisServer;
 let app: App;
@@ -41,7 +42,7 @@ describe('/health with a real Redis (REDIS_URL set)', () => {
     assert.ok(down.body.services.redis.detail.length > 0, 'says why');
     assert.equal(down.body.services.metrics.status, 'up', 'the service itself stays up');
     // The hub keeps its metadata in this Redis: a write is refused with 503, and the service answers on.
-    const refused = await app.server.inject({ method: 'POST', url: '/v1/hub/recipes', headers: { 'content-type': 'application/json' }, payload: '{"name":"during the outage"}' });
+    const refused = await app.server.inject({ method: 'POST', url: '/v1/hub/recipes', headers: { ...OPERATOR, 'content-type': 'application/json' }, payload: '{"name":"during the outage"}' });
     assert.deepEqual([refused.statusCode, refused.json().error.code], [503, 'FAI_ERR_UNAVAILABLE']);
     assert.equal((await app.server.inject({ method: 'GET', url: '/metrics' })).statusCode, 200);
 

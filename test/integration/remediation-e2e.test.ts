@@ -137,7 +137,7 @@ describe('closed loop: Prometheus → Alertmanager → webhook → downshift thr
     const valid = JSON.stringify({ version: '4', groupKey: 'g', status: 'firing', receiver: 'automation', alerts: [] });
     const none = await post({}, valid);
     assert.equal(none.status, 401);
-    assert.match(((await none.json()) as { error: { message: string } }).error.message, /bearer token is required/);
+    assert.match(((await none.json()) as { error: { message: string } }).error.message, /needs a bearer token/);
     const wrong = await post({ authorization: 'Bearer not-the-token-at-all-000' }, valid);
     assert.equal(wrong.status, 401);
     assert.match(((await wrong.json()) as { error: { message: string } }).error.message, /wrong bearer token/);

@@ -129,6 +129,7 @@ describe('closed-loop remediation in the service (Redis state, real Alertmanager
     await waitFor('regulation-strict verified', async () => (await actionsOf('regulation-strict'))[0]?.status === 'verified');
     const mode = (await (await fetch(`${url}/v1/compliance/strict`)).json()) as { forced: boolean; by: string };
     assert.equal(mode.forced, true);
+    assert.equal(mode.by, 'operator', 'the runbook authenticated with the operator token: its principal is recorded');
     const check = (await (
       await fetch(`${url}/v1/compliance/check`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...JSON.parse(await readFile(`${ROOT}/examples/edp-fresh-citrus.json`, 'utf8')), strict: false }) })
     ).json()) as { strict: boolean };
@@ -154,15 +155,19 @@ describe('closed-loop remediation in the service (Redis state, real Alertmanager
 
   it('fai remediation approve runs the destructive action through the service, once', async () => {
     const waiting = (await actionsOf('emergency-stop'))[0]!;
-    const noToken = await fai(['remediation', 'approve', waiting.id], { ALERT_WEBHOOK_TOKEN: '' });
+    const noToken = await fai(['remediation', 'approve', waiting.id], { FAI_ADMIN_TOKEN: '' });
     assert.equal(noToken.code, 78);
-    assert.match(noToken.stderr, /ALERT_WEBHOOK_TOKEN is not set/);
-    const wrongToken = await fai(['remediation', 'approve', waiting.id], { ALERT_WEBHOOK_TOKEN: 'wrong-token-but-long-enough-000' });
+    assert.match(noToken.stderr, /FAI_ADMIN_TOKEN is not set/);
+    const wrongToken = await fai(['remediation', 'approve', waiting.id], { FAI_ADMIN_TOKEN: 'wrong-token-but-long-enough-000' });
     assert.equal(wrongToken.code, 64);
     assert.match(wrongToken.stderr, /wrong bearer token/);
+    // The webhook's token approves nothing: it is Alertmanager's, not an operator's.
+    const webhookToken = await fai(['remediation', 'approve', waiting.id], { FAI_ADMIN_TOKEN: env.ALERT_WEBHOOK_TOKEN! });
+    assert.equal(webhookToken.code, 64);
     const approved = await fai(['remediation', 'approve', waiting.id]);
     assert.equal(approved.code, 0, approved.stdout + approved.stderr);
     assert.match(approved.stdout, new RegExp(`${waiting.id}: emergency-stop verified: stopped 1 process`));
+    assert.match((await actionsOf('emergency-stop'))[0]!.approvedBy ?? '', /^operator \(.+@cli\)$/, 'the approver is the authenticated principal; the CLI user only a note');
     const [status] = await new LocalBackend(deployment).status();
     assert.equal(status!.running, false, 'the worker was stopped');
     const again = await fai(['remediation', 'approve', waiting.id]);
@@ -210,13 +215,14 @@ describe('closed-loop remediation in the service (Redis state, real Alertmanager
     await waitFor('the store reconnected', async () => (await webhook(ifraPayload('5555666677778888'))).status === 200, 20_000);
   });
 
-  it('without ALERT_WEBHOOK_TOKEN the webhook answers 501; a weak token or a bad policy stops the start', async () => {
+  it('without ALERT_WEBHOOK_TOKEN the webhook answers 401 saying so; a weak token or a bad policy stops the start', async () => {
     const off = createApp(testConfig({ PORT: '0' }));
     const answer = await off.server.inject({ method: 'POST', url: '/v1/alerts/webhook', payload: ifraPayload('ab'), headers: { authorization: `Bearer ${TOKEN}` } });
-    assert.equal(answer.statusCode, 501);
-    assert.match(answer.json().error.message, /set ALERT_WEBHOOK_TOKEN/);
+    assert.equal(answer.statusCode, 401);
+    assert.match(answer.json().error.message, /needs ALERT_WEBHOOK_TOKEN, and the service has none set/);
     await off.close();
     assert.throws(() => loadConfig({ ALERT_WEBHOOK_TOKEN: 'short' }), /env\.ALERT_WEBHOOK_TOKEN: must be at least 16 characters/);
+    assert.throws(() => loadConfig({ FAI_ADMIN_TOKEN: 'short' }), /env\.FAI_ADMIN_TOKEN: must be at least 16 characters/);
     await writeFile(join(dir, 'bad.yml'), 'rules: [{ alert: X, runbook: downshift, mode: sometimes }]\n');
     const bad = createApp(testConfig({ PORT: '0', ALERT_WEBHOOK_TOKEN: TOKEN, FAI_DEPLOYMENT: env.FAI_DEPLOYMENT!, REMEDIATION_POLICY: join(dir, 'bad.yml') }));
     await assert.rejects(bad.listen(), (error: FaiError) => error.code === 'FAI_ERR_CONFIG' && /rules\.0\.mode/.test(error.message));

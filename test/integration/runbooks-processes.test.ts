@@ -9,6 +9,7 @@ import { configHash, encodeCheckpoint, FormulationEnv, Mlp, Random } from '../..
 import { POLICY_PIN, readPins } from '../../src/llm/index.ts';
 import { LocalBackend, parseDeployment, ReleaseHistory, runNamed, type Deployment } from '../../src/runbooks/index.ts';
 import { freePort } from '../helpers/servers.ts';
+import { OPERATOR } from '../helpers/operator.ts';
 
 /** Real processes (`fai serve`) managed by the local backend: restarts, pin reloads, rollback, emergency stop. */
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -97,7 +98,7 @@ describe('runbooks on real local processes', () => {
     const store = async (seed: number) => {
       const net = new Mlp([env.stateSize, 8, env.actions], new Random(seed));
       const bytes = encodeCheckpoint(net, { algorithm: 'ppo', configHash: configHash({ seed }), evaluationReturn: seed });
-      const response = await fetch(new URL('/v1/hub/checkpoints', api.healthUrl), { method: 'POST', headers: { 'content-type': 'application/octet-stream' }, body: bytes });
+      const response = await fetch(new URL('/v1/hub/checkpoints', api.healthUrl), { method: 'POST', headers: { ...OPERATOR, 'content-type': 'application/octet-stream' }, body: bytes });
       assert.equal(response.status, 201);
       return ((await response.json()) as { cid: string }).cid;
     };

@@ -6,6 +6,7 @@ import { catalogue, readSamples } from '../../src/metrics/index.ts';
 import { createApp, type App } from '../../src/server/index.ts';
 import { testConfig } from '../helpers/config.ts';
 import { freePort, startFaiWorker, startRedis, type FaiWorker, type RedisServer } from '../helpers/servers.ts';
+import { OPERATOR } from '../helpers/operator.ts';
 
 /** Training through a real Redis: the service queues on BullMQ, a `fai worker` process (bin/fai.js, as a user runs it) trains. */
 let redis: RedisServer;
@@ -34,7 +35,7 @@ after(async () => {
 describe('training jobs through BullMQ (REDIS_URL) and a fai worker process', () => {
   it('queues on the service, trains in the worker, relays rl_reward_ma to the service /metrics while it runs, and lands the checkpoint in the service hub', async () => {
     const app = await appOn(redis.url);
-    const response = await app.server.inject({ method: 'POST', url: '/v1/training/jobs', headers: { 'content-type': 'application/json' }, payload: { algo: 'ppo', episodes: 480, seed: 11 } });
+    const response = await app.server.inject({ method: 'POST', url: '/v1/training/jobs', headers: { ...OPERATOR, 'content-type': 'application/json' }, payload: { algo: 'ppo', episodes: 480, seed: 11 } });
     assert.equal(response.statusCode, 202, response.body);
     const { id, runner } = response.json();
     assert.equal(runner, 'queue');
@@ -72,7 +73,7 @@ describe('training jobs through BullMQ (REDIS_URL) and a fai worker process', ()
     const dead = `redis://127.0.0.1:${await freePort()}`;
     const app = await appOn(dead);
     const started = performance.now();
-    const response = await app.server.inject({ method: 'POST', url: '/v1/training/jobs', headers: { 'content-type': 'application/json' }, payload: { algo: 'ppo', episodes: 10 } });
+    const response = await app.server.inject({ method: 'POST', url: '/v1/training/jobs', headers: { ...OPERATOR, 'content-type': 'application/json' }, payload: { algo: 'ppo', episodes: 10 } });
     assert.equal(response.statusCode, 503, response.body);
     assert.match(response.json().error.message, /training queue \(Redis at 127\.0\.0\.1:\d+\) did not answer/);
     assert.ok(performance.now() - started < 8_000);

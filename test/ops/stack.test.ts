@@ -15,7 +15,11 @@ describe('deploy/docker-compose.yml', () => {
   it('has the service, Redis, Prometheus, Alertmanager, Grafana and nginx on the known ports', () => {
     const ports = Object.fromEntries(Object.entries(compose.services).map(([name, s]) => [name, s.ports ?? []]));
     assert.deepEqual(Object.keys(compose.services).sort(), ['alertmanager', 'fragrance-ai', 'grafana', 'nginx', 'ollama', 'prometheus', 'redis']);
-    assert.deepEqual([ports['fragrance-ai'], ports.prometheus, ports.alertmanager, ports.grafana], [['8000:8000'], ['9090:9090'], ['9093:9093'], ['3000:3000']]);
+    // Only the edge is published beyond the host: the service, Prometheus, Alertmanager and Grafana on its loopback.
+    assert.deepEqual(
+      [ports['fragrance-ai'], ports.prometheus, ports.alertmanager, ports.grafana, ports.nginx],
+      [['127.0.0.1:8000:8000'], ['127.0.0.1:9090:9090'], ['127.0.0.1:9093:9093'], ['127.0.0.1:3000:3000'], ['8080:80']],
+    );
   });
 
   it('mounts files that exist, and builds from the Dockerfile', () => {

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { createApp, type App } from '../../src/server/index.ts';
 import { testConfig } from '../helpers/config.ts';
 import { startLlmServer, type LlmTestServer } from '../helpers/llm-server.ts';
+import { OPERATOR } from '../helpers/operator.ts';
 
 let app: App;
 let qwen: LlmTestServer;
@@ -48,7 +49,7 @@ describe('POST /v1/briefs', () => {
 
 describe('downshift over HTTP (what the runbook calls)', () => {
   it('forces, reports and clears a downshift; /health/llm shows it', async () => {
-    const forced = await app.server.inject({ method: 'PUT', url: '/v1/llm/downshift/creative' });
+    const forced = await app.server.inject({ method: 'PUT', url: '/v1/llm/downshift/creative', headers: OPERATOR });
     assert.equal(forced.statusCode, 200);
     assert.equal(forced.json().modes.find((m: { mode: string }) => m.mode === 'creative').active, true);
     const brief = (await post({ text: 'amber', mode: 'creative' })).json();
@@ -56,9 +57,9 @@ describe('downshift over HTTP (what the runbook calls)', () => {
     const health = (await app.server.inject({ method: 'GET', url: '/health/llm?model=qwen' })).json();
     assert.equal(health.status, 'up');
     assert.equal(health.downshift.find((m: { mode: string }) => m.mode === 'creative').forced, true);
-    assert.equal((await app.server.inject({ method: 'DELETE', url: '/v1/llm/downshift/creative' })).statusCode, 200);
+    assert.equal((await app.server.inject({ method: 'DELETE', url: '/v1/llm/downshift/creative', headers: OPERATOR })).statusCode, 200);
     assert.equal((await post({ text: 'amber', mode: 'creative' })).json().mode, 'creative');
-    assert.equal((await app.server.inject({ method: 'PUT', url: '/v1/llm/downshift/fast' })).statusCode, 400);
-    assert.equal((await app.server.inject({ method: 'PUT', url: '/v1/llm/downshift/turbo' })).json().error.field, 'params.mode');
+    assert.equal((await app.server.inject({ method: 'PUT', url: '/v1/llm/downshift/fast', headers: OPERATOR })).statusCode, 400);
+    assert.equal((await app.server.inject({ method: 'PUT', url: '/v1/llm/downshift/turbo', headers: OPERATOR })).json().error.field, 'params.mode');
   });
 });

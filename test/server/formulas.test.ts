@@ -9,6 +9,7 @@ import { localBrief, POLICY_PIN, writePins, type PolicyPin } from '../../src/llm
 import { catalogue, readSamples } from '../../src/metrics/index.ts';
 import { createApp, type App } from '../../src/server/index.ts';
 import { testConfig } from '../helpers/config.ts';
+import { OPERATOR } from '../helpers/operator.ts';
 
 const TEXT = '여름 바다 느낌, 상큼하고 가벼운 향. 바닐라는 싫어요';
 let config: Config;
@@ -40,10 +41,10 @@ before(async () => {
   const storing = createApp(config);
   await storing.server.ready();
   const bytes = encodeCheckpoint(trained, { algorithm: 'ppo', configHash: configHash({ seed: 5 }), evaluationReturn: trainer.evaluate() });
-  const stored = await storing.server.inject({ method: 'POST', url: '/v1/hub/checkpoints', headers: { 'content-type': 'application/octet-stream' }, payload: Buffer.from(bytes) });
+  const stored = await storing.server.inject({ method: 'POST', url: '/v1/hub/checkpoints', headers: { ...OPERATOR, 'content-type': 'application/octet-stream' }, payload: Buffer.from(bytes) });
   assert.equal(stored.statusCode, 201, stored.body);
   policyCid = stored.json().cid;
-  recipeCid = (await storing.server.inject({ method: 'POST', url: '/v1/hub/recipes', headers: { 'content-type': 'application/json' }, payload: '{"name":"x"}' })).json().cid;
+  recipeCid = (await storing.server.inject({ method: 'POST', url: '/v1/hub/recipes', headers: { ...OPERATOR, 'content-type': 'application/json' }, payload: '{"name":"x"}' })).json().cid;
   await storing.close();
 });
 after(async () => {
@@ -111,7 +112,7 @@ describe('POST /v1/formulas', () => {
       await holder.server.inject({
         method: 'POST',
         url: '/v1/hub/checkpoints',
-        headers: { 'content-type': 'application/octet-stream' },
+        headers: { ...OPERATOR, 'content-type': 'application/octet-stream' },
         payload: Buffer.from(encodeCheckpoint(lowering, { algorithm: 'reinforce', configHash: configHash({ other: true }), evaluationReturn: 1 })),
       })
     ).json().cid;
@@ -152,7 +153,7 @@ describe('POST /v1/formulas', () => {
     const stored = await holder.server.inject({
       method: 'POST',
       url: '/v1/hub/checkpoints',
-      headers: { 'content-type': 'application/octet-stream' },
+      headers: { ...OPERATOR, 'content-type': 'application/octet-stream' },
       payload: Buffer.from(encodeCheckpoint(stubborn, { algorithm: 'ppo', configHash: configHash({}), evaluationReturn: 0 })),
     });
     const app = await appWith({ version: '0.0.1', cid: stored.json().cid });

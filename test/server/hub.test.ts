@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { catalogue, readSamples } from '../../src/metrics/index.ts';
 import { createApp, type App } from '../../src/server/index.ts';
 import { testConfig } from '../helpers/config.ts';
+import { OPERATOR } from '../helpers/operator.ts';
 
 let app: App;
 before(async () => {
@@ -14,7 +15,7 @@ after(async () => {
 });
 
 const json = (method: 'POST' | 'GET' | 'PUT' | 'DELETE', url: string, payload?: unknown) =>
-  app.server.inject({ method, url, ...(payload === undefined ? {} : { headers: { 'content-type': 'application/json' }, payload: JSON.stringify(payload) }) });
+  app.server.inject({ method, url, headers: { ...OPERATOR, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) }, ...(payload === undefined ? {} : { payload: JSON.stringify(payload) }) });
 
 describe('Cloud Hub over HTTP', () => {
   let recipeCid: string;
@@ -49,7 +50,7 @@ describe('Cloud Hub over HTTP', () => {
 
   it('stores a checkpoint as bytes and returns the same bytes with its CID and checksum', async () => {
     const bytes = Buffer.alloc(1_500_000, 0).map((_, i) => i % 241);
-    const stored = await app.server.inject({ method: 'POST', url: '/v1/hub/checkpoints?tags=ppo', headers: { 'content-type': 'application/octet-stream' }, payload: bytes });
+    const stored = await app.server.inject({ method: 'POST', url: '/v1/hub/checkpoints?tags=ppo', headers: { ...OPERATOR, 'content-type': 'application/octet-stream' }, payload: bytes });
     assert.equal(stored.statusCode, 201);
     const { cid, checksum, size } = stored.json();
     assert.equal(size, bytes.length);
@@ -61,7 +62,7 @@ describe('Cloud Hub over HTTP', () => {
   });
 
   it('refuses a checkpoint over the size limit (413) and one sent as JSON (400)', async () => {
-    const huge = await app.server.inject({ method: 'POST', url: '/v1/hub/checkpoints', headers: { 'content-type': 'application/octet-stream' }, payload: Buffer.alloc(9 * 1024 * 1024) });
+    const huge = await app.server.inject({ method: 'POST', url: '/v1/hub/checkpoints', headers: { ...OPERATOR, 'content-type': 'application/octet-stream' }, payload: Buffer.alloc(9 * 1024 * 1024) });
     assert.equal(huge.statusCode, 413);
     const asJson = await json('POST', '/v1/hub/checkpoints', { weights: [1, 2] });
     assert.equal(asJson.statusCode, 400);
@@ -93,7 +94,7 @@ describe('Cloud Hub over HTTP', () => {
     assert.ok(response.json().kept >= 3, 'the live recipe, feedback and checkpoint blocks stay');
   });
   it('refuses at write what dag-json cannot store faithfully (400 naming the path), and every stored recipe reads back as sent', async () => {
-    const raw = (payload: string) => app.server.inject({ method: 'POST', url: '/v1/hub/recipes', headers: { 'content-type': 'application/json' }, payload });
+    const raw = (payload: string) => app.server.inject({ method: 'POST', url: '/v1/hub/recipes', headers: { ...OPERATOR, 'content-type': 'application/json' }, payload });
     const deep = `${'{"a":'.repeat(10_000)}1${'}'.repeat(10_000)}`;
     const cases: Array<[string, RegExp]> = [
       ['{"a":1e400}', /body\.a: Infinity is not a finite number/],

@@ -3,11 +3,12 @@ import { describe, it } from 'node:test';
 import { decodeCheckpoint } from '../../src/learning/index.ts';
 import { catalogue, readSamples } from '../../src/metrics/index.ts';
 import { useTestApp } from '../helpers/app.ts';
+import { OPERATOR } from '../helpers/operator.ts';
 
 const app = useTestApp();
 
 const submit = (payload: unknown) =>
-  app().server.inject({ method: 'POST', url: '/v1/training/jobs', headers: { 'content-type': 'application/json' }, payload: typeof payload === 'string' ? payload : JSON.stringify(payload) });
+  app().server.inject({ method: 'POST', url: '/v1/training/jobs', headers: { ...OPERATOR, 'content-type': 'application/json' }, payload: typeof payload === 'string' ? payload : JSON.stringify(payload) });
 const job = async (id: string) => (await app().server.inject({ method: 'GET', url: `/v1/training/jobs/${id}` })).json();
 
 describe('training jobs on the service (no REDIS_URL: a worker thread)', () => {

@@ -9,6 +9,7 @@ import { localBrief, writePins, type Pins } from '../../src/llm/index.ts';
 import { catalogue, readHistogram, readSamples } from '../../src/metrics/index.ts';
 import { createApp, type App } from '../../src/server/index.ts';
 import { testConfig } from '../helpers/config.ts';
+import { OPERATOR } from '../helpers/operator.ts';
 
 const env = new FormulationEnv();
 const briefs = TRAINING_BRIEFS.map(localBrief);
@@ -22,7 +23,7 @@ async function store(app: App, net: Mlp, algorithm: 'ppo' | 'distilled'): Promis
   const response = await app.server.inject({
     method: 'POST',
     url: '/v1/hub/checkpoints',
-    headers: { 'content-type': 'application/octet-stream' },
+    headers: { ...OPERATOR, 'content-type': 'application/octet-stream' },
     payload: Buffer.from(encodeCheckpoint(net, { algorithm, configHash: configHash({ hidden: net.sizes[1] }), evaluationReturn: 0 })),
   });
   assert.equal(response.statusCode, 201, response.body);

@@ -52,6 +52,7 @@ export async function hubPut(type: string, file: string, options: HubCommandOpti
     method: 'POST',
     body: kind === 'checkpoint' ? new Uint8Array(bytes) : bytes.toString('utf8'),
     contentType: kind === 'checkpoint' ? 'application/octet-stream' : 'application/json',
+    operator: true,
     timeoutMs: parseTimeout(options.timeout),
   });
   const record = await readJson<ObjectRecord>(response, url);
@@ -81,7 +82,7 @@ export async function hubGet(cid: string, options: HubCommandOptions & { out?: s
 
 export async function hubPin(cid: string, pinned: boolean, options: HubCommandOptions, write: Write = stdout): Promise<number> {
   const url = new URL(`/v1/hub/objects/${encodeURIComponent(cid)}/pin`, serviceUrl(options.url));
-  const record = await readJson<ObjectRecord>(await callService(url, { method: pinned ? 'PUT' : 'DELETE', timeoutMs: parseTimeout(options.timeout) }), url);
+  const record = await readJson<ObjectRecord>(await callService(url, { method: pinned ? 'PUT' : 'DELETE', operator: true, timeoutMs: parseTimeout(options.timeout) }), url);
   write(options.json ? `${JSON.stringify(record, null, 2)}\n` : `${record.cid} ${record.pinned ? 'pinned' : 'unpinned'}\n`);
   return 0;
 }
@@ -97,7 +98,7 @@ export async function hubList(options: HubCommandOptions & { type: string; limit
 
 export async function hubGc(options: HubCommandOptions, write: Write = stdout): Promise<number> {
   const url = new URL('/v1/hub/gc', serviceUrl(options.url));
-  const result = await readJson<{ kept: number; removed: number }>(await callService(url, { method: 'POST', timeoutMs: parseTimeout(options.timeout) }), url);
-  write(options.json ? `${JSON.stringify(result)}\n` : `gc: ${result.removed} blocks removed, ${result.kept} kept\n`);
+  const result = await readJson<{ kept: number; removed: number; spared: number; tempRemoved: number }>(await callService(url, { method: 'POST', operator: true, timeoutMs: parseTimeout(options.timeout) }), url);
+  write(options.json ? `${JSON.stringify(result)}\n` : `gc: ${result.removed} blocks removed, ${result.kept} kept, ${result.spared} spared (younger than the grace), ${result.tempRemoved} stale temp files removed\n`);
   return 0;
 }

@@ -72,10 +72,11 @@ export async function remediationResume(_options: Record<string, never>, write: 
  * other action is) and answers when it has ended; prints how.
  */
 export async function remediationApprove(id: string, options: { url: string; timeout: string; json?: boolean }, write: Write = stdout): Promise<number> {
-  const token = loadConfig().remediation.webhookToken;
-  if (token === undefined) throw new FaiError(ErrorCodes.CONFIG, 'ALERT_WEBHOOK_TOKEN is not set: an approval carries the same token as the webhook', { field: 'env.ALERT_WEBHOOK_TOKEN' });
+  if (process.env.FAI_ADMIN_TOKEN === undefined || process.env.FAI_ADMIN_TOKEN === '') {
+    throw new FaiError(ErrorCodes.CONFIG, 'FAI_ADMIN_TOKEN is not set: an approval is an operator request (the service records its principal as the approver)', { field: 'env.FAI_ADMIN_TOKEN' });
+  }
   const url = new URL(`/v1/remediation/actions/${encodeURIComponent(id)}/approve`, serviceUrl(options.url));
-  const response = await callService(url, { method: 'POST', body: JSON.stringify({ by: actor() }), headers: { authorization: `Bearer ${token}` }, timeoutMs: parseTimeout(options.timeout) });
+  const response = await callService(url, { method: 'POST', body: JSON.stringify({ note: actor() }), operator: true, timeoutMs: parseTimeout(options.timeout) });
   const action = (await response.json()) as Action;
   if (options.json) write(`${JSON.stringify(action, null, 2)}\n`);
   else {

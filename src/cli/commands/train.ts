@@ -99,7 +99,7 @@ async function submitTraining(spec: TrainingSpec, options: Pick<TrainOptions, 'j
   const base = serviceUrl(options.url ?? 'http://127.0.0.1:8000');
   const timeoutMs = parseTimeout(options.timeout ?? '10000');
   const url = new URL('/v1/training/jobs', base);
-  let job = await readJson<TrainingJobView>(await callService(url, { method: 'POST', body: JSON.stringify(spec), timeoutMs }), url);
+  let job = await readJson<TrainingJobView>(await callService(url, { method: 'POST', body: JSON.stringify(spec), operator: true, timeoutMs }), url);
   if (!options.json) process.stderr.write(`job ${job.id} queued (${job.runner === 'queue' ? 'BullMQ: a fai worker takes it' : 'on the service\'s worker thread'})\n`);
   if (options.detach) {
     write(options.json ? `${JSON.stringify(job, null, 2)}\n` : `${job.id}\n`);

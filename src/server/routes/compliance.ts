@@ -25,10 +25,15 @@ export function registerComplianceRoutes(app: FastifyInstance, checker: Complian
     return certificate;
   });
 
-  /** The regulation-strict runbook forces strict mode on (PUT) and lifts it (DELETE); GET shows it. */
+  /** GET shows the strict mode; the regulation-strict runbook changes it through the operator routes. */
   app.get('/v1/compliance/strict', { config }, async () => checker.mode());
+}
+
+/** The regulation-strict runbook forces strict mode on (PUT) and lifts it (DELETE): operator routes, recorded with their principal. */
+export function registerComplianceOperatorRoutes(app: FastifyInstance, checker: ComplianceChecker): void {
+  const config = { component: 'regulation' };
   app.put('/v1/compliance/strict', { config }, async (request) => {
-    checker.forceStrict(true, request.headers['x-fai-actor']?.toString().slice(0, 200) ?? 'unknown');
+    checker.forceStrict(true, request.principal);
     return checker.mode();
   });
   app.delete('/v1/compliance/strict', { config }, async () => {

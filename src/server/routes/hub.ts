@@ -1,6 +1,7 @@
+import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { parseOrThrow } from '../../errors/index.ts';
+import { ErrorCodes, FaiError, parseOrThrow } from '../../errors/index.ts';
 import { DATA_TYPES, FeedbackSchema, type CloudHub } from '../../hub/index.ts';
 
 const Tags = z
@@ -20,14 +21,45 @@ export interface HubRouteOptions {
   maxCheckpointBytes: number;
 }
 
-/** The Cloud Hub over HTTP; every route validates its input and counts against the `hub` component. */
-export function registerHubRoutes(app: FastifyInstance, options: HubRouteOptions): void {
+/** The Cloud Hub over HTTP, reads: public; every route validates its input and counts against the `hub` component. */
+export function registerHubRoutes(app: FastifyInstance, hub: CloudHub): void {
+  const config = { component: 'hub' };
+
+  app.get('/v1/hub/objects', { config }, async (request) => {
+    const { type, limit } = parseOrThrow(ListQuery, request.query, 'query');
+    return { objects: await hub.list(type, limit) };
+  });
+
+  app.get('/v1/hub/objects/:cid', { config }, async (request, reply) => {
+    const { cid } = parseOrThrow(CidParams, request.params, 'params');
+    const retrieved = await hub.retrieve(cid);
+    if (retrieved.bytes !== undefined) {
+      return reply
+        .type('application/octet-stream')
+        .header('x-fai-cid', retrieved.record.cid)
+        .header('x-fai-checksum-sha256', retrieved.record.checksum)
+        .send(Buffer.from(retrieved.bytes.buffer, retrieved.bytes.byteOffset, retrieved.bytes.byteLength));
+    }
+    return { record: retrieved.record, data: retrieved.value };
+  });
+}
+
+/**
+ * The Cloud Hub's writes (stores, pins, gc): operator routes. A checkpoint is streamed into the
+ * block store as it arrives (UnixFS chunks written to disk one by one): an upload of the largest
+ * allowed size holds one chunk in memory, not the whole file.
+ */
+export function registerHubOperatorRoutes(app: FastifyInstance, options: HubRouteOptions): void {
   const { hub } = options;
   const config = { component: 'hub' };
 
   app.register(async (scope) => {
-    // Checkpoints arrive as raw bytes; only this scope reads them.
-    scope.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: options.maxCheckpointBytes }, (_request, body, done) => done(null, body));
+    // Checkpoints arrive as raw bytes, handed to the route as the request stream; only this scope reads them.
+    scope.addContentTypeParser('application/octet-stream', (request, payload, done) => {
+      const declared = Number(request.headers['content-length']);
+      if (Number.isFinite(declared) && declared > options.maxCheckpointBytes) return done(tooLarge(options.maxCheckpointBytes), undefined);
+      done(null, payload);
+    });
 
     scope.post('/v1/hub/recipes', { config }, async (request, reply) => {
       const { tags } = parseOrThrow(TagsQuery, request.query, 'query');
@@ -43,26 +75,8 @@ export function registerHubRoutes(app: FastifyInstance, options: HubRouteOptions
 
     scope.post('/v1/hub/checkpoints', { config }, async (request, reply) => {
       const { tags } = parseOrThrow(TagsQuery, request.query, 'query');
-      const bytes = parseOrThrow(z.instanceof(Buffer, { error: 'must be the checkpoint bytes, sent as application/octet-stream' }), request.body, 'body');
-      return reply.status(201).send(await hub.storeBytes(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), tags));
-    });
-
-    scope.get('/v1/hub/objects', { config }, async (request) => {
-      const { type, limit } = parseOrThrow(ListQuery, request.query, 'query');
-      return { objects: await hub.list(type, limit) };
-    });
-
-    scope.get('/v1/hub/objects/:cid', { config }, async (request, reply) => {
-      const { cid } = parseOrThrow(CidParams, request.params, 'params');
-      const retrieved = await hub.retrieve(cid);
-      if (retrieved.bytes !== undefined) {
-        return reply
-          .type('application/octet-stream')
-          .header('x-fai-cid', retrieved.record.cid)
-          .header('x-fai-checksum-sha256', retrieved.record.checksum)
-          .send(Buffer.from(retrieved.bytes.buffer, retrieved.bytes.byteOffset, retrieved.bytes.byteLength));
-      }
-      return { record: retrieved.record, data: retrieved.value };
+      const stream = parseOrThrow(z.instanceof(Readable, { error: 'must be the checkpoint bytes, sent as application/octet-stream' }), request.body, 'body');
+      return reply.status(201).send(await hub.storeBytes(limitBytes(stream, options.maxCheckpointBytes), tags));
     });
 
     scope.put('/v1/hub/objects/:cid/pin', { config }, async (request) => {
@@ -77,4 +91,16 @@ export function registerHubRoutes(app: FastifyInstance, options: HubRouteOptions
 
     scope.post('/v1/hub/gc', { config }, async () => hub.gc());
   });
+}
+
+const tooLarge = (limit: number) => new FaiError(ErrorCodes.BODY_TOO_LARGE, `body: larger than the ${limit} byte limit (HUB_MAX_CHECKPOINT_MB)`, { field: 'body' });
+
+/** The stream's chunks, failing with 413 once more than `limit` bytes came (a client may send no content-length, or a wrong one). */
+async function* limitBytes(stream: AsyncIterable<Uint8Array>, limit: number): AsyncGenerator<Uint8Array> {
+  let total = 0;
+  for await (const chunk of stream) {
+    total += chunk.byteLength;
+    if (total > limit) throw tooLarge(limit);
+    yield chunk;
+  }
 }

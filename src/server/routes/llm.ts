@@ -24,8 +24,11 @@ export function registerLlmRoutes(app: FastifyInstance, briefs: BriefService): v
   });
 
   app.get('/v1/llm/downshift', { config }, async () => ({ modes: briefs.downshift.status() }));
+}
 
-  /** The downshift runbook forces a mode down (PUT) and clears it (DELETE). */
+/** The downshift runbook forces a mode down (PUT) and clears it (DELETE): operator routes. */
+export function registerLlmOperatorRoutes(app: FastifyInstance, briefs: BriefService): void {
+  const config = { component: 'llm' };
   app.put('/v1/llm/downshift/:mode', { config }, async (request) => {
     const { mode } = parseOrThrow(ModeParams, request.params, 'params');
     try {

@@ -1,0 +1,60 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import bearerAuth from '@fastify/bearer-auth';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { ErrorCodes } from '../errors/index.ts';
+import type { ErrorBody } from './error-mapping.ts';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who the bearer token authenticated (`operator`, `alertmanager`); '' on public routes. */
+    principal: string;
+  }
+}
+
+export interface BearerScopeOptions {
+  /** The token this scope accepts; undefined: every request is refused, and the message says which variable to set. */
+  token: string | undefined;
+  /** The environment variable that holds the token (named in every refusal). */
+  variable: string;
+  /** What the audit log and the service log record for a request that presented the token. */
+  principal: string;
+}
+
+const digest = (text: string) => createHash('sha256').update(text).digest();
+
+/**
+ * Puts every route registered in `scope` behind one bearer token, checked in `onRequest` (before
+ * the body is read: an unauthenticated upload costs nothing) by @fastify/bearer-auth. The token is
+ * compared in constant time on its SHA-256 (the comparison leaks neither the token nor its length).
+ * An authenticated request carries `request.principal`; each one is logged with its principal,
+ * method, path and status, a record of who changed what beside the runbooks' audit log.
+ */
+export async function bearerScope(scope: FastifyInstance, options: BearerScopeOptions): Promise<void> {
+  const expected = options.token === undefined ? undefined : digest(options.token);
+  const refusal = (reason: string) =>
+    options.token === undefined
+      ? `this route needs ${options.variable}, and the service has none set: set ${options.variable} on the service and send it as Authorization: Bearer <${options.variable}>`
+      : reason === 'missing authorization header'
+        ? `headers.authorization: this route needs a bearer token (Authorization: Bearer <${options.variable}>)`
+        : `headers.authorization: wrong bearer token (this route takes ${options.variable})`;
+  await scope.register(bearerAuth, {
+    keys: [],
+    // A refusal is part of the API, not a service error: logged at debug (an attacker's probes must not fill the error log).
+    verifyErrorLogLevel: 'debug',
+    auth: (key: string, request: FastifyRequest) => {
+      if (expected === undefined || !timingSafeEqual(digest(key), expected)) return false;
+      request.principal = options.principal;
+      return true;
+    },
+    // Our error shape ({error: {code, message, field}}); the plugin's type declares {error: string} but sends whatever this returns.
+    errorResponse: ((error: Error): ErrorBody => ({ error: { code: ErrorCodes.UNAUTHORIZED, message: refusal(error.message), field: 'headers.authorization' } })) as unknown as (error: Error) => { error: string },
+  });
+  scope.addHook('onResponse', async (request, reply) => {
+    if (request.principal !== '') request.log.info({ principal: request.principal, method: request.method, url: request.url.split('?')[0], status: reply.statusCode }, 'operator request');
+  });
+}
+
+/** Declares `request.principal` ('' until a bearer scope authenticates the request); once, on the root. */
+export function declarePrincipal(app: FastifyInstance): void {
+  app.decorateRequest('principal', '');
+}
