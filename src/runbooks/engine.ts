@@ -80,7 +80,17 @@ export async function runRunbook<A extends Record<string, unknown>>(
     }
     throw error;
   }
-  if (lock.recovered !== null) log(`recovered a lock left by ${lock.recovered.runbook} (pid ${lock.recovered.pid}, gone)`);
+  if (lock.recovered !== null) {
+    const { runbook: held, pid, host, startedAt } = lock.recovered;
+    const line = `recovered the deployment lock left by ${held} (pid ${pid} on ${host}, since ${startedAt}, gone): that run was killed; its intent is the last \`started\` entry of ${held} without an end`;
+    log(line);
+    try {
+      await record('recovered', [], line);
+    } catch (error) {
+      await lock.release();
+      throw error;
+    }
+  }
   let plan: Plan | undefined;
   try {
     try {
@@ -101,17 +111,19 @@ export async function runRunbook<A extends Record<string, unknown>>(
       const audit = await record('refused', plan.summary, detail);
       throw new FaiError(ErrorCodes.CONFIRMATION_REQUIRED, detail, { details: { outcome: 'refused', auditSeq: audit.seq } });
     }
+    // The intent, before anything acts: a run killed from here on leaves this entry without an end.
+    // If it cannot be written, nothing has changed yet, and nothing will.
+    await record('started', plan.summary, `applying ${plan.steps.length} step(s)`);
     const done: Step[] = [];
+    let seen: string;
     try {
       for (const step of plan.steps) {
         log(`apply: ${step.describe}`);
         await step.apply();
         done.push(step);
       }
-      const seen = await plan.verify();
+      seen = await plan.verify();
       log(`verified: ${seen}`);
-      const audit = await record('verified', plan.summary, seen);
-      return { runbook: runbook.name, outcome: 'verified', plan: plan.summary, detail: seen, audit, recoveredLock: lock.recovered !== null };
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       const undoErrors: string[] = [];
@@ -136,6 +148,20 @@ export async function runRunbook<A extends Record<string, unknown>>(
       }
       throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `${runbook.name}: ${detail}`, { cause: error, details });
     }
+    // Verified: the change stands, whatever happens to its audit entry. A failed append after
+    // verification is an error of the audit log, not of the change; undoing a verified change because
+    // a disk was full would turn a bookkeeping failure into an outage. The `started` entry records it.
+    let audit: AuditEntry;
+    try {
+      audit = await record('verified', plan.summary, seen);
+    } catch (error) {
+      throw new FaiError(
+        ErrorCodes.STORAGE,
+        `${runbook.name}: verified (${seen}) and left in place, but its audit entry could not be written (${error instanceof Error ? error.message : String(error)}); the log's \`started\` entry records the run`,
+        { cause: error },
+      );
+    }
+    return { runbook: runbook.name, outcome: 'verified', plan: plan.summary, detail: seen, audit, recoveredLock: lock.recovered !== null };
   } finally {
     await plan?.dispose?.().catch(() => undefined);
     await lock.release();

@@ -1,4 +1,4 @@
-import { mkdir, readFile, unlink } from 'node:fs/promises';
+import { mkdir, readFile, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
@@ -21,10 +21,17 @@ function alive(pid: number): boolean {
   }
 }
 
+/** A lock file that does not read yet may be one another process created and is still writing: only an older one is stale. */
+const UNREADABLE_STALE_AFTER_MS = 5_000;
+
 /**
- * An exclusive lock file (created with O_EXCL). A second run fails fast naming the holder; a lock
- * whose process on this host is gone (a killed run) is detected, removed and taken over. The lock
- * is per deployment, not per runbook: two runbooks changing the same nginx must not interleave.
+ * An exclusive lock file (created with O_EXCL) naming its holder. A lock whose process on this host
+ * is gone (a run killed mid-way) is detected, removed and taken over, and the taker learns whose it
+ * was (`recovered`), to record it. The runbooks' deployment lock and the audit log's append lock are
+ * both this class: one way to lock, one way to recover.
+ *
+ * The deployment lock is per deployment, not per runbook: two runbooks changing the same nginx must
+ * not interleave. It fails fast naming the holder; the audit lock waits its turn (`waitMs`).
  */
 export class RunbookLock {
   readonly path: string;
@@ -33,10 +40,11 @@ export class RunbookLock {
     this.path = path;
   }
 
-  async acquire(runbook: string): Promise<{ release: () => Promise<void>; recovered: LockOwner | null }> {
+  async acquire(runbook: string, options: { waitMs?: number } = {}): Promise<{ release: () => Promise<void>; recovered: LockOwner | null }> {
     await mkdir(dirname(this.path), { recursive: true });
     let recovered: LockOwner | null = null;
-    for (let attempt = 0; attempt < 2; attempt++) {
+    const deadline = Date.now() + (options.waitMs ?? 0);
+    for (let attempt = 0; ; attempt++) {
       try {
         const owner: LockOwner = { pid: process.pid, host: hostname(), runbook, startedAt: new Date().toISOString() };
         await writeFileSynced(this.path, JSON.stringify(owner), 'wx');
@@ -49,17 +57,23 @@ export class RunbookLock {
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         const holder = await this.holder();
-        if (holder !== null && (holder.host !== hostname() || alive(holder.pid))) {
+        const held = holder !== null ? holder.host !== hostname() || alive(holder.pid) : !(await this.unreadableAndOld());
+        if (held) {
+          if (Date.now() < deadline) {
+            await new Promise((resolve) => setTimeout(resolve, 10));
+            continue;
+          }
+          if (holder === null) throw new FaiError(ErrorCodes.RUNBOOK_LOCKED, `${this.path} is being taken by another run`);
           throw new FaiError(ErrorCodes.RUNBOOK_LOCKED, `runbook ${holder.runbook} (pid ${holder.pid} on ${holder.host}, since ${holder.startedAt}) holds ${this.path}`, {
             details: holder,
           });
         }
-        // The holder is gone (killed mid-run) or the file is unreadable: recover the lock.
-        recovered = holder;
+        if (attempt > 20) throw new FaiError(ErrorCodes.RUNBOOK_LOCKED, `could not take ${this.path}: other runs keep taking it first`);
+        // The holder is gone (killed mid-run), or the file has not read for a while: recover the lock.
+        recovered = holder ?? { pid: 0, host: hostname(), runbook: 'unknown (unreadable lock file)', startedAt: 'unknown' };
         await unlink(this.path).catch(() => undefined);
       }
     }
-    throw new FaiError(ErrorCodes.RUNBOOK_LOCKED, `could not take ${this.path}: another run took it first`);
   }
 
   async holder(): Promise<LockOwner | null> {
@@ -68,5 +82,10 @@ export class RunbookLock {
     } catch {
       return null;
     }
+  }
+
+  private async unreadableAndOld(): Promise<boolean> {
+    const info = await stat(this.path).catch(() => undefined);
+    return info === undefined || Date.now() - info.mtimeMs > UNREADABLE_STALE_AFTER_MS;
   }
 }

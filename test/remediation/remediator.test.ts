@@ -150,7 +150,7 @@ describe('the remediator', () => {
     await restarted.drain();
     assert.deepEqual(applied, ['apply downshift']);
     assert.equal((await store.list())[0]!.repeats, 2);
-    assert.deepEqual((await audit.entries()).map((e) => [e.actor, e.outcome]), [['alertmanager:HighLLMLatency', 'verified']]);
+    assert.deepEqual((await audit.entries()).map((e) => [e.actor, e.outcome]), [['alertmanager:HighLLMLatency', 'started'], ['alertmanager:HighLLMLatency', 'verified']]);
     assert.equal(await counter(metrics, 'downshift', 'verified'), 1);
     assert.equal(await counter(metrics, 'downshift', 'duplicate'), 2);
   });

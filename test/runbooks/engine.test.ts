@@ -63,7 +63,7 @@ describe('runbook engine', () => {
     const d = deps();
     await assert.rejects(runRunbook(counterRunbook(state, { failVerify: true }), {}, d), /undone/);
     assert.deepEqual([state.value, state.log], [0, ['apply 1', 'apply 2', 'undo 2', 'undo 1']]);
-    assert.equal((await d.audit.entries())[0]?.outcome, 'undone');
+    assert.deepEqual((await d.audit.entries()).map((e) => e.outcome), ['started', 'undone']);
   });
 
   it('undoes only what was applied when a step fails', async () => {
@@ -79,7 +79,7 @@ describe('runbook engine', () => {
     await assert.rejects(runRunbook(counterRunbook(state, { destructive: true }), {}, d), (e: unknown) => e instanceof FaiError && e.code === 'FAI_ERR_CONFIRMATION_REQUIRED');
     assert.equal(state.value, 0);
     assert.equal((await runRunbook(counterRunbook(state, { destructive: true }), {}, d, { yes: true })).outcome, 'verified');
-    assert.deepEqual((await d.audit.entries()).map((e) => e.outcome), ['planned', 'refused', 'verified']);
+    assert.deepEqual((await d.audit.entries()).map((e) => e.outcome), ['planned', 'refused', 'started', 'verified']);
   });
 
   it('refuses a second concurrent run fast, naming the holder, and audits the refusal', async () => {
@@ -91,7 +91,7 @@ describe('runbook engine', () => {
     await assert.rejects(runRunbook(counterRunbook(state), {}, d), (e: unknown) => e instanceof FaiError && e.code === 'FAI_ERR_RUNBOOK_LOCKED' && /counter \(pid \d+/.test(e.message));
     assert.ok(performance.now() - started < 200, 'fails fast');
     assert.equal((await first).outcome, 'verified');
-    assert.deepEqual((await d.audit.entries()).map((e) => e.outcome).sort(), ['refused', 'verified']);
+    assert.deepEqual((await d.audit.entries()).map((e) => e.outcome).sort(), ['refused', 'started', 'verified']);
     assert.equal(await d.audit.verify(), null, 'concurrent appends keep the chain');
   });
 
@@ -109,6 +109,45 @@ describe('runbook engine', () => {
     await exited;
     const result = await runRunbook(counterRunbook(state), {}, d);
     assert.deepEqual([result.outcome, result.recoveredLock], ['verified', true]);
+    // The recovery is in the audit log, naming whose lock it was.
+    const recovered = (await d.audit.entries()).find((e) => e.outcome === 'recovered');
+    assert.match(recovered?.detail ?? '', new RegExp(`lock left by downshift \\(pid ${child.pid} on `));
+  });
+
+  it('writes its intent before the first step acts: a run killed mid-way leaves a started entry', async () => {
+    const d = deps();
+    let seenAtApply: string[] = [];
+    const runbook: Runbook = {
+      name: 'clear-cache',
+      description: 'test',
+      destructive: false,
+      plan: async () => ({
+        summary: ['delete 3 keys'],
+        steps: [{ describe: 'delete', apply: async () => void (seenAtApply = (await d.audit.entries()).map((e) => `${e.outcome}: ${e.plan.join()}`)) }],
+        verify: async () => 'deleted',
+      }),
+    };
+    await runRunbook(runbook, {}, d);
+    assert.deepEqual(seenAtApply, ['started: delete 3 keys']);
+  });
+
+  it('leaves a verified change in place when its audit entry cannot be written, and says so', async () => {
+    const d = deps();
+    const state = { value: 0, log: [] as string[] };
+    const failing = Object.create(d.audit) as AuditLog;
+    failing.append = async (entry) => {
+      if (entry.outcome === 'verified') throw new Error('ENOSPC: no space left on device');
+      return d.audit.append(entry);
+    };
+    await assert.rejects(runRunbook(counterRunbook(state), {}, { lock: d.lock, audit: failing }), (e: unknown) => {
+      assert.ok(e instanceof FaiError && e.code === 'FAI_ERR_STORAGE', String(e));
+      assert.match(e.message, /verified \(.*\) and left in place, but its audit entry could not be written \(ENOSPC/);
+      return true;
+    });
+    assert.deepEqual(state.log, ['apply 1', 'apply 2'], 'nothing undone');
+    assert.equal(state.value, 2);
+    assert.deepEqual((await d.audit.entries()).map((e) => e.outcome), ['started']);
+    assert.equal(await d.lock.holder(), null, 'the lock is released');
   });
 });
 
@@ -124,6 +163,35 @@ describe('audit log', () => {
     assert.equal((await audit.verify())?.line, 2, 'a removed entry breaks the chain');
     await writeFile(audit.path, `${[lines[0], lines[2], lines[1], lines[3]].join('\n')}\n`);
     assert.equal((await audit.verify())?.line, 2, 'a reordered entry breaks the chain');
+  });
+
+  it('tolerates a torn last line: reads past it, reports it as torn, and the next append cuts it off and records that', async () => {
+    const audit = new AuditLog(join(dir, 'torn.jsonl'));
+    for (const outcome of ['started', 'verified'] as const) await audit.append({ actor: 'test', runbook: 'clear-cache', args: {}, plan: ['x'], outcome, detail: outcome });
+    const whole = await readFile(audit.path, 'utf8');
+    await writeFile(audit.path, `${whole}{"seq":3,"time":"2026-12-03T00:00:00Z","actor":"te`);
+    assert.deepEqual((await audit.entries()).map((e) => e.seq), [1, 2]);
+    assert.match((await audit.verify())?.reason ?? '', /^torn/);
+    const next = await audit.append({ actor: 'test', runbook: 'clear-cache', args: {}, plan: ['y'], outcome: 'started', detail: 'next run' });
+    assert.equal(await audit.verify(), null, 'the chain holds again');
+    const entries = await audit.entries();
+    assert.deepEqual(entries.map((e) => e.outcome), ['started', 'verified', 'recovered', 'started']);
+    assert.match(entries[2]!.detail, /a torn last line \(\d+ bytes/);
+    assert.equal(next.seq, 4);
+  });
+
+  it("recovers the append lock a killed appender left, and records the recovery", async () => {
+    const audit = new AuditLog(join(dir, 'stale-lock.jsonl'));
+    const child = spawn(process.execPath, ['-e', '0']);
+    await new Promise((r) => child.once('exit', r));
+    await writeFile(`${audit.path}.lock`, JSON.stringify({ pid: child.pid, host: hostname(), runbook: 'audit: clear-cache', startedAt: '2026-12-03T00:00:00Z' }));
+    const started = Date.now();
+    await audit.append({ actor: 'test', runbook: 'downshift', args: {}, plan: [], outcome: 'planned', detail: 'after a crash' });
+    assert.ok(Date.now() - started < 2_000, 'no wait for a holder that is gone');
+    const entries = await audit.entries();
+    assert.deepEqual(entries.map((e) => e.outcome), ['recovered', 'planned']);
+    assert.match(entries[0]!.detail, new RegExp(`audit lock left by pid ${child.pid} on `));
+    assert.equal(await audit.verify(), null);
   });
 });
 
