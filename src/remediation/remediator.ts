@@ -132,17 +132,22 @@ export class Remediator {
     }
     if (rule.page) await this.page(action, alert);
 
-    const refusal = rule.mode === 'off' ? null : await this.refusal(action);
-    if (rule.mode === 'off') await this.finish(action, 'skipped', 'mode off in the remediation policy: recorded, nothing run');
-    else if (refusal !== null) await this.refuse(action, refusal);
-    else if (rule.mode === 'on' && this.options.runbooks[rule.runbook].destructive) {
-      await this.finish(action, 'awaiting_approval', `${rule.runbook} is destructive: waiting for \`fai remediation approve ${action.id}\``);
-    } else {
-      action.status = 'queued';
-      action.reason = rule.mode === 'dry-run' ? 'queued: dry run (plan only)' : 'queued';
-      await store.save(action);
-      this.enqueue(action.id, undefined);
-    }
+    // The budget check and the status it leads to are one step per runbook: a concurrent firing waits, then sees this one.
+    const queued = await store.exclusive(rule.runbook, async () => {
+      const refusal = rule.mode === 'off' ? null : await this.refusal(action);
+      if (rule.mode === 'off') await this.finish(action, 'skipped', 'mode off in the remediation policy: recorded, nothing run');
+      else if (refusal !== null) await this.refuse(action, refusal);
+      else if (rule.mode === 'on' && this.options.runbooks[rule.runbook].destructive) {
+        await this.finish(action, 'awaiting_approval', `${rule.runbook} is destructive: waiting for \`fai remediation approve ${action.id}\``);
+      } else {
+        action.status = 'queued';
+        action.reason = rule.mode === 'dry-run' ? 'queued: dry run (plan only)' : 'queued';
+        await store.save(action);
+        return true;
+      }
+      return false;
+    });
+    if (queued) this.enqueue(action.id, undefined);
     return decided();
   }
 
@@ -252,21 +257,29 @@ export class Remediator {
     }
   }
 
-  /** An approval of a destructive action: runs it now (same checks as any run) and resolves when it has ended. */
+  /**
+   * An approval of a destructive action: runs it now (same checks as any run) and resolves when it has
+   * ended. The check that it awaits approval and its move to `queued` are one step: of two approvals
+   * at once, one runs it and the other is told it is no longer awaiting approval.
+   */
   async approve(id: string, by: string): Promise<Action> {
     const { store } = this.options;
-    const action = await store.get(id);
-    if (action === undefined) throw new FaiError(ErrorCodes.NOT_FOUND, `no remediation action ${id} (fai remediation ls)`, { field: 'id' });
-    if (action.status !== 'awaiting_approval') throw new FaiError(ErrorCodes.CONFIRMATION_REQUIRED, `action ${id} is ${action.status}, not awaiting approval: ${action.reason}`, { field: 'id' });
-    const refusal = await this.refusal(action);
-    if (refusal !== null) {
-      await this.refuse(action, refusal);
-      return action;
-    }
-    action.status = 'queued';
-    action.approvedBy = by;
-    await store.save(action);
-    await this.enqueue(id, by);
+    const known = await store.get(id);
+    if (known === undefined) throw new FaiError(ErrorCodes.NOT_FOUND, `no remediation action ${id} (fai remediation ls)`, { field: 'id' });
+    const approved = await store.exclusive(known.runbook, async () => {
+      const action = (await store.get(id))!;
+      if (action.status !== 'awaiting_approval') throw new FaiError(ErrorCodes.CONFIRMATION_REQUIRED, `action ${id} is ${action.status}, not awaiting approval: ${action.reason}`, { field: 'id' });
+      const refusal = await this.refusal(action);
+      if (refusal !== null) {
+        await this.refuse(action, refusal);
+        return false;
+      }
+      action.status = 'queued';
+      action.approvedBy = by;
+      await store.save(action);
+      return true;
+    });
+    if (approved) await this.enqueue(id, by);
     return (await store.get(id))!;
   }
 

@@ -1,9 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import { explainStorageError } from '../hub/index.ts';
 import type { RunbookName } from '../ops/index.ts';
+import { RunbookLock } from '../runbooks/lock.ts';
 import { writeFileAtomic, writeFileSynced } from '../system/index.ts';
 import type { Mode } from './policy.ts';
 
@@ -68,8 +70,17 @@ export interface RemediationStore {
   list(): Promise<Action[]>;
   paused(): Promise<Pause | null>;
   setPaused(pause: Pause | null): Promise<void>;
+  /**
+   * Runs `work` while no other decision on `key` (a runbook) runs, in this process or another sharing
+   * the state: the budget check and the status it leads to are one step, as are an approval's check
+   * and its `queued`. Two firings cannot both pass a budget of one; two approvals cannot both run.
+   */
+  exclusive<T>(key: string, work: () => Promise<T>): Promise<T>;
   close(): Promise<void>;
 }
+
+/** How long a decision waits for the one before it on the same runbook (they take milliseconds). */
+const DECISION_WAIT_MS = 10_000;
 
 /**
  * On disk (no REDIS_URL): `actions.jsonl`, an append-only log of action snapshots (the last line for
@@ -156,6 +167,27 @@ export class DiskRemediationStore implements RemediationStore {
     else await writeFileAtomic(this.pauseFile, JSON.stringify(pause));
   }
 
+  /** Decisions per key, in this process, in turn; and across processes by a lock file (the runbooks' lock class, recovered when its holder is gone). */
+  private readonly deciding = new Map<string, Promise<unknown>>();
+
+  async exclusive<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const before = this.deciding.get(key) ?? Promise.resolve();
+    const turn = before.then(async () => {
+      const held = await new RunbookLock(join(this.dir, `decide-${key}.lock`)).acquire(`remediation decision on ${key}`, { waitMs: DECISION_WAIT_MS });
+      try {
+        return await work();
+      } finally {
+        await held.release();
+      }
+    });
+    const settled = turn.catch(() => undefined);
+    this.deciding.set(key, settled);
+    void settled.then(() => {
+      if (this.deciding.get(key) === settled) this.deciding.delete(key);
+    });
+    return turn;
+  }
+
   async close(): Promise<void> {
     await this.queue;
   }
@@ -237,6 +269,22 @@ export class RedisRemediationStore implements RemediationStore {
       if (pause === null) await this.redis.del(`${this.prefix}paused`);
       else await this.redis.set(`${this.prefix}paused`, JSON.stringify(pause));
     });
+  }
+
+  /** A Redis lock per key (`SET NX PX`, released only by its holder): atomic across service instances; expires if its holder dies. */
+  async exclusive<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const lock = `${this.prefix}decide:${key}`;
+    const token = randomBytes(8).toString('hex');
+    const deadline = Date.now() + DECISION_WAIT_MS;
+    while ((await this.guard(() => this.redis.set(lock, token, 'PX', 30_000, 'NX'))) === null) {
+      if (Date.now() > deadline) throw new FaiError(ErrorCodes.UNAVAILABLE, `another remediation decision on ${key} holds ${lock}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    try {
+      return await work();
+    } finally {
+      await this.redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end", 1, lock, token).catch(() => undefined);
+    }
   }
 
   async close(): Promise<void> {

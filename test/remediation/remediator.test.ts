@@ -301,4 +301,25 @@ describe('the remediator', () => {
     assert.match(action!.reason, /stopped while it was running/);
     assert.equal(await counter(metrics, 'downshift', 'failed'), 1);
   });
+
+  it('decides a budget of one once when two firings arrive at the same moment (decision and status are one step per runbook)', async () => {
+    const { remediator, applied } = setup();
+    const both = await Promise.all(['1111111111111111', '2222222222222222'].map((fingerprint) => remediator.receive(payload('firing', 'HighLLMLatency', { fingerprint }))));
+    await remediator.drain();
+    assert.deepEqual(both.map((d) => d[0]!.decision).sort(), ['queued', 'refused']);
+    assert.match(both.flat().find((d) => d.decision === 'refused')!.reason, /already has a run|budget|cool-down/);
+    assert.deepEqual(applied, ['apply downshift']);
+  });
+
+  it('runs a destructive action once when two approvals arrive at the same moment', async () => {
+    const { remediator, applied } = setup();
+    await remediator.receive(payload('firing', 'IFRAViolation', { severity: 'critical' }));
+    await remediator.drain();
+    const waiting = (await remediator['options'].store.list()).find((a) => a.runbook === 'emergency-stop')!;
+    const outcomes = await Promise.allSettled([remediator.approve(waiting.id, 'operator'), remediator.approve(waiting.id, 'operator')]);
+    assert.deepEqual(outcomes.map((o) => o.status).sort(), ['fulfilled', 'rejected']);
+    const rejected = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
+    assert.equal((rejected.reason as FaiError).code, 'FAI_ERR_CONFIRMATION_REQUIRED');
+    assert.deepEqual(applied.filter((a) => a === 'apply emergency-stop'), ['apply emergency-stop']);
+  });
 });

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { RedisRemediationStore } from '../../src/remediation/index.ts';
+import { startRedis, type RedisServer } from '../helpers/servers.ts';
+
+/** Two service instances deciding on one runbook through one real Redis: their decisions never overlap. */
+describe('remediation decisions across instances (real Redis)', () => {
+  let redis: RedisServer;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis?.stop();
+  });
+
+  it('runs one decision per runbook at a time across stores, and decisions on other runbooks beside it', async () => {
+    const stores = [new RedisRemediationStore(redis.url), new RedisRemediationStore(redis.url)];
+    try {
+      let inside = 0;
+      let most = 0;
+      const decide = (store: RedisRemediationStore, key: string) =>
+        store.exclusive(key, async () => {
+          inside++;
+          most = Math.max(most, inside);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          inside--;
+        });
+      await Promise.all(Array.from({ length: 20 }, (_, i) => decide(stores[i % 2]!, 'emergency-stop')));
+      assert.equal(most, 1, 'no two decisions on one runbook overlapped');
+      most = 0;
+      await Promise.all([decide(stores[0]!, 'downshift'), decide(stores[1]!, 'rollback')]);
+      assert.equal(most, 2, 'different runbooks do not wait for each other');
+      // A failing decision releases the lock.
+      await assert.rejects(stores[0]!.exclusive('downshift', async () => Promise.reject(new Error('boom'))), /boom/);
+      await stores[1]!.exclusive('downshift', async () => undefined);
+    } finally {
+      await Promise.all(stores.map((store) => store.close()));
+    }
+  });
+});
