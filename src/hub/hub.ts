@@ -262,6 +262,11 @@ export class CloudHub {
     return { kept, removed, spared, tempRemoved };
   }
 
+  /** What the metadata store skipped and why (files that are not records): /health names them. */
+  problems(): string[] {
+    return this.metadata.problems?.() ?? [];
+  }
+
   async ping(): Promise<void> {
     await this.blocks.open();
     await this.metadata.ping();

@@ -1,8 +1,7 @@
-import { mkdir, readdir, readFile, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from '../system/index.ts';
-import { ErrorCodes, FaiError } from '../errors/index.ts';
 import { explainStorageError } from './storage-error.ts';
 
 /** `shadow`: the comparisons behind a shadow evaluation report, as JSON lines (src/shadow). */
@@ -50,6 +49,8 @@ export interface MetadataStore {
   cids(): AsyncGenerator<string>;
   /** Throws when the store cannot be reached (health checks). */
   ping(): Promise<void>;
+  /** What the store skipped and why (files that do not read as records), for /health; none for Redis. */
+  problems?(): string[];
   close(): Promise<void>;
 }
 
@@ -59,21 +60,38 @@ interface StoredRecord {
   expiresAt: number | null;
 }
 
+/** How often a busy store looks for records other processes wrote (a listing may lag them by this much). */
+const RESCAN_EVERY_MS = 100;
+
 const Stored = z.object({ record: ObjectRecordSchema, expiresAt: z.number().nullable() });
 
 /**
- * The embedded metadata store: one JSON file per record (written to a temporary file, fsynced,
- * then renamed, so a crash leaves the old record or the new one, never half of one), and an
- * in-memory index by data type built when the store opens. Expired records are dropped when they
- * are read or listed.
+ * The embedded metadata store: one JSON file per record (written to a temporary file, fsynced, then
+ * renamed, so a crash leaves the old record or the new one, never half of one), and an index by data
+ * type in memory.
+ *
+ * The directory is the one source of truth for every process sharing it (the service, `fai shadow
+ * run`, the scheduled evaluation): before answering, the store compares the directory's modification
+ * time with the one its index was built from (at most every 100 ms), and on a change reads the files
+ * that are new and drops those gone. A lookup that misses the index reads the file itself. gc (`cids`)
+ * always re-reads, changed files included (by their own modification time: a pin written elsewhere).
+ *
+ * A file that does not read as a record (truncated by a crash or a full disk, edited by hand) is
+ * skipped and reported by `problems()` (and so in /health), never taken for a record and never
+ * allowed to take the whole hub down. Expired records are dropped when they are read or listed.
  */
 export class EmbeddedMetadataStore implements MetadataStore {
   readonly backend = 'embedded' as const;
   private readonly directory: string;
   private readonly now: () => number;
-  private readonly records = new Map<string, StoredRecord>();
+  private readonly records = new Map<string, StoredRecord & { fileMtimeMs: number }>();
   private readonly byType = new Map<DataType, Set<string>>(DATA_TYPES.map((t) => [t, new Set()]));
+  /** File name → why it is not a record. */
+  private readonly unreadable = new Map<string, string>();
   private opened: Promise<void> | undefined;
+  /** The directory's modification time the index reflects, and when it was read. */
+  private seen: { dirMtimeMs: number; at: number } | undefined;
+  private refreshing: Promise<void> | undefined;
 
   constructor(directory: string, now: () => number = Date.now) {
     this.directory = directory;
@@ -81,28 +99,110 @@ export class EmbeddedMetadataStore implements MetadataStore {
   }
 
   private open(): Promise<void> {
-    this.opened ??= this.load().catch(async (error: unknown) => {
-      this.opened = undefined;
-      throw await explainStorageError(error, this.directory, 'cannot open the metadata directory');
-    });
+    this.opened ??= mkdir(this.directory, { recursive: true })
+      .then(() => this.refresh(true))
+      .catch(async (error: unknown) => {
+        this.opened = undefined;
+        throw await explainStorageError(error, this.directory, 'cannot open the metadata directory');
+      });
     return this.opened;
   }
 
-  private async load(): Promise<void> {
-    await mkdir(this.directory, { recursive: true });
-    for (const name of await readdir(this.directory)) {
-      if (!name.endsWith('.json')) continue;
-      const parsed = Stored.safeParse(JSON.parse(await readFile(join(this.directory, name), 'utf8')));
-      // A file that is not a record is left alone and reported, never silently taken for one.
-      if (!parsed.success) throw new FaiError(ErrorCodes.STORAGE, `metadata file ${name} is not a record: ${parsed.error.issues[0]?.message}`);
-      if (parsed.data.expiresAt !== null && parsed.data.expiresAt <= this.now()) continue;
-      this.index(parsed.data);
-    }
+  /** Files other processes wrote since the index was built: re-read when the directory changed (or `force`). */
+  private async current(force = false): Promise<void> {
+    await this.open();
+    await this.refresh(force);
   }
 
-  private index(stored: StoredRecord): void {
+  private refresh(force: boolean): Promise<void> {
+    // One refresh at a time; callers arriving meanwhile share it.
+    this.refreshing ??= this.rescan(force).finally(() => (this.refreshing = undefined));
+    return this.refreshing;
+  }
+
+  private async rescan(force: boolean): Promise<void> {
+    // A service answering many requests looks at the directory at most every RESCAN_EVERY_MS: a lookup
+    // that misses reads the file anyway, so only a listing may lag another process's write by that much.
+    if (!force && this.seen !== undefined && Date.now() - this.seen.at < RESCAN_EVERY_MS) return;
+    const dir = await stat(this.directory);
+    // File times come from a coarse clock: a change within the same tick as the last look may not move
+    // the directory's time, so a directory changed within the last second is re-read either way.
+    const settled = this.seen !== undefined && dir.mtimeMs === this.seen.dirMtimeMs && this.seen.at - dir.mtimeMs > 1_000;
+    if (settled && !force) {
+      this.seen = { dirMtimeMs: dir.mtimeMs, at: Date.now() };
+      return;
+    }
+    const at = Date.now();
+    const present = new Set<string>();
+    for (const name of await readdir(this.directory)) {
+      if (!name.endsWith('.json')) continue;
+      const cid = name.slice(0, -'.json'.length);
+      present.add(cid);
+      const known = this.records.has(cid) || this.unreadable.has(name);
+      // New files are read; a known one only when asked to look at everything (gc: a pin another process wrote).
+      if (known && !force) continue;
+      const info = await stat(join(this.directory, name)).catch(() => undefined);
+      if (info === undefined) continue;
+      if (this.records.get(cid)?.fileMtimeMs === info.mtimeMs) continue;
+      await this.readRecord(name, info.mtimeMs);
+    }
+    for (const cid of [...this.records.keys()]) if (!present.has(cid)) this.unindex(cid);
+    for (const name of [...this.unreadable.keys()]) if (!present.has(name.slice(0, -'.json'.length))) this.unreadable.delete(name);
+    this.seen = { dirMtimeMs: dir.mtimeMs, at };
+  }
+
+  /** Reads one record file into the index; one that does not read is skipped and reported. */
+  private async readRecord(name: string, fileMtimeMs: number): Promise<StoredRecord | null> {
+    const cid = name.slice(0, -'.json'.length);
+    let text: string;
+    try {
+      text = await readFile(join(this.directory, name), 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw error;
+    }
+    let parsed: ReturnType<typeof Stored.safeParse>;
+    try {
+      parsed = Stored.safeParse(JSON.parse(text));
+    } catch (error) {
+      this.report(name, cid, `not JSON (${(error as Error).message}; ${text.length} bytes: truncated?)`);
+      return null;
+    }
+    if (!parsed.success || parsed.data.record.cid !== cid) {
+      this.report(name, cid, parsed.success ? `holds the record of ${parsed.data.record.cid}` : `not a record: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
+      return null;
+    }
+    this.unreadable.delete(name);
+    if (parsed.data.expiresAt !== null && parsed.data.expiresAt <= this.now()) {
+      this.unindex(cid);
+      return null;
+    }
+    this.index({ ...parsed.data, fileMtimeMs });
+    return parsed.data;
+  }
+
+  private report(name: string, cid: string, reason: string): void {
+    this.unindex(cid);
+    this.unreadable.set(name, reason);
+  }
+
+  /** Files in the directory that are not records, with why: /health names them. */
+  problems(): string[] {
+    return [...this.unreadable].map(([name, reason]) => `${join(this.directory, name)}: ${reason}`);
+  }
+
+  private index(stored: StoredRecord & { fileMtimeMs: number }): void {
+    const previous = this.records.get(stored.record.cid);
+    if (previous !== undefined && previous.record.data_type !== stored.record.data_type) this.byType.get(previous.record.data_type)!.delete(stored.record.cid);
     this.records.set(stored.record.cid, stored);
     this.byType.get(stored.record.data_type)!.add(stored.record.cid);
+  }
+
+  private unindex(cid: string): void {
+    const stored = this.records.get(cid);
+    if (stored === undefined) return;
+    this.records.delete(cid);
+    this.byType.get(stored.record.data_type)!.delete(cid);
   }
 
   private fileOf(cid: string): string {
@@ -117,7 +217,8 @@ export class EmbeddedMetadataStore implements MetadataStore {
     } catch (error) {
       throw await explainStorageError(error, this.directory, `cannot write the record of ${record.cid}`);
     }
-    this.index(stored);
+    const info = await stat(this.fileOf(record.cid)).catch(() => undefined);
+    this.index({ ...stored, fileMtimeMs: info?.mtimeMs ?? 0 });
   }
 
   private live(cid: string): StoredRecord | null {
@@ -133,12 +234,18 @@ export class EmbeddedMetadataStore implements MetadataStore {
   }
 
   async get(cid: string): Promise<ObjectRecord | null> {
-    await this.open();
+    await this.current();
+    const indexed = this.live(cid);
+    if (indexed !== null) return indexed.record;
+    // Not in the index: another process may have written it an instant ago; the file decides.
+    const info = await stat(this.fileOf(cid)).catch(() => undefined);
+    if (info === undefined) return null;
+    await this.readRecord(`${cid}.json`, info.mtimeMs);
     return this.live(cid)?.record ?? null;
   }
 
   async list(dataType: DataType, limit: number): Promise<ObjectRecord[]> {
-    await this.open();
+    await this.current();
     const out: ObjectRecord[] = [];
     for (const cid of this.byType.get(dataType)!) {
       const stored = this.live(cid);
@@ -150,27 +257,28 @@ export class EmbeddedMetadataStore implements MetadataStore {
 
   async delete(cid: string): Promise<void> {
     await this.open();
-    const stored = this.records.get(cid);
-    if (stored === undefined) return;
-    this.records.delete(cid);
-    this.byType.get(stored.record.data_type)!.delete(cid);
+    this.unindex(cid);
     await unlink(this.fileOf(cid)).catch(async (error: NodeJS.ErrnoException) => {
       if (error.code !== 'ENOENT') throw await explainStorageError(error, this.directory, `cannot delete the record of ${cid}`);
     });
   }
 
   async *cids(): AsyncGenerator<string> {
-    await this.open();
+    // gc must see every record any process wrote: always from the directory.
+    await this.current(true);
     for (const cid of [...this.records.keys()]) if (this.live(cid) !== null) yield cid;
   }
 
   async ping(): Promise<void> {
-    await this.open();
+    await this.current();
   }
 
   async close(): Promise<void> {
+    await this.refreshing?.catch(() => undefined);
     this.opened = undefined;
+    this.seen = undefined;
     this.records.clear();
+    this.unreadable.clear();
     for (const set of this.byType.values()) set.clear();
   }
 }

@@ -1,10 +1,10 @@
 /**
  * Component health: each capability contributes checks; the service is
  * `unhealthy` (HTTP 503) when a required component is down, `degraded` when an
- * optional one is, `healthy` otherwise.
+ * optional one is or a component answers with problems, `healthy` otherwise.
  */
-/** `unknown`: configured, but nothing probes it yet. */
-export type ComponentStatus = 'up' | 'down' | 'not_configured' | 'unknown';
+/** `unknown`: configured, but nothing probes it yet; `degraded`: it answers, with problems its detail names. */
+export type ComponentStatus = 'up' | 'degraded' | 'down' | 'not_configured' | 'unknown';
 
 export interface ComponentHealth {
   readonly status: ComponentStatus;
@@ -54,6 +54,7 @@ export async function runHealthChecks(checks: readonly HealthCheck[], timeoutMs:
     const result = results[i]!;
     services[check.name] = result;
     if (result.status === 'down') status = check.required ? 'unhealthy' : status === 'unhealthy' ? status : 'degraded';
+    else if (result.status === 'degraded' && status === 'healthy') status = 'degraded';
   });
   return { status, services, timestamp: new Date(now()).toISOString() };
 }

@@ -93,7 +93,10 @@ export function createApp(config: Config): App {
       required: true,
       check: async () => {
         await hub.ping();
-        return { status: 'up', detail: `blocks in ${config.hubDir}/blocks, metadata in ${hub.backend === 'redis' ? 'Redis' : `${config.hubDir}/meta`}` };
+        const where = `blocks in ${config.hubDir}/blocks, metadata in ${hub.backend === 'redis' ? 'Redis' : `${config.hubDir}/meta`}`;
+        const problems = hub.problems();
+        if (problems.length > 0) return { status: 'degraded', detail: `${where}; ${problems.length} file(s) skipped, not records: ${problems.slice(0, 5).join('; ')}` };
+        return { status: 'up', detail: where };
       },
     },
     ...LLM_SLOTS.map(
