@@ -1,10 +1,15 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
+/** Longest a hub command waits for Redis: its commands take a millisecond; a Redis that stalls (SIGSTOP, a fork on a full disk) must not hold requests for as long as it stalls. */
+export const REDIS_COMMAND_TIMEOUT_MS = 1_000;
+
 /**
  * One ioredis connection for the process. Commands fail fast while Redis is
- * unreachable (no offline queue), so a health probe answers "down" at once
- * instead of waiting; the client keeps reconnecting in the background.
+ * unreachable (no offline queue), and time out after REDIS_COMMAND_TIMEOUT_MS
+ * while it is connected but silent, so a request answers 503 at once instead of
+ * waiting; the client keeps reconnecting in the background. Its state changes
+ * (unreachable, reachable again) are one log line each, never one per request.
  */
 export function connectRedis(url: string, logger?: Logger): Redis {
   const client = new Redis(url, {
@@ -12,6 +17,7 @@ export function connectRedis(url: string, logger?: Logger): Redis {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2_000,
+    commandTimeout: REDIS_COMMAND_TIMEOUT_MS,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
   });
   let down = false;

@@ -203,7 +203,8 @@ export class RedisRemediationStore implements RemediationStore {
   private readonly prefix: string;
 
   constructor(url: string, prefix = 'fai:remediation:') {
-    this.redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: true });
+    // A stalled Redis answers 503 within the command timeout (Alertmanager retries), not after the stall.
+    this.redis = new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: true, commandTimeout: 2_000 });
     this.redis.on('error', () => undefined);
     this.prefix = prefix;
   }

@@ -47,6 +47,9 @@ function fromFastifyError(error: FastifyError): FaiError | null {
   return null;
 }
 
+/** How long one 503 message is logged once: an outage of a dependency fails every request the same way. */
+const UNAVAILABLE_LOG_WINDOW_MS = 60_000;
+
 export interface ErrorBody {
   error: ReturnType<FaiError['toJSON']>;
 }
@@ -56,11 +59,26 @@ export interface ErrorBody {
  * its code; unknown errors are logged and answered 500 without internals.
  */
 export function installErrorHandling(app: FastifyInstance): void {
+  // A dependency that is down (503) fails every request alike: its message is logged once a minute,
+  // with how many more there were, not a stack trace per request (a Redis outage at 265 req/s).
+  const unavailable = new Map<string, { at: number; suppressed: number }>();
+  const logUnavailable = (request: FastifyRequest, message: string) => {
+    const now = Date.now();
+    const seen = unavailable.get(message);
+    if (seen !== undefined && now - seen.at < UNAVAILABLE_LOG_WINDOW_MS) {
+      seen.suppressed++;
+      return;
+    }
+    if (unavailable.size > 100) unavailable.clear();
+    request.log.warn({ alike: seen?.suppressed ?? 0 }, `unavailable: ${message}`);
+    unavailable.set(message, { at: now, suppressed: 0 });
+  };
   app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     const fai = isFaiError(error) ? error : fromFastifyError(error);
     if (fai !== null) {
       const status = statusForCode(fai.code);
-      if (status >= 500) request.log.error({ err: error }, fai.message);
+      if (status === 503) logUnavailable(request, fai.message);
+      else if (status >= 500) request.log.error({ err: error }, fai.message);
       return reply.status(status).send({ error: fai.toJSON() } satisfies ErrorBody);
     }
     if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {

@@ -62,6 +62,8 @@ export interface RedisServer {
   kill(): Promise<void>;
   /** Starts it again on the same port. */
   restart(): Promise<void>;
+  /** Sends a signal to the server: SIGSTOP stalls it (connections stay open, nothing answers), SIGCONT resumes it. */
+  signal(signal: 'SIGSTOP' | 'SIGCONT'): void;
   stop(): Promise<void>;
 }
 
@@ -102,7 +104,11 @@ export async function startRedis(options: { persistent?: boolean } = {}): Promis
     url: `redis://127.0.0.1:${port}`,
     kill,
     restart: start,
+    signal(signal) {
+      child?.kill(signal);
+    },
     async stop() {
+      child?.kill('SIGCONT');
       await kill();
       await rm(dir, { recursive: true, force: true });
     },

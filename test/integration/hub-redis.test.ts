@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, utimes } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { NextToLast } from 'blockstore-fs/sharding';
 import { BlockStore, CloudHub, connectRedis, encodeJsonBlock, RedisMetadataStore } from '../../src/hub/index.ts';
 import { catalogue, createMetrics, readHistogram } from '../../src/metrics/index.ts';
 import { FaiError } from '../../src/errors/index.ts';
@@ -67,11 +68,37 @@ describe('Cloud Hub metadata in a real Redis', () => {
     const { cid: orphan } = await encodeJsonBlock({ name: 'during the outage' });
     const blocks = new BlockStore(join(dir, 'blocks'));
     assert.equal(await blocks.has(orphan), true, 'block written first');
+    // gc spares a block written within the last second (a store in flight); this one is an hour old.
+    const { dir: shard, file } = new NextToLast().encode(orphan);
+    const anHourAgo = new Date(Date.now() - 3_600_000);
+    await utimes(join(dir, 'blocks', shard, file), anHourAgo, anHourAgo);
     const { removed } = await hub.gc();
     assert.ok(removed >= 1);
     assert.equal(await blocks.has(orphan), false, 'the orphan is collected');
     assert.deepEqual((await hub.retrieve(acknowledged.cid)).value, { name: 'acknowledged before the crash' });
     await blocks.close();
+    client.disconnect();
+  });
+});
+
+describe('a stalled Redis (SIGSTOP)', () => {
+  it('answers a hub request with 503 within the command timeout, not after the stall, and serves again when Redis resumes', async () => {
+    const { hub, client } = hubWith();
+    await waitFor('redis connection', async () => client.status === 'ready');
+    const acknowledged = await hub.storeJson('recipe', { name: 'before the stall' });
+    redis.signal('SIGSTOP');
+    try {
+      for (const attempt of [() => hub.retrieve(acknowledged.cid), () => hub.storeJson('recipe', { name: 'during the stall' })]) {
+        const started = performance.now();
+        await assert.rejects(attempt(), (e: unknown) => e instanceof FaiError && e.code === 'FAI_ERR_UNAVAILABLE' && /timed out/i.test(e.message));
+        const elapsed = performance.now() - started;
+        assert.ok(elapsed < 2_500, `answered in ${Math.round(elapsed)} ms`);
+      }
+    } finally {
+      redis.signal('SIGCONT');
+    }
+    await waitFor('redis answers again', async () => (await hub.retrieve(acknowledged.cid).then(() => true, () => false)), 10_000);
+    assert.deepEqual((await hub.retrieve(acknowledged.cid)).value, { name: 'before the stall' });
     client.disconnect();
   });
 });
