@@ -6,6 +6,8 @@ interface ModeState {
   forced: boolean;
   since: number | null;
   routed: number;
+  /** When the last probe went to the downshifted mode itself. */
+  lastProbe: number;
 }
 
 export interface DownshiftStatus {
@@ -20,24 +22,33 @@ export interface DownshiftStatus {
 /**
  * Automatic downshift with hysteresis. Each mode keeps the latencies of its briefs over a sliding
  * window; past its bound (MODE_CONFIG) the mode downshifts — new requests of that mode go to the
- * next cheaper mode — until its p95 falls below RECOVER_BELOW_MS. While downshifted, one request in
- * `probeEvery` still goes to the mode, so its window refills with fresh latencies and it can
- * recover. The downshift runbook forces and clears it; a forced downshift does not recover by itself.
+ * next cheaper mode — until it is fast again. While downshifted, a probe still goes to the mode: one
+ * request in `probeEvery`, or the first after `probeIntervalMs` without one, so a mode that sees 60
+ * requests a minute probes as surely as one that sees 6,000. It recovers on the probes alone: once
+ * at least `recoverSamples` briefs of the mode since it downshifted and within the window have a p95
+ * below RECOVER_BELOW_MS (the slow samples that downshifted it never count against its recovery). The downshift runbook forces
+ * and clears it; a forced downshift does not recover by itself.
  */
 export class DownshiftController {
   private readonly samples = new Map<Mode, Array<{ at: number; ms: number }>>(MODES.map((m) => [m, []]));
-  private readonly state = new Map<Mode, ModeState>(MODES.map((m) => [m, { active: false, forced: false, since: null, routed: 0 }]));
+  private readonly state = new Map<Mode, ModeState>(MODES.map((m) => [m, { active: false, forced: false, since: null, routed: 0, lastProbe: 0 }]));
   private readonly now: () => number;
   private readonly windowMs: number;
   private readonly minSamples: number;
   private readonly probeEvery: number;
+  private readonly probeIntervalMs: number;
+  private readonly recoverSamples: number;
   private readonly metrics: Metrics | undefined;
 
-  constructor(options: { now?: () => number; windowMs?: number; minSamples?: number; probeEvery?: number; metrics?: Metrics } = {}) {
+  constructor(
+    options: { now?: () => number; windowMs?: number; minSamples?: number; probeEvery?: number; probeIntervalMs?: number; recoverSamples?: number; metrics?: Metrics } = {},
+  ) {
     this.now = options.now ?? Date.now;
     this.windowMs = options.windowMs ?? 60_000;
     this.minSamples = options.minSamples ?? 10;
     this.probeEvery = options.probeEvery ?? 10;
+    this.probeIntervalMs = options.probeIntervalMs ?? 5_000;
+    this.recoverSamples = options.recoverSamples ?? 3;
     this.metrics = options.metrics;
     for (const mode of MODES) this.publish(mode);
   }
@@ -50,7 +61,11 @@ export class DownshiftController {
       const to = MODE_CONFIG[current].downshiftTo;
       if (!state.active || to === null) break;
       state.routed++;
-      if (!state.forced && state.routed % this.probeEvery === 0) break; // a probe keeps the window fresh
+      // A probe (by count, or by time at low traffic) measures the mode itself, so it can recover.
+      if (!state.forced && (state.routed % this.probeEvery === 0 || this.now() - state.lastProbe >= this.probeIntervalMs)) {
+        state.lastProbe = this.now();
+        break;
+      }
       current = to;
     }
     return current === mode ? { mode } : { mode: current, from: mode };
@@ -75,16 +90,23 @@ export class DownshiftController {
     const bound = MODE_CONFIG[mode].downshiftAboveMs;
     const state = this.state.get(mode)!;
     if (bound === null || state.forced) return;
-    const { p95 } = this.p95(mode);
-    if (p95 === null) return;
-    if (!state.active && p95 > bound) Object.assign(state, { active: true, since: this.now(), routed: 0 });
-    else if (state.active && p95 < RECOVER_BELOW_MS) Object.assign(state, { active: false, since: null, routed: 0 });
+    if (!state.active) {
+      const { p95 } = this.p95(mode);
+      if (p95 !== null && p95 > bound) Object.assign(state, { active: true, since: this.now(), routed: 0, lastProbe: this.now() });
+    } else {
+      // Judged on what the mode did since it downshifted (its probes), not on the slow window that downshifted it.
+      const since = Math.max(state.since ?? 0, this.now() - this.windowMs - 1);
+      const fresh = this.samples.get(mode)!.filter((s) => s.at > since).map((s) => s.ms).sort((a, b) => a - b);
+      if (fresh.length >= this.recoverSamples && fresh[Math.min(fresh.length - 1, Math.ceil(0.95 * fresh.length) - 1)]! < RECOVER_BELOW_MS) {
+        Object.assign(state, { active: false, since: null, routed: 0 });
+      }
+    }
     this.publish(mode);
   }
 
   force(mode: Mode): void {
     if (MODE_CONFIG[mode].downshiftTo === null) throw new RangeError(`${mode} has no cheaper mode to downshift to`);
-    Object.assign(this.state.get(mode)!, { active: true, forced: true, since: this.now(), routed: 0 });
+    Object.assign(this.state.get(mode)!, { active: true, forced: true, since: this.now(), routed: 0, lastProbe: this.now() });
     this.publish(mode);
   }
 

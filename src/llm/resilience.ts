@@ -44,6 +44,11 @@ export class CircuitBreaker {
     this.trialInFlight = false;
   }
 
+  /** A call allow() let through that never went out: frees the half-open trial, counts nothing. */
+  release(): void {
+    this.trialInFlight = false;
+  }
+
   failure(): void {
     this.trialInFlight = false;
     this.failures++;

@@ -44,6 +44,12 @@ export class BriefService {
     for (const name of config.slots) {
       const slot = this.slots.get(name);
       if (slot === undefined) continue;
+      // A slot whose turn comes after the deadline was never tried: it is skipped, not failed (its breaker
+      // is untouched — one slow slot must not open the breakers of healthy ones behind it).
+      if (Date.now() >= deadline) {
+        fallbacks.push({ model: name, reason: 'skipped: the mode deadline was spent before its turn' });
+        continue;
+      }
       if (!slot.breaker.allow()) {
         this.fallback(fallbacks, name, 'breaker_open', 'circuit breaker open');
         continue;
@@ -54,8 +60,14 @@ export class BriefService {
         answer = { brief, model: name };
         break;
       } catch (error) {
-        slot.breaker.failure();
         const failure = error instanceof SlotFailure ? error : new SlotFailure('unavailable', String(error), false);
+        if (failure.untried) {
+          // The deadline ran out between the check above and its first request: nothing was sent.
+          slot.breaker.release();
+          fallbacks.push({ model: name, reason: 'skipped: the mode deadline was spent before its turn' });
+          continue;
+        }
+        slot.breaker.failure();
         this.fallback(fallbacks, name, failure.reason, failure.message);
       }
     }

@@ -11,10 +11,13 @@ export type FailureReason = 'breaker_open' | 'timeout' | 'unavailable' | 'http_e
 export class SlotFailure extends Error {
   readonly reason: FailureReason;
   readonly retryable: boolean;
-  constructor(reason: FailureReason, message: string, retryable: boolean) {
+  /** No request reached the backend (the deadline had passed before the first one): not the slot's failure. */
+  readonly untried: boolean;
+  constructor(reason: FailureReason, message: string, retryable: boolean, untried = false) {
     super(message);
     this.reason = reason;
     this.retryable = retryable;
+    this.untried = untried;
   }
 }
 
@@ -101,6 +104,7 @@ export class LlmSlot {
       { role: 'user', content: text },
     ];
     let retries = 0;
+    if (attempt.deadline <= Date.now()) throw new SlotFailure('timeout', 'the mode deadline passed before the first request', false, true);
     for (;;) {
       try {
         const content = await this.request(messages, attempt);

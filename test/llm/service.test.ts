@@ -139,6 +139,23 @@ describe('brief layer against an OpenAI-compatible server', () => {
     const [series] = await readHistogram(metrics.registry, catalogue.llmBriefElapsedMs);
     assert.equal(series?.labels.model, 'local');
   });
+
+  it('skips, never fails, a slot whose turn comes after one slow slot spent the deadline: its breaker stays closed', async () => {
+    const { briefs, metrics } = service();
+    // fast: mistral first (2.5 s deadline); it hangs, so qwen's turn comes after the deadline every time.
+    mistral.setDefault({ kind: 'hang' });
+    for (let i = 0; i < 3; i++) {
+      const result = await briefs.generate('a quick fresh citrus', 'fast');
+      assert.equal(result.model, 'local');
+      assert.deepEqual(result.fallbacks.map((f) => f.model), ['mistral', 'qwen']);
+      assert.match(result.fallbacks[1]!.reason, /^skipped: the mode deadline was spent/);
+    }
+    assert.equal(completions(qwen), 0, 'qwen was never called');
+    assert.equal(briefs.slots.get('qwen')!.breaker.state, 'closed', 'and its breaker never opened');
+    assert.equal(briefs.slots.get('mistral')!.breaker.state, 'open', 'the slow slot is the one that opened');
+    const counted = await fallbacks(metrics);
+    assert.equal(counted['qwen/timeout'], undefined, 'a skipped slot is not counted as a fallback from it');
+  });
 });
 
 describe('downshift', () => {
@@ -157,6 +174,23 @@ describe('downshift', () => {
     for (let i = 0; i < 5; i++) downshift.record('creative', 800);
     assert.deepEqual(downshift.route('creative'), { mode: 'creative' });
     assert.deepEqual(await active(), { fast: 0, balanced: 0, creative: 0 });
+  });
+
+  it('recovers at ordinary traffic: 60 requests a minute, healthy again after a slow spell, serve the mode itself within the window and a probe', () => {
+    let now = 9_000_000;
+    const downshift = new DownshiftController({ now: () => now });
+    const requestEverySecond = (seconds: number, latencyMs: number) => {
+      for (let i = 0; i < seconds; i++) {
+        now += 1_000;
+        const routed = downshift.route('balanced').mode;
+        downshift.record(routed, routed === 'balanced' ? latencyMs : 300);
+      }
+    };
+    requestEverySecond(30, 3_500);
+    assert.equal(downshift.status().find((s) => s.mode === 'balanced')?.active, true, 'downshifted by the slow spell');
+    requestEverySecond(70, 600);
+    assert.equal(downshift.status().find((s) => s.mode === 'balanced')?.active, false, 'recovered from its probes once the slow ones left the window');
+    assert.deepEqual(downshift.route('balanced'), { mode: 'balanced' });
   });
 
   it('does not flap between the bounds (hysteresis), and fast never downshifts', () => {
