@@ -81,7 +81,7 @@ bench-hub: install system-deps ## Cloud Hub store/restore ops/s and p50/p95/p99:
 # Runbooks: `make runbook-<name> ARGS=...` runs `fai runbook <name> ARGS`; `--dry-run` prints the plan only.
 RUNBOOK_TARGETS := runbook-downshift runbook-rollback runbook-pin-update runbook-canary-promote runbook-emergency-stop runbook-restart-workers runbook-clear-cache runbook-health-check runbook-metrics-check runbook-shadow-eval runbook-regulation-strict
 
-runbook-downshift: install ## move traffic between stable and canary (CANARY=50): nginx upstream, nginx -t, reload, verified split
+runbook-downshift: install ## downshift a mode (ARGS='--mode creative [--clear]': the HighLLMLatency action), or move traffic between stable and canary (CANARY=50): nginx upstream, nginx -t, reload, verified split
 	$(FAI) runbook downshift --canary $${CANARY:-50} $(ARGS)
 
 runbook-rollback: install ## return to the previous release: its pins (the policy's too), rolling restart, health (destructive: ARGS=--yes)

@@ -37,6 +37,7 @@ const RuleSchema = z
     alert: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an alert name (letters, digits, _)'),
     severity: z.union([z.enum(SEVERITIES), z.array(z.enum(SEVERITIES)).min(1)]).default(['warning', 'critical']).transform((s) => (Array.isArray(s) ? s : [s])),
     runbook: z.enum(RUNBOOKS, { error: `must be one of ${RUNBOOKS.join(', ')}` }),
+    /** A string argument may name alert labels as Alertmanager templates do: `{{ $labels.mode }}` (filled when the alert arrives). */
     args: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
     mode: z.enum(MODES, { error: `must be one of ${MODES.join(', ')}` }),
     /** Also page the people: an alert posted to Alertmanager, routed to the critical receiver. */
@@ -92,3 +93,29 @@ export function rulesFor(policy: Policy, alert: string, severity: string): Polic
 export function budgetFor(policy: Policy, runbook: RunbookName): Budget {
   return policy.budgets[runbook] ?? policy.defaultBudget;
 }
+
+const LABEL_TEMPLATE = /\{\{\s*\$labels\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}/g;
+
+/**
+ * A rule's arguments for one alert: each `{{ $labels.NAME }}` in a string argument replaced by the
+ * alert's label. A label the alert lacks makes the arguments unusable (`missing` names it): acting
+ * on a guess would act on the wrong thing.
+ */
+export function renderArgs(args: Readonly<Record<string, string | number | boolean>>, labels: Readonly<Record<string, string>>): { args: Record<string, string | number | boolean> } | { missing: string } {
+  const out: Record<string, string | number | boolean> = {};
+  for (const [key, value] of Object.entries(args)) {
+    if (typeof value !== 'string') {
+      out[key] = value;
+      continue;
+    }
+    let missing: string | undefined;
+    out[key] = value.replace(LABEL_TEMPLATE, (_, name: string) => {
+      const label = labels[name];
+      if (label === undefined) missing ??= name;
+      return label ?? '';
+    });
+    if (missing !== undefined) return { missing: `argument ${key} needs the alert's label ${missing}, which it does not carry` };
+  }
+  return { args: out };
+}
+

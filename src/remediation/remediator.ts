@@ -4,7 +4,7 @@ import { REMEDIATION_OUTCOMES, type Metrics } from '../metrics/index.ts';
 import type { RunbookName } from '../ops/index.ts';
 import { runRunbook, type AuditLog, type RunbookLock, type Runbook } from '../runbooks/index.ts';
 import type { RunFailure } from '../runbooks/engine.ts';
-import { budgetFor, rulesFor, type Policy, type PolicyRule } from './policy.ts';
+import { budgetFor, renderArgs, rulesFor, type Policy, type PolicyRule } from './policy.ts';
 import { OPEN_STATUSES, type Action, type ActionStatus, type RemediationStore } from './store.ts';
 import type { WebhookAlert, WebhookPayload } from './webhook.ts';
 
@@ -105,12 +105,14 @@ export class Remediator {
   private async firing(alert: WebhookAlert, rule: PolicyRule): Promise<Decision> {
     const { store, policy } = this.options;
     const name = alert.labels.alertname!;
+    // The rule's arguments for this alert (`{{ $labels.mode }}` → the mode the alert is about).
+    const rendered = renderArgs(rule.args, alert.labels);
     const action: Action = {
       id: `${this.now().getTime().toString(36)}-${randomBytes(3).toString('hex')}`,
       dedupKey: this.dedupKey(alert, rule.runbook),
       alert: { name, severity: alert.labels.severity ?? '', fingerprint: alert.fingerprint, startsAt: alert.startsAt, labels: alert.labels },
       runbook: rule.runbook,
-      args: rule.args,
+      args: 'args' in rendered ? rendered.args : rule.args,
       mode: rule.mode,
       page: rule.page,
       // Recorded as received until decided: a reader never sees a refused action as queued.
@@ -134,7 +136,7 @@ export class Remediator {
 
     // The budget check and the status it leads to are one step per runbook: a concurrent firing waits, then sees this one.
     const queued = await store.exclusive(rule.runbook, async () => {
-      const refusal = rule.mode === 'off' ? null : await this.refusal(action);
+      const refusal = rule.mode === 'off' ? null : 'missing' in rendered ? `the rule cannot act on this alert: ${rendered.missing}` : await this.refusal(action);
       if (rule.mode === 'off') await this.finish(action, 'skipped', 'mode off in the remediation policy: recorded, nothing run');
       else if (refusal !== null) await this.refuse(action, refusal);
       else if (rule.mode === 'on' && this.options.runbooks[rule.runbook].destructive) {

@@ -107,6 +107,8 @@ describe('the remediation policy', () => {
     const policy = await readPolicy('configs/remediation.yml');
     const rule = (alert: string, severity: string) => rulesFor(policy, alert, severity).map((r) => `${r.runbook}:${r.mode}${r.page ? ':page' : ''}`);
     assert.deepEqual(rule('HighLLMLatency', 'warning'), ['downshift:on']);
+    // The action the alert's text describes: downshift the mode it is about, not move nginx traffic.
+    assert.deepEqual(rulesFor(policy, 'HighLLMLatency', 'warning')[0]!.args, { mode: '{{ $labels.mode }}' });
     assert.deepEqual(rule('HighWorkerVRAM', 'critical'), ['restart-workers:on']);
     assert.deepEqual(rule('LowRewardMA', 'warning'), ['rollback:dry-run']);
     assert.deepEqual(rule('IFRAViolation', 'critical'), ['regulation-strict:on:page', 'emergency-stop:off']);
@@ -321,5 +323,27 @@ describe('the remediator', () => {
     const rejected = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
     assert.equal((rejected.reason as FaiError).code, 'FAI_ERR_CONFIRMATION_REQUIRED');
     assert.deepEqual(applied.filter((a) => a === 'apply emergency-stop'), ['apply emergency-stop']);
+  });
+});
+
+describe('rule arguments from alert labels', () => {
+  it("fills {{ $labels.NAME }} from the alert, and refuses an alert without the label (acting on a guess acts on the wrong thing)", async () => {
+    const here = join(dir, `templated-${n++}`);
+    const { runbooks, applied } = recordingRunbooks();
+    const store = new DiskRemediationStore(join(here, 'remediation'));
+    const policy = PolicySchema.parse(parse(`rules:\n  - { alert: HighLLMLatency, runbook: downshift, args: { mode: '{{ $labels.mode }}', note: 'p95 of {{$labels.mode}}/{{ $labels.model }}' }, mode: on }\n`));
+    const remediator = new Remediator({ policy, store, runbooks, state: { lock: new RunbookLock(join(here, 'lock')), audit: new AuditLog(join(here, 'audit.jsonl')) }, now: () => new Date('2026-11-28T10:00:00Z') });
+    const firing = payload('firing', 'HighLLMLatency');
+    firing.alerts[0]!.labels = { ...firing.alerts[0]!.labels, mode: 'creative', model: 'llama' };
+    assert.equal((await remediator.receive(firing))[0]!.decision, 'queued');
+    await remediator.drain();
+    const [action] = await store.list();
+    assert.deepEqual(action!.args, { mode: 'creative', note: 'p95 of creative/llama' });
+    assert.deepEqual(applied, ['apply downshift']);
+    const unlabelled = payload('firing', 'HighLLMLatency', { fingerprint: '9999999999999999' });
+    const [decision] = await remediator.receive(unlabelled);
+    assert.equal(decision!.decision, 'refused');
+    assert.match(decision!.reason, /argument mode needs the alert's label mode/);
+    assert.deepEqual(applied, ['apply downshift'], 'nothing more ran');
   });
 });
