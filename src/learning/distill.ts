@@ -1,5 +1,4 @@
 import type { CreativeBrief } from '../llm/index.ts';
-import type { LearningMetrics } from './metric-relay.ts';
 import type { FormulationEnv } from './environment.ts';
 import { Mlp } from './mlp.ts';
 import { Random } from './random.ts';
@@ -28,7 +27,8 @@ export interface DistillResult {
  * Teacher → student distillation: a smaller MLP trained to match the teacher's action
  * distributions — minimising KL(teacher ‖ student), whose gradient with respect to the student's
  * logits is (student − teacher) — on states from the teacher's own rollouts over the briefs.
- * `rl_distill_kl{teacher,student}` follows the held-out KL as it trains.
+ * The held-out KL before and after is in the result (and a job's summary); `rl_distill_kl` is the
+ * shadow evaluation's measure of the pinned models on live traffic, not training's.
  */
 export function distill(options: {
   teacher: Mlp;
@@ -39,8 +39,6 @@ export function distill(options: {
   episodesPerBrief?: number;
   epochs?: number;
   learningRate?: number;
-  metrics?: LearningMetrics;
-  names?: { teacher: string; student: string };
 }): DistillResult {
   const random = new Random(options.seed);
   const student = new Mlp([options.env.stateSize, options.hidden ?? 8, options.env.actions], random);
@@ -60,7 +58,6 @@ export function distill(options: {
   const train = states.slice(heldOut.length);
   const targets = new Map(states.map((s) => [s, policyProbs(options.teacher, s)]));
   const meanKl = () => heldOut.reduce((sum, s) => sum + kl(targets.get(s)!, policyProbs(student, s)), 0) / heldOut.length;
-  const labels = options.names ?? { teacher: 'ppo', student: 'ppo-student' };
   const klBefore = meanKl();
   const batch = 64;
   for (let epoch = 0; epoch < (options.epochs ?? 30); epoch++) {
@@ -75,7 +72,6 @@ export function distill(options: {
       }
       student.adam(grads, options.learningRate ?? 0.01, slice.length);
     }
-    options.metrics?.rlDistillKl.set(labels, meanKl());
   }
   return { student, klBefore, klAfter: meanKl(), states: states.length };
 }

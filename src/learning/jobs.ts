@@ -71,6 +71,21 @@ export async function storeCheckpoints(hub: CloudHub, outcome: TrainingOutcome):
   return { checkpointCid: checkpoint.cid, teacherCheckpointCid: teacher.cid };
 }
 
+type Removable = { remove?(labels: Record<string, string>): void };
+
+/**
+ * When a job ends, what it reported leaves /metrics: rl_reward_ma{source="training"}, rl_clip_frac
+ * and hybrid_switch_ratio describe a run, not the policy that serves, and a finished run's last values
+ * must not keep an alert firing (LowRewardMA reads source="served" only; HighClipFraction resolves).
+ */
+export function clearTrainingSeries(metrics: LearningMetrics): void {
+  for (const algorithm of ['ppo', 'reinforce', 'hybrid', 'distilled']) {
+    for (const window of ['100', '1000']) (metrics.rlRewardMa as Removable).remove?.({ algorithm, window, source: 'training' });
+    (metrics.rlClipFrac as Removable).remove?.({ algorithm });
+  }
+  for (const mode of ['exploration', 'exploitation']) (metrics.hybridSwitchRatio as Removable).remove?.({ mode });
+}
+
 export const progressView = (progress: TrainProgress, total: number) => ({ episodes: progress.episodes, total, ma100: round(progress.ma100), ma1000: round(progress.ma1000) });
 const round = (value: number) => Math.round(value * 1000) / 1000;
 
@@ -146,6 +161,7 @@ export class ThreadTrainingJobs implements TrainingJobs {
         this.options.log?.error({ job: id, err: error }, 'training job failed');
       })
       .finally(() => {
+        clearTrainingSeries(this.options.metrics);
         this.current = undefined;
         this.next();
       });

@@ -6,14 +6,13 @@ import { z } from 'zod';
  * process on another machine) and whose updates the service applies to its own /metrics.
  */
 export interface LearningMetrics {
-  readonly rlRewardMa: { set(labels: { algorithm: string; window: string }, value: number): void };
+  readonly rlRewardMa: { set(labels: { algorithm: string; window: string; source: string }, value: number): void };
   readonly rlClipFrac: { set(labels: { algorithm: string }, value: number): void };
-  readonly rlDistillKl: { set(labels: { teacher: string; student: string }, value: number): void };
   readonly hybridSwitchTotal: { inc(labels: { from_mode: string; to_mode: string }, amount?: number): void };
   readonly hybridSwitchRatio: { set(labels: { mode: string }, value: number): void };
 }
 
-const GAUGES = ['rlRewardMa', 'rlClipFrac', 'rlDistillKl', 'hybridSwitchRatio'] as const;
+const GAUGES = ['rlRewardMa', 'rlClipFrac', 'hybridSwitchRatio'] as const;
 const COUNTERS = ['hybridSwitchTotal'] as const;
 
 /** One coalesced change: a gauge's latest value, or a counter's increase since the last drain. */
@@ -31,7 +30,6 @@ export class MetricRelay implements LearningMetrics {
   private pending = new Map<string, MetricUpdate>();
   readonly rlRewardMa = this.gauge('rlRewardMa');
   readonly rlClipFrac = this.gauge('rlClipFrac');
-  readonly rlDistillKl = this.gauge('rlDistillKl');
   readonly hybridSwitchRatio = this.gauge('hybridSwitchRatio');
   readonly hybridSwitchTotal = {
     inc: (labels: Record<string, string>, amount = 1) => {

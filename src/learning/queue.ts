@@ -2,7 +2,7 @@ import { Job, Queue, QueueEvents, Worker, type ConnectionOptions } from 'bullmq'
 import { z } from 'zod';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import { applyMetricUpdates, type MetricUpdate } from './metric-relay.ts';
-import { checkPendingCap, preferencesFor, progressView, storeCheckpoints, type JobState, type TrainingJobs, type TrainingJobsOptions, type TrainingJobView } from './jobs.ts';
+import { checkPendingCap, clearTrainingSeries, preferencesFor, progressView, storeCheckpoints, type JobState, type TrainingJobs, type TrainingJobsOptions, type TrainingJobView } from './jobs.ts';
 import type { TrainProgress } from './reinforce.ts';
 import { runTrainingInThread } from './training-runner.ts';
 import { TrainingSpecSchema, type TrainingSummary } from './training.ts';
@@ -73,7 +73,10 @@ export class QueuedTrainingJobs implements TrainingJobs {
       const parsed = ProgressSchema.safeParse(data);
       if (parsed.success) applyMetricUpdates(options.metrics, parsed.data.updates);
     });
+    // A job that ended takes its training series off /metrics (with several workers, the last to end clears them).
+    this.events.on('failed', () => clearTrainingSeries(options.metrics));
     this.events.on('completed', ({ jobId }) => {
+      clearTrainingSeries(options.metrics);
       void this.checkpointsOf(jobId).catch((error: unknown) => options.log?.error({ job: jobId, err: error }, 'checkpoint of a finished job not stored'));
     });
     // A Redis outage is logged; /health reports Redis itself.

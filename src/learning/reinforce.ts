@@ -13,10 +13,11 @@ export class ReturnAverages {
   private sum1000 = 0;
   private total = 0;
 
-  /** With `metrics`, every push publishes both windows in rl_reward_ma{algorithm}. */
+  /** With `metrics`, every push publishes both windows in rl_reward_ma{algorithm, source}. */
   constructor(
-    private readonly metrics?: LearningMetrics,
+    private readonly metrics?: Pick<LearningMetrics, 'rlRewardMa'>,
     private readonly algorithm = 'reinforce',
+    private readonly source: 'training' | 'served' = 'training',
   ) {}
 
   push(value: number): void {
@@ -28,8 +29,8 @@ export class ReturnAverages {
     if (n > 100) this.sum100 -= this.returns[n - 101]!;
     if (n > 1000) this.sum1000 -= this.returns[n - 1001]!;
     if (n > 2000) this.returns.splice(0, n - 1001);
-    this.metrics?.rlRewardMa.set({ algorithm: this.algorithm, window: '100' }, this.ma100);
-    this.metrics?.rlRewardMa.set({ algorithm: this.algorithm, window: '1000' }, this.ma1000);
+    this.metrics?.rlRewardMa.set({ algorithm: this.algorithm, window: '100', source: this.source }, this.ma100);
+    this.metrics?.rlRewardMa.set({ algorithm: this.algorithm, window: '1000', source: this.source }, this.ma1000);
   }
 
   get ma100(): number {

@@ -1,5 +1,6 @@
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import type { CloudHub } from '../hub/index.ts';
+import type { Metrics } from '../metrics/index.ts';
 import { POLICY_PIN, policyPinOf, type CreativeBrief, type PolicyPinName, type Pins } from '../llm/index.ts';
 import type { ComplianceChecker, ComplianceResult } from '../regulation/index.ts';
 import type { CheckpointMeta } from './checkpoint.ts';
@@ -9,6 +10,7 @@ import { formulaSheet, type FormulaSheet, type SheetLine } from './formula-sheet
 import { refine } from './refine.ts';
 import { PolicyStore, type LoadedPolicy, type PolicyStatus } from './policy-store.ts';
 import { Random } from './random.ts';
+import { ReturnAverages } from './reinforce.ts';
 
 /** What production answered, as the shadow evaluation needs it. */
 export interface ProductionAnswer {
@@ -59,9 +61,13 @@ export class FormulaService {
   private readonly pins: () => Pins;
   /** Told each production answer (the shadow evaluation samples from these); must not block. */
   observe: ((answer: ProductionAnswer) => void) | undefined;
+  private readonly metrics: Pick<Metrics, 'rlRewardMa'> | undefined;
+  /** rl_reward_ma{source="served"} of the policy now pinned: a new pin starts its own (it was never measured here). */
+  private served: { cid: string; algorithm: string; averages: ReturnAverages } | undefined;
 
-  constructor(options: { hub: CloudHub; compliance: ComplianceChecker; pins: () => Pins; env?: FormulationEnv }) {
+  constructor(options: { hub: CloudHub; compliance: ComplianceChecker; pins: () => Pins; env?: FormulationEnv; metrics?: Pick<Metrics, 'rlRewardMa'> }) {
     this.hub = options.hub;
+    this.metrics = options.metrics;
     this.compliance = options.compliance;
     this.pins = options.pins;
     this.environment = options.env;
@@ -72,6 +78,17 @@ export class FormulaService {
   get env(): FormulationEnv {
     this.environment ??= new FormulationEnv({ regulatory: this.compliance.catalogue });
     return this.environment;
+  }
+
+  /** Adds a served formula's reward to the pinned policy's moving averages (a new pin replaces the old policy's series). */
+  private recordServed(cid: string, algorithm: string, reward: number): void {
+    if (this.served?.cid !== cid) {
+      if (this.served !== undefined) {
+        for (const window of ['100', '1000']) this.metrics?.rlRewardMa.remove({ algorithm: this.served.algorithm, window, source: 'served' });
+      }
+      this.served = { cid, algorithm, averages: new ReturnAverages(this.metrics, algorithm, 'served') };
+    }
+    this.served.averages.push(reward);
   }
 
   /** A pinned policy, loaded (production by default). */
@@ -115,6 +132,7 @@ export class FormulaService {
     };
     const refinement = { policyReward: refined.policyReward, reward: refined.reward.total, evaluations: refined.evaluations, moves: refined.moves, elapsedMs: Math.round(refined.elapsedMs * 100) / 100 };
     const recipe = await this.hub.storeJson('recipe', plainJson({ brief, formula: formula.map(({ material, cas, concentrationPct }) => ({ material, cas, concentrationPct })), policy: { version: pin.version, cid: pin.cid } }), ['served']);
+    this.recordServed(pin.cid, meta.algorithm, refined.reward.total);
     this.observe?.({ requestId, brief, latencyMs, reward: refined.reward.total, units: [...refined.units], version: pin.version, cid: pin.cid });
     return { formula, sheet, compliance, ifraMaxDosage, reward: refined.reward, refinement, policy, recipeCid: recipe.cid };
   }

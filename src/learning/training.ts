@@ -162,7 +162,7 @@ export function runTraining(
   // The student learns the teacher's action distributions; rl_distill_kl follows its held-out KL.
   const teacher = trainer.policy;
   // The student learns on the teacher's rollouts over a sample of the training briefs.
-  const distilled = distill({ teacher, env, briefs: briefs.slice(0, options.distillBriefs ?? distillBriefsFor(spec.episodes)), episodesPerBrief: 4, hidden: STUDENT_HIDDEN, seed: spec.seed, ...(options.metrics === undefined ? {} : { metrics: options.metrics }) });
+  const distilled = distill({ teacher, env, briefs: briefs.slice(0, options.distillBriefs ?? distillBriefsFor(spec.episodes)), episodesPerBrief: 4, hidden: STUDENT_HIDDEN, seed: spec.seed });
   const studentScores = scorePolicy(distilled.student, env, sets);
   const state = env.encode(briefs[0]!, new Map(), 0);
   const teacherUs = inferenceMicros(teacher, state);

@@ -59,7 +59,9 @@ const LLM_MODES = ['fast', 'balanced', 'creative'] as const;
 /** `local` is the embedded deterministic brief model (DESIGN.md). */
 const LLM_MODELS = ['qwen', 'mistral', 'llama', 'local'] as const;
 const HYBRID_MODES = ['exploration', 'exploitation'] as const;
-const RL_ALGORITHMS = ['ppo', 'reinforce'] as const;
+const RL_ALGORITHMS = ['ppo', 'reinforce', 'hybrid', 'distilled'] as const;
+/** `served`: the production policy's formulas; `training`: a training job's episodes (cleared when the job ends). */
+const RL_SOURCES = ['served', 'training'] as const;
 /** The shadow evaluation's stages (src/shadow). */
 const SHADOW_STAGES = ['development', 'staging', 'production', 'incident'] as const;
 const COMPONENTS = [
@@ -137,15 +139,15 @@ export const catalogue = {
   // --- RL ------------------------------------------------------------------
   rlRewardMa: {
     name: 'rl_reward_ma',
-    help: 'Moving average of episode returns over the last `window` episodes.',
+    help: 'Moving average of rewards over the last `window` episodes: source="served", the formulas the production policy served; source="training", a running training job (cleared when it ends).',
     type: 'gauge',
     group: 'rl',
     guide: true,
-    labels: { algorithm: { values: RL_ALGORITHMS }, window: { values: ['100', '1000'] } },
+    labels: { algorithm: { values: RL_ALGORITHMS }, window: { values: ['100', '1000'] }, source: { values: RL_SOURCES } },
   },
   rlClipFrac: {
     name: 'rl_clip_frac',
-    help: 'Fraction of samples whose probability ratio was clipped in the last PPO update.',
+    help: 'Fraction of samples whose probability ratio was clipped in the last PPO update of a running training job (cleared when it ends).',
     type: 'gauge',
     group: 'rl',
     guide: true,
@@ -153,7 +155,7 @@ export const catalogue = {
   },
   rlDistillKl: {
     name: 'rl_distill_kl',
-    help: 'KL(teacher || student) of the action distributions during distillation.',
+    help: 'KL(teacher || student) of the pinned teacher and student on live traffic, from the shadow evaluation (the latest comparison). A distillation job reports its own KL in the job summary, not here.',
     type: 'gauge',
     group: 'rl',
     guide: true,

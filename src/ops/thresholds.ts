@@ -111,7 +111,8 @@ export const thresholdsTable: readonly ThresholdRow[] = [
     id: 'rl_reward_ma_100',
     title: 'rl_reward_ma (window 100)',
     metric: 'rlRewardMa',
-    measure: { kind: 'gauge', match: { window: '100' } },
+    // What the production policy serves; a training job's episodes (source="training") page no one.
+    measure: { kind: 'gauge', match: { window: '100', source: 'served' } },
     unit: 'reward',
     direction: 'below',
     normal: { min: 18, max: 25 },
@@ -121,7 +122,7 @@ export const thresholdsTable: readonly ThresholdRow[] = [
       name: 'LowRewardMA',
       for: '10m',
       summary: 'Reward moving average (100 episodes) is {{ $value | humanize }} for {{ $labels.algorithm }}',
-      description: 'rl_reward_ma over the last 100 episodes fell below the threshold: the policy in training or serving has degraded. Roll the policy pin back to the last good checkpoint.',
+      description: 'The reward of the last 100 formulas the production policy served (rl_reward_ma, source="served") fell below the threshold: the served policy has degraded. Roll the policy pin back to the last good checkpoint.',
       runbook: { warning: 'rollback', critical: 'rollback' },
     },
   },

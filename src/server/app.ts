@@ -121,7 +121,7 @@ export function createApp(config: Config): App {
   installRequestAccounting(server, metrics);
   declarePrincipal(server);
   installRateLimit(server, config.rateLimitPerMinute);
-  const formulas = new FormulaService({ hub, compliance, pins: () => pins.current });
+  const formulas = new FormulaService({ hub, compliance, pins: () => pins.current, metrics });
   const shadow = new ShadowEvaluation({ settings: config.shadow, formulas, pins: () => pins.current, metrics, onError: (error) => logger.error({ err: error }, 'shadow comparison failed') });
   formulas.observe = (answer) => shadow.consider(answer);
   let scheduler: ShadowScheduler | undefined;

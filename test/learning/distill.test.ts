@@ -2,22 +2,17 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { distill, FormulationEnv, kl, PpoTrainer, TRAINING_BRIEFS } from '../../src/learning/index.ts';
 import { localBrief } from '../../src/llm/index.ts';
-import { catalogue, createMetrics, readSamples } from '../../src/metrics/index.ts';
 
 describe('teacher → student distillation', () => {
-  it('lowers KL(teacher ‖ student) on held-out teacher states, and publishes it in rl_distill_kl', async () => {
+  it('lowers KL(teacher ‖ student) on held-out teacher states, and reports it in its result', async () => {
     const env = new FormulationEnv();
     const briefs = TRAINING_BRIEFS.slice(0, 3).map(localBrief);
     const teacher = new PpoTrainer({ env, briefs, seed: 7 });
     teacher.train(192);
-    const metrics = createMetrics({ defaultMetrics: false });
-    const result = distill({ teacher: teacher.policy, env, briefs, seed: 1, episodesPerBrief: 20, epochs: 15, metrics });
+    const result = distill({ teacher: teacher.policy, env, briefs, seed: 1, episodesPerBrief: 20, epochs: 15 });
     assert.ok(result.klAfter < result.klBefore / 5, `KL ${result.klBefore.toFixed(3)} → ${result.klAfter.toFixed(3)}`);
     assert.ok(result.klAfter <= 0.15, `KL after ${result.klAfter}`);
     assert.equal(result.student.sizes[1], 8, 'a smaller student: 8 hidden units against the teacher of 128');
-    const [series] = await readSamples(metrics.registry, catalogue.rlDistillKl);
-    assert.deepEqual(series?.labels, { teacher: 'ppo', student: 'ppo-student' });
-    assert.ok(Math.abs(series!.value - result.klAfter) < 1e-9);
   });
 
   it('computes KL as it is defined: zero for equal distributions, positive otherwise', () => {

@@ -7,7 +7,7 @@ const GUIDE: ReadonlyArray<[string, MetricDef['type'], string[]]> = [
   ['llm_brief_elapsed_ms', 'histogram', ['mode', 'model']],
   ['hybrid_switch_total', 'counter', ['from_mode', 'to_mode']],
   ['hybrid_switch_ratio', 'gauge', ['mode']],
-  ['rl_reward_ma', 'gauge', ['algorithm', 'window']],
+  ['rl_reward_ma', 'gauge', ['algorithm', 'window', 'source']],
   ['rl_clip_frac', 'gauge', ['algorithm']],
   ['rl_distill_kl', 'gauge', ['teacher', 'student']],
   ['ifra_violations_total', 'counter', ['ingredient', 'violation_type', 'source']], // source: served | check (issue 18: the alert watches what the service proposed)
@@ -48,7 +48,8 @@ describe('metric catalogue', () => {
     assert.deepEqual(values(catalogue.llmBriefElapsedMs, 'mode'), ['fast', 'balanced', 'creative']);
     assert.deepEqual(values(catalogue.llmBriefElapsedMs, 'model'), ['qwen', 'mistral', 'llama', 'local']);
     assert.deepEqual(values(catalogue.hybridSwitchTotal, 'from_mode'), ['exploration', 'exploitation']);
-    assert.deepEqual(values(catalogue.rlRewardMa, 'algorithm'), ['ppo', 'reinforce']);
+    assert.deepEqual(values(catalogue.rlRewardMa, 'algorithm'), ['ppo', 'reinforce', 'hybrid', 'distilled']);
+    assert.deepEqual(values(catalogue.rlRewardMa, 'source'), ['served', 'training']);
     assert.deepEqual(values(catalogue.rlRewardMa, 'window'), ['100', '1000']);
     assert.deepEqual(values(catalogue.ifraComplianceRate, 'check_type'), ['ingredient', 'concentration', 'combination']);
     assert.deepEqual(values(catalogue.allergenHitsTotal, 'severity'), ['declare', 'prohibited']);

@@ -61,15 +61,16 @@ describe('ThresholdEvaluator on live metrics', () => {
 
   it('judges gauges by their worst series, with the guide normal band', async () => {
     const { metrics, row } = setup();
-    metrics.rlRewardMa.set({ algorithm: 'ppo', window: '100' }, 21);
-    metrics.rlRewardMa.set({ algorithm: 'reinforce', window: '100' }, 12);
-    metrics.rlRewardMa.set({ algorithm: 'reinforce', window: '1000' }, 2); // another window: not this row
+    metrics.rlRewardMa.set({ algorithm: 'ppo', window: '100', source: 'served' }, 21);
+    metrics.rlRewardMa.set({ algorithm: 'reinforce', window: '100', source: 'served' }, 12);
+    metrics.rlRewardMa.set({ algorithm: 'reinforce', window: '1000', source: 'served' }, 2); // another window: not this row
+    metrics.rlRewardMa.set({ algorithm: 'ppo', window: '100', source: 'training' }, 1); // a training job: not this row
     let reward = await row('rl_reward_ma_100');
     assert.equal(reward.status, 'WARNING');
     assert.equal(reward.value, 12);
-    assert.deepEqual(reward.labels, { algorithm: 'reinforce', window: '100' });
+    assert.deepEqual(reward.labels, { algorithm: 'reinforce', window: '100', source: 'served' });
     assert.equal(reward.inNormalRange, false);
-    metrics.rlRewardMa.set({ algorithm: 'reinforce', window: '100' }, 19);
+    metrics.rlRewardMa.set({ algorithm: 'reinforce', window: '100', source: 'served' }, 19);
     reward = await row('rl_reward_ma_100');
     assert.deepEqual([reward.status, reward.value, reward.inNormalRange], ['OK', 19, true]);
 

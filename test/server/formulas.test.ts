@@ -98,6 +98,10 @@ describe('POST /v1/formulas', () => {
     const fromBrief = (await post(app, { brief: body.brief })).json();
     assert.deepEqual(fromBrief.formula, body.formula);
     assert.deepEqual((await post(app, { text: TEXT })).json().formula, body.formula);
+    // The served rewards are what rl_reward_ma{source="served"} (and so LowRewardMA) reads: 3 formulas served, all of this reward.
+    const served = (await readSamples(app.metrics.registry, catalogue.rlRewardMa)).filter((s) => s.labels.source === 'served');
+    assert.deepEqual(served.map((s) => [s.labels.algorithm, s.labels.window]).sort(), [['ppo', '100'], ['ppo', '1000']]);
+    for (const series of served) assert.ok(Math.abs(series.value - body.reward.total) < 1e-9, `${series.value} vs ${body.reward.total}`);
     // The served recipe is in the hub under the CID the answer gives: customers' feedback names it.
     const recipe = await app.server.inject({ method: 'GET', url: `/v1/hub/objects/${body.recipeCid}` });
     assert.equal(recipe.statusCode, 200, recipe.body);
