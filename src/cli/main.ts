@@ -64,6 +64,10 @@ export function buildProgram(): Command {
     if (!/^\d+$/.test(value) || Number(value) < 1) throw new InvalidArgumentError(`${flag} must be a whole number ≥ 1`);
     return Number(value);
   };
+  const port = (flag: string) => (value: string) => {
+    if (!/^\d+$/.test(value) || Number(value) > 65_535) throw new InvalidArgumentError(`${flag} must be a port number 0–65535`);
+    return Number(value);
+  };
   /** Local training writes --out; --submit has the service train instead, off its request path. */
   const trainingOptions = (command: Command, out: string, submit: string) =>
     command
@@ -91,7 +95,8 @@ export function buildProgram(): Command {
     .command('worker')
     .description('take training jobs from the BullMQ queue on REDIS_URL (jobs come from POST /v1/training/jobs or fai train --submit)')
     .option('--progress-ms <ms>', 'least time between two progress reports (with their metric updates)', positive('--progress-ms'), 500)
-    .action(async (options: { progressMs: number }) => {
+    .option('--metrics-port <port>', "port of this worker's own /metrics (on HOST); 0: none", port('--metrics-port'), 9464)
+    .action(async (options: { progressMs: number; metricsPort: number }) => {
       await workerCommand(options);
     });
 

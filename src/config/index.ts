@@ -57,7 +57,6 @@ const EnvSchema = z.object({
   WORKER_MODEL: z.string().trim().min(1).default('policy'),
   NVIDIA_SMI: z.string().trim().min(1).default('nvidia-smi'),
   GPU_POLL_SECONDS: integer(15, 1, 3_600),
-  CUDA_VISIBLE_DEVICES: z.string().optional(),
   REGULATION_STRICT: z.enum(['true', 'false', '1', '0', '']).default('false'),
   HUB_DIR: z.string().trim().min(1).default('data/hub'),
   PINS_FILE: z.string().trim().min(1).default('configs/model_pins.json'),
@@ -101,7 +100,6 @@ export interface Config {
   readonly workerModel: string;
   readonly nvidiaSmi: string;
   readonly gpuPollSeconds: number;
-  readonly cudaVisibleDevices: string | undefined;
   /** Compliance checks fail on unknown materials, unsourced limits and warnings unless a request says otherwise. */
   readonly regulationStrict: boolean;
   /** Blocks under `<hubDir>/blocks`; records under `<hubDir>/meta` unless REDIS_URL is set. */
@@ -170,7 +168,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     workerModel: parsed.WORKER_MODEL,
     nvidiaSmi: parsed.NVIDIA_SMI,
     gpuPollSeconds: parsed.GPU_POLL_SECONDS,
-    cudaVisibleDevices: parsed.CUDA_VISIBLE_DEVICES,
     regulationStrict: parsed.REGULATION_STRICT === 'true' || parsed.REGULATION_STRICT === '1',
     hubDir: parsed.HUB_DIR,
     hubTtlSeconds: {

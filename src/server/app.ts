@@ -230,7 +230,6 @@ export function createApp(config: Config): App {
         model: config.workerModel,
         command: config.nvidiaSmi,
         intervalMs: config.gpuPollSeconds * 1000,
-        visibleDevices: config.cudaVisibleDevices,
         logger,
       });
       return address;

@@ -9,44 +9,38 @@ export interface VramSamplerOptions {
   /** The nvidia-smi executable. */
   command: string;
   intervalMs: number;
-  /** CUDA_VISIBLE_DEVICES: only these GPU indices count (all when unset). */
-  visibleDevices?: string | undefined;
+  /** The process whose GPU memory this worker reports (its own, by default). */
+  pid?: number;
   logger?: Logger | undefined;
 }
 
 const MIB = 1024 * 1024;
 
 /**
- * Parses `nvidia-smi --query-gpu=index,memory.used --format=csv,noheader,nounits`
- * (one "index, MiB" line per GPU) into bytes used per GPU index.
+ * Parses `nvidia-smi --query-compute-apps=pid,used_memory --format=csv,noheader,nounits` (one
+ * "pid, MiB" line per process on each GPU; none when no process uses a GPU) into bytes per pid,
+ * summed over the GPUs a process uses.
  */
-export function parseNvidiaSmiMemory(output: string): Map<number, number> {
+export function parseNvidiaSmiComputeApps(output: string): Map<number, number> {
   const used = new Map<number, number>();
   for (const line of output.split('\n')) {
-    if (line.trim() === '') continue;
-    const [indexText, mibText] = line.split(',').map((part) => part.trim());
-    const index = Number(indexText);
+    if (line.trim() === '' || /^no running/i.test(line.trim())) continue;
+    const [pidText, mibText] = line.split(',').map((part) => part.trim());
+    const pid = Number(pidText);
     const mib = Number(mibText);
-    if (!Number.isInteger(index) || !Number.isFinite(mib) || mib < 0) {
+    if (!Number.isInteger(pid) || pid <= 0 || !Number.isFinite(mib) || mib < 0) {
       throw new Error(`unexpected nvidia-smi line: ${JSON.stringify(line)}`);
     }
-    used.set(index, mib * MIB);
+    used.set(pid, (used.get(pid) ?? 0) + mib * MIB);
   }
   return used;
-}
-
-function visibleIndices(visibleDevices: string | undefined): Set<number> | null {
-  if (visibleDevices === undefined || visibleDevices.trim() === '') return null;
-  const indices = visibleDevices.split(',').map((part) => Number(part.trim()));
-  // GPU UUIDs (GPU-…) cannot be matched to indices here; count every GPU rather than guess.
-  return indices.every(Number.isInteger) ? new Set(indices) : null;
 }
 
 function runNvidiaSmi(command: string): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(
       command,
-      ['--query-gpu=index,memory.used', '--format=csv,noheader,nounits'],
+      ['--query-compute-apps=pid,used_memory', '--format=csv,noheader,nounits'],
       { timeout: 5_000, windowsHide: true },
       (error, stdout) => (error ? reject(error) : resolve(stdout)),
     );
@@ -62,15 +56,16 @@ export interface VramSampler {
 }
 
 /**
- * Polls nvidia-smi in the background (never at scrape time: spawning a process
- * would slow every scrape) and sets `worker_vram_bytes{worker_id,model}` to the
- * memory used on the GPUs visible to this worker. Without nvidia-smi the
- * series is absent, not zero; when a poll fails the series is removed and the
- * failure counted in `system_errors_total{component="system"}`.
+ * Polls nvidia-smi in the background (never at scrape time: spawning a process would slow every
+ * scrape) and sets `worker_vram_bytes{worker_id,model}` to the GPU memory this worker's own process
+ * holds (its pid's compute apps, over every GPU), not the whole GPU's: two workers on one card each
+ * report their own share. Without nvidia-smi the series is absent, not zero; a process holding no
+ * GPU memory reports 0; when a poll fails the series is removed and the failure counted in
+ * `system_errors_total{component="system"}`.
  */
 export function startVramSampler(metrics: Metrics, options: VramSamplerOptions): VramSampler {
   const labels = { worker_id: options.workerId, model: options.model };
-  const visible = visibleIndices(options.visibleDevices);
+  const pid = options.pid ?? process.pid;
   let available = true;
   let timer: NodeJS.Timeout | undefined;
 
@@ -78,10 +73,8 @@ export function startVramSampler(metrics: Metrics, options: VramSamplerOptions):
     if (!available) return;
     metrics.systemOperationsTotal.inc({ component: 'system' });
     try {
-      const used = parseNvidiaSmiMemory(await runNvidiaSmi(options.command));
-      let bytes = 0;
-      for (const [index, value] of used) if (visible === null || visible.has(index)) bytes += value;
-      metrics.workerVramBytes.set(labels, bytes);
+      const used = parseNvidiaSmiComputeApps(await runNvidiaSmi(options.command));
+      metrics.workerVramBytes.set(labels, used.get(pid) ?? 0);
     } catch (error) {
       metrics.workerVramBytes.remove(labels);
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {

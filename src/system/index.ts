@@ -1,4 +1,4 @@
 export { registerCpuSampler, type CpuSamplerOptions } from './cpu.ts';
-export { parseNvidiaSmiMemory, startVramSampler, type VramSampler, type VramSamplerOptions } from './gpu.ts';
+export { parseNvidiaSmiComputeApps, startVramSampler, type VramSampler, type VramSamplerOptions } from './gpu.ts';
 export { lowerThreadPriority, startTsWorker } from './ts-worker.ts';
 export { writeFileAtomic, writeFileSynced } from './atomic-file.ts';

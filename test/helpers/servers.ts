@@ -245,16 +245,19 @@ export interface FaiWorker {
   readonly child: ChildProcess;
   /** Everything it printed. */
   readonly output: string[];
+  /** Its own /metrics (a free loopback port). */
+  readonly metricsUrl: string;
   stop(): Promise<void>;
 }
 
-/** A `fai worker` process (bin/fai.js, as a user runs it) taking training jobs from the BullMQ queue on `redisUrl`; resolves once it waits for jobs. */
-export async function startFaiWorker(redisUrl: string, extraArgs: readonly string[] = []): Promise<FaiWorker> {
+/** A `fai worker` process (bin/fai.js, as a user runs it) taking training jobs from the BullMQ queue on `redisUrl`, its metrics on a free port; resolves once it waits for jobs. */
+export async function startFaiWorker(redisUrl: string, extraArgs: readonly string[] = [], env: Record<string, string> = {}): Promise<FaiWorker> {
   const root = new URL('../..', import.meta.url).pathname;
   const output: string[] = [];
-  const child = spawn(process.execPath, [join(root, 'bin/fai.js'), 'worker', ...extraArgs], {
+  const metricsPort = await freePort();
+  const child = spawn(process.execPath, [join(root, 'bin/fai.js'), 'worker', '--metrics-port', String(metricsPort), ...extraArgs], {
     cwd: root,
-    env: { ...process.env, REDIS_URL: redisUrl, LOG_LEVEL: 'info' },
+    env: { ...process.env, REDIS_URL: redisUrl, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
@@ -263,6 +266,7 @@ export async function startFaiWorker(redisUrl: string, extraArgs: readonly strin
   return {
     child,
     output,
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     stop: () => stopChild(child, 'SIGKILL'),
   };
 }

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Config } from '../../src/config/index.ts';
 import { decodeCheckpoint } from '../../src/learning/index.ts';
@@ -21,15 +24,24 @@ async function appOn(redisUrl: string): Promise<App> {
   return app;
 }
 
+let smiDir: string;
+
 before(async () => {
   redis = await startRedis();
   config = testConfig({ REDIS_URL: redis.url });
-  worker = await startFaiWorker(redis.url, ['--progress-ms', '200']);
+  // No GPU here: a script answering like nvidia-smi. Its parent is the worker, so "$PPID" is the worker's pid;
+  // pid 1's 9999 MiB on the same GPU are another process's and must not count for this worker.
+  smiDir = await mkdtemp(join(tmpdir(), 'fai-worker-smi-'));
+  const smi = join(smiDir, 'nvidia-smi');
+  await writeFile(smi, '#!/bin/sh\n[ "$1" = "--query-compute-apps=pid,used_memory" ] || exit 9\necho "$PPID, 1536"\necho "1, 9999"\n');
+  await chmod(smi, 0o755);
+  worker = await startFaiWorker(redis.url, ['--progress-ms', '200'], { WORKER_ID: 'worker-a', NVIDIA_SMI: smi, GPU_POLL_SECONDS: '1' });
 });
 after(async () => {
   for (const app of apps) await app.close();
   await worker?.stop();
   await redis.stop();
+  await rm(smiDir, { recursive: true, force: true });
 });
 
 describe('training jobs through BullMQ (REDIS_URL) and a fai worker process', () => {
@@ -67,6 +79,17 @@ describe('training jobs through BullMQ (REDIS_URL) and a fai worker process', ()
     const again = await appOn(redis.url);
     const later = (await again.server.inject({ method: 'GET', url: `/v1/training/jobs/${id}` })).json();
     assert.deepEqual([later.state, later.checkpointCid, later.summary.rewardMa100], ['completed', view.checkpointCid, view.summary.rewardMa100]);
+  });
+
+  it("the worker exposes its own series: its CPU, its own pid's GPU memory, and the jobs it ended as system_rps{service=\"worker\"}", async () => {
+    const text = await (await fetch(worker!.metricsUrl)).text();
+    assert.match(text, /^worker_cpu_percent\{worker_id="worker-a"\} [0-9.e+-]+$/m);
+    assert.match(text, new RegExp(`^worker_vram_bytes\\{worker_id="worker-a",model="policy"\\} ${1536 * 1024 * 1024}$`, 'm'), 'its pid\'s memory, not the whole GPU\'s');
+    assert.match(text, /^system_requests_total\{service="worker"\} [1-9]\d*$/m, 'the job the first test ran');
+    assert.match(text, /^system_rps\{service="worker"\} [0-9.e+-]+$/m);
+    // The service's registry describes the service, not the worker.
+    const apiText = await apps[0]!.metrics.registry.metrics();
+    assert.doesNotMatch(apiText, /worker_id="worker-a"/);
   });
 
   it('answers 503 naming Redis when the queue does not answer, instead of hanging', async () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { catalogue, createMetrics, readSamples } from '../../src/metrics/index.ts';
-import { parseNvidiaSmiMemory, startVramSampler } from '../../src/system/index.ts';
+import { parseNvidiaSmiComputeApps, startVramSampler } from '../../src/system/index.ts';
 
 // No GPU exists on these machines: a script that answers like nvidia-smi stands in for the driver (DESIGN.md: test doubles only at edges we cannot run).
 let dir: string;
@@ -22,16 +22,17 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-describe('parseNvidiaSmiMemory', () => {
-  it('reads "index, MiB" lines into bytes', () => {
-    const used = parseNvidiaSmiMemory('0, 18432\n1, 1024\n');
-    assert.equal(used.get(0), 18432 * 1024 * 1024);
-    assert.equal(used.get(1), 1024 * 1024 * 1024);
+describe('parseNvidiaSmiComputeApps', () => {
+  it('reads "pid, MiB" lines into bytes per process, summed over the GPUs it uses', () => {
+    const used = parseNvidiaSmiComputeApps('4242, 18432\n4242, 1024\n777, 512\n');
+    assert.equal(used.get(4242), 19456 * 1024 * 1024);
+    assert.equal(used.get(777), 512 * 1024 * 1024);
+    assert.equal(parseNvidiaSmiComputeApps('').size, 0, 'no process on any GPU');
   });
 
   it('rejects output it does not understand instead of guessing', () => {
-    assert.throws(() => parseNvidiaSmiMemory('0, [N/A]\n'), /unexpected nvidia-smi line/);
-    assert.throws(() => parseNvidiaSmiMemory('NVIDIA-SMI has failed\n'), /unexpected/);
+    assert.throws(() => parseNvidiaSmiComputeApps('4242, [N/A]\n'), /unexpected nvidia-smi line/);
+    assert.throws(() => parseNvidiaSmiComputeApps('NVIDIA-SMI has failed\n'), /unexpected/);
   });
 });
 
@@ -47,22 +48,22 @@ describe('worker_vram_bytes', () => {
     assert.deepEqual(await vram(metrics), []);
   });
 
-  it('sums the GPUs visible to the worker', async () => {
-    const command = await fakeNvidiaSmi('smi-ok', `[ "$1" = "--query-gpu=index,memory.used" ] || exit 9\necho "0, 20000"\necho "1, 4000"`);
+  it("reports each worker's own process's GPU memory, not the whole GPU's", async () => {
+    // Two workers share GPU 0: 20000 MiB in use on it, 6000 of them pid 1001's, 14000 pid 1002's (1002 also holds 4000 on GPU 1).
+    const command = await fakeNvidiaSmi('smi-ok', `[ "$1" = "--query-compute-apps=pid,used_memory" ] || exit 9\necho "1001, 6000"\necho "1002, 14000"\necho "1002, 4000"`);
     const metrics = createMetrics({ defaultMetrics: false });
-    const all = startVramSampler(metrics, { workerId: 'w-all', model: 'qwen', command, intervalMs: 60_000 });
-    const one = startVramSampler(metrics, { workerId: 'w-gpu1', model: 'llama', command, intervalMs: 60_000, visibleDevices: '1' });
-    await Promise.all([all.sampleOnce(), one.sampleOnce()]);
-    all.stop();
-    one.stop();
-    const byWorker = Object.fromEntries((await vram(metrics)).map((s) => [s.labels.worker_id, s]));
-    assert.equal(byWorker['w-all']?.value, 24000 * 1024 * 1024);
-    assert.deepEqual(byWorker['w-gpu1'], { labels: { worker_id: 'w-gpu1', model: 'llama' }, value: 4000 * 1024 * 1024 });
+    const first = startVramSampler(metrics, { workerId: 'w-1', model: 'qwen', command, intervalMs: 60_000, pid: 1001 });
+    const second = startVramSampler(metrics, { workerId: 'w-2', model: 'llama', command, intervalMs: 60_000, pid: 1002 });
+    const idle = startVramSampler(metrics, { workerId: 'w-3', model: 'mistral', command, intervalMs: 60_000, pid: 1003 });
+    await Promise.all([first.sampleOnce(), second.sampleOnce(), idle.sampleOnce()]);
+    for (const sampler of [first, second, idle]) sampler.stop();
+    const byWorker = Object.fromEntries((await vram(metrics)).map((s) => [s.labels.worker_id, s.value]));
+    assert.deepEqual(byWorker, { 'w-1': 6000 * 1024 * 1024, 'w-2': 18000 * 1024 * 1024, 'w-3': 0 });
   });
 
   it('removes the series and counts the failure when the driver stops answering', async () => {
     const flag = join(dir, 'broken');
-    const command = await fakeNvidiaSmi('smi-flaky', `if [ -e ${flag} ]; then echo "driver gone" >&2; exit 1; fi\necho "0, 1000"`);
+    const command = await fakeNvidiaSmi('smi-flaky', `if [ -e ${flag} ]; then echo "driver gone" >&2; exit 1; fi\necho "$PPID, 1000"`);
     const metrics = createMetrics({ defaultMetrics: false });
     const sampler = startVramSampler(metrics, { workerId: 'w', model: 'mistral', command, intervalMs: 60_000 });
     await sampler.sampleOnce();
