@@ -9,7 +9,7 @@ UNIT_TESTS = $(shell find test -name '*.test.ts' -not -path 'test/integration/*'
 INTEGRATION_TESTS = $(shell find test/integration -name '*.test.ts' | sort)
 TEST_FLAGS := --test-reporter=spec --test-concurrency=1
 
-.PHONY: $(RUNBOOK_TARGETS) help install system-deps run test test-unit test-integration typecheck health check-example train train-default worker generate monitor-local stack-up stack-down bench bench-regulation bench-hub bench-brief bench-learning bench-shadow clean
+.PHONY: $(RUNBOOK_TARGETS) help install system-deps run test test-unit test-integration typecheck health check-example train train-default worker generate monitor-local stack-up stack-down bench bench-regulation bench-hub bench-brief bench-learning bench-shadow bench-soak clean
 
 help: ## list every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  %-24s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -122,6 +122,9 @@ bench-learning: install ## environment steps/s, PPO update time, teacher vs stud
 
 bench-shadow: install ## POST /v1/formulas p50/p99 with shadow off, at 5 % and at 100 %: one server process each, ratios with 95 % intervals (about 3 min; REQUESTS=4000)
 	$(NODE_TS) bench/shadow.bench.ts
+
+bench-soak: install system-deps ## the hardening soak: 5 min of mixed traffic with Redis killed and restarted, gc beside stores, a runbook SIGKILLed mid-run; writes lost, 5xx, RSS slope, locks (SOAK_SECONDS=300)
+	$(NODE_TS) bench/soak.bench.ts
 
 clean: ## remove installed dependencies and local data
 	rm -rf node_modules data .tmp

@@ -36,6 +36,15 @@ export class RedisMetadataStore implements MetadataStore {
     }
   }
 
+  /** A command outside the timed three (gc's walk, index upkeep): a Redis that is down or stalled is a 503, like theirs, never a 500. */
+  private async guard<T>(command: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      throw new FaiError(ErrorCodes.UNAVAILABLE, `redis ${command} failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
   async put(record: ObjectRecord, ttlSeconds: number | null): Promise<void> {
     const key = recordKey(record.cid);
     await this.timed('hset', () =>
@@ -67,7 +76,7 @@ export class RedisMetadataStore implements MetadataStore {
       if (record === null) expired.push(cid);
       else out.push(record);
     });
-    if (expired.length > 0) await this.redis.zrem(indexKey(dataType), ...expired);
+    if (expired.length > 0) await this.guard('ZREM', () => this.redis.zrem(indexKey(dataType), ...expired));
     return out;
   }
 
@@ -75,13 +84,13 @@ export class RedisMetadataStore implements MetadataStore {
     const record = await this.get(cid);
     const multi = this.redis.multi().del(recordKey(cid));
     for (const dataType of record === null ? DATA_TYPES : [record.data_type]) multi.zrem(indexKey(dataType), cid);
-    await multi.exec().then(failed);
+    await this.guard('DEL', () => multi.exec().then(failed));
   }
 
   async *cids(): AsyncGenerator<string> {
     for (const dataType of DATA_TYPES) {
-      const members = await this.redis.zrange(indexKey(dataType), 0, -1);
-      for (const cid of members) if ((await this.redis.exists(recordKey(cid))) === 1) yield cid;
+      const members = await this.guard('ZRANGE', () => this.redis.zrange(indexKey(dataType), 0, -1));
+      for (const cid of members) if ((await this.guard('EXISTS', () => this.redis.exists(recordKey(cid)))) === 1) yield cid;
     }
   }
 

@@ -33,6 +33,22 @@ export function connectRedis(url: string, logger?: Logger): Redis {
   return client;
 }
 
+/** Resolves once the connection is ready (at once when it is); rejects after `timeoutMs` naming the state it is in. */
+export async function redisReady(client: Redis, timeoutMs: number): Promise<void> {
+  if (client.status === 'ready') return;
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      client.off('ready', ready);
+      reject(new Error(`redis is not ready after ${timeoutMs} ms (${client.status})`));
+    }, timeoutMs);
+    const ready = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    client.once('ready', ready);
+  });
+}
+
 /** PING, answering the round-trip in milliseconds; throws when Redis does not answer PONG. */
 export async function pingRedis(client: Redis): Promise<number> {
   const started = performance.now();

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { LLM_SLOTS, type Config } from '../config/index.ts';
-import { openHub, pingRedis } from '../hub/index.ts';
+import { openHub, pingRedis, redisReady } from '../hub/index.ts';
 import { BriefService, readPins, type Pins } from '../llm/index.ts';
 import { createMetrics, type Metrics } from '../metrics/index.ts';
 import { ThresholdEvaluator, type HealthCheck } from '../ops/index.ts';
@@ -67,6 +67,7 @@ export function createApp(config: Config): App {
   const briefs = new BriefService({ slots: config.llmSlots, metrics });
   registerCpuSampler(metrics, { workerId: config.workerId });
   let vram: VramSampler | undefined;
+  let seeding: NodeJS.Timeout | undefined;
   const opened = openHub(config, { metrics, logger });
   const { hub, redis } = opened;
 
@@ -194,12 +195,28 @@ export function createApp(config: Config): App {
       // Pins are read before the first request; without a pins file the service runs and says so.
       await this.reloadPins().catch(() => undefined);
       // The shipped teacher and student (models/) go into the hub when their pins name them and it lacks them.
-      for (const seeded of await seedShippedPolicies(hub, pins.current).catch((error: unknown) => {
-        logger.error({ err: error }, 'shipped policies not stored');
-        return [];
-      })) {
-        if (seeded.status === 'stored') logger.info({ pin: seeded.pin, cid: seeded.cid }, 'shipped policy stored in the hub');
-        else if (seeded.status !== 'present') logger.error({ pin: seeded.pin, cid: seeded.cid, detail: seeded.detail }, 'pinned policy not in the hub and not shipped');
+      // With Redis, once it answers: a command sent before the connection is up fails at once (no offline
+      // queue), and a start that raced it would leave the service without its policy until a restart.
+      const seed = async (): Promise<boolean> => {
+        try {
+          if (redis !== undefined) await redisReady(redis, 5_000);
+          for (const seeded of await seedShippedPolicies(hub, pins.current)) {
+            if (seeded.status === 'stored') logger.info({ pin: seeded.pin, cid: seeded.cid }, 'shipped policy stored in the hub');
+            else if (seeded.status !== 'present') logger.error({ pin: seeded.pin, cid: seeded.cid, detail: seeded.detail }, 'pinned policy not in the hub and not shipped');
+          }
+          return true;
+        } catch (error) {
+          logger.error({ err: error }, 'shipped policies not stored yet; trying again every 5 s');
+          return false;
+        }
+      };
+      if (!(await seed())) {
+        seeding = setInterval(() => {
+          void seed().then((done) => {
+            if (done) clearInterval(seeding);
+          });
+        }, 5_000);
+        seeding.unref();
       }
       if (config.shadow.schedule) {
         // A schedule that does not read stops the start: SHADOW_SCHEDULE=on promised runs.
@@ -235,6 +252,7 @@ export function createApp(config: Config): App {
       return address;
     },
     async close() {
+      clearInterval(seeding);
       thresholds.stop();
       vram?.stop();
       scheduler?.stop();

@@ -24,6 +24,12 @@ const health = async () => {
 };
 
 describe('/health with a real Redis (REDIS_URL set)', () => {
+  it('stores the shipped policies once Redis answers, so the first formula is served (the soak found a start that raced the connection)', async () => {
+    // listen() ran right after createApp opened the connection; the repository's pins name the shipped models.
+    const served = await app.server.inject({ method: 'POST', url: '/v1/formulas', payload: { text: 'a fresh citrus cologne for summer' } });
+    assert.equal(served.statusCode, 200, served.body);
+  });
+
   it('is 200 and reports Redis up while it answers PING', async () => {
     await waitFor('redis reported up', async () => (await health()).statusCode === 200);
     const { body } = await health();
