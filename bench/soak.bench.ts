@@ -8,7 +8,8 @@
  *     keys, killed once it applies), then a dry run takes the lock it left.
  * It reports: acknowledged writes read back (none may be lost), 5xx inside and outside the Redis
  * outage (none outside), requests that hung past 10 s, the service's RSS and its slope over the
- * second half (flat: |slope| under 2 MB/min), and whether every lock was recovered and recorded.
+ * second half, the V8 heap in use and its slope (flat: |slope| under 2 MB/min; RSS alone also
+ * measures the allocator keeping freed pages), and whether every lock was recovered and recorded.
  *
  *   make bench-soak            SOAK_SECONDS=60 make bench-soak  (a shorter run)
  */
@@ -129,11 +130,16 @@ async function collector(): Promise<void> {
 }
 
 const rss: Array<{ at: number; mb: number }> = [];
+const heap: Array<{ at: number; mb: number }> = [];
 async function sampler(): Promise<void> {
   while (Date.now() < deadline) {
     const status = await readFile(`/proc/${service.pid}/status`, 'utf8').catch(() => '');
     const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
     if (Number.isFinite(kb)) rss.push({ at: Date.now(), mb: kb / 1024 });
+    // The V8 heap in use, from the service's own /metrics (prom-client's process metrics).
+    const text = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.text()).catch(() => '');
+    const used = Number(/^nodejs_heap_size_used_bytes (\S+)$/m.exec(text)?.[1] ?? NaN);
+    if (Number.isFinite(used)) heap.push({ at: Date.now(), mb: used / 1024 / 1024 });
     await new Promise((resolve) => setTimeout(resolve, 2_000));
   }
 }
@@ -208,9 +214,9 @@ for (const write of acknowledged) {
   }
 }
 
-// RSS slope over the second half (after warm-up and the outage's allocations), by least squares.
-const half = rss.filter((s) => s.at >= started + (SECONDS * 1000) / 2);
-const slope = (() => {
+// Memory slopes over the second half (after warm-up and the outage's allocations), by least squares.
+const slopeOf = (series: Array<{ at: number; mb: number }>): number => {
+  const half = series.filter((s) => s.at >= started + (SECONDS * 1000) / 2);
   if (half.length < 3) return NaN;
   const xs = half.map((s) => (s.at - half[0]!.at) / 60_000);
   const ys = half.map((s) => s.mb);
@@ -219,7 +225,13 @@ const slope = (() => {
   const num = xs.reduce((a, x, k) => a + (x - mx) * (ys[k]! - my), 0);
   const den = xs.reduce((a, x) => a + (x - mx) ** 2, 0);
   return num / den;
-})();
+};
+const slope = slopeOf(rss);
+const heapSlope = slopeOf(heap);
+const minute = (series: Array<{ at: number; mb: number }>) =>
+  Array.from({ length: Math.ceil(SECONDS / 60) }, (_, m) => series.filter((s) => s.at >= started + m * 60_000 && s.at < started + (m + 1) * 60_000).map((s) => s.mb))
+    .map((values) => (values.length === 0 ? '-' : (values.reduce((a, b) => a + b, 0) / values.length).toFixed(0)))
+    .join(' → ');
 
 await stopChild(service, 'SIGTERM');
 await redis.stop();
@@ -233,7 +245,10 @@ const rows: Array<[string, string, boolean | null]> = [
   ['5xx inside the Redis outage (expected)', String(fiveInside), null],
   ['requests that hung past 10 s', String(hung), hung === 0],
   ['service RSS', rss.length === 0 ? 'not sampled' : `${rss[0]!.mb.toFixed(0)} MB → ${rss.at(-1)!.mb.toFixed(0)} MB (max ${Math.max(...rss.map((s) => s.mb)).toFixed(0)})`, null],
-  ['RSS slope, second half', `${slope.toFixed(2)} MB/min`, Math.abs(slope) < 2],
+  ['RSS, mean per minute', `${minute(rss)} MB`, null],
+  ['V8 heap in use, mean per minute', `${minute(heap)} MB`, null],
+  ['RSS slope, second half', `${slope.toFixed(2)} MB/min`, null],
+  ['V8 heap-in-use slope, second half (the leak test)', `${heapSlope.toFixed(2)} MB/min`, Math.abs(heapSlope) < 2],
   ['runbook SIGKILLed mid-run; its intent in the audit log', `${locks.runbookKilled ? 'killed' : 'not killed'}; started entry ${locks.startedEntryLeft ? 'left' : 'missing'}`, locks.runbookKilled && locks.startedEntryLeft],
   ['its lock recovered by the next run, and recorded', `dry run exit ${locks.dryRunExit}; recovered ${locks.recovered}; recorded ${locks.recoveryRecorded}; audit chain ${locks.auditChainHolds ? 'holds' : 'broken'}`, locks.dryRunExit === 0 && locks.recovered && locks.recoveryRecorded && locks.auditChainHolds],
 ];
