@@ -273,7 +273,7 @@ describe('fai runbook', () => {
     assert.equal((await fai(['runbook', 'shadow-eval', '--stage', 'moon'], env)).code, 64);
     const audit = await fai(['runbook', 'audit', '--verify'], env);
     assert.equal(audit.code, 0);
-    assert.match(audit.stdout, /audit log intact \(4 entries\)/);
+    assert.match(audit.stdout, /audit log intact \(6 entries\)/);
   });
 });
 

@@ -103,8 +103,9 @@ describe('downshift and canary-promote against a real nginx and two instances', 
     await assert.rejects(runNamed(deployment, 'downshift', { canary: 50, samples: 40 }, {}), (e: unknown) => e instanceof FaiError && /undone/.test(e.message));
     assert.equal(await readFile(nginx.upstreamFile, 'utf8'), upstreamBefore, 'the previous upstream is back');
     const audit = new AuditLog(join(state, 'audit.jsonl'));
+    // Runs that act write their intent (started) first (the one nginx -t refused failed while applying); the dry run does not.
     const outcomes = (await audit.entries()).map((e) => `${e.runbook}:${e.outcome}`);
-    assert.deepEqual(outcomes, ['downshift:verified', 'downshift:planned', 'downshift:failed', 'canary-promote:verified', 'downshift:undone']);
+    assert.deepEqual(outcomes, ['downshift:started', 'downshift:verified', 'downshift:planned', 'downshift:started', 'downshift:failed', 'canary-promote:started', 'canary-promote:verified', 'downshift:started', 'downshift:undone']);
     assert.equal(await audit.verify(), null);
   });
 });
