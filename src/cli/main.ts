@@ -1,22 +1,30 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { briefCommand } from './commands/brief.ts';
-import { distillCommand, evalCommand, trainCommand } from './commands/train.ts';
-import { checkFormulaFile } from './commands/check-formula.ts';
-import { certificateFile } from './commands/ifra-certificate.ts';
-import { formulateCommand } from './commands/formulate.ts';
-import { DEFAULT_EPISODES, DEFAULT_SEED, trainDefaultCommand } from './commands/train-default.ts';
-import { health } from './commands/health.ts';
-import { hubGc, hubGet, hubList, hubPin, hubPut } from './commands/hub.ts';
-import { opsGenerate, opsMonitor } from './commands/ops.ts';
-import { runbookAudit, runbookList, runbookRun } from './commands/runbook.ts';
-import { deployCommand } from './commands/deploy.ts';
-import { serve } from './commands/serve.ts';
-import { workerCommand } from './commands/worker.ts';
-import { shadowReport, shadowRun, shadowSchedule } from './commands/shadow.ts';
-import { canaryAnalyze, canaryRun } from './commands/canary.ts';
-import { remediationApprove, remediationList, remediationPause, remediationResume } from './commands/remediation.ts';
-import { STAGES } from '../shadow/index.ts';
+import { DEFAULT_EPISODES, DEFAULT_SEED } from '../learning/default-training.ts';
+import { STAGES } from '../shadow/log.ts';
 import { ExitCodes, reportError } from './exit-codes.ts';
+
+/**
+ * Each command's module, loaded when the command runs: checking a file loads the regulation code and
+ * nothing else (not Fastify, BullMQ or the learning code), so `fai check-formula` starts fast.
+ */
+const commands = {
+  brief: () => import('./commands/brief.ts'),
+  train: () => import('./commands/train.ts'),
+  checkFormula: () => import('./commands/check-formula.ts'),
+  ifraCertificate: () => import('./commands/ifra-certificate.ts'),
+  formulate: () => import('./commands/formulate.ts'),
+  trainDefault: () => import('./commands/train-default.ts'),
+  health: () => import('./commands/health.ts'),
+  hub: () => import('./commands/hub.ts'),
+  ops: () => import('./commands/ops.ts'),
+  runbook: () => import('./commands/runbook.ts'),
+  deploy: () => import('./commands/deploy.ts'),
+  serve: () => import('./commands/serve.ts'),
+  worker: () => import('./commands/worker.ts'),
+  shadow: () => import('./commands/shadow.ts'),
+  canary: () => import('./commands/canary.ts'),
+  remediation: () => import('./commands/remediation.ts'),
+};
 
 const DEFAULT_URL = process.env.FAI_URL ?? 'http://127.0.0.1:8000';
 
@@ -35,7 +43,7 @@ export function buildProgram(): Command {
     .option('-p, --port <port>', 'port to listen on (env PORT, default 8000)')
     .option('--host <host>', 'address to bind (env HOST, default 127.0.0.1)')
     .action(async (options: { port?: string; host?: string }) => {
-      await serve(options);
+      await (await commands.serve()).serve(options);
     });
 
   program
@@ -46,7 +54,7 @@ export function buildProgram(): Command {
     .option('--json', 'print the two reports as JSON')
     .addHelpText('after', '\nExit codes: 0 OK, 1 WARNING or degraded, 2 CRITICAL or unhealthy, 69 service unreachable, 75 timeout.')
     .action(async (options: { url: string; timeout: string; json?: boolean }) => {
-      process.exitCode = await health(options);
+      process.exitCode = await (await commands.health()).health(options);
     });
 
   program
@@ -57,7 +65,7 @@ export function buildProgram(): Command {
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExamples:\n  fai brief "여름 바다 느낌, 상큼하고 가벼운 향. 바닐라는 싫어요"\n  fai brief "a warm amber for winter evenings, no musk" --json')
     .action(async (text: string, options: { mode?: string; json?: boolean }) => {
-      process.exitCode = await briefCommand(text, options);
+      process.exitCode = await (await commands.brief()).briefCommand(text, options);
     });
 
   const positive = (flag: string) => (value: string) => {
@@ -88,7 +96,7 @@ export function buildProgram(): Command {
     'write the trained policy to this file as a checkpoint (then: fai hub put checkpoint FILE)',
     'have the service train it off its request path (its worker thread, or a fai worker when it has REDIS_URL); prints the checkpoint CID',
   ).action(async (options) => {
-    process.exitCode = await trainCommand(options);
+    process.exitCode = await (await commands.train()).trainCommand(options);
   });
 
   program
@@ -97,7 +105,7 @@ export function buildProgram(): Command {
     .option('--progress-ms <ms>', 'least time between two progress reports (with their metric updates)', positive('--progress-ms'), 500)
     .option('--metrics-port <port>', "port of this worker's own /metrics (on HOST); 0: none", port('--metrics-port'), 9464)
     .action(async (options: { progressMs: number; metricsPort: number }) => {
-      await workerCommand(options);
+      await (await commands.worker()).workerCommand(options);
     });
 
   program
@@ -107,7 +115,7 @@ export function buildProgram(): Command {
     .option('--seeds <n>', 'seeds 1..n, 40 episodes each', positive('--seeds'), 10)
     .option('--json', 'print the result as JSON')
     .action(async (options: { checkpoint: string; seeds: number; json?: boolean }) => {
-      process.exitCode = await evalCommand(options);
+      process.exitCode = await (await commands.train()).evalCommand(options);
     });
 
   trainingOptions(
@@ -119,7 +127,7 @@ export function buildProgram(): Command {
     'write the student to this file as a checkpoint',
     'have the service do it off its request path; prints the student and teacher checkpoint CIDs',
   ).action(async (options) => {
-    process.exitCode = await distillCommand(options);
+    process.exitCode = await (await commands.train()).distillCommand(options);
   });
 
   program
@@ -133,7 +141,7 @@ export function buildProgram(): Command {
     .option('--json', 'print the full result as JSON')
     .addHelpText('after', '\nExit codes: 0 PASS, 1 WARNING or UNKNOWN, 2 FAIL, 64 bad input.\nExample: fai check-formula examples/edp-fresh-citrus.json')
     .action(async (file: string, options: { category?: string; dosage?: string; exposure?: string; strict?: boolean; json?: boolean }) => {
-      process.exitCode = await checkFormulaFile(file, options);
+      process.exitCode = await (await commands.checkFormula()).checkFormulaFile(file, options);
     });
 
   program
@@ -144,7 +152,7 @@ export function buildProgram(): Command {
     .option('--json', 'print everything POST /v1/formulas answers, as JSON')
     .addHelpText('after', '\nExamples:\n  fai formulate "a fresh green tea scent for summer, no musk"\n  fai formulate "장미와 일랑일랑, 로맨틱한 여성 향수" --html sheet.html')
     .action(async (text: string, options: { json?: boolean; html?: string }) => {
-      process.exitCode = await formulateCommand(text, options);
+      process.exitCode = await (await commands.formulate()).formulateCommand(text, options);
     });
 
   program
@@ -156,7 +164,7 @@ export function buildProgram(): Command {
     .option('--no-pin', 'leave configs/model_pins.json as it is')
     .option('--json', 'print the result as JSON')
     .action(async (options: { episodes: number; seed: number; dir: string; pin: boolean; json?: boolean }) => {
-      process.exitCode = await trainDefaultCommand(options);
+      process.exitCode = await (await commands.trainDefault()).trainDefaultCommand(options);
     });
 
   program
@@ -168,7 +176,7 @@ export function buildProgram(): Command {
     .option('--json', 'print the certificate as JSON')
     .addHelpText('after', '\nExit codes: 0 certificate written, 64 bad input.\nExample: fai ifra-certificate examples/edp-fresh-citrus.json --html certificate.html')
     .action(async (file: string, options: { name?: string; html?: string; json?: boolean }) => {
-      process.exitCode = await certificateFile(file, options);
+      process.exitCode = await (await commands.ifraCertificate()).certificateFile(file, options);
     });
 
   const hub = program.command('hub').description('store and fetch recipes, feedback and checkpoints in the Cloud Hub of a running service');
@@ -180,27 +188,27 @@ export function buildProgram(): Command {
   withService(hub.command('put').description('store an object; prints its CID').argument('<TYPE>', 'recipe, feedback or checkpoint').argument('<FILE>', 'JSON for recipe and feedback, any bytes for checkpoint'))
     .option('--tags <list>', 'comma-separated tags')
     .action(async (type: string, file: string, options) => {
-      process.exitCode = await hubPut(type, file, options);
+      process.exitCode = await (await commands.hub()).hubPut(type, file, options);
     });
   withService(hub.command('get').description('fetch an object by CID, verified against it').argument('<CID>'))
     .option('--out <file>', 'write to this file (required for a checkpoint)')
     .action(async (cid: string, options) => {
-      process.exitCode = await hubGet(cid, options);
+      process.exitCode = await (await commands.hub()).hubGet(cid, options);
     });
   withService(hub.command('pin').description('keep an object from expiring and from gc').argument('<CID>')).action(async (cid: string, options) => {
-    process.exitCode = await hubPin(cid, true, options);
+    process.exitCode = await (await commands.hub()).hubPin(cid, true, options);
   });
   withService(hub.command('unpin').description('let a pinned object expire again').argument('<CID>')).action(async (cid: string, options) => {
-    process.exitCode = await hubPin(cid, false, options);
+    process.exitCode = await (await commands.hub()).hubPin(cid, false, options);
   });
   withService(hub.command('ls').description('list objects of a type, newest first'))
     .addOption(new Option('--type <type>', 'recipe, feedback, checkpoint or shadow').choices(['recipe', 'feedback', 'checkpoint', 'shadow']).makeOptionMandatory())
     .option('--limit <n>', 'at most this many', '100')
     .action(async (options) => {
-      process.exitCode = await hubList(options);
+      process.exitCode = await (await commands.hub()).hubList(options);
     });
   withService(hub.command('gc').description('remove blocks that no live object reaches')).action(async (options) => {
-    process.exitCode = await hubGc(options);
+    process.exitCode = await (await commands.hub()).hubGc(options);
   });
 
   const ops = program.command('ops').description('observability as code: Prometheus rules, Alertmanager routes, Grafana dashboards');
@@ -210,7 +218,7 @@ export function buildProgram(): Command {
     .option('--check', 'write nothing; exit 1 listing the files that differ from a fresh generation')
     .option('--root <dir>', 'repository root to write under', '.')
     .action(async (options: { check?: boolean; root: string }) => {
-      process.exitCode = await opsGenerate(options);
+      process.exitCode = await (await commands.ops()).opsGenerate(options);
     });
   ops
     .command('monitor')
@@ -221,7 +229,7 @@ export function buildProgram(): Command {
     .option('--dir <dir>', 'where configs and data go', 'data/monitor')
     .option('--rules <file>', 'the rule file', 'deploy/prometheus/rules.yml')
     .action(async (options: { service: string; prometheusPort: string; alertmanagerPort: string; dir: string; rules: string }) => {
-      process.exitCode = await opsMonitor(options);
+      process.exitCode = await (await commands.ops()).opsMonitor(options);
     });
 
   const runbook = program
@@ -233,7 +241,7 @@ export function buildProgram(): Command {
     .description('each runbook, what it does, whether it is destructive')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
-      process.exitCode = await runbookList(options);
+      process.exitCode = await (await commands.runbook()).runbookList(options);
     });
   runbook
     .command('audit')
@@ -241,7 +249,7 @@ export function buildProgram(): Command {
     .option('--verify', 'check the hash chain; exit 2 at the first tampered line')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean; verify?: boolean }) => {
-      process.exitCode = await runbookAudit(options);
+      process.exitCode = await (await commands.runbook()).runbookAudit(options);
     });
   const common = (command: Command) => command.option('--dry-run', 'print the plan and change nothing').option('--yes', 'confirm a destructive runbook').option('--json', 'print the result as JSON');
   const integer = (flag: string) => (value: string) => {
@@ -254,14 +262,14 @@ export function buildProgram(): Command {
     .option('--mode <mode>', 'instead: force the brief layer to downshift this mode (creative or balanced)')
     .option('--clear', 'with --mode: lift the forced downshift')
     .action(async (options) => {
-      process.exitCode = await runbookRun('downshift', { canary: options.canary, samples: options.samples, ...(options.mode === undefined ? {} : { mode: options.mode, clear: options.clear ?? false }) }, options);
+      process.exitCode = await (await commands.runbook()).runbookRun('downshift', { canary: options.canary, samples: options.samples, ...(options.mode === undefined ? {} : { mode: options.mode, clear: options.clear ?? false }) }, options);
     });
   common(runbook.command('canary-promote').description('check the canary, send it 100% of traffic, mark the old stable down, record the release'))
     .option('--samples <n>', 'requests sent through nginx to verify', integer('--samples'), 200)
     .option('--release <label>', 'version label recorded in the release history (default canary-<time>)')
     .option('--window <seconds>', 'the canary analysis looks this far back (needs deployment.prometheus)', integer('--window'), 600)
     .action(async (options) => {
-      process.exitCode = await runbookRun('canary-promote', { samples: options.samples, window: options.window, ...(options.release === undefined ? {} : { release: options.release }) }, options);
+      process.exitCode = await (await commands.runbook()).runbookRun('canary-promote', { samples: options.samples, window: options.window, ...(options.release === undefined ? {} : { release: options.release }) }, options);
     });
   common(runbook.command('pin-update').description('set a model pin in configs/model_pins.json, validated and written atomically'))
     .option('--model <name>', 'qwen, mistral, llama, formulation-policy, …')
@@ -269,7 +277,7 @@ export function buildProgram(): Command {
     .option('--cid <cid>', 'formulation-policy only: the Cloud Hub CID of that version\'s checkpoint')
     .option('--list', 'show the pins')
     .action(async (options) => {
-      process.exitCode = await runbookRun('pin-update', { model: options.model, version: options.version, ...(options.cid === undefined ? {} : { cid: options.cid }), list: options.list ?? false }, options);
+      process.exitCode = await (await commands.runbook()).runbookRun('pin-update', { model: options.model, version: options.version, ...(options.cid === undefined ? {} : { cid: options.cid }), list: options.list ?? false }, options);
     });
   common(runbook.command('shadow-eval').description('offline shadow evaluation: production, teacher and student on a brief set; both reports'))
     .option('--stage <stage>', 'development, staging, production or incident', 'staging')
@@ -277,16 +285,16 @@ export function buildProgram(): Command {
     .option('--train-episodes <n>', 'teacher episodes when teacher and student are not pinned', integer('--train-episodes'), 4000)
     .option('--out <dir>', 'where both reports go (default: SHADOW_DIR/reports)')
     .action(async (options) => {
-      process.exitCode = await runbookRun('shadow-eval', { stage: options.stage, samples: options.samples, trainEpisodes: options.trainEpisodes, ...(options.out === undefined ? {} : { out: options.out }) }, options);
+      process.exitCode = await (await commands.runbook()).runbookRun('shadow-eval', { stage: options.stage, samples: options.samples, trainEpisodes: options.trainEpisodes, ...(options.out === undefined ? {} : { out: options.out }) }, options);
     });
   common(runbook.command('regulation-strict').description('force strict regulation mode on every serving instance; --clear lifts it'))
     .option('--clear', 'lift the forced strict mode')
     .action(async (options) => {
-      process.exitCode = await runbookRun('regulation-strict', { clear: options.clear ?? false }, options);
+      process.exitCode = await (await commands.runbook()).runbookRun('regulation-strict', { clear: options.clear ?? false }, options);
     });
   for (const name of ['clear-cache', 'health-check', 'metrics-check', 'rollback', 'emergency-stop', 'restart-workers'] as const) {
     common(runbook.command(name).description(`the ${name} runbook (see fai runbook list)`)).action(async (options) => {
-      process.exitCode = await runbookRun(name, {}, options);
+      process.exitCode = await (await commands.runbook()).runbookRun(name, {}, options);
     });
   }
 
@@ -303,7 +311,7 @@ export function buildProgram(): Command {
     .option('--margin <share>', 'non-inferiority margin on the retention (default 0.92)')
     .option('--json', 'print the summary as JSON')
     .action(async (options) => {
-      process.exitCode = await shadowRun(options);
+      process.exitCode = await (await commands.shadow()).shadowRun(options);
     });
   shadow
     .command('report')
@@ -315,7 +323,7 @@ export function buildProgram(): Command {
     .option('--from-hub <CID>', 'rebuild from the comparisons an earlier report stored in the hub (its inputs.cid) instead of the log')
     .option('--json', 'print the summary as JSON')
     .action(async (options) => {
-      process.exitCode = await shadowReport(options);
+      process.exitCode = await (await commands.shadow()).shadowReport(options);
     });
 
   shadow
@@ -325,7 +333,7 @@ export function buildProgram(): Command {
     .option('--root <dir>', 'the repository the jobs run in', '.')
     .option('--json', 'print JSON')
     .action(async (options) => {
-      process.exitCode = await shadowSchedule(options);
+      process.exitCode = await (await commands.shadow()).shadowSchedule(options);
     });
 
   const remediation = program
@@ -337,20 +345,20 @@ export function buildProgram(): Command {
     .option('--limit <n>', 'the newest n actions', positive('--limit'), 50)
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean; limit: number }) => {
-      process.exitCode = await remediationList(options);
+      process.exitCode = await (await commands.remediation()).remediationList(options);
     });
   remediation
     .command('pause')
     .description('kill switch: stop all automated actions (alerts are still recorded, as refused) until resume')
     .option('--reason <text>', 'why, shown by ls and in every refusal')
     .action(async (options: { reason?: string }) => {
-      process.exitCode = await remediationPause(options);
+      process.exitCode = await (await commands.remediation()).remediationPause(options);
     });
   remediation
     .command('resume')
     .description('lift the kill switch')
     .action(async () => {
-      process.exitCode = await remediationResume({});
+      process.exitCode = await (await commands.remediation()).remediationResume({});
     });
   remediation
     .command('approve')
@@ -361,7 +369,7 @@ export function buildProgram(): Command {
     .option('--json', 'print the action as JSON')
     .addHelpText('after', '\nExit codes: 0 the run verified, 2 it failed or was undone or refused, 64 not awaiting approval or unknown id, 69 service unreachable.')
     .action(async (id: string, options: { url: string; timeout: string; json?: boolean }) => {
-      process.exitCode = await remediationApprove(id, options);
+      process.exitCode = await (await commands.remediation()).remediationApprove(id, options);
     });
 
   const canary = program
@@ -383,7 +391,7 @@ export function buildProgram(): Command {
   )
     .addHelpText('after', '\nExit codes: 0 promote, 1 continue (not enough evidence yet), 2 rollback, 69 Prometheus unreachable, 78 no prometheus or instances in the deployment.')
     .action(async (options) => {
-      process.exitCode = await canaryAnalyze(options);
+      process.exitCode = await (await commands.canary()).canaryAnalyze(options);
     });
   criteriaOptions(
     canary
@@ -396,7 +404,7 @@ export function buildProgram(): Command {
   )
     .addHelpText('after', '\nExit codes: 0 promoted to 100 %, 2 rolled back to stable, 69 Prometheus or nginx unreachable.')
     .action(async (options) => {
-      process.exitCode = await canaryRun(options);
+      process.exitCode = await (await commands.canary()).canaryRun(options);
     });
 
   const deploy = program.command('deploy').description('the processes of the deployment (configs/deployment.json), through its backend (local or compose)');
@@ -406,7 +414,7 @@ export function buildProgram(): Command {
       .description(action === 'up' ? 'start every process and wait until each is healthy' : action === 'down' ? 'stop every process' : 'show each process')
       .option('--json', 'print JSON')
       .action(async (options: { json?: boolean }) => {
-        process.exitCode = await deployCommand(action, options);
+        process.exitCode = await (await commands.deploy()).deployCommand(action, options);
       });
   }
 

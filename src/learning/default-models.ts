@@ -5,14 +5,14 @@ import { BlockStore, CloudHub, EmbeddedMetadataStore } from '../hub/index.ts';
 import { POLICY_PIN, readPins, writePins, type Pins } from '../llm/index.ts';
 import { writeFileAtomic } from '../system/index.ts';
 import { storeCheckpointBytes } from './checkpoint.ts';
+import { DEFAULT_EPISODES, DEFAULT_SEED } from './default-training.ts';
 import type { LearningMetrics } from './metric-relay.ts';
 import type { TrainProgress } from './reinforce.ts';
 import { SHIPPED_FILES } from './shipped-models.ts';
 import { runTraining, type TrainingSummary } from './training.ts';
 
 /** The shipped models' recipe: a PPO teacher trained this many episodes from this seed, then its student. */
-export const DEFAULT_EPISODES = 4000;
-export const DEFAULT_SEED = 7;
+export { DEFAULT_EPISODES, DEFAULT_SEED } from './default-training.ts';
 export const DEFAULT_VERSION = '1.0.0';
 
 /** The Cloud Hub CID the bytes get when stored (the same importer as every hub), from a throwaway hub. */
