@@ -44,7 +44,9 @@ export class RunbookLock {
     await mkdir(dirname(this.path), { recursive: true });
     let recovered: LockOwner | null = null;
     const deadline = Date.now() + (options.waitMs ?? 0);
-    for (let attempt = 0; ; attempt++) {
+    // Waiting for a live holder is bounded by `waitMs`; taking over stale locks, by a count (another run may keep taking them first).
+    let recoveries = 0;
+    for (;;) {
       try {
         const owner: LockOwner = { pid: process.pid, host: hostname(), runbook, startedAt: new Date().toISOString() };
         await writeFileSynced(this.path, JSON.stringify(owner), 'wx');
@@ -68,7 +70,7 @@ export class RunbookLock {
             details: holder,
           });
         }
-        if (attempt > 20) throw new FaiError(ErrorCodes.RUNBOOK_LOCKED, `could not take ${this.path}: other runs keep taking it first`);
+        if (++recoveries > 20) throw new FaiError(ErrorCodes.RUNBOOK_LOCKED, `could not take ${this.path}: other runs keep taking it first`);
         // The holder is gone (killed mid-run), or the file has not read for a while: recover the lock.
         recovered = holder ?? { pid: 0, host: hostname(), runbook: 'unknown (unreadable lock file)', startedAt: 'unknown' };
         await unlink(this.path).catch(() => undefined);

@@ -180,6 +180,15 @@ describe('audit log', () => {
     assert.equal(next.seq, 4);
   });
 
+  it('takes over a lock whose holder dies while it waits its turn, however long it waited', async () => {
+    const lock = new RunbookLock(join(dir, 'waited.lock'));
+    const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 600)']);
+    await writeFile(lock.path, JSON.stringify({ pid: child.pid, host: hostname(), runbook: 'audit: clear-cache', startedAt: new Date().toISOString() }));
+    const held = await lock.acquire('audit: downshift', { waitMs: 5_000 });
+    assert.equal(held.recovered?.pid, child.pid, 'recovered once the holder was gone');
+    await held.release();
+  });
+
   it("recovers the append lock a killed appender left, and records the recovery", async () => {
     const audit = new AuditLog(join(dir, 'stale-lock.jsonl'));
     const child = spawn(process.execPath, ['-e', '0']);
