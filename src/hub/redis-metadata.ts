@@ -25,18 +25,17 @@ export class RedisMetadataStore implements MetadataStore {
     this.metrics = metrics;
   }
 
+  /** HSET, HGET and EXPIRE: guarded, and timed into redis_metadata_latency_seconds{operation}. */
   private async timed<T>(operation: Operation, run: () => Promise<T>): Promise<T> {
     const started = performance.now();
     try {
-      return await run();
-    } catch (error) {
-      throw new FaiError(ErrorCodes.UNAVAILABLE, `redis ${operation.toUpperCase()} failed: ${(error as Error).message}`, { cause: error });
+      return await this.guard(operation.toUpperCase(), run);
     } finally {
       this.metrics?.redisMetadataLatencySeconds.observe({ operation }, (performance.now() - started) / 1000);
     }
   }
 
-  /** A command outside the timed three (gc's walk, index upkeep): a Redis that is down or stalled is a 503, like theirs, never a 500. */
+  /** Every command: a Redis that is down or stalled is a 503 naming the command, never a 500. */
   private async guard<T>(command: string, run: () => Promise<T>): Promise<T> {
     try {
       return await run();
