@@ -114,9 +114,14 @@ export class EmbeddedMetadataStore implements MetadataStore {
     await this.refresh(force);
   }
 
-  private refresh(force: boolean): Promise<void> {
-    // One refresh at a time; callers arriving meanwhile share it.
-    this.refreshing ??= this.rescan(force).finally(() => (this.refreshing = undefined));
+  private async refresh(force: boolean): Promise<void> {
+    // A forced look (gc) must read changed files itself: it waits for a plain refresh in flight, then rescans.
+    if (force) {
+      await this.refreshing?.catch(() => undefined);
+      return this.rescan(true);
+    }
+    // Plain refreshes run one at a time; callers arriving meanwhile share it.
+    this.refreshing ??= this.rescan(false).finally(() => (this.refreshing = undefined));
     return this.refreshing;
   }
 
