@@ -3,13 +3,15 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 NODE_TS := node --import tsx
-FAI := $(NODE_TS) src/cli/main.ts
+# The CLI and the service run compiled (tsc emit into dist/, `make build`); tests and benchmarks run the TypeScript through tsx.
+FAI := node bin/fai.js
+SOURCES = $(shell find src -type f)
 DEB_PACKAGES := redis-server nginx prometheus prometheus-alertmanager chromium
 UNIT_TESTS = $(shell find test -name '*.test.ts' -not -path 'test/integration/*' | sort)
 INTEGRATION_TESTS = $(shell find test/integration -name '*.test.ts' | sort)
 TEST_FLAGS := --test-reporter=spec --test-concurrency=1
 
-.PHONY: $(RUNBOOK_TARGETS) help install system-deps run test test-unit test-integration typecheck health check-example train train-default worker generate monitor-local stack-up stack-down bench bench-regulation bench-hub bench-brief bench-learning bench-shadow bench-soak clean
+.PHONY: $(RUNBOOK_TARGETS) help install build system-deps run test test-unit test-integration typecheck health check-example train train-default worker generate monitor-local stack-up stack-down bench bench-regulation bench-hub bench-brief bench-learning bench-shadow bench-soak clean
 
 help: ## list every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  %-24s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -20,6 +22,16 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 install: node_modules/.package-lock.json ## install the npm dependencies from the lockfile (npm ci) when they are missing or stale
 
+# tsc emits dist/ (incremental); the data files the code reads beside itself (src/*/data) are copied along,
+# and the regulation catalogue is parsed once into its snapshot (src/regulation/snapshot.ts).
+dist/.built: $(SOURCES) tsconfig.json tsconfig.build.json node_modules/.package-lock.json
+	npx tsc -p tsconfig.build.json
+	@rm -rf dist/*/data && cd src && for f in */data/*; do install -D -m 644 "$$f" "../dist/$$f"; done
+	node dist/regulation/snapshot.js
+	@touch $@
+
+build: dist/.built ## compile the TypeScript ahead of time into dist/ (what bin/fai.js, make run and the Docker image run)
+
 system-deps: ## install redis-server, nginx, prometheus, alertmanager with apt when missing (needs root)
 	@missing=""; for pkg in $(DEB_PACKAGES); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
@@ -28,37 +40,37 @@ system-deps: ## install redis-server, nginx, prometheus, alertmanager with apt w
 	export DEBIAN_FRONTEND=noninteractive; \
 	apt-get update -qq && apt-get install -y -qq --no-install-recommends$$missing >/dev/null
 
-run: install ## run the service on its embedded defaults (http://127.0.0.1:8000; PORT, HOST and README's variables apply)
+run: build ## run the service on its embedded defaults (http://127.0.0.1:8000; PORT, HOST and README's variables apply)
 	$(FAI) serve
 
-test: install system-deps typecheck ## run the whole test suite: type check, unit and integration tests against real servers
+test: install system-deps typecheck build ## run the whole test suite: type check, unit and integration tests against real servers
 	$(NODE_TS) --test $(TEST_FLAGS) $(UNIT_TESTS) $(INTEGRATION_TESTS)
 
 test-unit: install typecheck ## run the unit tests only (no external servers)
 	$(NODE_TS) --test $(TEST_FLAGS) $(UNIT_TESTS)
 
-test-integration: install system-deps ## run the integration tests only (real Redis, promtool, the service as `make run` starts it)
+test-integration: install system-deps build ## run the integration tests only (real Redis, promtool, the service as `make run` starts it)
 	$(NODE_TS) --test $(TEST_FLAGS) $(INTEGRATION_TESTS)
 
 typecheck: install ## type-check the whole project (tsc --noEmit, strict)
 	npx tsc --noEmit
 
-health: install ## ask the running service for component health and threshold verdicts (FAI_URL, default :8000)
+health: build ## ask the running service for component health and threshold verdicts (FAI_URL, default :8000)
 	$(FAI) health
 
-train: install ## train a formulation policy: ALGO=ppo|reinforce|hybrid EPISODES=4000 SEED=7 (fai train; ARGS=--submit has the service train it)
+train: build ## train a formulation policy: ALGO=ppo|reinforce|hybrid EPISODES=4000 SEED=7 (fai train; ARGS=--submit has the service train it)
 	$(FAI) train --algo $${ALGO:-ppo} --episodes $${EPISODES:-4000} --seed $${SEED:-7} $(ARGS)
 
-train-default: install ## reproduce the shipped teacher and student (models/) from seed 7 and pin them in configs/model_pins.json (fai train-default; ARGS=--no-pin leaves the pins)
+train-default: build ## reproduce the shipped teacher and student (models/) from seed 7 and pin them in configs/model_pins.json (fai train-default; ARGS=--no-pin leaves the pins)
 	$(FAI) train-default $(ARGS)
 
-worker: install ## take training jobs from the BullMQ queue on REDIS_URL (fai worker)
+worker: build ## take training jobs from the BullMQ queue on REDIS_URL (fai worker)
 	$(FAI) worker
 
-generate: install ## regenerate deploy/ (Prometheus rules and their tests, Alertmanager, Grafana) from the catalogue and thresholds table
+generate: build ## regenerate deploy/ (Prometheus rules and their tests, Alertmanager, Grafana) from the catalogue and thresholds table
 	$(FAI) ops generate
 
-monitor-local: install system-deps ## Prometheus :9090 and Alertmanager :9093 from Debian packages against the local service (FAI_SERVICE, PROMETHEUS_PORT, ALERTMANAGER_PORT)
+monitor-local: build system-deps ## Prometheus :9090 and Alertmanager :9093 from Debian packages against the local service (FAI_SERVICE, PROMETHEUS_PORT, ALERTMANAGER_PORT)
 	$(FAI) ops monitor --service $${FAI_SERVICE:-127.0.0.1:8000} --prometheus-port $${PROMETHEUS_PORT:-9090} --alertmanager-port $${ALERTMANAGER_PORT:-9093} --dir $${MONITOR_DIR:-data/monitor}
 
 stack-up: ## start the whole stack with Docker Compose (service, Redis, Prometheus, Alertmanager, Grafana, nginx)
@@ -67,7 +79,7 @@ stack-up: ## start the whole stack with Docker Compose (service, Redis, Promethe
 stack-down: ## stop the Docker Compose stack
 	docker compose -f deploy/docker-compose.yml down
 
-check-example: install ## check the shipped example formula against IFRA and EU rules (fai check-formula)
+check-example: build ## check the shipped example formula against IFRA and EU rules (fai check-formula)
 	$(FAI) check-formula examples/edp-fresh-citrus.json; code=$$?; [ $$code -le 2 ] || exit $$code
 
 bench: bench-regulation bench-hub bench-brief bench-learning bench-shadow ## run every benchmark under bench/
@@ -81,37 +93,37 @@ bench-hub: install system-deps ## Cloud Hub store/restore ops/s and p50/p95/p99:
 # Runbooks: `make runbook-<name> ARGS=...` runs `fai runbook <name> ARGS`; `--dry-run` prints the plan only.
 RUNBOOK_TARGETS := runbook-downshift runbook-rollback runbook-pin-update runbook-canary-promote runbook-emergency-stop runbook-restart-workers runbook-clear-cache runbook-health-check runbook-metrics-check runbook-shadow-eval runbook-regulation-strict
 
-runbook-downshift: install ## downshift a mode (ARGS='--mode creative [--clear]': the HighLLMLatency action), or move traffic between stable and canary (CANARY=50): nginx upstream, nginx -t, reload, verified split
+runbook-downshift: build ## downshift a mode (ARGS='--mode creative [--clear]': the HighLLMLatency action), or move traffic between stable and canary (CANARY=50): nginx upstream, nginx -t, reload, verified split
 	$(FAI) runbook downshift --canary $${CANARY:-50} $(ARGS)
 
-runbook-rollback: install ## return to the previous release: its pins (the policy's too), rolling restart, health (destructive: ARGS=--yes)
+runbook-rollback: build ## return to the previous release: its pins (the policy's too), rolling restart, health (destructive: ARGS=--yes)
 	$(FAI) runbook rollback $(ARGS)
 
-runbook-pin-update: install ## set a model pin: MODEL=qwen VERSION=2.5.2, or MODEL=formulation-policy VERSION=1.0.0 CID=bafy… (ARGS=--list)
+runbook-pin-update: build ## set a model pin: MODEL=qwen VERSION=2.5.2, or MODEL=formulation-policy VERSION=1.0.0 CID=bafy… (ARGS=--list)
 	$(FAI) runbook pin-update $${MODEL:+--model $$MODEL} $${VERSION:+--version $$VERSION} $${CID:+--cid $$CID} $(ARGS)
 
-runbook-canary-promote: install ## check the canary, send it 100% of traffic, mark the old stable down
+runbook-canary-promote: build ## check the canary, send it 100% of traffic, mark the old stable down
 	$(FAI) runbook canary-promote $(ARGS)
 
-runbook-emergency-stop: install ## stop every process of the deployment (destructive: ARGS=--yes)
+runbook-emergency-stop: build ## stop every process of the deployment (destructive: ARGS=--yes)
 	$(FAI) runbook emergency-stop $(ARGS)
 
-runbook-restart-workers: install ## rolling restart of the workers, one at a time, each healthy before the next
+runbook-restart-workers: build ## rolling restart of the workers, one at a time, each healthy before the next
 	$(FAI) runbook restart-workers $(ARGS)
 
-runbook-clear-cache: install ## delete the cache keyspace only, SCAN + UNLINK (destructive: ARGS=--yes)
+runbook-clear-cache: build ## delete the cache keyspace only, SCAN + UNLINK (destructive: ARGS=--yes)
 	$(FAI) runbook clear-cache $(ARGS)
 
-runbook-health-check: install ## service, LLM slots, Redis, Prometheus; non-zero exit when unhealthy
+runbook-health-check: build ## service, LLM slots, Redis, Prometheus; non-zero exit when unhealthy
 	$(FAI) runbook health-check $(ARGS)
 
-runbook-metrics-check: install ## Prometheus up and every thresholds-table row; non-zero exit on CRITICAL
+runbook-metrics-check: build ## Prometheus up and every thresholds-table row; non-zero exit on CRITICAL
 	$(FAI) runbook metrics-check $(ARGS)
 
-runbook-shadow-eval: install ## offline shadow evaluation (STAGE=staging SAMPLES=50): teacher and student beside production; writes both reports
+runbook-shadow-eval: build ## offline shadow evaluation (STAGE=staging SAMPLES=50): teacher and student beside production; writes both reports
 	$(FAI) runbook shadow-eval --stage $${STAGE:-staging} --samples $${SAMPLES:-50} $(ARGS)
 
-runbook-regulation-strict: install ## force strict regulation mode on every serving instance (ARGS=--clear lifts it)
+runbook-regulation-strict: build ## force strict regulation mode on every serving instance (ARGS=--clear lifts it)
 	$(FAI) runbook regulation-strict $(ARGS)
 
 bench-brief: install ## what the brief layer adds per request vs a bare openai client call (test server at zero latency); local briefs/s
@@ -126,5 +138,5 @@ bench-shadow: install ## POST /v1/formulas p50/p99 with shadow off, at 5 % and a
 bench-soak: install system-deps ## the hardening soak: 5 min of mixed traffic with Redis killed and restarted, gc beside stores, a runbook SIGKILLed mid-run; writes lost, 5xx, RSS slope, locks (SOAK_SECONDS=300)
 	$(NODE_TS) bench/soak.bench.ts
 
-clean: ## remove installed dependencies and local data
-	rm -rf node_modules data .tmp
+clean: ## remove installed dependencies, the compiled output and local data
+	rm -rf node_modules dist data .tmp

@@ -4,6 +4,7 @@ import { parseOrThrow } from '../errors/index.ts';
 import { CreativeBriefSchema, MOODS, NOTE_LEXICON, localBrief, SEASONS, TARGET_PROFILES, type CreativeBrief, type ProductCategory } from '../llm/index.ts';
 import { ODOR_FAMILIES, type OdorFamily } from '../perfumery/index.ts';
 import { TRAINING_BRIEFS } from './briefs.ts';
+import { PROJECT_ROOT } from '../system/project-root.ts';
 import { Random } from './random.ts';
 
 /**
@@ -20,7 +21,7 @@ import { Random } from './random.ts';
 export const TRAINING_SEED = 20_261_203;
 export const HELD_OUT_SEED = 7_700_417;
 export const HELD_OUT_SIZE = 200;
-export const HELD_OUT_TEXTS_FILE = new URL('../../examples/heldout-briefs.json', import.meta.url);
+export const HELD_OUT_TEXTS_FILE = new URL('examples/heldout-briefs.json', PROJECT_ROOT);
 
 /** Product categories by how often customers ask for them (our weighting). */
 const PRODUCTS: ReadonlyArray<[ProductCategory, number]> = [

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { ErrorCodes, isFaiError } from '../errors/index.ts';
 import type { CloudHub } from '../hub/index.ts';
 import { POLICY_PINS, policyPinOf, type Pins, type PolicyPinName } from '../llm/index.ts';
+import { PROJECT_ROOT } from '../system/project-root.ts';
 import { storeCheckpointBytes } from './checkpoint.ts';
 
 /**
@@ -11,7 +12,7 @@ import { storeCheckpointBytes } from './checkpoint.ts';
  * POST /v1/formulas with no training step. A file whose CID is not the pin's is not stored as if it
  * were: the pin stays unavailable and the result says why.
  */
-export const SHIPPED_MODELS_DIR = new URL('../../models/', import.meta.url);
+export const SHIPPED_MODELS_DIR = new URL('models/', PROJECT_ROOT);
 export const SHIPPED_FILES: Readonly<Record<PolicyPinName, string>> = {
   'formulation-policy': 'formulation-teacher.ckpt',
   'formulation-teacher': 'formulation-teacher.ckpt',

@@ -5,6 +5,7 @@ import { parseOrThrow } from '../errors/index.ts';
 import { loadPalette, type PaletteMaterial } from '../perfumery/index.ts';
 import { casNumbersIn, isValidCas } from './cas.ts';
 import { loadCategories, type ProductCategory } from './categories.ts';
+import { readCatalogueSnapshot, type CatalogueParts } from './snapshot.ts';
 
 /**
  * The regulatory reference data, loaded once and indexed by CAS and by name so
@@ -386,6 +387,19 @@ interface NameTarget {
   allergen?: EuAllergen;
 }
 
+/** Every part of the catalogue, parsed and validated from the CSV files. */
+export function loadCatalogueParts(sources: CatalogueSources = {}): CatalogueParts {
+  const standards = loadGroupMembers(loadStandards(sources.standards), sources.groupMembers);
+  return {
+    standards,
+    allergens: loadAllergens(sources.allergens),
+    groups: loadGroups(standards, sources.groups),
+    unappliedRules: loadUnappliedRules(standards, sources.unappliedRules),
+    categories: loadCategories(sources.categories),
+    palette: loadPalette(sources.palette),
+  };
+}
+
 export class RegulatoryCatalogue {
   readonly standards: readonly IfraStandard[];
   readonly allergens: readonly EuAllergen[];
@@ -448,16 +462,10 @@ export class RegulatoryCatalogue {
     this.buildResolutions();
   }
 
+  /** The catalogue of the shipped data (from its snapshot when the build wrote one), or of the files `sources` names. */
   static load(sources: CatalogueSources = {}): RegulatoryCatalogue {
-    const standards = loadGroupMembers(loadStandards(sources.standards), sources.groupMembers);
-    return new RegulatoryCatalogue({
-      standards,
-      allergens: loadAllergens(sources.allergens),
-      groups: loadGroups(standards, sources.groups),
-      unappliedRules: loadUnappliedRules(standards, sources.unappliedRules),
-      categories: loadCategories(sources.categories),
-      palette: loadPalette(sources.palette),
-    });
+    const snapshot = Object.keys(sources).length === 0 ? readCatalogueSnapshot() : null;
+    return new RegulatoryCatalogue(snapshot ?? loadCatalogueParts(sources));
   }
 
   category(id: string): ProductCategory | undefined {

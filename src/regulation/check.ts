@@ -30,7 +30,7 @@ function round(value: number): number {
   return Math.round(value * 1e9) / 1e9;
 }
 
-// Loops rather than reduce/map with arrow functions: tsx (which runs the service) wraps every
+// Loops rather than reduce/map with arrow functions: tsx (which runs the tests and benchmarks) wraps every
 // function expression to keep its name, so a closure per item costs more than the work it does.
 function sumFinishedPct(lines: readonly Line[]): number {
   let total = 0;

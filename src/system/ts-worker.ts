@@ -2,12 +2,17 @@ import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { Worker } from 'node:worker_threads';
 
+/** True when this code runs compiled (dist/*.js), false when it runs from the TypeScript sources. */
+const COMPILED = import.meta.url.endsWith('.js');
+
 /**
- * Starts a worker thread on a TypeScript module. The thread is started from a two-line loader that
- * registers tsx first: a worker does not inherit the parent's module hooks, and Node 20 ignores
- * `--import` in a worker's execArgv.
+ * Starts a worker thread on a module of ours, named by its TypeScript source (`new URL('./x.ts',
+ * import.meta.url)`). Compiled, the thread runs the emitted `x.js` beside the caller. From the sources,
+ * the thread is started from a two-line loader that registers tsx first: a worker does not inherit the
+ * parent's module hooks, and Node 20 ignores `--import` in a worker's execArgv.
  */
 export function startTsWorker(entry: URL, workerData: unknown): Worker {
+  if (COMPILED) return new Worker(new URL(entry.href.replace(/\.ts$/, '.js')), { workerData });
   return new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`, { eval: true, workerData });
 }
 

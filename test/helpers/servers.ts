@@ -8,6 +8,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { assertBuildCurrent, FAI } from './cli.ts';
 
 /** A port nobody listens on right now (the OS picks it). */
 export async function freePort(): Promise<number> {
@@ -255,7 +256,8 @@ export async function startFaiWorker(redisUrl: string, extraArgs: readonly strin
   const root = new URL('../..', import.meta.url).pathname;
   const output: string[] = [];
   const metricsPort = await freePort();
-  const child = spawn(process.execPath, [join(root, 'bin/fai.js'), 'worker', '--metrics-port', String(metricsPort), ...extraArgs], {
+  assertBuildCurrent();
+  const child = spawn(process.execPath, [FAI, 'worker', '--metrics-port', String(metricsPort), ...extraArgs], {
     cwd: root,
     env: { ...process.env, REDIS_URL: redisUrl, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

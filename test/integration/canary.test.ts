@@ -10,7 +10,7 @@ import { localBrief, POLICY_PIN, writePins, type Pins } from '../../src/llm/inde
 import { AuditLog, LocalBackend, NginxControl, parseDeployment, parseWeights, renderUpstream, type Deployment } from '../../src/runbooks/index.ts';
 import { createApp } from '../../src/server/index.ts';
 import { testConfig } from '../helpers/config.ts';
-import { runFai } from '../helpers/cli.ts';
+import { FAI, runFai } from '../helpers/cli.ts';
 import { freePort, startNginx, startPrometheus, waitFor, type NginxServer, type PrometheusServer } from '../helpers/servers.ts';
 import { OPERATOR } from '../helpers/operator.ts';
 
@@ -141,7 +141,7 @@ before(async () => {
   const processes = (['stable', 'canary'] as const).map((role) => ({
     name: role,
     role,
-    command: [process.execPath, join(ROOT, 'bin/fai.js'), 'serve'],
+    command: [process.execPath, FAI, 'serve'],
     env: { PORT: String(ports[role]), WORKER_ID: role, HUB_DIR: join(dir, `hub-${role}`), PINS_FILE: role === 'stable' ? stablePins : canaryPins, LOG_LEVEL: 'warn', RATE_LIMIT_PER_MINUTE: '0', REDIS_URL: '' },
     healthUrl: `http://${instances[role]}/health`,
   }));

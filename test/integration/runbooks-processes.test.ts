@@ -2,17 +2,16 @@ import assert from 'node:assert/strict';
 import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { FaiError } from '../../src/errors/index.ts';
 import { configHash, encodeCheckpoint, FormulationEnv, Mlp, Random } from '../../src/learning/index.ts';
 import { POLICY_PIN, readPins } from '../../src/llm/index.ts';
 import { LocalBackend, parseDeployment, ReleaseHistory, runNamed, type Deployment } from '../../src/runbooks/index.ts';
+import { FAI } from '../helpers/cli.ts';
 import { freePort } from '../helpers/servers.ts';
 import { OPERATOR } from '../helpers/operator.ts';
 
 /** Real processes (`fai serve`) managed by the local backend: restarts, pin reloads, rollback, emergency stop. */
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 let state: string;
 let deployment: Deployment;
 let backend: LocalBackend;
@@ -24,7 +23,7 @@ async function serveProcess(name: string, role: 'service' | 'worker', pinsFile: 
   return {
     name,
     role,
-    command: [process.execPath, '--import', 'tsx', join(ROOT, 'src/cli/main.ts'), 'serve'],
+    command: [process.execPath, FAI, 'serve'],
     env: { PORT: String(port), WORKER_ID: name, LOG_LEVEL: 'warn', HUB_DIR: join(state, `hub-${name}`), PINS_FILE: pinsFile, NVIDIA_SMI: join(state, 'no-nvidia-smi') },
     healthUrl: `http://127.0.0.1:${port}/health`,
   };

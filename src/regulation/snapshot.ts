@@ -1,0 +1,82 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { USAGE_CSV } from '../perfumery/usage.ts';
+import { PALETTE_CSV } from '../perfumery/palette.ts';
+import type { CombinationGroup, EuAllergen, IfraStandard, StandardType, UnappliedRule } from './catalogue.ts';
+import { CATEGORIES_CSV, type ProductCategory } from './categories.ts';
+import type { PaletteMaterial } from '../perfumery/palette.ts';
+
+/**
+ * The regulation catalogue's parts as parsed and validated from the CSV files, kept as one JSON file
+ * beside the compiled code (`make build` writes it). Reading it costs a JSON.parse; parsing the CSV
+ * files and validating every row costs about 120 ms and most of a one-shot `fai check-formula`. The
+ * snapshot names each source file with the SHA-1 of its content (2 ms for all of them), and is used
+ * only while every one still matches — an edited CSV file is read again, never shadowed by an old
+ * snapshot.
+ */
+export interface CatalogueParts {
+  standards: IfraStandard[];
+  allergens: EuAllergen[];
+  groups: CombinationGroup[];
+  unappliedRules: UnappliedRule[];
+  categories: ProductCategory[];
+  palette: PaletteMaterial[];
+}
+
+const data = (file: string) => new URL(`./data/${file}`, import.meta.url);
+export const SNAPSHOT_FILE = data('catalogue.snapshot.json');
+
+/** Every file the default catalogue is read from. */
+export const CATALOGUE_FILES: readonly URL[] = [
+  data('ifra-standards.csv'),
+  data('group-members.csv'),
+  data('eu-allergens.csv'),
+  data('combination-groups.csv'),
+  data('unapplied-rules.csv'),
+  CATEGORIES_CSV,
+  PALETTE_CSV,
+  USAGE_CSV,
+];
+
+type Stamp = Record<string, string>;
+
+function stamps(): Stamp | null {
+  const out: Stamp = {};
+  for (const file of CATALOGUE_FILES) {
+    try {
+      out[fileURLToPath(file).split('/').slice(-3).join('/')] = createHash('sha1').update(readFileSync(file)).digest('hex');
+    } catch {
+      return null;
+    }
+  }
+  return out;
+}
+
+/** The snapshot's parts, or null when there is none or a source file changed since it was written. */
+export function readCatalogueSnapshot(file: URL = SNAPSHOT_FILE): CatalogueParts | null {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return null;
+  }
+  const snapshot = JSON.parse(text) as { stamps: Stamp; parts: CatalogueParts & { standards: Array<IfraStandard & { types: StandardType[] }> } };
+  const now = stamps();
+  if (now === null || JSON.stringify(now) !== JSON.stringify(snapshot.stamps)) return null;
+  // JSON has no Set: a Standard's types are its typeList.
+  for (const standard of snapshot.parts.standards) (standard as { types: ReadonlySet<StandardType> }).types = new Set(standard.typeList);
+  return snapshot.parts;
+}
+
+export function writeCatalogueSnapshot(parts: CatalogueParts, file: URL = SNAPSHOT_FILE): void {
+  const stamp = stamps();
+  if (stamp === null) throw new Error('a catalogue source file is missing');
+  writeFileSync(file, JSON.stringify({ stamps: stamp, parts }, (key, value: unknown) => (key === 'types' && value instanceof Set ? [...value] : value)));
+}
+
+// `node dist/regulation/snapshot.js` (make build): parse the CSV files once and write the snapshot.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  // Not awaited: catalogue.ts imports this module, and a top-level await on it would wait on itself.
+  void import('./catalogue.ts').then(({ loadCatalogueParts }) => writeCatalogueSnapshot(loadCatalogueParts()));
+}
