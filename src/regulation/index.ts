@@ -41,7 +41,17 @@ export {
   type Verdict,
 } from './check.ts';
 export { recordCheck, type CheckSource } from './record-check.ts';
-export { CertificateRequestSchema, CheckRequestSchema, MAX_FORMULA_LINES, normalizeCategory, parseCertificateRequest, parseCheckRequest, parseFormulaCsv } from './request.ts';
+export {
+  CertificateRequestSchema,
+  certificateRequestOf,
+  CheckRequestSchema,
+  checkRequestOf,
+  MAX_FORMULA_LINES,
+  normalizeCategory,
+  parseCertificateRequest,
+  parseCheckRequest,
+  parseFormulaCsv,
+} from './request.ts';
 
 /** The regulation capability as the service uses it: checks formulas and moves the regulation metrics. */
 export class ComplianceChecker {

@@ -54,7 +54,11 @@ export const CertificateRequestSchema = z
 
 /** Validates a certificate request at the edge, with the check's rules for the formula (at most 100 % in total). */
 export function parseCertificateRequest(input: unknown, where = 'body'): { formula: FormulaLine[]; name?: string } {
-  const parsed = parseOrThrow(CertificateRequestSchema, input, where);
+  return certificateRequestOf(parseOrThrow(CertificateRequestSchema, input, where), where);
+}
+
+/** A certificate request that passed CertificateRequestSchema (the route's validation), with the rules the schema cannot state. */
+export function certificateRequestOf(parsed: z.output<typeof CertificateRequestSchema>, where = 'body'): { formula: FormulaLine[]; name?: string } {
   const formula = toFormulaLines(parsed.formula, where);
   return parsed.name === undefined ? { formula } : { formula, name: parsed.name };
 }
@@ -84,7 +88,11 @@ export function normalizeCategory(text: string): string {
  * the data by the check (it knows which categories exist).
  */
 export function parseCheckRequest(input: unknown, where = 'body'): CheckRequest {
-  const parsed = parseOrThrow(CheckRequestSchema, input, where);
+  return checkRequestOf(parseOrThrow(CheckRequestSchema, input, where), where);
+}
+
+/** A check request that passed CheckRequestSchema (the route's validation), with the rules the schema cannot state. */
+export function checkRequestOf(parsed: z.output<typeof CheckRequestSchema>, where = 'body'): CheckRequest {
   return {
     formula: toFormulaLines(parsed.formula, where),
     category: parsed.category,

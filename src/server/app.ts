@@ -23,6 +23,7 @@ import { registerLlmOperatorRoutes, registerLlmRoutes } from './routes/llm.ts';
 import { registerMetricsRoutes } from './routes/metrics.ts';
 import { registerTrainingOperatorRoutes, registerTrainingRoutes } from './routes/training.ts';
 import { installRateLimit } from './rate-limit.ts';
+import { installOpenApi } from './openapi.ts';
 
 export interface App {
   readonly server: FastifyInstance;
@@ -125,6 +126,7 @@ export function createApp(config: Config): App {
   installRequestAccounting(server, metrics);
   declarePrincipal(server);
   installRateLimit(server, config.rateLimitPerMinute);
+  installOpenApi(server);
   const formulas = new FormulaService({ hub, compliance, pins: () => pins.current, metrics });
   const shadow = new ShadowEvaluation({ settings: config.shadow, formulas, pins: () => pins.current, metrics, onError: (error) => logger.error({ err: error }, 'shadow comparison failed') });
   formulas.observe = (answer) => shadow.consider(answer);

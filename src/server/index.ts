@@ -1,2 +1,3 @@
 export { createApp, type App } from './app.ts';
 export { statusForCode } from './error-mapping.ts';
+export { openApiDocument } from './openapi-document.ts';

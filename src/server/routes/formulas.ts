@@ -1,8 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { parseOrThrow } from '../../errors/index.ts';
 import type { FormulaService } from '../../learning/index.ts';
-import { CreativeBriefSchema, MODES, type BriefService } from '../../llm/index.ts';
+import { CreativeBriefSchema, LLM_SLOT_NAMES, MODES, type BriefService } from '../../llm/index.ts';
+import { errorResponses, type ZodRequests } from '../openapi.ts';
+import { ComplianceResultSchema } from './compliance.ts';
 
 /** Either a structured brief or the customer's words (which go through the brief layer first). */
 const FormulaRequest = z.union(
@@ -18,9 +19,37 @@ const FormulaRequest = z.union(
   { error: 'must be {"brief": {...}} or {"text": "..."}' },
 );
 
+/** The formula sheet: lines, the compliance result, the IFRA maximum dosage, the reward and the policy that wrote it. */
+const ServedFormulaSchema = z.looseObject({
+  brief: CreativeBriefSchema,
+  briefModel: z.enum([...LLM_SLOT_NAMES, 'local']).optional(),
+  formula: z.array(z.looseObject({ material: z.string(), concentrationPct: z.number() })),
+  sheet: z.looseObject({}),
+  compliance: ComplianceResultSchema,
+  ifraMaxDosage: z.object({
+    category: z.string(),
+    amendment: z.number().int(),
+    dosagePct: z.number(),
+    maxDosagePct: z.number().nullable(),
+    limitedBy: z.array(z.string()),
+    reason: z.string().nullable(),
+  }),
+  reward: z.looseObject({}),
+  refinement: z.object({ policyReward: z.number(), reward: z.number(), evaluations: z.number().int(), moves: z.number().int(), elapsedMs: z.number() }),
+  policy: z.looseObject({ version: z.string(), cid: z.string() }),
+  recipeCid: z.string(),
+});
+
 export function registerFormulaRoutes(app: FastifyInstance, deps: { formulas: FormulaService; briefs: BriefService }): void {
-  app.post('/v1/formulas', { config: { component: 'learning' }, bodyLimit: 64 * 1024 }, async (request) => {
-    const body = parseOrThrow(FormulaRequest, request.body, 'body');
+  const api = app.withTypeProvider<ZodRequests>();
+  const schema = {
+    summary: "A formula from a brief or from the customer's words, with its compliance result (the production policy)",
+    tags: ['formulas'],
+    body: FormulaRequest,
+    response: { 200: ServedFormulaSchema, ...errorResponses(413, 415, 503, 504) },
+  };
+  api.post('/v1/formulas', { config: { component: 'learning' }, bodyLimit: 64 * 1024, schema }, async (request) => {
+    const body = request.body;
     // The request id (x-request-id when the client sends one) decides shadow sampling: a retry stays in or out.
     if ('brief' in body) return { brief: body.brief, ...(await deps.formulas.compose(body.brief, request.id)) };
     const generated = await deps.briefs.generate(body.text, body.mode);

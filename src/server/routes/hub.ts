@@ -2,7 +2,8 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ErrorCodes, FaiError, parseOrThrow } from '../../errors/index.ts';
-import { DATA_TYPES, FeedbackSchema, type CloudHub } from '../../hub/index.ts';
+import { DATA_TYPES, FeedbackSchema, ObjectRecordSchema, type CloudHub } from '../../hub/index.ts';
+import { errorResponses, OPERATOR_SECURITY, type ZodRequests } from '../openapi.ts';
 
 const Tags = z
   .string()
@@ -15,6 +16,14 @@ const ListQuery = z
   .object({ type: z.enum(DATA_TYPES, { error: `must be one of ${DATA_TYPES.join(', ')}` }), limit: z.coerce.number().int().min(1).max(1000).default(100) })
   .strict();
 const RecipeBody = z.record(z.string(), z.unknown(), { error: 'must be a JSON object' });
+/** A checkpoint upload: the request stream (the octet-stream parser below hands it over unread). */
+const CheckpointBody = z
+  .instanceof(Readable, { error: 'must be the checkpoint bytes, sent as application/octet-stream' })
+  .meta({ type: 'string', contentMediaType: 'application/octet-stream', description: 'The checkpoint file (at most HUB_MAX_CHECKPOINT_MB)' });
+const BytesSchema = z.string().meta({ contentMediaType: 'application/octet-stream' });
+const RetrievedSchema = z.object({ record: ObjectRecordSchema, data: z.unknown() });
+const GcSchema = z.object({ kept: z.number().int(), removed: z.number().int(), spared: z.number().int(), tempRemoved: z.number().int() });
+const tags = ['hub'];
 
 export interface HubRouteOptions {
   hub: CloudHub;
@@ -23,15 +32,23 @@ export interface HubRouteOptions {
 
 /** The Cloud Hub over HTTP, reads: public; every route validates its input and counts against the `hub` component. */
 export function registerHubRoutes(app: FastifyInstance, hub: CloudHub): void {
+  const api = app.withTypeProvider<ZodRequests>();
   const config = { component: 'hub' };
 
-  app.get('/v1/hub/objects', { config }, async (request) => {
-    const { type, limit } = parseOrThrow(ListQuery, request.query, 'query');
-    return { objects: await hub.list(type, limit) };
-  });
+  const listSchema = { summary: 'Stored objects of one data type, newest first', tags, querystring: ListQuery, response: { 200: z.object({ objects: z.array(ObjectRecordSchema) }), ...errorResponses(503) } };
+  api.get('/v1/hub/objects', { config, schema: listSchema }, async (request) => ({ objects: await hub.list(request.query.type, request.query.limit) }));
 
-  app.get('/v1/hub/objects/:cid', { config }, async (request, reply) => {
-    const { cid } = parseOrThrow(CidParams, request.params, 'params');
+  const getSchema = {
+    summary: 'One object by CID, verified: a record and its JSON, or a checkpoint\'s bytes',
+    tags,
+    params: CidParams,
+    response: {
+      200: { description: 'The object', content: { 'application/json': { schema: RetrievedSchema }, 'application/octet-stream': { schema: BytesSchema } } },
+      ...errorResponses(404, 503),
+    },
+  };
+  api.get('/v1/hub/objects/:cid', { config, schema: getSchema }, async (request, reply) => {
+    const { cid } = request.params;
     const retrieved = await hub.retrieve(cid);
     if (retrieved.bytes !== undefined) {
       return reply
@@ -51,9 +68,12 @@ export function registerHubRoutes(app: FastifyInstance, hub: CloudHub): void {
  */
 export function registerHubOperatorRoutes(app: FastifyInstance, options: HubRouteOptions): void {
   const { hub } = options;
+  const security = OPERATOR_SECURITY;
+  const stored = { 201: ObjectRecordSchema, ...errorResponses(401, 413, 415, 503, 507) };
   const config = { component: 'hub' };
 
-  app.register(async (scope) => {
+  app.register(async (plain) => {
+    const scope = plain.withTypeProvider<ZodRequests>();
     // Checkpoints arrive as raw bytes, handed to the route as the request stream; only this scope reads them.
     scope.addContentTypeParser('application/octet-stream', (request, payload, done) => {
       const declared = Number(request.headers['content-length']);
@@ -61,35 +81,32 @@ export function registerHubOperatorRoutes(app: FastifyInstance, options: HubRout
       done(null, payload);
     });
 
-    scope.post('/v1/hub/recipes', { config }, async (request, reply) => {
-      const { tags } = parseOrThrow(TagsQuery, request.query, 'query');
-      const recipe = parseOrThrow(RecipeBody, request.body, 'body');
-      return reply.status(201).send(await hub.storeJson('recipe', recipe, tags));
+    const recipeSchema = { summary: 'Store a recipe (any JSON object) as dag-json; answers its record', tags, security, querystring: TagsQuery, body: RecipeBody, response: stored };
+    scope.post('/v1/hub/recipes', { config, schema: recipeSchema }, async (request, reply) => reply.status(201).send(await hub.storeJson('recipe', request.body, request.query.tags)));
+
+    const feedbackSchema = { summary: "Store a customer's feedback on a recipe", tags, security, querystring: TagsQuery, body: FeedbackSchema, response: stored };
+    scope.post('/v1/hub/feedback', { config, schema: feedbackSchema }, async (request, reply) => reply.status(201).send(await hub.storeJson('feedback', request.body, request.query.tags)));
+
+    const checkpointSchema = {
+      summary: 'Store a checkpoint, streamed as UnixFS (application/octet-stream)',
+      tags,
+      security,
+      querystring: TagsQuery,
+      body: { content: { 'application/octet-stream': { schema: CheckpointBody } } },
+      response: stored,
+    };
+    scope.post('/v1/hub/checkpoints', { config, schema: checkpointSchema }, async (request, reply) => {
+      // Validated per content type: a JSON body reaches the handler unvalidated, and is refused here.
+      const stream = parseOrThrow(CheckpointBody, request.body, 'body');
+      return reply.status(201).send(await hub.storeBytes(limitBytes(stream, options.maxCheckpointBytes), request.query.tags));
     });
 
-    scope.post('/v1/hub/feedback', { config }, async (request, reply) => {
-      const { tags } = parseOrThrow(TagsQuery, request.query, 'query');
-      const feedback = parseOrThrow(FeedbackSchema, request.body, 'body');
-      return reply.status(201).send(await hub.storeJson('feedback', feedback, tags));
-    });
+    const pinSchema = (summary: string) => ({ summary, tags, security, params: CidParams, response: { 200: ObjectRecordSchema, ...errorResponses(401, 404, 503) } });
+    scope.put('/v1/hub/objects/:cid/pin', { config, schema: pinSchema('Pin an object: kept by gc and never expired') }, async (request) => hub.pin(request.params.cid));
+    scope.delete('/v1/hub/objects/:cid/pin', { config, schema: pinSchema('Unpin an object') }, async (request) => hub.unpin(request.params.cid));
 
-    scope.post('/v1/hub/checkpoints', { config }, async (request, reply) => {
-      const { tags } = parseOrThrow(TagsQuery, request.query, 'query');
-      const stream = parseOrThrow(z.instanceof(Readable, { error: 'must be the checkpoint bytes, sent as application/octet-stream' }), request.body, 'body');
-      return reply.status(201).send(await hub.storeBytes(limitBytes(stream, options.maxCheckpointBytes), tags));
-    });
-
-    scope.put('/v1/hub/objects/:cid/pin', { config }, async (request) => {
-      const { cid } = parseOrThrow(CidParams, request.params, 'params');
-      return hub.pin(cid);
-    });
-
-    scope.delete('/v1/hub/objects/:cid/pin', { config }, async (request) => {
-      const { cid } = parseOrThrow(CidParams, request.params, 'params');
-      return hub.unpin(cid);
-    });
-
-    scope.post('/v1/hub/gc', { config }, async () => hub.gc());
+    const gcSchema = { summary: 'Remove blocks no record reaches (recent writes are spared for HUB_GC_GRACE_SECONDS)', tags, security, response: { 200: GcSchema, ...errorResponses(401, 503) } };
+    scope.post('/v1/hub/gc', { config, schema: gcSchema }, async () => hub.gc());
   });
 }
 

@@ -1,7 +1,9 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { ErrorCodes, FaiError, parseOrThrow } from '../../errors/index.ts';
-import { MODES, type BriefService } from '../../llm/index.ts';
+import { ErrorCodes, FaiError } from '../../errors/index.ts';
+import { CreativeBriefSchema, LLM_SLOT_NAMES, MODES, type BriefService } from '../../llm/index.ts';
+import { errorResponses, OPERATOR_SECURITY, type ZodRequests } from '../openapi.ts';
+import { DownshiftStatusSchema } from './health.ts';
 
 const BriefRequest = z
   .object({
@@ -15,22 +17,36 @@ const BriefRequest = z
   .strict();
 const ModeParams = z.object({ mode: z.enum(MODES, { error: `must be one of ${MODES.join(', ')}` }) });
 
+export const BriefResultSchema = z.object({
+  brief: CreativeBriefSchema,
+  mode: z.enum(MODES),
+  model: z.enum([...LLM_SLOT_NAMES, 'local']),
+  elapsedMs: z.number(),
+  downshiftedFrom: z.enum(MODES).optional(),
+  fallbacks: z.array(z.object({ model: z.string(), reason: z.string() })),
+});
+const DownshiftSchema = z.object({ modes: DownshiftStatusSchema });
+
 export function registerLlmRoutes(app: FastifyInstance, briefs: BriefService): void {
+  const api = app.withTypeProvider<ZodRequests>();
   const config = { component: 'llm' };
+  const tags = ['briefs'];
 
-  app.post('/v1/briefs', { config, bodyLimit: 64 * 1024 }, async (request) => {
-    const { text, mode } = parseOrThrow(BriefRequest, request.body, 'body');
-    return briefs.generate(text, mode);
-  });
+  const briefSchema = { summary: "A creative brief from the customer's words (the mode's LLM slots, or the local model)", tags, body: BriefRequest, response: { 200: BriefResultSchema, ...errorResponses(413, 415, 503, 504) } };
+  api.post('/v1/briefs', { config, bodyLimit: 64 * 1024, schema: briefSchema }, async (request) => briefs.generate(request.body.text, request.body.mode));
 
-  app.get('/v1/llm/downshift', { config }, async () => ({ modes: briefs.downshift.status() }));
+  api.get('/v1/llm/downshift', { config, schema: { summary: 'Which modes are downshifted, and the latency that decided it', tags, response: { 200: DownshiftSchema, ...errorResponses() } } }, async () => ({
+    modes: briefs.downshift.status(),
+  }));
 }
 
 /** The downshift runbook forces a mode down (PUT) and clears it (DELETE): operator routes. */
 export function registerLlmOperatorRoutes(app: FastifyInstance, briefs: BriefService): void {
+  const api = app.withTypeProvider<ZodRequests>();
   const config = { component: 'llm' };
-  app.put('/v1/llm/downshift/:mode', { config }, async (request) => {
-    const { mode } = parseOrThrow(ModeParams, request.params, 'params');
+  const schema = (summary: string) => ({ summary, tags: ['briefs'], security: OPERATOR_SECURITY, params: ModeParams, response: { 200: DownshiftSchema, ...errorResponses(401) } });
+  api.put('/v1/llm/downshift/:mode', { config, schema: schema('Force a mode down to its cheaper mode (the downshift runbook)') }, async (request) => {
+    const { mode } = request.params;
     try {
       briefs.downshift.force(mode);
     } catch (error) {
@@ -39,8 +55,8 @@ export function registerLlmOperatorRoutes(app: FastifyInstance, briefs: BriefSer
     return { modes: briefs.downshift.status() };
   });
 
-  app.delete('/v1/llm/downshift/:mode', { config }, async (request) => {
-    const { mode } = parseOrThrow(ModeParams, request.params, 'params');
+  api.delete('/v1/llm/downshift/:mode', { config, schema: schema('Clear a forced or automatic downshift') }, async (request) => {
+    const { mode } = request.params;
     briefs.downshift.clear(mode);
     return { modes: briefs.downshift.status() };
   });
