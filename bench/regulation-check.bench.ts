@@ -70,7 +70,17 @@ class LinearScanCatalogue extends RegulatoryCatalogue {
     const standards = this.standards.filter((s) => s.cas.includes(cas));
     const allergens = this.allergens.filter((a) => a.cas.includes(cas));
     if (palette === null && standards.length === 0 && allergens.length === 0) return null;
-    return { key: cas, name: palette?.name ?? standards[0]?.name ?? allergens[0]!.labelName, cas, standards, allergens, palette, natural: palette?.natural ?? false };
+    return {
+      key: cas,
+      name: palette?.name ?? standards[0]?.name ?? allergens[0]!.labelName,
+      cas,
+      standards,
+      allergens,
+      palette,
+      natural: palette?.natural ?? false,
+      standardOrdinals: standards.map((s) => this.standards.indexOf(s)),
+      allergenOrdinals: allergens.map((a) => this.allergens.indexOf(a)),
+    };
   }
 }
 

@@ -18,6 +18,7 @@ export { LabelBound } from './labels.ts';
 export {
   createMetrics,
   CounterHandle,
+  type CounterSeries,
   GaugeHandle,
   HistogramHandle,
   WindowGaugeHandle,

@@ -10,7 +10,7 @@ import {
   type WindowGaugeDef,
 } from './catalogue.ts';
 import { LabelSetBound, labelKey, SeriesIndex } from './labels.ts';
-import { SlidingWindow } from './sliding-window.ts';
+import { SlidingWindow, type WindowSeries } from './sliding-window.ts';
 
 type LabelNames<D> = D extends { labels: infer L } ? keyof L & string : never;
 export type LabelValues<N extends string> = { readonly [K in N]: string | number };
@@ -26,15 +26,28 @@ function assertFinite(def: MetricDef, value: number): void {
  * a Map lookup, which matters where one request moves dozens of series (a
  * compliance check counts every allergen it finds).
  */
+/** One series of a counter, found once: `inc` on it costs an addition (and one per sliding window fed). */
+export interface CounterSeries {
+  inc(amount?: number): void;
+}
+
+interface CounterEntry {
+  readonly labels: Record<string, string>;
+  readonly key: string;
+  value: number;
+  /** The entry's series in each window the counter feeds, in `windows` order (filled on first increment). */
+  windowSeries: WindowSeries[] | undefined;
+}
+
 export class CounterHandle<N extends string> {
   readonly def: CounterDef;
-  private readonly series: SeriesIndex<{ readonly labels: Record<string, string>; readonly key: string; value: number }>;
+  private readonly series: SeriesIndex<CounterEntry>;
   private readonly windows: SlidingWindow[] = [];
 
   constructor(def: CounterDef, registry: Registry) {
     this.def = def;
     const bounds = new LabelSetBound(def.labels);
-    const series = (this.series = new SeriesIndex(bounds, (labels, key) => ({ labels, key, value: 0 })));
+    const series = (this.series = new SeriesIndex(bounds, (labels, key): CounterEntry => ({ labels, key, value: 0, windowSeries: undefined })));
     new Counter({
       name: def.name,
       help: def.help,
@@ -48,16 +61,29 @@ export class CounterHandle<N extends string> {
   }
 
   inc(labels: LabelValues<N>, amount = 1): void {
-    assertFinite(this.def, amount);
-    if (amount < 0) throw new RangeError(`${this.def.name}: a counter cannot decrease (${amount})`);
+    this.add(this.series.get(labels), amount);
+  }
+
+  /** The series of `labels` (bounded once, now): for a hot path that moves the same series every time. */
+  seriesOf(labels: LabelValues<N>): CounterSeries {
     const entry = this.series.get(labels);
-    entry.value += amount;
-    for (const window of this.windows) window.add(entry.key, entry.labels, amount);
+    return { inc: (amount = 1) => this.add(entry, amount) };
   }
 
   /** Used by window gauges: every increment is also counted in `window`. */
   feed(window: SlidingWindow): void {
     this.windows.push(window);
+    for (const entry of this.series.all) entry.windowSeries = undefined;
+  }
+
+  private add(entry: CounterEntry, amount: number): void {
+    assertFinite(this.def, amount);
+    if (amount < 0) throw new RangeError(`${this.def.name}: a counter cannot decrease (${amount})`);
+    entry.value += amount;
+    const windows = this.windows;
+    if (windows.length === 0) return;
+    const windowSeries = (entry.windowSeries ??= windows.map((window) => window.seriesOf(entry.key, entry.labels)));
+    for (let i = 0; i < windows.length; i++) windows[i]!.addTo(windowSeries[i]!, amount);
   }
 }
 

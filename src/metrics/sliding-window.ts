@@ -32,11 +32,21 @@ export class SlidingWindow {
   }
 
   add(key: string, labels: Readonly<Record<string, string>>, amount = 1): void {
+    this.addTo(this.seriesOf(key, labels), amount);
+  }
+
+  /** The series of one label set, created on first use: a caller that keeps it adds with no lookup. */
+  seriesOf(key: string, labels: Readonly<Record<string, string>>): WindowSeries {
     let entry = this.series.get(key);
     if (entry === undefined) {
       entry = { labels, counts: new Float64Array(this.slots), stamps: new Float64Array(this.slots).fill(-1) };
       this.series.set(key, entry);
     }
+    return entry;
+  }
+
+  /** Adds to a series this window handed out (seriesOf). */
+  addTo(entry: WindowSeries, amount = 1): void {
     const stamp = Math.floor(this.now() / this.slotMs);
     const slot = stamp % this.slots;
     if (entry.stamps[slot] !== stamp) {

@@ -104,6 +104,9 @@ export interface ResolvedMaterial {
   readonly palette: PaletteMaterial | null;
   /** A natural complex substance: it may contain allergens whose amounts are not sourced. */
   readonly natural: boolean;
+  /** Positions of `standards` in the catalogue's `standards`, and of `allergens` in its `allergens`: what the check indexes its tables by. */
+  readonly standardOrdinals: readonly number[];
+  readonly allergenOrdinals: readonly number[];
 }
 
 const CATEGORY_COLUMNS: Readonly<Record<string, string>> = {
@@ -472,6 +475,22 @@ export class RegulatoryCatalogue {
     return this.categoriesById.get(id);
   }
 
+  /** A sum rule's member Standards, in the group's order (resolved once, when the catalogue is built). */
+  groupMembers(group: CombinationGroup): readonly IfraStandard[] {
+    let members = this.membersByGroup.get(group);
+    if (members === undefined) {
+      members = [];
+      for (const id of group.standardIds) {
+        const standard = this.standardsById.get(id);
+        if (standard !== undefined) members.push(standard);
+      }
+      this.membersByGroup.set(group, members);
+    }
+    return members;
+  }
+
+  private readonly membersByGroup = new Map<CombinationGroup, IfraStandard[]>();
+
   groupsOf(standard: IfraStandard): readonly CombinationGroup[] {
     return this.groupsByStandard.get(standard.id) ?? [];
   }
@@ -503,13 +522,19 @@ export class RegulatoryCatalogue {
   private readonly resolvedByName = new Map<string, ResolvedMaterial>();
 
   private buildResolutions(): void {
+    const standardOrdinal = new Map(this.standards.map((standard, i) => [standard, i]));
+    const allergenOrdinal = new Map(this.allergens.map((allergen, i) => [allergen, i]));
+    const ordinals = (standards: readonly IfraStandard[], allergens: readonly EuAllergen[]) => ({
+      standardOrdinals: standards.map((standard) => standardOrdinal.get(standard)!),
+      allergenOrdinals: allergens.map((allergen) => allergenOrdinal.get(allergen)!),
+    });
     const known = new Set([...this.standardsByCas.keys(), ...this.allergensByCas.keys(), ...this.paletteByCas.keys()]);
     for (const cas of known) {
       const standards = this.standardsByCas.get(cas) ?? [];
       const allergens = this.allergensByCas.get(cas) ?? [];
       const palette = this.paletteByCas.get(cas) ?? null;
       const name = palette?.name ?? allergens[0]?.labelName ?? standards[0]!.name;
-      this.resolvedByCas.set(cas, { key: cas, name, cas, standards, allergens, palette, natural: palette?.natural ?? false });
+      this.resolvedByCas.set(cas, { key: cas, name, cas, standards, allergens, palette, natural: palette?.natural ?? false, ...ordinals(standards, allergens) });
     }
     for (const [name, target] of this.byName) {
       let resolved: ResolvedMaterial;
@@ -517,11 +542,11 @@ export class RegulatoryCatalogue {
       else if (target.standard !== undefined) {
         const standard = target.standard;
         const allergens = [...new Set(standard.cas.flatMap((cas) => this.allergensByCas.get(cas) ?? []))];
-        resolved = { key: standard.id, name: standard.name, cas: null, standards: [standard], allergens, palette: null, natural: false };
+        resolved = { key: standard.id, name: standard.name, cas: null, standards: [standard], allergens, palette: null, natural: false, ...ordinals([standard], allergens) };
       } else {
         const allergen = target.allergen!;
         const standards = [...new Set(allergen.cas.flatMap((cas) => this.standardsByCas.get(cas) ?? []))];
-        resolved = { key: `allergen:${allergen.id}`, name: allergen.labelName, cas: null, standards, allergens: [allergen], palette: null, natural: false };
+        resolved = { key: `allergen:${allergen.id}`, name: allergen.labelName, cas: null, standards, allergens: [allergen], palette: null, natural: false, ...ordinals(standards, [allergen]) };
       }
       this.resolvedByName.set(name, resolved);
     }

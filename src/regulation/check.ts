@@ -1,5 +1,5 @@
 import { ErrorCodes, FaiError } from '../errors/index.ts';
-import { prohibitionOf, type CombinationGroup, type EuAllergen, type IfraStandard, type RegulatoryCatalogue } from './catalogue.ts';
+import { prohibitionOf, type CategoryLimit, type CombinationGroup, type EuAllergen, type IfraStandard, type RegulatoryCatalogue } from './catalogue.ts';
 import type { AllergenResult, CheckRequest, CheckType, CombinationResult, ComplianceResult, Exposure, MaterialResult, SpecificationResult, StandardVerdict, Verdict } from './check-types.ts';
 import { RINSE_OFF_CATEGORIES } from './categories.ts';
 import { resolveFormula } from './formula-lines.ts';
@@ -33,6 +33,8 @@ function round(value: number): number {
 // Loops rather than reduce/map with arrow functions: tsx (which runs the tests and benchmarks) wraps every
 // function expression to keep its name, so a closure per item costs more than the work it does.
 function sumFinishedPct(lines: readonly Line[]): number {
+  // Most Standards and allergens cover one line, whose % is rounded already.
+  if (lines.length === 1) return lines[0]!.finishedPct;
   let total = 0;
   for (const line of lines) total += line.finishedPct;
   return round(total);
@@ -86,17 +88,6 @@ function standardVerdict(
   };
 }
 
-const limitGaps = new WeakMap<IfraStandard, Map<string, string>>();
-
-/** "IFRA category 4 limit of Coumarin", built once per Standard and category. */
-function limitGap(standard: IfraStandard, categoryId: string): string {
-  let byCategory = limitGaps.get(standard);
-  if (byCategory === undefined) limitGaps.set(standard, (byCategory = new Map()));
-  let text = byCategory.get(categoryId);
-  if (text === undefined) byCategory.set(categoryId, (text = `IFRA category ${categoryId} limit of ${standard.name}`));
-  return text;
-}
-
 function declared(found: readonly AllergenResult[]): AllergenResult[] {
   const out: AllergenResult[] = [];
   for (const allergen of found) if (allergen.status === 'declare') out.push(allergen);
@@ -124,34 +115,155 @@ function allergenResult(allergen: EuAllergen, covered: readonly Line[], totalPct
  * - share: Σ (finished % ÷ own limit) within 100 %; a member with no restriction in the category
  *   adds nothing, one with an unsourced limit makes the rule unknown, a prohibited one fails it.
  */
-function evaluateGroup(catalogue: RegulatoryCatalogue, group: CombinationGroup, byStandard: ReadonlyMap<IfraStandard, readonly Line[]>, categoryId: string): CombinationResult | null {
-  const members: Array<[IfraStandard, readonly Line[]]> = [];
-  for (const id of group.standardIds) {
-    const standard = catalogue.standardById(id);
-    const covered = standard === undefined ? undefined : byStandard.get(standard);
-    if (standard !== undefined && covered !== undefined) members.push([standard, covered]);
+function evaluateGroup(catalogue: RegulatoryCatalogue, group: CombinationGroup, coveredOf: (standard: IfraStandard) => readonly Line[] | undefined, categoryId: string): CombinationResult | null {
+  const members = catalogue.groupMembers(group);
+  let present = 0;
+  for (const standard of members) if (coveredOf(standard) !== undefined) present++;
+  if (present < 2) return null;
+  const covered: Line[] = [];
+  for (const standard of members) {
+    const lines = coveredOf(standard);
+    if (lines !== undefined) for (const line of lines) if (!covered.includes(line)) covered.push(line);
   }
-  if (members.length < 2) return null;
-  const covered = [...new Set(members.flatMap(([, lines]) => lines))].sort((a, b) => a.line - b.line);
-  const base = { id: group.id, name: group.name, rule: group.rule, lines: lineIndexes(covered), note: group.note, sourceIds: group.sourceIds };
+  covered.sort(byLine);
+  let totalPct: number;
+  let limitPct: number | null;
+  let verdict: Verdict;
   if (group.rule === 'total') {
-    const totalPct = sumFinishedPct(covered);
-    const limit = catalogue.standardById(group.limitFrom!)?.limits[categoryId] ?? { kind: 'not_sourced' as const };
-    const limitPct = limit.kind === 'limit' ? limit.pct : limit.kind === 'prohibited' ? 0 : null;
-    const verdict: Verdict = limitPct !== null ? judge(totalPct, limitPct) : limit.kind === 'no_restriction' ? 'pass' : 'unknown';
-    return { ...base, totalPct, limitPct, verdict, excessPct: limitPct === null ? 0 : round(Math.max(0, totalPct - limitPct)) };
+    totalPct = sumFinishedPct(covered);
+    const limit = catalogue.standardById(group.limitFrom!)?.limits[categoryId] ?? NOT_SOURCED;
+    limitPct = limit.kind === 'limit' ? limit.pct : limit.kind === 'prohibited' ? 0 : null;
+    verdict = limitPct !== null ? judge(totalPct, limitPct) : limit.kind === 'no_restriction' ? 'pass' : 'unknown';
+  } else {
+    let share = 0;
+    verdict = 'pass';
+    for (const standard of members) {
+      const lines = coveredOf(standard);
+      if (lines === undefined) continue;
+      const limit = standard.limits[categoryId] ?? NOT_SOURCED;
+      if (limit.kind === 'limit') share += sumFinishedPct(lines) / limit.pct;
+      else if (limit.kind === 'not_sourced') verdict = worse(verdict, 'unknown');
+      else if (limit.kind === 'prohibited') verdict = 'fail';
+    }
+    totalPct = round(share * 100);
+    limitPct = 100;
+    verdict = worse(verdict, judge(totalPct, 100));
   }
-  let share = 0;
-  let verdict: Verdict = 'pass';
-  for (const [standard, lines] of members) {
-    const limit = standard.limits[categoryId] ?? { kind: 'not_sourced' as const };
-    if (limit.kind === 'limit') share += sumFinishedPct(lines) / limit.pct;
-    else if (limit.kind === 'not_sourced') verdict = worse(verdict, 'unknown');
-    else if (limit.kind === 'prohibited') verdict = 'fail';
+  // Built field by field: a spread of a shared base costs more than the rest of the group's evaluation.
+  return {
+    id: group.id,
+    name: group.name,
+    rule: group.rule,
+    lines: lineIndexes(covered),
+    note: group.note,
+    sourceIds: group.sourceIds,
+    totalPct,
+    limitPct,
+    verdict,
+    excessPct: limitPct === null ? 0 : round(Math.max(0, totalPct - limitPct)),
+  };
+}
+
+const NOT_SOURCED: CategoryLimit = { kind: 'not_sourced' };
+/** What the check reads of one Standard, whatever the category: built once per catalogue, strings included. */
+interface StandardFacts {
+  readonly standard: IfraStandard;
+  readonly restriction: boolean;
+  readonly prohibition: 'prohibited' | 'limits_not_sourced' | null;
+  /** The line note of a specification Standard. */
+  readonly specificationNote: string | null;
+  readonly prohibitionReason: string;
+  readonly mixedNote: string;
+  readonly mixedGap: string;
+  readonly combinationNote: string;
+  readonly unappliedRules: readonly string[];
+  readonly groups: readonly CombinationGroup[];
+}
+
+/** One category's column of the limits, by Standard ordinal, with the strings a result may need. */
+interface CategoryTable {
+  readonly limits: readonly CategoryLimit[];
+  /** "IFRA category 4 limit of Coumarin". */
+  readonly limitGaps: readonly string[];
+  readonly prohibitedReasons: readonly string[];
+}
+
+interface AllergenFacts {
+  readonly allergen: EuAllergen;
+  readonly thresholdGap: string;
+  readonly annexIIReason: string;
+}
+
+/**
+ * The catalogue as the check reads it, by ordinal (ResolvedMaterial.standardOrdinals): per-Standard
+ * facts, per-category limit tables (built on a category's first check), and the per-check scratch
+ * slots (which Standards and allergens a formula covers), reused from check to check — a check runs
+ * to its end without yielding, and leaves every slot it set cleared.
+ */
+class CheckTables {
+  readonly standards: readonly StandardFacts[];
+  readonly allergens: readonly AllergenFacts[];
+  private readonly categories = new Map<string, CategoryTable>();
+  /** For each Standard ordinal, its position in the current check's `covered` lists, or -1. */
+  readonly standardSlot: Int32Array;
+  readonly allergenSlot: Int32Array;
+
+  constructor(private readonly catalogue: RegulatoryCatalogue) {
+    this.standards = catalogue.standards.map((standard) => ({
+      standard,
+      restriction: standard.types.has('restriction'),
+      prohibition: prohibitionOf(standard),
+      specificationNote: standard.specification === null ? null : `specification (${standard.name}): the raw material's certificate must show: ${standard.specification}`,
+      prohibitionReason: `IFRA prohibition (${standard.name})`,
+      mixedNote: `${standard.name}: the Standard is ${standard.typeList.join(' + ')} for different grades or uses, and its limits are not sourced`,
+      mixedGap: `limits of ${standard.name} (a prohibition + restriction Standard)`,
+      combinationNote: `the ${standard.name} Standard limits the sum of the materials it covers`,
+      unappliedRules: catalogue.unappliedRulesOf(standard).map((rule) => rule.text),
+      groups: catalogue.groupsOf(standard),
+    }));
+    this.allergens = catalogue.allergens.map((allergen) => ({
+      allergen,
+      thresholdGap: `EU labelling threshold of ${allergen.labelName}`,
+      annexIIReason: `EU Regulation 1223/2009 Annex II (${allergen.labelName})`,
+    }));
+    this.ordinals = new Map(catalogue.standards.map((standard, i) => [standard, i]));
+    this.standardSlot = new Int32Array(this.standards.length).fill(-1);
+    this.allergenSlot = new Int32Array(this.allergens.length).fill(-1);
   }
-  const totalPct = round(share * 100);
-  verdict = worse(verdict, judge(totalPct, 100));
-  return { ...base, totalPct, limitPct: 100, verdict, excessPct: round(Math.max(0, totalPct - 100)) };
+
+  /** A Standard's ordinal (the sum rules name their members by Standard). */
+  ordinalOf(standard: IfraStandard): number {
+    return this.ordinals.get(standard)!;
+  }
+
+  private readonly ordinals: Map<IfraStandard, number>;
+
+  category(id: string): CategoryTable {
+    let table = this.categories.get(id);
+    if (table === undefined) {
+      const standards = this.catalogue.standards;
+      table = {
+        limits: standards.map((standard) => standard.limits[id] ?? NOT_SOURCED),
+        limitGaps: standards.map((standard) => `IFRA category ${id} limit of ${standard.name}`),
+        prohibitedReasons: standards.map((standard) => `IFRA prohibits ${standard.name} in category ${id}`),
+      };
+      this.categories.set(id, table);
+    }
+    return table;
+  }
+}
+
+const checkTables = new WeakMap<RegulatoryCatalogue, CheckTables>();
+
+function tablesOf(catalogue: RegulatoryCatalogue): CheckTables {
+  let tables = checkTables.get(catalogue);
+  if (tables === undefined) checkTables.set(catalogue, (tables = new CheckTables(catalogue)));
+  return tables;
+}
+
+
+function byLine(a: Line, b: Line): number {
+  return a.line - b.line;
 }
 
 export function defaultExposure(category: string): Exposure {
@@ -169,6 +281,8 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
         : `category: unknown IFRA category "${request.category}" (known: ${catalogue.categories.map((c) => c.id).join(', ')})`;
     throw new FaiError(ErrorCodes.VALIDATION, message, { field: 'category' });
   }
+  const tables = tablesOf(catalogue);
+  const table = tables.category(category.id);
   const strict = request.strict ?? false;
   const exposure = request.exposure ?? defaultExposure(category.id);
   const checks: Record<CheckType, Verdict> = { ingredient: 'pass', concentration: 'pass', combination: 'pass' };
@@ -183,177 +297,203 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
   const lines: Line[] = [];
   const resolvedLines = resolveFormula(catalogue, request.formula);
   const specificationMet = new Set<Line>();
-  const byStandard = new Map<IfraStandard, Line[]>();
-  const byAllergen = new Map<EuAllergen, Line[]>();
-  for (let index = 0; index < request.formula.length; index++) {
-    const entry = request.formula[index]!;
-    const resolved = resolvedLines[index]!;
-    const line: Line = {
-      line: index,
-      input: entry.material,
-      known: resolved !== null,
-      name: resolved === null ? null : resolved.name,
-      cas: resolved === null ? null : resolved.cas,
-      concentrationPct: entry.concentrationPct,
-      finishedPct: round((entry.concentrationPct * request.dosagePct) / 100),
-      verdict: 'pass',
-      standards: [],
-      notes: NO_NOTES,
-    };
-    lines.push(line);
-    if (entry.specificationMet === true) specificationMet.add(line);
-    if (resolved === null) {
-      line.verdict = 'unknown';
-      addNote(line, 'not in the sourced data (IFRA Standards index, EU allergens, materials palette): not assessed');
-      unknownMaterials.push({ line: index, input: entry.material });
-      checks.ingredient = worse(checks.ingredient, 'unknown');
-      continue;
-    }
-    for (const standard of resolved.standards) {
-      const covered = byStandard.get(standard);
-      if (covered === undefined) byStandard.set(standard, [line]);
-      else covered.push(line);
-    }
-    for (const allergen of resolved.allergens) {
-      const covered = byAllergen.get(allergen);
-      if (covered === undefined) byAllergen.set(allergen, [line]);
-      else covered.push(line);
-    }
-    if (resolved.natural) {
-      notAssessed.push({ line: index, material: resolved.name });
-      addNote(line, 'natural material: the allergens it contains are not sourced, so they are not counted');
-      gaps.add('composition of natural materials (their allergen content) is not sourced');
-    }
-    if (resolved.standards.length === 0 && resolved.allergens.length === 0) addNote(line, 'no IFRA Standard in the IFRA Standards index');
-  }
-
-  // IFRA Standards: a Standard's limit applies to the sum of every line it covers.
+  // The Standards and allergens the formula covers (ordinals, first seen first) and the lines each covers;
+  // the tables' slots say where an ordinal's lines are, and are cleared before the check returns.
+  const { standardSlot, allergenSlot } = tables;
+  const standardOrdinals: number[] = [];
+  const standardLines: Line[][] = [];
+  const allergenOrdinals: number[] = [];
+  const allergenLines: Line[][] = [];
   const combinations: CombinationResult[] = [];
-  for (const [standard, covered] of byStandard) {
-    const types = standard.typeList;
-    if (standard.specification !== null) {
-      for (const line of covered) {
-        const met = specificationMet.has(line);
-        specifications.push({ line: line.line, standardId: standard.id, standard: standard.name, note: standard.specification, met, sourceIds: standard.sourceIds });
-        addNote(line, `specification (${standard.name}): the raw material's certificate must show: ${standard.specification}`);
-        if (!met) unmetSpecifications.add(line);
-      }
-    }
-    const relevantLimit = standard.limits[category.id];
-    if (relevantLimit === undefined || relevantLimit.kind !== 'no_restriction') {
-      for (const rule of catalogue.unappliedRulesOf(standard)) gaps.add(rule.text);
-    }
-    // A prohibition applied by sourced limits falls through to the restriction below (its grade condition is a specification, above).
-    const prohibition = prohibitionOf(standard);
-    if (prohibition !== null) {
-      const mixed = prohibition === 'limits_not_sourced';
-      const verdict: Verdict = mixed ? 'unknown' : 'fail';
-      for (const line of covered) {
-        line.standards.push(standardVerdict(standard, mixed ? null : 0, 'prohibited', verdict, mixed ? 0 : line.finishedPct, null, null));
-        line.verdict = worse(line.verdict, verdict);
-        if (mixed) addNote(line, `${standard.name}: the Standard is ${types.join(' + ')} for different grades or uses, and its limits are not sourced`);
-        else prohibited.push({ line: line.line, material: line.name!, reason: `IFRA prohibition (${standard.name})`, sourceIds: standard.sourceIds });
-      }
-      checks.ingredient = worse(checks.ingredient, verdict);
-      if (mixed) gaps.add(`limits of ${standard.name} (a prohibition + restriction Standard)`);
-      continue;
-    }
-    if (!standard.types.has('restriction')) {
-      for (const line of covered) line.standards.push(standardVerdict(standard, null, 'none', 'pass', 0, null, null));
-      continue;
-    }
-    const limit = standard.limits[category.id] ?? { kind: 'not_sourced' as const };
-    const totalPct = sumFinishedPct(covered);
-    const combination = covered.length > 1 ? standard.id : null;
-    let verdict: Verdict;
-    let limitPct: number | null = null;
-    if (limit.kind === 'prohibited') {
-      // The Standard prohibits the material in this category (p-BMHCA in 1 and 6).
-      for (const line of covered) {
-        line.standards.push(standardVerdict(standard, 0, 'prohibited', 'fail', line.finishedPct, null, null));
-        line.verdict = 'fail';
-        prohibited.push({ line: line.line, material: line.name!, reason: `IFRA prohibits ${standard.name} in category ${category.id}`, sourceIds: standard.sourceIds });
-      }
-      checks.ingredient = 'fail';
-      continue;
-    }
-    if (limit.kind === 'no_restriction') verdict = 'pass';
-    else if (limit.kind === 'not_sourced') {
-      verdict = 'unknown';
-      gaps.add(limitGap(standard, category.id));
-    } else {
-      limitPct = limit.pct;
-      verdict = judge(totalPct, limit.pct);
-    }
-    for (const line of covered) {
-      line.standards.push(
-        standardVerdict(
-          standard,
-          limitPct,
-          limit.kind,
-          verdict,
-          limitPct === null ? 0 : round(Math.max(0, (covered.length > 1 ? totalPct : line.finishedPct) - limitPct)),
-          limitPct === null || limitPct === 0 ? null : round(line.finishedPct / limitPct),
-          combination,
-        ),
-      );
-      line.verdict = worse(line.verdict, verdict);
-    }
-    if (covered.length > 1) {
-      combinations.push({
-        id: standard.id,
-        name: standard.name,
-        rule: 'total',
-        lines: lineIndexes(covered),
-        totalPct,
-        limitPct,
-        verdict,
-        excessPct: limitPct === null ? 0 : round(Math.max(0, totalPct - limitPct)),
-        note: `the ${standard.name} Standard limits the sum of the materials it covers`,
-        sourceIds: standard.sourceIds,
-      });
-      checks.combination = worse(checks.combination, verdict);
-    } else {
-      checks.concentration = worse(checks.concentration, verdict);
-    }
-  }
-
-  // Sum rules over several Standards (oakmoss + treemoss, MHC + MOC, the furocoumarin oils), when more than one member is present.
-  const evaluated = new Set<CombinationGroup>();
-  for (const standard of byStandard.keys()) {
-    for (const group of catalogue.groupsOf(standard)) {
-      if (evaluated.has(group)) continue;
-      evaluated.add(group);
-      const result = evaluateGroup(catalogue, group, byStandard, category.id);
-      if (result === null) continue;
-      if (result.verdict === 'unknown') gaps.add(`IFRA category ${category.id} limit of ${group.name}`);
-      combinations.push(result);
-      for (const index of result.lines) lines[index]!.verdict = worse(lines[index]!.verdict, result.verdict);
-      checks.combination = worse(checks.combination, result.verdict);
-    }
-  }
-
-  // EU allergens: declared when the total in the finished product exceeds the threshold for the exposure.
   const found: AllergenResult[] = [];
-  for (const [allergen, covered] of byAllergen) {
-    const totalPct = sumFinishedPct(covered);
-    if (allergen.annex === 'annex_ii') {
-      found.push(allergenResult(allergen, covered, totalPct, 0, 'prohibited'));
-      for (const line of covered) {
-        line.verdict = 'fail';
-        prohibited.push({ line: line.line, material: line.name!, reason: `EU Regulation 1223/2009 Annex II (${allergen.labelName})`, sourceIds: allergen.sourceIds });
+  try {
+    for (let index = 0; index < request.formula.length; index++) {
+      const entry = request.formula[index]!;
+      const resolved = resolvedLines[index]!;
+      const line: Line = {
+        line: index,
+        input: entry.material,
+        known: resolved !== null,
+        name: resolved === null ? null : resolved.name,
+        cas: resolved === null ? null : resolved.cas,
+        concentrationPct: entry.concentrationPct,
+        finishedPct: round((entry.concentrationPct * request.dosagePct) / 100),
+        verdict: 'pass',
+        standards: [],
+        notes: NO_NOTES,
+      };
+      lines.push(line);
+      if (entry.specificationMet === true) specificationMet.add(line);
+      if (resolved === null) {
+        line.verdict = 'unknown';
+        addNote(line, 'not in the sourced data (IFRA Standards index, EU allergens, materials palette): not assessed');
+        unknownMaterials.push({ line: index, input: entry.material });
+        checks.ingredient = worse(checks.ingredient, 'unknown');
+        continue;
       }
-      checks.ingredient = 'fail';
-      continue;
+      for (const ordinal of resolved.standardOrdinals) {
+        const slot = standardSlot[ordinal]!;
+        if (slot !== -1) standardLines[slot]!.push(line);
+        else {
+          standardSlot[ordinal] = standardOrdinals.length;
+          standardOrdinals.push(ordinal);
+          standardLines.push([line]);
+        }
+      }
+      for (const ordinal of resolved.allergenOrdinals) {
+        const slot = allergenSlot[ordinal]!;
+        if (slot !== -1) allergenLines[slot]!.push(line);
+        else {
+          allergenSlot[ordinal] = allergenOrdinals.length;
+          allergenOrdinals.push(ordinal);
+          allergenLines.push([line]);
+        }
+      }
+      if (resolved.natural) {
+        notAssessed.push({ line: index, material: resolved.name });
+        addNote(line, 'natural material: the allergens it contains are not sourced, so they are not counted');
+        gaps.add('composition of natural materials (their allergen content) is not sourced');
+      }
+      if (resolved.standards.length === 0 && resolved.allergens.length === 0) addNote(line, 'no IFRA Standard in the IFRA Standards index');
     }
-    const thresholdPct = exposure === 'leave_on' ? allergen.leaveOnThresholdPct : allergen.rinseOffThresholdPct;
-    if (thresholdPct === null) {
-      gaps.add(`EU labelling threshold of ${allergen.labelName}`);
-      found.push(allergenResult(allergen, covered, totalPct, thresholdPct, 'threshold_not_sourced'));
-    } else {
-      // The Regulation requires labelling when the concentration *exceeds* the threshold.
-      found.push(allergenResult(allergen, covered, totalPct, thresholdPct, totalPct > thresholdPct ? 'declare' : 'below_threshold'));
+
+    // IFRA Standards: a Standard's limit applies to the sum of every line it covers.
+    for (let i = 0; i < standardOrdinals.length; i++) {
+      const ordinal = standardOrdinals[i]!;
+      const covered = standardLines[i]!;
+      const facts = tables.standards[ordinal]!;
+      const standard = facts.standard;
+      if (facts.specificationNote !== null) {
+        for (const line of covered) {
+          const met = specificationMet.has(line);
+          specifications.push({ line: line.line, standardId: standard.id, standard: standard.name, note: standard.specification!, met, sourceIds: standard.sourceIds });
+          addNote(line, facts.specificationNote);
+          if (!met) unmetSpecifications.add(line);
+        }
+      }
+      const limit = table.limits[ordinal]!;
+      if (limit.kind !== 'no_restriction') for (const text of facts.unappliedRules) gaps.add(text);
+      // A prohibition applied by sourced limits falls through to the restriction below (its grade condition is a specification, above).
+      const prohibition = facts.prohibition;
+      if (prohibition !== null) {
+        const mixed = prohibition === 'limits_not_sourced';
+        const verdict: Verdict = mixed ? 'unknown' : 'fail';
+        for (const line of covered) {
+          line.standards.push(standardVerdict(standard, mixed ? null : 0, 'prohibited', verdict, mixed ? 0 : line.finishedPct, null, null));
+          line.verdict = worse(line.verdict, verdict);
+          if (mixed) addNote(line, facts.mixedNote);
+          else prohibited.push({ line: line.line, material: line.name!, reason: facts.prohibitionReason, sourceIds: standard.sourceIds });
+        }
+        checks.ingredient = worse(checks.ingredient, verdict);
+        if (mixed) gaps.add(facts.mixedGap);
+        continue;
+      }
+      if (!facts.restriction) {
+        for (const line of covered) line.standards.push(standardVerdict(standard, null, 'none', 'pass', 0, null, null));
+        continue;
+      }
+      const totalPct = sumFinishedPct(covered);
+      const combination = covered.length > 1 ? standard.id : null;
+      let verdict: Verdict;
+      let limitPct: number | null = null;
+      if (limit.kind === 'prohibited') {
+        // The Standard prohibits the material in this category (p-BMHCA in 1 and 6).
+        for (const line of covered) {
+          line.standards.push(standardVerdict(standard, 0, 'prohibited', 'fail', line.finishedPct, null, null));
+          line.verdict = 'fail';
+          prohibited.push({ line: line.line, material: line.name!, reason: table.prohibitedReasons[ordinal]!, sourceIds: standard.sourceIds });
+        }
+        checks.ingredient = 'fail';
+        continue;
+      }
+      if (limit.kind === 'no_restriction') verdict = 'pass';
+      else if (limit.kind === 'not_sourced') {
+        verdict = 'unknown';
+        gaps.add(table.limitGaps[ordinal]!);
+      } else {
+        limitPct = limit.pct;
+        verdict = judge(totalPct, limit.pct);
+      }
+      for (const line of covered) {
+        line.standards.push(
+          standardVerdict(
+            standard,
+            limitPct,
+            limit.kind,
+            verdict,
+            limitPct === null ? 0 : round(Math.max(0, (covered.length > 1 ? totalPct : line.finishedPct) - limitPct)),
+            limitPct === null || limitPct === 0 ? null : round(line.finishedPct / limitPct),
+            combination,
+          ),
+        );
+        line.verdict = worse(line.verdict, verdict);
+      }
+      if (covered.length > 1) {
+        combinations.push({
+          id: standard.id,
+          name: standard.name,
+          rule: 'total',
+          lines: lineIndexes(covered),
+          totalPct,
+          limitPct,
+          verdict,
+          excessPct: limitPct === null ? 0 : round(Math.max(0, totalPct - limitPct)),
+          note: facts.combinationNote,
+          sourceIds: standard.sourceIds,
+        });
+        checks.combination = worse(checks.combination, verdict);
+      } else {
+        checks.concentration = worse(checks.concentration, verdict);
+      }
     }
+
+    // Sum rules over several Standards (oakmoss + treemoss, MHC + MOC, the furocoumarin oils), when more than one member is present.
+    const evaluated = new Set<CombinationGroup>();
+    const coveredOf = (standard: IfraStandard): readonly Line[] | undefined => {
+      const slot = standardSlot[tables.ordinalOf(standard)]!;
+      return slot === -1 ? undefined : standardLines[slot];
+    };
+    for (const ordinal of standardOrdinals) {
+      for (const group of tables.standards[ordinal]!.groups) {
+        if (evaluated.has(group)) continue;
+        evaluated.add(group);
+        const result = evaluateGroup(catalogue, group, coveredOf, category.id);
+        if (result === null) continue;
+        if (result.verdict === 'unknown') gaps.add(`IFRA category ${category.id} limit of ${group.name}`);
+        combinations.push(result);
+        for (const index of result.lines) lines[index]!.verdict = worse(lines[index]!.verdict, result.verdict);
+        checks.combination = worse(checks.combination, result.verdict);
+      }
+    }
+
+    // EU allergens: declared when the total in the finished product exceeds the threshold for the exposure.
+    for (let i = 0; i < allergenOrdinals.length; i++) {
+      const facts = tables.allergens[allergenOrdinals[i]!]!;
+      const allergen = facts.allergen;
+      const covered = allergenLines[i]!;
+      const totalPct = sumFinishedPct(covered);
+      if (allergen.annex === 'annex_ii') {
+        found.push(allergenResult(allergen, covered, totalPct, 0, 'prohibited'));
+        for (const line of covered) {
+          line.verdict = 'fail';
+          prohibited.push({ line: line.line, material: line.name!, reason: facts.annexIIReason, sourceIds: allergen.sourceIds });
+        }
+        checks.ingredient = 'fail';
+        continue;
+      }
+      const thresholdPct = exposure === 'leave_on' ? allergen.leaveOnThresholdPct : allergen.rinseOffThresholdPct;
+      if (thresholdPct === null) {
+        gaps.add(facts.thresholdGap);
+        found.push(allergenResult(allergen, covered, totalPct, thresholdPct, 'threshold_not_sourced'));
+      } else {
+        // The Regulation requires labelling when the concentration *exceeds* the threshold.
+        found.push(allergenResult(allergen, covered, totalPct, thresholdPct, totalPct > thresholdPct ? 'declare' : 'below_threshold'));
+      }
+    }
+
+  } finally {
+    for (const ordinal of standardOrdinals) standardSlot[ordinal] = -1;
+    for (const ordinal of allergenOrdinals) allergenSlot[ordinal] = -1;
   }
 
   if (strict) {

@@ -1,10 +1,33 @@
-import type { Metrics } from '../metrics/index.ts';
+import type { CounterSeries, Metrics } from '../metrics/index.ts';
 import type { CheckType, ComplianceResult } from './check.ts';
 
 const CHECK_TYPES: readonly CheckType[] = ['ingredient', 'concentration', 'combination'];
 
 /** Where a checked formula came from: one the service proposed, or one a customer asked to check. */
 export type CheckSource = 'served' | 'check';
+
+/** The series every check moves (one per check type), found once per registry: a check moves them with no label lookup. */
+interface CheckSeries {
+  readonly checks: CounterSeries[];
+  readonly passed: CounterSeries[];
+  /** allergen_hits_total{allergen, severity="declare"} by allergen id, found on an allergen's first hit. */
+  readonly declared: Map<string, CounterSeries>;
+}
+
+const checkSeries = new WeakMap<Metrics, CheckSeries>();
+
+function checkSeriesOf(metrics: Metrics): CheckSeries {
+  let series = checkSeries.get(metrics);
+  if (series === undefined) {
+    series = {
+      checks: CHECK_TYPES.map((type) => metrics.ifraChecksTotal.seriesOf({ check_type: type })),
+      passed: CHECK_TYPES.map((type) => metrics.ifraChecksPassedTotal.seriesOf({ check_type: type })),
+      declared: new Map(),
+    };
+    checkSeries.set(metrics, series);
+  }
+  return series;
+}
 
 /**
  * Moves the regulation metrics for one finished check:
@@ -20,10 +43,11 @@ export type CheckSource = 'served' | 'check';
  * - `allergen_hits_total{allergen,severity}` for every allergen to declare or prohibited.
  */
 export function recordCheck(metrics: Metrics, result: ComplianceResult, source: CheckSource = 'check'): void {
-  for (const type of CHECK_TYPES) {
-    metrics.ifraChecksTotal.inc({ check_type: type });
-    const verdict = result.checks[type];
-    if (verdict === 'pass' || verdict === 'warning') metrics.ifraChecksPassedTotal.inc({ check_type: type });
+  const series = checkSeriesOf(metrics);
+  for (let i = 0; i < CHECK_TYPES.length; i++) {
+    series.checks[i]!.inc();
+    const verdict = result.checks[CHECK_TYPES[i]!];
+    if (verdict === 'pass' || verdict === 'warning') series.passed[i]!.inc();
   }
   const prohibitedLines = new Set<number>();
   for (const material of result.materials) {
@@ -38,7 +62,11 @@ export function recordCheck(metrics: Metrics, result: ComplianceResult, source: 
     if (combination.verdict === 'fail') metrics.ifraViolationsTotal.inc({ ingredient: combination.id, violation_type: 'combination', source });
   }
   for (const allergen of result.allergens.found) {
-    if (allergen.status === 'declare') metrics.allergenHitsTotal.inc({ allergen: allergen.id, severity: 'declare' });
+    if (allergen.status === 'declare') {
+      let declared = series.declared.get(allergen.id);
+      if (declared === undefined) series.declared.set(allergen.id, (declared = metrics.allergenHitsTotal.seriesOf({ allergen: allergen.id, severity: 'declare' })));
+      declared.inc();
+    }
     else if (allergen.status === 'prohibited') {
       metrics.allergenHitsTotal.inc({ allergen: allergen.id, severity: 'prohibited' });
       // The same material already counted as an IFRA prohibition is one violation, not two.
