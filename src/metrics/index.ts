@@ -17,6 +17,7 @@ export {
 export { LabelBound } from './labels.ts';
 export {
   createMetrics,
+  PROM_CLIENT_RENDER,
   CounterHandle,
   type CounterSeries,
   GaugeHandle,

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import {
   catalogueEntries,
   type Catalogue,
@@ -34,10 +34,45 @@ export interface CounterSeries {
 interface CounterEntry {
   readonly labels: Record<string, string>;
   readonly key: string;
+  /** `{name="value",…}` as the exposition format writes it: escaped once, when the series is created. */
+  readonly labelText: string;
   value: number;
   /** The entry's series in each window the counter feeds, in `windows` order (filled on first increment). */
   windowSeries: WindowSeries[] | undefined;
 }
+
+/** Metrics whose exposition text we write ourselves (with the format prom-client writes), by metric object. */
+const RENDERERS = new WeakMap<object, () => string>();
+
+/** The exposition format's escaping (prom-client's, for identical output): backslash and newline; in label values, quotes too. */
+function escapeText(text: string): string {
+  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
+}
+
+function labelText(labels: Readonly<Record<string, string>>): string {
+  const parts: string[] = [];
+  for (const [name, value] of Object.entries(labels)) parts.push(`${name}="${escapeText(value).replace(/"/g, '\\"')}"`);
+  return parts.length === 0 ? '' : `{${parts.join(',')}}`;
+}
+
+/**
+ * prom-client's registry, rendering our counters from their series: each series' label text is
+ * escaped once, when it is created, and a scrape writes `name{labels} value` for each — where
+ * prom-client would reset the counter, add every series back through its label hashing, then format
+ * and escape every label of every sample again (most of a scrape at the label bounds: ~8,000
+ * ifra_violations_total series). Every other metric (the gauges, histograms, Node's own) renders as
+ * prom-client renders it.
+ */
+class CatalogueRegistry extends Registry {
+  // prom-client 15's per-metric renderer, which metrics() calls for each metric: not in its type declarations.
+  async getMetricsAsString(metric: Metric): Promise<string> {
+    const render = RENDERERS.get(metric);
+    return render !== undefined && this.contentType === Registry.PROMETHEUS_CONTENT_TYPE ? render() : PROM_CLIENT_RENDER.call(this, metric);
+  }
+}
+
+/** prom-client's own rendering of one metric (also what a test compares ours with). */
+export const PROM_CLIENT_RENDER = (Registry.prototype as unknown as { getMetricsAsString(this: Registry, metric: Metric): Promise<string> }).getMetricsAsString;
 
 export class CounterHandle<N extends string> {
   readonly def: CounterDef;
@@ -47,16 +82,23 @@ export class CounterHandle<N extends string> {
   constructor(def: CounterDef, registry: Registry) {
     this.def = def;
     const bounds = new LabelSetBound(def.labels);
-    const series = (this.series = new SeriesIndex(bounds, (labels, key): CounterEntry => ({ labels, key, value: 0, windowSeries: undefined })));
-    new Counter({
+    const series = (this.series = new SeriesIndex(bounds, (labels, key): CounterEntry => ({ labels, key, labelText: labelText(labels), value: 0, windowSeries: undefined })));
+    const counter = new Counter({
       name: def.name,
       help: def.help,
       labelNames: bounds.names,
       registers: [registry],
+      // For readers of the metric object (get()); a scrape renders the entries directly (CatalogueRegistry).
       collect() {
         this.reset();
         for (const { labels, value } of series.all) this.inc(labels, value);
       },
+    });
+    const head = `# HELP ${escapeText(def.name)} ${escapeText(def.help)}\n# TYPE ${escapeText(def.name)} counter`;
+    RENDERERS.set(counter, () => {
+      let text = head;
+      for (const entry of series.all) text += `\n${def.name}${entry.labelText} ${entry.value}`;
+      return text;
     });
   }
 
@@ -247,7 +289,7 @@ export interface CreateMetricsOptions {
  * process metrics). Each process builds exactly one, in its composition root.
  */
 export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
-  const registry = new Registry();
+  const registry = new CatalogueRegistry();
   if (options.defaultMetrics ?? true) {
     collectDefaultMetrics({ register: registry });
     // prom-client names three gauges `_total`, which Prometheus reserves for counters (promtool flags them).

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { catalogue, catalogueEntries, createMetrics, readHistogram, readSamples, type Metrics } from '../../src/metrics/index.ts';
+import { catalogue, catalogueEntries, createMetrics, PROM_CLIENT_RENDER, readHistogram, readSamples, type Metrics } from '../../src/metrics/index.ts';
+import type { Metric } from 'prom-client';
+import { metricsAtLabelBounds } from '../helpers/label-bounds.ts';
 
 /** `# TYPE name type` lines of the exposition text: the families a scraper will see. */
 async function exposedTypes(metrics: Metrics): Promise<Map<string, string>> {
@@ -70,5 +72,41 @@ describe('metrics registry', () => {
     assert.equal((await readSamples(metrics.registry, catalogue.systemRps))[0]?.value, 2, '120 requests over 60 s');
     const rates = Object.fromEntries((await readSamples(metrics.registry, catalogue.systemErrorRate)).map((s) => [s.labels.error_type, s.value]));
     assert.deepEqual(rates, { client_error: 0, server_error: 0, timeout: 0.04, unavailable: 0 });
+  });
+});
+
+describe('the scrape at the label bounds', () => {
+  /** Every counter's block of the scrape beside prom-client's own rendering of the same counter. */
+  async function assertCountersRenderAsPromClient(metrics: Metrics): Promise<number> {
+    const ours = await metrics.registry.metrics();
+    let counters = 0;
+    for (const metric of metrics.registry.getMetricsAsArray() as unknown as Metric[]) {
+      if (String((metric as unknown as { type: unknown }).type) !== 'counter') continue;
+      counters++;
+      const rendered = ours.split('\n\n').find((block) => block.startsWith(`# HELP ${(metric as unknown as { name: string }).name} `));
+      assert.equal(rendered, await PROM_CLIENT_RENDER.call(metrics.registry, metric));
+    }
+    return counters;
+  }
+
+  it('renders every counter exactly as prom-client would, from the series it keeps', async () => {
+    const { metrics, series } = metricsAtLabelBounds({ defaultMetrics: false });
+    assert.ok(series > 5_000, `${series} series`);
+    assert.ok((await assertCountersRenderAsPromClient(metrics)) >= 10);
+  });
+
+  it('escapes label values as prom-client does: backslash, quote, newline', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    metrics.ifraViolationsTotal.inc({ ingredient: 'odd "name"\\with\nnewline', violation_type: 'prohibited', source: 'check' });
+    assert.ok((await assertCountersRenderAsPromClient(metrics)) >= 10);
+    assert.match(await metrics.registry.metrics(), /ingredient="odd \\"name\\"\\\\with\\nnewline"/);
+  });
+
+  it('is answered from the series, not by recounting them: a scrape moves no counter', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    metrics.systemRequestsTotal.inc({ service: 'api' }, 3);
+    await metrics.registry.metrics();
+    await metrics.registry.metrics();
+    assert.match(await metrics.registry.metrics(), /^system_requests_total\{service="api"\} 3$/m);
   });
 });
