@@ -119,8 +119,10 @@ export function createApp(config: Config): App {
   ];
 
   // Which instance answered: nginx splits traffic between instances, and the runbooks verify the split by this header.
-  server.addHook('onSend', async (_request, reply) => {
+  // Set when the request arrives, in a synchronous hook: an async one costs its promise on every request.
+  server.addHook('onRequest', (_request, reply, done) => {
     reply.header('x-fai-instance', config.workerId);
+    done();
   });
   installErrorHandling(server);
   installRequestAccounting(server, metrics);

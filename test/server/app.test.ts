@@ -35,6 +35,24 @@ describe('GET /metrics', () => {
   });
 });
 
+describe('x-fai-instance (which instance answered: the runbooks verify traffic splits by it)', () => {
+  it('is on every answer: success, validation error, unknown route', async () => {
+    const answers = await Promise.all([
+      app.server.inject({ method: 'GET', url: '/health' }),
+      app.server.inject({ method: 'POST', url: '/v1/compliance/check', headers: { 'content-type': 'application/json' }, payload: '{bad' }),
+      app.server.inject({ method: 'GET', url: '/no/such/route' }),
+    ]);
+    assert.deepEqual(
+      answers.map((answer) => [answer.statusCode, answer.headers['x-fai-instance']]),
+      [
+        [200, 'api'],
+        [400, 'api'],
+        [404, 'api'],
+      ],
+    );
+  });
+});
+
 describe('GET /health', () => {
   it('lists every component; an optional LLM slot that is down makes the service degraded, not unhealthy', async () => {
     const response = await get('/health');
