@@ -105,10 +105,12 @@ function transformSchema(schema: FastifySchema): FastifySchema {
 const VERSION = (JSON.parse(readFileSync(new URL('package.json', PROJECT_ROOT), 'utf8')) as { version: string }).version;
 
 /**
- * Registers @fastify/swagger (before any route: it collects them as they are added), the validator
- * and serializer compilers for zod schemas, and GET /openapi.json.
+ * The validator and serializer compilers for routes that declare zod schemas: request parts are
+ * validated by their schema through parseOrThrow (a 400 naming the field, as at every other edge),
+ * answers written as JSON. Any Fastify instance serving our routes needs them (the service, the
+ * worker's /metrics).
  */
-export function installOpenApi(app: FastifyInstance): void {
+export function installZodCompilers(app: FastifyInstance): void {
   // Request parts are validated by their zod schema, with the errors every other edge gives.
   app.setValidatorCompiler(({ schema, httpPart }) => {
     if (!(schema instanceof z.ZodType)) throw new Error(`a route's ${httpPart ?? 'request'} schema must be a zod schema`);
@@ -123,6 +125,14 @@ export function installOpenApi(app: FastifyInstance): void {
   });
   // Response schemas document the answers (a test checks real answers against them); JSON is written as is.
   app.setSerializerCompiler(() => (data: unknown) => JSON.stringify(data));
+}
+
+/**
+ * Registers the zod compilers, @fastify/swagger (before any route: it collects them as they are
+ * added) and GET /openapi.json.
+ */
+export function installOpenApi(app: FastifyInstance): void {
+  installZodCompilers(app);
   app.register(swagger, {
     openapi: {
       openapi: '3.1.0',

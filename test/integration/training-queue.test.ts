@@ -10,6 +10,7 @@ import { createApp, type App } from '../../src/server/index.ts';
 import { testConfig } from '../helpers/config.ts';
 import { freePort, startFaiWorker, startRedis, waitFor, type FaiWorker, type RedisServer } from '../helpers/servers.ts';
 import { OPERATOR } from '../helpers/operator.ts';
+import { runFai } from '../helpers/cli.ts';
 
 /** Training through a real Redis: the service queues on BullMQ, a `fai worker` process (bin/fai.js, as a user runs it) trains. */
 let redis: RedisServer;
@@ -90,6 +91,19 @@ describe('training jobs through BullMQ (REDIS_URL) and a fai worker process', ()
     // The service's registry describes the service, not the worker.
     const apiText = await apps[0]!.metrics.registry.metrics();
     assert.doesNotMatch(apiText, /worker_id="worker-a"/);
+  });
+
+  it("the worker's /metrics validates its query as the service's does", async () => {
+    const refused = await fetch(`${worker!.metricsUrl}?x=1`);
+    assert.equal(refused.status, 400);
+    assert.equal(((await refused.json()) as { error: { field: string } }).error.field, 'query');
+  });
+
+  it('fai worker exits (78, naming the port) when its metrics port is taken, instead of staying up without it', async () => {
+    const taken = new URL(worker!.metricsUrl).port;
+    const result = await runFai(['worker', '--metrics-port', taken], { REDIS_URL: redis.url });
+    assert.equal(result.code, 78, result.stderr);
+    assert.match(result.stderr, new RegExp(`--metrics-port ${taken}: cannot listen`));
   });
 
   it('answers 503 naming Redis when the queue does not answer, instead of hanging', async () => {

@@ -1,11 +1,12 @@
 import { hostname } from 'node:os';
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import { loadConfig } from '../../config/index.ts';
 import { ErrorCodes, FaiError } from '../../errors/index.ts';
 import { startTrainingWorker, TRAINING_QUEUE } from '../../learning/index.ts';
 import { createMetrics } from '../../metrics/index.ts';
 import { installErrorHandling } from '../../server/error-mapping.ts';
+import { installZodCompilers } from '../../server/openapi.ts';
 import { registerMetricsRoutes } from '../../server/routes/metrics.ts';
 import { registerCpuSampler, startVramSampler } from '../../system/index.ts';
 
@@ -38,12 +39,16 @@ export async function workerCommand(options: { progressMs: number; metricsPort: 
   };
   worker.on('completed', () => ended(false));
   worker.on('failed', () => ended(true));
-  const exposition = Fastify({ loggerInstance: logger as FastifyBaseLogger, disableRequestLogging: true });
+  const exposition = Fastify({ loggerInstance: logger as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }) });
   installErrorHandling(exposition);
+  installZodCompilers(exposition);
   registerMetricsRoutes(exposition, metrics);
   let metricsAddress: string | undefined;
   if (options.metricsPort !== 0) {
-    metricsAddress = await exposition.listen({ port: options.metricsPort, host: config.host }).catch((error: unknown) => {
+    metricsAddress = await exposition.listen({ port: options.metricsPort, host: config.host }).catch(async (error: unknown) => {
+      // Nothing may keep the process alive once it cannot start: the queue connection and the sampler are closed.
+      vram.stop();
+      await worker.close().catch(() => undefined);
       throw new FaiError(ErrorCodes.CONFIG, `--metrics-port ${options.metricsPort}: cannot listen on ${config.host} (${(error as Error).message}); pass another port, or 0 for none`, { field: '--metrics-port' });
     });
   }
