@@ -262,6 +262,17 @@ function tablesOf(catalogue: RegulatoryCatalogue): CheckTables {
 }
 
 
+/** Adds `line` to the lines of `ordinal` (a Standard or an allergen), giving the ordinal a slot on its first line. */
+function cover(slots: Int32Array, ordinals: number[], lines: Line[][], ordinal: number, line: Line): void {
+  const slot = slots[ordinal]!;
+  if (slot !== -1) lines[slot]!.push(line);
+  else {
+    slots[ordinal] = ordinals.length;
+    ordinals.push(ordinal);
+    lines.push([line]);
+  }
+}
+
 function byLine(a: Line, b: Line): number {
   return a.line - b.line;
 }
@@ -331,24 +342,8 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
         checks.ingredient = worse(checks.ingredient, 'unknown');
         continue;
       }
-      for (const ordinal of resolved.standardOrdinals) {
-        const slot = standardSlot[ordinal]!;
-        if (slot !== -1) standardLines[slot]!.push(line);
-        else {
-          standardSlot[ordinal] = standardOrdinals.length;
-          standardOrdinals.push(ordinal);
-          standardLines.push([line]);
-        }
-      }
-      for (const ordinal of resolved.allergenOrdinals) {
-        const slot = allergenSlot[ordinal]!;
-        if (slot !== -1) allergenLines[slot]!.push(line);
-        else {
-          allergenSlot[ordinal] = allergenOrdinals.length;
-          allergenOrdinals.push(ordinal);
-          allergenLines.push([line]);
-        }
-      }
+      for (const ordinal of resolved.standardOrdinals) cover(standardSlot, standardOrdinals, standardLines, ordinal, line);
+      for (const ordinal of resolved.allergenOrdinals) cover(allergenSlot, allergenOrdinals, allergenLines, ordinal, line);
       if (resolved.natural) {
         notAssessed.push({ line: index, material: resolved.name });
         addNote(line, 'natural material: the allergens it contains are not sourced, so they are not counted');
