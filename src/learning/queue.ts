@@ -137,8 +137,12 @@ export class QueuedTrainingJobs implements TrainingJobs {
     return cids;
   }
 
-  private async view(job: Job<JobData, JobResult>): Promise<TrainingJobView> {
+  private async view(loaded: Job<JobData, JobResult>): Promise<TrainingJobView> {
+    let job = loaded;
     const state = STATES[await job.getState()] ?? 'waiting';
+    // A job that finished between its loading and the state read has its result only in Redis: read it again,
+    // or it would show as completed without its checkpoints.
+    if (state === 'completed' && (job.returnvalue === null || job.returnvalue === undefined)) job = (await Job.fromId<JobData, JobResult>(this.queue, job.id!)) ?? job;
     const progress = ProgressSchema.safeParse(job.progress);
     const completed = state === 'completed' && job.returnvalue !== null && job.returnvalue !== undefined;
     const cids = completed ? await this.checkpointsOf(job.id!) : undefined;
