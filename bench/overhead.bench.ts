@@ -238,9 +238,9 @@ function previousImplementation(): string | null {
   console.log(`building the previous check (${PREVIOUS_CHECK_COMMIT}) into ${target} …`);
   rmSync(target, { recursive: true, force: true });
   mkdirSync(target, { recursive: true });
-  execFileSync('sh', ['-c', `git archive ${PREVIOUS_CHECK_COMMIT} src tsconfig.json tsconfig.build.json package.json | tar -x -C '${target}'`], { cwd: ROOT });
+  execFileSync('sh', ['-c', `git archive ${PREVIOUS_CHECK_COMMIT} Makefile src tsconfig.json tsconfig.build.json package.json package-lock.json | tar -x -C '${target}'`], { cwd: ROOT });
   symlinkSync(join(ROOT, 'node_modules'), join(target, 'node_modules'));
-  execFileSync(join(ROOT, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.build.json'], { cwd: target, stdio: 'inherit' });
-  execFileSync('sh', ['-c', 'cd src && for f in */data/*; do install -D -m 644 "$f" "../dist/$f"; done && cd .. && node dist/regulation/snapshot.js'], { cwd: target });
+  // That commit's own build (its tsc emit, data copy and catalogue snapshot); the archive's files are older than the installed node_modules.
+  execFileSync('make', ['--no-print-directory', 'build'], { cwd: target, stdio: 'inherit' });
   return target;
 }

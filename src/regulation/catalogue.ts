@@ -414,6 +414,8 @@ export class RegulatoryCatalogue {
   readonly palette: readonly PaletteMaterial[];
   private readonly unappliedByStandard = new Map<string, UnappliedRule[]>();
   private readonly standardsById = new Map<string, IfraStandard>();
+  /** Each Standard's position in `standards` (ResolvedMaterial.standardOrdinals). */
+  private readonly ordinalByStandard = new Map<IfraStandard, number>();
   private readonly standardsByCas = new Map<string, IfraStandard[]>();
   private readonly allergensByCas = new Map<string, EuAllergen[]>();
   private readonly paletteByCas = new Map<string, PaletteMaterial>();
@@ -445,7 +447,10 @@ export class RegulatoryCatalogue {
     for (const allergen of this.allergens) for (const cas of allergen.cas) push(this.allergensByCas, cas, allergen);
     for (const group of this.groups) for (const id of group.standardIds) push(this.groupsByStandard, id, group);
     for (const rule of this.unappliedRules) for (const id of rule.standardIds) push(this.unappliedByStandard, id, rule);
-    for (const standard of this.standards) this.standardsById.set(standard.id, standard);
+    this.standards.forEach((standard, i) => {
+      this.standardsById.set(standard.id, standard);
+      this.ordinalByStandard.set(standard, i);
+    });
     for (const category of this.categories) this.categoriesById.set(category.id, category);
     // Names, most specific first: a palette name or an allergen row name means one CAS; a Standard's name may mean several.
     const name = (text: string, target: NameTarget) => {
@@ -475,7 +480,12 @@ export class RegulatoryCatalogue {
     return this.categoriesById.get(id);
   }
 
-  /** A sum rule's member Standards, in the group's order (resolved once, when the catalogue is built). */
+  /** A Standard's position in `standards`: what the check indexes its tables by. */
+  standardOrdinal(standard: IfraStandard): number {
+    return this.ordinalByStandard.get(standard)!;
+  }
+
+  /** A sum rule's member Standards, in the group's order (resolved on the group's first use, then kept). */
   groupMembers(group: CombinationGroup): readonly IfraStandard[] {
     let members = this.membersByGroup.get(group);
     if (members === undefined) {
@@ -522,10 +532,9 @@ export class RegulatoryCatalogue {
   private readonly resolvedByName = new Map<string, ResolvedMaterial>();
 
   private buildResolutions(): void {
-    const standardOrdinal = new Map(this.standards.map((standard, i) => [standard, i]));
     const allergenOrdinal = new Map(this.allergens.map((allergen, i) => [allergen, i]));
     const ordinals = (standards: readonly IfraStandard[], allergens: readonly EuAllergen[]) => ({
-      standardOrdinals: standards.map((standard) => standardOrdinal.get(standard)!),
+      standardOrdinals: standards.map((standard) => this.standardOrdinal(standard)),
       allergenOrdinals: allergens.map((allergen) => allergenOrdinal.get(allergen)!),
     });
     const known = new Set([...this.standardsByCas.keys(), ...this.allergensByCas.keys(), ...this.paletteByCas.keys()]);

@@ -226,17 +226,9 @@ class CheckTables {
       thresholdGap: `EU labelling threshold of ${allergen.labelName}`,
       annexIIReason: `EU Regulation 1223/2009 Annex II (${allergen.labelName})`,
     }));
-    this.ordinals = new Map(catalogue.standards.map((standard, i) => [standard, i]));
     this.standardSlot = new Int32Array(this.standards.length).fill(-1);
     this.allergenSlot = new Int32Array(this.allergens.length).fill(-1);
   }
-
-  /** A Standard's ordinal (the sum rules name their members by Standard). */
-  ordinalOf(standard: IfraStandard): number {
-    return this.ordinals.get(standard)!;
-  }
-
-  private readonly ordinals: Map<IfraStandard, number>;
 
   category(id: string): CategoryTable {
     let table = this.categories.get(id);
@@ -260,7 +252,6 @@ function tablesOf(catalogue: RegulatoryCatalogue): CheckTables {
   if (tables === undefined) checkTables.set(catalogue, (tables = new CheckTables(catalogue)));
   return tables;
 }
-
 
 /** Adds `line` to the lines of `ordinal` (a Standard or an allergen), giving the ordinal a slot on its first line. */
 function cover(slots: Int32Array, ordinals: number[], lines: Line[][], ordinal: number, line: Line): void {
@@ -445,7 +436,7 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
     // Sum rules over several Standards (oakmoss + treemoss, MHC + MOC, the furocoumarin oils), when more than one member is present.
     const evaluated = new Set<CombinationGroup>();
     const coveredOf = (standard: IfraStandard): readonly Line[] | undefined => {
-      const slot = standardSlot[tables.ordinalOf(standard)]!;
+      const slot = standardSlot[catalogue.standardOrdinal(standard)]!;
       return slot === -1 ? undefined : standardLines[slot];
     };
     for (const ordinal of standardOrdinals) {

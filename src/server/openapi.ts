@@ -10,7 +10,7 @@ import { PROJECT_ROOT } from '../system/index.ts';
  * each route declares in its `schema` — the same schemas Fastify validates the request with (the
  * validator compiler below runs them through parseOrThrow, so a bad request is answered 400 with the
  * field named, as everywhere else). Served at GET /openapi.json; checked in as docs/openapi.json
- * (`make openapi`), and a test fails when the two drift.
+ * (`make generate`), and a test fails when the two drift.
  */
 
 /**
