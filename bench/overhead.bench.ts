@@ -240,7 +240,8 @@ function previousImplementation(): string | null {
   mkdirSync(target, { recursive: true });
   execFileSync('sh', ['-c', `git archive ${PREVIOUS_CHECK_COMMIT} Makefile src tsconfig.json tsconfig.build.json package.json package-lock.json | tar -x -C '${target}'`], { cwd: ROOT });
   symlinkSync(join(ROOT, 'node_modules'), join(target, 'node_modules'));
-  // That commit's own build (its tsc emit, data copy and catalogue snapshot); the archive's files are older than the installed node_modules.
-  execFileSync('make', ['--no-print-directory', 'build'], { cwd: target, stdio: 'inherit' });
+  // That commit's own build (its tsc emit, data copy and catalogue snapshot). `-o` keeps make from
+  // reinstalling: node_modules is ours, through the symlink, and an npm ci there would replace it.
+  execFileSync('make', ['--no-print-directory', '-o', 'node_modules/.package-lock.json', 'build'], { cwd: target, stdio: 'inherit' });
   return target;
 }
