@@ -44,9 +44,18 @@ export interface PaletteMaterial {
   readonly maxUsePct: number | null;
   /** Typical % in the concentrate (data/usage.csv); null: not sourced. */
   readonly typicalUsePct: number | null;
+  /** TGSC_PY tags, verbatim, in first-seen order (110 rows; none for the naturals). */
+  readonly tgscDescriptors: readonly string[];
+  /** TGSC_PY substantivity on a smelling strip, hours (the median where several are given); null: not sourced. */
+  readonly substantivityHours: number | null;
+  /** TGSC_PY odour strength (the first where several are given); null: not sourced. */
+  readonly odorStrength: OdorStrength | null;
   readonly sourceIds: readonly string[];
   readonly remarks: string;
 }
+
+export const ODOR_STRENGTHS = ['low', 'medium', 'high', 'very high'] as const;
+export type OdorStrength = (typeof ODOR_STRENGTHS)[number];
 
 const Row = z.object({
   name: z.string().min(1),
@@ -56,8 +65,17 @@ const Row = z.object({
   note_position: z.enum(['top', 'heart', 'base', '']),
   source_ids: z.string().min(1),
   ifra_principal_name: z.string().min(1),
+  tgsc_descriptors: z.string(),
+  tgsc_substantivity_h: z.string().regex(/^(|\d+(\.\d+)?(;\d+(\.\d+)?)*)$/, 'must be hours, several joined by ;, or empty'),
+  tgsc_odor_strength: z.string().regex(/^(|(low|medium|high|very high)(;(low|medium|high|very high))*)$/, 'must be low, medium, high or very high, several joined by ;, or empty'),
   remarks: z.string(),
 });
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
 
 /** The palette names its naturals this way (README: "oils, absolutes, resinoids, balsams"); Myrrh is the one gum resin. */
 const NATURAL_NAME = /\b(oil|absolute|resinoid|balsam|distillate|extract|concrete|myrrh)\b/i;
@@ -79,6 +97,9 @@ export function loadPalette(path: URL | string = PALETTE_CSV, usagePath: URL | s
       natural: NATURAL_NAME.test(row.name),
       maxUsePct: usage.get(row.cas)?.maxUsePct ?? null,
       typicalUsePct: usage.get(row.cas)?.typicalUsePct ?? null,
+      tgscDescriptors: row.tgsc_descriptors.split(';').map((d) => d.trim()).filter(Boolean),
+      substantivityHours: row.tgsc_substantivity_h === '' ? null : median(row.tgsc_substantivity_h.split(';').map(Number)),
+      odorStrength: row.tgsc_odor_strength === '' ? null : (row.tgsc_odor_strength.split(';')[0] as OdorStrength),
       sourceIds: row.source_ids.split(';'),
       remarks: row.remarks,
     };
