@@ -58,10 +58,10 @@ typecheck: install ## type-check the whole project (tsc --noEmit, strict)
 health: build ## ask the running service for component health and threshold verdicts (FAI_URL, default :8000)
 	$(FAI) health
 
-train: build ## train a formulation policy: ALGO=ppo|reinforce|hybrid EPISODES=4000 SEED=7 (fai train; ARGS=--submit has the service train it)
+train: build ## train a formulation policy: ALGO=ppo|reinforce|hybrid EPISODES=4000 SEED=7 (fai train; ARGS='--hidden 64' or --submit, which has the service train it)
 	$(FAI) train --algo $${ALGO:-ppo} --episodes $${EPISODES:-4000} --seed $${SEED:-7} $(ARGS)
 
-train-default: build ## reproduce the shipped teacher and student (models/) from seed 7 and pin them in configs/model_pins.json (fai train-default; ARGS=--no-pin leaves the pins)
+train-default: build ## reproduce the shipped teacher and student (models/) from seed 7 and pin them in configs/model_pins.json (fai train-default, about 12 min; ARGS=--no-pin leaves the pins)
 	$(FAI) train-default $(ARGS)
 
 worker: build ## take training jobs from the BullMQ queue on REDIS_URL (fai worker)
@@ -132,7 +132,7 @@ runbook-regulation-strict: build ## force strict regulation mode on every servin
 bench-brief: install ## what the brief layer adds per request vs a bare openai client call (test server at zero latency); local briefs/s
 	$(NODE_TS) bench/brief.bench.ts
 
-bench-learning: install ## environment steps/s, PPO update time, teacher vs student inference µs, retention and KL (about 2 min)
+bench-learning: install ## held-out table: composer alone, untrained, random, student, teacher, served — reward, character rate, the policy's share; teacher vs student end-to-end speedup, lift retention, KL (about 2 min)
 	$(NODE_TS) bench/learning.bench.ts
 
 bench-shadow: install ## POST /v1/formulas p50/p99 with shadow off, at 5 % and at 100 %: one server process each, ratios with 95 % intervals (about 3 min; REQUESTS=4000)

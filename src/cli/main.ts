@@ -80,6 +80,7 @@ export function buildProgram(): Command {
   const trainingOptions = (command: Command, out: string, submit: string) =>
     command
       .option('--json', 'print the summary as JSON')
+      .option('--hidden <n>', 'hidden units of the policy (of the teacher, with distill); default that of the shipped teacher', positive('--hidden'))
       .option('--out <file>', out)
       .option('--submit', submit)
       .option('--detach', 'with --submit: print the job id once queued instead of following it')
@@ -149,9 +150,10 @@ export function buildProgram(): Command {
     .description('the customer\'s words → a formula sheet from the pinned production policy (the same path as POST /v1/formulas, in this process)')
     .argument('<TEXT>', 'what the customer wants, in Korean or English')
     .option('--html <file>', 'also write the formula sheet page (with the pyramid) to this file')
+    .option('--dosage <pct>', "the concentrate's % of the finished product (default: the product's usual dosage, product-dosage.csv)")
     .option('--json', 'print everything POST /v1/formulas answers, as JSON')
-    .addHelpText('after', '\nExamples:\n  fai formulate "a fresh green tea scent for summer, no musk"\n  fai formulate "장미와 일랑일랑, 로맨틱한 여성 향수" --html sheet.html')
-    .action(async (text: string, options: { json?: boolean; html?: string }) => {
+    .addHelpText('after', '\nExamples:\n  fai formulate "a fresh green tea scent for summer, no musk"\n  fai formulate "장미와 일랑일랑, 로맨틱한 여성 향수" --html sheet.html\n  fai formulate "a lavender body lotion" --dosage 0.5')
+    .action(async (text: string, options: { json?: boolean; html?: string; dosage?: string }) => {
       process.exitCode = await (await commands.formulate()).formulateCommand(text, options);
     });
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { parseOrThrow } from '../errors/index.ts';
 import { CreativeBriefSchema, MOODS, NOTE_LEXICON, localBrief, SEASONS, TARGET_PROFILES, type CreativeBrief, type ProductCategory } from '../llm/index.ts';
-import { ODOR_FAMILIES, type OdorFamily } from '../perfumery/index.ts';
+import { ODOR_FAMILIES, words, type OdorFamily } from '../perfumery/index.ts';
 import { TRAINING_BRIEFS } from './briefs.ts';
 import { PROJECT_ROOT } from '../system/project-root.ts';
 import { Random } from './random.ts';
@@ -22,6 +22,8 @@ export const TRAINING_SEED = 20_261_203;
 export const HELD_OUT_SEED = 7_700_417;
 export const HELD_OUT_SIZE = 200;
 export const HELD_OUT_TEXTS_FILE = new URL('examples/heldout-briefs.json', PROJECT_ROOT);
+/** Our kept set for the character check (docs/learning.md): never trained on either. */
+export const CHARACTER_TEXTS_FILE = new URL('examples/character-briefs.json', PROJECT_ROOT);
 
 /** Product categories by how often customers ask for them (our weighting). */
 const PRODUCTS: ReadonlyArray<[ProductCategory, number]> = [
@@ -90,11 +92,17 @@ export function drawBrief(random: Random): CreativeBrief {
   });
 }
 
-/** A brief as a key: two briefs with the same key ask for the same formula. */
-export function briefKey(brief: CreativeBrief): string {
-  const sorted = (items: readonly string[]) => [...items].sort().join(',');
+/**
+ * A brief as the environment reads it, as a key: two briefs with the same key get the same state,
+ * the same target and the same reward, whatever else differs (language, budget, constraints, hints,
+ * the position a note was named at, its spelling: notes and refusals are compared as their stemmed
+ * words, as the environment matches them). The dosage the request sets is part of it.
+ */
+export function briefKey(brief: CreativeBrief, dosagePct?: number): string {
+  const sorted = (items: Iterable<string>) => [...new Set(items)].sort().join(',');
+  const asWords = (items: readonly string[]) => sorted(items.map((item) => words(item).join(' ')).filter((w) => w !== ''));
   const n = brief.notesPreference;
-  return [sorted(n.families), sorted(n.top), sorted(n.heart), sorted(n.base), sorted(brief.forbiddenIngredients), sorted(brief.mood), sorted(brief.season), brief.targetProfile, brief.productCategory].join('|');
+  return [sorted(n.families), asWords([...n.top, ...n.heart, ...n.base]), asWords(brief.forbiddenIngredients), sorted(brief.mood), sorted(brief.season), brief.targetProfile, brief.productCategory, dosagePct ?? ''].join('|');
 }
 
 /** `count` distinct briefs drawn from `seed`, leaving out any whose key is in `exclude`. */
@@ -114,7 +122,7 @@ export function drawBriefs(seed: number, count: number, exclude: ReadonlySet<str
 
 const HeldOutTexts = z.object({ about: z.string().optional(), texts: z.array(z.string().min(1)).min(1) }).strict();
 
-/** The customer-style texts of examples/heldout-briefs.json, as the local brief model reads them. */
+/** The customer-style texts of examples/heldout-briefs.json (or another such file: the kept character set), as the local brief model reads them. */
 export function heldOutTextBriefs(file: URL | string = HELD_OUT_TEXTS_FILE): CreativeBrief[] {
   const parsed = parseOrThrow(HeldOutTexts, JSON.parse(readFileSync(file, 'utf8')), 'heldout-briefs.json');
   return parsed.texts.map(localBrief);
@@ -125,16 +133,19 @@ export interface BriefSets {
   readonly training: readonly CreativeBrief[];
   /** Generated with HELD_OUT_SEED plus the customer texts: never trained on. */
   readonly heldOut: readonly CreativeBrief[];
+  /** Our kept character set (examples/character-briefs.json): never trained on. */
+  readonly character: readonly CreativeBrief[];
   /** The 8 fixed texts (a smoke set). */
   readonly smoke: readonly CreativeBrief[];
 }
 
-/** The brief sets of a training run: `trainingCount` distinct training briefs, none of them held out. */
+/** The brief sets of a training run: `trainingCount` distinct training briefs, none of them held out (by briefKey: as the environment reads them). */
 export function briefSets(trainingCount = 4000, trainingSeed = TRAINING_SEED): BriefSets {
   const generated = drawBriefs(HELD_OUT_SEED, HELD_OUT_SIZE);
   const texts = heldOutTextBriefs();
   const heldOut = [...generated, ...texts];
-  const training = drawBriefs(trainingSeed, trainingCount, new Set(heldOut.map(briefKey)));
-  return { training, heldOut, smoke: TRAINING_BRIEFS.map(localBrief) };
+  const character = heldOutTextBriefs(CHARACTER_TEXTS_FILE);
+  const training = drawBriefs(trainingSeed, trainingCount, new Set([...heldOut, ...character].map((brief) => briefKey(brief))));
+  return { training, heldOut, character, smoke: TRAINING_BRIEFS.map(localBrief) };
 }
 

@@ -1,27 +1,31 @@
-import { PRODUCT_CATEGORIES, type CreativeBrief } from '../llm/index.ts';
-import type { OdorFamily, PaletteMaterial } from '../perfumery/index.ts';
+import { PRODUCT_CATEGORIES, type CreativeBrief, type ProductCategory } from '../llm/index.ts';
+import { productDosages, type PaletteMaterial, type Position } from '../perfumery/index.ts';
 import { checkFormula, prohibitionOf, type CheckRequest, type ComplianceResult, type RegulatoryCatalogue } from '../regulation/index.ts';
+import { CharacterModel, type CharacterContext, type MaterialInfo } from './character.ts';
 
 /**
- * The composer: turns what a policy picked (units per palette material) into a formula a perfumer
- * would accept for the brief. What it guarantees, whatever the policy did:
+ * The composer repairs what a policy picked (units per palette material) into a formula that is
+ * safe and complete; it does not compose. Whatever the policy did, it enforces:
  *
  * - nothing the brief refuses (by name, family or descriptor: "no musk" removes every musky material,
  *   "nothing sweet" every gourmand/sweet one and every material described Sweet), nothing IFRA or
- *   the EU prohibits, and nothing whose IFRA limit in the brief's category is not sourced;
- * - every family the brief asks for, every named note a palette material carries (by name or IFRA
- *   descriptor; a note no material carries is reported in `unavailableNotes`), top, heart and base
- *   notes, and at least MIN_MATERIALS materials — added where the policy left them out;
+ *   the EU prohibits, nothing whose IFRA limit in the brief's category is not sourced;
  * - amounts in proportion to units × the material's typical use level, each within its maximum use
- *   level in the concentrate (usage.csv; UNSOURCED_MAX_USE_PCT where none is sourced) and its IFRA
- *   limit at the brief's dosage, summing to 100 % at RESOLUTION_PCT;
- * - the compliance check `pass` or `warning` for the brief's category and dosage: sum rules
- *   (furocoumarin oils, MHC + MOC, isomer groups) are repaired by lowering the lines they cover.
+ *   level in the concentrate and its IFRA limit at the brief's dosage, summing to 100 % at
+ *   RESOLUTION_PCT; the compliance check `pass` or `warning` (sum rules repaired by lowering the
+ *   lines they cover);
+ * - every asked family and every named note present (a note no allowed material carries is carried
+ *   by its accord, or reported unavailable), top, heart and base, at least MIN_MATERIALS materials.
  *
- * Position of a material whose note position is not sourced: derived from its family (our
- * convention, below). Deterministic: the same picks give the same formula.
+ * Where it must add a line it adds an on-character one — an asked family, a wheel neighbour, a note
+ * carrier (or the accord standing for the note) or a blender, by a fixed rule (`best`); never a
+ * generic filler. Added lines are marked `added`: they are repairs, and the reward
+ * charges for them (environment.ts). Deterministic: the same picks give the same formula.
+ *
+ * The brief's context — its category and dosage, what is allowed, its character — is worked out
+ * once (`prepare`) and handed to every step that needs it.
  */
-export type Position = 'top' | 'heart' | 'base';
+export type { Position } from '../perfumery/index.ts';
 
 /** Real formulas hold 8–30 materials; the acceptance floor is 6, the composer aims at 8. */
 export const MIN_MATERIALS = 8;
@@ -29,41 +33,27 @@ export const MIN_MATERIALS = 8;
 export const UNSOURCED_MAX_USE_PCT = 40;
 /**
  * What the composer itself allows a material whose maximum is not sourced (our choice, well under
- * the ceiling): an unknown use level is not a licence to dominate the formula (Cucumber aldehyde,
- * a trace material, has none sourced).
+ * the ceiling): an unknown use level is not a licence to dominate the formula.
  */
 export const UNSOURCED_WORKING_CAP_PCT = 10;
 /** Amounts are multiples of this (% of the concentrate). */
 export const RESOLUTION_PCT = 0.01;
-/** Typical level assumed where usage.csv gives none (our choice; never above the material's maximum). */
-const DEFAULT_TYPICAL_PCT = 2;
 /** Share of an IFRA limit the composer aims under, so rounding never tips a line over it. */
 const IFRA_MARGIN = 0.97;
-
-/** Our convention for materials whose note position is not sourced (58 rows, mostly naturals). */
-const POSITION_BY_FAMILY: Readonly<Record<OdorFamily, Position>> = {
-  citrus: 'top',
-  green: 'top',
-  aldehydic: 'top',
-  'marine/ozonic': 'top',
-  fruity: 'top',
-  floral: 'heart',
-  'aromatic/herbal': 'heart',
-  spicy: 'heart',
-  woody: 'base',
-  'ambery/balsamic': 'base',
-  musky: 'base',
-  'gourmand/sweet': 'base',
-  'leathery/animalic': 'base',
-  'earthy/mossy': 'base',
-};
+/** The most an off-character repair line may hold (% of the concentrate): a structural gap is filled, the character is not changed. */
+export const OFF_CHARACTER_REPAIR_PCT = 5;
+/**
+ * The dosage assumed for a product whose usual dosage is not sourced (DIFFUSER): the neat
+ * concentrate, 100 % — the most conservative reading, never a guess at a lower one.
+ */
+export const UNSOURCED_DOSAGE_PCT = 100;
 
 export interface ComposedLine {
   /** Palette index. */
   readonly index: number;
   /** % of the concentrate, a multiple of RESOLUTION_PCT. */
   readonly pct: number;
-  /** Added by the composer (a family, note, position or count the picks lacked), not picked by the policy. */
+  /** Added by the composer (a repair: a family, note, position or count the picks lacked, or room to fill). */
   readonly added: boolean;
 }
 
@@ -71,37 +61,39 @@ export interface Composition {
   readonly lines: readonly ComposedLine[];
   readonly request: CheckRequest;
   readonly check: ComplianceResult;
-  /** Named notes no allowed palette material carries: the answer says so. */
+  /** Named notes neither a material nor an accord carries: the answer says so. */
   readonly unavailableNotes: readonly string[];
   /** Picks the composer left out: refused by the brief, or not allowed in its category. */
   readonly dropped: readonly number[];
 }
 
-/** A word as notes and descriptors are compared: lower case, letters only, plural and final e dropped. */
-function stem(word: string): string {
-  let w = word.toLowerCase().replace(/[^a-z]/g, '');
-  if (w.endsWith('ies') && w.length > 4) w = `${w.slice(0, -3)}y`;
-  else if (w.endsWith('es') && w.length > 4) w = w.slice(0, -2);
-  else if (w.endsWith('s') && w.length > 3 && !w.endsWith('ss')) w = w.slice(0, -1);
-  if (w.endsWith('e') && w.length > 4) w = w.slice(0, -1);
-  return w;
+/** How the check's dosage was chosen. */
+export interface DosageChoice {
+  readonly pct: number;
+  /** `request`: the caller gave it; `product`: the product's usual default (product-dosage.csv); `not_sourced`: the product has none, so the neat concentrate. */
+  readonly source: 'request' | 'product' | 'not_sourced';
+  readonly usualMinPct: number | null;
+  readonly usualMaxPct: number | null;
 }
 
-/** "leather" is carried by Leathery, "cedar" by Cedarwood, "spice" by Spicy: a word and its -y / -wood / -ic form. */
-function wordCarries(word: string, token: string): boolean {
-  if (word === token) return true;
-  return word.startsWith(token) && ['y', 'wood', 'ic'].includes(word.slice(token.length));
+/** Everything about one brief the environment, the composer and the reward need, built once per brief. */
+export interface BriefContext extends CharacterContext {
+  readonly brief: CreativeBrief;
+  readonly product: ProductCategory;
+  readonly category: string;
+  readonly dosagePct: number;
+  readonly dosage: DosageChoice;
+  readonly allowed: Uint8Array;
+  /** Per material: its tightest single-Standard IFRA limit in the category, % of the product. */
+  readonly limitPct: Float64Array;
+  /** Per material: the most of it a line may hold, % of the concentrate (maximum use level, IFRA limit at the dosage under the margin). */
+  readonly capPct: Float64Array;
+  readonly forbidden: ReadonlySet<number>;
 }
 
-const tokens = (text: string): string[] => text.split(/[\s,;()/-]+/).map(stem).filter((w) => w.length > 1);
-
-interface MaterialInfo {
-  readonly position: Position;
-  readonly family: OdorFamily;
-  readonly words: readonly string[];
-  readonly name: string;
-  readonly maxUsePct: number;
-  readonly typicalPct: number;
+/** A line's ceiling: its maximum use level and its IFRA limit at the dosage, under the margin. */
+function capOf(maxUsePct: number, limitPct: number, dosagePct: number): number {
+  return Math.min(maxUsePct, Number.isFinite(limitPct) ? ((limitPct * 100) / dosagePct) * IFRA_MARGIN : Infinity);
 }
 
 /** What a category allows: per material, whether it may be used at all, and its tightest single-Standard IFRA limit (% of the product). */
@@ -110,103 +102,52 @@ interface CategoryRules {
   readonly limitPct: Float64Array;
 }
 
-/** Everything about one brief the composer needs, built once per brief object. */
-interface BriefContext {
-  readonly category: string;
-  readonly dosagePct: number;
-  readonly allowed: Uint8Array;
-  readonly limitPct: Float64Array;
-  readonly wantedFamilies: ReadonlySet<OdorFamily>;
-  /** Named notes a material carries, with their carriers among the allowed materials. */
-  readonly notes: ReadonlyArray<{ readonly note: string; readonly carriers: readonly number[] }>;
-  readonly unavailableNotes: readonly string[];
-  readonly forbidden: ReadonlySet<number>;
-  /** Per material: 1 when it carries one of the brief's available notes. */
-  readonly carriesNote: Uint8Array;
+/** The IFRA category and dosage of a product: the request's dosage, else the product's default, else the neat concentrate. */
+export function dosageOf(product: ProductCategory, requestedPct?: number): { category: string; dosage: DosageChoice } {
+  const row = productDosages().get(product);
+  const category = row?.ifraCategory ?? PRODUCT_CATEGORIES[product].ifraCategory;
+  const usual = { usualMinPct: row?.usualMinPct ?? null, usualMaxPct: row?.usualMaxPct ?? null };
+  if (requestedPct !== undefined) return { category, dosage: { pct: requestedPct, source: 'request', ...usual } };
+  if (row?.defaultPct != null) return { category, dosage: { pct: row.defaultPct, source: 'product', ...usual } };
+  return { category, dosage: { pct: UNSOURCED_DOSAGE_PCT, source: 'not_sourced', ...usual } };
 }
 
 export class Composer {
+  readonly character: CharacterModel;
   readonly info: readonly MaterialInfo[];
   private readonly rules = new Map<string, CategoryRules>();
-  private readonly contexts = new WeakMap<CreativeBrief, BriefContext>();
 
   constructor(
     readonly palette: readonly PaletteMaterial[],
     private readonly regulatory: RegulatoryCatalogue,
   ) {
-    this.info = palette.map((m) => {
-      const maxUsePct = Math.min(m.maxUsePct ?? UNSOURCED_WORKING_CAP_PCT, UNSOURCED_MAX_USE_PCT, 100);
-      return {
-        position: m.notePosition ?? POSITION_BY_FAMILY[m.odorFamily],
-        family: m.odorFamily,
-        words: [...new Set([...tokens(m.name), ...m.odorDescriptors.flatMap(tokens)])],
-        name: m.name.toLowerCase(),
-        maxUsePct,
-        typicalPct: Math.min(m.typicalUsePct ?? DEFAULT_TYPICAL_PCT, maxUsePct),
-      };
-    });
-  }
-
-  /** The brief's IFRA category and the dosage the check assumes (the EDP one where the product has none sourced). */
-  static categoryOf(brief: CreativeBrief): { category: string; dosagePct: number } {
-    const product = PRODUCT_CATEGORIES[brief.productCategory];
-    return { category: product.ifraCategory, dosagePct: product.defaultDosagePct ?? PRODUCT_CATEGORIES.EDP.defaultDosagePct };
+    this.character = new CharacterModel(palette, { unsourcedWorkingCapPct: UNSOURCED_WORKING_CAP_PCT, unsourcedMaxUsePct: UNSOURCED_MAX_USE_PCT });
+    this.info = this.character.info;
   }
 
   /** Whether material `index` carries a note ("green tea": every word of it among the material's name and descriptors). */
   carries(index: number, note: string): boolean {
-    return this.carriesTokens(index, tokens(note));
-  }
-
-  private carriesTokens(index: number, wanted: readonly string[]): boolean {
-    const words = this.info[index]!.words;
-    return wanted.length > 0 && wanted.every((token) => words.some((word) => wordCarries(word, token)));
+    return this.character.carries(index, note);
   }
 
   /** Whether the brief's refusal `term` refuses material `index`: by family, descriptor or name. */
   refuses(index: number, term: string): boolean {
-    return this.refusesTerm(index, term.trim().toLowerCase(), tokens(term));
+    return this.character.refuses(index, term);
   }
 
-  private refusesTerm(index: number, f: string, termTokens: readonly string[]): boolean {
-    const info = this.info[index]!;
-    if (f === '') return false;
-    if (info.family === f || info.family.split('/').some((segment) => segment.startsWith(f) || (f.startsWith(segment) && segment.length >= 4))) return true;
-    if (info.name.includes(f)) return true;
-    return this.carriesTokens(index, termTokens);
-  }
-
-  /** Materials the brief refuses. */
-  forbidden(brief: CreativeBrief): ReadonlySet<number> {
-    return this.context(brief).forbidden;
-  }
-
-  context(brief: CreativeBrief): BriefContext {
-    let context = this.contexts.get(brief);
-    if (context !== undefined) return context;
-    const { category, dosagePct } = Composer.categoryOf(brief);
+  /** The brief's context, worked out once: category and dosage, what is refused and allowed, its character. */
+  prepare(brief: CreativeBrief, options: { dosagePct?: number } = {}): BriefContext {
+    const { category, dosage } = dosageOf(brief.productCategory, options.dosagePct);
     const rules = this.categoryRules(category);
     const forbidden = new Set<number>();
-    const terms = brief.forbiddenIngredients.map((term) => ({ f: term.trim().toLowerCase(), t: tokens(term) }));
-    for (let i = 0; i < this.info.length; i++) if (terms.some(({ f, t }) => this.refusesTerm(i, f, t))) forbidden.add(i);
-    const allowed = Uint8Array.from(rules.allowed, (a, i) => (a === 1 && !forbidden.has(i) ? 1 : 0));
-    const named = [...new Set([...brief.notesPreference.top, ...brief.notesPreference.heart, ...brief.notesPreference.base].map((n) => n.trim().toLowerCase()))];
-    const notes: Array<{ note: string; carriers: number[] }> = [];
-    const unavailableNotes: string[] = [];
-    const carriesNote = new Uint8Array(this.info.length);
-    for (const note of named) {
-      const carriers: number[] = [];
-      const noteTokens = tokens(note);
-      for (let i = 0; i < this.info.length; i++) if (allowed[i] === 1 && this.carriesTokens(i, noteTokens)) carriers.push(i);
-      if (carriers.length === 0) unavailableNotes.push(note);
-      else {
-        notes.push({ note, carriers });
-        for (const i of carriers) carriesNote[i] = 1;
-      }
+    for (const term of brief.forbiddenIngredients) {
+      if (term.trim() === '') continue;
+      const refused = this.character.refusedSet(term);
+      for (let i = 0; i < refused.length; i++) if (refused[i] === 1) forbidden.add(i);
     }
-    context = { category, dosagePct, allowed, limitPct: rules.limitPct, wantedFamilies: new Set(brief.notesPreference.families), notes, unavailableNotes, forbidden, carriesNote };
-    this.contexts.set(brief, context);
-    return context;
+    const allowed = Uint8Array.from(rules.allowed, (a, i) => (a === 1 && !forbidden.has(i) ? 1 : 0));
+    const capPct = Float64Array.from(this.info, (info, i) => capOf(info.maxUsePct, rules.limitPct[i]!, dosage.pct));
+    return { ...this.character.characterOf(brief, allowed), brief, product: brief.productCategory, category, dosagePct: dosage.pct, dosage, allowed, limitPct: rules.limitPct, capPct, forbidden };
   }
 
   /**
@@ -236,13 +177,23 @@ export class Composer {
     return rules;
   }
 
-  /** The best material to add: carries a wanted note, is in a wanted family, sits at the position; ties by palette order. */
-  private best(context: BriefContext, chosen: ReadonlyMap<number, number>, filter: (i: number) => boolean): number | null {
+  /**
+   * The material a repair adds, among those `filter` admits and the formula lacks: on-character, and
+   * chosen by a fixed rule, not by the brief's profile — a repair fills a gap, it does not compose.
+   * Blenders first (they round off any character without adding one of their own), then the asked
+   * families and note carriers, then the wheel neighbours; within each, the one with the most room
+   * (maximum use level); ties by palette order. With `onCharacter` false, any allowed material may be
+   * chosen (only where no on-character one exists at all).
+   */
+  private best(context: BriefContext, chosen: ReadonlyMap<number, number>, filter: (i: number) => boolean, onCharacter = true): number | null {
     let best: number | null = null;
-    let bestScore = -1;
+    let bestScore = -Infinity;
     for (let i = 0; i < this.info.length; i++) {
       if (context.allowed[i] !== 1 || chosen.has(i) || !filter(i)) continue;
-      const score = 4 * context.carriesNote[i]! + 2 * (context.wantedFamilies.has(this.info[i]!.family) ? 1 : 0) + Math.min(this.info[i]!.maxUsePct, 20) / 20;
+      const role = context.roles[i];
+      if (onCharacter && role === null) continue;
+      const rank = this.info[i]!.blender ? 3 : role === 'asked' || role === 'note' ? 2 : role === 'neighbour' ? 1 : 0;
+      const score = rank + Math.min(this.info[i]!.maxUsePct, 40) / 41;
       if (score > bestScore) {
         best = i;
         bestScore = score;
@@ -251,8 +202,7 @@ export class Composer {
     return best;
   }
 
-  compose(brief: CreativeBrief, units: ReadonlyMap<number, number>): Composition {
-    const context = this.context(brief);
+  compose(context: BriefContext, units: ReadonlyMap<number, number>): Composition {
     const weights = new Map<number, number>();
     const added = new Set<number>();
     const dropped: number[] = [];
@@ -261,20 +211,25 @@ export class Composer {
       if (context.allowed[i] === 1) weights.set(i, u);
       else dropped.push(i);
     }
-    const add = (i: number | null) => {
-      if (i === null) return;
-      weights.set(i, 1);
+    const add = (i: number | null, parts = 1) => {
+      if (i === null || weights.has(i)) return;
+      weights.set(i, parts);
       added.add(i);
     };
+    const has = (predicate: (i: number) => boolean) => [...weights.keys()].some(predicate);
     for (const family of context.wantedFamilies) {
-      if (![...weights.keys()].some((i) => this.info[i]!.family === family)) add(this.best(context, weights, (i) => this.info[i]!.family === family));
+      if (!has((i) => this.info[i]!.family === family)) add(this.best(context, weights, (i) => this.info[i]!.family === family));
     }
-    for (const { carriers } of context.notes) {
-      if (!carriers.some((i) => weights.has(i))) add(this.best(context, weights, (i) => carriers.includes(i)));
+    for (const { carriers, accord } of context.notes) {
+      if (accord !== null) for (const m of accord.members) add(m.index, m.parts);
+      else if (!carriers.some((i) => weights.has(i))) add(this.best(context, weights, (i) => carriers.includes(i)));
     }
     const positions: Position[] = ['top', 'heart', 'base'];
     for (const position of positions) {
-      if (![...weights.keys()].some((i) => this.info[i]!.position === position)) add(this.best(context, weights, (i) => this.info[i]!.position === position));
+      if (!has((i) => this.info[i]!.position === position)) {
+        const at = (i: number) => this.info[i]!.position === position;
+        add(this.best(context, weights, at) ?? this.best(context, weights, at, false));
+      }
     }
     for (let k = 0; weights.size < MIN_MATERIALS && k < 3 * MIN_MATERIALS; k++) {
       const position = positions[(k + 2) % 3]!; // base, top, heart, …
@@ -282,7 +237,7 @@ export class Composer {
     }
 
     const caps = new Map<number, number>();
-    for (const i of weights.keys()) caps.set(i, this.capOf(i, context));
+    for (const i of weights.keys()) caps.set(i, this.capOf(i, context, added.has(i)));
     let pct = this.fill(context, weights, caps, added);
     let request = this.requestOf(context, pct);
     let check = checkFormula(this.regulatory, request);
@@ -308,27 +263,32 @@ export class Composer {
     return { lines, request, check, unavailableNotes: context.unavailableNotes, dropped };
   }
 
-  /** A line's ceiling: its maximum use level and its IFRA limit at the brief's dosage, under the margin. */
-  private capOf(i: number, context: BriefContext): number {
-    const ifra = context.limitPct[i]!;
-    return Math.min(this.info[i]!.maxUsePct, Number.isFinite(ifra) ? ((ifra * 100) / context.dosagePct) * IFRA_MARGIN : Infinity);
+  /**
+   * A line's ceiling: its cap in the brief's context; a line the composer adds that is off the
+   * brief's character (only where no on-character material can fill a gap, a missing position) stays
+   * a minor line, under OFF_CHARACTER_REPAIR_PCT.
+   */
+  private capOf(i: number, context: BriefContext, added = false): number {
+    const cap = context.capPct[i]!;
+    return added && context.onCharacter[i] !== 1 ? Math.min(cap, OFF_CHARACTER_REPAIR_PCT) : cap;
   }
 
   /**
    * Amounts ∝ units × typical level, water-filled under the caps to 100 % (a line at its cap keeps
-   * it; the rest share what is left in proportion); when the caps cannot hold 100 %, a material with
-   * room (preferring the brief's families) joins. Rounded to RESOLUTION_PCT, never above a cap.
+   * it; the rest share what is left in proportion); when the caps cannot hold 100 %, an on-character
+   * material with room joins (a blender, most often). Rounded to RESOLUTION_PCT, never above a cap.
    */
   private fill(context: BriefContext, weights: Map<number, number>, caps: Map<number, number>, added: Set<number>): Map<number, number> {
     for (let guard = 0; guard < this.info.length; guard++) {
       let capacity = 0;
       for (const i of weights.keys()) capacity += caps.get(i)!;
       if (capacity >= 100 + 1e-9) break;
-      const filler = this.best(context, weights, (i) => this.capOf(i, context) >= 5) ?? this.best(context, weights, () => true);
+      const roomy = (i: number) => this.capOf(i, context) >= 5;
+      const filler = this.best(context, weights, roomy) ?? this.best(context, weights, () => true) ?? this.best(context, weights, roomy, false) ?? this.best(context, weights, () => true, false);
       if (filler === null) break;
       weights.set(filler, 1);
       added.add(filler);
-      caps.set(filler, this.capOf(filler, context));
+      caps.set(filler, this.capOf(filler, context, true));
     }
     // A line whose ceiling is under one step cannot be in the formula at all.
     for (const i of [...weights.keys()]) {

@@ -1,8 +1,7 @@
-import type { CreativeBrief } from '../llm/index.ts';
-import type { FormulationEnv } from './environment.ts';
-import { Mlp } from './mlp.ts';
+import { asPrepared, type BriefPool, type FormulationEnv, type PreparedBriefs } from './environment.ts';
+import type { Mlp } from './mlp.ts';
 import { Random } from './random.ts';
-import { actionProbs, policyProbs } from './policy.ts';
+import { actionProbs, policyNetwork, policyProbs } from './policy.ts';
 
 export interface Policy {
   readonly net: Mlp;
@@ -33,7 +32,9 @@ export interface DistillResult {
 export function distill(options: {
   teacher: Mlp;
   env: FormulationEnv;
-  briefs: readonly CreativeBrief[];
+  briefs: BriefPool;
+  /** Briefs the held-out KL is measured on: never among `briefs` (states of the same rollouts would duplicate training states). */
+  heldOutBriefs?: BriefPool;
   seed: number;
   hidden?: number;
   episodesPerBrief?: number;
@@ -41,22 +42,23 @@ export function distill(options: {
   learningRate?: number;
 }): DistillResult {
   const random = new Random(options.seed);
-  const student = new Mlp([options.env.stateSize, options.hidden ?? 8, options.env.actions], random);
+  const student = policyNetwork(options.env, options.hidden ?? 8, random);
   // States the teacher visits (sampling its own policy, so the states cover what it does).
-  const states: Float32Array[] = [];
-  for (const brief of options.briefs) {
-    for (let e = 0; e < (options.episodesPerBrief ?? 40); e++) {
-      const episode = options.env.episode(brief, (state, r) => r.categorical(policyProbs(options.teacher, state)), random);
-      states.push(...episode.states);
+  const visit = (briefs: PreparedBriefs, episodes: number): Float32Array[] => {
+    const states: Float32Array[] = [];
+    for (const context of briefs) {
+      for (let e = 0; e < episodes; e++) states.push(...options.env.episode(context, (state, r) => r.categorical(policyProbs(options.teacher, state)), random).states);
     }
-  }
-  for (let i = states.length - 1; i > 0; i--) {
+    return states;
+  };
+  const train = visit(asPrepared(options.env, options.briefs), options.episodesPerBrief ?? 40);
+  for (let i = train.length - 1; i > 0; i--) {
     const j = random.int(i + 1);
-    [states[i], states[j]] = [states[j]!, states[i]!];
+    [train[i], train[j]] = [train[j]!, train[i]!];
   }
-  const heldOut = states.slice(0, Math.max(32, Math.floor(states.length / 10)));
-  const train = states.slice(heldOut.length);
-  const targets = new Map(states.map((s) => [s, policyProbs(options.teacher, s)]));
+  // Held-out states come from briefs the student never learns from (their own rollouts, one each).
+  const heldOut = options.heldOutBriefs === undefined ? train.splice(0, Math.max(32, Math.floor(train.length / 10))) : visit(asPrepared(options.env, options.heldOutBriefs), 1);
+  const targets = new Map([...train, ...heldOut].map((s) => [s, policyProbs(options.teacher, s)]));
   const meanKl = () => heldOut.reduce((sum, s) => sum + kl(targets.get(s)!, policyProbs(student, s)), 0) / heldOut.length;
   const klBefore = meanKl();
   const batch = 64;
@@ -73,7 +75,7 @@ export function distill(options: {
       student.adam(grads, options.learningRate ?? 0.01, slice.length);
     }
   }
-  return { student, klBefore, klAfter: meanKl(), states: states.length };
+  return { student, klBefore, klAfter: meanKl(), states: train.length + heldOut.length };
 }
 
 /** Microseconds per single forward pass (the inference a request pays), median of a few runs. */

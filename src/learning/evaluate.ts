@@ -1,6 +1,5 @@
 import jstat from 'jstat';
-import type { CreativeBrief } from '../llm/index.ts';
-import type { FormulationEnv } from './environment.ts';
+import { asPrepared, type BriefPool, type FormulationEnv } from './environment.ts';
 import type { Mlp } from './mlp.ts';
 import { greedy, policyProbs } from './policy.ts';
 import { Random } from './random.ts';
@@ -8,14 +7,15 @@ import { Random } from './random.ts';
 export { greedy } from './policy.ts';
 
 /** Mean return of `policy` over `episodesPerBrief` episodes of every brief, drawing from `random`. */
-function meanReturn(env: FormulationEnv, briefs: readonly CreativeBrief[], policy: (state: Float32Array, random: Random) => number, random: Random, episodesPerBrief: number): number {
+function meanReturn(env: FormulationEnv, pool: BriefPool, policy: (state: Float32Array, random: Random) => number, random: Random, episodesPerBrief: number): number {
+  const briefs = asPrepared(env, pool);
   let sum = 0;
-  for (const brief of briefs) for (let i = 0; i < episodesPerBrief; i++) sum += env.episode(brief, policy, random).reward.total;
+  for (const context of briefs) for (let i = 0; i < episodesPerBrief; i++) sum += env.episode(context, policy, random).reward.total;
   return sum / (briefs.length * episodesPerBrief);
 }
 
 /** Mean return of a greedy policy over the briefs, with fixed seeds. */
-export function greedyReturn(net: Mlp, env: FormulationEnv, briefs: readonly CreativeBrief[], episodesPerBrief = 5, seed = 12345): number {
+export function greedyReturn(net: Mlp, env: FormulationEnv, briefs: BriefPool, episodesPerBrief = 5, seed = 12345): number {
   return meanReturn(env, briefs, (state) => greedy(net, state), new Random(seed), episodesPerBrief);
 }
 
@@ -37,9 +37,9 @@ export function meanInterval(values: readonly number[]): MeanInterval {
 }
 
 /** Greedy return of a policy on each brief (a greedy episode is deterministic: one per brief), with the mean and its interval. */
-export function briefReturns(net: Mlp, env: FormulationEnv, briefs: readonly CreativeBrief[]): MeanInterval & { readonly perBrief: readonly number[] } {
+export function briefReturns(net: Mlp, env: FormulationEnv, briefs: BriefPool): MeanInterval & { readonly perBrief: readonly number[] } {
   const random = new Random(1);
-  const perBrief = briefs.map((brief) => env.episode(brief, (state) => greedy(net, state), random).reward.total);
+  const perBrief = [...asPrepared(env, briefs)].map((context) => env.episode(context, (state) => greedy(net, state), random).reward.total);
   return { ...meanInterval(perBrief), perBrief };
 }
 
@@ -56,7 +56,7 @@ export interface Evaluation {
  * Mean return of a policy sampling its actions (a greedy policy is deterministic, so seeds would
  * not vary it), over fixed seeds 1..seeds: each seed plays `episodesPerBrief` episodes of every brief.
  */
-export function evaluatePolicy(net: Mlp, env: FormulationEnv, briefs: readonly CreativeBrief[], seeds = 10, episodesPerBrief = 5): Evaluation {
+export function evaluatePolicy(net: Mlp, env: FormulationEnv, briefs: BriefPool, seeds = 10, episodesPerBrief = 5): Evaluation {
   if (seeds < 2) throw new RangeError('a confidence interval needs at least 2 seeds');
   const sample = (state: Float32Array, random: Random) => random.categorical(policyProbs(net, state));
   const perSeed = Array.from({ length: seeds }, (_, k) => meanReturn(env, briefs, sample, new Random(k + 1), episodesPerBrief));
@@ -64,3 +64,34 @@ export function evaluatePolicy(net: Mlp, env: FormulationEnv, briefs: readonly C
   return { mean, ci95, seeds, episodes: seeds * briefs.length * episodesPerBrief, perSeed };
 }
 
+
+/** How a policy (or none: the composer alone) does on briefs, as a perfumer would judge it. */
+export interface Judgement {
+  readonly reward: MeanInterval;
+  /** Share of the briefs whose formula has the brief's character (character.ts: the criterion). */
+  readonly characterRate: number;
+  /** Mean % of the served concentrate the policy's picks make up (the rest is the composer's repairs). */
+  readonly policySharePct: number;
+  readonly perBrief: ReadonlyArray<{ readonly reward: number; readonly hasCharacter: boolean; readonly policySharePct: number }>;
+}
+
+/**
+ * Judges a policy on briefs: each brief's formula as served (greedy picks → composer; `policy` null:
+ * the composer alone, no picks), its reward, whether it has the brief's character, and how much of
+ * it the policy picked. `random` drives a sampling policy; greedy ones ignore it.
+ */
+export function judge(env: FormulationEnv, briefs: BriefPool, policy: ((state: Float32Array, random: Random) => number) | null, random = new Random(1)): Judgement {
+  const perBrief = [...asPrepared(env, briefs)].map((context) => {
+    const composition = policy === null ? env.compose(context, new Map()) : env.episode(context, policy, random).composition;
+    const reward = env.reward(context, composition).total;
+    const policySharePct = composition.lines.reduce((sum, l) => sum + (l.added ? 0 : l.pct), 0);
+    return { reward, hasCharacter: env.character(context, composition).hasCharacter, policySharePct };
+  });
+  const n = Math.max(1, perBrief.length);
+  return {
+    reward: meanInterval(perBrief.map((b) => b.reward)),
+    characterRate: perBrief.filter((b) => b.hasCharacter).length / n,
+    policySharePct: perBrief.reduce((sum, b) => sum + b.policySharePct, 0) / n,
+    perBrief,
+  };
+}

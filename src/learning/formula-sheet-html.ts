@@ -15,7 +15,7 @@ export function formulaSheetHtml(sheet: FormulaSheet & { readonly verdict?: stri
   const rows = sheet.lines
     .map(
       (line) =>
-        `<tr data-position="${line.notePosition}"><td>${escapeHtml(line.material)}</td><td class="num">${line.concentrationPct.toFixed(2)}</td><td class="num">${line.productPct.toFixed(4)}</td><td>${line.notePosition}</td><td>${escapeHtml(line.odorFamily)}</td><td class="num">${line.ifraShareOfLimit === null ? '—' : `${Math.round(line.ifraShareOfLimit * 100)} %`}</td><td>${escapeHtml(list(line.allergens))}</td><td>${line.source}</td></tr>`,
+        `<tr data-position="${line.notePosition}"><td>${escapeHtml(line.material)}</td><td class="num">${line.concentrationPct.toFixed(2)}</td><td class="num">${line.productPct.toFixed(4)}</td><td>${line.notePosition}</td><td>${escapeHtml(line.odorFamily)}</td><td class="num">${line.ifraShareOfLimit === null ? '—' : `${Math.round(line.ifraShareOfLimit * 100)} %`}</td><td>${escapeHtml(list(line.allergens))}</td><td>${line.source}</td><td>${line.role ?? 'off-character'}</td></tr>`,
     )
     .join('\n');
   return `<!doctype html>
@@ -40,18 +40,27 @@ tr[data-position="base"] td:first-child { border-left: 2mm solid #8c6a4f; }
 </head>
 <body>
 <h1>${escapeHtml(title)}</h1>
-<div class="brief">${escapeHtml(`${sheet.product} (IFRA category ${sheet.category}, concentrate at ${sheet.dosagePct} % of the product) · families ${list(n.families)} · notes ${list([...n.top, ...n.heart, ...n.base])} · not wanted ${list(brief.forbiddenIngredients)}`)}</div>
+<div class="brief">${escapeHtml(`${sheet.product} (IFRA category ${sheet.category}, concentrate at ${sheet.dosagePct} % of the product: ${dosageText(sheet)}) · families ${list(n.families)} · notes ${list([...n.top, ...n.heart, ...n.base])} · not wanted ${list(brief.forbiddenIngredients)}`)}</div>
 ${pyramidSvg(sheet)}
 <table id="formula">
-<thead><tr><th>Material</th><th>% concentrate</th><th>% product</th><th>Position</th><th>Family</th><th>IFRA limit used</th><th>Allergens to declare</th><th>Chosen by</th></tr></thead>
+<thead><tr><th>Material</th><th>% concentrate</th><th>% product</th><th>Position</th><th>Family</th><th>IFRA limit used</th><th>Allergens to declare</th><th>Chosen by</th><th>Character</th></tr></thead>
 <tbody>
 ${rows}
 </tbody>
 </table>
-<p class="foot">${sheet.verdict === undefined ? '' : `IFRA/EU verdict: <b>${escapeHtml(sheet.verdict)}</b>. `}${sheet.maxDosagePct === undefined ? '' : `Maximum dosage in category ${escapeHtml(sheet.category)}: ${sheet.maxDosagePct === null ? 'not known (a limit is not sourced)' : `${sheet.maxDosagePct} %`}. `}Allergens to declare on the label: ${escapeHtml(list(sheet.allergensToDeclare.map((a) => `${a.labelName} ${a.productPct} %`)))}.${sheet.unavailableNotes.length === 0 ? '' : ` No palette material carries: ${escapeHtml(sheet.unavailableNotes.join(', '))}.`}</p>
+<p class="foot">${sheet.verdict === undefined ? '' : `IFRA/EU verdict: <b>${escapeHtml(sheet.verdict)}</b>. `}${sheet.maxDosagePct === undefined ? '' : `Maximum dosage in category ${escapeHtml(sheet.category)}: ${sheet.maxDosagePct === null ? 'not known (a limit is not sourced)' : `${sheet.maxDosagePct} %`}. `}Allergens to declare on the label: ${escapeHtml(list(sheet.allergensToDeclare.map((a) => `${a.labelName} ${a.productPct} %`)))}.${sheet.accords.map((a) => ` “${escapeHtml(a.note)}” is carried by the ${escapeHtml(a.accord)} (${escapeHtml(a.materials.join(', '))}).`).join('')}${sheet.unavailableNotes.length === 0 ? '' : ` No palette material or accord carries: ${escapeHtml(sheet.unavailableNotes.join(', '))}.`}</p>
 </body>
 </html>
 `;
+}
+
+/** How the dosage was chosen, in words. */
+function dosageText(sheet: FormulaSheet): string {
+  const { dosage } = sheet;
+  const range = dosage.usualMinPct === null && dosage.usualMaxPct === null ? 'no usual range sourced' : `usual ${dosage.usualMinPct ?? '?'}–${dosage.usualMaxPct ?? '?'} %`;
+  if (dosage.source === 'request') return `as requested; ${range}`;
+  if (dosage.source === 'product') return `the product's usual default; ${range}`;
+  return 'no usual dosage sourced for this product, so checked as the neat concentrate';
 }
 
 const COLOURS: Record<Position, string> = { top: '#f2c14e', heart: '#e07a9b', base: '#8c6a4f' };

@@ -1,6 +1,7 @@
 import type { CreativeBrief } from '../llm/index.ts';
 import type { ComplianceResult } from '../regulation/index.ts';
-import type { Composition, Position } from './composer.ts';
+import type { CharacterRole } from './character.ts';
+import type { BriefContext, Composition, DosageChoice, Position } from './composer.ts';
 import type { FormulationEnv } from './environment.ts';
 
 /** One line of a formula as a perfumer reads it. */
@@ -17,27 +18,34 @@ export interface SheetLine {
   readonly ifraShareOfLimit: number | null;
   /** EU allergens this line makes the label declare. */
   readonly allergens: readonly string[];
-  /** `policy`: picked by the policy (or the search); `composer`: added so the formula honours the brief. */
+  /** `policy`: picked by the policy; `composer`: a repair (added so the formula is complete). */
   readonly source: 'policy' | 'composer';
+  /** Why the line is on the brief's character (an asked family, a named note or its accord, a wheel neighbour, a blender), or null: off-character. */
+  readonly role: CharacterRole | null;
 }
 
 export interface FormulaSheet {
   readonly product: CreativeBrief['productCategory'];
   readonly category: string;
   readonly dosagePct: number;
+  /** How the dosage was chosen (the request's, the product's usual default, or the neat concentrate where the product's is not sourced) and the product's usual range. */
+  readonly dosage: DosageChoice;
   /** Top, heart, base notes, strongest first within each. */
   readonly lines: readonly SheetLine[];
   /** % of the concentrate in each position. */
   readonly pyramid: Readonly<Record<Position, number>>;
-  /** Named notes no palette material carries (so the formula cannot honour them). */
+  /** Named notes neither a palette material nor an accord carries (so the formula cannot honour them). */
   readonly unavailableNotes: readonly string[];
+  /** Named notes no single material carries, and the accord of palette materials that stands for each. */
+  readonly accords: ReadonlyArray<{ readonly note: string; readonly accord: string; readonly materials: readonly string[] }>;
   readonly allergensToDeclare: ReadonlyArray<{ readonly labelName: string; readonly productPct: number }>;
 }
 
 const ORDER: Record<Position, number> = { top: 0, heart: 1, base: 2 };
 const r4 = (value: number) => Math.round(value * 1e4) / 1e4;
 
-export function formulaSheet(env: FormulationEnv, brief: CreativeBrief, composition: Composition, compliance: ComplianceResult = composition.check): FormulaSheet {
+export function formulaSheet(env: FormulationEnv, context: BriefContext, composition: Composition, compliance: ComplianceResult = composition.check): FormulaSheet {
+  const brief: CreativeBrief = context.brief;
   const info = env.composer.info;
   const lines = composition.lines.map((line, k) => {
     const material = env.palette[line.index]!;
@@ -54,6 +62,7 @@ export function formulaSheet(env: FormulationEnv, brief: CreativeBrief, composit
       ifraShareOfLimit: share === null ? null : r4(share),
       allergens: compliance.allergens.declare.filter((a) => a.lines.includes(k)).map((a) => a.labelName),
       source: line.added ? ('composer' as const) : ('policy' as const),
+      role: context.roles[line.index] ?? null,
     };
   });
   lines.sort((a, b) => ORDER[a.notePosition] - ORDER[b.notePosition] || b.concentrationPct - a.concentrationPct);
@@ -64,9 +73,11 @@ export function formulaSheet(env: FormulationEnv, brief: CreativeBrief, composit
     product: brief.productCategory,
     category: compliance.category,
     dosagePct: compliance.dosagePct,
+    dosage: context.dosage,
     lines,
     pyramid,
     unavailableNotes: composition.unavailableNotes,
+    accords: context.notes.flatMap(({ note, accord }) => (accord === null ? [] : [{ note, accord: accord.name, materials: accord.members.map((m) => env.palette[m.index]!.name) }])),
     allergensToDeclare: compliance.allergens.declare.map((a) => ({ labelName: a.labelName, productPct: a.totalPct })),
   };
 }

@@ -74,16 +74,16 @@ export async function storeCheckpoints(hub: CloudHub, outcome: TrainingOutcome):
 type Removable = { remove?(labels: Record<string, string>): void };
 
 /**
- * When a job ends, what it reported leaves /metrics: rl_reward_ma{source="training"}, rl_clip_frac
+ * When a job ends, what it reported leaves /metrics — its own series only (`job_id`), never another running job's: rl_reward_ma{source="training"}, rl_clip_frac
  * and hybrid_switch_ratio describe a run, not the policy that serves, and a finished run's last values
  * must not keep an alert firing (LowRewardMA reads source="served" only; HighClipFraction resolves).
  */
-export function clearTrainingSeries(metrics: LearningMetrics): void {
+export function clearTrainingSeries(metrics: LearningMetrics, jobId: string): void {
   for (const algorithm of ['ppo', 'reinforce', 'hybrid', 'distilled']) {
-    for (const window of ['100', '1000']) (metrics.rlRewardMa as Removable).remove?.({ algorithm, window, source: 'training' });
-    (metrics.rlClipFrac as Removable).remove?.({ algorithm });
+    for (const window of ['100', '1000']) (metrics.rlRewardMa as Removable).remove?.({ algorithm, window, source: 'training', job_id: jobId });
+    (metrics.rlClipFrac as Removable).remove?.({ algorithm, job_id: jobId });
   }
-  for (const mode of ['exploration', 'exploitation']) (metrics.hybridSwitchRatio as Removable).remove?.({ mode });
+  for (const mode of ['exploration', 'exploitation']) (metrics.hybridSwitchRatio as Removable).remove?.({ mode, job_id: jobId });
 }
 
 export const progressView = (progress: TrainProgress, total: number) => ({ episodes: progress.episodes, total, ma100: round(progress.ma100), ma1000: round(progress.ma1000) });
@@ -141,7 +141,7 @@ export class ThreadTrainingJobs implements TrainingJobs {
     const run = runTrainingInThread(view.spec, {
       ...(preferences === undefined ? {} : { preferences }),
       onProgress: (progress: TrainProgress | null, updates: MetricUpdate[]) => {
-        applyMetricUpdates(this.options.metrics, updates);
+        applyMetricUpdates(this.options.metrics, updates, id);
         if (progress !== null) lastProgress = progressView(progress, total);
         this.update(id, { progress: lastProgress });
       },
@@ -161,7 +161,7 @@ export class ThreadTrainingJobs implements TrainingJobs {
         this.options.log?.error({ job: id, err: error }, 'training job failed');
       })
       .finally(() => {
-        clearTrainingSeries(this.options.metrics);
+        clearTrainingSeries(this.options.metrics, id);
         this.current = undefined;
         this.next();
       });

@@ -6,11 +6,14 @@ import { z } from 'zod';
  * process on another machine) and whose updates the service applies to its own /metrics.
  */
 export interface LearningMetrics {
-  readonly rlRewardMa: { set(labels: { algorithm: string; window: string; source: string }, value: number): void };
-  readonly rlClipFrac: { set(labels: { algorithm: string }, value: number): void };
+  readonly rlRewardMa: { set(labels: { algorithm: string; window: string; source: string; job_id: string }, value: number): void };
+  readonly rlClipFrac: { set(labels: { algorithm: string; job_id: string }, value: number): void };
   readonly hybridSwitchTotal: { inc(labels: { from_mode: string; to_mode: string }, amount?: number): void };
-  readonly hybridSwitchRatio: { set(labels: { mode: string }, value: number): void };
+  readonly hybridSwitchRatio: { set(labels: { mode: string; job_id: string }, value: number): void };
 }
+
+/** The `job_id` of series written outside the job system (a `fai train` run, a test); a job's updates carry its own id (applyMetricUpdates). */
+export const LOCAL_JOB = 'local';
 
 const GAUGES = ['rlRewardMa', 'rlClipFrac', 'hybridSwitchRatio'] as const;
 const COUNTERS = ['hybridSwitchTotal'] as const;
@@ -56,8 +59,12 @@ export class MetricRelay implements LearningMetrics {
   }
 }
 
-/** Applies relayed updates to a registry; updates that fail validation (from another machine) are counted and skipped. */
-export function applyMetricUpdates(metrics: LearningMetrics, updates: unknown): { applied: number; rejected: number } {
+/**
+ * Applies relayed updates to a registry; updates that fail validation (from another machine) are
+ * counted and skipped. With `jobId`, the training series are the job's own (`job_id`), so concurrent
+ * jobs never overwrite each other and each clears only its own when it ends (clearTrainingSeries).
+ */
+export function applyMetricUpdates(metrics: LearningMetrics, updates: unknown, jobId?: string): { applied: number; rejected: number } {
   let applied = 0;
   let rejected = 0;
   for (const raw of Array.isArray(updates) ? updates : []) {
@@ -67,6 +74,7 @@ export function applyMetricUpdates(metrics: LearningMetrics, updates: unknown): 
       continue;
     }
     const update = parsed.data;
+    if (jobId !== undefined && update.op === 'set' && 'job_id' in update.labels) update.labels.job_id = jobId;
     try {
       if (update.op === 'inc') metrics.hybridSwitchTotal.inc(update.labels as { from_mode: string; to_mode: string }, update.value);
       else (metrics[update.metric] as { set(labels: Record<string, string>, value: number): void }).set(update.labels, update.value);

@@ -6,19 +6,38 @@ import type { Random } from './random.ts';
  * backend takes ~54 ms per Adam step and 0.38 ms per inference for a net this size, a plain
  * Float32Array forward pass ~0.1 ms; a policy needs thousands of cheap steps. The tests check the
  * backward pass against finite differences.
+ *
+ * The input may be longer than the first layer (`inputSize`): the first layer reads its first
+ * sizes[0] numbers. An optional **action head**: when the input holds one block of per-output features (a block of
+ * `outputs` numbers starting at each offset of `actionFeatures`), output o also gets
+ * Σₖ head[k] × input[actionFeatures[k] + o] — the same weight for every output, so what the net
+ * learns about one material's features holds for every material (a policy over 170 materials
+ * learns "pick what fits the brief" once, not 170 times). Zero at initialisation: an untrained
+ * net is the plain MLP.
  */
 export class Mlp {
   readonly sizes: readonly number[];
   readonly weights: Float32Array[];
   readonly biases: Float32Array[];
-  private readonly m: Float32Array[];
-  private readonly v: Float32Array[];
-  private readonly mb: Float32Array[];
-  private readonly vb: Float32Array[];
+  /** Offsets in the input of the per-output feature blocks the action head reads (empty: no head). */
+  readonly actionFeatures: readonly number[];
+  /** Length of the input vector: the first layer reads its first sizes[0] numbers, the action head its blocks. */
+  readonly inputSize: number;
+  readonly head: Float32Array;
+  /** Adam's moments, allocated by the first step: a net loaded for inference holds none. */
+  private moments: { m: Float32Array[]; v: Float32Array[]; mb: Float32Array[]; vb: Float32Array[]; mh: Float32Array; vh: Float32Array } | undefined;
   private step = 0;
 
-  constructor(sizes: readonly number[], random: Random) {
+  constructor(sizes: readonly number[], random: Random, options: { actionFeatures?: readonly number[]; inputSize?: number } = {}) {
     this.sizes = sizes;
+    this.actionFeatures = options.actionFeatures ?? [];
+    this.inputSize = options.inputSize ?? sizes[0]!;
+    const outputs = sizes.at(-1)!;
+    if (!Number.isInteger(this.inputSize) || this.inputSize < sizes[0]!) throw new RangeError(`an input of ${this.inputSize} is shorter than the first layer's ${sizes[0]}`);
+    for (const offset of this.actionFeatures) {
+      if (!Number.isInteger(offset) || offset < 0 || offset + outputs > this.inputSize) throw new RangeError(`action feature block at ${offset} does not fit an input of ${this.inputSize}`);
+    }
+    this.head = new Float32Array(this.actionFeatures.length);
     this.weights = [];
     this.biases = [];
     for (let l = 0; l < sizes.length - 1; l++) {
@@ -30,10 +49,6 @@ export class Mlp {
       this.weights.push(w);
       this.biases.push(new Float32Array(fanOut));
     }
-    this.m = this.weights.map((w) => new Float32Array(w.length));
-    this.v = this.weights.map((w) => new Float32Array(w.length));
-    this.mb = this.biases.map((b) => new Float32Array(b.length));
-    this.vb = this.biases.map((b) => new Float32Array(b.length));
   }
 
   /** Forward pass; returns every layer's activations (input first, output last). */
@@ -55,16 +70,30 @@ export class Mlp {
       activations.push(y);
       x = y;
     }
+    const y = activations.at(-1)!;
+    for (let k = 0; k < this.head.length; k++) {
+      const h = this.head[k]!;
+      if (h === 0) continue;
+      const offset = this.actionFeatures[k]!;
+      for (let o = 0; o < y.length; o++) y[o]! += h * input[offset + o]!;
+    }
     return activations;
   }
 
   /** Zeroed gradient buffers shaped like the parameters. */
-  gradients(): { w: Float32Array[]; b: Float32Array[] } {
-    return { w: this.weights.map((w) => new Float32Array(w.length)), b: this.biases.map((b) => new Float32Array(b.length)) };
+  gradients(): Gradients {
+    return { w: this.weights.map((w) => new Float32Array(w.length)), b: this.biases.map((b) => new Float32Array(b.length)), h: new Float32Array(this.head.length) };
   }
 
   /** Adds to `grads` the gradient of a loss whose derivative with respect to the output is `outputGrad`. */
-  backward(activations: Float32Array[], outputGrad: Float32Array, grads: { w: Float32Array[]; b: Float32Array[] }): void {
+  backward(activations: Float32Array[], outputGrad: Float32Array, grads: Gradients): void {
+    const input = activations[0]!;
+    for (let k = 0; k < this.head.length; k++) {
+      const offset = this.actionFeatures[k]!;
+      let sum = 0;
+      for (let o = 0; o < outputGrad.length; o++) sum += outputGrad[o]! * input[offset + o]!;
+      grads.h[k]! += sum;
+    }
     let delta = outputGrad;
     for (let l = this.weights.length - 1; l >= 0; l--) {
       const inSize = this.sizes[l]!;
@@ -92,24 +121,44 @@ export class Mlp {
     }
   }
 
-  /** One Adam step descending `grads` (scaled by 1/batch). */
-  adam(grads: { w: Float32Array[]; b: Float32Array[] }, learningRate: number, batch = 1, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8): void {
+  /**
+   * One Adam step descending `grads` (scaled by 1/batch). `headLearningRate` (default: the same)
+   * lets the action head move at its own pace: a wide trunk sums many units into each output, so it
+   * needs a smaller step than the head's few shared weights.
+   */
+  adam(grads: Gradients, learningRate: number, batch = 1, headLearningRate = learningRate, beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8): void {
+    this.moments ??= {
+      m: this.weights.map((w) => new Float32Array(w.length)),
+      v: this.weights.map((w) => new Float32Array(w.length)),
+      mb: this.biases.map((b) => new Float32Array(b.length)),
+      vb: this.biases.map((b) => new Float32Array(b.length)),
+      mh: new Float32Array(this.head.length),
+      vh: new Float32Array(this.head.length),
+    };
+    const { m: ms, v: vs, mb, vb, mh, vh } = this.moments;
     this.step++;
     const c1 = 1 - beta1 ** this.step;
     const c2 = 1 - beta2 ** this.step;
-    const update = (params: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array) => {
+    const update = (params: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, rate = learningRate) => {
       for (let i = 0; i < params.length; i++) {
         const gi = g[i]! / batch;
         m[i] = beta1 * m[i]! + (1 - beta1) * gi;
         v[i] = beta2 * v[i]! + (1 - beta2) * gi * gi;
-        params[i]! -= (learningRate * (m[i]! / c1)) / (Math.sqrt(v[i]! / c2) + epsilon);
+        params[i]! -= (rate * (m[i]! / c1)) / (Math.sqrt(v[i]! / c2) + epsilon);
       }
     };
     for (let l = 0; l < this.weights.length; l++) {
-      update(this.weights[l]!, grads.w[l]!, this.m[l]!, this.v[l]!);
-      update(this.biases[l]!, grads.b[l]!, this.mb[l]!, this.vb[l]!);
+      update(this.weights[l]!, grads.w[l]!, ms[l]!, vs[l]!);
+      update(this.biases[l]!, grads.b[l]!, mb[l]!, vb[l]!);
     }
+    update(this.head, grads.h, mh, vh, headLearningRate);
   }
+}
+
+export interface Gradients {
+  readonly w: Float32Array[];
+  readonly b: Float32Array[];
+  readonly h: Float32Array;
 }
 
 /** Softmax of logits, numerically stable. */

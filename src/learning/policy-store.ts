@@ -20,7 +20,10 @@ export interface PolicyStatus {
   readonly cid: string | null;
   readonly algorithm?: CheckpointMeta['algorithm'];
   readonly shape?: readonly number[];
-  readonly evaluationReturn?: number;
+  /** The checkpoint's greedy mean reward on the held-out briefs (never trained on), as its training measured it. */
+  readonly heldOutReturn?: number;
+  /** The world it was trained in (palette, state layout, reward version). */
+  readonly world?: CheckpointMeta['world'];
   readonly detail?: string;
 }
 
@@ -45,12 +48,13 @@ export class PolicyStore {
     let loading = this.cache.get(pin.cid);
     if (loading === undefined) {
       loading = (async () => {
-        const { net, meta } = await loadCheckpoint(this.hub, pin.cid).catch((error: unknown) => {
+        const env = this.env();
+        // A checkpoint made for another world (palette, state layout, reward) is refused, naming what changed.
+        const { net, meta } = await loadCheckpoint(this.hub, pin.cid, env.world).catch((error: unknown) => {
           throw new FaiError(ErrorCodes.UNAVAILABLE, `${name} ${pin.version} (${pin.cid}) cannot be loaded: ${(error as Error).message}`);
         });
-        const env = this.env();
-        if (meta.shape[0] !== env.stateSize || meta.shape.at(-1) !== env.actions) {
-          throw new FaiError(ErrorCodes.UNAVAILABLE, `${name} ${pin.version} (${pin.cid}) has shape ${meta.shape.join('-')}, which does not fit this environment (${env.stateSize} inputs, ${env.actions} actions)`);
+        if (meta.inputs !== env.stateSize || meta.shape.at(-1) !== env.actions) {
+          throw new FaiError(ErrorCodes.UNAVAILABLE, `${name} ${pin.version} (${pin.cid}) has shape ${meta.shape.join('-')} over ${meta.inputs} inputs, which does not fit this environment (${env.stateSize} inputs, ${env.actions} actions)`);
         }
         return { net, meta };
       })();
@@ -71,7 +75,7 @@ export class PolicyStore {
     if (pin === undefined) return { pin: name, status: 'not_pinned', version: null, cid: null, detail: `no "${name}" pin in the pins file` };
     try {
       const { meta } = await this.load(name, pin);
-      return { pin: name, status: 'loaded', version: pin.version, cid: pin.cid, algorithm: meta.algorithm, shape: meta.shape, evaluationReturn: meta.evaluationReturn };
+      return { pin: name, status: 'loaded', version: pin.version, cid: pin.cid, algorithm: meta.algorithm, shape: meta.shape, heldOutReturn: meta.evaluationReturn, world: meta.world };
     } catch (error) {
       return { pin: name, status: 'unavailable', version: pin.version, cid: pin.cid, detail: (error as Error).message };
     }

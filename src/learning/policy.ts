@@ -1,4 +1,16 @@
-import { softmax, type Mlp } from './mlp.ts';
+import type { FormulationEnv } from './environment.ts';
+import { PER_MATERIAL } from './environment.ts';
+import { Mlp, softmax } from './mlp.ts';
+import type { Random } from './random.ts';
+
+/**
+ * A policy network for an environment: its trunk reads the brief and the picks so far (the state's
+ * scalars) into one logit per action, and its action head adds, for every material, a weighted sum
+ * of that material's own features (mlp.ts) — the weights shared by all materials.
+ */
+export function policyNetwork(env: Pick<FormulationEnv, 'stateSize' | 'actions' | 'layout'>, hidden: number, random: Random): Mlp {
+  return new Mlp([env.layout.scalars, hidden, env.actions], random, { inputSize: env.stateSize, actionFeatures: PER_MATERIAL.map((block) => env.layout.blocks[block]) });
+}
 
 /**
  * A policy's action distribution in a state: the softmax of its logits over the actions the state

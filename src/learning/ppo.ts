@@ -1,18 +1,19 @@
-import type { CreativeBrief } from '../llm/index.ts';
-import type { LearningMetrics } from './metric-relay.ts';
-import type { FormulationEnv, RewardBreakdown } from './environment.ts';
+import { LOCAL_JOB, type LearningMetrics } from './metric-relay.ts';
+import { asPrepared, type BriefPool, type FormulationEnv, type PreparedBriefs, type RewardBreakdown } from './environment.ts';
 import { Mlp } from './mlp.ts';
 import { greedy as greedyAction, greedyReturn } from './evaluate.ts';
 import { Random } from './random.ts';
 import { ReturnAverages, type TrainProgress } from './reinforce.ts';
-import { actionProbs, policyProbs } from './policy.ts';
+import { actionProbs, policyNetwork, policyProbs } from './policy.ts';
 
 export interface PpoOptions {
   env: FormulationEnv;
-  briefs: readonly CreativeBrief[];
+  briefs: BriefPool;
   seed: number;
   hidden?: number;
   learningRate?: number;
+  /** The action head's learning rate (default HEAD_LEARNING_RATE; the trunk's default shrinks with its width: see Mlp.adam). */
+  headLearningRate?: number;
   /** Episodes collected per update. */
   episodesPerUpdate?: number;
   epochs?: number;
@@ -21,7 +22,14 @@ export interface PpoOptions {
   entropy?: number;
   gaeLambda?: number;
   metrics?: LearningMetrics;
+  /** rl_* series label: `ppo`, or the job's own algorithm when PPO trains inside it (hybrid, distill). */
+  algorithm?: string;
 }
+
+/** The action head's Adam step (its few weights are shared by every material; see Mlp.adam). */
+const HEAD_LEARNING_RATE = 0.003;
+/** Hidden units of PPO's value network. */
+const VALUE_HIDDEN = 64;
 
 /** How many training briefs `evaluate` plays greedily. */
 export const EVALUATION_BRIEFS = 200;
@@ -47,30 +55,37 @@ export class PpoTrainer {
   /** Clip fraction of the last update. */
   lastClipFraction = 0;
   private readonly env: FormulationEnv;
-  private readonly briefs: readonly CreativeBrief[];
+  private readonly briefs: PreparedBriefs;
   private readonly random: Random;
   private readonly metrics: LearningMetrics | undefined;
-  private readonly o: Required<Omit<PpoOptions, 'env' | 'briefs' | 'seed' | 'metrics'>>;
+  private readonly o: Required<Omit<PpoOptions, 'env' | 'briefs' | 'seed' | 'metrics' | 'algorithm' | 'headLearningRate'>>;
+  private readonly headLearningRate: number;
+  /** The algorithm this run reports under (a hybrid or distill run trains its policy with PPO, and says so). */
+  private readonly algorithm: string;
 
   constructor(options: PpoOptions) {
     if (options.briefs.length === 0) throw new RangeError('training needs at least one brief');
     this.env = options.env;
-    this.briefs = options.briefs;
+    this.briefs = asPrepared(options.env, options.briefs);
     this.random = new Random(options.seed);
     this.metrics = options.metrics;
-    this.averages = new ReturnAverages(options.metrics, 'ppo');
+    this.averages = new ReturnAverages(options.metrics, options.algorithm ?? 'ppo');
     this.o = {
       hidden: options.hidden ?? 128,
-      learningRate: options.learningRate ?? 0.0005,
+      // A wide trunk sums more units into each logit: its step shrinks with its width (HEAD_LEARNING_RATE at 128 units).
+      learningRate: options.learningRate ?? (HEAD_LEARNING_RATE * 128) / Math.max(128, options.hidden ?? 128),
       episodesPerUpdate: options.episodesPerUpdate ?? 32,
-      epochs: options.epochs ?? 4,
+      epochs: options.epochs ?? 2,
       minibatch: options.minibatch ?? 128,
       clip: options.clip ?? 0.2,
       entropy: options.entropy ?? 0.01,
       gaeLambda: options.gaeLambda ?? 0.95,
     };
-    this.policy = new Mlp([options.env.stateSize, this.o.hidden, options.env.actions], this.random);
-    this.value = new Mlp([options.env.stateSize, this.o.hidden, 1], this.random);
+    this.algorithm = options.algorithm ?? 'ppo';
+    this.headLearningRate = options.headLearningRate ?? (options.learningRate === undefined ? HEAD_LEARNING_RATE : this.o.learningRate);
+    this.policy = policyNetwork(options.env, this.o.hidden, this.random);
+    // The value of a state needs the brief and the picks so far: the scalars, through a smaller net.
+    this.value = new Mlp([options.env.layout.scalars, VALUE_HIDDEN, 1], this.random, { inputSize: options.env.stateSize });
   }
 
   act(state: Float32Array, random: Random, greedy = false): number {
@@ -82,8 +97,8 @@ export class PpoTrainer {
     const transitions: Transition[] = [];
     const rewards: RewardBreakdown[] = [];
     for (let e = 0; e < this.o.episodesPerUpdate; e++) {
-      const brief = this.briefs[this.random.int(this.briefs.length)]!;
-      const episode = this.env.episode(brief, (state, random) => this.act(state, random), this.random);
+      const context = this.briefs.get(this.random.int(this.briefs.length));
+      const episode = this.env.episode(context, (state, random) => this.act(state, random), this.random);
       const values = episode.states.map((s) => this.value.forward(s).at(-1)![0]!);
       const T = episode.states.length;
       // GAE with γ = 1: only the last step is rewarded; the value after the last step is 0.
@@ -144,12 +159,12 @@ export class PpoTrainer {
           const va = this.value.forward(t.state);
           this.value.backward(va, Float32Array.of(va.at(-1)![0]! - t.ret), vg);
         }
-        this.policy.adam(pg, this.o.learningRate, batch.length);
+        this.policy.adam(pg, this.o.learningRate, batch.length, this.headLearningRate);
         this.value.adam(vg, this.o.learningRate, batch.length);
       }
     }
     this.lastClipFraction = counted === 0 ? 0 : clipped / counted;
-    this.metrics?.rlClipFrac.set({ algorithm: 'ppo' }, this.lastClipFraction);
+    this.metrics?.rlClipFrac.set({ algorithm: this.algorithm, job_id: LOCAL_JOB }, this.lastClipFraction);
   }
 
   train(episodes: number, onProgress?: (progress: TrainProgress) => void): TrainProgress {
@@ -166,6 +181,6 @@ export class PpoTrainer {
 
   /** Greedy return over the first EVALUATION_BRIEFS training briefs (a greedy episode is deterministic: one each). */
   evaluate(): number {
-    return greedyReturn(this.policy, this.env, this.briefs.slice(0, EVALUATION_BRIEFS), 1);
+    return greedyReturn(this.policy, this.env, this.briefs.slice(EVALUATION_BRIEFS), 1);
   }
 }

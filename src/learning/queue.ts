@@ -69,14 +69,14 @@ export class QueuedTrainingJobs implements TrainingJobs {
     const prefix = options.prefix ?? 'fai:bull';
     this.queue = new Queue<JobData, JobResult>(TRAINING_QUEUE, { connection, prefix });
     this.events = new QueueEvents(TRAINING_QUEUE, { connection, prefix });
-    this.events.on('progress', ({ data }) => {
+    this.events.on('progress', ({ jobId, data }) => {
       const parsed = ProgressSchema.safeParse(data);
-      if (parsed.success) applyMetricUpdates(options.metrics, parsed.data.updates);
+      if (parsed.success) applyMetricUpdates(options.metrics, parsed.data.updates, jobId);
     });
-    // A job that ended takes its training series off /metrics (with several workers, the last to end clears them).
-    this.events.on('failed', () => clearTrainingSeries(options.metrics));
+    // A job that ended takes its own training series off /metrics (job_id): another worker's running job keeps its own.
+    this.events.on('failed', ({ jobId }) => clearTrainingSeries(options.metrics, jobId));
     this.events.on('completed', ({ jobId }) => {
-      clearTrainingSeries(options.metrics);
+      clearTrainingSeries(options.metrics, jobId);
       void this.checkpointsOf(jobId).catch((error: unknown) => options.log?.error({ job: jobId, err: error }, 'checkpoint of a finished job not stored'));
     });
     // A Redis outage is logged; /health reports Redis itself.

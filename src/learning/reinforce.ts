@@ -1,10 +1,9 @@
-import type { CreativeBrief } from '../llm/index.ts';
-import type { LearningMetrics } from './metric-relay.ts';
-import type { FormulationEnv, RewardBreakdown } from './environment.ts';
-import { Mlp } from './mlp.ts';
+import { LOCAL_JOB, type LearningMetrics } from './metric-relay.ts';
+import { asPrepared, type BriefPool, type FormulationEnv, type PreparedBriefs, type RewardBreakdown } from './environment.ts';
+import type { Mlp } from './mlp.ts';
 import { greedy as greedyAction, greedyReturn } from './evaluate.ts';
 import { Random } from './random.ts';
-import { actionProbs, policyProbs } from './policy.ts';
+import { actionProbs, policyNetwork, policyProbs } from './policy.ts';
 
 /** Moving averages of episode returns over the last 100 and 1000 episodes (rl_reward_ma's two windows). */
 export class ReturnAverages {
@@ -13,11 +12,12 @@ export class ReturnAverages {
   private sum1000 = 0;
   private total = 0;
 
-  /** With `metrics`, every push publishes both windows in rl_reward_ma{algorithm, source}. */
+  /** With `metrics`, every push publishes both windows in rl_reward_ma{algorithm, source, job_id}. */
   constructor(
     private readonly metrics?: Pick<LearningMetrics, 'rlRewardMa'>,
     private readonly algorithm = 'reinforce',
     private readonly source: 'training' | 'served' = 'training',
+    private readonly jobId = source === 'served' ? 'served' : LOCAL_JOB,
   ) {}
 
   push(value: number): void {
@@ -29,8 +29,8 @@ export class ReturnAverages {
     if (n > 100) this.sum100 -= this.returns[n - 101]!;
     if (n > 1000) this.sum1000 -= this.returns[n - 1001]!;
     if (n > 2000) this.returns.splice(0, n - 1001);
-    this.metrics?.rlRewardMa.set({ algorithm: this.algorithm, window: '100', source: this.source }, this.ma100);
-    this.metrics?.rlRewardMa.set({ algorithm: this.algorithm, window: '1000', source: this.source }, this.ma1000);
+    this.metrics?.rlRewardMa.set({ algorithm: this.algorithm, window: '100', source: this.source, job_id: this.jobId }, this.ma100);
+    this.metrics?.rlRewardMa.set({ algorithm: this.algorithm, window: '1000', source: this.source, job_id: this.jobId }, this.ma1000);
   }
 
   get ma100(): number {
@@ -64,18 +64,18 @@ export class ReinforceTrainer {
   readonly policy: Mlp;
   readonly averages: ReturnAverages;
   private readonly env: FormulationEnv;
-  private readonly briefs: readonly CreativeBrief[];
+  private readonly briefs: PreparedBriefs;
   private readonly random: Random;
   private readonly learningRate: number;
   private readonly batch: number;
   private baseline: number | null = null;
 
-  constructor(options: { env: FormulationEnv; briefs: readonly CreativeBrief[]; seed: number; hidden?: number; learningRate?: number; batch?: number; metrics?: LearningMetrics }) {
+  constructor(options: { env: FormulationEnv; briefs: BriefPool; seed: number; hidden?: number; learningRate?: number; batch?: number; metrics?: LearningMetrics }) {
     if (options.briefs.length === 0) throw new RangeError('training needs at least one brief');
     this.env = options.env;
-    this.briefs = options.briefs;
+    this.briefs = asPrepared(options.env, options.briefs);
     this.random = new Random(options.seed);
-    this.policy = new Mlp([options.env.stateSize, options.hidden ?? 64, options.env.actions], this.random);
+    this.policy = policyNetwork(options.env, options.hidden ?? 64, this.random);
     this.averages = new ReturnAverages(options.metrics, 'reinforce');
     this.learningRate = options.learningRate ?? 0.01;
     this.batch = options.batch ?? 16;
@@ -94,8 +94,8 @@ export class ReinforceTrainer {
       const grads = this.policy.gradients();
       const size = Math.min(this.batch, episodes - done);
       const batch = Array.from({ length: size }, () => {
-        const brief = this.briefs[this.random.int(this.briefs.length)]!;
-        return this.env.episode(brief, (state, random) => this.act(state, random), this.random);
+        const context = this.briefs.get(this.random.int(this.briefs.length));
+        return this.env.episode(context, (state, random) => this.act(state, random), this.random);
       });
       const mean = batch.reduce((s, e) => s + e.reward.total, 0) / size;
       this.baseline = this.baseline === null ? mean : 0.9 * this.baseline + 0.1 * mean;
@@ -120,9 +120,8 @@ export class ReinforceTrainer {
     return { episodes: this.averages.count, ma100: this.averages.ma100, ma1000: this.averages.ma1000, last: last! };
   }
 
-  /** Mean return of the greedy policy over fixed seeds (for evaluation). */
   /** Greedy return over the first 200 training briefs (one deterministic episode each). */
   evaluate(): number {
-    return greedyReturn(this.policy, this.env, this.briefs.slice(0, 200), 1);
+    return greedyReturn(this.policy, this.env, this.briefs.slice(200), 1);
   }
 }

@@ -4,10 +4,10 @@ import type { Metrics } from '../metrics/index.ts';
 import { POLICY_PIN, policyPinOf, type CreativeBrief, type PolicyPinName, type Pins } from '../llm/index.ts';
 import type { ComplianceChecker, ComplianceResult } from '../regulation/index.ts';
 import type { CheckpointMeta } from './checkpoint.ts';
+import type { BriefContext, Composition } from './composer.ts';
 import { FormulationEnv, type RewardBreakdown } from './environment.ts';
 import { greedy } from './evaluate.ts';
 import { formulaSheet, type FormulaSheet, type SheetLine } from './formula-sheet.ts';
-import { refine } from './refine.ts';
 import { PolicyStore, type LoadedPolicy, type PolicyStatus } from './policy-store.ts';
 import { Random } from './random.ts';
 import { ReturnAverages } from './reinforce.ts';
@@ -16,11 +16,15 @@ import { ReturnAverages } from './reinforce.ts';
 export interface ProductionAnswer {
   readonly requestId: string;
   readonly brief: CreativeBrief;
-  /** The policy's greedy episode (forward passes and formula steps), ms. */
+  /** The dosage the request gave, if any (the shadow models compose for the same dosage). */
+  readonly dosagePct?: number;
+  /** The policy's greedy episode and the composer (forward passes, formula steps, repairs), ms. */
   readonly latencyMs: number;
   readonly reward: number;
-  /** Units per palette index. */
+  /** Units per palette index (the policy's picks). */
   readonly units: ReadonlyArray<readonly [number, number]>;
+  /** The served formula: % of the concentrate per palette index. */
+  readonly composed: ReadonlyArray<readonly [number, number]>;
   readonly version: string;
   readonly cid: string;
 }
@@ -40,9 +44,19 @@ export interface ServedFormula {
     readonly reason: string | null;
   };
   readonly reward: RewardBreakdown;
-  /** The serving-time search from the policy's picks (refine.ts). */
-  readonly refinement: { readonly policyReward: number; readonly reward: number; readonly evaluations: number; readonly moves: number; readonly elapsedMs: number };
-  readonly policy: { version: string; cid: string; algorithm: CheckpointMeta['algorithm']; shape: readonly number[]; evaluationReturn: number };
+  /** The formula's character against the brief (character.ts): on-character share, named notes smelled, fidelity, the criterion. */
+  readonly character: {
+    readonly onCharacterPct: number;
+    readonly offCharacterOverLimit: readonly string[];
+    readonly notes: ReadonlyArray<{ readonly note: string; readonly present: boolean; readonly accord: string | null }>;
+    readonly fidelity: number;
+    readonly hasCharacter: boolean;
+    /** % of the concentrate the policy's picks make up (the rest are the composer's repairs). */
+    readonly policySharePct: number;
+  };
+  /** The time the policy and the composer took for this formula, ms. */
+  readonly elapsedMs: number;
+  readonly policy: { version: string; cid: string; algorithm: CheckpointMeta['algorithm']; shape: readonly number[]; heldOutReturn: number };
   /** The recipe (brief, formula, policy) as stored in the Cloud Hub: customers' feedback names it. */
   readonly recipeCid: string;
 }
@@ -84,7 +98,7 @@ export class FormulaService {
   private recordServed(cid: string, algorithm: string, reward: number): void {
     if (this.served?.cid !== cid) {
       if (this.served !== undefined) {
-        for (const window of ['100', '1000']) this.metrics?.rlRewardMa.remove({ algorithm: this.served.algorithm, window, source: 'served' });
+        for (const window of ['100', '1000']) this.metrics?.rlRewardMa.remove({ algorithm: this.served.algorithm, window, source: 'served', job_id: 'served' });
       }
       this.served = { cid, algorithm, averages: new ReturnAverages(this.metrics, algorithm, 'served') };
     }
@@ -105,21 +119,23 @@ export class FormulaService {
    * The production formula for a brief. `observe` (the shadow evaluation) is told what production
    * answered — after the answer is complete and without waiting for it.
    */
-  async compose(brief: CreativeBrief, requestId = ''): Promise<ServedFormula> {
+  async compose(brief: CreativeBrief, requestId = '', options: { dosagePct?: number } = {}): Promise<ServedFormula> {
     const { pin, net, meta } = await this.policy();
     const env = this.env;
     const started = performance.now();
-    const episode = env.episode(brief, (state) => greedy(net, state), new Random(1));
-    const refined = refine(env, brief, episode.units);
-    const composition = refined.composition;
-    const latencyMs = performance.now() - started;
+    // The brief's context is worked out once and handed to every step: the episode, the composer, the reward, the sheet.
+    const context = env.prepare(brief, options);
+    const played = env.play(context, (state) => greedy(net, state), new Random(1));
+    const composition = played.composition;
+    const elapsedMs = performance.now() - started;
+    const episode = { ...played, reward: env.reward(context, composition) };
     if (composition.lines.length === 0) {
       // Only a brief that refuses nearly every material can leave nothing to compose.
       throw new FaiError(ErrorCodes.UNAVAILABLE, `no formula can honour this brief: it refuses or its category excludes every material that could make one (policy ${pin.version}, ${pin.cid})`);
     }
-    const policy = { version: pin.version, cid: pin.cid, algorithm: meta.algorithm, shape: meta.shape, evaluationReturn: meta.evaluationReturn };
+    const policy = { version: pin.version, cid: pin.cid, algorithm: meta.algorithm, shape: meta.shape, heldOutReturn: meta.evaluationReturn };
     const compliance = this.compliance.check(composition.request, 'served');
-    const { lines: formula, ...sheet } = formulaSheet(env, brief, composition, compliance);
+    const { lines: formula, ...sheet } = formulaSheet(env, context, composition, compliance);
     const certificate = this.compliance.certificate({ formula: composition.request.formula });
     const forCategory = certificate.categories.find((c) => c.category === compliance.category)!;
     const ifraMaxDosage = {
@@ -130,12 +146,29 @@ export class FormulaService {
       limitedBy: forCategory.limitedBy.map((item) => item.name),
       reason: forCategory.reason,
     };
-    const refinement = { policyReward: refined.policyReward, reward: refined.reward.total, evaluations: refined.evaluations, moves: refined.moves, elapsedMs: Math.round(refined.elapsedMs * 100) / 100 };
-    const recipe = await this.hub.storeJson('recipe', plainJson({ brief, formula: formula.map(({ material, cas, concentrationPct }) => ({ material, cas, concentrationPct })), policy: { version: pin.version, cid: pin.cid } }), ['served']);
-    this.recordServed(pin.cid, meta.algorithm, refined.reward.total);
-    this.observe?.({ requestId, brief, latencyMs, reward: refined.reward.total, units: [...refined.units], version: pin.version, cid: pin.cid });
-    return { formula, sheet, compliance, ifraMaxDosage, reward: refined.reward, refinement, policy, recipeCid: recipe.cid };
+    const character = characterOf(env, context, composition);
+    const recipe = await this.hub.storeJson('recipe', plainJson({ brief, dosagePct: context.dosagePct, formula: formula.map(({ material, cas, concentrationPct }) => ({ material, cas, concentrationPct })), policy: { version: pin.version, cid: pin.cid } }), ['served']);
+    this.recordServed(pin.cid, meta.algorithm, episode.reward.total);
+    if (this.observe !== undefined) {
+      const composed = composition.lines.map((l) => [l.index, l.pct] as const);
+      this.observe({ requestId, brief, ...(options.dosagePct === undefined ? {} : { dosagePct: options.dosagePct }), latencyMs: elapsedMs, reward: episode.reward.total, units: [...episode.units], composed, version: pin.version, cid: pin.cid });
+    }
+    return { formula, sheet, compliance, ifraMaxDosage, reward: episode.reward, character, elapsedMs: Math.round(elapsedMs * 100) / 100, policy, recipeCid: recipe.cid };
   }
+}
+
+/** The served formula's character reading, as the answer shows it. */
+function characterOf(env: FormulationEnv, context: BriefContext, composition: Composition): ServedFormula['character'] {
+  const reading = env.character(context, composition);
+  const policyShare = composition.lines.reduce((sum, l) => sum + (l.added ? 0 : l.pct), 0);
+  return {
+    onCharacterPct: reading.onCharacterPct,
+    offCharacterOverLimit: reading.offCharacterOverLimit.map((i) => env.palette[i]!.name),
+    notes: reading.notes.map(({ note, present, accord }) => ({ note, present, accord })),
+    fidelity: Math.round(reading.fidelity * 1000) / 1000,
+    hasCharacter: reading.hasCharacter,
+    policySharePct: Math.round(policyShare * 100) / 100,
+  };
 }
 
 /** dag-json has no `undefined`: optional fields a schema left unset are dropped, as JSON would. */

@@ -1,10 +1,9 @@
 import { z } from 'zod';
-import type { CreativeBrief } from '../llm/index.ts';
 import { briefSets, type BriefSets } from './brief-distribution.ts';
 import { configHash, encodeCheckpoint } from './checkpoint.ts';
 import { distill, inferenceMicros, kl } from './distill.ts';
 import { briefReturns, greedy, meanInterval, type MeanInterval } from './evaluate.ts';
-import { FormulationEnv } from './environment.ts';
+import { FormulationEnv, PreparedBriefs } from './environment.ts';
 import type { Mlp } from './mlp.ts';
 import { Random } from './random.ts';
 import { HybridLoop } from './hybrid.ts';
@@ -13,7 +12,7 @@ import { PpoTrainer } from './ppo.ts';
 import { ReinforceTrainer, type TrainProgress } from './reinforce.ts';
 import { policyProbs } from './policy.ts';
 
-/** `distill`: a PPO teacher trained for `episodes`, then an 8-unit student distilled from it. */
+/** `distill`: a PPO teacher trained for `episodes`, then a STUDENT_HIDDEN-unit student distilled from it. */
 export const ALGORITHMS = ['ppo', 'reinforce', 'hybrid', 'distill'] as const;
 
 /** A training job: what `fai train` runs locally and what POST /v1/training/jobs queues. */
@@ -24,6 +23,8 @@ export const TrainingSpecSchema = z
     seed: z.number({ error: 'must be a number' }).int('must be a whole number').min(0, 'must be 0 or more').max(2_147_483_647).default(7),
     /** Replay customer feedback from the hub as a reward term (src/learning/feedback.ts). */
     fromFeedback: z.boolean({ error: 'must be true or false' }).default(false),
+    /** Hidden units of the policy (of the teacher, with distill); default TEACHER_HIDDEN (the student is always STUDENT_HIDDEN). */
+    hidden: z.number({ error: 'must be a number' }).int('must be a whole number').min(4, 'must be at least 4').max(1024, 'must be at most 1024').optional(),
   })
   .strict();
 export type TrainingSpec = z.infer<typeof TrainingSpecSchema>;
@@ -85,8 +86,8 @@ export const DISTILL_BRIEFS = 800;
 /** A short teacher needs a short distillation: episodes ÷ 5 briefs, between 16 and DISTILL_BRIEFS (4000 episodes → 800). */
 export const distillBriefsFor = (episodes: number): number => Math.min(DISTILL_BRIEFS, Math.max(16, Math.round(episodes / 5)));
 /** Hidden units of the teacher (PPO) and of the distilled student. */
-export const TEACHER_HIDDEN = 128;
-export const STUDENT_HIDDEN = 8;
+export const TEACHER_HIDDEN = 512;
+export const STUDENT_HIDDEN = 32;
 
 let cachedSets: BriefSets | undefined;
 /** The run's brief sets, drawn once per process (the draw is seeded: every run sees the same briefs). */
@@ -95,18 +96,28 @@ export function trainingBriefSets(): BriefSets {
   return cachedSets;
 }
 
+/** A run's brief sets with their contexts (prepared on first use, once per environment). */
+export interface PreparedSets {
+  readonly training: PreparedBriefs;
+  readonly heldOut: PreparedBriefs;
+}
+
+export function prepareSets(env: FormulationEnv, sets: BriefSets = trainingBriefSets()): PreparedSets {
+  return { training: new PreparedBriefs(env, sets.training), heldOut: new PreparedBriefs(env, sets.heldOut) };
+}
+
 /** Training and held-out greedy returns of a policy, each with its interval. */
-export function scorePolicy(net: Mlp, env: FormulationEnv, sets: BriefSets = trainingBriefSets()): { training: MeanInterval; heldOut: MeanInterval } {
-  return { training: roundInterval(briefReturns(net, env, sets.training.slice(0, EVALUATION_SAMPLE))), heldOut: roundInterval(briefReturns(net, env, sets.heldOut)) };
+export function scorePolicy(net: Mlp, env: FormulationEnv, sets: PreparedSets = prepareSets(env)): { training: MeanInterval; heldOut: MeanInterval } {
+  return { training: roundInterval(briefReturns(net, env, sets.training.slice(EVALUATION_SAMPLE))), heldOut: roundInterval(briefReturns(net, env, sets.heldOut)) };
 }
 
 /** Mean KL(teacher ‖ student) over the states of the teacher's greedy episodes on `briefs`. */
-export function heldOutKl(teacher: Mlp, student: Mlp, env: FormulationEnv, briefs: readonly CreativeBrief[]): number {
+export function heldOutKl(teacher: Mlp, student: Mlp, env: FormulationEnv, briefs: PreparedBriefs): number {
   let sum = 0;
   let count = 0;
   const random = new Random(1);
-  for (const brief of briefs) {
-    for (const state of env.episode(brief, (s) => greedy(teacher, s), random).states) {
+  for (const context of briefs) {
+    for (const state of env.episode(context, (s) => greedy(teacher, s), random).states) {
       sum += kl(policyProbs(teacher, state), policyProbs(student, state));
       count++;
     }
@@ -115,8 +126,8 @@ export function heldOutKl(teacher: Mlp, student: Mlp, env: FormulationEnv, brief
 }
 
 /** What the composer alone makes of the held-out briefs (no picks): the baseline a policy must beat. */
-export function composerAlone(env: FormulationEnv, briefs: readonly CreativeBrief[]): MeanInterval {
-  return roundInterval(meanInterval(briefs.map((brief) => env.reward(brief, new Map()).total)));
+export function composerAlone(env: FormulationEnv, briefs: PreparedBriefs): MeanInterval {
+  return roundInterval(meanInterval([...briefs].map((context) => env.reward(context, env.compose(context, new Map())).total)));
 }
 
 /**
@@ -126,20 +137,22 @@ export function composerAlone(env: FormulationEnv, briefs: readonly CreativeBrie
  */
 export function runTraining(
   spec: TrainingSpec,
-  options: { metrics?: LearningMetrics; onProgress?: (progress: TrainProgress) => void; preferences?: Readonly<Record<string, number>>; distillBriefs?: number } = {},
+  options: { metrics?: LearningMetrics; onProgress?: (progress: TrainProgress) => void; preferences?: Readonly<Record<string, number>>; distillBriefs?: number; teacherHidden?: number } = {},
 ): TrainingOutcome {
   const started = performance.now();
   const preferences = new Map(Object.entries(options.preferences ?? {}));
   const env = new FormulationEnv({ preferences });
-  const sets = trainingBriefSets();
+  const sets = prepareSets(env);
   const briefs = sets.training;
   const common = { env, briefs, seed: spec.seed, ...(options.metrics === undefined ? {} : { metrics: options.metrics }) };
-  // PPO trains the policy for ppo, hybrid (with the search) and distill (as the teacher).
-  const trainer = spec.algo === 'reinforce' ? new ReinforceTrainer(common) : new PpoTrainer({ ...common, hidden: TEACHER_HIDDEN });
+  // PPO trains the policy for ppo, hybrid (with the search) and distill (as the teacher); each reports under its own algorithm.
+  const hidden = spec.hidden ?? options.teacherHidden ?? TEACHER_HIDDEN;
+  const trainer = spec.algo === 'reinforce' ? new ReinforceTrainer({ ...common, ...(spec.hidden === undefined ? {} : { hidden }) }) : new PpoTrainer({ ...common, hidden, algorithm: spec.algo === 'distill' ? 'distilled' : spec.algo });
   const before = trainer.evaluate();
   const hybrid = spec.algo === 'hybrid' && trainer instanceof PpoTrainer ? new HybridLoop({ ...common, ppo: trainer }) : null;
   const result = hybrid !== null ? hybrid.train(spec.episodes, options.onProgress) : trainer.train(spec.episodes, options.onProgress);
   const after = round(trainer.evaluate());
+  const scores = scorePolicy(trainer.policy, env, sets);
   const summary: TrainingSummary = {
     algorithm: spec.algo,
     seed: spec.seed,
@@ -151,20 +164,24 @@ export function runTraining(
     ...(trainer instanceof PpoTrainer ? { lastClipFraction: round(trainer.lastClipFraction) } : {}),
     ...(hybrid !== null ? { switches: hybrid.switches, bestSearchRewards: [...hybrid.elites.values()].map((e) => round(e.reward)) } : {}),
     ...(spec.fromFeedback ? { feedbackMaterials: preferences.size } : {}),
-    evaluation: { ...scorePolicy(trainer.policy, env, sets), composerAlone: composerAlone(env, sets.heldOut) },
+    evaluation: { ...scores, composerAlone: composerAlone(env, sets.heldOut) },
     seconds: Math.round((performance.now() - started) / 100) / 10,
   };
   const config = { algorithm: spec.algo, episodes: spec.episodes, seed: spec.seed, shape: [...trainer.policy.sizes], ...(spec.fromFeedback ? { preferences: options.preferences } : {}) };
+  // A checkpoint's evaluation return is its held-out figure (what /health/policy shows).
   if (spec.algo !== 'distill') {
-    const checkpoint = encodeCheckpoint(trainer.policy, { algorithm: spec.algo, configHash: configHash(config), evaluationReturn: after });
+    const checkpoint = encodeCheckpoint(trainer.policy, { algorithm: spec.algo, configHash: configHash(config), evaluationReturn: scores.heldOut.mean, world: env.world });
     return { summary, checkpoint };
   }
-  // The student learns the teacher's action distributions; rl_distill_kl follows its held-out KL.
   const teacher = trainer.policy;
-  // The student learns on the teacher's rollouts over a sample of the training briefs.
-  const distilled = distill({ teacher, env, briefs: briefs.slice(0, options.distillBriefs ?? distillBriefsFor(spec.episodes)), episodesPerBrief: 4, hidden: STUDENT_HIDDEN, seed: spec.seed });
+  // The student learns on the teacher's rollouts over a sample of the training briefs; its own
+  // held-out KL is measured on the next training briefs, which it never learns from.
+  const count = options.distillBriefs ?? distillBriefsFor(spec.episodes);
+  const learnFrom = new PreparedBriefs(env, briefs.briefs.slice(0, count));
+  const checkOn = new PreparedBriefs(env, briefs.briefs.slice(count, count + Math.max(16, Math.round(count / 8))));
+  const distilled = distill({ teacher, env, briefs: learnFrom, heldOutBriefs: checkOn, episodesPerBrief: 4, hidden: STUDENT_HIDDEN, seed: spec.seed });
   const studentScores = scorePolicy(distilled.student, env, sets);
-  const state = env.encode(briefs[0]!, new Map(), 0);
+  const state = env.encode(briefs.get(0), new Map(), 0);
   const teacherUs = inferenceMicros(teacher, state);
   const studentUs = inferenceMicros(distilled.student, state);
   // Judged on the held-out briefs: returns, and KL(teacher ‖ student) over the states of the teacher's greedy episodes there.
@@ -186,7 +203,7 @@ export function runTraining(
   const teacherConfig = { ...config, algorithm: 'ppo' };
   return {
     summary: { ...summary, evaluation: { ...summary.evaluation, student: studentScores }, distillation, seconds: Math.round((performance.now() - started) / 100) / 10 },
-    checkpoint: encodeCheckpoint(distilled.student, { algorithm: 'distilled', configHash: configHash({ ...config, student: [...distilled.student.sizes] }), evaluationReturn: studentScores.training.mean }),
-    teacherCheckpoint: encodeCheckpoint(teacher, { algorithm: 'ppo', configHash: configHash(teacherConfig), evaluationReturn: after }),
+    checkpoint: encodeCheckpoint(distilled.student, { algorithm: 'distilled', configHash: configHash({ ...config, student: [...distilled.student.sizes] }), evaluationReturn: studentScores.heldOut.mean, world: env.world }),
+    teacherCheckpoint: encodeCheckpoint(teacher, { algorithm: 'ppo', configHash: configHash(teacherConfig), evaluationReturn: scores.heldOut.mean, world: env.world }),
   };
 }

@@ -14,25 +14,24 @@ export const TARGET_PROFILES = ['feminine', 'masculine', 'unisex'] as const;
 export const FAMILIES = ODOR_FAMILIES;
 
 /**
- * Product types a customer names, each with its IFRA category (data/ifra-categories.csv) and the
- * dosage of the concentrate used for the regulation check when the caller gives none. Only the
- * EDP dosage is stated in our sources (15 %, the issue's own example); the others are `null`
- * — not sourced — and a compliance check then needs an explicit dosage.
+ * Product types a customer names, each with its IFRA category (data/ifra-categories.csv). How much
+ * concentrate each usually holds is src/perfumery's product-dosage.csv (a test keeps the two
+ * categories the same).
  */
 export const PRODUCT_CATEGORIES = {
-  EDP: { ifraCategory: '4', defaultDosagePct: 15 },
-  EDT: { ifraCategory: '4', defaultDosagePct: null },
-  PARFUM: { ifraCategory: '4', defaultDosagePct: null },
-  EDC: { ifraCategory: '4', defaultDosagePct: null },
-  BODY_MIST: { ifraCategory: '4', defaultDosagePct: null },
-  HAIR_MIST: { ifraCategory: '7B', defaultDosagePct: null },
-  BODY_LOTION: { ifraCategory: '5A', defaultDosagePct: null },
-  HAND_CREAM: { ifraCategory: '5C', defaultDosagePct: null },
-  SHOWER_GEL: { ifraCategory: '9', defaultDosagePct: null },
-  SHAMPOO: { ifraCategory: '7A', defaultDosagePct: null },
-  CANDLE: { ifraCategory: '12', defaultDosagePct: null },
-  DIFFUSER: { ifraCategory: '12', defaultDosagePct: null },
-} as const satisfies Record<string, { ifraCategory: string; defaultDosagePct: number | null }>;
+  EDP: { ifraCategory: '4' },
+  EDT: { ifraCategory: '4' },
+  PARFUM: { ifraCategory: '4' },
+  EDC: { ifraCategory: '4' },
+  BODY_MIST: { ifraCategory: '4' },
+  HAIR_MIST: { ifraCategory: '7B' },
+  BODY_LOTION: { ifraCategory: '5A' },
+  HAND_CREAM: { ifraCategory: '5C' },
+  SHOWER_GEL: { ifraCategory: '9' },
+  SHAMPOO: { ifraCategory: '7A' },
+  CANDLE: { ifraCategory: '12' },
+  DIFFUSER: { ifraCategory: '12' },
+} as const satisfies Record<string, { ifraCategory: string }>;
 export type ProductCategory = keyof typeof PRODUCT_CATEGORIES;
 const PRODUCT_KEYS = Object.keys(PRODUCT_CATEGORIES) as [ProductCategory, ...ProductCategory[]];
 

@@ -49,7 +49,7 @@ const NOTES: readonly Note[] = [
   { en: 'amber', words: ['amber', '앰버', '호박'], position: 'base', family: 'ambery/balsamic' },
   { en: 'incense', words: ['incense', '인센스', '향냄새'], position: 'base', family: 'ambery/balsamic' },
   { en: 'leather', words: ['leather', '가죽', '레더'], position: 'base', family: 'leathery/animalic' },
-  { en: 'oakmoss', words: ['oakmoss', 'moss', '이끼'], position: 'base', family: 'earthy/mossy' },
+  { en: 'oakmoss', words: ['oakmoss', 'moss', '이끼', '오크모스'], position: 'base', family: 'earthy/mossy' },
   { en: 'lime', words: [' lime', '라임'], position: 'top', family: 'citrus' },
   { en: 'pear', words: [' pear ', ' pears', '서양배'], position: 'top', family: 'fruity' },
   { en: 'strawberry', words: ['strawberry', 'strawberries', '딸기'], position: 'top', family: 'fruity' },
@@ -75,6 +75,7 @@ const NOTES: readonly Note[] = [
   { en: 'labdanum', words: ['labdanum', '라브다넘'], position: 'base', family: 'ambery/balsamic' },
   { en: 'benzoin', words: ['benzoin', '벤조인'], position: 'base', family: 'ambery/balsamic' },
   { en: 'myrrh', words: ['myrrh', '몰약', '미르'], position: 'base', family: 'ambery/balsamic' },
+  { en: 'cotton flower', words: ['cotton flower', 'cotton', '목화', '코튼'], position: 'heart', family: 'musky' },
 ];
 
 /** The notes the local model reads, in English, with their usual position and family (the brief distribution draws from these). */
@@ -122,8 +123,9 @@ const SEASON_WORDS: ReadonlyArray<[CreativeBrief['season'][number], readonly str
 const PRODUCT_WORDS: ReadonlyArray<[ProductCategory, readonly string[]]> = [
   ['EDT', ['eau de toilette', 'edt', '오드뚜왈렛', '오 드 뚜왈렛', '오드투왈렛']],
   ['EDC', ['eau de cologne', 'cologne', '코롱']],
-  ['PARFUM', ['extrait', 'parfum ', 'pure perfume', '퍼퓸 엑스트레', '엑스트레']],
+  // Before PARFUM: "eau de parfum" also holds the word "parfum".
   ['EDP', ['eau de parfum', 'edp', '오드퍼퓸', '오 드 퍼퓸']],
+  ['PARFUM', ['extrait', 'parfum ', 'pure perfume', '퍼퓸 엑스트레', '엑스트레']],
   ['BODY_MIST', ['body mist', '바디 미스트', '바디미스트']],
   ['HAIR_MIST', ['hair mist', '헤어 미스트', '헤어미스트']],
   ['BODY_LOTION', ['body lotion', '바디로션', '바디 로션']],
@@ -177,9 +179,14 @@ function lower(text: string): string {
   return ` ${text.toLowerCase().replace(/\s+/g, ' ')} `;
 }
 
+/** Where `word` occurs in the text; a Latin word only where it starts a word ("rose" is not in "tuberose"). */
 function positions(haystack: string, word: string): number[] {
   const out: number[] = [];
-  for (let i = haystack.indexOf(word); i !== -1; i = haystack.indexOf(word, i + 1)) out.push(i);
+  const latin = /^[a-z]/.test(word);
+  for (let i = haystack.indexOf(word); i !== -1; i = haystack.indexOf(word, i + 1)) {
+    if (latin && i > 0 && /[a-z]/.test(haystack[i - 1]!)) continue;
+    out.push(i);
+  }
   return out;
 }
 

@@ -60,10 +60,18 @@ const LLM_MODES = ['fast', 'balanced', 'creative'] as const;
 const LLM_MODELS = ['qwen', 'mistral', 'llama', 'local'] as const;
 const HYBRID_MODES = ['exploration', 'exploitation'] as const;
 const RL_ALGORITHMS = ['ppo', 'reinforce', 'hybrid', 'distilled'] as const;
+/**
+ * The training job a series comes from (`job_id`: its id; `local` for a run outside the job system;
+ * `served` for the production policy's own series). Bounded: past 64 distinct ids, `other`.
+ * Not `job`: Prometheus's scrape job already has that name.
+ */
+const JOB_ID = { maxDistinct: 64 } as const;
 /** `served`: the production policy's formulas; `training`: a training job's episodes (cleared when the job ends). */
 const RL_SOURCES = ['served', 'training'] as const;
 /** The shadow evaluation's stages (src/shadow). */
 const SHADOW_STAGES = ['development', 'staging', 'production', 'incident'] as const;
+/** `live`: comparisons sampled from served requests; `offline`: a replayed brief set (fai shadow run). */
+const SHADOW_SOURCES = ['live', 'offline'] as const;
 const COMPONENTS = [
   'server',
   'metrics',
@@ -130,11 +138,11 @@ export const catalogue = {
   },
   hybridSwitchRatio: {
     name: 'hybrid_switch_ratio',
-    help: 'Share of hybrid-loop steps spent in each mode over the loop window.',
+    help: 'Share of hybrid-loop steps spent in each mode over the loop window, by training job (its series leave when it ends).',
     type: 'gauge',
     group: 'llm',
     guide: true,
-    labels: { mode: { values: HYBRID_MODES } },
+    labels: { mode: { values: HYBRID_MODES }, job_id: JOB_ID },
   },
   // --- RL ------------------------------------------------------------------
   rlRewardMa: {
@@ -143,19 +151,19 @@ export const catalogue = {
     type: 'gauge',
     group: 'rl',
     guide: true,
-    labels: { algorithm: { values: RL_ALGORITHMS }, window: { values: ['100', '1000'] }, source: { values: RL_SOURCES } },
+    labels: { algorithm: { values: RL_ALGORITHMS }, window: { values: ['100', '1000'] }, source: { values: RL_SOURCES }, job_id: JOB_ID },
   },
   rlClipFrac: {
     name: 'rl_clip_frac',
-    help: 'Fraction of samples whose probability ratio was clipped in the last PPO update of a running training job (cleared when it ends).',
+    help: 'Fraction of samples whose probability ratio was clipped in the last PPO update of a running training job, by job (each job\'s series leaves when it ends).',
     type: 'gauge',
     group: 'rl',
     guide: true,
-    labels: { algorithm: { values: RL_ALGORITHMS } },
+    labels: { algorithm: { values: RL_ALGORITHMS }, job_id: JOB_ID },
   },
   rlDistillKl: {
     name: 'rl_distill_kl',
-    help: 'KL(teacher || student) of the pinned teacher and student on live traffic, from the shadow evaluation (the latest comparison). A distillation job reports its own KL in the job summary, not here.',
+    help: 'KL(teacher || student) of the pinned teacher and student on live traffic: the mean over the live shadow window of the pinned pair (restarted, and the old pair\'s series removed, when a pin changes). A distillation job reports its own KL in the job summary; offline runs in their report.',
     type: 'gauge',
     group: 'rl',
     guide: true,
@@ -164,11 +172,11 @@ export const catalogue = {
   // --- Shadow evaluation ---------------------------------------------------
   shadowComparisonsTotal: {
     name: 'shadow_comparisons_total',
-    help: 'Shadow comparisons completed (production, teacher and student on the same brief), by stage.',
+    help: 'Shadow comparisons completed (production, teacher and student on the same brief), by stage; source="live" sampled from served requests, "offline" replayed by fai shadow run.',
     type: 'counter',
     group: 'rl',
     guide: false,
-    labels: { stage: { values: SHADOW_STAGES } },
+    labels: { stage: { values: SHADOW_STAGES }, source: { values: SHADOW_SOURCES } },
   },
   shadowDroppedTotal: {
     name: 'shadow_dropped_total',
@@ -184,24 +192,24 @@ export const catalogue = {
     type: 'histogram',
     group: 'rl',
     guide: false,
-    labels: { stage: { values: SHADOW_STAGES } },
+    labels: { stage: { values: SHADOW_STAGES }, source: { values: SHADOW_SOURCES } },
     buckets: [0.001, 0.005, 0.01, 0.02, 0.05, 0.1, 0.15, 0.25, 0.5, 1, 2, 5],
   },
   shadowSpeedupRatio: {
     name: 'shadow_speedup_ratio',
-    help: 'Teacher latency / student latency over the last 100 shadow comparisons of the stage.',
+    help: 'Teacher latency / student latency (median of per-comparison ratios) over the last 100 shadow comparisons of the stage and source, for the pinned pair (restarted when a pin changes).',
     type: 'gauge',
     group: 'rl',
     guide: false,
-    labels: { stage: { values: SHADOW_STAGES } },
+    labels: { stage: { values: SHADOW_STAGES }, source: { values: SHADOW_SOURCES } },
   },
   shadowRewardRetention: {
     name: 'shadow_reward_retention',
-    help: 'Student mean reward / teacher mean reward over the last 100 shadow comparisons of the stage.',
+    help: 'What the student keeps of the teacher\'s lift over the composer alone, Σ(student − baseline) / Σ(teacher − baseline), over the last 100 shadow comparisons of the stage and source, for the pinned pair (restarted when a pin changes). Alerts and the canary read source="live".',
     type: 'gauge',
     group: 'rl',
     guide: false,
-    labels: { stage: { values: SHADOW_STAGES } },
+    labels: { stage: { values: SHADOW_STAGES }, source: { values: SHADOW_SOURCES } },
   },
   // --- Regulation ----------------------------------------------------------
   ifraViolationsTotal: {

@@ -77,13 +77,13 @@ describe('fai health', () => {
   });
 
   it('exits 2 when a row is critical', async () => {
-    app.metrics.rlClipFrac.set({ algorithm: 'ppo' }, 0.9);
+    app.metrics.rlClipFrac.set({ algorithm: 'ppo', job_id: 'job-1' }, 0.9);
     try {
       const result = await fai(['health', '--url', url]);
       assert.equal(result.code, 2);
       assert.match(result.stdout, /rl_clip_frac\s+CRITICAL\s+0\.9/);
     } finally {
-      app.metrics.rlClipFrac.remove({ algorithm: 'ppo' });
+      app.metrics.rlClipFrac.remove({ algorithm: 'ppo', job_id: 'job-1' });
     }
   });
 
@@ -297,7 +297,7 @@ describe('fai brief', () => {
 
 describe('fai train', () => {
   it('trains PPO for a few episodes and prints a JSON summary with the clip fraction', async () => {
-    const result = await fai(['train', '--algo', 'ppo', '--episodes', '64', '--seed', '3', '--json']);
+    const result = await fai(['train', '--algo', 'ppo', '--episodes', '64', '--seed', '3', '--hidden', '16', '--json']);
     assert.equal(result.code, 0, result.stderr);
     const summary = JSON.parse(result.stdout);
     assert.deepEqual([summary.algorithm, summary.episodes, summary.seed], ['ppo', 64, 3]);
@@ -313,7 +313,7 @@ describe('fai train', () => {
   it('writes a checkpoint with --out that fai eval scores with a confidence interval; eval refuses a file that is not one', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'fai-eval-'));
     const checkpoint = join(dir, 'policy.ckpt');
-    const trained = await fai(['train', '--algo', 'ppo', '--episodes', '32', '--seed', '3', '--out', checkpoint, '--json']);
+    const trained = await fai(['train', '--algo', 'ppo', '--episodes', '32', '--seed', '3', '--hidden', '16', '--out', checkpoint, '--json']);
     assert.equal(trained.code, 0, trained.stderr);
     assert.equal(JSON.parse(trained.stdout).checkpoint, checkpoint);
     const evaluated = await fai(['eval', '--checkpoint', checkpoint, '--seeds', '3', '--json']);
@@ -337,7 +337,7 @@ describe('fai train', () => {
 
 describe('fai train off the command line\'s own process', () => {
   it('--submit has the service train it and prints the job with the checkpoint CID in the service hub', async () => {
-    const result = await fai(['train', '--submit', '--url', url, '--algo', 'ppo', '--episodes', '64', '--seed', '3', '--json']);
+    const result = await fai(['train', '--submit', '--url', url, '--algo', 'ppo', '--episodes', '64', '--seed', '3', '--hidden', '16', '--json']);
     assert.equal(result.code, 0, result.stderr);
     const job = JSON.parse(result.stdout);
     assert.deepEqual([job.state, job.runner, job.spec.episodes, job.summary.episodes], ['completed', 'thread', 64, 64]);
@@ -358,7 +358,7 @@ describe('fai train off the command line\'s own process', () => {
     const recipe = await hub.storeJson('recipe', { formula: [{ material: 'Vanillin', concentrationPct: 60 }, { material: 'Bergamot oil', concentrationPct: 40 }] });
     await hub.storeJson('feedback', { recipeCid: recipe.cid, rating: 2, text: '', preferredNotes: [], dislikedAspects: [] });
     await hub.close();
-    const replayed = await fai(['train', '--from-feedback', '--algo', 'ppo', '--episodes', '16', '--json'], { HUB_DIR: dir, REDIS_URL: '' });
+    const replayed = await fai(['train', '--from-feedback', '--algo', 'ppo', '--episodes', '16', '--hidden', '16', '--json'], { HUB_DIR: dir, REDIS_URL: '' });
     assert.equal(replayed.code, 0, replayed.stderr);
     assert.equal(JSON.parse(replayed.stdout).feedbackMaterials, 2);
   });

@@ -118,9 +118,10 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fai-canary-'));
   example = await readFile(`${ROOT}/examples/edp-fresh-citrus.json`, 'utf8');
   // A small trained policy in each instance's hub; the good pins name it, the bad pins a CID nobody stored.
-  const trainer = new PpoTrainer({ env: new FormulationEnv(), briefs: TRAINING_BRIEFS.map(localBrief), seed: 5 });
+  const env = new FormulationEnv();
+  const trainer = new PpoTrainer({ env, briefs: TRAINING_BRIEFS.map(localBrief), seed: 5, hidden: 16 });
   trainer.train(64);
-  const checkpoint = Buffer.from(encodeCheckpoint(trainer.policy, { algorithm: 'ppo', configHash: configHash({ seed: 5 }), evaluationReturn: trainer.evaluate() }));
+  const checkpoint = Buffer.from(encodeCheckpoint(trainer.policy, { algorithm: 'ppo', configHash: configHash({ seed: 5 }), evaluationReturn: trainer.evaluate(), world: env.world }));
   let cid = '';
   for (const name of ['stable', 'canary']) {
     const storing = createApp(testConfig({ HUB_DIR: join(dir, `hub-${name}`) }));

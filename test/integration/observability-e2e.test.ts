@@ -70,7 +70,7 @@ async function drive(seconds: number): Promise<void> {
 
 /** Trains a teacher and distils a student through the queue (a `fai worker`), then pins them: production and shadow. */
 async function trainAndPin(pinsFile: string): Promise<void> {
-  const submitted = (await (await fetch(`${base}/v1/training/jobs`, { method: 'POST', headers: { ...OPERATOR, 'content-type': 'application/json' }, body: JSON.stringify({ algo: 'distill', episodes: 160, seed: 5 }) })).json()) as { id: string };
+  const submitted = (await (await fetch(`${base}/v1/training/jobs`, { method: 'POST', headers: { ...OPERATOR, 'content-type': 'application/json' }, body: JSON.stringify({ algo: 'distill', episodes: 160, seed: 5, hidden: 16 }) })).json()) as { id: string };
   let job: { state: string; checkpointCid?: string; teacherCheckpointCid?: string } = { state: 'waiting' };
   await waitFor('the distillation job', async () => {
     job = (await (await fetch(`${base}/v1/training/jobs/${submitted.id}`)).json()) as typeof job;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FaiError } from '../../src/errors/index.ts';
-import { configHash, encodeCheckpoint, FormulationEnv, Mlp, Random } from '../../src/learning/index.ts';
+import { configHash, encodeCheckpoint, FormulationEnv, policyNetwork, Random } from '../../src/learning/index.ts';
 import { POLICY_PIN, readPins } from '../../src/llm/index.ts';
 import { LocalBackend, parseDeployment, ReleaseHistory, runNamed, type Deployment } from '../../src/runbooks/index.ts';
 import { FAI } from '../helpers/cli.ts';
@@ -95,8 +95,8 @@ describe('runbooks on real local processes', () => {
     const api = deployment.processes.find((p) => p.name === 'api')!;
     const env = new FormulationEnv();
     const store = async (seed: number) => {
-      const net = new Mlp([env.stateSize, 8, env.actions], new Random(seed));
-      const bytes = encodeCheckpoint(net, { algorithm: 'ppo', configHash: configHash({ seed }), evaluationReturn: seed });
+      const net = policyNetwork(env, 8, new Random(seed));
+      const bytes = encodeCheckpoint(net, { algorithm: 'ppo', configHash: configHash({ seed }), evaluationReturn: seed, world: env.world });
       const response = await fetch(new URL('/v1/hub/checkpoints', api.healthUrl), { method: 'POST', headers: { ...OPERATOR, 'content-type': 'application/octet-stream' }, body: bytes });
       assert.equal(response.status, 201);
       return ((await response.json()) as { cid: string }).cid;

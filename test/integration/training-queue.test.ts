@@ -48,7 +48,7 @@ after(async () => {
 describe('training jobs through BullMQ (REDIS_URL) and a fai worker process', () => {
   it('queues on the service, trains in the worker, relays rl_reward_ma to the service /metrics while it runs, and lands the checkpoint in the service hub', async () => {
     const app = await appOn(redis.url);
-    const response = await app.server.inject({ method: 'POST', url: '/v1/training/jobs', headers: { ...OPERATOR, 'content-type': 'application/json' }, payload: { algo: 'ppo', episodes: 480, seed: 11 } });
+    const response = await app.server.inject({ method: 'POST', url: '/v1/training/jobs', headers: { ...OPERATOR, 'content-type': 'application/json' }, payload: { algo: 'ppo', episodes: 480, seed: 11, hidden: 16 } });
     assert.equal(response.statusCode, 202, response.body);
     const { id, runner } = response.json();
     assert.equal(runner, 'queue');
@@ -72,7 +72,7 @@ describe('training jobs through BullMQ (REDIS_URL) and a fai worker process', ()
 
     const stored = await app.server.inject({ method: 'GET', url: `/v1/hub/objects/${view.checkpointCid}` });
     assert.equal(stored.statusCode, 200);
-    assert.equal(decodeCheckpoint(new Uint8Array(stored.rawPayload)).meta.evaluationReturn, view.summary.greedyReturnAfter);
+    assert.equal(decodeCheckpoint(new Uint8Array(stored.rawPayload)).meta.evaluationReturn, view.summary.evaluation.heldOut.mean);
 
     // The job outlives the service instance that queued it: a new instance on the same Redis reports it.
     await app.close();
@@ -110,7 +110,7 @@ describe('training jobs through BullMQ (REDIS_URL) and a fai worker process', ()
     const dead = `redis://127.0.0.1:${await freePort()}`;
     const app = await appOn(dead);
     const started = performance.now();
-    const response = await app.server.inject({ method: 'POST', url: '/v1/training/jobs', headers: { ...OPERATOR, 'content-type': 'application/json' }, payload: { algo: 'ppo', episodes: 10 } });
+    const response = await app.server.inject({ method: 'POST', url: '/v1/training/jobs', headers: { ...OPERATOR, 'content-type': 'application/json' }, payload: { algo: 'ppo', episodes: 10, hidden: 16 } });
     assert.equal(response.statusCode, 503, response.body);
     assert.match(response.json().error.message, /training queue \(Redis at 127\.0\.0\.1:\d+\) did not answer/);
     assert.ok(performance.now() - started < 8_000);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { drawBriefs, FormulationEnv, heldOutTextBriefs, Random, RESOLUTION_PCT, UNSOURCED_MAX_USE_PCT, type Composition } from '../../src/learning/index.ts';
+import { drawBriefs, FormulationEnv, heldOutTextBriefs, MIN_MATERIALS, OFF_CHARACTER_LINE_PCT, Random, RESOLUTION_PCT, UNSOURCED_MAX_USE_PCT, type Composition } from '../../src/learning/index.ts';
 import { localBrief, type CreativeBrief } from '../../src/llm/index.ts';
 import { ComplianceChecker, RegulatoryCatalogue } from '../../src/regulation/index.ts';
 
@@ -21,6 +21,9 @@ function refusedBy(index: number, term: string): boolean {
   return m.odorFamily.split('/').some((part) => part.startsWith(t)) || words.some((w) => w === t || w === `${t}y` || w === `${t}s`);
 }
 
+const compose = (brief: CreativeBrief, picks: ReadonlyMap<number, number>) => env.compose(env.prepare(brief), picks);
+const allowed = (brief: CreativeBrief, i: number) => env.prepare(brief).allowed[i] === 1;
+
 function assertAcceptable(brief: CreativeBrief, composition: Composition, what: string): void {
   const lines = composition.lines;
   const total = lines.reduce((sum, l) => sum + l.pct, 0);
@@ -36,12 +39,19 @@ function assertAcceptable(brief: CreativeBrief, composition: Composition, what: 
   assert.deepEqual([...positions].sort(), ['base', 'heart', 'top'], `${what}: positions ${[...positions]}`);
   const families = new Set(lines.map((l) => env.palette[l.index]!.odorFamily));
   for (const family of brief.notesPreference.families) {
-    const available = env.palette.some((_, i) => env.allowed(brief, i) && env.palette[i]!.odorFamily === family);
+    const available = env.palette.some((_, i) => allowed(brief, i) && env.palette[i]!.odorFamily === family);
     if (available) assert.ok(families.has(family), `${what}: family ${family} missing`);
   }
+  const context = env.prepare(brief);
   for (const note of [...brief.notesPreference.top, ...brief.notesPreference.heart, ...brief.notesPreference.base]) {
     const carried = lines.some((l) => env.composer.carries(l.index, note));
-    assert.ok(carried || composition.unavailableNotes.includes(note.toLowerCase()), `${what}: note "${note}" neither carried nor reported unavailable`);
+    const accord = context.notes.find((n) => n.note === note.trim().toLowerCase())?.accord;
+    const byAccord = accord != null && accord.members.every((m) => lines.some((l) => l.index === m.index));
+    assert.ok(carried || byAccord || composition.unavailableNotes.includes(note.trim().toLowerCase()), `${what}: note "${note}" neither carried, nor by its accord, nor reported unavailable`);
+  }
+  // A repair never adds a generic filler: whatever the composer added is on the brief's character, or a minor line.
+  for (const line of lines) {
+    if (line.added && context.onCharacter[line.index] !== 1) assert.ok(line.pct <= OFF_CHARACTER_LINE_PCT, `${what}: the composer added ${env.palette[line.index]!.name} at ${line.pct} %, off the brief's character`);
   }
   // The service's checker, from the request as a client would send it.
   const verdict = checker.check(composition.request).verdict;
@@ -58,8 +68,8 @@ describe('the composer: formulas a perfumer would accept, on briefs no training 
         const a = random.int(env.actions);
         picks.set(a, Math.min(4, (picks.get(a) ?? 0) + 1));
       }
-      assertAcceptable(brief, env.compose(brief, picks), `brief ${k} (random picks)`);
-      assertAcceptable(brief, env.compose(brief, new Map()), `brief ${k} (no picks)`);
+      assertAcceptable(brief, compose(brief, picks), `brief ${k} (random picks)`);
+      assertAcceptable(brief, compose(brief, new Map()), `brief ${k} (no picks)`);
       k++;
     }
   });
@@ -69,41 +79,60 @@ describe('the composer: formulas a perfumer would accept, on briefs no training 
     assert.ok(noMusk.forbiddenIngredients.includes('musk'));
     const musky = env.palette.map((m, i) => [m, i] as const).filter(([m]) => m.odorFamily === 'musky' || m.odorDescriptors.includes('Musk like'));
     assert.ok(musky.length >= 11);
-    for (const [, i] of musky) assert.equal(env.allowed(noMusk, i), false);
+    for (const [, i] of musky) assert.equal(allowed(noMusk, i), false);
     const noSweet = localBrief('nothing sweet please, something clean and airy for the office');
     assert.ok(noSweet.forbiddenIngredients.includes('sweet'), JSON.stringify(noSweet.forbiddenIngredients));
-    const lines = env.compose(noSweet, new Map()).lines.map((l) => env.palette[l.index]!);
+    const lines = compose(noSweet, new Map()).lines.map((l) => env.palette[l.index]!);
     assert.ok(lines.every((m) => m.odorFamily !== 'gourmand/sweet' && !m.odorDescriptors.includes('Sweet')), lines.map((m) => m.name).join(', '));
   });
 
-  it('honours named notes by descriptor and says which no material carries', () => {
-    const neroli = env.compose(localBrief('orange blossom and neroli for a spring wedding'), new Map());
+  it('honours named notes by descriptor, carries the ones no material carries by their accord, and says which neither can', () => {
+    const neroli = compose(localBrief('orange blossom and neroli for a spring wedding'), new Map());
     assert.ok(neroli.lines.some((l) => /neroli/i.test(`${env.palette[l.index]!.name} ${env.palette[l.index]!.odorDescriptors.join(' ')}`)));
     assert.deepEqual(neroli.unavailableNotes, []);
-    const tea = env.compose(localBrief('a fresh green tea scent for summer, no musk'), new Map());
-    assert.ok(tea.unavailableNotes.includes('green tea'), JSON.stringify(tea.unavailableNotes));
-    const oud = env.compose(localBrief('deep oud and leather for evenings, masculine'), new Map());
-    assert.ok(oud.unavailableNotes.includes('oud'));
+    // "green tea": no material's name or descriptors carry it; the green tea accord (data/accords.json) does.
+    const teaBrief = env.prepare(localBrief('a fresh green tea scent for summer, no musk'));
+    const tea = env.compose(teaBrief, new Map());
+    assert.deepEqual(tea.unavailableNotes, []);
+    const accord = teaBrief.notes.find((n) => n.note === 'green tea')!.accord!;
+    assert.equal(accord.name, 'green tea accord');
+    for (const m of accord.members) assert.ok(tea.lines.some((l) => l.index === m.index), `${env.palette[m.index]!.name} of the accord is in the formula`);
+    const oud = compose(localBrief('deep oud and leather for evenings, masculine'), new Map());
+    assert.deepEqual(oud.unavailableNotes, []);
     assert.ok(oud.lines.some((l) => env.composer.carries(l.index, 'leather')));
+    // A note neither a material nor an accord carries stays listed as unavailable.
+    const brief = { ...localBrief('woody'), notesPreference: { families: ['woody' as const], top: [], heart: ['durian'], base: [] } };
+    assert.deepEqual(compose(brief, new Map()).unavailableNotes, ['durian']);
+  });
+
+  it('adds only what is missing, as repairs: a complete, on-character pick is left alone', () => {
+    const context = env.prepare(localBrief('a warm woody amber with sandalwood and vanilla for winter'));
+    const picks = new Map<number, number>();
+    const onCharacter = env.palette.map((_, i) => i).filter((i) => context.allowed[i] === 1 && context.onCharacter[i] === 1);
+    for (const position of ['top', 'heart', 'base'] as const) for (const i of onCharacter.filter((j) => env.composer.info[j]!.position === position).slice(0, 3)) picks.set(i, 2);
+    for (const note of context.notes) picks.set(note.carriers[0]!, 2);
+    assert.ok(picks.size >= MIN_MATERIALS);
+    const composition = env.compose(context, picks);
+    assert.deepEqual(composition.lines.filter((l) => l.added).map((l) => env.palette[l.index]!.name), []);
   });
 
   it('keeps trace materials at trace levels and never uses what the category does not allow', () => {
     // Isobutyl quinoline: maximum 0.1 % of the concentrate (usage.csv).
     const quinoline = env.palette.findIndex((m) => m.name === 'Isobutyl Quinoline');
     const brief = localBrief('smoky leather, masculine');
-    const line = env.compose(brief, new Map([[quinoline, 4]])).lines.find((l) => l.index === quinoline);
+    const line = compose(brief, new Map([[quinoline, 4]])).lines.find((l) => l.index === quinoline);
     if (line !== undefined) assert.ok(line.pct <= 0.1);
     // Lilial: EU Annex II, never allowed.
     const lilial = env.palette.findIndex((m) => m.name === 'Lilial');
-    assert.equal(env.allowed(brief, lilial), false);
-    assert.ok(!env.compose(brief, new Map([[lilial, 4]])).lines.some((l) => l.index === lilial));
+    assert.equal(allowed(brief, lilial), false);
+    assert.ok(!compose(brief, new Map([[lilial, 4]])).lines.some((l) => l.index === lilial));
   });
 
   it('repairs the phototoxic-oil sum: bergamot and lemon picked to the full stay within 100 % of their limits together', () => {
     const brief = localBrief('fresh citrus with bergamot and lemon for the office');
     const bergamot = env.palette.findIndex((m) => m.name === 'Bergamot oil');
     const lemon = env.palette.findIndex((m) => m.name === 'Lemon oil');
-    const composition = env.compose(brief, new Map([[bergamot, 4], [lemon, 4]]));
+    const composition = compose(brief, new Map([[bergamot, 4], [lemon, 4]]));
     const sum = composition.check.combinations.find((c) => c.id === 'furocoumarin_oils');
     if (sum !== undefined) assert.ok(sum.totalPct <= 100, `${sum.totalPct}`);
     assertAcceptable(brief, composition, 'citrus');

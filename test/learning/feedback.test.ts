@@ -46,11 +46,12 @@ describe('customer feedback replayed as a reward signal', () => {
     assert.ok(i >= 0 && j >= 0);
     const units = new Map([[i, 3], [j, 1]]);
     const withFeedback = new FormulationEnv({ preferences: new Map([['Bergamot oil', 0.5], ['Vanillin', -1]]) });
-    const plain = env.reward(briefs[0]!, units);
-    const rated = withFeedback.reward(briefs[0]!, units);
+    const composition = env.compose(env.prepare(briefs[0]!), units);
+    const plain = env.reward(env.prepare(briefs[0]!), composition);
+    const rated = withFeedback.reward(withFeedback.prepare(briefs[0]!), composition);
     assert.equal(plain.feedback, 0);
     // Shares of the composed formula (the composer adds what the brief needs beside the two picks).
-    const lines = env.compose(briefs[0]!, units).lines;
+    const lines = composition.lines;
     const shareOf = (index: number) => (lines.find((l) => l.index === index)?.pct ?? 0) / 100;
     assert.ok(shareOf(i) > 0);
     assert.ok(Math.abs(rated.feedback - FEEDBACK_WEIGHT * (shareOf(i) * 0.5 + shareOf(j) * -1)) <= 0.001, `${rated.feedback}`);
@@ -62,21 +63,22 @@ describe('customer feedback replayed as a reward signal', () => {
       const { net } = decodeCheckpoint(checkpoint);
       let sum = 0;
       for (const brief of briefs) {
-        const { units } = env.episode(brief, (state) => greedy(net, state), new Random(1));
+        const { units } = env.episode(env.prepare(brief), (state) => greedy(net, state), new Random(1));
         const total = [...units.values()].reduce((a, b) => a + b, 0);
         sum += total === 0 ? 0 : (units.get(material) ?? 0) / total;
       }
       return sum / briefs.length;
     };
-    const spec = { algo: 'ppo' as const, episodes: 320, seed: 5, fromFeedback: false };
-    const plain = runTraining(spec);
+    const spec = { algo: 'ppo' as const, episodes: 960, seed: 5, fromFeedback: false };
+    // A small policy: the feedback's effect on training is what is tested, not the shipped teacher's size.
+    const plain = runTraining(spec, { teacherHidden: 32 });
     // The material the plain policy leans on most.
     const { net } = decodeCheckpoint(plain.checkpoint);
     const use = new Map<number, number>();
-    for (const brief of briefs) for (const [i, u] of env.episode(brief, (state) => greedy(net, state), new Random(1)).units) use.set(i, (use.get(i) ?? 0) + u);
+    for (const brief of briefs) for (const [i, u] of env.episode(env.prepare(brief), (state) => greedy(net, state), new Random(1)).units) use.set(i, (use.get(i) ?? 0) + u);
     const favourite = [...use].sort((a, b) => b[1] - a[1])[0]![0];
     const name = env.palette[favourite]!.name;
-    const rated = runTraining({ ...spec, fromFeedback: true }, { preferences: { [name]: -1 } });
+    const rated = runTraining({ ...spec, fromFeedback: true }, { preferences: { [name]: -1 }, teacherHidden: 32 });
     const before = share(plain.checkpoint, favourite);
     const after = share(rated.checkpoint, favourite);
     assert.equal(rated.summary.feedbackMaterials, 1);

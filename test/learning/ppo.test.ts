@@ -16,7 +16,7 @@ describe('PPO (clipped objective, GAE, value loss, entropy bonus)', () => {
     // Seed 7 measured 16.54 → 17.49 on the composed reward (max 25; the composer already makes every formula acceptable).
     assert.ok(after > first + 0.5, `MA100 ${first.toFixed(2)} → ${after.toFixed(2)}`);
     const clip = await readSamples(metrics.registry, catalogue.rlClipFrac);
-    assert.deepEqual(clip.map((s) => s.labels), [{ algorithm: 'ppo' }]);
+    assert.deepEqual(clip.map((s) => s.labels), [{ algorithm: 'ppo', job_id: 'local' }]);
     assert.ok(clip[0]!.value >= 0 && clip[0]!.value <= 1);
     const ma = (await readSamples(metrics.registry, catalogue.rlRewardMa)).filter((s) => s.labels.algorithm === 'ppo');
     assert.equal(ma.length, 2);

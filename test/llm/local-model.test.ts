@@ -103,6 +103,12 @@ describe('local brief model (deterministic, Korean and English)', () => {
     for (const [text] of CASES.slice(0, 10)) assert.deepEqual(localBrief(text), localBrief(text));
   });
 
+  it('reads "eau de parfum" as an EDP and "extrait de parfum" as a parfum (the first holds the second\'s word)', () => {
+    assert.equal(localBrief('a soft lavender eau de parfum').productCategory, 'EDP');
+    assert.equal(localBrief('an extrait de parfum of rose').productCategory, 'PARFUM');
+    assert.equal(localBrief('a rose parfum for the evening').productCategory, 'PARFUM');
+  });
+
   it('gives an empty but valid brief for text it has no words for', () => {
     const brief = localBrief('xyzzy plugh');
     assert.deepEqual([brief.language, brief.mood, brief.productCategory], ['en', [], 'EDP']);

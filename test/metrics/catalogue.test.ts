@@ -6,9 +6,9 @@ import { catalogue, catalogueEntries, findDefinitionByName, type MetricDef } fro
 const GUIDE: ReadonlyArray<[string, MetricDef['type'], string[]]> = [
   ['llm_brief_elapsed_ms', 'histogram', ['mode', 'model']],
   ['hybrid_switch_total', 'counter', ['from_mode', 'to_mode']],
-  ['hybrid_switch_ratio', 'gauge', ['mode']],
-  ['rl_reward_ma', 'gauge', ['algorithm', 'window', 'source']],
-  ['rl_clip_frac', 'gauge', ['algorithm']],
+  ['hybrid_switch_ratio', 'gauge', ['mode', 'job_id']], // job_id: each training job's own series (issue 28)
+  ['rl_reward_ma', 'gauge', ['algorithm', 'window', 'source', 'job_id']],
+  ['rl_clip_frac', 'gauge', ['algorithm', 'job_id']],
   ['rl_distill_kl', 'gauge', ['teacher', 'student']],
   ['ifra_violations_total', 'counter', ['ingredient', 'violation_type', 'source']], // source: served | check (issue 18: the alert watches what the service proposed)
   ['allergen_hits_total', 'counter', ['allergen', 'severity']],

@@ -56,9 +56,9 @@ describe('metrics registry', () => {
   it('refuses values that would corrupt a series', () => {
     const metrics = createMetrics({ defaultMetrics: false });
     assert.throws(() => metrics.systemRequestsTotal.inc({ service: 'api' }, -1), /cannot decrease/);
-    assert.throws(() => metrics.rlClipFrac.set({ algorithm: 'ppo' }, Number.NaN), /not a finite number/);
+    assert.throws(() => metrics.rlClipFrac.set({ algorithm: 'ppo', job_id: 'job-1' }, Number.NaN), /not a finite number/);
     assert.throws(() => metrics.ipfsRestoreLatencySeconds.observe({ data_type: 'recipe' }, Infinity), /not a finite number/);
-    assert.throws(() => metrics.rlClipFrac.set({} as { algorithm: string }, 0.1), /label "algorithm" is missing/);
+    assert.throws(() => metrics.rlClipFrac.set({} as { algorithm: string; job_id: string }, 0.1), /label "algorithm" is missing/);
   });
 
   it('moves system_rps and system_error_rate only through the counters they are computed from', async () => {

@@ -20,7 +20,7 @@ describe('thresholds table', () => {
     const byId = Object.fromEntries(thresholdsTable.map((r) => [r.id, r]));
     assert.deepEqual(
       thresholdsTable.map((r) => r.title),
-      ['llm_brief_elapsed_ms p95', 'rl_reward_ma (window 100)', 'rl_clip_frac', 'ifra_violations_total', 'ipfs restore latency', 'system_error_rate', 'worker VRAM', 'shadow reward retention (student ÷ teacher)', 'shadow comparisons dropped per hour'],
+      ['llm_brief_elapsed_ms p95', 'rl_reward_ma (window 100)', 'rl_clip_frac', 'ifra_violations_total', 'ipfs restore latency', 'system_error_rate', 'worker VRAM', 'shadow reward retention (student ÷ teacher, of the lift over the composer alone)', 'shadow comparisons dropped per hour'],
     );
     assert.deepEqual([byId.llm_brief_latency_p95?.warning, byId.llm_brief_latency_p95?.critical], [3000, 5000]);
     assert.deepEqual([byId.rl_reward_ma_100?.warning, byId.rl_reward_ma_100?.critical, byId.rl_reward_ma_100?.direction], [15, 10, 'below']);
@@ -61,20 +61,20 @@ describe('ThresholdEvaluator on live metrics', () => {
 
   it('judges gauges by their worst series, with the guide normal band', async () => {
     const { metrics, row } = setup();
-    metrics.rlRewardMa.set({ algorithm: 'ppo', window: '100', source: 'served' }, 21);
-    metrics.rlRewardMa.set({ algorithm: 'reinforce', window: '100', source: 'served' }, 12);
-    metrics.rlRewardMa.set({ algorithm: 'reinforce', window: '1000', source: 'served' }, 2); // another window: not this row
-    metrics.rlRewardMa.set({ algorithm: 'ppo', window: '100', source: 'training' }, 1); // a training job: not this row
+    metrics.rlRewardMa.set({ algorithm: 'ppo', window: '100', source: 'served', job_id: 'served' }, 21);
+    metrics.rlRewardMa.set({ algorithm: 'reinforce', window: '100', source: 'served', job_id: 'served' }, 12);
+    metrics.rlRewardMa.set({ algorithm: 'reinforce', window: '1000', source: 'served', job_id: 'served' }, 2); // another window: not this row
+    metrics.rlRewardMa.set({ algorithm: 'ppo', window: '100', source: 'training', job_id: 'job-1' }, 1); // a training job: not this row
     let reward = await row('rl_reward_ma_100');
     assert.equal(reward.status, 'WARNING');
     assert.equal(reward.value, 12);
-    assert.deepEqual(reward.labels, { algorithm: 'reinforce', window: '100', source: 'served' });
+    assert.deepEqual(reward.labels, { algorithm: 'reinforce', window: '100', source: 'served', job_id: 'served' });
     assert.equal(reward.inNormalRange, false);
-    metrics.rlRewardMa.set({ algorithm: 'reinforce', window: '100', source: 'served' }, 19);
+    metrics.rlRewardMa.set({ algorithm: 'reinforce', window: '100', source: 'served', job_id: 'served' }, 19);
     reward = await row('rl_reward_ma_100');
     assert.deepEqual([reward.status, reward.value, reward.inNormalRange], ['OK', 19, true]);
 
-    metrics.rlClipFrac.set({ algorithm: 'ppo' }, 0.61);
+    metrics.rlClipFrac.set({ algorithm: 'ppo', job_id: 'job-1' }, 0.61);
     assert.equal((await row('rl_clip_frac')).status, 'CRITICAL');
     metrics.workerVramBytes.set({ worker_id: 'gpu-0', model: 'qwen' }, 23e9);
     assert.equal((await row('worker_vram')).status, 'WARNING');
@@ -147,7 +147,7 @@ describe('ThresholdEvaluator on live metrics', () => {
 
   it('reports the worst row as the overall status', async () => {
     const { metrics, evaluator } = setup();
-    metrics.rlClipFrac.set({ algorithm: 'ppo' }, 0.1);
+    metrics.rlClipFrac.set({ algorithm: 'ppo', job_id: 'job-1' }, 0.1);
     metrics.workerVramBytes.set({ worker_id: 'g', model: 'qwen' }, 26e9);
     assert.equal((await evaluator.evaluate()).status, 'CRITICAL');
   });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Config } from '../../src/config/index.ts';
-import { configHash, encodeCheckpoint, FormulationEnv, greedy, Mlp, PpoTrainer, Random, refine, TRAINING_BRIEFS } from '../../src/learning/index.ts';
+import { configHash, encodeCheckpoint, FormulationEnv, greedy, Mlp, policyNetwork, PpoTrainer, Random, TRAINING_BRIEFS } from '../../src/learning/index.ts';
 import { localBrief, POLICY_PIN, writePins, type PolicyPin } from '../../src/llm/index.ts';
 import { catalogue, readSamples } from '../../src/metrics/index.ts';
 import { createApp, type App } from '../../src/server/index.ts';
@@ -34,13 +34,13 @@ const post = (app: App, payload: unknown) =>
 
 before(async () => {
   env = new FormulationEnv();
-  const trainer = new PpoTrainer({ env, briefs: TRAINING_BRIEFS.map(localBrief), seed: 5 });
+  const trainer = new PpoTrainer({ env, briefs: TRAINING_BRIEFS.map(localBrief), seed: 5, hidden: 32 });
   trainer.train(64);
   trained = trainer.policy;
   config = testConfig();
   const storing = createApp(config);
   await storing.server.ready();
-  const bytes = encodeCheckpoint(trained, { algorithm: 'ppo', configHash: configHash({ seed: 5 }), evaluationReturn: trainer.evaluate() });
+  const bytes = encodeCheckpoint(trained, { algorithm: 'ppo', configHash: configHash({ seed: 5 }), evaluationReturn: trainer.evaluate(), world: env.world });
   const stored = await storing.server.inject({ method: 'POST', url: '/v1/hub/checkpoints', headers: { ...OPERATOR, 'content-type': 'application/octet-stream' }, payload: Buffer.from(bytes) });
   assert.equal(stored.statusCode, 201, stored.body);
   policyCid = stored.json().cid;
@@ -74,12 +74,18 @@ describe('POST /v1/formulas', () => {
     const sum = body.formula.reduce((a: number, line: { concentrationPct: number }) => a + line.concentrationPct, 0);
     assert.ok(Math.abs(sum - 100) < 0.01, `concentrations sum to ${sum}`);
     assert.ok(['pass', 'warning', 'unknown', 'fail'].includes(body.compliance.verdict));
-    // The served formula is the trained policy's greedy picks, refined by the search and composed, scored by the environment's reward.
-    const picks = env.episode(body.brief, (state) => greedy(trained, state), new Random(1)).units;
-    const refined = refine(env, body.brief, picks);
-    assert.deepEqual(body.reward, refined.reward);
-    const composed = env.compose(body.brief, refined.units);
-    assert.deepEqual(body.formula.map((l: { cas: string }) => l.cas).sort(), composed.lines.map((l) => env.palette[l.index]!.cas).sort());
+    // The served formula is the trained policy's greedy picks, repaired by the composer, scored by the environment's reward.
+    const context = env.prepare(body.brief);
+    const episode = env.episode(context, (state) => greedy(trained, state), new Random(1));
+    assert.deepEqual(body.reward, episode.reward);
+    assert.deepEqual(body.formula.map((l: { cas: string }) => l.cas).sort(), episode.composition.lines.map((l) => env.palette[l.index]!.cas).sort());
+    // Its character, read as a perfumer would: the on-character share, the named notes smelled, what the policy picked.
+    const reading = env.character(context, episode.composition);
+    assert.equal(body.character.hasCharacter, reading.hasCharacter);
+    assert.equal(body.character.onCharacterPct, reading.onCharacterPct);
+    const picked = episode.composition.lines.filter((l) => !l.added).reduce((a, l) => a + l.pct, 0);
+    assert.ok(Math.abs(body.character.policySharePct - picked) < 0.01);
+    for (const line of body.formula) assert.ok(line.role === null || ['asked', 'note', 'neighbour', 'blender'].includes(line.role));
     // The formula sheet: what a perfumer reads, and the certificate's maximum dosage beside the verdict.
     assert.ok(body.formula.length >= 6);
     for (const line of body.formula) {
@@ -90,7 +96,7 @@ describe('POST /v1/formulas', () => {
     assert.ok(['pass', 'warning'].includes(body.compliance.verdict), body.compliance.verdict);
     assert.equal(body.ifraMaxDosage.category, body.compliance.category);
     assert.ok(body.ifraMaxDosage.maxDosagePct === null || body.ifraMaxDosage.maxDosagePct >= body.sheet.dosagePct);
-    assert.ok(body.refinement.reward >= body.refinement.policyReward);
+    assert.ok(body.elapsedMs > 0);
     // The compliance check ran through the service's checker (its metrics moved).
     const checks = await readSamples(app.metrics.registry, catalogue.ifraChecksTotal);
     assert.ok(checks.reduce((a, s) => a + s.value, 0) >= 1);
@@ -111,13 +117,13 @@ describe('POST /v1/formulas', () => {
 
   it('serves a new pin from the next request after the pins are reloaded (pin-update, rollback, SIGHUP)', async () => {
     const holder = await appWith();
-    const lowering = new Mlp([env.stateSize, 4, env.actions], new Random(2));
+    const lowering = policyNetwork(env, 4, new Random(2));
     const otherCid = (
       await holder.server.inject({
         method: 'POST',
         url: '/v1/hub/checkpoints',
         headers: { ...OPERATOR, 'content-type': 'application/octet-stream' },
-        payload: Buffer.from(encodeCheckpoint(lowering, { algorithm: 'reinforce', configHash: configHash({ other: true }), evaluationReturn: 1 })),
+        payload: Buffer.from(encodeCheckpoint(lowering, { algorithm: 'reinforce', configHash: configHash({ other: true }), evaluationReturn: 1, world: env.world })),
       })
     ).json().cid;
     const pinsFile = join(mkdtempSync(join(tmpdir(), 'fai-pins-')), 'model_pins.json');
@@ -138,7 +144,7 @@ describe('POST /v1/formulas', () => {
 
   it('names what is wrong with bad input (400), never a 500', async () => {
     const app = await appWith({ version: '1.0.0', cid: policyCid });
-    for (const payload of [{}, { text: '' }, { text: 42 }, { brief: { productCategory: 'EDP' } }, { text: 'amber', brief: {} }, { text: 'amber', extra: 1 }, '{"text": ', '[]']) {
+    for (const payload of [{}, { text: '' }, { text: 42 }, { brief: { productCategory: 'EDP' } }, { text: 'amber', brief: {} }, { text: 'amber', extra: 1 }, '{"text": ', '[]', { text: 'amber', dosagePct: 0 }, { text: 'amber', dosagePct: -1 }, { text: 'amber', dosagePct: 101 }, { text: 'amber', dosagePct: 'ten' }]) {
       const response = await post(app, payload);
       assert.equal(response.statusCode, 400, `${JSON.stringify(payload)} → ${response.body}`);
       assert.ok(response.json().error.message.length > 0);
@@ -150,7 +156,7 @@ describe('POST /v1/formulas', () => {
   it('answers an acceptable formula even from a degenerate policy that only ever picks a refused material', async () => {
     // The brief refuses vanilla; a policy that always picks Vanillin picks nothing at all: the composer builds the formula.
     const vanillin = env.palette.findIndex((m) => m.name === 'Vanillin');
-    const stubborn = new Mlp([env.stateSize, 4, env.actions], new Random(1));
+    const stubborn = policyNetwork(env, 4, new Random(1));
     for (const w of stubborn.weights) w.fill(0);
     stubborn.biases.at(-1)![vanillin] = 10;
     const holder = await appWith();
@@ -158,7 +164,7 @@ describe('POST /v1/formulas', () => {
       method: 'POST',
       url: '/v1/hub/checkpoints',
       headers: { ...OPERATOR, 'content-type': 'application/octet-stream' },
-      payload: Buffer.from(encodeCheckpoint(stubborn, { algorithm: 'ppo', configHash: configHash({}), evaluationReturn: 0 })),
+      payload: Buffer.from(encodeCheckpoint(stubborn, { algorithm: 'ppo', configHash: configHash({}), evaluationReturn: 0, world: env.world })),
     });
     const app = await appWith({ version: '0.0.1', cid: stored.json().cid });
     const response = await post(app, { text: TEXT });
@@ -178,12 +184,37 @@ describe('POST /v1/formulas', () => {
     const body = response.json();
     const pins = JSON.parse(readFileSync('configs/model_pins.json', 'utf8'));
     assert.equal(body.policy.cid, pins['formulation-policy'].cid);
-    assert.ok(body.sheet.unavailableNotes.includes('green tea'));
+    // "green tea": no single material carries it; its accord does, and the sheet says which.
+    assert.deepEqual(body.sheet.unavailableNotes, []);
+    assert.equal(body.sheet.accords.find((a: { note: string }) => a.note === 'green tea')?.accord, 'green tea accord');
     assert.ok(!body.formula.some((l: { odorFamily: string }) => l.odorFamily === 'musky'));
     for (const name of ['formulation-teacher', 'formulation-student']) {
       const health = (await fresh.server.inject({ method: 'GET', url: `/health/policy?pin=${name}` })).json();
       assert.equal(health.status, 'loaded', JSON.stringify(health));
     }
+  });
+
+  it('doses a body lotion at its usual dosage, checks and certifies it there, and takes a requested dosage instead', async () => {
+    const app = await appWith({ version: '1.0.0', cid: policyCid });
+    const lotion = (await post(app, { text: 'a soft lavender body lotion for the evening' })).json();
+    assert.equal(lotion.brief.productCategory, 'BODY_LOTION');
+    assert.deepEqual([lotion.sheet.dosagePct, lotion.sheet.dosage.source, lotion.sheet.category], [1, 'product', '5A']);
+    assert.deepEqual([lotion.compliance.dosagePct, lotion.ifraMaxDosage.dosagePct], [1, 1]);
+    for (const line of lotion.formula) assert.equal(line.productPct, Math.round(line.concentrationPct * 100) / 1e4);
+    const asked = (await post(app, { text: 'a soft lavender body lotion for the evening', dosagePct: 0.5 })).json();
+    assert.deepEqual([asked.sheet.dosagePct, asked.sheet.dosage.source, asked.compliance.dosagePct], [0.5, 'request', 0.5]);
+    const edp = (await post(app, { text: 'a soft lavender eau de parfum' })).json();
+    assert.deepEqual([edp.sheet.dosagePct, edp.sheet.category], [15, '4']);
+  });
+
+  it('refuses a checkpoint made for another world (here: a palette in another order), naming what changed', async () => {
+    const holder = await appWith();
+    const stale = encodeCheckpoint(policyNetwork(env, 4, new Random(3)), { algorithm: 'ppo', configHash: configHash({ stale: true }), evaluationReturn: 1, world: { ...env.world, palette: '0123456789abcdef' } });
+    const cid = (await holder.server.inject({ method: 'POST', url: '/v1/hub/checkpoints', headers: { ...OPERATOR, 'content-type': 'application/octet-stream' }, payload: Buffer.from(stale) })).json().cid;
+    const app = await appWith({ version: '9.9.9', cid });
+    const response = await post(app, { text: TEXT });
+    assert.equal(response.statusCode, 503, response.body);
+    assert.match(response.json().error.message, /another world: the palette/);
   });
 
   it('answers 503 naming the CID when the pinned policy is not a checkpoint or not in the hub; /health/policy says so', async () => {

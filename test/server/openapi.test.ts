@@ -116,7 +116,7 @@ describe('OpenAPI 3.1 (GET /openapi.json, docs/openapi.json)', () => {
     await call('POST', '/v1/hub/gc');
     await call('POST', '/v1/formulas', json({ text: 'a warm amber evening scent, no musk' }));
     await call('POST', '/v1/formulas', json({ brief: { nope: true } }));
-    const job = (await call('POST', '/v1/training/jobs', json({ algo: 'ppo', episodes: 16, seed: 3 }, OPERATOR))).json();
+    const job = (await call('POST', '/v1/training/jobs', json({ algo: 'ppo', episodes: 16, seed: 3, hidden: 16 }, OPERATOR))).json();
     await call('POST', '/v1/training/jobs', json({ algo: 'ppo', episodes: -1 }, OPERATOR));
     await call('GET', '/v1/training/jobs?limit=5');
     await call('GET', `/v1/training/jobs/${job.id}`);

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { decodeCheckpoint } from '../../src/learning/index.ts';
+import { decodeCheckpoint, STUDENT_HIDDEN } from '../../src/learning/index.ts';
 import { catalogue, readSamples } from '../../src/metrics/index.ts';
 import { useTestApp } from '../helpers/app.ts';
 import { OPERATOR } from '../helpers/operator.ts';
@@ -14,7 +14,7 @@ const job = async (id: string) => (await app().server.inject({ method: 'GET', ur
 describe('training jobs on the service (no REDIS_URL: a worker thread)', () => {
   it('answers 202 at once, trains off the event loop with rl_reward_ma and rl_clip_frac moving on /metrics, and stores the checkpoint in the hub', async () => {
     const started = performance.now();
-    const response = await submit({ algo: 'ppo', episodes: 640, seed: 3 });
+    const response = await submit({ algo: 'ppo', episodes: 640, seed: 3, hidden: 32 });
     assert.equal(response.statusCode, 202, response.body);
     assert.ok(performance.now() - started < 1_000, 'the answer does not wait for training');
     const { id, state, runner } = response.json();
@@ -52,14 +52,15 @@ describe('training jobs on the service (no REDIS_URL: a worker thread)', () => {
     assert.equal(stored.statusCode, 200);
     const { meta } = decodeCheckpoint(new Uint8Array(stored.rawPayload));
     assert.equal(meta.algorithm, 'ppo');
-    assert.equal(meta.evaluationReturn, last.summary.greedyReturnAfter);
+    // A checkpoint's evaluation return is its held-out figure (what /health/policy shows).
+    assert.equal(meta.evaluationReturn, last.summary.evaluation.heldOut.mean);
 
     const listed = (await app().server.inject({ method: 'GET', url: '/v1/training/jobs?limit=5' })).json();
     assert.equal(listed.jobs[0].id, id);
   });
 
   it('distils on the service: a PPO teacher, then a student; the KL is in the summary (rl_distill_kl is the live measure) and both checkpoints land in the hub', async () => {
-    const response = await submit({ algo: 'distill', episodes: 64, seed: 3 });
+    const response = await submit({ algo: 'distill', episodes: 64, seed: 3, hidden: 64 });
     assert.equal(response.statusCode, 202, response.body);
     let view = response.json();
     while (view.state === 'waiting' || view.state === 'active') {
@@ -69,14 +70,14 @@ describe('training jobs on the service (no REDIS_URL: a worker thread)', () => {
     assert.equal(view.state, 'completed', JSON.stringify(view));
     const d = view.summary.distillation;
     assert.ok(d.klAfter < d.klBefore, `KL ${d.klBefore} → ${d.klAfter}`);
-    assert.deepEqual([d.teacherHidden, d.studentHidden], [128, 8]);
+    assert.deepEqual([d.teacherHidden, d.studentHidden], [64, STUDENT_HIDDEN]);
     assert.deepEqual(await readSamples(app().metrics.registry, catalogue.rlDistillKl), [], 'rl_distill_kl has one meaning: the shadow evaluation of the pinned models');
     const algorithmOf = async (cid: string) => decodeCheckpoint(new Uint8Array((await app().server.inject({ method: 'GET', url: `/v1/hub/objects/${cid}` })).rawPayload)).meta;
     const student = await algorithmOf(view.checkpointCid);
     const teacher = await algorithmOf(view.teacherCheckpointCid);
-    // A checkpoint's evaluationReturn is its greedy return on training briefs; the distillation figures are held-out ones.
-    assert.deepEqual([student.algorithm, student.shape[1], student.evaluationReturn], ['distilled', 8, view.summary.evaluation.student.training.mean]);
-    assert.deepEqual([teacher.algorithm, teacher.shape[1], teacher.evaluationReturn], ['ppo', 128, view.summary.greedyReturnAfter]);
+    // A checkpoint's evaluationReturn is its held-out greedy return (never trained on), what /health/policy shows.
+    assert.deepEqual([student.algorithm, student.shape[1], student.evaluationReturn], ['distilled', STUDENT_HIDDEN, view.summary.evaluation.student.heldOut.mean]);
+    assert.deepEqual([teacher.algorithm, teacher.shape[1], teacher.evaluationReturn], ['ppo', 64, view.summary.evaluation.heldOut.mean]);
     assert.equal(d.teacherReturn, view.summary.evaluation.heldOut.mean);
   });
 

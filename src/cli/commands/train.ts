@@ -9,6 +9,10 @@ import {
   decodeCheckpoint,
   evaluatePolicy,
   FormulationEnv,
+  greedy,
+  judge,
+  PreparedBriefs,
+  prepareSets,
   preferencesFor,
   runTraining,
   scorePolicy,
@@ -26,6 +30,8 @@ export interface TrainOptions {
   algo: string;
   episodes: number;
   seed: number;
+  /** Hidden units of the policy (the teacher, with distill). */
+  hidden?: number;
   json?: boolean;
   /** Write the trained policy here as a checkpoint (`fai hub put checkpoint FILE` stores it in the hub). */
   out?: string;
@@ -47,10 +53,10 @@ function progressPrinter(total: number, started: number): (p: { episodes: number
 
 /** The job the flags describe, validated by the schema the service uses (errors name the flag). */
 function specOf(options: TrainOptions): TrainingSpec {
-  const parsed = TrainingSpecSchema.safeParse({ algo: options.algo, episodes: options.episodes, seed: options.seed, fromFeedback: options.fromFeedback ?? false });
+  const parsed = TrainingSpecSchema.safeParse({ algo: options.algo, episodes: options.episodes, seed: options.seed, fromFeedback: options.fromFeedback ?? false, ...(options.hidden === undefined ? {} : { hidden: options.hidden }) });
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const flag = { algo: '--algo', episodes: '--episodes', seed: '--seed', fromFeedback: '--from-feedback' }[String(issue.path[0])] ?? 'options';
+    const flag = { algo: '--algo', episodes: '--episodes', seed: '--seed', fromFeedback: '--from-feedback', hidden: '--hidden' }[String(issue.path[0])] ?? 'options';
     throw new FaiError(ErrorCodes.VALIDATION, `${flag}: ${issue.message}`, { field: flag });
   }
   return parsed.data;
@@ -124,15 +130,15 @@ async function submitTraining(spec: TrainingSpec, options: Pick<TrainOptions, 'j
 }
 
 /**
- * `fai distill`: trains a PPO teacher on the shipped briefs, distils an 8-unit student, and prints
+ * `fai distill`: trains a PPO teacher on the shipped briefs, distils a 32-unit student, and prints
  * KL(teacher ‖ student), reward retention and the inference speed-up; `--submit` has the service do it
  * (both checkpoints land in its hub).
  */
 export async function distillCommand(
-  options: { episodes: number; seed: number; json?: boolean; out?: string; submit?: boolean; detach?: boolean; url?: string; timeout?: string },
+  options: { episodes: number; seed: number; hidden?: number; json?: boolean; out?: string; submit?: boolean; detach?: boolean; url?: string; timeout?: string },
   write: (text: string) => void = (t) => process.stdout.write(t),
 ): Promise<number> {
-  const spec = specOf({ algo: 'distill', episodes: options.episodes, seed: options.seed });
+  const spec = specOf({ algo: 'distill', episodes: options.episodes, seed: options.seed, ...(options.hidden === undefined ? {} : { hidden: options.hidden }) });
   if (options.submit) {
     if (options.out !== undefined) throw new FaiError(ErrorCodes.VALIDATION, '--out: with --submit the checkpoints go to the service\'s hub (their CIDs are printed)', { field: '--out' });
     return submitTraining(spec, options, write);
@@ -158,17 +164,24 @@ export async function evalCommand(options: { checkpoint: string; seeds: number; 
   } catch (error) {
     throw new FaiError(ErrorCodes.VALIDATION, `--checkpoint: cannot read ${options.checkpoint} (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { field: '--checkpoint' });
   }
-  const { meta, net } = decodeCheckpoint(bytes);
   const env = new FormulationEnv();
-  if (meta.shape[0] !== env.stateSize || meta.shape.at(-1) !== env.actions) {
-    throw new FaiError(ErrorCodes.VALIDATION, `--checkpoint: shape ${meta.shape.join('-')} does not fit this environment (${env.stateSize} inputs, ${env.actions} actions)`, { field: '--checkpoint' });
+  let decoded: ReturnType<typeof decodeCheckpoint>;
+  try {
+    decoded = decodeCheckpoint(bytes, env.world);
+  } catch (error) {
+    throw new FaiError(ErrorCodes.VALIDATION, `--checkpoint: ${(error as Error).message}`, { field: '--checkpoint' });
+  }
+  const { meta, net } = decoded;
+  if (meta.inputs !== env.stateSize || meta.shape.at(-1) !== env.actions) {
+    throw new FaiError(ErrorCodes.VALIDATION, `--checkpoint: shape ${meta.shape.join('-')} over ${meta.inputs} inputs does not fit this environment (${env.stateSize} inputs, ${env.actions} actions)`, { field: '--checkpoint' });
   }
   // Greedy returns with 95 % t-intervals over briefs: held-out (never trained on) beside training and the smoke texts;
   // and the sampled policy over seeds on the held-out set (a policy's spread, not just its mode).
-  const sets = trainingBriefSets();
+  const sets = prepareSets(env);
   const scores = scorePolicy(net, env, sets);
-  const smoke = briefReturns(net, env, sets.smoke);
-  const sampled = evaluatePolicy(net, env, sets.heldOut.slice(0, 40), options.seeds, 1);
+  const smoke = briefReturns(net, env, new PreparedBriefs(env, trainingBriefSets().smoke));
+  const sampled = evaluatePolicy(net, env, sets.heldOut.slice(40), options.seeds, 1);
+  const judged = judge(env, sets.heldOut, (state) => greedy(net, state));
   const summary = {
     algorithm: meta.algorithm,
     shape: meta.shape,
@@ -178,6 +191,8 @@ export async function evalCommand(options: { checkpoint: string; seeds: number; 
     smoke: { mean: round(smoke.mean), ci95: round(smoke.ci95), n: smoke.n },
     composerAlone: composerAlone(env, sets.heldOut),
     sampledHeldOut: { mean: round(sampled.mean), ci95: round(sampled.ci95), seeds: sampled.seeds, episodes: sampled.episodes },
+    characterRate: round(judged.characterRate),
+    policySharePct: round(judged.policySharePct),
   };
   const line = (m: { mean: number; ci95: number; n: number }) => `${m.mean} ± ${m.ci95} (n ${m.n})`;
   write(
@@ -190,6 +205,7 @@ export async function evalCommand(options: { checkpoint: string; seeds: number; 
           `  smoke (8 texts)  ${line(summary.smoke)}`,
           `  composer alone   ${line(summary.composerAlone)} (held-out, no picks: the baseline)`,
           `  sampled actions  ${summary.sampledHeldOut.mean} ± ${summary.sampledHeldOut.ci95} (${summary.sampledHeldOut.seeds} seeds, ${summary.sampledHeldOut.episodes} episodes on held-out briefs)`,
+          `  character        ${Math.round(summary.characterRate * 1000) / 10} % of the held-out formulas have the brief's character; the policy's picks are ${summary.policySharePct} % of the concentrate`,
           '',
         ].join('\n'),
   );
