@@ -41,7 +41,7 @@ export async function readWindow(prometheus: string, instances: { stable: string
     query(prometheus, exprs.errors, from),
     query(prometheus, exprs.buckets, to),
     query(prometheus, exprs.buckets, from),
-    query(prometheus, `min by (instance) (${catalogue.shadowRewardRetention.name}{instance="${instances.canary}"})`, to),
+    query(prometheus, `min by (instance) (${catalogue.shadowRewardRetention.name}{instance="${instances.canary}",source="live"})`, to),
   ]);
   const value = (vector: Vector, instance: string, le?: string) => Number(vector.find((s) => s.metric.instance === instance && (le === undefined || s.metric.le === le))?.value[1] ?? 0);
   const edges = [...new Set(bucketsEnd.map((s) => s.metric.le!))].sort((a, b) => Number(a) - Number(b));

@@ -1,49 +1,55 @@
 import type { CreativeBrief } from '../llm/index.ts';
 import { greedy, kl, policyProbs, Random, type FormulationEnv, type Mlp } from '../learning/index.ts';
+import { cosine } from '../perfumery/index.ts';
+
+export { cosine } from '../perfumery/index.ts';
 
 /** One model's answer to a brief, as a shadow comparison records it. */
 export interface ModelRun {
-  /** Time of the model's greedy episode (its forward passes and the formula's steps), ms. */
+  /** The whole served path for this model: the brief's context, the greedy episode (forward passes, steps) and the composer, ms. */
   readonly latencyMs: number;
-  /** The environment's reward of the formula (its documented total). */
+  /** The environment's reward of the composed formula (its documented total). */
   readonly reward: number;
-  /** Units per palette index. */
+  /** Units per palette index (the model's picks). */
   readonly units: ReadonlyArray<readonly [number, number]>;
+  /** The composed formula: % of the concentrate per palette index. */
+  readonly composed: ReadonlyArray<readonly [number, number]>;
 }
 
 /**
- * Runs a policy greedily on a brief and composes its formula, timed end to end (what one served
- * formula costs: the forward passes, the steps and the composer); also returns the states it visited.
- * Each model gets its own copy of the brief, so none profits from what the composer cached for another.
+ * Runs a policy on a brief the way production serves one — the brief's context, the greedy picks,
+ * the composer — timed end to end, composing the formula once (its reward is scored after the
+ * clock stops: scoring is the evaluation's work, not serving's); also returns the states it visited
+ * (for the KL). Each model works out its own context from its own copy of the brief, so none
+ * profits from what another's run prepared.
  */
-export function runModel(env: FormulationEnv, net: Mlp, brief: CreativeBrief): ModelRun & { states: Float32Array[] } {
+export function runModel(env: FormulationEnv, net: Mlp, brief: CreativeBrief, dosagePct?: number): ModelRun & { states: Float32Array[] } {
   const own = structuredClone(brief);
   const started = performance.now();
-  const { units, states } = env.episode(own, (state) => greedy(net, state), new Random(1));
-  const composition = env.compose(own, units);
+  const context = env.prepare(own, dosagePct === undefined ? {} : { dosagePct });
+  const played = env.play(context, (state) => greedy(net, state), new Random(1));
   const latencyMs = performance.now() - started;
-  return { latencyMs, reward: env.reward(own, units, composition).total, units: [...units], states };
+  // The reward is the evaluation's, not part of serving: scored after the clock stops.
+  const reward = env.reward(context, played.composition).total;
+  return { latencyMs, reward, units: [...played.units], composed: played.composition.lines.map((l) => [l.index, l.pct] as const), states: played.states };
 }
 
-/** The formula as a concentration vector over the palette (shares summing to 1; all zero when empty). */
-export function concentrations(size: number, units: ReadonlyArray<readonly [number, number]>): Float64Array {
+/** What the composer alone makes of the brief (no picks): the baseline a model's lift is measured from. */
+export function composerAloneReward(env: FormulationEnv, brief: CreativeBrief, dosagePct?: number): number {
+  const context = env.prepare(structuredClone(brief), dosagePct === undefined ? {} : { dosagePct });
+  return env.reward(context, env.compose(context, new Map())).total;
+}
+
+/** A composed formula as a vector over the palette (% of the concentrate ÷ 100; all zero when empty). */
+export function composedVector(size: number, composed: ReadonlyArray<readonly [number, number]>): Float64Array {
   const vector = new Float64Array(size);
-  const total = units.reduce((sum, [, u]) => sum + u, 0);
-  if (total > 0) for (const [i, u] of units) vector[i] = u / total;
+  for (const [i, pct] of composed) vector[i] = pct / 100;
   return vector;
 }
 
-/** Cosine similarity of two vectors; 0 when either is all zero (an empty formula resembles nothing). */
-export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i]! * b[i]!;
-    na += a[i]! ** 2;
-    nb += b[i]! ** 2;
-  }
-  return na === 0 || nb === 0 ? 0 : dot / Math.sqrt(na * nb);
+/** Cosine similarity of two composed formulas. */
+export function composedCosine(size: number, a: ReadonlyArray<readonly [number, number]>, b: ReadonlyArray<readonly [number, number]>): number {
+  return cosine(composedVector(size, a), composedVector(size, b));
 }
 
 /** Mean KL(teacher ‖ student) of the two action distributions over `states` (the teacher's own). */

@@ -63,7 +63,7 @@ export interface EvaluationOptions {
  * An offline shadow evaluation: the brief set through production, teacher and student (pinned, or
  * trained for the run), every comparison in a log of its own under SHADOW_DIR, then both reports.
  */
-export async function shadowEvaluate(options: EvaluationOptions): Promise<{ report: ShadowReport; files: { json: string; html: string }; models: OfflineModels; logDir: string }> {
+export async function shadowEvaluate(options: EvaluationOptions): Promise<{ report: ShadowReport; files: { json: string; html: string }; models: OfflineModels; logDir: string; briefs: { fromSet: number; drawn: number; duplicatesDropped: number } }> {
   const briefs = await readBriefSet(options.briefsFile);
   const pins: Pins = await readPins(options.config.pinsFile).catch(() => ({}));
   const opened = openHub(options.config);
@@ -74,10 +74,10 @@ export async function shadowEvaluate(options: EvaluationOptions): Promise<{ repo
     const models = await offlineModels({ hub: opened.hub, pins, env, ...(options.trainEpisodes === undefined ? {} : { trainEpisodes: options.trainEpisodes }), ...(options.onTrainProgress === undefined ? {} : { onProgress: options.onTrainProgress }) });
     const logDir = join(options.config.shadow.dir, `offline-${new Date().toISOString().replace(/[:.]/g, '-')}`);
     const log = new ComparisonLog(logDir);
-    await runOffline({ models, env, briefs, samples: options.samples, stage: options.stage, log, ...(options.metrics === undefined ? {} : { metrics: options.metrics }), ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }) });
+    const run = await runOffline({ models, env, briefs, samples: options.samples, stage: options.stage, log, ...(options.metrics === undefined ? {} : { metrics: options.metrics }), ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }) });
     const { comparisons } = await log.readAll();
     const report = await storeReportInputs(opened.hub, buildReport(comparisons, options.report), comparisons);
-    return { report, files: await writeReports(report, options.outDir), models, logDir };
+    return { report, files: await writeReports(report, options.outDir), models, logDir, briefs: { fromSet: run.fromSet, drawn: run.drawn, duplicatesDropped: run.duplicatesDropped } };
   } finally {
     await opened.close();
   }

@@ -51,9 +51,9 @@ export function reportHtml(report: ShadowReport): string {
   const s = report.summary;
   const v = report.verdict;
   const rows: Array<[string, string]> = [
-    ['Comparisons', `${s.total_comparisons} (${report.stages.join(', ')})`],
-    ['Reward retention (student ÷ teacher)', `${s.reward.retention_rate} [${report.intervals.retention_rate.low}, ${report.intervals.retention_rate.high}]`],
-    ['Speedup (teacher ÷ student latency)', `×${s.latency.speedup_ratio} [${report.intervals.speedup_ratio.low}, ${report.intervals.speedup_ratio.high}]`],
+    ['Comparisons', `${s.total_comparisons} over ${s.distinct_briefs} distinct briefs (${report.stages.join(', ')})`],
+    ['Lift retention (student ÷ teacher, over the composer alone)', `${s.reward.retention_rate} [${report.intervals.retention_rate.low}, ${report.intervals.retention_rate.high}] · lifts ${s.reward.teacher_lift_avg} / ${s.reward.student_lift_avg} over a baseline of ${s.reward.baseline_avg}`],
+    ['Speedup (teacher ÷ student latency)', `×${s.latency.speedup_ratio} [${report.intervals.speedup_ratio.low}, ${report.intervals.speedup_ratio.high}] (ratio of means) · median ×${s.speedup.median} [${report.intervals.speedup_median.low}, ${report.intervals.speedup_median.high}]`],
     ['Mean reward: production / teacher / student', `${s.reward.production_avg} / ${s.reward.teacher_avg} / ${s.reward.student_avg}`],
     ['Latency avg (p95), ms: production / teacher / student', `${s.latency.production_avg_ms} / ${s.latency.teacher_avg_ms} (${s.latency.teacher_p95_ms}) / ${s.latency.student_avg_ms} (${s.latency.student_p95_ms})`],
     ['KL(teacher ‖ student): avg / p95', `${s.kl_divergence.avg} / ${s.kl_divergence.p95}`],

@@ -1,10 +1,10 @@
-export { concentrations, cosine, meanKl, runModel, type ModelRun } from './compare.ts';
+export { composedCosine, composedVector, composerAloneReward, cosine, meanKl, runModel, type ModelRun } from './compare.ts';
 export { ComparisonLog, ComparisonSchema, parseComparisonLines, parseStage, STAGES, type Comparison, type Stage } from './log.ts';
 export { ShadowRunner, type DropReason, type ShadowRunnerOptions } from './runner.ts';
 export { DEFAULT_RATES, RatesSchema, sampled } from './sampling.ts';
 export { ShadowEvaluation } from './service.ts';
-export { buildReport, extreme, normalQuantile, percentile, ReportSchema, reportJsonSchema, type ReportOptions, type ShadowReport } from './report.ts';
-export { offlineModels, readBriefSet, runOffline, type OfflineModels } from './offline.ts';
+export { BOOTSTRAP_MAX_BRIEFS, buildReport, extreme, normalQuantile, percentile, ReportSchema, reportJsonSchema, type ReportOptions, type ShadowReport } from './report.ts';
+export { FRESH_BRIEFS_SEED, offlineBriefs, offlineModels, readBriefSet, runOffline, type OfflineModels } from './offline.ts';
 export { readReportInputs, REPORT_HTML, REPORT_JSON, shadowEvaluate, storeReportInputs, writeReports, type EvaluationOptions } from './evaluate.ts';
 export { histogram, reportHtml } from './html.ts';
 export { DEFAULT_SCHEDULE_FILE, nextRun, onCalendar, readSchedule, renderSchedule, ScheduleSchema, ShadowScheduler, type Schedule, type ScheduleEntry } from './schedule.ts';

@@ -26,14 +26,20 @@ export const ComparisonSchema = z.object({
   stage: z.enum(STAGES),
   source: z.enum(['live', 'offline']),
   requestId: z.string().optional(),
+  /** The brief as the environment reads it (brief-distribution.ts briefKey): comparisons of one brief are one pair, not repeats. */
+  briefKey: z.string().min(1),
+  /** Which model ran first (drawn per comparison). */
+  first: z.enum(['teacher', 'student']),
+  /** What the composer alone makes of the brief: each model's lift is its reward minus this. */
+  baseline: z.number().finite(),
   production: ModelResult,
   teacher: ModelResult,
   student: ModelResult,
   /** Mean KL(teacher ‖ student) of the action distributions over the teacher's states. */
   klDivergence: z.number().finite().nonnegative(),
-  /** Cosine similarity of the teacher's and the student's concentration vectors over the palette. */
+  /** Cosine similarity of the teacher's and the student's composed formulas (% of the concentrate over the palette). */
   cosineSimilarity: z.number().finite(),
-  /** Cosine similarity of each model's formula to production's. */
+  /** Cosine similarity of each model's composed formula to production's. */
   productionCosine: z.object({ teacher: z.number().finite(), student: z.number().finite() }),
   /** Teacher latency ÷ student latency. */
   speedup: z.number().finite().positive(),

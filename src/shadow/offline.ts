@@ -2,9 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import type { CloudHub } from '../hub/index.ts';
-import { FormulationEnv, greedy, PolicyStore, Random, refine, runTraining, storeCheckpoints, type LoadedPolicy, type TrainProgress } from '../learning/index.ts';
+import { briefKey, drawBriefs, FormulationEnv, PolicyStore, runTraining, storeCheckpoints, trainingBriefSets, type LoadedPolicy, type TrainProgress } from '../learning/index.ts';
 import { localBrief, policyPinOf, type CreativeBrief, type Pins, type PolicyPinName } from '../llm/index.ts';
 import type { Metrics } from '../metrics/index.ts';
+import { runModel } from './compare.ts';
 import type { ComparisonLog, Stage } from './log.ts';
 import { ShadowRunner } from './runner.ts';
 
@@ -29,8 +30,38 @@ export async function readBriefSet(file: string): Promise<CreativeBrief[]> {
   return parsed.data.texts.map(localBrief);
 }
 
-/** Briefs run through every model, unrecorded, before the first comparison. */
+/** Briefs run through production, unrecorded, before the first comparison (the shadow thread warms its own models up). */
 const WARM_UP_BRIEFS = 10;
+/** The seed fresh held-out briefs are drawn from when a run asks for more briefs than its set holds (not the training seed, nor the held-out set's). */
+export const FRESH_BRIEFS_SEED = 9_100_213;
+
+/**
+ * The briefs of an offline run: the set's distinct briefs (as the environment reads them: one pair
+ * per brief, never a repeat), then — when `samples` asks for more — fresh briefs drawn from the
+ * brief distribution with FRESH_BRIEFS_SEED, none of them a training brief or one of the set's.
+ * Greedy models are deterministic: a repeated brief is an exact duplicate pair, which would shrink
+ * the intervals without adding evidence.
+ */
+export function offlineBriefs(set: readonly CreativeBrief[], samples: number): { briefs: CreativeBrief[]; fromSet: number; drawn: number; duplicatesDropped: number } {
+  const seen = new Set<string>();
+  const distinct: CreativeBrief[] = [];
+  for (const brief of set) {
+    const key = briefKey(brief);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    distinct.push(brief);
+  }
+  const fromSet = Math.min(samples, distinct.length);
+  const briefs = distinct.slice(0, fromSet);
+  let drawn = 0;
+  if (samples > fromSet) {
+    for (const brief of trainingBriefSets().training) seen.add(briefKey(brief));
+    const fresh = drawBriefs(FRESH_BRIEFS_SEED, samples - fromSet, seen);
+    briefs.push(...fresh);
+    drawn = fresh.length;
+  }
+  return { briefs, fromSet, drawn, duplicatesDropped: set.length - distinct.length };
+}
 
 export interface OfflineModels {
   readonly production: LoadedPolicy;
@@ -65,9 +96,10 @@ export async function offlineModels(options: { hub: CloudHub; pins: Pins; env: F
 }
 
 /**
- * Replays `samples` briefs (cycling through the set) through production — here, on this thread,
- * timed as the service times it — and through the teacher and the student on the shadow runner,
- * recording every comparison. Nothing is shed: the queue holds the whole run.
+ * Replays `samples` distinct briefs (offlineBriefs: the set's, then fresh held-out draws) through
+ * production — here, on this thread, through the same path as the shadow models: the brief's
+ * context, the greedy picks, the composer — and through the teacher and the student on the shadow
+ * runner, recording every comparison. Nothing is shed: the queue holds the whole run.
  */
 export async function runOffline(options: {
   models: OfflineModels;
@@ -79,41 +111,32 @@ export async function runOffline(options: {
   metrics?: Metrics;
   timeoutMs?: number;
   onProgress?: (done: number, total: number) => void;
-}): Promise<{ compared: number; dropped: number }> {
+}): Promise<{ compared: number; dropped: number; fromSet: number; drawn: number; duplicatesDropped: number }> {
   const { models, env } = options;
+  const plan = offlineBriefs(options.briefs, options.samples);
   const runner = new ShadowRunner({
     models: async () => ({ teacher: models.teacher, student: models.student }),
     log: options.log,
     stage: () => options.stage,
     source: 'offline',
-    queueSize: options.samples,
+    queueSize: plan.briefs.length,
     timeoutMs: options.timeoutMs ?? 60_000,
     ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
   });
   try {
-    // Warm-up, not recorded: production's code compiled here, the models loaded and compiled in the shadow thread.
-    // Ten distinct briefs, so the composer's paths are compiled too, not only the forward passes.
-    for (const brief of options.briefs.slice(0, WARM_UP_BRIEFS)) {
-      const warm = env.episode(structuredClone(brief), (state) => greedy(models.production.net, state), new Random(1));
-      refine(env, structuredClone(brief), warm.units);
-      await runner.warmUp({ requestId: 'warm-up', brief, latencyMs: 0, reward: warm.reward.total, units: [...warm.units], version: models.production.pin.version, cid: models.production.pin.cid });
-    }
-    for (let i = 0; i < options.samples; i++) {
-      const brief = options.briefs[i % options.briefs.length]!;
-      const own = structuredClone(brief);
-      const started = performance.now();
-      // Production as it serves: the greedy picks, the serving-time search, the composer.
-      const { units: picks } = env.episode(own, (state) => greedy(models.production.net, state), new Random(1));
-      const { units, reward } = refine(env, own, picks);
-      const latencyMs = performance.now() - started;
-      runner.offer({ requestId: `offline-${i}`, brief, latencyMs, reward: reward.total, units: [...units], version: models.production.pin.version, cid: models.production.pin.cid });
+    // Warm-up, not recorded: production's code compiled here (the shadow thread warms its models up when it loads them).
+    for (const brief of plan.briefs.slice(0, WARM_UP_BRIEFS)) runModel(env, models.production.net, brief);
+    runner.start();
+    for (const [i, brief] of plan.briefs.entries()) {
+      const production = runModel(env, models.production.net, brief);
+      runner.offer({ requestId: `offline-${i}`, brief, latencyMs: production.latencyMs, reward: production.reward, units: production.units, composed: production.composed, version: models.production.pin.version, cid: models.production.pin.cid });
       // One at a time, so the progress bar means something and production is never timed beside a shadow model.
       await runner.idle();
-      options.onProgress?.(i + 1, options.samples);
+      options.onProgress?.(i + 1, plan.briefs.length);
     }
   } finally {
     await runner.close();
   }
   const { comparisons } = await options.log.readAll();
-  return { compared: comparisons.length, dropped: options.samples - comparisons.length };
+  return { compared: comparisons.length, dropped: plan.briefs.length - comparisons.length, fromSet: plan.fromSet, drawn: plan.drawn, duplicatesDropped: plan.duplicatesDropped };
 }

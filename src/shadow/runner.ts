@@ -1,6 +1,6 @@
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import type { Worker } from 'node:worker_threads';
-import { encodeCheckpoint, type LoadedPolicy, type ProductionAnswer } from '../learning/index.ts';
+import { briefKey, encodeCheckpoint, type LoadedPolicy, type ProductionAnswer } from '../learning/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import { startTsWorker } from '../system/index.ts';
 import type { Comparison, ComparisonLog, Stage } from './log.ts';
@@ -26,21 +26,31 @@ export interface ShadowRunnerOptions {
   onError?: (error: Error) => void;
 }
 
-/** Running ratios over the last `size` comparisons, for the gauges. */
+/**
+ * The last `size` comparisons of one model pair, for the gauges: what the student keeps of the
+ * teacher's lift over the composer alone, the median of per-comparison speedups, the mean KL.
+ */
 class Recent {
-  private readonly items: Array<{ teacher: number; student: number; teacherMs: number; studentMs: number }> = [];
-  constructor(private readonly size = 100) {}
-  push(item: { teacher: number; student: number; teacherMs: number; studentMs: number }) {
+  private readonly items: Array<{ lift: { teacher: number; student: number }; speedup: number; kl: number }> = [];
+  constructor(
+    readonly pair: string,
+    private readonly size = 100,
+  ) {}
+  push(item: { lift: { teacher: number; student: number }; speedup: number; kl: number }) {
     this.items.push(item);
     if (this.items.length > this.size) this.items.shift();
   }
   get retention() {
-    const t = this.items.reduce((a, i) => a + i.teacher, 0);
-    return t === 0 ? 0 : this.items.reduce((a, i) => a + i.student, 0) / t;
+    const t = this.items.reduce((a, i) => a + i.lift.teacher, 0);
+    return t <= 0 ? 0 : this.items.reduce((a, i) => a + i.lift.student, 0) / t;
   }
   get speedup() {
-    const s = this.items.reduce((a, i) => a + i.studentMs, 0);
-    return s === 0 ? 0 : this.items.reduce((a, i) => a + i.teacherMs, 0) / s;
+    const sorted = this.items.map((i) => i.speedup).sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    return sorted.length === 0 ? 0 : sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  }
+  get kl() {
+    return this.items.length === 0 ? 0 : this.items.reduce((a, i) => a + i.kl, 0) / this.items.length;
   }
 }
 
@@ -48,8 +58,10 @@ interface Slot {
   worker: Worker;
   /** Resolves once the thread has started (its module loaded): time limits start after that. */
   ready: Promise<void>;
-  /** CIDs of the models the thread holds. */
+  /** CIDs of the models the thread holds, once it has loaded and warmed them up. */
   models: string | undefined;
+  /** Resolves when the thread has loaded (and warmed up) the models last posted to it. */
+  loaded: Promise<void> | undefined;
   busy: boolean;
 }
 
@@ -63,6 +75,8 @@ export class ShadowRunner {
   private readonly queue: ProductionAnswer[] = [];
   private readonly slots: Slot[] = [];
   private readonly recent = new Map<Stage, Recent>();
+  /** The labels of the rl_distill_kl series last written, so a new pin's series replaces the old one's. */
+  private klSeries: { teacher: string; student: string } | undefined;
   private readonly waiters: Array<() => void> = [];
   private inFlight = 0;
   private closed = false;
@@ -113,7 +127,7 @@ export class ShadowRunner {
     let free = this.slots.find((s) => !s.busy);
     if (free === undefined && this.slots.length < this.o.concurrency) {
       const worker = startThread(this.o.nice);
-      free = { worker, ready: readyOf(worker), models: undefined, busy: false };
+      free = { worker, ready: readyOf(worker), models: undefined, loaded: undefined, busy: false };
       this.slots.push(free);
     }
     return free;
@@ -144,18 +158,10 @@ export class ShadowRunner {
     slot.worker = startThread(this.o.nice);
     slot.ready = readyOf(slot.worker);
     slot.models = undefined;
+    slot.loaded = undefined;
   }
 
-  /**
-   * Runs one comparison on every thread without recording it: models loaded into the threads and
-   * their code compiled, so the first recorded latencies are not cold-start ones (offline runs).
-   */
-  async warmUp(answer: ProductionAnswer): Promise<void> {
-    this.start();
-    await Promise.all(this.slots.map((slot) => this.compare(slot, answer, false)));
-  }
-
-  private async compare(slot: Slot, answer: ProductionAnswer, record = true): Promise<void> {
+  private async compare(slot: Slot, answer: ProductionAnswer): Promise<void> {
     let models: { teacher: LoadedPolicy; student: LoadedPolicy };
     try {
       models = await this.o.models();
@@ -167,18 +173,28 @@ export class ShadowRunner {
     const key = `${models.teacher.pin.cid} ${models.student.pin.cid}`;
     if (slot.models !== key) {
       const bytes = (p: LoadedPolicy) => encodeCheckpoint(p.net, p.meta);
+      slot.loaded = loadedOf(slot.worker, key);
       slot.worker.postMessage({ type: 'models', teacher: { cid: models.teacher.pin.cid, bytes: bytes(models.teacher) }, student: { cid: models.student.pin.cid, bytes: bytes(models.student) } } satisfies ShadowRequest);
       slot.models = key;
     }
+    // A new thread or a new pair is warmed up before anything is timed (thread.ts).
+    try {
+      await slot.loaded;
+    } catch (error) {
+      this.replace(slot);
+      throw error;
+    }
     const id = randomUUID();
+    // Which model runs first is drawn per comparison: neither always pays for a cold cache.
+    const first = randomInt(2) === 0 ? 'teacher' : 'student';
     const reply = await new Promise<Extract<ShadowReply, { type: 'result' }> | 'timeout' | Error>((resolve) => {
       let timer = setTimeout(() => finish('timeout'), this.o.timeoutMs);
       const onMessage = (message: ShadowReply) => {
         if (message.type === 'ready') return;
         if (message.type === 'error') finish(new Error(message.message));
-        else if (message.id !== id) return;
-        else if (message.type === 'teacher') {
-          // The teacher answered in time: the student gets its own time limit.
+        else if (message.type === 'loaded' || message.id !== id) return;
+        else if (message.type === 'first') {
+          // The first model answered in time: the second gets its own time limit.
           clearTimeout(timer);
           timer = setTimeout(() => finish('timeout'), this.o.timeoutMs);
         } else finish(message);
@@ -192,7 +208,7 @@ export class ShadowRunner {
       };
       slot.worker.on('message', onMessage);
       slot.worker.on('error', onError);
-      slot.worker.postMessage({ type: 'compare', id, brief: answer.brief, productionUnits: answer.units } satisfies ShadowRequest);
+      slot.worker.postMessage({ type: 'compare', id, brief: answer.brief, ...(answer.dosagePct === undefined ? {} : { dosagePct: answer.dosagePct }), productionComposed: answer.composed, first } satisfies ShadowRequest);
     });
     if (reply === 'timeout') {
       this.replace(slot);
@@ -203,13 +219,15 @@ export class ShadowRunner {
       this.replace(slot);
       throw reply;
     }
-    if (!record) return;
     const comparison: Comparison = {
       id,
       at: new Date().toISOString(),
       stage: this.o.stage(),
       source: this.o.source,
       requestId: answer.requestId,
+      briefKey: briefKey(answer.brief, answer.dosagePct),
+      first,
+      baseline: reply.baseline,
       production: { latencyMs: round(answer.latencyMs), reward: answer.reward, version: answer.version, cid: answer.cid },
       teacher: { latencyMs: round(reply.teacher.latencyMs), reward: reply.teacher.reward, version: models.teacher.pin.version, cid: models.teacher.pin.cid },
       student: { latencyMs: round(reply.student.latencyMs), reward: reply.student.reward, version: models.student.pin.version, cid: models.student.pin.cid },
@@ -222,18 +240,28 @@ export class ShadowRunner {
     this.record(comparison, models);
   }
 
+  /**
+   * The gauges of this runner's source (live or offline), per stage, over the last 100 comparisons of
+   * the pinned pair: a new pin starts a new window (a window never mixes model pairs). Only the live
+   * runner writes rl_distill_kl — the mean KL of its window — and a new pair's series replaces the old.
+   */
   private record(c: Comparison, models: { teacher: LoadedPolicy; student: LoadedPolicy }): void {
     const metrics = this.o.metrics;
     if (metrics === undefined) return;
-    metrics.shadowComparisonsTotal.inc({ stage: c.stage });
-    const stage = { stage: c.stage };
-    metrics.shadowKlDivergence.observe(stage, c.klDivergence);
+    const labels = { stage: c.stage, source: c.source };
+    metrics.shadowComparisonsTotal.inc(labels);
+    metrics.shadowKlDivergence.observe(labels, c.klDivergence);
+    const pair = `${models.teacher.pin.cid} ${models.student.pin.cid}`;
     let recent = this.recent.get(c.stage);
-    if (recent === undefined) this.recent.set(c.stage, (recent = new Recent()));
-    recent.push({ teacher: c.teacher.reward, student: c.student.reward, teacherMs: c.teacher.latencyMs, studentMs: c.student.latencyMs });
-    metrics.shadowRewardRetention.set(stage, recent.retention);
-    metrics.shadowSpeedupRatio.set(stage, recent.speedup);
-    metrics.rlDistillKl.set({ teacher: `teacher@${models.teacher.pin.version}`, student: `student@${models.student.pin.version}` }, c.klDivergence);
+    if (recent?.pair !== pair) this.recent.set(c.stage, (recent = new Recent(pair)));
+    recent.push({ lift: { teacher: c.teacher.reward - c.baseline, student: c.student.reward - c.baseline }, speedup: c.speedup, kl: c.klDivergence });
+    metrics.shadowRewardRetention.set(labels, recent.retention);
+    metrics.shadowSpeedupRatio.set(labels, recent.speedup);
+    if (c.source !== 'live') return;
+    const series = { teacher: `teacher@${models.teacher.pin.version}`, student: `student@${models.student.pin.version}` };
+    if (this.klSeries !== undefined && (this.klSeries.teacher !== series.teacher || this.klSeries.student !== series.student)) metrics.rlDistillKl.remove(this.klSeries);
+    this.klSeries = series;
+    metrics.rlDistillKl.set(series, recent.kl);
   }
 
   async close(): Promise<void> {
@@ -245,6 +273,27 @@ export class ShadowRunner {
 }
 
 const round = (value: number) => Math.round(value * 10_000) / 10_000;
+
+/** Resolves when the thread reports the pair `key` loaded and warmed up; rejects on its error or its death. */
+function loadedOf(worker: Worker, key: string): Promise<void> {
+  const loaded = new Promise<void>((resolve, reject) => {
+    const onMessage = (message: ShadowReply) => {
+      if (message.type === 'loaded' && message.key === key) finish();
+      else if (message.type === 'error' && message.id === null) finish(new Error(message.message));
+    };
+    const onError = (error: Error) => finish(error);
+    const finish = (error?: Error) => {
+      worker.off('message', onMessage);
+      worker.off('error', onError);
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    worker.on('message', onMessage);
+    worker.on('error', onError);
+  });
+  loaded.catch(() => undefined);
+  return loaded;
+}
 
 /** A shadow thread; it does not keep the process alive. */
 function startThread(nice: number): Worker {

@@ -1,23 +1,37 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { CreativeBrief } from '../llm/index.ts';
-import { decodeCheckpoint, FormulationEnv, type Mlp } from '../learning/index.ts';
+import { decodeCheckpoint, FormulationEnv, TRAINING_BRIEFS, type Mlp } from '../learning/index.ts';
+import { localBrief } from '../llm/index.ts';
 import { lowerThreadPriority } from '../system/index.ts';
-import { concentrations, cosine, meanKl, runModel, type ModelRun } from './compare.ts';
+import { composedCosine, composerAloneReward, meanKl, runModel, type ModelRun } from './compare.ts';
 
 /** Parent → thread. */
 export type ShadowRequest =
   | { readonly type: 'models'; readonly teacher: { cid: string; bytes: Uint8Array }; readonly student: { cid: string; bytes: Uint8Array } }
-  | { readonly type: 'compare'; readonly id: string; readonly brief: CreativeBrief; readonly productionUnits: ReadonlyArray<readonly [number, number]> };
+  | {
+      readonly type: 'compare';
+      readonly id: string;
+      readonly brief: CreativeBrief;
+      readonly dosagePct?: number;
+      /** Production's composed formula (% per palette index). */
+      readonly productionComposed: ReadonlyArray<readonly [number, number]>;
+      /** Which model runs first: randomised by the runner, so neither always pays for a cold cache. */
+      readonly first: 'teacher' | 'student';
+    };
 
-/** Thread → parent: the teacher's part first (so the parent can time the student separately), then the result. */
+/** Thread → parent: the first model's part (so the parent can time the second separately), then the result. */
 export type ShadowReply =
   | { readonly type: 'ready' }
-  | { readonly type: 'teacher'; readonly id: string; readonly latencyMs: number }
+  /** The models are loaded and warmed up (each has served the smoke briefs once, unrecorded). */
+  | { readonly type: 'loaded'; readonly key: string }
+  | { readonly type: 'first'; readonly id: string; readonly latencyMs: number }
   | {
       readonly type: 'result';
       readonly id: string;
       readonly teacher: ModelRun;
       readonly student: ModelRun;
+      /** What the composer alone makes of the brief: the baseline of each model's lift. */
+      readonly baseline: number;
       readonly klDivergence: number;
       readonly cosineSimilarity: number;
       readonly productionCosine: { teacher: number; student: number };
@@ -31,12 +45,19 @@ if (!isMainThread && parentPort !== null && (workerData as { kind?: string } | n
   // Shadow work yields the CPU to the request path (SHADOW_NICE): the customer comes first.
   lowerThreadPriority((workerData as { nice?: number }).nice ?? 0);
   const env = new FormulationEnv();
+  const warmUp = TRAINING_BRIEFS.map(localBrief);
   let models: { teacher: Mlp; student: Mlp } | undefined;
   port.postMessage({ type: 'ready' } satisfies ShadowReply);
   port.on('message', (message: ShadowRequest) => {
     if (message.type === 'models') {
       try {
-        models = { teacher: decodeCheckpoint(message.teacher.bytes).net, student: decodeCheckpoint(message.student.bytes).net };
+        models = { teacher: decodeCheckpoint(message.teacher.bytes, env.world).net, student: decodeCheckpoint(message.student.bytes, env.world).net };
+        // Warm-up: every path of both models compiled before the first timed comparison.
+        for (const brief of warmUp) {
+          runModel(env, models.teacher, brief);
+          runModel(env, models.student, brief);
+        }
+        port.postMessage({ type: 'loaded', key: `${message.teacher.cid} ${message.student.cid}` } satisfies ShadowReply);
       } catch (error) {
         models = undefined;
         port.postMessage({ type: 'error', id: null, message: `models not loaded: ${(error as Error).message}` } satisfies ShadowReply);
@@ -48,19 +69,25 @@ if (!isMainThread && parentPort !== null && (workerData as { kind?: string } | n
       return;
     }
     try {
-      const teacher = runModel(env, models.teacher, message.brief);
-      port.postMessage({ type: 'teacher', id: message.id, latencyMs: teacher.latencyMs } satisfies ShadowReply);
-      const student = runModel(env, models.student, message.brief);
+      const order = message.first === 'teacher' ? (['teacher', 'student'] as const) : (['student', 'teacher'] as const);
+      const runs: Partial<Record<'teacher' | 'student', ReturnType<typeof runModel>>> = {};
+      for (const [k, which] of order.entries()) {
+        runs[which] = runModel(env, models[which], message.brief, message.dosagePct);
+        if (k === 0) port.postMessage({ type: 'first', id: message.id, latencyMs: runs[which].latencyMs } satisfies ShadowReply);
+      }
+      const teacher = runs.teacher!;
+      const student = runs.student!;
       const size = env.palette.length;
-      const vectors = { teacher: concentrations(size, teacher.units), student: concentrations(size, student.units), production: concentrations(size, message.productionUnits) };
+      const run = ({ latencyMs, reward, units, composed }: ModelRun): ModelRun => ({ latencyMs, reward, units, composed });
       port.postMessage({
         type: 'result',
         id: message.id,
-        teacher: { latencyMs: teacher.latencyMs, reward: teacher.reward, units: teacher.units },
-        student: { latencyMs: student.latencyMs, reward: student.reward, units: student.units },
+        teacher: run(teacher),
+        student: run(student),
+        baseline: composerAloneReward(env, message.brief, message.dosagePct),
         klDivergence: meanKl(models.teacher, models.student, teacher.states),
-        cosineSimilarity: cosine(vectors.teacher, vectors.student),
-        productionCosine: { teacher: cosine(vectors.teacher, vectors.production), student: cosine(vectors.student, vectors.production) },
+        cosineSimilarity: composedCosine(size, teacher.composed, student.composed),
+        productionCosine: { teacher: composedCosine(size, teacher.composed, message.productionComposed), student: composedCosine(size, student.composed, message.productionComposed) },
       } satisfies ShadowReply);
     } catch (error) {
       port.postMessage({ type: 'error', id: message.id, message: (error as Error).message } satisfies ShadowReply);

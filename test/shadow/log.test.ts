@@ -7,7 +7,7 @@ import { ComparisonLog, type Comparison } from '../../src/shadow/index.ts';
 
 const comparison = (i: number): Comparison => {
   const model = { latencyMs: 1, reward: 10, version: '1.0.0', cid: 'bafk' };
-  return { id: `c${String(i).padStart(2, '0')}`, at: '2026-11-28T00:00:00.000Z', stage: 'production', source: 'live', requestId: `r${String(i).padStart(2, '0')}`, production: model, teacher: model, student: model, klDivergence: 0.01, cosineSimilarity: 1, productionCosine: { teacher: 1, student: 1 }, speedup: 1 };
+  return { id: `c${String(i).padStart(2, '0')}`, at: '2026-11-28T00:00:00.000Z', stage: 'production', source: 'live', requestId: `r${String(i).padStart(2, '0')}`, briefKey: `b${String(i).padStart(2, '0')}`, first: 'teacher', baseline: 8, production: model, teacher: model, student: model, klDivergence: 0.01, cosineSimilarity: 1, productionCosine: { teacher: 1, student: 1 }, speedup: 1 };
 };
 
 describe('comparison log', () => {

@@ -3,16 +3,19 @@ import { readFile } from 'node:fs/promises';
 import { describe, it } from 'node:test';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { Random } from '../../src/learning/index.ts';
-import { buildReport, type Comparison, extreme, histogram, normalQuantile } from '../../src/shadow/index.ts';
+import { BOOTSTRAP_MAX_BRIEFS, buildReport, type Comparison, extreme, histogram, normalQuantile } from '../../src/shadow/index.ts';
 
-/** A comparison with the figures that matter; the rest fixed. */
-function comparison(i: number, f: { t: number; s: number; tMs: number; sMs: number; kl?: number; cos?: number; p?: number; pMs?: number }): Comparison {
+/** A comparison with the figures that matter; the rest fixed. Each comparison is its own brief unless `brief` says otherwise. */
+function comparison(i: number, f: { t: number; s: number; tMs: number; sMs: number; b?: number; kl?: number; cos?: number; p?: number; pMs?: number; brief?: string }): Comparison {
   const model = (latencyMs: number, reward: number, who: string) => ({ latencyMs, reward, version: '1.0.0', cid: `cid-${who}` });
   return {
     id: `c${i}`,
     at: '2026-11-28T00:00:00.000Z',
     stage: 'staging',
     source: 'offline',
+    briefKey: f.brief ?? `brief-${i}`,
+    first: i % 2 === 0 ? 'teacher' : 'student',
+    baseline: f.b ?? 10,
     production: model(f.pMs ?? 1, f.p ?? f.t, 'production'),
     teacher: model(f.tMs, f.t, 'teacher'),
     student: model(f.sMs, f.s, 'student'),
@@ -27,62 +30,111 @@ const schema = JSON.parse(await readFile(new URL('../../schemas/shadow_evaluatio
 const validate = new Ajv2020({ allErrors: true, strict: false }).compile(schema);
 
 describe('shadow evaluation report', () => {
-  it('gives the guide\'s summary figures for a hand-made set with known KL, cosine, retention and speedup', () => {
+  it('gives the guide\'s summary figures for a hand-made set: retention of the lift over the composer alone, both speedups', () => {
     const fixture = [
-      comparison(1, { t: 20, s: 18, tMs: 10, sMs: 2, kl: 0.1, cos: 0.9, p: 19, pMs: 1 }),
-      comparison(2, { t: 20, s: 19, tMs: 12, sMs: 3, kl: 0.05, cos: 0.8, p: 20, pMs: 2 }),
-      comparison(3, { t: 10, s: 10, tMs: 8, sMs: 2, kl: 0, cos: 1, p: 12, pMs: 3 }),
+      comparison(1, { t: 20, s: 18, b: 12, tMs: 10, sMs: 2, kl: 0.1, cos: 0.9, p: 19, pMs: 1 }),
+      comparison(2, { t: 20, s: 19, b: 10, tMs: 12, sMs: 3, kl: 0.05, cos: 0.8, p: 20, pMs: 2 }),
+      comparison(3, { t: 10, s: 10, b: 8, tMs: 8, sMs: 2, kl: 0, cos: 1, p: 12, pMs: 3 }),
     ];
     const report = buildReport(fixture, { now: () => new Date('2026-11-28T12:00:00Z') });
+    // Lifts: teacher 8 + 10 + 2 = 20, student 6 + 9 + 2 = 17 → 0.85 (the plain reward ratio, 47/50 = 0.94, hides it).
     assert.deepEqual(report.summary, {
       total_comparisons: 3,
+      distinct_briefs: 3,
       latency: { teacher_avg_ms: 10, student_avg_ms: 2.3333, production_avg_ms: 2, teacher_p95_ms: 12, student_p95_ms: 3, speedup_ratio: 4.2857 },
-      reward: { teacher_avg: 16.6667, student_avg: 15.6667, production_avg: 17, retention_rate: 0.94 },
+      reward: { teacher_avg: 16.6667, student_avg: 15.6667, production_avg: 17, baseline_avg: 10, teacher_lift_avg: 6.6667, student_lift_avg: 5.6667, retention_rate: 0.85, reward_ratio: 0.94 },
       kl_divergence: { avg: 0.05, p95: 0.1 },
-      cosine_similarity: { avg: 0.9 },
-      speedup: { avg: 4.3333, min: 4, max: 5 },
+      cosine_similarity: { avg: 0.9, production_teacher_avg: 1, production_student_avg: 0.9 },
+      speedup: { avg: 4.3333, median: 4, min: 4, max: 5 },
     });
     assert.equal(report.details.length, 3);
-    assert.deepEqual(report.details[0]!.reward, { production: 19, teacher: 20, student: 18 });
-    assert.ok(report.intervals.retention_rate.low <= 0.94 && 0.94 <= report.intervals.retention_rate.high);
+    assert.deepEqual(report.details[0]!.reward, { production: 19, teacher: 20, student: 18, baseline: 12 });
+    assert.ok(report.intervals.retention_rate.low <= 0.85 && 0.85 <= report.intervals.retention_rate.high);
     assert.ok(report.intervals.speedup_ratio.low <= 4.2857 && 4.2857 <= report.intervals.speedup_ratio.high);
+    assert.ok(report.intervals.speedup_median.low <= 4 && 4 <= report.intervals.speedup_median.high);
     assert.ok(validate(report), JSON.stringify(validate.errors));
     // Same comparisons, same report (the bootstrap has a fixed seed).
     assert.deepEqual(buildReport(fixture, { now: () => new Date('2026-11-28T12:00:00Z') }), report);
   });
 
-  it('says non-inferior when the lower bound clears the margin, and how many comparisons it needs when it does not', () => {
+  it('judges the lift, not the reward: a student that adds nothing to the composer is not non-inferior, however close its reward', () => {
+    const random = new Random(3);
+    // The composer alone earns ~12 on every brief; the teacher adds ~8; the student adds nothing.
+    const decorative = Array.from({ length: 60 }, (_, i) => {
+      const b = 11 + 2 * random.next();
+      return comparison(i, { t: b + 7 + 2 * random.next(), s: b + (random.next() - 0.5), b, tMs: 3, sMs: 0.6 });
+    });
+    const report = buildReport(decorative);
+    assert.ok(report.summary.reward.reward_ratio > 0.6, 'the plain ratio looks respectable');
+    assert.ok(report.summary.reward.retention_rate < 0.1, `${report.summary.reward.retention_rate}`);
+    assert.equal(report.verdict.student_non_inferior, false);
+    assert.equal(report.verdict.required_sample_size, null);
+  });
+
+  it('says non-inferior when the lower bound clears the margin, and how many distinct briefs it needs when it does not', () => {
     const random = new Random(9);
     const noisy = (n: number, ratio: number, noise = 4) =>
       Array.from({ length: n }, (_, i) => {
-        const t = 15 + 10 * random.next();
-        return comparison(i, { t, s: t * ratio + (random.next() - 0.5) * noise, tMs: 70, sMs: 11 });
+        const b = 10 + 2 * random.next();
+        const lift = 5 + 5 * random.next();
+        return comparison(i, { t: b + lift, s: b + lift * ratio + (random.next() - 0.5) * noise, b, tMs: 70, sMs: 11 });
       });
     const clear = buildReport(noisy(400, 0.99));
     assert.equal(clear.verdict.student_non_inferior, true, clear.verdict.explanation);
     assert.ok(clear.verdict.retention_lower_bound >= 0.92);
-
-    const below = buildReport(noisy(200, 0.85));
+    const below = buildReport(noisy(200, 0.8));
     assert.equal(below.verdict.student_non_inferior, false);
     assert.equal(below.verdict.required_sample_size, null);
+    for (const report of [clear, below]) assert.ok(validate(report), JSON.stringify(validate.errors));
+  });
 
-    // Too few comparisons for a retention near the margin: not shown yet, and a sample size is named ...
-    const sample = noisy(10, 0.95, 12);
-    const few = buildReport(sample);
+  it('counts briefs, not repeats: a student within the margin passes on 40 distinct briefs and does not pass by cycling 20 of them', () => {
+    const random = new Random(21);
+    const pairs = (n: number) =>
+      Array.from({ length: n }, (_, i) => {
+        const b = 10 + 2 * random.next();
+        const lift = 6 + 4 * random.next();
+        return { b, t: b + lift, s: b + lift * 0.985 + (random.next() - 0.5) * 0.6 };
+      });
+    const forty = pairs(40);
+    const distinct = buildReport(forty.map((p, i) => comparison(i, { ...p, tMs: 3, sMs: 0.6 })));
+    assert.equal(distinct.summary.distinct_briefs, 40);
+    assert.equal(distinct.verdict.student_non_inferior, true, distinct.verdict.explanation);
+    // A student nearer the margin, on 10 briefs: not shown; cycled to 500 comparisons of the same 10 briefs: still 10 briefs, still not shown.
+    const near = Array.from({ length: 10 }, (_, i) => {
+      const b = 10 + 2 * random.next();
+      const lift = 4 + 6 * random.next();
+      return { b, t: b + lift, s: b + lift * 0.95 + (random.next() - 0.5) * 3 };
+    });
+    const few = buildReport(near.map((p, i) => comparison(i, { ...p, tMs: 3, sMs: 0.6 })));
     assert.equal(few.verdict.student_non_inferior, false, few.verdict.explanation);
-    const needed = few.verdict.required_sample_size!;
-    assert.ok(needed > 10, `needs ${needed}`);
-    // ... and a sample of that size with the same retention and spread (the same pairs, repeated) shows it.
-    const copies = Math.ceil(needed / sample.length);
-    const enough = buildReport(Array.from({ length: copies }, () => sample).flat());
-    assert.equal(enough.verdict.student_non_inferior, true, `${needed} named, ${enough.verdict.explanation}`);
-    for (const report of [clear, below, few, enough]) assert.ok(validate(report), JSON.stringify(validate.errors));
+    const cycled = buildReport(Array.from({ length: 500 }, (_, k) => comparison(k, { ...near[k % 10]!, tMs: 3, sMs: 0.6, brief: `brief-${k % 10}` })));
+    assert.equal(cycled.summary.total_comparisons, 500);
+    assert.equal(cycled.summary.distinct_briefs, 10);
+    assert.equal(cycled.verdict.student_non_inferior, false, cycled.verdict.explanation);
+    assert.deepEqual(cycled.intervals.retention_rate, few.intervals.retention_rate, 'repeating briefs does not narrow the interval');
+    assert.ok(few.verdict.required_sample_size! > 10, 'a number of distinct briefs is named');
   });
 
   it('refuses what it cannot report on, naming why; the schema refuses a file that is not a report', () => {
     assert.throws(() => buildReport([comparison(1, { t: 10, s: 9, tMs: 5, sMs: 1 })]), /at least 2 comparisons/);
-    assert.throws(() => buildReport([comparison(1, { t: -1, s: 1, tMs: 5, sMs: 1 }), comparison(2, { t: 0, s: 1, tMs: 5, sMs: 1 })]), /not positive/);
+    assert.throws(() => buildReport([comparison(1, { t: 9, s: 11, b: 10, tMs: 5, sMs: 1 }), comparison(2, { t: 10, s: 11, b: 10, tMs: 5, sMs: 1 })]), /lift over the composer alone is not positive/);
     assert.equal(validate({ summary: {} }), false);
+  });
+
+  it('is linear: 300,000 comparisons report in seconds (delta method past the bootstrap\'s bound)', () => {
+    const random = new Random(5);
+    const many = Array.from({ length: 300_000 }, (_, i) => {
+      const b = 10 + random.next();
+      return comparison(i, { t: b + 8, s: b + 7.8 + (random.next() - 0.5), b, tMs: 3 + random.next(), sMs: 0.6 + random.next() / 10 });
+    });
+    const started = performance.now();
+    const report = buildReport(many);
+    const seconds = (performance.now() - started) / 1000;
+    assert.ok(seconds < 5, `${seconds.toFixed(2)} s`);
+    assert.equal(report.intervals.method, 'delta method over briefs (normal)');
+    assert.ok(report.summary.distinct_briefs > BOOTSTRAP_MAX_BRIEFS);
+    assert.ok(report.intervals.retention_rate.low < report.summary.reward.retention_rate && report.summary.reward.retention_rate < report.intervals.retention_rate.high);
   });
 
   it('has a normal quantile good to many digits', () => {
@@ -100,7 +152,7 @@ describe('a report\'s inputs in the Cloud Hub', () => {
     const { runFai } = await import('../helpers/cli.ts');
     const dir = await mkdtemp(join(tmpdir(), 'fai-shadow-inputs-'));
     const random = new Random(4);
-    const fixture = Array.from({ length: 40 }, (_, i) => comparison(i, { t: 18 + random.next(), s: 17 + random.next(), tMs: 2 + random.next(), sMs: 0.5 + random.next() / 4 }));
+    const fixture = Array.from({ length: 40 }, (_, i) => comparison(i, { t: 18 + random.next(), s: 17 + random.next(), b: 11, tMs: 2 + random.next(), sMs: 0.5 + random.next() / 4 }));
     await writeFile(join(dir, 'comparisons.jsonl'), fixture.map((c) => `${JSON.stringify(c)}\n`).join(''));
     const env = { HUB_DIR: join(dir, 'hub'), SHADOW_DIR: dir };
     const first = await runFai(['shadow', 'report', '--json', '--out', join(dir, 'first')], env);

@@ -20,8 +20,8 @@ function marginOf(text: string | undefined): number | undefined {
 function headline(report: ShadowReport, files: { json: string; html: string }): string {
   const s = report.summary;
   return [
-    `${s.total_comparisons} comparisons (${report.stages.join(', ')})`,
-    `retention ${s.reward.retention_rate} [${report.intervals.retention_rate.low}, ${report.intervals.retention_rate.high}]; speedup ×${s.latency.speedup_ratio} [${report.intervals.speedup_ratio.low}, ${report.intervals.speedup_ratio.high}]; KL avg ${s.kl_divergence.avg} (p95 ${s.kl_divergence.p95}); cosine ${s.cosine_similarity.avg}`,
+    `${s.total_comparisons} comparisons over ${s.distinct_briefs} distinct briefs (${report.stages.join(', ')})`,
+    `lift retention ${s.reward.retention_rate} [${report.intervals.retention_rate.low}, ${report.intervals.retention_rate.high}] (teacher +${s.reward.teacher_lift_avg}, student +${s.reward.student_lift_avg} over the composer alone's ${s.reward.baseline_avg}); speedup ×${s.latency.speedup_ratio} [${report.intervals.speedup_ratio.low}, ${report.intervals.speedup_ratio.high}], median ×${s.speedup.median} [${report.intervals.speedup_median.low}, ${report.intervals.speedup_median.high}]; KL avg ${s.kl_divergence.avg} (p95 ${s.kl_divergence.p95}); cosine ${s.cosine_similarity.avg} (production–teacher ${s.cosine_similarity.production_teacher_avg})`,
     `verdict: ${report.verdict.explanation}`,
     `reports: ${files.json}, ${files.html}`,
     ...(report.inputs === undefined ? [] : [`inputs: ${report.inputs.comparisons} comparisons in the hub as ${report.inputs.cid} (fai shadow report --from-hub rebuilds it)`]),
@@ -60,8 +60,10 @@ export async function shadowRun(
     },
   });
   if (options.json) {
-    write(`${JSON.stringify({ files: result.files, log: result.logDir, inputs: result.report.inputs, trained: result.models.trained ?? null, summary: result.report.summary, intervals: result.report.intervals, verdict: result.report.verdict }, null, 2)}\n`);
+    write(`${JSON.stringify({ files: result.files, log: result.logDir, inputs: result.report.inputs, briefs: result.briefs, trained: result.models.trained ?? null, summary: result.report.summary, intervals: result.report.intervals, verdict: result.report.verdict }, null, 2)}\n`);
   } else {
+    const b = result.briefs;
+    write(`briefs: ${b.fromSet} distinct from ${options.briefs}${b.duplicatesDropped > 0 ? ` (${b.duplicatesDropped} duplicates dropped)` : ''}${b.drawn > 0 ? `, ${b.drawn} more drawn fresh from the brief distribution (none a training brief): ${options.samples} asked, each brief compared once` : ''}\n`);
     if (result.models.trained !== undefined) write(`trained for this run: teacher ${result.models.trained.teacherCid}, student ${result.models.trained.studentCid} (pin them with fai runbook pin-update --model formulation-teacher|formulation-student --cid …)\n`);
     write(`${headline(result.report, result.files)}\n`);
   }
