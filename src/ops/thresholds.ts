@@ -60,6 +60,12 @@ export interface ThresholdAlert {
   readonly summary: string;
   readonly description: string;
   readonly runbook: { readonly warning: RunbookName; readonly critical: RunbookName };
+  /**
+   * Who the alert is for: `operations` (the default) — the people on call, and the automation
+   * webhook when it names a runbook; `training` — whoever runs training jobs, and never the
+   * automation: a training metric says nothing about the policy that serves.
+   */
+  readonly audience?: 'operations' | 'training';
 }
 
 export interface ThresholdRow {
@@ -139,9 +145,10 @@ export const thresholdsTable: readonly ThresholdRow[] = [
     alert: {
       name: 'HighClipFraction',
       for: '10m',
-      summary: 'PPO clip fraction is {{ $value | humanize }} for {{ $labels.algorithm }}',
-      description: 'Too many probability ratios are clipped: the PPO step size is too large and training is unstable. Pin the last stable policy while training is retuned.',
-      runbook: { warning: 'pin-update', critical: 'rollback' },
+      summary: 'PPO clip fraction is {{ $value | humanize }} for {{ $labels.algorithm }} training',
+      description: 'A running training job clips too many probability ratios: its PPO step size is too large and its training is unstable. This is the training job\'s alert, for whoever runs it (audience="training"): lower the learning rate or the episodes per update and resubmit. It says nothing about the policy that serves, so no production runbook acts on it; the checkpoint this job writes should not be pinned before fai eval shows its held-out figures.',
+      runbook: { warning: 'metrics-check', critical: 'metrics-check' },
+      audience: 'training',
     },
   },
   {
@@ -220,9 +227,10 @@ export const thresholdsTable: readonly ThresholdRow[] = [
   },
   {
     id: 'shadow_reward_retention',
-    title: 'shadow reward retention (student ÷ teacher)',
+    title: 'shadow reward retention (student ÷ teacher, of the lift over the composer alone)',
     metric: 'shadowRewardRetention',
-    measure: { kind: 'gauge' },
+    // Live comparisons only: an offline run's figure is its report's, not production's.
+    measure: { kind: 'gauge', match: { source: 'live' } },
     unit: 'fraction',
     direction: 'below',
     normal: { min: 0.95 },
@@ -231,8 +239,8 @@ export const thresholdsTable: readonly ThresholdRow[] = [
     alert: {
       name: 'LowShadowRetention',
       for: '30m',
-      summary: 'The student keeps {{ $value | humanizePercentage }} of the teacher\'s reward in shadow comparisons',
-      description: 'shadow_reward_retention over the last 100 live comparisons is below the non-inferiority margin (0.92): the distilled student no longer matches its teacher. Run the offline shadow evaluation for the interval and the verdict; if the student serves production, roll its pin back.',
+      summary: 'The student keeps {{ $value | humanizePercentage }} of the teacher\'s lift in live shadow comparisons',
+      description: 'shadow_reward_retention{source="live"} — what the student keeps of the teacher\'s lift over the composer alone, over the last 100 live comparisons of the pinned pair — is below the non-inferiority margin (0.92): the distilled student no longer matches its teacher. Run the offline shadow evaluation for the interval and the verdict; if the student serves production, roll its pin back.',
       runbook: { warning: 'shadow-eval', critical: 'rollback' },
     },
   },

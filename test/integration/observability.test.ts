@@ -59,8 +59,17 @@ describe('generated Alertmanager config with the real amtool', () => {
     assert.equal(routes('alertname=Unknown', 'severity=warning'), 'team-warning');
   });
 
-  it('sends every alert that names a runbook to the automation webhook as well', () => {
-    for (const row of (observability.allRules().filter((r) => 'alert' in r) as observability.AlertingRule[]).slice(0, 20)) {
+  it('sends a training alert (HighClipFraction) to whoever trains, and never to the automation webhook or the production pager', () => {
+    const clip = (observability.allRules().filter((r) => 'alert' in r) as observability.AlertingRule[]).filter((r) => r.alert === 'HighClipFraction');
+    assert.equal(clip.length, 2);
+    for (const row of clip) {
+      assert.equal(row.labels.audience, 'training');
+      assert.equal(routes(`alertname=${row.alert}`, `severity=${row.labels.severity}`, `runbook=${row.labels.runbook}`, 'audience=training'), 'team-training');
+    }
+  });
+
+  it('sends every other alert that names a runbook to the automation webhook as well', () => {
+    for (const row of (observability.allRules().filter((r) => 'alert' in r && r.labels.audience !== 'training') as observability.AlertingRule[]).slice(0, 20)) {
       const receivers = routes(`alertname=${row.alert}`, `severity=${row.labels.severity}`, `runbook=${row.labels.runbook}`).split(',');
       assert.deepEqual(receivers, ['automation', row.labels.severity === 'critical' ? 'team-critical' : 'team-warning'], row.alert);
     }

@@ -1,8 +1,9 @@
 import { RUNBOOKS } from '../thresholds.ts';
 
 /**
- * The Alertmanager configuration: critical and warning alerts to their receivers, every alert that
- * names a runbook also to the automation webhook (the remediation policy decides what it does),
+ * The Alertmanager configuration: training alerts to whoever trains (and nowhere else), critical and
+ * warning alerts to their receivers, every other alert that names a runbook also to the automation
+ * webhook (the remediation policy decides what it does),
  * and a critical alert silencing its own warning twin.
  *
  * The people receivers carry no integration here: where pages and messages go (e-mail, chat,
@@ -24,7 +25,7 @@ export interface AlertmanagerOptions {
 /** Where the stack's Alertmanager reads the webhook token (the Compose secret `webhook-token`). */
 export const WEBHOOK_TOKEN_FILE = '/run/secrets/webhook-token';
 
-export const RECEIVERS = { critical: 'team-critical', warning: 'team-warning', automation: 'automation' } as const;
+export const RECEIVERS = { critical: 'team-critical', warning: 'team-warning', automation: 'automation', training: 'team-training' } as const;
 
 export function alertmanagerConfig(options: AlertmanagerOptions): Record<string, unknown> {
   return {
@@ -35,6 +36,8 @@ export function alertmanagerConfig(options: AlertmanagerOptions): Record<string,
       group_interval: '5m',
       repeat_interval: '4h',
       routes: [
+        // Training alerts (audience="training", e.g. HighClipFraction) go to whoever trains, and stop there: no production runbook acts on them.
+        { receiver: RECEIVERS.training, matchers: ['audience="training"'], repeat_interval: '4h' },
         {
           receiver: RECEIVERS.automation,
           matchers: [`runbook=~"${RUNBOOKS.join('|')}"`],
@@ -53,6 +56,7 @@ export function alertmanagerConfig(options: AlertmanagerOptions): Record<string,
     receivers: [
       { name: RECEIVERS.critical },
       { name: RECEIVERS.warning },
+      { name: RECEIVERS.training },
       {
         name: RECEIVERS.automation,
         webhook_configs: [

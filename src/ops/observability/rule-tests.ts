@@ -131,6 +131,12 @@ function scenario(row: ThresholdRow, at: (minute: number) => number): Scenario {
     for (const [name] of Object.entries(def.labels)) labels[name] = defaultLabel(name);
     Object.assign(labels, m.match ?? {});
     const input = [{ series: seriesText(def.name, labels), values: values(at) }];
+    // A series the match leaves out, far past the bounds, proves it is left out (a training job's reward, an offline shadow run's retention).
+    const far = row.direction === 'above' ? row.critical * 10 : row.critical / 10;
+    for (const [name, value] of Object.entries(m.match ?? {})) {
+      const other = (def.labels as Record<string, { values?: readonly string[] }>)[name]?.values?.find((v) => v !== value);
+      if (other !== undefined) input.push({ series: seriesText(def.name, { ...labels, [name]: other }), values: values(() => far) });
+    }
     if (m.exclude !== undefined) {
       // An excluded series far past the bounds proves the exclusion (4xx must not page anyone).
       const excluded = { ...labels };
@@ -157,7 +163,7 @@ function scenario(row: ThresholdRow, at: (minute: number) => number): Scenario {
 }
 
 function defaultLabel(name: string): string {
-  const defaults: Labels = { mode: 'fast', model: 'qwen', algorithm: 'ppo', window: '100', data_type: 'recipe', component: 'hub', error_type: 'timeout', worker_id: 'gpu-worker-1', stage: 'production', ingredient: 'citronellal', violation_type: 'over_limit' };
+  const defaults: Labels = { mode: 'fast', model: 'qwen', algorithm: 'ppo', window: '100', job_id: 'served', data_type: 'recipe', component: 'hub', error_type: 'timeout', worker_id: 'gpu-worker-1', stage: 'production', ingredient: 'citronellal', violation_type: 'over_limit' };
   return defaults[name] ?? 'test';
 }
 

@@ -71,7 +71,7 @@ function thresholdAlerts(rows: readonly ThresholdRow[]): AlertingRule[] {
       alert: row.alert.name,
       expr: breachExpr(row, row[severity]),
       for: row.alert.for,
-      labels: { severity, runbook: row.alert.runbook[severity], threshold_row: row.id },
+      labels: { severity, runbook: row.alert.runbook[severity], threshold_row: row.id, ...(row.alert.audience === 'training' ? { audience: 'training' } : {}) },
       annotations: {
         summary: row.alert.summary,
         description: `${row.alert.description} (${severity} bound: ${row.direction === 'above' ? '>' : '<'} ${row[severity]}${row.unit === 'ms' ? ' ms' : row.unit === 'seconds' ? ' s' : ''})`,
