@@ -2,7 +2,7 @@ export { asPrepared, CHARACTER_FLOOR, CHARACTER_FULL, FEEDBACK_WEIGHT, FIDELITY_
 export { CHARACTER_SHARE, CharacterModel, NOTE_SMELL_PCT, OFF_CHARACTER_LINE_PCT, type CharacterContext, type CharacterReading, type CharacterRole, type NoteReading } from './character.ts';
 export { Mlp, softmax } from './mlp.ts';
 export { Random } from './random.ts';
-export { ReinforceTrainer, ReturnAverages, type TrainProgress } from './reinforce.ts';
+export { ReinforceTrainer, ReturnAverages, SERVED_MA_MIN_FORMULAS, type TrainProgress } from './reinforce.ts';
 export { TRAINING_BRIEFS } from './briefs.ts';
 export { PpoTrainer, type PpoOptions } from './ppo.ts';
 export { distill, inferenceMicros, kl, type DistillResult } from './distill.ts';

@@ -153,7 +153,9 @@ export class ThreadTrainingJobs implements TrainingJobs {
       .then(async (outcome) => {
         const { summary } = outcome;
         const { checkpointCid, teacherCheckpointCid } = await storeCheckpoints(this.options.hub, outcome);
-        this.update(id, { state: 'completed', summary, checkpointCid, ...(teacherCheckpointCid === undefined ? {} : { teacherCheckpointCid }), finishedAt: new Date().toISOString() });
+        // The last progress report may have been throttled away: a completed job's progress is its summary's.
+        const progress = { episodes: summary.episodes, total, ma100: summary.rewardMa100, ma1000: summary.rewardMa1000 };
+        this.update(id, { state: 'completed', summary, progress, checkpointCid, ...(teacherCheckpointCid === undefined ? {} : { teacherCheckpointCid }), finishedAt: new Date().toISOString() });
         this.options.log?.info({ job: id, checkpoint: checkpointCid, rewardMa100: summary.rewardMa100 }, 'training job completed');
       })
       .catch((error: unknown) => {

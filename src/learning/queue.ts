@@ -151,7 +151,8 @@ export class QueuedTrainingJobs implements TrainingJobs {
       state,
       runner: this.runner,
       spec: job.data.spec,
-      progress: progress.success ? progress.data.progress : null,
+      // A completed job's progress is its summary's (its last report may have been throttled away).
+      progress: completed ? { episodes: job.returnvalue.summary.episodes, total: job.data.spec.episodes, ma100: job.returnvalue.summary.rewardMa100, ma1000: job.returnvalue.summary.rewardMa1000 } : progress.success ? progress.data.progress : null,
       ...(completed ? { summary: job.returnvalue.summary } : {}),
       ...(cids === undefined ? {} : cids),
       ...(state === 'failed' ? { error: job.failedReason } : {}),

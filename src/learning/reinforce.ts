@@ -5,6 +5,12 @@ import { greedy as greedyAction, greedyReturn } from './evaluate.ts';
 import { Random } from './random.ts';
 import { actionProbs, policyNetwork, policyProbs } from './policy.ts';
 
+/**
+ * How many served formulas the served moving average needs before it is published: an average of a
+ * handful of formulas after a pin change is noise, and LowRewardMA must not fire on it.
+ */
+export const SERVED_MA_MIN_FORMULAS = 20;
+
 /** Moving averages of episode returns over the last 100 and 1000 episodes (rl_reward_ma's two windows). */
 export class ReturnAverages {
   private readonly returns: number[] = [];
@@ -18,6 +24,8 @@ export class ReturnAverages {
     private readonly algorithm = 'reinforce',
     private readonly source: 'training' | 'served' = 'training',
     private readonly jobId = source === 'served' ? 'served' : LOCAL_JOB,
+    /** Returns needed before the averages are published (SERVED_MA_MIN_FORMULAS for served ones). */
+    private readonly publishFrom = source === 'served' ? SERVED_MA_MIN_FORMULAS : 1,
   ) {}
 
   push(value: number): void {
@@ -29,6 +37,7 @@ export class ReturnAverages {
     if (n > 100) this.sum100 -= this.returns[n - 101]!;
     if (n > 1000) this.sum1000 -= this.returns[n - 1001]!;
     if (n > 2000) this.returns.splice(0, n - 1001);
+    if (this.total < this.publishFrom) return;
     this.metrics?.rlRewardMa.set({ algorithm: this.algorithm, window: '100', source: this.source, job_id: this.jobId }, this.ma100);
     this.metrics?.rlRewardMa.set({ algorithm: this.algorithm, window: '1000', source: this.source, job_id: this.jobId }, this.ma1000);
   }

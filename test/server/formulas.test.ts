@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Config } from '../../src/config/index.ts';
-import { configHash, encodeCheckpoint, FormulationEnv, greedy, Mlp, policyNetwork, PpoTrainer, Random, TRAINING_BRIEFS } from '../../src/learning/index.ts';
+import { configHash, encodeCheckpoint, FormulationEnv, greedy, Mlp, policyNetwork, PpoTrainer, Random, SERVED_MA_MIN_FORMULAS, TRAINING_BRIEFS } from '../../src/learning/index.ts';
 import { localBrief, POLICY_PIN, writePins, type PolicyPin } from '../../src/llm/index.ts';
 import { catalogue, readSamples } from '../../src/metrics/index.ts';
 import { createApp, type App } from '../../src/server/index.ts';
@@ -104,7 +104,10 @@ describe('POST /v1/formulas', () => {
     const fromBrief = (await post(app, { brief: body.brief })).json();
     assert.deepEqual(fromBrief.formula, body.formula);
     assert.deepEqual((await post(app, { text: TEXT })).json().formula, body.formula);
-    // The served rewards are what rl_reward_ma{source="served"} (and so LowRewardMA) reads: 3 formulas served, all of this reward.
+    // The served rewards are what rl_reward_ma{source="served"} (and so LowRewardMA) reads — published once SERVED_MA_MIN_FORMULAS are served, all of this reward here.
+    const before = (await readSamples(app.metrics.registry, catalogue.rlRewardMa)).filter((s) => s.labels.source === 'served');
+    assert.deepEqual(before, [], `3 formulas are too few for an average (${SERVED_MA_MIN_FORMULAS} needed)`);
+    for (let i = 3; i < SERVED_MA_MIN_FORMULAS; i++) await post(app, { brief: body.brief });
     const served = (await readSamples(app.metrics.registry, catalogue.rlRewardMa)).filter((s) => s.labels.source === 'served');
     assert.deepEqual(served.map((s) => [s.labels.algorithm, s.labels.window]).sort(), [['ppo', '100'], ['ppo', '1000']]);
     for (const series of served) assert.ok(Math.abs(series.value - body.reward.total) < 1e-9, `${series.value} vs ${body.reward.total}`);
