@@ -81,11 +81,23 @@ export function emergencyStopRunbook(deployment: Deployment, backend: Backend = 
   };
 }
 
-/** Restarts the serving processes one at a time so they pick up a change (pins), each healthy again before the next. */
+/**
+ * Restarts the serving processes one at a time so they pick up a change (pins), each healthy again
+ * before the next. The process running this runbook (the service acting on an alert) is not
+ * restarted — that would end the run it is doing — it re-reads its pins in place (SIGHUP, as
+ * pin-update does; no request is dropped).
+ */
 function restartServing(deployment: Deployment, backend: Backend): Step[] {
   return deployment.processes
     .filter((p) => SERVING_ROLES.has(p.role))
-    .map((p) => ({ describe: `restart ${p.name}`, apply: () => backend.restart(p.name) }));
+    .map((p) => ({
+      describe: `restart ${p.name} (or, if it is the process running this runbook, reload its pins by SIGHUP)`,
+      apply: async () => {
+        const self = (await backend.status()).find((s) => s.name === p.name)?.pid === globalThis.process.pid;
+        if (self) await backend.signal(p.name, 'SIGHUP');
+        else await backend.restart(p.name);
+      },
+    }));
 }
 
 /** Returns to the previous release in the history: its pins, then a rolling restart, then a health check. Destructive. */
@@ -120,8 +132,14 @@ export function rollbackRunbook(deployment: Deployment, backend: Backend = backe
           if (policy !== undefined) {
             for (const p of serving) {
               if (p.healthUrl === undefined) continue;
-              const body = (await (await fetch(new URL('/health/policy', p.healthUrl), { signal: AbortSignal.timeout(10_000) })).json().catch(() => ({}))) as { status?: string; cid?: string; detail?: string };
-              if (body.status !== 'loaded' || body.cid !== policy.cid) throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `${p.name} does not serve policy ${pinText(policy)}: ${body.status ?? 'no answer'} ${body.detail ?? ''}`.trim());
+              // A process that reloaded its pins by SIGHUP (the one running this) may take a moment: up to 5 s.
+              const deadline = Date.now() + 5_000;
+              for (;;) {
+                const body = (await (await fetch(new URL('/health/policy', p.healthUrl), { signal: AbortSignal.timeout(10_000) })).json().catch(() => ({}))) as { status?: string; cid?: string; detail?: string };
+                if (body.status === 'loaded' && body.cid === policy.cid) break;
+                if (Date.now() > deadline) throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `${p.name} does not serve policy ${pinText(policy)}: ${body.status ?? 'no answer'} ${body.detail ?? ''}`.trim());
+                await new Promise((resolve) => setTimeout(resolve, 100));
+              }
             }
           }
           return `on ${previous.version}; ${serving.length} serving process(es) healthy`;

@@ -110,7 +110,7 @@ describe('the remediation policy', () => {
     // The action the alert's text describes: downshift the mode it is about, not move nginx traffic.
     assert.deepEqual(rulesFor(policy, 'HighLLMLatency', 'warning')[0]!.args, { mode: '{{ $labels.mode }}' });
     assert.deepEqual(rule('HighWorkerVRAM', 'critical'), ['restart-workers:on']);
-    assert.deepEqual(rule('LowRewardMA', 'warning'), ['rollback:dry-run']);
+    assert.deepEqual(rule('LowRewardMA', 'warning'), ['rollback:on'], 'a broken model is rolled back, once approved (rollback is destructive)');
     assert.deepEqual(rule('IFRAViolation', 'critical'), ['regulation-strict:on:page', 'emergency-stop:off']);
     assert.deepEqual(rule('IFRAViolation', 'warning'), []);
     assert.deepEqual(policy.budgets.downshift, { limits: [{ count: 1, window: 600 }, { count: 3, window: 86_400 }], cooldown: 600 });
