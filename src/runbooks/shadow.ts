@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { loadConfig } from '../config/index.ts';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
-import { parseStage, ReportSchema, shadowEvaluate } from '../shadow/index.ts';
+import { parseStage, ReportSchema, retentionText, shadowEvaluate } from '../shadow/index.ts';
 import type { Deployment } from './deployment.ts';
 import type { Runbook } from './engine.ts';
 
@@ -42,7 +42,7 @@ export function shadowEvalRunbook(deployment: Deployment): Runbook<ShadowEvalArg
               const result = await shadowEvaluate({ config, stage, samples, briefsFile, outDir, trainEpisodes });
               written = result.files;
               const s = result.report.summary;
-              headline = `${s.total_comparisons} comparisons over ${s.distinct_briefs} distinct briefs: lift retention ${s.reward.retention_rate} [${result.report.intervals.retention_rate.low}, ${result.report.intervals.retention_rate.high}], speedup ×${s.latency.speedup_ratio} (median ×${s.speedup.median} [${result.report.intervals.speedup_median.low}, ${result.report.intervals.speedup_median.high}]), KL ${s.kl_divergence.avg}; ${result.report.verdict.student_non_inferior ? 'student non-inferior' : 'student not shown non-inferior'}; inputs ${result.report.inputs?.cid ?? 'not stored'}`;
+              headline = `${s.total_comparisons} comparisons over ${s.distinct_briefs} distinct briefs: lift retention ${retentionText(result.report)}, speedup ×${s.latency.speedup_ratio} (median ×${s.speedup.median} [${result.report.intervals.speedup_median.low}, ${result.report.intervals.speedup_median.high}]), KL ${s.kl_divergence.avg}; ${result.report.verdict.student_non_inferior ? 'student non-inferior' : 'student not shown non-inferior'}; inputs ${result.report.inputs?.cid ?? 'not stored'}`;
             },
           },
         ],

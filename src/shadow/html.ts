@@ -45,14 +45,15 @@ export function reportHtml(report: ShadowReport): string {
     latency,
     kl,
     rewards: d.map((x) => ({ x: x.reward.teacher, y: x.reward.student })),
-    retention: { value: report.summary.reward.retention_rate, ...report.intervals.retention_rate, margin: report.verdict.margin },
+    // No teacher lift: nothing to draw for retention (the verdict says why).
+    retention: { value: report.summary.reward.retention_rate ?? 0, ...(report.intervals.retention_rate ?? { low: 0, high: 0 }), margin: report.verdict.margin },
     speedup: { value: report.summary.latency.speedup_ratio, ...report.intervals.speedup_ratio },
   };
   const s = report.summary;
   const v = report.verdict;
   const rows: Array<[string, string]> = [
     ['Comparisons', `${s.total_comparisons} over ${s.distinct_briefs} distinct briefs (${report.stages.join(', ')})`],
-    ['Lift retention (student ÷ teacher, over the composer alone)', `${s.reward.retention_rate} [${report.intervals.retention_rate.low}, ${report.intervals.retention_rate.high}] · lifts ${s.reward.teacher_lift_avg} / ${s.reward.student_lift_avg} over a baseline of ${s.reward.baseline_avg}`],
+    ['Lift retention (student ÷ teacher, over the composer alone)', `${retentionText(report)} · lifts ${s.reward.teacher_lift_avg} / ${s.reward.student_lift_avg} over a baseline of ${s.reward.baseline_avg}`],
     ['Speedup (teacher ÷ student latency)', `×${s.latency.speedup_ratio} [${report.intervals.speedup_ratio.low}, ${report.intervals.speedup_ratio.high}] (ratio of means) · median ×${s.speedup.median} [${report.intervals.speedup_median.low}, ${report.intervals.speedup_median.high}]`],
     ['Mean reward: production / teacher / student', `${s.reward.production_avg} / ${s.reward.teacher_avg} / ${s.reward.student_avg}`],
     ['Latency avg (p95), ms: production / teacher / student', `${s.latency.production_avg_ms} / ${s.latency.teacher_avg_ms} (${s.latency.teacher_p95_ms}) / ${s.latency.student_avg_ms} (${s.latency.student_p95_ms})`],
@@ -115,4 +116,11 @@ export function reportHtml(report: ShadowReport): string {
 </body>
 </html>
 `;
+}
+
+/** The retention with its interval, or why there is none. */
+export function retentionText(report: ShadowReport): string {
+  const r = report.summary.reward.retention_rate;
+  const i = report.intervals.retention_rate;
+  return r === null || i === null ? 'none (the teacher adds nothing over the composer alone)' : `${r} [${i.low}, ${i.high}]`;
 }

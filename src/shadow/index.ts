@@ -6,5 +6,5 @@ export { ShadowEvaluation } from './service.ts';
 export { BOOTSTRAP_MAX_BRIEFS, buildReport, extreme, normalQuantile, percentile, ReportSchema, reportJsonSchema, type ReportOptions, type ShadowReport } from './report.ts';
 export { FRESH_BRIEFS_SEED, offlineBriefs, offlineModels, readBriefSet, runOffline, type OfflineModels } from './offline.ts';
 export { readReportInputs, REPORT_HTML, REPORT_JSON, shadowEvaluate, storeReportInputs, writeReports, type EvaluationOptions } from './evaluate.ts';
-export { histogram, reportHtml } from './html.ts';
+export { histogram, reportHtml, retentionText } from './html.ts';
 export { DEFAULT_SCHEDULE_FILE, nextRun, onCalendar, readSchedule, renderSchedule, ScheduleSchema, ShadowScheduler, type Schedule, type ScheduleEntry } from './schedule.ts';

@@ -34,8 +34,8 @@ export const ReportSchema = z
             baseline_avg: num(),
             teacher_lift_avg: num(),
             student_lift_avg: num(),
-            /** Σ(student − baseline) ÷ Σ(teacher − baseline): what the student keeps of the teacher's lift. */
-            retention_rate: num(),
+            /** Σ(student − baseline) ÷ Σ(teacher − baseline): what the student keeps of the teacher's lift; null when the teacher adds nothing over the composer alone (no lift to keep). */
+            retention_rate: num().nullable(),
             /** Student mean reward ÷ teacher mean reward (the guide's older figure, dominated by what the composer earns). */
             reward_ratio: num(),
           })
@@ -52,7 +52,7 @@ export const ReportSchema = z
         resamples: z.number().int().min(0),
         confidence: num(),
         seed: z.number().int(),
-        retention_rate: Interval,
+        retention_rate: Interval.nullable(),
         /** Ratio of mean latencies (teacher ÷ student). */
         speedup_ratio: Interval,
         /** Median of the per-comparison speedups. */
@@ -64,8 +64,8 @@ export const ReportSchema = z
         question: z.string(),
         margin: num(),
         confidence: num(),
-        /** One-sided lower confidence bound of the retention rate. */
-        retention_lower_bound: num(),
+        /** One-sided lower confidence bound of the retention rate (null with no teacher lift). */
+        retention_lower_bound: num().nullable(),
         student_non_inferior: z.boolean(),
         /** Distinct briefs needed to show non-inferiority at this margin with `power`, at the observed retention and spread; null when the retention is not above the margin. */
         required_sample_size: z.number().int().positive().nullable(),
@@ -193,17 +193,16 @@ export function buildReport(comparisons: readonly Comparison[], options: ReportO
     return total;
   };
   const liftT = sum(lt);
-  if (liftT <= 0) {
-    throw new FaiError(ErrorCodes.VALIDATION, `the teacher's mean lift over the composer alone is not positive (${round(liftT / m)}): the teacher does no better than the composer's repairs, so what the student keeps of it means nothing`, { field: 'comparisons' });
-  }
-  const retention = sum(ls) / liftT;
+  // A teacher that adds nothing over the composer alone leaves no lift to keep: the retention is undefined, the student not shown non-inferior.
+  const noLift = liftT <= 0;
+  const retention = noLift ? Number.NaN : sum(ls) / liftT;
   const speedupRatio = sum(tMs) / sum(sMs);
   const speedups = comparisons.map((c) => c.speedup);
   const speedupMedian = percentile(speedups, 0.5);
 
   const alpha = 1 - confidence;
   const ltMean = liftT / m;
-  const linearised = Float64Array.from(briefs, (b) => (b.ls - retention * b.lt) / ltMean);
+  const linearised = Float64Array.from(briefs, (b) => (noLift ? 0 : (b.ls - retention * b.lt) / ltMean));
   const linMean = sum(linearised) / m;
   let squares = 0;
   for (const d of linearised) squares += (d - linMean) ** 2;
@@ -262,10 +261,11 @@ export function buildReport(comparisons: readonly Comparison[], options: ReportO
     };
   }
   const gap = retention - margin;
-  const required = gap > 0 ? Math.max(2, Math.ceil((((normalQuantile(confidence) + normalQuantile(power)) * spread) / gap) ** 2)) : null;
-  const nonInferior = lowerBound >= margin;
-  const explanation =
-    required === null
+  const required = !noLift && gap > 0 ? Math.max(2, Math.ceil((((normalQuantile(confidence) + normalQuantile(power)) * spread) / gap) ** 2)) : null;
+  const nonInferior = !noLift && lowerBound >= margin;
+  const explanation = noLift
+    ? `the teacher adds nothing over the composer alone (mean lift ${round(ltMean)}): there is no lift for the student to keep, so it is not shown non-inferior — train the teacher longer, or pin a better one`
+    : required === null
       ? `the student keeps ${round(retention)} of the teacher's lift over the composer alone, not above the margin ${margin}: no number of briefs would show it non-inferior`
       : nonInferior
         ? `over ${m} distinct briefs the ${confidence * 100} % lower bound of the retained lift, ${round(lowerBound)}, is at least ${margin}: the student is non-inferior`
@@ -296,7 +296,7 @@ export function buildReport(comparisons: readonly Comparison[], options: ReportO
         baseline_avg: round(meanOf(comparisons.map((c) => c.baseline))),
         teacher_lift_avg: round(ltMean),
         student_lift_avg: round(sum(ls) / m),
-        retention_rate: round(retention),
+        retention_rate: noLift ? null : round(retention),
         reward_ratio: round(tAvg === 0 ? 0 : sAvg / tAvg),
       },
       kl_divergence: { avg: round(meanOf(kls)), p95: round(percentile(kls, 0.95)) },
@@ -307,12 +307,12 @@ export function buildReport(comparisons: readonly Comparison[], options: ReportO
       },
       speedup: { avg: round(meanOf(speedups)), median: round(speedupMedian), min: round(extreme(speedups, 'min')), max: round(extreme(speedups, 'max')) },
     },
-    intervals,
+    intervals: noLift ? { ...intervals, retention_rate: null } : intervals,
     verdict: {
       question: `does the student keep at least ${margin} of the teacher's lift over the composer alone (non-inferiority, one-sided, ${confidence * 100} % confidence, briefs as the unit)?`,
       margin,
       confidence,
-      retention_lower_bound: round(lowerBound),
+      retention_lower_bound: noLift ? null : round(lowerBound),
       student_non_inferior: nonInferior,
       required_sample_size: required,
       power,

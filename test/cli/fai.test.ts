@@ -266,7 +266,7 @@ describe('fai runbook', () => {
     assert.equal(shadow.code, 0, shadow.stderr);
     const result = JSON.parse(shadow.stdout);
     assert.equal(result.outcome, 'verified');
-    assert.match(result.detail, /6 comparisons: retention/);
+    assert.match(result.detail, /6 comparisons over 6 distinct briefs: lift retention/);
     const report = JSON.parse(await readFile(join(shadowDir, 'reports', 'shadow_evaluation_results.json'), 'utf8'));
     assert.equal(report.summary.total_comparisons, 6);
     assert.match(await readFile(join(shadowDir, 'reports', 'shadow_evaluation_report.html'), 'utf8'), /__chartsRendered/);

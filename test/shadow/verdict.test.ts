@@ -45,8 +45,8 @@ describe('the shadow verdict with real models', () => {
     const report = buildReport(compare(policyNetwork(env, STUDENT_HIDDEN, new Random(1))));
     assert.equal(report.summary.distinct_briefs, briefs.length);
     assert.equal(report.verdict.student_non_inferior, false, report.verdict.explanation);
-    assert.ok(report.summary.reward.retention_rate < 0.5, `retention of the lift ${report.summary.reward.retention_rate}`);
-    const canary = { address: 'canary', requests: 1000, errors: 0, latencyBins: [1000], shadowRetention: report.summary.reward.retention_rate };
+    assert.ok(report.summary.reward.retention_rate! < 0.5, `retention of the lift ${report.summary.reward.retention_rate}`);
+    const canary = { address: 'canary', requests: 1000, errors: 0, latencyBins: [1000], shadowRetention: report.summary.reward.retention_rate ?? 0 };
     const stable = { address: 'stable', requests: 1000, errors: 0, latencyBins: [1000], shadowRetention: null };
     const decision = judge(stable, canary, [1], { from: new Date(0).toISOString(), to: new Date(1).toISOString() }, DEFAULT_CRITERIA);
     assert.equal(decision.verdict, 'rollback', JSON.stringify(decision));
@@ -55,6 +55,6 @@ describe('the shadow verdict with real models', () => {
   it('reports the shipped student non-inferior', () => {
     const report = buildReport(compare(load(SHIPPED_FILES['formulation-student'])));
     assert.equal(report.verdict.student_non_inferior, true, report.verdict.explanation);
-    assert.ok(report.summary.reward.retention_rate >= 0.92);
+    assert.ok(report.summary.reward.retention_rate! >= 0.92);
   });
 });

@@ -2,7 +2,7 @@ import { join, resolve } from 'node:path';
 import { loadConfig } from '../../config/index.ts';
 import { ErrorCodes, FaiError } from '../../errors/index.ts';
 import { openHub } from '../../hub/index.ts';
-import { buildReport, ComparisonLog, nextRun, parseStage, readReportInputs, readSchedule, renderSchedule, shadowEvaluate, storeReportInputs, writeReports, type ShadowReport } from '../../shadow/index.ts';
+import { buildReport, ComparisonLog, nextRun, retentionText, parseStage, readReportInputs, readSchedule, renderSchedule, shadowEvaluate, storeReportInputs, writeReports, type ShadowReport } from '../../shadow/index.ts';
 import { ExitCodes } from '../exit-codes.ts';
 import { progressBar } from '../progress.ts';
 
@@ -21,7 +21,7 @@ function headline(report: ShadowReport, files: { json: string; html: string }): 
   const s = report.summary;
   return [
     `${s.total_comparisons} comparisons over ${s.distinct_briefs} distinct briefs (${report.stages.join(', ')})`,
-    `lift retention ${s.reward.retention_rate} [${report.intervals.retention_rate.low}, ${report.intervals.retention_rate.high}] (teacher +${s.reward.teacher_lift_avg}, student +${s.reward.student_lift_avg} over the composer alone's ${s.reward.baseline_avg}); speedup ×${s.latency.speedup_ratio} [${report.intervals.speedup_ratio.low}, ${report.intervals.speedup_ratio.high}], median ×${s.speedup.median} [${report.intervals.speedup_median.low}, ${report.intervals.speedup_median.high}]; KL avg ${s.kl_divergence.avg} (p95 ${s.kl_divergence.p95}); cosine ${s.cosine_similarity.avg} (production–teacher ${s.cosine_similarity.production_teacher_avg})`,
+    `lift retention ${retentionText(report)} (teacher +${s.reward.teacher_lift_avg}, student +${s.reward.student_lift_avg} over the composer alone's ${s.reward.baseline_avg}); speedup ×${s.latency.speedup_ratio} [${report.intervals.speedup_ratio.low}, ${report.intervals.speedup_ratio.high}], median ×${s.speedup.median} [${report.intervals.speedup_median.low}, ${report.intervals.speedup_median.high}]; KL avg ${s.kl_divergence.avg} (p95 ${s.kl_divergence.p95}); cosine ${s.cosine_similarity.avg} (production–teacher ${s.cosine_similarity.production_teacher_avg})`,
     `verdict: ${report.verdict.explanation}`,
     `reports: ${files.json}, ${files.html}`,
     ...(report.inputs === undefined ? [] : [`inputs: ${report.inputs.comparisons} comparisons in the hub as ${report.inputs.cid} (fai shadow report --from-hub rebuilds it)`]),
