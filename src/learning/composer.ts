@@ -43,6 +43,12 @@ const IFRA_MARGIN = 0.97;
 /** The most an off-character repair line may hold (% of the concentrate): a structural gap is filled, the character is not changed. */
 export const OFF_CHARACTER_REPAIR_PCT = 5;
 /**
+ * The most any repair line may hold (% of the concentrate): when the picks cannot hold 100 %, the
+ * room left is shared by several on-character lines, never poured into one (a 40 % blender would
+ * make the composer, not the model, the formula's character).
+ */
+export const REPAIR_LINE_PCT = 10;
+/**
  * The dosage assumed for a product whose usual dosage is not sourced (DIFFUSER): the neat
  * concentrate, 100 % — the most conservative reading, never a guess at a lower one.
  */
@@ -264,13 +270,14 @@ export class Composer {
   }
 
   /**
-   * A line's ceiling: its cap in the brief's context; a line the composer adds that is off the
-   * brief's character (only where no on-character material can fill a gap, a missing position) stays
-   * a minor line, under OFF_CHARACTER_REPAIR_PCT.
+   * A line's ceiling: its cap in the brief's context; a line the composer adds holds at most
+   * REPAIR_LINE_PCT, and one off the brief's character (only where no on-character material can fill
+   * a gap, a missing position) stays a minor line, under OFF_CHARACTER_REPAIR_PCT.
    */
   private capOf(i: number, context: BriefContext, added = false): number {
     const cap = context.capPct[i]!;
-    return added && context.onCharacter[i] !== 1 ? Math.min(cap, OFF_CHARACTER_REPAIR_PCT) : cap;
+    if (!added) return cap;
+    return Math.min(cap, context.onCharacter[i] === 1 ? REPAIR_LINE_PCT : OFF_CHARACTER_REPAIR_PCT);
   }
 
   /**
@@ -283,7 +290,7 @@ export class Composer {
       let capacity = 0;
       for (const i of weights.keys()) capacity += caps.get(i)!;
       if (capacity >= 100 + 1e-9) break;
-      const roomy = (i: number) => this.capOf(i, context) >= 5;
+      const roomy = (i: number) => this.capOf(i, context, true) >= 5;
       const filler = this.best(context, weights, roomy) ?? this.best(context, weights, () => true) ?? this.best(context, weights, roomy, false) ?? this.best(context, weights, () => true, false);
       if (filler === null) break;
       weights.set(filler, 1);

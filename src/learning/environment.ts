@@ -23,7 +23,7 @@ export const MAX_MATERIALS = STEPS;
 /** Most units one material can hold: its weight is units × its typical use level. */
 export const MAX_UNITS = 4;
 /** The reward's version: a checkpoint trained on another version is refused (checkpoint.ts). */
-export const REWARD_VERSION = 'character-3';
+export const REWARD_VERSION = 'character-4';
 
 export type { Position } from './composer.ts';
 
@@ -95,10 +95,11 @@ const clamp01 = (value: number) => Math.min(1, Math.max(0, value));
  * of a wheel neighbour, a blender; its affinity with the target relative to the brief's
  * best-fitting allowed material; how much one more unit of it would move the picks' fidelity (× 10,
  * within ±1); how much its position (top, heart, base) is still wanted (PYRAMID_TARGET minus the
- * picks' share there); the weight one unit of it gives (its typical use level ÷ 10); and the
+ * picks' share there); the weight one unit of it gives (its typical use level ÷ 10); the most a line of
+ * it may hold in this brief (its cap ÷ 40: maximum use level, IFRA limit at the dosage); and the
  * customers' replayed preference for it (feedback.ts; 0 without feedback).
  */
-export const PER_MATERIAL = ['units', 'noteNeeded', 'familyNeeded', 'asked', 'neighbour', 'blender', 'affinity', 'fidelityGain', 'positionNeed', 'unitWeight', 'preference'] as const;
+export const PER_MATERIAL = ['units', 'noteNeeded', 'familyNeeded', 'asked', 'neighbour', 'blender', 'affinity', 'fidelityGain', 'positionNeed', 'unitWeight', 'room', 'preference'] as const;
 export type PerMaterialFeature = (typeof PER_MATERIAL)[number];
 
 export function stateLayout(materials: number): { readonly scalars: number; readonly size: number; readonly blocks: Readonly<Record<PerMaterialFeature | 'allowed', number>>; readonly description: string } {
@@ -188,6 +189,7 @@ export class FormulationEnv {
       // Affinity relative to the brief's closest allowed material: 1 for the best fit, whatever the brief.
       x[b.affinity + i] = topAffinity === 0 ? 0 : context.affinity[i]! / topAffinity;
       x[b.unitWeight + i] = info[i]!.typicalPct / 10;
+      x[b.room + i] = Math.min(1, context.capPct[i]! / 40);
       x[b.preference + i] = this.preferences.get(i) ?? 0;
       x[b.allowed + i] = context.allowed[i]!;
       // One more unit of material i adds typical × impact × its (unit) profile to the picks' profile.

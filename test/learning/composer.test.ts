@@ -51,7 +51,9 @@ function assertAcceptable(brief: CreativeBrief, composition: Composition, what: 
   }
   // A repair never adds a generic filler: whatever the composer added is on the brief's character, or a minor line.
   for (const line of lines) {
-    if (line.added && context.onCharacter[line.index] !== 1) assert.ok(line.pct <= OFF_CHARACTER_LINE_PCT, `${what}: the composer added ${env.palette[line.index]!.name} at ${line.pct} %, off the brief's character`);
+    if (line.added && context.onCharacter[line.index] !== 1) assert.ok(line.pct <= OFF_CHARACTER_LINE_PCT / 2, `${what}: the composer added ${env.palette[line.index]!.name} at ${line.pct} %, off the brief's character`);
+    // No repair is poured into one line: each holds at most 10 % of the concentrate.
+    if (line.added) assert.ok(line.pct <= 10 + 1e-9, `${what}: the composer added ${env.palette[line.index]!.name} at ${line.pct} %`);
   }
   // The service's checker, from the request as a client would send it.
   const verdict = checker.check(composition.request).verdict;

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { FormulationEnv, PpoTrainer, TRAINING_BRIEFS } from '../../src/learning/index.ts';
+import { FormulationEnv, PpoTrainer, runTraining, TRAINING_BRIEFS } from '../../src/learning/index.ts';
 import { localBrief } from '../../src/llm/index.ts';
 import { catalogue, createMetrics, readSamples } from '../../src/metrics/index.ts';
 
@@ -37,5 +37,14 @@ describe('PPO (clipped objective, GAE, value loss, entropy bonus)', () => {
   it('gives the same result for the same seed', () => {
     const run = () => new PpoTrainer({ env, briefs: briefs.slice(0, 1), seed: 5, episodesPerUpdate: 8 }).train(8).ma100;
     assert.equal(run(), run());
+  });
+
+  it('reports under the job\'s own algorithm: a hybrid run\'s PPO writes algorithm="hybrid", a distill run\'s "distilled"', async () => {
+    for (const [algo, label] of [['hybrid', 'hybrid'], ['distill', 'distilled']] as const) {
+      const metrics = createMetrics({ defaultMetrics: false });
+      runTraining({ algo, episodes: 64, seed: 3, fromFeedback: false, hidden: 16 }, { metrics, distillBriefs: 4 });
+      const algorithms = new Set([...(await readSamples(metrics.registry, catalogue.rlRewardMa)), ...(await readSamples(metrics.registry, catalogue.rlClipFrac))].map((s) => s.labels.algorithm));
+      assert.deepEqual([...algorithms], [label], algo);
+    }
   });
 });
