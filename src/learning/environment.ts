@@ -204,10 +204,16 @@ export class FormulationEnv {
     return template;
   }
 
-  encode(context: BriefContext, units: ReadonlyMap<number, number>, step: number): Float32Array {
+  /** The state; written into `into` when given (a served formula keeps no states: one buffer for all its steps), else a new array. */
+  encode(context: BriefContext, units: ReadonlyMap<number, number>, step: number, into?: Float32Array): Float32Array {
     const template = this.template(context);
     const { targetNorm, gainWeight, gainTarget, asked } = template;
-    const x = template.state.slice();
+    let x: Float32Array;
+    if (into === undefined) x = template.state.slice();
+    else {
+      into.set(template.state);
+      x = into;
+    }
     const n = this.palette.length;
     const { positionCode, familyCode } = this;
     const info = this.composer.info;
@@ -243,30 +249,48 @@ export class FormulationEnv {
     x[o++] = context.emptyTarget ? 0 : current;
     const b = this.layout.blocks;
     let held = 0;
-    context.notes.forEach(({ accord }, k) => {
+    for (let k = 0; k < context.notes.length; k++) {
       const members = template.noteMembers[k]!;
-      const isHeld = accord === null ? members.some((i) => units.has(i)) : members.every((i) => units.has(i));
+      let isHeld: boolean;
+      if (context.notes[k]!.accord === null) {
+        isHeld = false;
+        for (const i of members) if (units.has(i)) isHeld = true;
+      } else {
+        isHeld = true;
+        for (const i of members) if (!units.has(i)) isHeld = false;
+      }
       if (isHeld) held++;
       else for (const i of members) x[b.noteNeeded + i] = 1;
-    });
+    }
     x[o++] = context.notes.length === 0 ? 1 : held / context.notes.length;
     x[o++] = Math.min(1, units.size / 8);
     for (const [i, u] of units) {
       x[b.units + i] = u / MAX_UNITS;
       if (u >= MAX_UNITS) x[b.allowed + i] = 0;
     }
-    const need = [PYRAMID_TARGET.top - (total === 0 ? 0 : pyramid[0]!), PYRAMID_TARGET.heart - (total === 0 ? 0 : pyramid[1]!), PYRAMID_TARGET.base - (total === 0 ? 0 : pyramid[2]!)];
+    const need0 = PYRAMID_TARGET.top - (total === 0 ? 0 : pyramid[0]!);
+    const need1 = PYRAMID_TARGET.heart - (total === 0 ? 0 : pyramid[1]!);
+    const need2 = PYRAMID_TARGET.base - (total === 0 ? 0 : pyramid[2]!);
     const sqrtPp = Math.sqrt(pp);
+    const base = sqrtPp === 0 ? 0 : current;
+    // The hot loop of every step: block offsets and the flat sparse profiles in locals.
+    const familyNeeded = b.familyNeeded;
+    const fidelityGain = b.fidelityGain;
+    const positionNeed = b.positionNeed;
+    const { flatStart, flatDims, flatValues } = space;
     for (let i = 0; i < n; i++) {
-      if (asked[i] === 1 && present[familyCode[i]!] === 0) x[b.familyNeeded + i] = 1;
+      if (asked[i] === 1 && present[familyCode[i]!] === 0) x[familyNeeded + i] = 1;
       const w = gainWeight[i]!;
       if (w > 0) {
         // The fidelity one more unit would give, in closed form (profiles are unit vectors).
-        const next = (pt + gainTarget[i]!) / (Math.sqrt(pp + 2 * w * space.dot(i, profile) + w * w) * targetNorm);
-        const gain = 10 * (next - (sqrtPp === 0 ? 0 : current));
-        x[b.fidelityGain + i] = gain > 1 ? 1 : gain < -1 ? -1 : gain;
+        let dot = 0;
+        for (let k = flatStart[i]!, end = flatStart[i + 1]!; k < end; k++) dot += flatValues[k]! * profile[flatDims[k]!]!;
+        const next = (pt + gainTarget[i]!) / (Math.sqrt(pp + 2 * w * dot + w * w) * targetNorm);
+        const gain = 10 * (next - base);
+        x[fidelityGain + i] = gain > 1 ? 1 : gain < -1 ? -1 : gain;
       }
-      x[b.positionNeed + i] = need[positionCode[i]!]!;
+      const position = positionCode[i]!;
+      x[positionNeed + i] = position === 0 ? need0 : position === 1 ? need1 : need2;
     }
     return x;
   }
@@ -336,20 +360,32 @@ export class FormulationEnv {
     };
   }
 
-  /** The picks a policy makes for a brief and the formula they compose into — what serving runs (no reward). */
-  play(context: BriefContext, policy: (state: Float32Array, random: Random) => number, random: Random): Omit<Episode, 'reward'> {
+  /** The picks a policy makes for a brief and the formula they compose into — what serving runs (no reward); with keepStates false, no states are returned. */
+  play(context: BriefContext, policy: (state: Float32Array, random: Random) => number, random: Random, options: { keepStates?: boolean } = {}): Omit<Episode, 'reward'> {
     const units = new Map<number, number>();
     const states: Float32Array[] = [];
     const actions: number[] = [];
+    // Serving keeps no states: each step's state is written into the same buffer (the policy reads it and is done).
+    const buffer = options.keepStates === false ? new Float32Array(this.stateSize) : undefined;
     for (let step = 0; step < STEPS; step++) {
-      const state = this.encode(context, units, step);
+      const state = this.encode(context, units, step, buffer);
       const action = policy(state, random);
-      states.push(state);
+      if (buffer === undefined) states.push(state);
       actions.push(action);
       // A refused or disallowed material is never picked: the step passes (the state's mask makes it unreachable for a policy).
       if (context.allowed[action] === 1) this.apply(units, action);
     }
     return { states, actions, units, composition: this.compose(context, units) };
+  }
+
+  /** The states an episode of these actions visits (replayed: no policy, no composer), e.g. a served trajectory's, for a KL measured after the clock. */
+  statesOf(context: BriefContext, actions: readonly number[]): Float32Array[] {
+    const units = new Map<number, number>();
+    return actions.map((action, step) => {
+      const state = this.encode(context, units, step);
+      if (context.allowed[action] === 1) this.apply(units, action);
+      return state;
+    });
   }
 
   /** Runs one episode with `policy` choosing each action from the state; returns the states, actions, the composed formula and its reward. */

@@ -125,7 +125,7 @@ export class FormulaService {
     const started = performance.now();
     // The brief's context is worked out once and handed to every step: the episode, the composer, the reward, the sheet.
     const context = env.prepare(brief, options);
-    const played = env.play(context, (state) => greedy(net, state), new Random(1));
+    const played = env.play(context, (state) => greedy(net, state), new Random(1), { keepStates: false });
     const composition = played.composition;
     const elapsedMs = performance.now() - started;
     const episode = { ...played, reward: env.reward(context, composition) };

@@ -71,6 +71,10 @@ export class OdourSpace {
   readonly profiles: readonly Float64Array[];
   /** Per palette material, its profile's non-zero dimensions and their values (a profile has ~10 of ~230). */
   readonly sparse: ReadonlyArray<{ readonly dims: Int32Array; readonly values: Float64Array }>;
+  /** The same, flat for hot loops: material i's entries are [flatStart[i], flatStart[i + 1]) of flatDims and flatValues. */
+  readonly flatStart: Int32Array;
+  readonly flatDims: Int32Array;
+  readonly flatValues: Float64Array;
   /** Per palette material, its impact. */
   readonly impacts: Float64Array;
   private readonly index: ReadonlyMap<string, number>;
@@ -100,6 +104,14 @@ export class OdourSpace {
     this.sparse = this.profiles.map((profile) => {
       const dims = [...profile.keys()].filter((d) => profile[d] !== 0);
       return { dims: Int32Array.from(dims), values: Float64Array.from(dims, (d) => profile[d]!) };
+    });
+    this.flatStart = new Int32Array(palette.length + 1);
+    this.sparse.forEach((entry, i) => (this.flatStart[i + 1] = this.flatStart[i]! + entry.dims.length));
+    this.flatDims = new Int32Array(this.flatStart[palette.length]!);
+    this.flatValues = new Float64Array(this.flatStart[palette.length]!);
+    this.sparse.forEach((entry, i) => {
+      this.flatDims.set(entry.dims, this.flatStart[i]!);
+      this.flatValues.set(entry.values, this.flatStart[i]!);
     });
     this.impacts = Float64Array.from(palette, impactOf);
   }

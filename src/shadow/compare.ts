@@ -18,20 +18,21 @@ export interface ModelRun {
 
 /**
  * Runs a policy on a brief the way production serves one — the brief's context, the greedy picks,
- * the composer — timed end to end, composing the formula once (its reward is scored after the
- * clock stops: scoring is the evaluation's work, not serving's); also returns the states it visited
- * (for the KL). Each model works out its own context from its own copy of the brief, so none
+ * the composer — timed end to end, composing the formula once (its reward is scored, and the states
+ * it visited replayed for the KL, after the clock stops: the evaluation's work, not serving's).
+ * Each model works out its own context from its own copy of the brief, so none
  * profits from what another's run prepared.
  */
 export function runModel(env: FormulationEnv, net: Mlp, brief: CreativeBrief, dosagePct?: number): ModelRun & { states: Float32Array[] } {
   const own = structuredClone(brief);
   const started = performance.now();
   const context = env.prepare(own, dosagePct === undefined ? {} : { dosagePct });
-  const played = env.play(context, (state) => greedy(net, state), new Random(1));
+  // As production serves: no state kept past its step.
+  const played = env.play(context, (state) => greedy(net, state), new Random(1), { keepStates: false });
   const latencyMs = performance.now() - started;
-  // The reward is the evaluation's, not part of serving: scored after the clock stops.
+  // The reward and the states (for the KL) are the evaluation's, not serving's: worked out after the clock stops.
   const reward = env.reward(context, played.composition).total;
-  return { latencyMs, reward, units: [...played.units], composed: played.composition.lines.map((l) => [l.index, l.pct] as const), states: played.states };
+  return { latencyMs, reward, units: [...played.units], composed: played.composition.lines.map((l) => [l.index, l.pct] as const), states: env.statesOf(context, played.actions) };
 }
 
 /** What the composer alone makes of the brief (no picks): the baseline a model's lift is measured from. */

@@ -1,7 +1,6 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { CreativeBrief } from '../llm/index.ts';
-import { decodeCheckpoint, FormulationEnv, TRAINING_BRIEFS, type Mlp } from '../learning/index.ts';
-import { localBrief } from '../llm/index.ts';
+import { decodeCheckpoint, drawBriefs, FormulationEnv, type Mlp } from '../learning/index.ts';
 import { lowerThreadPriority } from '../system/index.ts';
 import { composedCosine, composerAloneReward, meanKl, runModel, type ModelRun } from './compare.ts';
 
@@ -38,6 +37,10 @@ export type ShadowReply =
     }
   | { readonly type: 'error'; readonly id: string | null; readonly message: string };
 
+/** Briefs each model runs, unrecorded, when a thread loads a pair (their seed is neither training's nor a held-out set's). */
+const WARM_UP_BRIEFS = 40;
+const WARM_UP_SEED = 5_151;
+
 // The body of a shadow thread (src/shadow/runner.ts starts it): the teacher and the student run here,
 // off the service's event loop, one comparison at a time.
 if (!isMainThread && parentPort !== null && (workerData as { kind?: string } | null)?.kind === 'fai-shadow') {
@@ -45,14 +48,16 @@ if (!isMainThread && parentPort !== null && (workerData as { kind?: string } | n
   // Shadow work yields the CPU to the request path (SHADOW_NICE): the customer comes first.
   lowerThreadPriority((workerData as { nice?: number }).nice ?? 0);
   const env = new FormulationEnv();
-  const warmUp = TRAINING_BRIEFS.map(localBrief);
+  // Warm-up briefs: enough distinct ones that every path of the served formula is compiled (the
+  // composer and the state run once or sixteen times a formula; a handful of runs leaves them cold).
+  const warmUp = drawBriefs(WARM_UP_SEED, WARM_UP_BRIEFS);
   let models: { teacher: Mlp; student: Mlp } | undefined;
   port.postMessage({ type: 'ready' } satisfies ShadowReply);
   port.on('message', (message: ShadowRequest) => {
     if (message.type === 'models') {
       try {
         models = { teacher: decodeCheckpoint(message.teacher.bytes, env.world).net, student: decodeCheckpoint(message.student.bytes, env.world).net };
-        // Warm-up: every path of both models compiled before the first timed comparison.
+        // Warm-up: every path of both models compiled before the first timed comparison, the two alternating as in the comparisons.
         for (const brief of warmUp) {
           runModel(env, models.teacher, brief);
           runModel(env, models.student, brief);
