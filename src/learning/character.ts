@@ -224,18 +224,36 @@ export class CharacterModel {
       notes.push({ note, carriers: [], accord: { name: accord.name, members } });
       for (const m of members) carriesNote[m.index] = 1;
     }
-    const roles: Array<CharacterRole | null> = this.info.map((info, i) =>
-      wantedFamilies.has(info.family) ? 'asked' : carriesNote[i] === 1 ? 'note' : neighbourFamilies.has(info.family) ? 'neighbour' : info.blender ? 'blender' : null,
-    );
-    const onCharacter = Uint8Array.from(roles, (r) => (r === null ? 0 : 1));
+    // Plain loops, not TypedArray.from: this runs once per served formula, and .from's iterator allocates per element.
+    const roles = new Array<CharacterRole | null>(n);
+    const onCharacter = new Uint8Array(n);
+    for (let i = 0; i < n; i++) {
+      const info = this.info[i]!;
+      const role = wantedFamilies.has(info.family) ? 'asked' : carriesNote[i] === 1 ? 'note' : neighbourFamilies.has(info.family) ? 'neighbour' : info.blender ? 'blender' : null;
+      roles[i] = role;
+      onCharacter[i] = role === null ? 0 : 1;
+    }
     const target = this.targetOf(brief, wantedFamilies, neighbourFamilies, notes, named);
-    const emptyTarget = target.every((x) => x === 0);
     let norm = 0;
-    for (const t of target) norm += t * t;
+    for (let d = 0; d < target.length; d++) norm += target[d]! * target[d]!;
+    const emptyTarget = norm === 0;
     norm = Math.sqrt(norm);
     // Profiles are unit vectors: the cosine is the dot product over the target's length.
-    const affinity = Float32Array.from(this.space.profiles, (_, i) => (emptyTarget ? 0 : this.space.dot(i, target) / norm));
+    const affinity = new Float32Array(n);
+    if (!emptyTarget) for (let i = 0; i < n; i++) affinity[i] = this.space.dot(i, target) / norm;
     return { wantedFamilies, neighbourFamilies, notes, unavailableNotes, carriesNote, onCharacter, roles, target, affinity, emptyTarget };
+  }
+
+  /** The weighted vector of a convention's word list (a family's descriptors, a mood's, …), worked out once per list and weight. */
+  private readonly listVectors = new WeakMap<readonly string[], Map<number, Float64Array>>();
+  /** The weighted vector of a named note's words, per note (bounded, as the caches above). */
+  private readonly noteVectors = new Map<string, Float64Array>();
+  private spreadVector(list: readonly string[], weight: number): Float64Array {
+    let byWeight = this.listVectors.get(list);
+    if (byWeight === undefined) this.listVectors.set(list, (byWeight = new Map()));
+    let vector = byWeight.get(weight);
+    if (vector === undefined) byWeight.set(weight, (vector = this.space.vector(list.map((w) => [w, weight / list.length] as const))));
+    return vector;
   }
 
   /** The brief's target profile (docs/learning.md gives the weights). */
@@ -247,14 +265,19 @@ export class CharacterModel {
     };
     // A group of words spreads its weight over them: a family with twenty descriptors weighs no more than one with four.
     const spread = (list: readonly string[], weight: number) => {
-      if (list.length > 0) add(space.vector(list.map((w) => [w, weight / list.length] as const)), 1);
+      if (list.length > 0) add(this.spreadVector(list, weight), 1);
     };
     for (const f of wanted) {
       target[space.familyIndex(f)]! += TARGET_WEIGHTS.family;
       spread(this.conventions.familyDescriptors[f], TARGET_WEIGHTS.familyWords);
     }
     for (const f of neighbours) target[space.familyIndex(f)]! += TARGET_WEIGHTS.neighbour;
-    for (const note of named) spread(words(note), TARGET_WEIGHTS.noteWords);
+    for (const note of named) {
+      const vector = this.noteVectors.get(note) ?? this.spreadVector(words(note), TARGET_WEIGHTS.noteWords);
+      if (this.noteVectors.size >= 4096) this.noteVectors.clear();
+      this.noteVectors.set(note, vector);
+      add(vector, 1);
+    }
     for (const { carriers, accord } of notes) {
       // The note's own smell: the mean profile of its carriers (or of its accord, in parts).
       const members = accord?.members ?? carriers.map((index) => ({ index, parts: 1 }));

@@ -151,8 +151,14 @@ export class Composer {
       const refused = this.character.refusedSet(term);
       for (let i = 0; i < refused.length; i++) if (refused[i] === 1) forbidden.add(i);
     }
-    const allowed = Uint8Array.from(rules.allowed, (a, i) => (a === 1 && !forbidden.has(i) ? 1 : 0));
-    const capPct = Float64Array.from(this.info, (info, i) => capOf(info.maxUsePct, rules.limitPct[i]!, dosage.pct));
+    // Plain loops, not TypedArray.from: this runs once per served formula, and .from's iterator allocates per element.
+    const n = this.info.length;
+    const allowed = new Uint8Array(n);
+    const capPct = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      allowed[i] = rules.allowed[i] === 1 && !forbidden.has(i) ? 1 : 0;
+      capPct[i] = capOf(this.info[i]!.maxUsePct, rules.limitPct[i]!, dosage.pct);
+    }
     return { ...this.character.characterOf(brief, allowed), brief, product: brief.productCategory, category, dosagePct: dosage.pct, dosage, allowed, limitPct: rules.limitPct, capPct, forbidden };
   }
 

@@ -204,6 +204,8 @@ export class FormulationEnv {
     return template;
   }
 
+  private profileScratch: Float64Array | undefined;
+
   /** The state; written into `into` when given (a served formula keeps no states: one buffer for all its steps), else a new array. */
   encode(context: BriefContext, units: ReadonlyMap<number, number>, step: number, into?: Float32Array): Float32Array {
     const template = this.template(context);
@@ -222,7 +224,8 @@ export class FormulationEnv {
     let total = 0;
     let on = 0;
     const space = this.composer.character.space;
-    const profile = new Float64Array(space.size);
+    // One scratch profile for every state (encode is not re-entered): a served formula encodes sixteen.
+    const profile = (this.profileScratch ??= new Float64Array(space.size)).fill(0);
     const pyramid = [0, 0, 0];
     const present = new Uint8Array(ODOR_FAMILIES.length);
     for (const [i, u] of units) {

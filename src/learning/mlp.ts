@@ -54,30 +54,51 @@ export class Mlp {
   /** Forward pass; returns every layer's activations (input first, output last). */
   forward(input: Float32Array): Float32Array[] {
     const activations: Float32Array[] = [input];
+    this.pass(input, (l) => {
+      const y = new Float32Array(this.sizes[l + 1]!);
+      activations.push(y);
+      return y;
+    });
+    return activations;
+  }
+
+  /** Per-layer buffers `logits` writes into, allocated on its first call (a net used only in training holds none). */
+  private scratch: Float32Array[] | undefined;
+
+  /**
+   * The output alone, for inference: the same numbers as `forward(input).at(-1)`, written into
+   * buffers this net keeps, so serving a formula allocates nothing per step. The array returned is
+   * overwritten by the next call: read it before calling again.
+   */
+  logits(input: Float32Array): Float32Array {
+    const scratch = (this.scratch ??= this.sizes.slice(1).map((size) => new Float32Array(size)));
+    return this.pass(input, (l) => scratch[l]!);
+  }
+
+  /** The layers, then the action head, each layer's activations written into `bufferOf(layer)`; returns the output. */
+  private pass(input: Float32Array, bufferOf: (layer: number) => Float32Array): Float32Array {
     let x = input;
-    for (let l = 0; l < this.weights.length; l++) {
+    const last = this.weights.length - 1;
+    for (let l = 0; l <= last; l++) {
       const w = this.weights[l]!;
       const b = this.biases[l]!;
       const inSize = this.sizes[l]!;
-      const outSize = this.sizes[l + 1]!;
-      const y = new Float32Array(outSize);
-      for (let o = 0; o < outSize; o++) {
+      const y = bufferOf(l);
+      for (let o = 0; o < y.length; o++) {
         let sum = b[o]!;
         const row = o * inSize;
         for (let i = 0; i < inSize; i++) sum += w[row + i]! * x[i]!;
-        y[o] = l < this.weights.length - 1 ? Math.tanh(sum) : sum;
+        y[o] = l < last ? Math.tanh(sum) : sum;
       }
-      activations.push(y);
       x = y;
     }
-    const y = activations.at(-1)!;
     for (let k = 0; k < this.head.length; k++) {
       const h = this.head[k]!;
       if (h === 0) continue;
       const offset = this.actionFeatures[k]!;
-      for (let o = 0; o < y.length; o++) y[o]! += h * input[offset + o]!;
+      for (let o = 0; o < x.length; o++) x[o]! += h * input[offset + o]!;
     }
-    return activations;
+    return x;
   }
 
   /** Zeroed gradient buffers shaped like the parameters. */

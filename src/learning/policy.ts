@@ -38,7 +38,7 @@ export function policyProbs(net: Mlp, state: Float32Array): Float32Array {
 
 /** The allowed action a policy rates highest (any action when the state allows none). */
 export function greedy(net: Mlp, state: Float32Array): number {
-  const logits = net.forward(state).at(-1)!;
+  const logits = net.logits(state);
   const start = state.length - logits.length;
   let best = -1;
   for (let i = 0; i < logits.length; i++) if (state[start + i] === 1 && (best === -1 || logits[i]! > logits[best]!)) best = i;

@@ -193,8 +193,10 @@ export class ShadowRunner {
         if (message.type === 'ready') return;
         if (message.type === 'error') finish(new Error(message.message));
         else if (message.type === 'loaded' || message.id !== id) return;
-        else if (message.type === 'first') {
-          // The first model answered in time: the second gets its own time limit.
+        else if (message.type === 'warm' || message.type === 'first') {
+          // The untimed warm runs are done (the first model's limit starts), or the first model
+          // answered in time (the second gets its own limit). A model stuck in its warm run still
+          // overruns the limit set when the comparison was posted.
           clearTimeout(timer);
           timer = setTimeout(() => finish('timeout'), this.o.timeoutMs);
         } else finish(message);

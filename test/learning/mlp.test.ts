@@ -52,6 +52,20 @@ describe('Mlp (hand-written: backward pass checked against finite differences)',
     assert.ok(loss(net, x, 1) < before / 4, `${before} → ${loss(net, x, 1)}`);
   });
 
+  it('infers with logits the same output as forward, into a buffer it reuses (an action head included)', () => {
+    const random = new Random(5);
+    const net = new Mlp([4, 6, 3], random, { inputSize: 10, actionFeatures: [4, 7] });
+    net.head.set([0.5, -1.25]);
+    const inputs = [0, 1, 2].map(() => Float32Array.from({ length: 10 }, () => random.normal()));
+    let previous: Float32Array | undefined;
+    for (const x of inputs) {
+      const logits = net.logits(x);
+      assert.deepEqual([...logits], [...net.forward(x).at(-1)!]);
+      if (previous !== undefined) assert.equal(logits, previous, 'the same buffer each call');
+      previous = logits;
+    }
+  });
+
   it('is deterministic given a seed', () => {
     const a = new Mlp([3, 3, 2], new Random(1));
     const b = new Mlp([3, 3, 2], new Random(1));
