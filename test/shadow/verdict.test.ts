@@ -14,10 +14,11 @@ import { buildReport, composerAloneReward, runModel, type Comparison } from '../
 const env = new FormulationEnv();
 const load = (file: string): Mlp => decodeCheckpoint(readFileSync(new URL(file, SHIPPED_MODELS_DIR)), env.world).net;
 const teacher = load(SHIPPED_FILES['formulation-teacher']);
-const briefs = trainingBriefSets().heldOut.slice(0, 60);
+const heldOut = trainingBriefSets().heldOut;
+const briefs = heldOut.slice(0, 60);
 
-function compare(student: Mlp): Comparison[] {
-  return briefs.map((brief, i) => {
+function compare(student: Mlp, set = briefs): Comparison[] {
+  return set.map((brief, i) => {
     const t = runModel(env, teacher, brief);
     const s = runModel(env, student, brief);
     const model = (latencyMs: number, reward: number, who: string) => ({ latencyMs, reward, version: '1.0.0', cid: who });
@@ -50,6 +51,29 @@ describe('the shadow verdict with real models', () => {
     const stable = { address: 'stable', requests: 1000, errors: 0, latencyBins: [1000], shadowRetention: null };
     const decision = judge(stable, canary, [1], { from: new Date(0).toISOString(), to: new Date(1).toISOString() }, DEFAULT_CRITERIA);
     assert.equal(decision.verdict, 'rollback', JSON.stringify(decision));
+  });
+
+  it('counts briefs, not repeats: a real student near the margin passes on 40 distinct briefs; 10 of them, cycled to 400 comparisons, do not pass', () => {
+    // A student that keeps most of the lift but not all: the shipped student's weights 30 % of the way
+    // from an untrained net's (lift retention about 0.94–0.99 on held-out briefs).
+    const shipped = load(SHIPPED_FILES['formulation-student']);
+    const near = policyNetwork(env, STUDENT_HIDDEN, new Random(1));
+    const mix = (to: Float32Array, from: Float32Array) => to.forEach((x, i) => (to[i] = 0.3 * from[i]! + 0.7 * x));
+    near.weights.forEach((w, l) => mix(w, shipped.weights[l]!));
+    near.biases.forEach((b, l) => mix(b, shipped.biases[l]!));
+    near.head.forEach((_, i) => (near.head[i] = 0.3 * shipped.head[i]!));
+    const forty = compare(near, heldOut.slice(140, 180));
+    const distinct = buildReport(forty);
+    assert.equal(distinct.summary.distinct_briefs, 40);
+    assert.equal(distinct.verdict.student_non_inferior, true, distinct.verdict.explanation);
+    const ten = buildReport(forty.slice(0, 10));
+    assert.equal(ten.verdict.student_non_inferior, false, ten.verdict.explanation);
+    assert.ok(ten.verdict.required_sample_size! > 10, 'it names how many distinct briefs it needs');
+    const cycled = buildReport(Array.from({ length: 400 }, (_, k) => ({ ...forty[k % 10]!, id: `c${k}` })));
+    assert.equal(cycled.summary.total_comparisons, 400);
+    assert.equal(cycled.summary.distinct_briefs, 10);
+    assert.equal(cycled.verdict.student_non_inferior, false, cycled.verdict.explanation);
+    assert.deepEqual(cycled.intervals.retention_rate, ten.intervals.retention_rate, 'repeats do not narrow the interval');
   });
 
   it('reports the shipped student non-inferior', () => {
