@@ -87,10 +87,10 @@ export interface CharacterContext {
   /** Per material: why it is on-character (the strongest reason), or null. */
   readonly roles: ReadonlyArray<CharacterRole | null>;
   readonly target: Float64Array;
+  /** The target's length; 0 when it is empty (a brief that asks nothing: every formula is faithful to it). */
+  readonly targetNorm: number;
   /** Per material: cosine of its profile with the target. */
   readonly affinity: Float32Array;
-  /** The target is empty (a brief that asks nothing): every formula is faithful to it. */
-  readonly emptyTarget: boolean;
   /** Per material: the most the brief allows of it, % of the concentrate (its maximum use level and IFRA limit at the dosage); absent: the maximum use level. */
   readonly capPct?: Float64Array;
 }
@@ -153,30 +153,22 @@ export class CharacterModel {
     return this.refusal(term)(index);
   }
 
-  /** The materials a note's words name (any material, allowed or not), worked out once per note and kept (a bounded cache: notes repeat). */
+  /** The materials a note's words name (any material, allowed or not), worked out once per note and kept (notes repeat). */
   private readonly namedBy = new Map<string, readonly number[]>();
   carriersOf(note: string): readonly number[] {
-    let found = this.namedBy.get(note);
-    if (found === undefined) {
+    return remember(this.namedBy, note, () => {
       const tokens = words(note);
-      found = this.info.flatMap((_, i) => (this.carriesWords(i, tokens) ? [i] : []));
-      if (this.namedBy.size >= 4096) this.namedBy.clear();
-      this.namedBy.set(note, found);
-    }
-    return found;
+      return this.info.flatMap((_, i) => (this.carriesWords(i, tokens) ? [i] : []));
+    });
   }
 
-  /** The materials a refusal refuses, worked out once per term and kept (bounded, as above). */
+  /** The materials a refusal refuses, worked out once per term and kept. */
   private readonly refusedBy = new Map<string, Uint8Array>();
   refusedSet(term: string): Uint8Array {
-    let found = this.refusedBy.get(term);
-    if (found === undefined) {
+    return remember(this.refusedBy, term, () => {
       const refuses = this.refusal(term);
-      found = Uint8Array.from(this.info, (_, i) => (refuses(i) ? 1 : 0));
-      if (this.refusedBy.size >= 4096) this.refusedBy.clear();
-      this.refusedBy.set(term, found);
-    }
-    return found;
+      return Uint8Array.from(this.info, (_, i) => (refuses(i) ? 1 : 0));
+    });
   }
 
   /** A refusal as a test of materials, its words worked out once. */
@@ -234,27 +226,30 @@ export class CharacterModel {
       onCharacter[i] = role === null ? 0 : 1;
     }
     const target = this.targetOf(brief, wantedFamilies, neighbourFamilies, notes, named);
-    let norm = 0;
-    for (let d = 0; d < target.length; d++) norm += target[d]! * target[d]!;
-    const emptyTarget = norm === 0;
-    norm = Math.sqrt(norm);
+    let squares = 0;
+    for (let d = 0; d < target.length; d++) squares += target[d]! * target[d]!;
+    const targetNorm = Math.sqrt(squares);
     // Profiles are unit vectors: the cosine is the dot product over the target's length.
     const affinity = new Float32Array(n);
-    if (!emptyTarget) for (let i = 0; i < n; i++) affinity[i] = this.space.dot(i, target) / norm;
-    return { wantedFamilies, neighbourFamilies, notes, unavailableNotes, carriesNote, onCharacter, roles, target, affinity, emptyTarget };
+    if (targetNorm > 0) for (let i = 0; i < n; i++) affinity[i] = this.space.dot(i, target) / targetNorm;
+    return { wantedFamilies, neighbourFamilies, notes, unavailableNotes, carriesNote, onCharacter, roles, target, targetNorm, affinity };
   }
 
-  /** The weighted vector of a convention's word list (a family's descriptors, a mood's, …), worked out once per list and weight. */
-  private readonly listVectors = new WeakMap<readonly string[], Map<number, Float64Array>>();
-  /** The weighted vector of a named note's words, per note (bounded, as the caches above). */
-  private readonly noteVectors = new Map<string, Float64Array>();
+  /** A group of words spreads its weight over them: a family with twenty descriptors weighs no more than one with four. */
   private spreadVector(list: readonly string[], weight: number): Float64Array {
+    return this.space.vector(list.map((w) => [w, weight / list.length] as const));
+  }
+
+  /** The spread vector of a convention's word list (a family's descriptors, a mood's, …), worked out once per list and weight. */
+  private readonly listVectors = new WeakMap<readonly string[], Map<number, Float64Array>>();
+  private conventionVector(list: readonly string[], weight: number): Float64Array {
     let byWeight = this.listVectors.get(list);
     if (byWeight === undefined) this.listVectors.set(list, (byWeight = new Map()));
-    let vector = byWeight.get(weight);
-    if (vector === undefined) byWeight.set(weight, (vector = this.space.vector(list.map((w) => [w, weight / list.length] as const))));
-    return vector;
+    return remember(byWeight, weight, () => this.spreadVector(list, weight));
   }
+
+  /** The spread vector of a named note's words, per note. */
+  private readonly noteVectors = new Map<string, Float64Array | null>();
 
   /** The brief's target profile (docs/learning.md gives the weights). */
   private targetOf(brief: CreativeBrief, wanted: ReadonlySet<OdorFamily>, neighbours: ReadonlySet<OdorFamily>, notes: readonly NoteCarriers[], named: readonly string[]): Float64Array {
@@ -263,9 +258,8 @@ export class CharacterModel {
     const add = (vector: Float64Array, scale: number) => {
       for (let d = 0; d < vector.length; d++) target[d]! += scale * vector[d]!;
     };
-    // A group of words spreads its weight over them: a family with twenty descriptors weighs no more than one with four.
     const spread = (list: readonly string[], weight: number) => {
-      if (list.length > 0) add(this.spreadVector(list, weight), 1);
+      if (list.length > 0) add(this.conventionVector(list, weight), 1);
     };
     for (const f of wanted) {
       target[space.familyIndex(f)]! += TARGET_WEIGHTS.family;
@@ -273,10 +267,11 @@ export class CharacterModel {
     }
     for (const f of neighbours) target[space.familyIndex(f)]! += TARGET_WEIGHTS.neighbour;
     for (const note of named) {
-      const vector = this.noteVectors.get(note) ?? this.spreadVector(words(note), TARGET_WEIGHTS.noteWords);
-      if (this.noteVectors.size >= 4096) this.noteVectors.clear();
-      this.noteVectors.set(note, vector);
-      add(vector, 1);
+      const vector = remember(this.noteVectors, note, () => {
+        const list = words(note);
+        return list.length === 0 ? null : this.spreadVector(list, TARGET_WEIGHTS.noteWords);
+      });
+      if (vector !== null) add(vector, 1);
     }
     for (const { carriers, accord } of notes) {
       // The note's own smell: the mean profile of its carriers (or of its accord, in parts).
@@ -317,8 +312,20 @@ export class CharacterModel {
       const complete = accord === null || accord.members.every((m) => held.has(m.index));
       return { note, heldPct: Math.round(heldPct * 1000) / 1000, present: complete && smelled >= 1 - 1e-9, accord: accord?.name ?? null };
     });
-    const fidelity = context.emptyTarget ? 1 : cosine(profile, context.target);
+    const fidelity = context.targetNorm === 0 ? 1 : cosine(profile, context.target);
     const hasCharacter = on >= CHARACTER_SHARE * 100 - 1e-9 && over.length === 0 && notes.every((n) => n.present);
     return { onCharacterPct: Math.round(on * 100) / 100, offCharacterOverLimit: over, notes, fidelity, hasCharacter };
   }
+}
+
+/** Caches of what a brief's words map to are bounded: past this many keys a cache starts over. */
+const CACHE_KEYS = 4096;
+
+/** `cache`'s value for `key`, computed and kept on first use (the cache starts over when full). */
+function remember<K, V>(cache: Map<K, V>, key: K, compute: () => V): V {
+  if (cache.has(key)) return cache.get(key)!;
+  const value = compute();
+  if (cache.size >= CACHE_KEYS) cache.clear();
+  cache.set(key, value);
+  return value;
 }

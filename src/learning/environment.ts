@@ -175,9 +175,7 @@ export class FormulationEnv {
     const b = this.layout.blocks;
     let topAffinity = 0;
     for (let i = 0; i < n; i++) if (context.allowed[i] === 1 && context.affinity[i]! > topAffinity) topAffinity = context.affinity[i]!;
-    let norm = 0;
-    for (const t of context.target) norm += t * t;
-    const targetNorm = Math.sqrt(norm);
+    const { targetNorm } = context;
     const gainWeight = new Float64Array(n);
     const gainTarget = new Float64Array(n);
     const asked = new Uint8Array(n);
@@ -199,7 +197,7 @@ export class FormulationEnv {
       }
     }
     const noteMembers = context.notes.map(({ carriers, accord }) => (accord === null ? carriers : accord.members.map((m) => m.index)));
-    template = { state: x, targetNorm, gainWeight, gainTarget, asked, noteMembers };
+    template = { state: x, gainWeight, gainTarget, asked, noteMembers };
     this.templates.set(context, template);
     return template;
   }
@@ -209,7 +207,8 @@ export class FormulationEnv {
   /** The state; written into `into` when given (a served formula keeps no states: one buffer for all its steps), else a new array. */
   encode(context: BriefContext, units: ReadonlyMap<number, number>, step: number, into?: Float32Array): Float32Array {
     const template = this.template(context);
-    const { targetNorm, gainWeight, gainTarget, asked } = template;
+    const { gainWeight, gainTarget, asked } = template;
+    const { targetNorm } = context;
     let x: Float32Array;
     if (into === undefined) x = template.state.slice();
     else {
@@ -249,7 +248,7 @@ export class FormulationEnv {
     x[o++] = pyramid[2]!;
     x[o++] = step / STEPS;
     x[o++] = total === 0 ? 0 : on / total;
-    x[o++] = context.emptyTarget ? 0 : current;
+    x[o++] = current;
     const b = this.layout.blocks;
     let held = 0;
     for (let k = 0; k < context.notes.length; k++) {
@@ -276,18 +275,16 @@ export class FormulationEnv {
     const need2 = PYRAMID_TARGET.base - (total === 0 ? 0 : pyramid[2]!);
     const sqrtPp = Math.sqrt(pp);
     const base = sqrtPp === 0 ? 0 : current;
-    // The hot loop of every step: block offsets and the flat sparse profiles in locals.
+    // The hot loop of every step: block offsets in locals.
     const familyNeeded = b.familyNeeded;
     const fidelityGain = b.fidelityGain;
     const positionNeed = b.positionNeed;
-    const { flatStart, flatDims, flatValues } = space;
     for (let i = 0; i < n; i++) {
       if (asked[i] === 1 && present[familyCode[i]!] === 0) x[familyNeeded + i] = 1;
       const w = gainWeight[i]!;
       if (w > 0) {
         // The fidelity one more unit would give, in closed form (profiles are unit vectors).
-        let dot = 0;
-        for (let k = flatStart[i]!, end = flatStart[i + 1]!; k < end; k++) dot += flatValues[k]! * profile[flatDims[k]!]!;
+        const dot = space.dot(i, profile);
         const next = (pt + gainTarget[i]!) / (Math.sqrt(pp + 2 * w * dot + w * w) * targetNorm);
         const gain = 10 * (next - base);
         x[fidelityGain + i] = gain > 1 ? 1 : gain < -1 ? -1 : gain;
@@ -400,7 +397,6 @@ export class FormulationEnv {
 
 interface Template {
   readonly state: Float32Array;
-  readonly targetNorm: number;
   readonly gainWeight: Float64Array;
   readonly gainTarget: Float64Array;
   readonly asked: Uint8Array;

@@ -69,9 +69,10 @@ export class OdourSpace {
   readonly dimensions: readonly string[];
   /** Per palette material, its unit-length profile. */
   readonly profiles: readonly Float64Array[];
-  /** Per palette material, its profile's non-zero dimensions and their values (a profile has ~10 of ~230). */
-  readonly sparse: ReadonlyArray<{ readonly dims: Int32Array; readonly values: Float64Array }>;
-  /** The same, flat for hot loops: material i's entries are [flatStart[i], flatStart[i + 1]) of flatDims and flatValues. */
+  /**
+   * The profiles' non-zero dimensions and their values (a profile has ~10 of ~230), flat for hot loops:
+   * material i's entries are [flatStart[i], flatStart[i + 1]) of flatDims and flatValues.
+   */
   readonly flatStart: Int32Array;
   readonly flatDims: Int32Array;
   readonly flatValues: Float64Array;
@@ -101,26 +102,19 @@ export class OdourSpace {
       for (const tag of material.tgscDescriptors) for (const word of words(tag)) put(word, TGSC_WEIGHT);
       return unit(this.vector(weights));
     });
-    this.sparse = this.profiles.map((profile) => {
-      const dims = [...profile.keys()].filter((d) => profile[d] !== 0);
-      return { dims: Int32Array.from(dims), values: Float64Array.from(dims, (d) => profile[d]!) };
-    });
+    const nonZero = this.profiles.map((profile) => [...profile.keys()].filter((d) => profile[d] !== 0));
     this.flatStart = new Int32Array(palette.length + 1);
-    this.sparse.forEach((entry, i) => (this.flatStart[i + 1] = this.flatStart[i]! + entry.dims.length));
-    this.flatDims = new Int32Array(this.flatStart[palette.length]!);
-    this.flatValues = new Float64Array(this.flatStart[palette.length]!);
-    this.sparse.forEach((entry, i) => {
-      this.flatDims.set(entry.dims, this.flatStart[i]!);
-      this.flatValues.set(entry.values, this.flatStart[i]!);
-    });
+    nonZero.forEach((dims, i) => (this.flatStart[i + 1] = this.flatStart[i]! + dims.length));
+    this.flatDims = Int32Array.from(nonZero.flat());
+    this.flatValues = Float64Array.from(nonZero.flatMap((dims, i) => dims.map((d) => this.profiles[i]![d]!)));
     this.impacts = Float64Array.from(palette, impactOf);
   }
 
   /** The dot product of a material's profile with a vector (over its non-zero dimensions). */
   dot(material: number, vector: ArrayLike<number>): number {
-    const { dims, values } = this.sparse[material]!;
+    const { flatDims, flatValues } = this;
     let sum = 0;
-    for (let k = 0; k < dims.length; k++) sum += values[k]! * vector[dims[k]!]!;
+    for (let k = this.flatStart[material]!, end = this.flatStart[material + 1]!; k < end; k++) sum += flatValues[k]! * vector[flatDims[k]!]!;
     return sum;
   }
 
@@ -156,9 +150,9 @@ export class OdourSpace {
 
   /** Adds `amount` × impact × the material's profile into `into` (the formula's profile is the sum over its lines). */
   accumulate(into: Float64Array, material: number, amount: number): void {
-    const { dims, values } = this.sparse[material]!;
+    const { flatDims, flatValues } = this;
     const scale = amount * this.impacts[material]!;
-    for (let k = 0; k < dims.length; k++) into[dims[k]!]! += scale * values[k]!;
+    for (let k = this.flatStart[material]!, end = this.flatStart[material + 1]!; k < end; k++) into[flatDims[k]!]! += scale * flatValues[k]!;
   }
 }
 

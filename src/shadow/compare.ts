@@ -1,8 +1,20 @@
 import type { CreativeBrief } from '../llm/index.ts';
-import { greedy, kl, policyProbs, Random, type FormulationEnv, type Mlp } from '../learning/index.ts';
+import { drawBriefs, greedy, kl, policyProbs, Random, type FormulationEnv, type Mlp } from '../learning/index.ts';
 import { cosine } from '../perfumery/index.ts';
 
 export { cosine } from '../perfumery/index.ts';
+
+/** Briefs a model runs, unrecorded, before it is timed (their seed is neither training's nor a held-out set's). */
+const WARM_UP_BRIEFS = 40;
+const WARM_UP_SEED = 5_151;
+
+/**
+ * The warm-up briefs: enough distinct ones that every path of the served formula is compiled (the
+ * composer and the state run once or sixteen times a formula; a handful of runs leaves them cold).
+ */
+export function warmUpBriefs(): CreativeBrief[] {
+  return drawBriefs(WARM_UP_SEED, WARM_UP_BRIEFS);
+}
 
 /** One model's answer to a brief, as a shadow comparison records it. */
 export interface ModelRun {
@@ -18,21 +30,21 @@ export interface ModelRun {
 
 /**
  * Runs a policy on a brief the way production serves one — the brief's context, the greedy picks,
- * the composer — timed end to end, composing the formula once (its reward is scored, and the states
- * it visited replayed for the KL, after the clock stops: the evaluation's work, not serving's).
- * Each model works out its own context from its own copy of the brief, so none
- * profits from what another's run prepared.
+ * the composer — timed end to end, composing the formula once (its reward is scored after the clock
+ * stops: the evaluation's work, not serving's). `states()` replays the states it visited, for the KL,
+ * only when asked (a comparison needs the teacher's alone). Each model works out its own context from
+ * its own copy of the brief, so none profits from what another's run prepared.
  */
-export function runModel(env: FormulationEnv, net: Mlp, brief: CreativeBrief, dosagePct?: number): ModelRun & { states: Float32Array[] } {
+export function runModel(env: FormulationEnv, net: Mlp, brief: CreativeBrief, dosagePct?: number): ModelRun & { states(): Float32Array[] } {
   const own = structuredClone(brief);
   const started = performance.now();
   const context = env.prepare(own, dosagePct === undefined ? {} : { dosagePct });
   // As production serves: no state kept past its step.
   const played = env.play(context, (state) => greedy(net, state), new Random(1), { keepStates: false });
   const latencyMs = performance.now() - started;
-  // The reward and the states (for the KL) are the evaluation's, not serving's: worked out after the clock stops.
+  // The reward is the evaluation's, not serving's: scored after the clock stops.
   const reward = env.reward(context, played.composition).total;
-  return { latencyMs, reward, units: [...played.units], composed: played.composition.lines.map((l) => [l.index, l.pct] as const), states: env.statesOf(context, played.actions) };
+  return { latencyMs, reward, units: [...played.units], composed: played.composition.lines.map((l) => [l.index, l.pct] as const), states: () => env.statesOf(context, played.actions) };
 }
 
 /** What the composer alone makes of the brief (no picks): the baseline a model's lift is measured from. */

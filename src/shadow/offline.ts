@@ -5,7 +5,7 @@ import type { CloudHub } from '../hub/index.ts';
 import { briefKey, drawBriefs, FormulationEnv, PolicyStore, runTraining, storeCheckpoints, trainingBriefSets, type LoadedPolicy, type TrainProgress } from '../learning/index.ts';
 import { localBrief, policyPinOf, type CreativeBrief, type Pins, type PolicyPinName } from '../llm/index.ts';
 import type { Metrics } from '../metrics/index.ts';
-import { runModel } from './compare.ts';
+import { runModel, warmUpBriefs } from './compare.ts';
 import type { ComparisonLog, Stage } from './log.ts';
 import { ShadowRunner } from './runner.ts';
 
@@ -30,8 +30,6 @@ export async function readBriefSet(file: string): Promise<CreativeBrief[]> {
   return parsed.data.texts.map(localBrief);
 }
 
-/** Briefs run through production, unrecorded, before the first comparison (the shadow thread warms its own models up). */
-const WARM_UP_BRIEFS = 10;
 /** The seed fresh held-out briefs are drawn from when a run asks for more briefs than its set holds (not the training seed, nor the held-out set's). */
 export const FRESH_BRIEFS_SEED = 9_100_213;
 
@@ -124,8 +122,8 @@ export async function runOffline(options: {
     ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
   });
   try {
-    // Warm-up, not recorded: production's code compiled here (the shadow thread warms its models up when it loads them).
-    for (const brief of plan.briefs.slice(0, WARM_UP_BRIEFS)) runModel(env, models.production.net, brief);
+    // Warm-up, not recorded, on the briefs the shadow thread warms its models up on: production's code compiled here.
+    for (const brief of warmUpBriefs()) runModel(env, models.production.net, brief);
     runner.start();
     for (const [i, brief] of plan.briefs.entries()) {
       const production = runModel(env, models.production.net, brief);

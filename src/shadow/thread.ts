@@ -1,8 +1,8 @@
 import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import type { CreativeBrief } from '../llm/index.ts';
-import { decodeCheckpoint, drawBriefs, FormulationEnv, type Mlp } from '../learning/index.ts';
+import { decodeCheckpoint, FormulationEnv, type Mlp } from '../learning/index.ts';
 import { lowerThreadPriority } from '../system/index.ts';
-import { composedCosine, composerAloneReward, meanKl, runModel, type ModelRun } from './compare.ts';
+import { composedCosine, composerAloneReward, meanKl, runModel, warmUpBriefs, type ModelRun } from './compare.ts';
 
 /** Parent → thread. */
 export type ShadowRequest =
@@ -39,10 +39,6 @@ export type ShadowReply =
     }
   | { readonly type: 'error'; readonly id: string | null; readonly message: string };
 
-/** Briefs each model runs, unrecorded, when a thread loads a pair (their seed is neither training's nor a held-out set's). */
-const WARM_UP_BRIEFS = 40;
-const WARM_UP_SEED = 5_151;
-
 // The body of a shadow thread (src/shadow/runner.ts starts it): the teacher and the student run here,
 // off the service's event loop, one comparison at a time.
 if (!isMainThread && parentPort !== null && (workerData as { kind?: string } | null)?.kind === 'fai-shadow') {
@@ -50,9 +46,7 @@ if (!isMainThread && parentPort !== null && (workerData as { kind?: string } | n
   // Shadow work yields the CPU to the request path (SHADOW_NICE): the customer comes first.
   lowerThreadPriority((workerData as { nice?: number }).nice ?? 0);
   const env = new FormulationEnv();
-  // Warm-up briefs: enough distinct ones that every path of the served formula is compiled (the
-  // composer and the state run once or sixteen times a formula; a handful of runs leaves them cold).
-  const warmUp = drawBriefs(WARM_UP_SEED, WARM_UP_BRIEFS);
+  const warmUp = warmUpBriefs();
   let models: { teacher: Mlp; student: Mlp } | undefined;
   let touched = 0;
   port.postMessage({ type: 'ready' } satisfies ShadowReply);
@@ -101,7 +95,7 @@ if (!isMainThread && parentPort !== null && (workerData as { kind?: string } | n
         teacher: run(teacher),
         student: run(student),
         baseline: composerAloneReward(env, message.brief, message.dosagePct),
-        klDivergence: meanKl(models.teacher, models.student, teacher.states),
+        klDivergence: meanKl(models.teacher, models.student, teacher.states()),
         cosineSimilarity: composedCosine(size, teacher.composed, student.composed),
         productionCosine: { teacher: composedCosine(size, teacher.composed, message.productionComposed), student: composedCosine(size, student.composed, message.productionComposed) },
       } satisfies ShadowReply);
