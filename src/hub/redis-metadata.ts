@@ -108,6 +108,15 @@ function failed(results: Array<[Error | null, unknown]> | null): void {
   if (results === null) throw new Error('transaction aborted');
 }
 
+/** The tags field as stored; a damaged one is the record's fault (a storage error), never the request's. */
+function parseTags(fields: Record<string, string>): unknown {
+  try {
+    return JSON.parse(fields.tags ?? '[]');
+  } catch {
+    throw new FaiError(ErrorCodes.STORAGE, `redis record of ${fields.cid} is malformed: its tags are not JSON`);
+  }
+}
+
 function toRecord(fields: Record<string, string>): ObjectRecord | null {
   if (fields.cid === undefined) return null;
   const parsed = ObjectRecordSchema.safeParse({
@@ -115,7 +124,7 @@ function toRecord(fields: Record<string, string>): ObjectRecord | null {
     size: Number(fields.size),
     data_type: fields.data_type,
     created_at: fields.created_at,
-    tags: JSON.parse(fields.tags ?? '[]'),
+    tags: parseTags(fields),
     checksum: fields.checksum,
     pinned: fields.pinned === '1',
   });

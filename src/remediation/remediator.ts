@@ -36,6 +36,24 @@ export interface Decision {
   readonly reason: string;
 }
 
+/**
+ * A decision fails only on our own state (the payload was validated before): a busy lock, a damaged
+ * file, a store that is down. The answer is a 503, which Alertmanager retries (a 400 or 409 it would
+ * not), and names no holder, host, address or path: those go to the service log.
+ */
+function retryable(error: unknown, alert: string): FaiError {
+  return new FaiError(ErrorCodes.UNAVAILABLE, `the decision on ${alert} failed and was not recorded (${whyDecisionFailed(error)}); a retry is decided afresh`, { cause: error });
+}
+
+function whyDecisionFailed(error: unknown): string {
+  if (isFaiError(error)) {
+    if (error.code === ErrorCodes.RUNBOOK_LOCKED) return 'another decision holds a lock on the remediation state';
+    if (error.code === ErrorCodes.UNAVAILABLE) return 'the remediation state is unavailable';
+    if (error.code === ErrorCodes.INTEGRITY) return 'the remediation state or the audit log is damaged: fai runbook audit --verify';
+  }
+  return 'the remediation state could not be read or written';
+}
+
 const EXECUTED: ReadonlySet<ActionStatus> = new Set(['queued', 'running', 'verified', 'undone', 'failed']);
 
 /**
@@ -132,6 +150,19 @@ export class Remediator {
       this.count(rule.runbook, 'duplicate');
       return { alert: name, status: 'firing', runbook: rule.runbook, action: existing.id, decision: 'duplicate', reason: `repeat notification of action ${existing.id} (${existing.status})` };
     }
+    try {
+      return await this.decide(action, alert, rule, rendered, decided);
+    } catch (error) {
+      // Decide, or undo the claim: a decision that failed leaves no `received` record behind, so
+      // Alertmanager's retry (it retries a 5xx) is decided afresh rather than answered `duplicate`.
+      await store.release(action).catch((undo: unknown) => this.log(`remediation ${action.id}: the failed claim could not be withdrawn`, { error: String(undo) }));
+      this.log(`remediation ${action.id}: ${name} → ${rule.runbook}: the decision failed; the claim was withdrawn`, { action: action.id, error: error instanceof Error ? error.message : String(error) });
+      throw retryable(error, name);
+    }
+  }
+
+  private async decide(action: Action, alert: WebhookAlert, rule: PolicyRule, rendered: ReturnType<typeof renderArgs>, decided: () => Decision): Promise<Decision> {
+    const { store } = this.options;
     if (rule.page) await this.page(action, alert);
 
     // The budget check and the status it leads to are one step per runbook: a concurrent firing waits, then sees this one.

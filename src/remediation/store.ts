@@ -50,6 +50,12 @@ export interface Action {
   auditSeq?: number;
 }
 
+/** A disk tombstone: the claim of this action id was withdrawn (its decision failed). */
+interface Released {
+  readonly id: string;
+  readonly released: true;
+}
+
 export interface Pause {
   readonly by: string;
   readonly at: string;
@@ -65,6 +71,11 @@ export interface RemediationStore {
    */
   claim(action: Action, windowSeconds: number): Promise<{ claimed: true } | { claimed: false; existing: Action }>;
   save(action: Action): Promise<void>;
+  /**
+   * Undoes a claim whose decision failed: the action is forgotten, its dedup key free, so
+   * Alertmanager's retry of the notification is decided afresh (never answered `duplicate`).
+   */
+  release(action: Action): Promise<void>;
   get(id: string): Promise<Action | undefined>;
   /** Every action, oldest first. */
   list(): Promise<Action[]>;
@@ -91,9 +102,11 @@ export class DiskRemediationStore implements RemediationStore {
   readonly kind = 'disk' as const;
   private readonly dir: string;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly decisionWaitMs: number;
 
-  constructor(dir: string) {
+  constructor(dir: string, options: { decisionWaitMs?: number } = {}) {
     this.dir = dir;
+    this.decisionWaitMs = options.decisionWaitMs ?? DECISION_WAIT_MS;
   }
 
   private get actionsFile(): string {
@@ -124,10 +137,15 @@ export class DiskRemediationStore implements RemediationStore {
     return this.serial(() => this.append(action));
   }
 
-  private async append(action: Action): Promise<void> {
+  /** A tombstone line: the claim of `action.id` is withdrawn; list() forgets the id. */
+  release(action: Action): Promise<void> {
+    return this.serial(() => this.append({ id: action.id, released: true }));
+  }
+
+  private async append(line: Action | Released): Promise<void> {
     try {
       await mkdir(this.dir, { recursive: true });
-      await writeFileSynced(this.actionsFile, `${JSON.stringify(action)}\n`, 'a');
+      await writeFileSynced(this.actionsFile, `${JSON.stringify(line)}\n`, 'a');
     } catch (error) {
       throw await explainStorageError(error, this.actionsFile, 'remediation state');
     }
@@ -145,20 +163,30 @@ export class DiskRemediationStore implements RemediationStore {
     const byId = new Map<string, Action>();
     for (const line of text.split('\n')) {
       if (line.trim() === '') continue;
+      let parsed: unknown;
       try {
-        const action = JSON.parse(line) as Action;
-        byId.delete(action.id);
-        byId.set(action.id, action);
+        parsed = JSON.parse(line);
       } catch {
         // A line torn by a crash mid-write: the snapshot before it still stands.
+        continue;
       }
+      if (typeof parsed !== 'object' || parsed === null || typeof (parsed as { id?: unknown }).id !== 'string') continue; // not an action snapshot: skipped like a torn line
+      const action = parsed as Action | Released;
+      byId.delete(action.id);
+      if (!('released' in action)) byId.set(action.id, action);
     }
     return [...byId.values()].sort((a, b) => a.receivedAt.localeCompare(b.receivedAt));
   }
 
   async paused(): Promise<Pause | null> {
     const text = await readFile(this.pauseFile, 'utf8').catch(() => null);
-    return text === null ? null : (JSON.parse(text) as Pause);
+    if (text === null) return null;
+    try {
+      return JSON.parse(text) as Pause;
+    } catch {
+      // Our own file, damaged: a server-side fault (5xx, so Alertmanager retries), never a malformed request.
+      throw new FaiError(ErrorCodes.INTEGRITY, 'remediation state: the kill switch file (paused.json) is damaged; fai remediation pause or resume rewrites it');
+    }
   }
 
   async setPaused(pause: Pause | null): Promise<void> {
@@ -173,7 +201,7 @@ export class DiskRemediationStore implements RemediationStore {
   async exclusive<T>(key: string, work: () => Promise<T>): Promise<T> {
     const before = this.deciding.get(key) ?? Promise.resolve();
     const turn = before.then(async () => {
-      const held = await new RunbookLock(join(this.dir, `decide-${key}.lock`)).acquire(`remediation decision on ${key}`, { waitMs: DECISION_WAIT_MS });
+      const held = await new RunbookLock(join(this.dir, `decide-${key}.lock`)).acquire(`remediation decision on ${key}`, { waitMs: this.decisionWaitMs });
       try {
         return await work();
       } finally {
@@ -239,6 +267,20 @@ export class RedisRemediationStore implements RemediationStore {
         .hset(`${this.prefix}actions`, action.id, JSON.stringify(action))
         .zadd(`${this.prefix}order`, Date.parse(action.receivedAt), action.id)
         .exec();
+    });
+  }
+
+  /** Withdraws the claim: the dedup key (only while it still names this action) and the record, in one script. */
+  async release(action: Action): Promise<void> {
+    return this.guard(async () => {
+      await this.redis.eval(
+        "if redis.call('get', KEYS[1]) == ARGV[1] then redis.call('del', KEYS[1]) end redis.call('hdel', KEYS[2], ARGV[1]) redis.call('zrem', KEYS[3], ARGV[1]) return 1",
+        3,
+        `${this.prefix}dedup:${action.dedupKey}`,
+        `${this.prefix}actions`,
+        `${this.prefix}order`,
+        action.id,
+      );
     });
   }
 

@@ -40,8 +40,9 @@ function fromFastifyError(error: FastifyError): FaiError | null {
     default:
       break;
   }
-  // JSON.parse errors surface as a SyntaxError with statusCode 400.
-  if (error instanceof SyntaxError || (error.statusCode === 400 && error.name === 'SyntaxError')) {
+  // The body parser's JSON.parse errors surface as a SyntaxError it gave statusCode 400. A SyntaxError
+  // without one came from our own state (a damaged file or record): that is a 500, never the client's 400.
+  if (error.statusCode === 400 && error.name === 'SyntaxError') {
     return new FaiError(ErrorCodes.MALFORMED_BODY, `body: malformed JSON (${error.message})`, { field: 'body' });
   }
   return null;

@@ -37,4 +37,32 @@ describe('remediation decisions across instances (real Redis)', () => {
       await Promise.all(stores.map((store) => store.close()));
     }
   });
+
+  it('withdraws a claim whose decision failed: the dedup key is free again and the action is gone, on every instance', async () => {
+    const [a, b] = [new RedisRemediationStore(redis.url, 'fai:test-release:'), new RedisRemediationStore(redis.url, 'fai:test-release:')];
+    try {
+      const action = {
+        id: 'mk1-a1b2c3',
+        dedupKey: 'fp:1:downshift',
+        alert: { name: 'HighLLMLatency', severity: 'warning', fingerprint: 'fp', startsAt: '2026-11-28T09:59:00Z', labels: {} },
+        runbook: 'downshift' as const,
+        args: {},
+        mode: 'on' as const,
+        page: false,
+        status: 'received' as const,
+        reason: '',
+        plan: [],
+        receivedAt: '2026-11-28T10:00:00Z',
+        repeats: 0,
+      };
+      assert.deepEqual(await a.claim(action, 3600), { claimed: true });
+      assert.equal((await b.claim({ ...action, id: 'mk2-a1b2c3' }, 3600)).claimed, false, 'claimed: a second instance sees a duplicate');
+      await a.release(action);
+      assert.equal(await b.get(action.id), undefined);
+      assert.deepEqual(await b.list(), []);
+      assert.deepEqual(await b.claim({ ...action, id: 'mk3-a1b2c3' }, 3600), { claimed: true }, 'the retry is decided afresh');
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
 });

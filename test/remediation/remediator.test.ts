@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -134,6 +134,49 @@ describe('the remediation policy', () => {
 });
 
 describe('the remediator', () => {
+  it('decides, or withdraws its claim: a busy decision lock answers 503 naming no holder, and the retry runs the runbook exactly once', async () => {
+    const here = join(dir, `busy-${n++}`);
+    const { runbooks, applied } = recordingRunbooks();
+    const store = new DiskRemediationStore(join(here, 'remediation'), { decisionWaitMs: 200 });
+    const remediator = new Remediator({ policy: PolicySchema.parse(parse(POLICY)), store, runbooks, state: { lock: new RunbookLock(join(here, 'lock')), audit: new AuditLog(join(here, 'audit.jsonl')) }, now: () => new Date('2026-11-28T10:00:00Z') });
+    // Another decision on downshift holds its lock (a live holder: this process).
+    const held = await new RunbookLock(join(here, 'remediation', 'decide-downshift.lock')).acquire('remediation decision on downshift');
+    await assert.rejects(remediator.receive(payload('firing', 'HighLLMLatency')), (error: FaiError) => {
+      assert.equal(error.code, 'FAI_ERR_UNAVAILABLE', 'a 503: Alertmanager retries it (it does not retry a 409)');
+      assert.match(error.message, /another decision holds a lock/);
+      assert.ok(!error.message.includes(String(process.pid)) && !error.message.includes(here), 'no holder pid, host or path in the answer');
+      return true;
+    });
+    assert.deepEqual(await store.list(), [], 'no half-recorded action stays behind');
+    await held.release();
+    const [retry] = await remediator.receive(payload('firing', 'HighLLMLatency'));
+    assert.equal(retry!.decision, 'queued', 'the retry acts: not answered duplicate');
+    await remediator.drain();
+    const [again] = await remediator.receive(payload('firing', 'HighLLMLatency'));
+    assert.equal(again!.decision, 'duplicate', 'once decided, a repeat is a duplicate');
+    await remediator.drain();
+    assert.deepEqual(applied, ['apply downshift'], 'exactly one run');
+  });
+
+  it('decides, or withdraws its claim: a damaged state file is a 5xx (never 400 malformed body), and once it is repaired the retry runs exactly once', async () => {
+    const { remediator, store, applied } = setup();
+    const remediationDir = (store as unknown as { dir: string }).dir;
+    await mkdir(remediationDir, { recursive: true });
+    await writeFile(join(remediationDir, 'paused.json'), '{"by": "ops", "at": ');
+    await assert.rejects(remediator.receive(payload('firing', 'HighLLMLatency')), (error: FaiError) => {
+      assert.equal(error.code, 'FAI_ERR_UNAVAILABLE');
+      assert.match(error.message, /damaged/);
+      return true;
+    });
+    await assert.rejects(remediator.receive(payload('firing', 'HighLLMLatency')), (error: FaiError) => error.code === 'FAI_ERR_UNAVAILABLE', 'still failing, still not a duplicate');
+    assert.equal((await store.list()).length, 0);
+    await rm(join(remediationDir, 'paused.json'));
+    const [retry] = await remediator.receive(payload('firing', 'HighLLMLatency'));
+    assert.equal(retry!.decision, 'queued');
+    await remediator.drain();
+    assert.deepEqual(applied, ['apply downshift']);
+  });
+
   it('runs a firing alert once through the engine; repeats and a restarted service only count duplicates', async () => {
     const { remediator, make, store, audit, applied, metrics } = setup();
     const [decision] = await remediator.receive(payload('firing', 'HighLLMLatency'));

@@ -32,4 +32,19 @@ describe('error mapping under an outage', () => {
     assert.equal(outage[0]!.err, undefined, 'no stack trace');
     assert.equal(lines.filter((l) => l.msg === 'unhandled error').length, 3);
   });
+
+  it('answers 400 malformed body only for a body that did not parse; a SyntaxError from our own state is a 500', async () => {
+    const app = Fastify({ logger: false });
+    installErrorHandling(app);
+    app.post('/echo', async (request) => request.body);
+    app.get('/state', async () => JSON.parse('{"damaged": '));
+    await app.ready();
+    const malformed = await app.inject({ method: 'POST', url: '/echo', headers: { 'content-type': 'application/json' }, payload: '{"a": ' });
+    assert.equal(malformed.statusCode, 400);
+    assert.equal(malformed.json().error.code, ErrorCodes.MALFORMED_BODY);
+    const state = await app.inject({ url: '/state' });
+    assert.equal(state.statusCode, 500, 'a damaged file or record of ours is not the client\'s malformed request');
+    assert.equal(state.json().error.code, ErrorCodes.INTERNAL);
+    await app.close();
+  });
 });
