@@ -243,9 +243,14 @@ export class CloudHub {
       const cid = pending.pop()!;
       if (live.has(key(cid))) continue;
       live.add(key(cid));
-      // A live object with a missing or corrupt child is reported by restore; gc keeps what it can reach.
-      const links = await this.blocks.links(cid).catch(() => []);
-      pending.push(...links);
+      // gc never guesses: a block it cannot read (I/O error, missing, corrupt) may have children it
+      // would then sweep as unreached. The mark phase aborts, and nothing at all is removed.
+      try {
+        pending.push(...(await this.blocks.links(cid)));
+      } catch (error) {
+        this.metrics?.hubGcRunsTotal.inc({ outcome: 'aborted' });
+        throw gcAborted(cid, error);
+      }
     }
     let kept = 0;
     let removed = 0;
@@ -259,6 +264,7 @@ export class CloudHub {
       }
     }
     const tempRemoved = await this.blocks.removeStaleTemp(cutoff);
+    this.metrics?.hubGcRunsTotal.inc({ outcome: 'completed' });
     return { kept, removed, spared, tempRemoved };
   }
 
@@ -276,4 +282,15 @@ export class CloudHub {
     await this.blocks.close();
     await this.metadata.close();
   }
+}
+
+/** Why a gc stopped before its sweep: 503 for an I/O fault (retry later), 500 for a missing or corrupt block (repair or delete its record). */
+function gcAborted(cid: CID, error: unknown): FaiError {
+  const damaged = error instanceof BlockError && error.errorType !== 'io' && error.errorType !== 'timeout';
+  const what = error instanceof Error ? error.message : String(error);
+  return new FaiError(
+    damaged ? ErrorCodes.INTEGRITY : ErrorCodes.UNAVAILABLE,
+    `gc aborted before its sweep, nothing removed: block ${cid}, reached from a live record, could not be read (${what})${damaged ? '; restore or delete the object that holds it' : '; run gc again later'}`,
+    { cause: error },
+  );
 }

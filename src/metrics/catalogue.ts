@@ -295,6 +295,14 @@ export const catalogue = {
     guide: true,
     labels: { error_type: { values: ['hash_mismatch', 'malformed_cid', 'missing_block', 'timeout', 'io'] } },
   },
+  hubGcRunsTotal: {
+    name: 'hub_gc_runs_total',
+    help: 'Cloud Hub garbage collections: completed, or aborted before the sweep because a block reached from a live record could not be read (nothing was removed).',
+    type: 'counter',
+    group: 'hub',
+    guide: false,
+    labels: { outcome: { values: ['completed', 'aborted'] } },
+  },
   redisMetadataLatencySeconds: {
     name: 'redis_metadata_latency_seconds',
     help: 'Latency of Cloud Hub metadata operations, in seconds.',

@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import { NextToLast } from 'blockstore-fs/sharding';
 import { BlockError, BlockStore, CloudHub, EmbeddedMetadataStore, parseCid, rawCid } from '../../src/hub/index.ts';
 import { catalogue, createMetrics, readHistogram, readSamples } from '../../src/metrics/index.ts';
+import type { FaiError } from '../../src/errors/index.ts';
 
 let root: string;
 before(async () => {
@@ -134,6 +135,39 @@ describe('CloudHub (embedded store)', () => {
     assert.deepEqual((await hub.retrieve(live.cid)).value, recipe);
     assert.equal((await hub.retrieve(pinned.cid)).bytes?.length, 2 * 1024 * 1024 + 5);
     await assert.rejects(hub.retrieve(old.cid));
+    await hub.close();
+  });
+
+  it('never guesses: a block of a pinned checkpoint it cannot read (EMFILE, then a corrupt block) aborts gc before the sweep, removes nothing, and is counted', async () => {
+    const { hub, dir, metrics } = setup();
+    const bytes = new Uint8Array(3 * 1024 * 1024).map((_, i) => (i * 7) % 251);
+    const pinned = await hub.storeBytes(bytes);
+    await hub.pin(pinned.cid);
+    const orphan = await rawCid(new TextEncoder().encode('orphan'));
+    await new BlockStore(join(dir, 'blocks')).put(orphan, new TextEncoder().encode('orphan'));
+    for (const file of await blockFiles(join(dir, 'blocks'))) await utimes(file, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    const before = (await blockFiles(join(dir, 'blocks'))).sort();
+    const blocks = (hub as unknown as { blocks: BlockStore }).blocks;
+    const links = blocks.links.bind(blocks);
+    // One injected EMFILE on the root's read.
+    let injected = 0;
+    blocks.links = async (cid) => {
+      if (injected++ === 0) throw new BlockError('io', 'cannot read block: EMFILE: too many open files', { cause: Object.assign(new Error('EMFILE'), { code: 'EMFILE' }) });
+      return links(cid);
+    };
+    await assert.rejects(hub.gc(), (error: FaiError) => error.code === 'FAI_ERR_UNAVAILABLE' && /gc aborted before its sweep, nothing removed/.test(error.message));
+    assert.deepEqual((await blockFiles(join(dir, 'blocks'))).sort(), before, 'not one block removed, not even the orphan');
+    // A corrupt root block: same.
+    blocks.links = links;
+    const { dir: shard, file } = new NextToLast().encode(parseCid(pinned.cid));
+    const rootFile = join(dir, 'blocks', shard, file);
+    await writeFile(rootFile, Buffer.from('not the bytes of the root'));
+    await utimes(rootFile, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    await assert.rejects(hub.gc(), (error: FaiError) => error.code === 'FAI_ERR_INTEGRITY' && /nothing removed/.test(error.message));
+    assert.deepEqual((await blockFiles(join(dir, 'blocks'))).sort(), before);
+    const runs = Object.fromEntries((await readSamples(metrics.registry, catalogue.hubGcRunsTotal)).map((s) => [s.labels.outcome, s.value]));
+    assert.equal(runs.aborted, 2);
+    assert.equal(runs.completed ?? 0, 0);
     await hub.close();
   });
 
