@@ -3,3 +3,4 @@ export { parseNvidiaSmiComputeApps, startVramSampler, type VramSampler, type Vra
 export { lowerThreadPriority, startTsWorker } from './ts-worker.ts';
 export { writeFileAtomic, writeFileSynced } from './atomic-file.ts';
 export { PROJECT_ROOT } from './project-root.ts';
+export { isSameProcess, processStart } from './process-identity.ts';

@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * A process told apart from a later one that got the same pid (after a reboot, or once pids wrap):
+ * the boot's id and the process's start time in clock ticks since boot (field 22 of
+ * /proc/<pid>/stat). Undefined where there is no /proc (not Linux) or the process is gone: callers
+ * then fall back to the pid alone. Read synchronously: two small /proc reads, no disk.
+ */
+export function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may hold spaces or parentheses itself.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const startTicks = fields[19];
+    if (startTicks === undefined) return undefined;
+    return `${bootId()}:${startTicks}`;
+  } catch {
+    return undefined;
+  }
+}
+
+let boot: string | undefined;
+function bootId(): string {
+  boot ??= readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+  return boot;
+}
+
+/** Whether `pid` runs and, when its start was recorded, is still the process that recorded it (not a later one with its pid). */
+export function isSameProcess(pid: number, start: string | undefined): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  if (start === undefined) return true;
+  const now = processStart(pid);
+  return now === undefined || now === start;
+}
