@@ -248,9 +248,14 @@ export function buildProgram(): Command {
   runbook
     .command('audit')
     .description('the audit log of runbook runs')
-    .option('--verify', 'check the hash chain; exit 2 at the first tampered line')
+    .option('--verify', 'check the HMAC chain (AUDIT_KEY) and the recorded head; exit 2 naming the first bad entry')
+    .option('--head <seq:hash>', 'with --verify: the head the service logged ("audit head #SEQ HASH"), when there is no Redis', (value: string) => {
+      const match = /^#?(\d+):([0-9a-f]{64})$/.exec(value.trim());
+      if (match === null) throw new InvalidArgumentError('--head must be SEQ:HASH (the sequence and the 64-hex hash of an "audit head" log line)');
+      return { seq: Number(match[1]), hash: match[2]! };
+    })
     .option('--json', 'print JSON')
-    .action(async (options: { json?: boolean; verify?: boolean }) => {
+    .action(async (options: { json?: boolean; verify?: boolean; head?: { seq: number; hash: string } }) => {
       process.exitCode = await (await commands.runbook()).runbookAudit(options);
     });
   const common = (command: Command) => command.option('--dry-run', 'print the plan and change nothing').option('--yes', 'confirm a destructive runbook').option('--json', 'print the result as JSON');

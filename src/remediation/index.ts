@@ -60,7 +60,8 @@ export async function openRemediation(options: {
     policy,
     store,
     runbooks: runbooks(deployment),
-    state: stateFiles(deployment),
+    // Each new audit head goes to the service's log: a record of the chain's end outside the file.
+    state: stateFiles(deployment, options.log === undefined ? {} : { onHead: (head) => options.log!(`audit head #${head.seq} ${head.hash}`, { auditHead: head }) }),
     ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
     ...(deployment.alertmanager === null ? {} : { pager: alertmanagerPager(deployment.alertmanager) }),
     ...(options.log === undefined ? {} : { log: options.log }),

@@ -1,6 +1,9 @@
-import { createHash } from 'node:crypto';
-import { mkdir, readFile, truncate } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { chmod, link, mkdir, readFile, rename, truncate, unlink } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import { ErrorCodes, FaiError } from '../errors/index.ts';
 import { writeFileSynced } from '../system/index.ts';
 import { RunbookLock } from './lock.ts';
 
@@ -18,22 +21,82 @@ export interface AuditEntry {
    */
   readonly outcome: 'planned' | 'refused' | 'started' | 'verified' | 'undone' | 'failed' | 'recovered';
   readonly detail: string;
+  /** A note the person who approved or ran it typed: never the actor. */
+  readonly note?: string;
   /** Hash of the previous entry ("" for the first). */
   readonly prev: string;
-  /** sha-256 of this entry without `hash`, chained through `prev`. */
+  /** `hmac-sha256`: `hash` is keyed by the audit key. Absent in entries written before the log was keyed (a plain sha-256). */
+  readonly alg?: 'hmac-sha256';
+  /** HMAC-SHA256 (with the audit key) of this entry without `hash`, chained through `prev`. */
   readonly hash: string;
 }
 
-function digest(entry: Omit<AuditEntry, 'hash'>): string {
-  return createHash('sha256').update(JSON.stringify(entry)).digest('hex');
+/** The last entry's sequence and hash, recorded away from the log: a removed tail is caught against it. */
+export interface AuditHead {
+  readonly seq: number;
+  readonly hash: string;
+}
+
+/** Where the head is recorded besides the service's log line (Redis when the deployment has one). */
+export interface AuditHeadStore {
+  record(head: AuditHead): Promise<void>;
+  read(): Promise<AuditHead | null>;
+}
+
+function digest(entry: Omit<AuditEntry, 'hash'>, key: Uint8Array): string {
+  if (entry.alg === undefined) return createHash('sha256').update(JSON.stringify(entry)).digest('hex');
+  return createHmac('sha256', key).update(JSON.stringify(entry)).digest('hex');
+}
+
+export interface AuditLogOptions {
+  /**
+   * The HMAC key: kept outside the log, so whoever can write the file cannot forge its chain. By
+   * default AUDIT_KEY, or else the key file `audit.key` beside the log (see auditKey).
+   */
+  key?: Uint8Array;
+  head?: AuditHeadStore;
+  /** Told each new head: the service writes it to its log, a second record outside the file. */
+  onHead?: (head: AuditHead) => void;
+}
+
+/**
+ * The audit key: AUDIT_KEY (at least 32 characters), or else a random key kept in `keyFile` (mode
+ * 0600, created on first use) — outside the log, but on its disk: set AUDIT_KEY to keep the key off
+ * the machine whose files it protects.
+ */
+export async function auditKey(keyFile: string, env: Readonly<Record<string, string | undefined>> = process.env): Promise<Uint8Array> {
+  const fromEnv = env.AUDIT_KEY?.trim();
+  if (fromEnv !== undefined && fromEnv !== '') {
+    if (fromEnv.length < 32) throw new FaiError(ErrorCodes.CONFIG, 'env.AUDIT_KEY: at least 32 characters (for example: openssl rand -hex 32)', { field: 'env.AUDIT_KEY' });
+    return Buffer.from(fromEnv);
+  }
+  const existing = await readFile(keyFile, 'utf8').catch(() => null);
+  if (existing !== null) return Buffer.from(existing.trim());
+  await mkdir(dirname(keyFile), { recursive: true });
+  // Written whole to a file of our own, then linked into place: a reader never sees it half-written,
+  // and of two processes creating it at once, one link wins and both use its key.
+  const temporary = `${keyFile}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await writeFileSynced(temporary, randomBytes(32).toString('hex'), 'wx');
+    await chmod(temporary, 0o600);
+    await link(temporary, keyFile).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EEXIST') throw error;
+    });
+  } finally {
+    await unlink(temporary).catch(() => undefined);
+  }
+  return Buffer.from((await readFile(keyFile, 'utf8')).trim());
 }
 
 type NewEntry = Omit<AuditEntry, 'seq' | 'time' | 'prev' | 'hash'>;
 
 /**
- * The audit log: JSON lines, appended and fsynced, each entry hashing the one before it, so an
- * edited, removed or reordered entry breaks the chain at that line. Only ever appended to, but for
- * cutting off a torn tail (below).
+ * The audit log: JSON lines, appended and fsynced, each entry carrying the HMAC of its content and
+ * of the entry before it, keyed outside the file (AUDIT_KEY). An edited, removed or reordered entry
+ * breaks the chain at that line, and whoever can write the file but lacks the key cannot compute a
+ * new chain. A removed tail leaves a chain that holds: the head (last sequence and hash) is recorded
+ * elsewhere — the head store (Redis) and the service's log line — and `verify` checks against it.
+ * Only ever appended to, but for cutting off a torn tail (below).
  *
  * Crashes: appends take turns under a RunbookLock (the deployment lock's class), so a lock left by a
  * killed appender is recovered, and the recovery is recorded as an entry. A last line a crash tore
@@ -43,10 +106,18 @@ type NewEntry = Omit<AuditEntry, 'seq' | 'time' | 'prev' | 'hash'>;
 export class AuditLog {
   readonly path: string;
   private readonly lock: RunbookLock;
+  private readonly options: AuditLogOptions;
+  private keyed: Promise<Uint8Array> | undefined;
 
-  constructor(path: string) {
+  constructor(path: string, options: AuditLogOptions = {}) {
     this.path = path;
     this.lock = new RunbookLock(`${path}.lock`);
+    this.options = options;
+  }
+
+  private key(): Promise<Uint8Array> {
+    this.keyed ??= this.options.key !== undefined ? Promise.resolve(this.options.key) : auditKey(join(dirname(this.path), 'audit.key'));
+    return this.keyed;
   }
 
   private async text(): Promise<string> {
@@ -61,7 +132,15 @@ export class AuditLog {
     const lines = text.split('\n');
     // A complete file ends with a newline: the last element is ''. Anything else is a line cut short.
     const tail = lines.pop() ?? '';
-    const entries = lines.filter((line) => line.trim() !== '').map((line) => JSON.parse(line) as AuditEntry);
+    const entries = lines.flatMap((line, index) => {
+      if (line.trim() === '') return [];
+      try {
+        return [JSON.parse(line) as AuditEntry];
+      } catch {
+        // Our own file, damaged mid-way: not a request's fault, and not something to append after.
+        throw new FaiError(ErrorCodes.INTEGRITY, `the audit log is damaged at line ${index + 1} (not JSON): fai runbook audit --verify`);
+      }
+    });
     if (tail.trim() === '') return { entries, torn: undefined };
     try {
       // A whole entry whose newline never came is still an entry.
@@ -98,6 +177,17 @@ export class AuditLog {
       // A whole last entry without its newline: give it one before the next.
       await writeFileSynced(this.path, '\n', 'a');
     }
+    if (entries.some((e) => e.alg === undefined)) {
+      // Unkeyed entries where a keyed head was recorded: the log was rewritten. Nothing is appended to it.
+      if ((await this.recordedHead()) !== null) throw new FaiError(ErrorCodes.INTEGRITY, 'the audit log holds unkeyed entries though a keyed head was recorded: it was rewritten (fai runbook audit --verify)');
+      // A log written before the log was keyed: archived whole, and the keyed log starts by naming it.
+      const archive = `${this.path}.unkeyed-${Date.now()}`;
+      await rename(this.path, archive);
+      const last = entries.at(-1);
+      entries = [];
+      torn = undefined;
+      entries = (await this.write(entries, { actor: entry.actor, runbook: entry.runbook, args: {}, plan: [], outcome: 'recovered', detail: `the unkeyed log before this one (${last?.seq ?? 0} entries, last hash ${last?.hash ?? ''}) was archived as ${basename(archive)}` })).entries;
+    }
     if (torn !== undefined) {
       await truncate(this.path, Buffer.byteLength(text) - Buffer.byteLength(torn));
       entries = (await this.write(entries, { actor: entry.actor, runbook: entry.runbook, args: {}, plan: [], outcome: 'recovered', detail: `a torn last line (${Buffer.byteLength(torn)} bytes of an entry a crash cut short, never acknowledged) was removed` })).entries;
@@ -107,17 +197,35 @@ export class AuditLog {
 
   private async write(entries: AuditEntry[], entry: NewEntry): Promise<{ entry: AuditEntry; entries: AuditEntry[] }> {
     const previous = entries.at(-1);
-    const body = { seq: (previous?.seq ?? 0) + 1, time: new Date().toISOString(), ...entry, prev: previous?.hash ?? '' };
-    const full: AuditEntry = { ...body, hash: digest(body) };
+    const body = { seq: (previous?.seq ?? 0) + 1, time: new Date().toISOString(), ...entry, prev: previous?.hash ?? '', alg: 'hmac-sha256' as const };
+    const full: AuditEntry = { ...body, hash: digest(body, await this.key()) };
     await writeFileSynced(this.path, `${JSON.stringify(full)}\n`, 'a');
+    await this.recordHead({ seq: full.seq, hash: full.hash });
     return { entry: full, entries: [...entries, full] };
   }
 
-  /** null when the chain holds; otherwise the first line that breaks it and why (a torn last line says so). */
-  async verify(): Promise<{ line: number; reason: string } | null> {
+  /** The head goes out of the file: to the service's log line, and to the head store (a failure there is logged, the entry stands). */
+  private async recordHead(head: AuditHead): Promise<void> {
+    this.options.onHead?.(head);
+    await this.options.head?.record(head).catch(() => undefined);
+  }
+
+  /** The head recorded outside the file, if a head store is configured and holds one. */
+  async recordedHead(): Promise<AuditHead | null> {
+    return (await this.options.head?.read().catch(() => null)) ?? null;
+  }
+
+  /**
+   * null when the chain holds; otherwise the first entry that breaks it and why (a torn last line says
+   * so). `head` (from the service's log line, `--head SEQ:HASH`) or else the head store's record is
+   * what the log must still reach: entries removed from its end are reported against it.
+   */
+  async verify(options: { head?: AuditHead } = {}): Promise<{ line: number; seq?: number; reason: string } | null> {
+    const key = await this.key();
     const text = await this.text();
     const lines = text.split('\n').filter((line) => line.trim() !== '');
     let prev = '';
+    const entries: AuditEntry[] = [];
     for (let i = 0; i < lines.length; i++) {
       let entry: AuditEntry;
       try {
@@ -127,11 +235,68 @@ export class AuditLog {
         return { line: i + 1, reason: 'not JSON' };
       }
       const { hash, ...body } = entry;
-      if (entry.prev !== prev) return { line: i + 1, reason: 'does not follow the entry before it (removed or reordered entries)' };
-      if (digest(body) !== hash) return { line: i + 1, reason: 'its content does not match its hash (edited)' };
-      if (entry.seq !== i + 1) return { line: i + 1, reason: `sequence ${entry.seq}, expected ${i + 1}` };
+      const at = { line: i + 1, seq: entry.seq };
+      if (entry.prev !== prev) return { ...at, reason: 'does not follow the entry before it (removed or reordered entries)' };
+      // An unkeyed entry proves nothing: anyone can compute a plain hash (a log written before it was
+      // keyed is archived by the first keyed append, so a current log holds none).
+      if (entry.alg !== 'hmac-sha256') return { ...at, reason: entry.alg === undefined ? 'not keyed: a plain hash anyone can recompute (rewritten without the audit key)' : `unknown algorithm ${String(entry.alg)}` };
+      if (digest(body, key) !== hash) return { ...at, reason: 'its content does not match its HMAC (edited, or written with another AUDIT_KEY)' };
+      if (entry.seq !== i + 1) return { ...at, reason: `sequence ${entry.seq}, expected ${i + 1}` };
       prev = hash;
+      entries.push(entry);
+    }
+    const head = options.head ?? (await this.recordedHead());
+    if (head !== null) {
+      const last = entries.at(-1);
+      if (last === undefined || last.seq < head.seq) {
+        return { line: lines.length + 1, seq: (last?.seq ?? 0) + 1, reason: `the log ends at entry ${last?.seq ?? 0}, but its head was recorded at entry ${head.seq}: entries were removed from its end` };
+      }
+      const atHead = entries[head.seq - 1];
+      if (atHead !== undefined && atHead.hash !== head.hash) return { line: head.seq, seq: head.seq, reason: 'not the entry recorded as the head (the log was rewritten from here)' };
     }
     return null;
+  }
+}
+
+/**
+ * The audit head in Redis, one key per host and log file. Raised only, never lowered (a script
+ * compares sequences), so a removed tail cannot be hidden by re-recording an earlier head through
+ * the log. One short connection per call: appends are rare (runbook runs), and the CLI must exit.
+ */
+export class RedisAuditHead implements AuditHeadStore {
+  private readonly url: string;
+  readonly key: string;
+
+  constructor(url: string, logPath: string) {
+    this.url = url;
+    this.key = `fai:audit:head:${hostname()}:${resolve(logPath)}`;
+  }
+
+  private async with<T>(work: (redis: Redis) => Promise<T>): Promise<T> {
+    const redis = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 1, commandTimeout: 2_000, connectTimeout: 2_000, retryStrategy: () => null });
+    redis.on('error', () => undefined);
+    try {
+      await redis.connect();
+      return await work(redis);
+    } finally {
+      redis.disconnect();
+    }
+  }
+
+  async record(head: AuditHead): Promise<void> {
+    await this.with((redis) =>
+      redis.eval(
+        "local cur = redis.call('get', KEYS[1]) if cur and cjson.decode(cur).seq >= tonumber(ARGV[1]) then return 0 end redis.call('set', KEYS[1], ARGV[2]) return 1",
+        1,
+        this.key,
+        String(head.seq),
+        JSON.stringify(head),
+      ),
+    );
+  }
+
+  async read(): Promise<AuditHead | null> {
+    const text = await this.with((redis) => redis.get(this.key));
+    return text === null ? null : (JSON.parse(text) as AuditHead);
   }
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import { RUNBOOKS, type RunbookName } from '../ops/index.ts';
-import { AuditLog } from './audit.ts';
+import { AuditLog, RedisAuditHead, type AuditHead } from './audit.ts';
 import { clearCacheRunbook } from './cache.ts';
 import { healthCheckRunbook, metricsCheckRunbook } from './checks.ts';
 import { regulationStrictRunbook } from './regulation.ts';
@@ -13,7 +13,7 @@ import { pinUpdateRunbook } from './pins.ts';
 import { emergencyStopRunbook, restartWorkersRunbook, rollbackRunbook } from './processes.ts';
 import { canaryPromoteRunbook, downshiftRunbook } from './traffic.ts';
 
-export { AuditLog, type AuditEntry } from './audit.ts';
+export { AuditLog, auditKey, RedisAuditHead, type AuditEntry, type AuditHead, type AuditHeadStore } from './audit.ts';
 export { loadDeployment, parseDeployment, requirePart, type Deployment } from './deployment.ts';
 export { backendFor, ComposeBackend, LocalBackend, type Backend, type ProcessStatus } from './backend.ts';
 export { runRunbook, type Plan, type Runbook, type RunOptions, type RunResult, type Step } from './engine.ts';
@@ -41,8 +41,14 @@ export function runbooks(deployment: Deployment): Record<RunbookName, Runbook<Re
   return all;
 }
 
-export function stateFiles(deployment: Deployment): { lock: RunbookLock; audit: AuditLog } {
-  return { lock: new RunbookLock(join(deployment.stateDir, 'runbook.lock')), audit: new AuditLog(join(deployment.stateDir, 'audit.jsonl')) };
+/**
+ * The deployment's lock and audit log. The audit head is recorded in the deployment's Redis when it
+ * has one; `onHead` is how the service also writes it to its log.
+ */
+export function stateFiles(deployment: Deployment, options: { onHead?: (head: AuditHead) => void } = {}): { lock: RunbookLock; audit: AuditLog } {
+  const path = join(deployment.stateDir, 'audit.jsonl');
+  const head = deployment.redisUrl === null ? undefined : new RedisAuditHead(deployment.redisUrl, path);
+  return { lock: new RunbookLock(join(deployment.stateDir, 'runbook.lock')), audit: new AuditLog(path, { ...(head === undefined ? {} : { head }), ...options }) };
 }
 
 export async function runNamed(deployment: Deployment, name: string, args: Record<string, unknown>, options: RunOptions): Promise<RunResult> {

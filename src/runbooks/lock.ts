@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
@@ -65,7 +65,7 @@ export class RunbookLock {
       const nonce = randomBytes(8).toString('hex');
       try {
         const owner: LockOwner = { pid: process.pid, host: hostname(), runbook, startedAt: new Date().toISOString(), nonce, ...withStart(process.pid) };
-        await writeFileSynced(this.path, JSON.stringify(owner), 'wx');
+        await this.create(JSON.stringify(owner), nonce);
         return { recovered, release: () => this.release(nonce) };
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
@@ -88,6 +88,21 @@ export class RunbookLock {
         if (await this.removeDead(seen)) recovered = holder ?? { pid: 0, host: hostname(), runbook: 'unknown (unreadable lock file)', startedAt: 'unknown' };
         else await new Promise((resolve) => setTimeout(resolve, 1 + Math.random() * 4));
       }
+    }
+  }
+
+  /**
+   * Creates the lock file whole: the owner is written to a file of our own, then hard-linked to the
+   * lock's name (link fails with EEXIST when the lock exists, as O_EXCL would). A holder killed at any
+   * point leaves either no lock or a complete one naming it — never an empty file nobody can judge.
+   */
+  private async create(text: string, nonce: string): Promise<void> {
+    const temporary = `${this.path}.${nonce}.tmp`;
+    await writeFileSynced(temporary, text, 'wx');
+    try {
+      await link(temporary, this.path);
+    } finally {
+      await unlink(temporary).catch(() => undefined);
     }
   }
 
@@ -120,7 +135,7 @@ export class RunbookLock {
     for (let generation = 1; generation <= 8; generation++) {
       const marker = `${this.path}.takeover-${id}-${generation}`;
       try {
-        await writeFileSynced(marker, JSON.stringify({ pid: process.pid, host: hostname(), ...withStart(process.pid) }), 'wx');
+        await this.createMarker(marker);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
         // Another caller is taking this file over. If it died doing so, the next generation's marker is free to take.
@@ -142,6 +157,16 @@ export class RunbookLock {
       }
     }
     return false;
+  }
+
+  private async createMarker(marker: string): Promise<void> {
+    const temporary = `${marker}.${randomBytes(4).toString('hex')}.tmp`;
+    await writeFileSynced(temporary, JSON.stringify({ pid: process.pid, host: hostname(), ...withStart(process.pid) }), 'wx');
+    try {
+      await link(temporary, marker);
+    } finally {
+      await unlink(temporary).catch(() => undefined);
+    }
   }
 
   /** Removes the lock file only while it is still this taking's (a lock wrongly taken over is not removed under its new holder). */

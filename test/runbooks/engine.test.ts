@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createHash, createHmac } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FaiError } from '../../src/errors/index.ts';
-import { AuditLog, parseDeployment, parseWeights, readPins, renderUpstream, RunbookLock, runNamed, runRunbook, type Runbook } from '../../src/runbooks/index.ts';
+import { AuditLog, parseDeployment, parseWeights, readPins, renderUpstream, RunbookLock, runNamed, runRunbook, type AuditEntry, type AuditHead, type Runbook } from '../../src/runbooks/index.ts';
 
 let dir: string;
 before(async () => {
@@ -151,6 +152,8 @@ describe('runbook engine', () => {
   });
 });
 
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 describe('audit log', () => {
   it('detects an edited, a removed and a reordered entry', async () => {
     const audit = new AuditLog(join(dir, 'tamper.jsonl'));
@@ -158,11 +161,101 @@ describe('audit log', () => {
     assert.equal(await audit.verify(), null);
     const lines = (await readFile(audit.path, 'utf8')).trim().split('\n');
     await writeFile(audit.path, `${[lines[0], lines[1]!.replace('"undone"', '"verified"'), lines[2], lines[3]].join('\n')}\n`);
-    assert.deepEqual(await audit.verify(), { line: 2, reason: 'its content does not match its hash (edited)' });
+    assert.deepEqual(await audit.verify(), { line: 2, seq: 2, reason: 'its content does not match its HMAC (edited, or written with another AUDIT_KEY)' });
     await writeFile(audit.path, `${[lines[0], lines[2], lines[3]].join('\n')}\n`);
     assert.equal((await audit.verify())?.line, 2, 'a removed entry breaks the chain');
     await writeFile(audit.path, `${[lines[0], lines[2], lines[1], lines[3]].join('\n')}\n`);
     assert.equal((await audit.verify())?.line, 2, 'a reordered entry breaks the chain');
+  });
+
+  it('is tamper-evident: an entry rewritten with its hashes recomputed (no key, or another key) is reported at that entry', async () => {
+    const audit = new AuditLog(join(dir, 'rewritten.jsonl'), { key: Buffer.from('k'.repeat(40)) });
+    for (const actor of ['alice', 'bob', 'carol']) await audit.append({ actor, runbook: 'rollback', args: {}, plan: ['x'], outcome: 'verified', detail: `by ${actor}` });
+    assert.equal(await audit.verify(), null);
+    const entries = (await readFile(audit.path, 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as AuditEntry);
+    // The issue's attack: change who acted and what was done, then recompute every hash after it.
+    const rechain = (hashOf: (body: object) => string, withAlg: boolean) => {
+      let prev = '';
+      return entries.map((entry, i) => {
+        const { hash: _hash, alg: _alg, ...rest } = entry;
+        const body = { ...rest, ...(i === 1 ? { actor: 'mallory', detail: 'by mallory' } : {}), prev, ...(withAlg ? { alg: 'hmac-sha256' } : {}) };
+        const hash = hashOf(body);
+        prev = hash;
+        return JSON.stringify({ ...body, hash });
+      });
+    };
+    await writeFile(audit.path, `${rechain((body) => createHash('sha256').update(JSON.stringify(body)).digest('hex'), false).join('\n')}\n`);
+    assert.deepEqual(await audit.verify(), { line: 1, seq: 1, reason: 'not keyed: a plain hash anyone can recompute (rewritten without the audit key)' }, 'a plain sha-256 chain is not the keyed one');
+    await writeFile(audit.path, `${rechain((body) => createHmac('sha256', 'another key that is long enough!!').update(JSON.stringify(body)).digest('hex'), true).join('\n')}\n`);
+    assert.deepEqual((await audit.verify())?.seq, 1, 'an HMAC with another key is reported from the first entry');
+    // Only entry 2 edited, its HMAC guessed from the content (no key): reported at entry 2.
+    const original = await (async () => {
+      const fresh = new AuditLog(join(dir, 'rewritten-2.jsonl'), { key: Buffer.from('k'.repeat(40)) });
+      for (const actor of ['alice', 'bob', 'carol']) await fresh.append({ actor, runbook: 'rollback', args: {}, plan: ['x'], outcome: 'verified', detail: `by ${actor}` });
+      return fresh;
+    })();
+    const lines = (await readFile(original.path, 'utf8')).trim().split('\n');
+    await writeFile(original.path, `${[lines[0], lines[1]!.replace('"actor":"bob"', '"actor":"mallory"'), lines[2]].join('\n')}\n`);
+    assert.deepEqual(await original.verify(), { line: 2, seq: 2, reason: 'its content does not match its HMAC (edited, or written with another AUDIT_KEY)' });
+  });
+
+  it('reports the last entry deleted: against the head recorded outside the file (a head store, or the head the service logged)', async () => {
+    const heads: AuditHead[] = [];
+    const store = { record: async (head: AuditHead) => void heads.push(head), read: async () => heads.at(-1) ?? null };
+    const logged: string[] = [];
+    const audit = new AuditLog(join(dir, 'truncated.jsonl'), { key: Buffer.from('k'.repeat(40)), head: store, onHead: (head) => logged.push(`audit head #${head.seq} ${head.hash}`) });
+    for (const outcome of ['started', 'verified', 'started'] as const) await audit.append({ actor: 'ops', runbook: 'rollback', args: {}, plan: [], outcome, detail: outcome });
+    assert.equal(await audit.verify(), null);
+    assert.equal(logged.length, 3);
+    const text = await readFile(audit.path, 'utf8');
+    const lines = text.trim().split('\n');
+    await writeFile(audit.path, `${lines.slice(0, 2).join('\n')}\n`);
+    assert.deepEqual(await audit.verify(), { line: 3, seq: 3, reason: 'the log ends at entry 2, but its head was recorded at entry 3: entries were removed from its end' });
+    // With no head store: the head from the service's log line.
+    const bare = new AuditLog(audit.path, { key: Buffer.from('k'.repeat(40)) });
+    assert.equal(await bare.verify(), null, 'without a head, a removed tail cannot be seen');
+    const [, seq, hash] = /#(\d+) ([0-9a-f]{64})/.exec(logged.at(-1)!)!;
+    assert.match((await bare.verify({ head: { seq: Number(seq), hash: hash! } }))?.reason ?? '', /removed from its end/);
+  });
+
+  it('leaves chains that all verify after 30 appenders are killed mid-append beside live ones', async () => {
+    const script = "import { AuditLog } from './src/runbooks/audit.ts'; const log = new AuditLog(process.argv[1]); for (let i = 0; ; i++) { await log.append({ actor: 'doomed', runbook: 'downshift', args: {}, plan: ['a', 'b'], outcome: 'started', detail: 'entry ' + i }); await new Promise((r) => setTimeout(r, 1)); }";
+    const trial = async (t: number) => {
+      const path = join(dir, `killed-${t}`, 'audit.jsonl');
+      await mkdir(dirname(path), { recursive: true });
+      const audit = new AuditLog(path);
+      await audit.append({ actor: 'live', runbook: 'downshift', args: {}, plan: [], outcome: 'planned', detail: 'before' });
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, path], { stdio: 'ignore' });
+      // Kill it once it has appended a few times, while live appenders run beside it.
+      for (let waited = 0; (await audit.entries()).length < 3 + (t % 4) && waited < 20_000; waited += 20) await sleep(20);
+      const live = Promise.all([0, 1, 2, 3].map(async (k) => {
+        for (let i = 0; i < 3; i++) await audit.append({ actor: `live-${k}`, runbook: 'downshift', args: {}, plan: [], outcome: 'verified', detail: `live ${i}` });
+      }));
+      await sleep(t % 5);
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.once('exit', resolve));
+      await live;
+      await audit.append({ actor: 'live', runbook: 'downshift', args: {}, plan: [], outcome: 'planned', detail: 'after' });
+      return audit.verify();
+    };
+    const results: Array<Awaited<ReturnType<typeof trial>>> = [];
+    // Three trials at a time: every append fsyncs twice, and six tight appenders at once saturate a small disk.
+    for (let batch = 0; batch < 30; batch += 3) results.push(...(await Promise.all(Array.from({ length: 3 }, (_, i) => trial(batch + i)))));
+    assert.deepEqual(results.filter((r) => r !== null), [], 'every chain verifies');
+  });
+
+  it('archives a log written before it was keyed on its first keyed append, naming it; the new log verifies', async () => {
+    const path = join(dir, 'legacy', 'audit.jsonl');
+    await mkdir(dirname(path), { recursive: true });
+    const body = { seq: 1, time: '2026-11-01T00:00:00Z', actor: 'ops', runbook: 'downshift', args: {}, plan: [], outcome: 'verified', detail: 'old', prev: '' };
+    await writeFile(path, `${JSON.stringify({ ...body, hash: createHash('sha256').update(JSON.stringify(body)).digest('hex') })}\n`);
+    const audit = new AuditLog(path);
+    assert.match((await audit.verify())?.reason ?? '', /^not keyed/);
+    await audit.append({ actor: 'ops', runbook: 'downshift', args: {}, plan: [], outcome: 'planned', detail: 'new' });
+    const entries = await audit.entries();
+    assert.deepEqual(entries.map((e) => e.outcome), ['recovered', 'planned']);
+    assert.match(entries[0]!.detail, /the unkeyed log before this one \(1 entries, last hash [0-9a-f]{64}\) was archived as audit\.jsonl\.unkeyed-\d+/);
+    assert.equal(await audit.verify(), null);
   });
 
   it('tolerates a torn last line: reads past it, reports it as torn, and the next append cuts it off and records that', async () => {

@@ -1,5 +1,5 @@
 import { RUNBOOKS } from '../../ops/index.ts';
-import { loadDeployment, parseDeployment, runbooks, runNamed, stateFiles } from '../../runbooks/index.ts';
+import { loadDeployment, parseDeployment, runbooks, runNamed, stateFiles, type AuditHead } from '../../runbooks/index.ts';
 import { ExitCodes } from '../exit-codes.ts';
 import { table } from '../table.ts';
 
@@ -36,11 +36,15 @@ export async function runbookRun(name: string, args: Record<string, unknown>, op
   return ExitCodes.OK;
 }
 
-export async function runbookAudit(options: { json?: boolean; verify?: boolean }, write: Write = stdout): Promise<number> {
+export async function runbookAudit(options: { json?: boolean; verify?: boolean; head?: AuditHead }, write: Write = stdout): Promise<number> {
   const { audit } = stateFiles(await loadDeployment());
   if (options.verify) {
-    const broken = await audit.verify();
-    write(broken === null ? `audit log intact (${(await audit.entries()).length} entries)\n` : `audit log broken at line ${broken.line}: ${broken.reason}\n`);
+    const broken = await audit.verify(options.head === undefined ? {} : { head: options.head });
+    const head = options.head ?? (await audit.recordedHead());
+    const against = head === null ? 'no head recorded outside the file (no Redis; pass --head from the service log)' : `head #${head.seq} ${options.head === undefined ? 'from Redis' : 'given'}`;
+    if (options.json) write(`${JSON.stringify({ intact: broken === null, ...(broken === null ? {} : { broken }), head })}\n`);
+    else if (broken === null) write(`audit log intact (${(await audit.entries()).length} entries; HMAC chain; ${against})\n`);
+    else write(`audit log broken at ${broken.seq === undefined ? '' : `entry #${broken.seq}, `}line ${broken.line}: ${broken.reason}\n`);
     return broken === null ? ExitCodes.OK : ExitCodes.CRITICAL;
   }
   const entries = await audit.entries();
