@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { FaiError } from '../../src/errors/index.ts';
-import { parseDeployment, runNamed, type Deployment } from '../../src/runbooks/index.ts';
+import { parseDeployment, runNamed, stateFiles, type Deployment } from '../../src/runbooks/index.ts';
 import { startRedis, type RedisServer } from '../helpers/servers.ts';
 
 let redis: RedisServer;
@@ -34,9 +34,11 @@ after(async () => {
 describe('clear-cache against a real Redis', () => {
   it('plans the deletion and stops there without --yes', async () => {
     await assert.rejects(runNamed(deployment, 'clear-cache', {}, {}), (e: unknown) => e instanceof FaiError && e.code === 'FAI_ERR_CONFIRMATION_REQUIRED');
-    assert.equal(await client.dbsize(), 2542, 'nothing deleted');
+    // Every key but the audit log's head, which the refusal's audit entry recorded in this Redis.
+    assert.equal((await client.keys('*')).filter((key) => !key.startsWith('fai:audit:head:')).length, 2542, 'nothing deleted');
+    assert.equal((await client.keys('fai:audit:head:*')).length, 1, 'the audit head is recorded in the deployment\'s Redis');
     const dry = await runNamed(deployment, 'clear-cache', {}, { dryRun: true });
-    assert.deepEqual(dry.plan, ['delete 2500 key(s) matching fai:cache:*; keep the other 42']);
+    assert.deepEqual(dry.plan, ['delete 2500 key(s) matching fai:cache:*; keep the other 43']); // 42 seeded, and the audit head
   });
 
   it('deletes the cache keyspace with --yes and keeps metadata and every other key', async () => {
@@ -46,5 +48,29 @@ describe('clear-cache against a real Redis', () => {
     assert.equal((await client.keys('fai:hub:object:*')).length, 40, 'hub metadata kept');
     assert.equal(await client.get('fai:cachex:not-the-cache'), 'keep', 'a look-alike prefix kept');
     assert.equal(await client.get('unrelated'), 'keep');
+  });
+});
+
+describe('the audit head in a real Redis', () => {
+  it('reports the last entry deleted from the log, naming the entry, and the CLI exits 2', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fai-audit-head-'));
+    try {
+      const here = parseDeployment({ stateDir: dir, service: 'http://127.0.0.1:9', prometheus: null, redisUrl: redis.url, pinsFile: join(dir, 'pins.json'), nginx: null, instances: null }, dir);
+      const { audit } = stateFiles(here);
+      for (const outcome of ['started', 'verified', 'started'] as const) await audit.append({ actor: 'ops', runbook: 'rollback', args: {}, plan: [], outcome, detail: outcome });
+      assert.equal(await audit.verify(), null);
+      assert.equal((await audit.recordedHead())?.seq, 3);
+      const lines = (await readFile(audit.path, 'utf8')).trim().split('\n');
+      await writeFile(audit.path, `${lines.slice(0, 2).join('\n')}\n`);
+      const broken = await audit.verify();
+      assert.equal(broken?.seq, 3);
+      assert.match(broken?.reason ?? '', /the log ends at entry 2, but its head was recorded at entry 3/);
+      // A re-append cannot lower the recorded head: the gap stays visible.
+      await stateFiles(here).audit.append({ actor: 'mallory', runbook: 'rollback', args: {}, plan: [], outcome: 'verified', detail: 'cover-up' });
+      assert.equal((await audit.recordedHead())?.seq, 3);
+      assert.match((await audit.verify())?.reason ?? '', /not the entry recorded as the head/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
