@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { ErrorCodes, FaiError, isFaiError } from '../errors/index.ts';
 import { REMEDIATION_OUTCOMES, type Metrics } from '../metrics/index.ts';
 import type { RunbookName } from '../ops/index.ts';
-import { runRunbook, type AuditLog, type RunbookLock, type Runbook } from '../runbooks/index.ts';
+import { runRunbook, type AuditLog, type FileLock, type Runbook } from '../runbooks/index.ts';
 import type { RunFailure } from '../runbooks/engine.ts';
 import { budgetFor, renderArgs, rulesFor, type Policy, type PolicyRule } from './policy.ts';
 import { OPEN_STATUSES, type Action, type ActionStatus, type RemediationStore } from './store.ts';
@@ -19,7 +19,7 @@ export interface RemediatorOptions {
   store: RemediationStore;
   runbooks: Readonly<Record<RunbookName, Runbook<Record<string, unknown>>>>;
   /** The runbook engine's lock and audit log (the deployment's). */
-  state: { lock: RunbookLock; audit: AuditLog };
+  state: { lock: FileLock; audit: AuditLog };
   metrics?: Metrics;
   pager?: Pager;
   log?: (line: string, fields?: Record<string, unknown>) => void;

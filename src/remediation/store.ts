@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import { explainStorageError } from '../hub/index.ts';
 import type { RunbookName } from '../ops/index.ts';
-import { RunbookLock } from '../runbooks/lock.ts';
+import { FileLock } from '../system/index.ts';
 import { writeFileAtomic, writeFileSynced } from '../system/index.ts';
 import type { Mode } from './policy.ts';
 
@@ -201,7 +201,7 @@ export class DiskRemediationStore implements RemediationStore {
   async exclusive<T>(key: string, work: () => Promise<T>): Promise<T> {
     const before = this.deciding.get(key) ?? Promise.resolve();
     const turn = before.then(async () => {
-      const held = await new RunbookLock(join(this.dir, `decide-${key}.lock`)).acquire(`remediation decision on ${key}`, { waitMs: this.decisionWaitMs });
+      const held = await new FileLock(join(this.dir, `decide-${key}.lock`)).acquire(`remediation decision on ${key}`, { waitMs: this.decisionWaitMs });
       try {
         return await work();
       } finally {

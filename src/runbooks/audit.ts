@@ -4,8 +4,7 @@ import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
-import { writeFileSynced } from '../system/index.ts';
-import { RunbookLock } from './lock.ts';
+import { FileLock, writeFileSynced } from '../system/index.ts';
 
 /** One audited run: who ran what with which plan, and how it ended. */
 export interface AuditEntry {
@@ -98,20 +97,20 @@ type NewEntry = Omit<AuditEntry, 'seq' | 'time' | 'prev' | 'hash'>;
  * elsewhere — the head store (Redis) and the service's log line — and `verify` checks against it.
  * Only ever appended to, but for cutting off a torn tail (below).
  *
- * Crashes: appends take turns under a RunbookLock (the deployment lock's class), so a lock left by a
+ * Crashes: appends take turns under a FileLock (the deployment lock's class), so a lock left by a
  * killed appender is recovered, and the recovery is recorded as an entry. A last line a crash tore
  * (no newline, not JSON) was never acknowledged: the next append cuts it off and records that it did;
  * until then readers skip it and `verify` reports it as torn, not as a broken chain.
  */
 export class AuditLog {
   readonly path: string;
-  private readonly lock: RunbookLock;
+  private readonly lock: FileLock;
   private readonly options: AuditLogOptions;
   private keyed: Promise<Uint8Array> | undefined;
 
   constructor(path: string, options: AuditLogOptions = {}) {
     this.path = path;
-    this.lock = new RunbookLock(`${path}.lock`);
+    this.lock = new FileLock(`${path}.lock`);
     this.options = options;
   }
 

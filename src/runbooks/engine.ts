@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import type { AuditEntry, AuditLog } from './audit.ts';
-import type { RunbookLock } from './lock.ts';
+import type { FileLock } from '../system/index.ts';
 
 /**
  * The runbook engine: a runbook computes a plan from the live state (what would change, step by
@@ -62,7 +62,7 @@ export interface RunFailure {
 export async function runRunbook<A extends Record<string, unknown>>(
   runbook: Runbook<A>,
   args: A,
-  deps: { lock: RunbookLock; audit: AuditLog },
+  deps: { lock: FileLock; audit: AuditLog },
   options: RunOptions = {},
 ): Promise<RunResult> {
   const log = options.log ?? (() => undefined);
@@ -70,7 +70,7 @@ export async function runRunbook<A extends Record<string, unknown>>(
   const record = (outcome: AuditEntry['outcome'], plan: readonly string[], detail: string) =>
     deps.audit.append({ actor, runbook: runbook.name, args, plan, outcome, detail });
 
-  let lock: Awaited<ReturnType<RunbookLock['acquire']>>;
+  let lock: Awaited<ReturnType<FileLock['acquire']>>;
   try {
     lock = await deps.lock.acquire(runbook.name);
   } catch (error) {

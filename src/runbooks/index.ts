@@ -8,7 +8,7 @@ import { regulationStrictRunbook } from './regulation.ts';
 import { shadowEvalRunbook } from './shadow.ts';
 import type { Deployment } from './deployment.ts';
 import { runRunbook, type RunOptions, type RunResult, type Runbook } from './engine.ts';
-import { RunbookLock } from './lock.ts';
+import { FileLock } from '../system/index.ts';
 import { pinUpdateRunbook } from './pins.ts';
 import { emergencyStopRunbook, restartWorkersRunbook, rollbackRunbook } from './processes.ts';
 import { canaryPromoteRunbook, downshiftRunbook } from './traffic.ts';
@@ -17,7 +17,7 @@ export { AuditLog, auditKey, RedisAuditHead, type AuditEntry, type AuditHead, ty
 export { loadDeployment, parseDeployment, requirePart, type Deployment } from './deployment.ts';
 export { backendFor, ComposeBackend, LocalBackend, type Backend, type ProcessStatus } from './backend.ts';
 export { runRunbook, type Plan, type Runbook, type RunOptions, type RunResult, type Step } from './engine.ts';
-export { RunbookLock, type LockOwner } from './lock.ts';
+export { FileLock, type LockOwner } from '../system/index.ts';
 export { NginxControl, parseWeights, renderUpstream, type Weights } from './nginx.ts';
 export { readPins, writePins, type Pins } from '../llm/index.ts';
 export { SPLIT_TOLERANCE } from './traffic.ts';
@@ -45,10 +45,10 @@ export function runbooks(deployment: Deployment): Record<RunbookName, Runbook<Re
  * The deployment's lock and audit log. The audit head is recorded in the deployment's Redis when it
  * has one; `onHead` is how the service also writes it to its log.
  */
-export function stateFiles(deployment: Deployment, options: { onHead?: (head: AuditHead) => void } = {}): { lock: RunbookLock; audit: AuditLog } {
+export function stateFiles(deployment: Deployment, options: { onHead?: (head: AuditHead) => void } = {}): { lock: FileLock; audit: AuditLog } {
   const path = join(deployment.stateDir, 'audit.jsonl');
   const head = deployment.redisUrl === null ? undefined : new RedisAuditHead(deployment.redisUrl, path);
-  return { lock: new RunbookLock(join(deployment.stateDir, 'runbook.lock')), audit: new AuditLog(path, { ...(head === undefined ? {} : { head }), ...options }) };
+  return { lock: new FileLock(join(deployment.stateDir, 'runbook.lock')), audit: new AuditLog(path, { ...(head === undefined ? {} : { head }), ...options }) };
 }
 
 export async function runNamed(deployment: Deployment, name: string, args: Record<string, unknown>, options: RunOptions): Promise<RunResult> {

@@ -8,7 +8,7 @@ import { FaiError } from '../../src/errors/index.ts';
 import { catalogue, createMetrics, readSamples } from '../../src/metrics/index.ts';
 import { RUNBOOKS, type RunbookName } from '../../src/ops/index.ts';
 import { DiskRemediationStore, PolicySchema, readPolicy, Remediator, rulesFor, type Action, type Pager, type WebhookPayload } from '../../src/remediation/index.ts';
-import { AuditLog, RunbookLock, type Runbook } from '../../src/runbooks/index.ts';
+import { AuditLog, FileLock, type Runbook } from '../../src/runbooks/index.ts';
 
 let dir: string;
 before(async () => {
@@ -65,7 +65,7 @@ function setup(options: { failVerify?: RunbookName[]; pager?: Pager; storeDir?: 
       policy: PolicySchema.parse(parse(POLICY)),
       store,
       runbooks,
-      state: { lock: new RunbookLock(join(here, 'lock')), audit },
+      state: { lock: new FileLock(join(here, 'lock')), audit },
       metrics,
       ...(options.pager === undefined ? {} : { pager: options.pager }),
       now: () => new Date(clock.now),
@@ -138,9 +138,9 @@ describe('the remediator', () => {
     const here = join(dir, `busy-${n++}`);
     const { runbooks, applied } = recordingRunbooks();
     const store = new DiskRemediationStore(join(here, 'remediation'), { decisionWaitMs: 200 });
-    const remediator = new Remediator({ policy: PolicySchema.parse(parse(POLICY)), store, runbooks, state: { lock: new RunbookLock(join(here, 'lock')), audit: new AuditLog(join(here, 'audit.jsonl')) }, now: () => new Date('2026-11-28T10:00:00Z') });
+    const remediator = new Remediator({ policy: PolicySchema.parse(parse(POLICY)), store, runbooks, state: { lock: new FileLock(join(here, 'lock')), audit: new AuditLog(join(here, 'audit.jsonl')) }, now: () => new Date('2026-11-28T10:00:00Z') });
     // Another decision on downshift holds its lock (a live holder: this process).
-    const held = await new RunbookLock(join(here, 'remediation', 'decide-downshift.lock')).acquire('remediation decision on downshift');
+    const held = await new FileLock(join(here, 'remediation', 'decide-downshift.lock')).acquire('remediation decision on downshift');
     await assert.rejects(remediator.receive(payload('firing', 'HighLLMLatency')), (error: FaiError) => {
       assert.equal(error.code, 'FAI_ERR_UNAVAILABLE', 'a 503: Alertmanager retries it (it does not retry a 409)');
       assert.match(error.message, /another decision holds a lock/);
@@ -375,7 +375,7 @@ describe('rule arguments from alert labels', () => {
     const { runbooks, applied } = recordingRunbooks();
     const store = new DiskRemediationStore(join(here, 'remediation'));
     const policy = PolicySchema.parse(parse(`rules:\n  - { alert: HighLLMLatency, runbook: downshift, args: { mode: '{{ $labels.mode }}', note: 'p95 of {{$labels.mode}}/{{ $labels.model }}' }, mode: on }\n`));
-    const remediator = new Remediator({ policy, store, runbooks, state: { lock: new RunbookLock(join(here, 'lock')), audit: new AuditLog(join(here, 'audit.jsonl')) }, now: () => new Date('2026-11-28T10:00:00Z') });
+    const remediator = new Remediator({ policy, store, runbooks, state: { lock: new FileLock(join(here, 'lock')), audit: new AuditLog(join(here, 'audit.jsonl')) }, now: () => new Date('2026-11-28T10:00:00Z') });
     const firing = payload('firing', 'HighLLMLatency');
     firing.alerts[0]!.labels = { ...firing.alerts[0]!.labels, mode: 'creative', model: 'llama' };
     assert.equal((await remediator.receive(firing))[0]!.decision, 'queued');

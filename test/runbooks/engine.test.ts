@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FaiError } from '../../src/errors/index.ts';
-import { AuditLog, parseDeployment, parseWeights, readPins, renderUpstream, RunbookLock, runNamed, runRunbook, type AuditEntry, type AuditHead, type Runbook } from '../../src/runbooks/index.ts';
+import { AuditLog, parseDeployment, parseWeights, readPins, renderUpstream, FileLock, runNamed, runRunbook, type AuditEntry, type AuditHead, type Runbook } from '../../src/runbooks/index.ts';
 
 let dir: string;
 before(async () => {
@@ -20,7 +20,7 @@ after(async () => {
 let n = 0;
 const deps = () => {
   const here = join(dir, `run-${n++}`);
-  return { lock: new RunbookLock(join(here, 'lock')), audit: new AuditLog(join(here, 'audit.jsonl')) };
+  return { lock: new FileLock(join(here, 'lock')), audit: new AuditLog(join(here, 'audit.jsonl')) };
 };
 
 /** A runbook over an in-memory value, to watch the engine's order of apply, verify and undo. */
@@ -274,7 +274,7 @@ describe('audit log', () => {
   });
 
   it('takes over a lock whose holder dies while it waits its turn, however long it waited', async () => {
-    const lock = new RunbookLock(join(dir, 'waited.lock'));
+    const lock = new FileLock(join(dir, 'waited.lock'));
     const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 600)']);
     await writeFile(lock.path, JSON.stringify({ pid: child.pid, host: hostname(), runbook: 'audit: clear-cache', startedAt: new Date().toISOString() }));
     const held = await lock.acquire('audit: downshift', { waitMs: 5_000 });

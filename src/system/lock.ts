@@ -1,9 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, stat, unlink } from 'node:fs/promises';
+import { link, mkdir, open, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
-import { isSameProcess, processStart, writeFileSynced } from '../system/index.ts';
+import { writeFileSynced } from './atomic-file.ts';
+import { isSameProcess, processStart } from './process-identity.ts';
 
 /** Who holds a runbook lock. */
 export interface LockOwner {
@@ -48,11 +49,18 @@ function identity(seen: Seen): string {
  * The deployment lock is per deployment, not per runbook: two runbooks changing the same nginx must
  * not interleave. It fails fast naming the holder; the audit lock waits its turn (`waitMs`).
  */
-export class RunbookLock {
+export class FileLock {
   readonly path: string;
+  private readonly durable: boolean;
 
-  constructor(path: string) {
+  /**
+   * `durable: false` skips the fsync of the lock file: for short locks around work that is itself
+   * durable (a hub record's read-modify-write). After a power cut such a lock is absent, or present
+   * and recovered like any lock of a dead holder (an unreadable one after 5 s).
+   */
+  constructor(path: string, options: { durable?: boolean } = {}) {
     this.path = path;
+    this.durable = options.durable ?? true;
   }
 
   async acquire(runbook: string, options: { waitMs?: number } = {}): Promise<{ release: () => Promise<void>; recovered: LockOwner | null }> {
@@ -98,7 +106,8 @@ export class RunbookLock {
    */
   private async create(text: string, nonce: string): Promise<void> {
     const temporary = `${this.path}.${nonce}.tmp`;
-    await writeFileSynced(temporary, text, 'wx');
+    if (this.durable) await writeFileSynced(temporary, text, 'wx');
+    else await writeFile(temporary, text, { flag: 'wx' });
     try {
       await link(temporary, this.path);
     } finally {

@@ -4,7 +4,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { RunbookLock } from '../../src/runbooks/index.ts';
+import { FileLock } from '../../src/system/index.ts';
 
 let dir: string;
 /** The pid of a process that has ended: a lock file naming it was left by a run killed mid-way. */
@@ -19,7 +19,7 @@ after(async () => {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe('RunbookLock', () => {
+describe('FileLock', () => {
   it('takes over a stale lock atomically: 200 trials of 4 callers racing for a dead holder\'s lock give 0 double holders', async () => {
     let doubles = 0;
     let recoveries = 0;
@@ -30,7 +30,7 @@ describe('RunbookLock', () => {
       let most = 0;
       await Promise.all(
         Array.from({ length: 4 }, async () => {
-          const held = await new RunbookLock(path).acquire('racer', { waitMs: 5_000 });
+          const held = await new FileLock(path).acquire('racer', { waitMs: 5_000 });
           if (held.recovered !== null) recoveries++;
           inside++;
           most = Math.max(most, inside);
@@ -48,25 +48,25 @@ describe('RunbookLock', () => {
 
   it('does not take over a lock whose holder is alive, nor one a later process with the dead holder\'s pid holds (start time differs)', async () => {
     const path = join(dir, 'alive.lock');
-    const held = await new RunbookLock(path).acquire('holder');
-    await assert.rejects(new RunbookLock(path).acquire('other'), /holds/);
+    const held = await new FileLock(path).acquire('holder');
+    await assert.rejects(new FileLock(path).acquire('other'), /holds/);
     await held.release();
     // Our own pid, but a start that is not ours: the pid was reused, the holder is gone.
     await writeFile(path, JSON.stringify({ pid: process.pid, host: hostname(), runbook: 'before the reboot', startedAt: '2026-01-01T00:00:00Z', processStart: 'another-boot:123' }));
-    const taken = await new RunbookLock(path).acquire('after');
+    const taken = await new FileLock(path).acquire('after');
     assert.equal(taken.recovered?.runbook, 'before the reboot');
     await taken.release();
   });
 
   it('a release removes only its own taking of the lock', async () => {
     const path = join(dir, 'own.lock');
-    const first = await new RunbookLock(path).acquire('first');
+    const first = await new FileLock(path).acquire('first');
     // Its file replaced (as a wrong takeover would): first's release must not remove the new holder's lock.
     await rm(path);
-    const second = await new RunbookLock(path).acquire('second');
+    const second = await new FileLock(path).acquire('second');
     await first.release();
-    assert.equal((await new RunbookLock(path).holder())?.runbook, 'second');
+    assert.equal((await new FileLock(path).holder())?.runbook, 'second');
     await second.release();
-    assert.equal(await new RunbookLock(path).holder(), null);
+    assert.equal(await new FileLock(path).holder(), null);
   });
 });
