@@ -125,17 +125,11 @@ export class CloudHub {
   }
 
   private async record(cid: CID, dataType: DataType, size: number, checksum: string, tags: readonly string[]): Promise<ObjectRecord> {
-    const existing = await this.metadata.get(cid.toString());
-    const record: ObjectRecord = {
-      cid: cid.toString(),
-      size,
-      data_type: dataType,
-      created_at: existing?.created_at ?? new Date(this.now()).toISOString(),
-      tags: [...new Set([...(existing?.tags ?? []), ...tags])],
-      checksum,
-      pinned: existing?.pinned ?? false,
-    };
-    await this.metadata.put(record, record.pinned ? null : this.ttl[dataType]);
+    // Merged with a record already there in one atomic step: a pin racing this store is never undone.
+    const record = await this.metadata.upsert(
+      { cid: cid.toString(), size, data_type: dataType, created_at: new Date(this.now()).toISOString(), tags: [...new Set(tags)], checksum, pinned: false },
+      this.ttl[dataType],
+    );
     // Counted once the object is stored and recorded: a store that failed is not a store.
     this.metrics?.ipfsOperationsTotal.inc({ operation: 'store' });
     return record;
@@ -202,17 +196,16 @@ export class CloudHub {
 
   /** Keeps an object from expiring and from garbage collection. */
   async pin(cidText: string): Promise<ObjectRecord> {
-    const record = { ...(await this.get(cidText)), pinned: true };
-    await this.metadata.put(record, null);
+    const record = await this.metadata.setPinned(parseCid(cidText).toString(), true, () => 0);
+    if (record === null) throw new FaiError(ErrorCodes.NOT_FOUND, `no object ${cidText}`, { field: 'cid' });
     this.metrics?.ipfsOperationsTotal.inc({ operation: 'pin' });
     return record;
   }
 
   /** Lets a pinned object expire again, its time to live counted from its creation. */
   async unpin(cidText: string): Promise<ObjectRecord> {
-    const record = { ...(await this.get(cidText)), pinned: false };
-    const ageSeconds = (this.now() - Date.parse(record.created_at)) / 1000;
-    await this.metadata.put(record, Math.max(1, Math.round(this.ttl[record.data_type] - ageSeconds)));
+    const record = await this.metadata.setPinned(parseCid(cidText).toString(), false, (r) => Math.max(1, Math.round(this.ttl[r.data_type] - (this.now() - Date.parse(r.created_at)) / 1000)));
+    if (record === null) throw new FaiError(ErrorCodes.NOT_FOUND, `no object ${cidText}`, { field: 'cid' });
     return record;
   }
 

@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { writeFileAtomic } from '../system/index.ts';
+import { FileLock, writeFileAtomic } from '../system/index.ts';
 import { explainStorageError } from './storage-error.ts';
 
 /** `shadow`: the comparisons behind a shadow evaluation report, as JSON lines (src/shadow). */
@@ -39,8 +39,19 @@ export const ObjectRecordSchema = z.object({
  */
 export interface MetadataStore {
   readonly backend: 'redis' | 'embedded';
-  /** Writes the record and its expiry (none when `ttlSeconds` is null). Resolves once durable. */
+  /** Writes the record and its expiry (none when `ttlSeconds` is null), whatever was there. Resolves once durable. */
   put(record: ObjectRecord, ttlSeconds: number | null): Promise<void>;
+  /**
+   * Records a stored object, merged in one atomic step with the record already there (another store
+   * of the same content, a pin racing it): the earlier `created_at`, the union of the tags, the pin as
+   * it stands. It expires `ttlSeconds` from now unless pinned. Resolves with what was written, once durable.
+   */
+  upsert(record: ObjectRecord, ttlSeconds: number): Promise<ObjectRecord>;
+  /**
+   * Sets the pin in one atomic step against `upsert` (a store racing a pin cannot undo it); null when
+   * there is no record. Pinned: no expiry; unpinned: `ttlSeconds(record)` from now.
+   */
+  setPinned(cid: string, pinned: boolean, ttlSeconds: (record: ObjectRecord) => number): Promise<ObjectRecord | null>;
   get(cid: string): Promise<ObjectRecord | null>;
   /** Newest first. */
   list(dataType: DataType, limit: number): Promise<ObjectRecord[]>;
@@ -58,6 +69,15 @@ interface StoredRecord {
   record: ObjectRecord;
   /** Epoch ms, or null for no expiry. */
   expiresAt: number | null;
+}
+
+/** How long a record change waits for another change of the same record (they take milliseconds). */
+const RECORD_LOCK_WAIT_MS = 10_000;
+
+/** A new store of `record` over what is there: the earlier creation, the union of the tags, the pin as it stands. */
+function mergeRecord(existing: ObjectRecord | undefined, record: ObjectRecord): ObjectRecord {
+  if (existing === undefined) return record;
+  return { ...record, created_at: existing.created_at, tags: [...new Set([...existing.tags, ...record.tags])], pinned: existing.pinned };
 }
 
 /** How often a busy store looks for records other processes wrote (a listing may lag them by this much). */
@@ -224,6 +244,53 @@ export class EmbeddedMetadataStore implements MetadataStore {
     }
     const info = await stat(this.fileOf(record.cid)).catch(() => undefined);
     this.index({ ...stored, fileMtimeMs: info?.mtimeMs ?? 0 });
+  }
+
+  /** Record changes per CID, one at a time: in this process by a promise chain, across processes by a lock file beside the record. */
+  private readonly changing = new Map<string, Promise<unknown>>();
+
+  private async locked<T>(cid: string, work: () => Promise<T>): Promise<T> {
+    await this.open();
+    const before = this.changing.get(cid) ?? Promise.resolve();
+    const turn = before.then(async () => {
+      const held = await new FileLock(join(this.directory, `${cid}.lock`), { durable: false }).acquire(`hub record ${cid}`, { waitMs: RECORD_LOCK_WAIT_MS });
+      try {
+        return await work();
+      } finally {
+        await held.release();
+      }
+    });
+    const settled = turn.catch(() => undefined);
+    this.changing.set(cid, settled);
+    void settled.then(() => {
+      if (this.changing.get(cid) === settled) this.changing.delete(cid);
+    });
+    return turn;
+  }
+
+  /** The record as its file holds it now (another process may have changed it since the index was read). */
+  private async onDisk(cid: string): Promise<StoredRecord | null> {
+    const info = await stat(this.fileOf(cid)).catch(() => undefined);
+    return info === undefined ? null : this.readRecord(`${cid}.json`, info.mtimeMs);
+  }
+
+  upsert(record: ObjectRecord, ttlSeconds: number): Promise<ObjectRecord> {
+    return this.locked(record.cid, async () => {
+      const existing = (await this.onDisk(record.cid))?.record;
+      const merged = mergeRecord(existing, record);
+      await this.put(merged, merged.pinned ? null : ttlSeconds);
+      return merged;
+    });
+  }
+
+  setPinned(cid: string, pinned: boolean, ttlSeconds: (record: ObjectRecord) => number): Promise<ObjectRecord | null> {
+    return this.locked(cid, async () => {
+      const existing = (await this.onDisk(cid))?.record;
+      if (existing === undefined) return null;
+      const record = { ...existing, pinned };
+      await this.put(record, pinned ? null : ttlSeconds(record));
+      return record;
+    });
   }
 
   private live(cid: string): StoredRecord | null {

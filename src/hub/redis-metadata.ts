@@ -57,6 +57,29 @@ export class RedisMetadataStore implements MetadataStore {
     await this.timed('expire', () => (ttlSeconds === null ? this.redis.persist(key) : this.redis.expire(key, ttlSeconds)));
   }
 
+  /**
+   * One Lua script: read the record, merge (earlier created_at, union of tags, the pin as it stands),
+   * write it, index it (keeping its first score), and expire it unless pinned. A pin cannot fall
+   * between the read and the write, nor between the HSET and its EXPIRE.
+   */
+  async upsert(record: ObjectRecord, ttlSeconds: number): Promise<ObjectRecord> {
+    const key = recordKey(record.cid);
+    const [createdAt, tags, pinned] = (await this.timed('hset', () =>
+      this.redis.eval(UPSERT_SCRIPT, 2, key, indexKey(record.data_type), record.cid, String(record.size), record.data_type, record.created_at, JSON.stringify(record.tags), record.checksum, String(ttlSeconds), String(Date.parse(record.created_at))),
+    )) as [string, string, string];
+    return { ...record, created_at: createdAt, tags: parseTags({ cid: record.cid, tags }) as string[], pinned: pinned === '1' };
+  }
+
+  /** One Lua script: the pin and the expiry it implies together, only on a record that exists. */
+  async setPinned(cid: string, pinned: boolean, ttlSeconds: (record: ObjectRecord) => number): Promise<ObjectRecord | null> {
+    const current = await this.get(cid);
+    if (current === null) return null;
+    // created_at never changes once written, so the expiry worked out from it here still holds inside the script.
+    const done = await this.timed('expire', () => this.redis.eval(PIN_SCRIPT, 1, recordKey(cid), pinned ? '1' : '0', String(pinned ? 0 : Math.max(1, Math.round(ttlSeconds(current))))));
+    if (done === 0) return null;
+    return this.get(cid);
+  }
+
   async get(cid: string): Promise<ObjectRecord | null> {
     const fields = await this.timed('hget', () => this.redis.hgetall(recordKey(cid)));
     return toRecord(fields);
@@ -101,6 +124,30 @@ export class RedisMetadataStore implements MetadataStore {
     // The connection belongs to the composition root, which closes it.
   }
 }
+
+/** KEYS: record, index. ARGV: cid, size, data_type, created_at, tags (JSON), checksum, ttl seconds, index score. */
+const UPSERT_SCRIPT = `
+local old = redis.call('hmget', KEYS[1], 'created_at', 'tags', 'pinned')
+local created = old[1] or ARGV[4]
+local pinned = old[3] or '0'
+local merged, seen = {}, {}
+local function add(list) for _, tag in ipairs(list) do if not seen[tag] then seen[tag] = true; merged[#merged + 1] = tag end end end
+if old[2] then local ok, parsed = pcall(cjson.decode, old[2]); if ok and type(parsed) == 'table' then add(parsed) end end
+add(cjson.decode(ARGV[5]))
+local tags = #merged == 0 and '[]' or cjson.encode(merged)
+redis.call('hset', KEYS[1], 'cid', ARGV[1], 'size', ARGV[2], 'data_type', ARGV[3], 'created_at', created, 'tags', tags, 'checksum', ARGV[6], 'pinned', pinned)
+redis.call('zadd', KEYS[2], 'NX', ARGV[8], ARGV[1])
+if pinned == '1' then redis.call('persist', KEYS[1]) else redis.call('expire', KEYS[1], ARGV[7]) end
+return {created, tags, pinned}
+`;
+
+/** KEYS: record. ARGV: '1' or '0', ttl seconds when unpinning. 0 when there is no record. */
+const PIN_SCRIPT = `
+if redis.call('exists', KEYS[1]) == 0 then return 0 end
+redis.call('hset', KEYS[1], 'pinned', ARGV[1])
+if ARGV[1] == '1' then redis.call('persist', KEYS[1]) else redis.call('expire', KEYS[1], ARGV[2]) end
+return 1
+`;
 
 function failed(results: Array<[Error | null, unknown]> | null): void {
   const error = results?.find(([e]) => e !== null)?.[0];
