@@ -4,12 +4,16 @@
  * baseline that writes and reads the same bytes as plain files (no hashing, no metadata).
  * Target: restore p95 ≤ 5 ms for a 10 KB recipe, embedded.
  *
+ * Also: the cost of durable blocks (our fsynced put) beside blockstore-fs's unsynced put.
+ *
  *   make bench-hub        (needs redis-server for the Redis column; `make system-deps` installs it)
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BlockStore, CloudHub, connectRedis, EmbeddedMetadataStore, RedisMetadataStore } from '../src/hub/index.ts';
+import { FsBlockstore } from 'blockstore-fs';
+import { NextToLast } from 'blockstore-fs/sharding';
+import { BlockStore, CloudHub, connectRedis, EmbeddedMetadataStore, rawCid, RedisMetadataStore } from '../src/hub/index.ts';
 import { startRedis } from '../test/helpers/servers.ts';
 
 type Stats = { opsPerSecond: number; p50: number; p95: number; p99: number };
@@ -89,6 +93,31 @@ client.disconnect();
 await redisServer.stop();
 await rm(root, { recursive: true, force: true });
 
+// The cost of durable blocks: our put (fsync the block, rename, fsync the directory) beside
+// blockstore-fs's own put (steno's rename, no fsync) of the same blocks, in one run.
+async function measureDurability(dir: string): Promise<Record<string, [Stats, Stats]>> {
+  const ours = new BlockStore(join(dir, 'ours'));
+  const theirs = new FsBlockstore(join(dir, 'theirs'), { shardingStrategy: new NextToLast() });
+  await theirs.open();
+  const out: Record<string, [Stats, Stats]> = {};
+  for (const [label, count, make] of [
+    ['10 KB block put', RECIPES, (i: number) => new TextEncoder().encode(JSON.stringify(recipe(i)))],
+    ['1 MiB block put', 50, (i: number) => checkpoint(i).subarray(0, 1024 * 1024)],
+  ] as const) {
+    const blocks = await Promise.all(Array.from({ length: count }, async (_, i) => {
+      const bytes = make(i);
+      return { cid: await rawCid(bytes), bytes };
+    }));
+    const durable = await time(count, (i) => ours.put(blocks[i]!.cid, blocks[i]!.bytes));
+    const plain = await time(count, (i) => theirs.put(blocks[i]!.cid, blocks[i]!.bytes));
+    out[label] = [plain.stats, durable.stats];
+  }
+  await ours.close();
+  await theirs.close();
+  return out;
+}
+const durability = await measureDurability(await mkdtemp(join(tmpdir(), 'fai-bench-blocks-')));
+
 const fmt = (s: Stats) => `${Math.round(s.opsPerSecond).toLocaleString('en')}/s  p50 ${s.p50.toFixed(2)}  p95 ${s.p95.toFixed(2)}  p99 ${s.p99.toFixed(2)} ms`;
 const rows = [['operation', 'plain files (baseline)', 'hub, embedded metadata', 'hub, Redis metadata (AOF fsync always)', 'embedded p95 / files p95', 'Redis p95 / embedded p95']];
 for (const op of Object.keys(embedded)) {
@@ -97,3 +126,11 @@ for (const op of Object.keys(embedded)) {
 const widths = rows[0]!.map((_, c) => Math.max(...rows.map((r) => r[c]!.length)));
 for (const row of rows) console.log(row.map((cell, c) => cell.padEnd(widths[c]!)).join('  '));
 console.log(`\ntarget: recipe restore p95 ≤ 5 ms embedded; measured ${embedded['recipe restore']!.p95.toFixed(2)} ms`);
+
+console.log('\nthe cost of durable blocks (fsync the block, rename, fsync its directory) against blockstore-fs\'s put (no fsync):');
+const durableRows = [['block', 'blockstore-fs put (baseline)', 'durable put', 'p50 ratio', 'ops/s ratio']];
+for (const [label, [plain, durable]] of Object.entries(durability)) {
+  durableRows.push([label, fmt(plain), fmt(durable), `×${(durable.p50 / plain.p50).toFixed(2)}`, `×${(durable.opsPerSecond / plain.opsPerSecond).toFixed(2)}`]);
+}
+const durableWidths = durableRows[0]!.map((_, c) => Math.max(...durableRows.map((r) => r[c]!.length)));
+for (const row of durableRows) console.log(row.map((cell, c) => cell.padEnd(durableWidths[c]!)).join('  '));

@@ -1,4 +1,4 @@
-import { readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as dagJson from '@ipld/dag-json';
 import { FsBlockstore } from 'blockstore-fs';
@@ -9,6 +9,7 @@ import { CID } from 'multiformats/cid';
 import * as raw from 'multiformats/codecs/raw';
 import { sha256 } from 'multiformats/hashes/sha2';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
+import { syncDirectory, writeFileSynced } from '../system/index.ts';
 import { explainStorageError } from './storage-error.ts';
 
 /**
@@ -129,6 +130,8 @@ function isNotFound(error: unknown): boolean {
 
 const UNIXFS_PROFILE = 'unixfs-v1-2025' as const;
 
+let temporarySequence = 0;
+
 /** The block directory, with verification on every read. */
 export class BlockStore {
   readonly directory: string;
@@ -163,16 +166,37 @@ export class BlockStore {
     const key = cid.toString();
     const inFlight = this.writing.get(key);
     if (inFlight !== undefined) return inFlight;
-    // Concurrent writes of one file make blockstore-fs's atomic rename retry with delays (≈ 1 s).
-    const write = this.store
-      .put(cid, bytes)
-      .then(() => undefined)
+    const write = this.writeDurable(cid, bytes)
       .catch(async (error: unknown) => {
         throw await storageError(error, this.directory, `cannot write block ${cid}`);
       })
       .finally(() => this.writing.delete(key));
     this.writing.set(key, write);
     return write;
+  }
+
+  /**
+   * Writes a block where blockstore-fs reads it (its sharding), durably: the bytes go to a temporary
+   * file of this write's own, are fsynced, renamed into place, and the directory is fsynced (and the
+   * block directory too when this write created the shard). blockstore-fs's own put renames without
+   * any fsync, so after a power cut an acknowledged record could point at a missing or empty block;
+   * no library we use offers a synced put, hence this. Temporary names end in `.tmp`: a write a crash
+   * cut short is removed by gc's stale-temp rule.
+   */
+  private async writeDurable(cid: CID, bytes: Uint8Array): Promise<void> {
+    const { dir, file } = this.sharding.encode(cid);
+    const shard = join(this.directory, dir);
+    const created = await mkdir(shard, { recursive: true });
+    const temporary = join(shard, `.${file}.${process.pid}.${++temporarySequence}.tmp`);
+    try {
+      await writeFileSynced(temporary, bytes);
+      await rename(temporary, join(shard, file));
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw error;
+    }
+    await syncDirectory(shard);
+    if (created !== undefined) await syncDirectory(this.directory);
   }
 
   /** The block's bytes, re-hashed against its CID. */

@@ -1,4 +1,5 @@
 import { open, rename, unlink } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 let sequence = 0;
 
@@ -13,6 +14,8 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   try {
     await writeFileSynced(temporary, data);
     await rename(temporary, path);
+    // The rename is an entry in the directory: durable only once the directory is synced too.
+    await syncDirectory(dirname(path));
   } catch (error) {
     await unlink(temporary).catch(() => undefined);
     throw error;
@@ -28,6 +31,28 @@ export async function writeFileSynced(path: string, data: string | Uint8Array, f
   try {
     await handle.writeFile(data);
     await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * fsyncs a directory: a file created, renamed into or removed from it survives a power cut only
+ * once its directory entry is synced (Linux; where a directory cannot be opened for sync, as on
+ * Windows, this does nothing).
+ */
+export async function syncDirectory(path: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch {
+    return;
+  }
+  try {
+    await handle.sync();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'EPERM' && code !== 'EISDIR') throw error;
   } finally {
     await handle.close();
   }

@@ -1,7 +1,7 @@
 export { registerCpuSampler, type CpuSamplerOptions } from './cpu.ts';
 export { parseNvidiaSmiComputeApps, startVramSampler, type VramSampler, type VramSamplerOptions } from './gpu.ts';
 export { lowerThreadPriority, startTsWorker } from './ts-worker.ts';
-export { writeFileAtomic, writeFileSynced } from './atomic-file.ts';
+export { syncDirectory, writeFileAtomic, writeFileSynced } from './atomic-file.ts';
 export { PROJECT_ROOT } from './project-root.ts';
 export { isSameProcess, processStart } from './process-identity.ts';
 export { FileLock, type LockOwner } from './lock.ts';

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
+import fsPromises, { mkdtemp, rm } from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { FaiError } from '../../src/errors/index.ts';
@@ -90,5 +91,48 @@ describe('checkJsonValue (what a stored recipe or feedback may hold)', () => {
     let deep: unknown = 1;
     for (let i = 0; i < 100_000; i++) deep = { a: deep };
     assert.throws(() => checkJsonValue(deep), new RegExp(`nested deeper than ${MAX_JSON_DEPTH} levels`));
+  });
+});
+
+describe('durable blocks', () => {
+  it('fsyncs each block file before its rename, and its directory after (and the block directory when the shard is new)', async () => {
+    const root = join(dir, 'durable');
+    const blocks = new BlockStore(root);
+    await blocks.open();
+    const events: string[] = [];
+    const pathOf = new WeakMap<object, string>();
+    const originalOpen = fsPromises.open;
+    const originalRename = fsPromises.rename;
+    const probe = await originalOpen(join(dir, 'probe'), 'w');
+    const handleProto = Object.getPrototypeOf(probe) as { sync: () => Promise<void> };
+    await probe.close();
+    const originalSync = handleProto.sync;
+    const name = (path: string) => (path === root ? '<blocks>' : relative(root, path).replace(/\.[^/]*\.tmp$/, '.tmp').replace(/^[A-Z0-9]+\//, '<shard>/').replace(/^[A-Z0-9]+$/, '<shard>').replace(/\/[A-Z0-9]+\.data$/, '/<block>'));
+    try {
+      fsPromises.open = (async (path: string, ...rest: unknown[]) => {
+        const handle = await (originalOpen as (...a: unknown[]) => Promise<object>)(path, ...rest);
+        pathOf.set(handle, String(path));
+        return handle;
+      }) as typeof fsPromises.open;
+      fsPromises.rename = (async (from: string, to: string) => {
+        events.push(`rename ${name(String(from))} → ${name(String(to))}`);
+        return originalRename(from, to);
+      }) as typeof fsPromises.rename;
+      handleProto.sync = async function (this: object) {
+        events.push(`fsync ${name(pathOf.get(this) ?? '?')}`);
+        return originalSync.call(this);
+      };
+      syncBuiltinESMExports();
+      const bytes = utf8('a block that must survive a power cut');
+      await blocks.put(await rawCid(bytes), bytes);
+    } finally {
+      fsPromises.open = originalOpen;
+      fsPromises.rename = originalRename;
+      handleProto.sync = originalSync;
+      syncBuiltinESMExports();
+    }
+    assert.deepEqual(events, ['fsync <shard>/.tmp', 'rename <shard>/.tmp → <shard>/<block>', 'fsync <shard>', 'fsync <blocks>']);
+    assert.equal(basename(root), 'durable');
+    await blocks.close();
   });
 });
