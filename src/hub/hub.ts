@@ -71,6 +71,8 @@ export class CloudHub {
     this.blocks = options.blocks;
     this.metadata = options.metadata;
     this.metrics = options.metrics;
+    // Both outcomes exist from the start at 0: the first aborted gc is a step an alert can see.
+    for (const outcome of ['completed', 'aborted'] as const) this.metrics?.hubGcRunsTotal.inc({ outcome }, 0);
     this.ttl = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
     this.restoreTimeoutMs = options.restoreTimeoutMs ?? 10_000;
     this.now = options.now ?? Date.now;

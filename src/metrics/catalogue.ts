@@ -313,6 +313,14 @@ export const catalogue = {
     buckets: REDIS_BUCKETS_S,
   },
   // --- System --------------------------------------------------------------
+  systemAuthFailuresTotal: {
+    name: 'system_auth_failures_total',
+    help: 'Requests refused for a missing or wrong bearer token, per token scope (operator routes, the Alertmanager webhook).',
+    type: 'counter',
+    group: 'system',
+    guide: false,
+    labels: { scope: { values: ['operator', 'alertmanager'] } },
+  },
   systemRequestsTotal: {
     name: 'system_requests_total',
     help: 'Requests handled, per service (conventional counter beside system_rps).',

@@ -166,7 +166,7 @@ export function createApp(config: Config): App {
   });
   // Every route that changes state, in one scope behind the operator token (DESIGN.md, principle 9).
   server.register(async (operator) => {
-    await bearerScope(operator, { token: config.adminToken, variable: 'FAI_ADMIN_TOKEN', principal: 'operator' });
+    await bearerScope(operator, { token: config.adminToken, variable: 'FAI_ADMIN_TOKEN', principal: 'operator', metrics });
     registerHubOperatorRoutes(operator, { hub, maxCheckpointBytes: config.hubMaxCheckpointBytes });
     registerLlmOperatorRoutes(operator, briefs);
     registerComplianceOperatorRoutes(operator, compliance);
@@ -175,7 +175,7 @@ export function createApp(config: Config): App {
   });
   // Alertmanager's webhook, behind its own token.
   server.register(async (webhook) => {
-    await bearerScope(webhook, { token: config.remediation.webhookToken, variable: 'ALERT_WEBHOOK_TOKEN', principal: 'alertmanager' });
+    await bearerScope(webhook, { token: config.remediation.webhookToken, variable: 'ALERT_WEBHOOK_TOKEN', principal: 'alertmanager', metrics });
     registerWebhookRoute(webhook, openedRemediation);
   });
 

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import bearerAuth from '@fastify/bearer-auth';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { ErrorCodes } from '../errors/index.ts';
+import type { Metrics } from '../metrics/index.ts';
 import type { ErrorBody } from './error-mapping.ts';
 
 declare module 'fastify' {
@@ -18,6 +19,8 @@ export interface BearerScopeOptions {
   variable: string;
   /** What the audit log and the service log record for a request that presented the token. */
   principal: string;
+  /** Counts refused tokens in system_auth_failures_total{scope=principal}. */
+  metrics?: Metrics;
 }
 
 const digest = (text: string) => createHash('sha256').update(text).digest();
@@ -39,8 +42,9 @@ export async function bearerScope(scope: FastifyInstance, options: BearerScopeOp
         : `headers.authorization: wrong bearer token (this route takes ${options.variable})`;
   await scope.register(bearerAuth, {
     keys: [],
-    // A refusal is part of the API, not a service error: logged at debug (an attacker's probes must not fill the error log).
-    verifyErrorLogLevel: 'debug',
+    // A refused token is logged at warn (someone is guessing, or a client is misconfigured) and counted;
+    // the rate limit, which runs before this check, keeps the guesses from filling the log.
+    verifyErrorLogLevel: 'warn',
     auth: (key: string, request: FastifyRequest) => {
       if (expected === undefined || !timingSafeEqual(digest(key), expected)) return false;
       request.principal = options.principal;
@@ -49,7 +53,11 @@ export async function bearerScope(scope: FastifyInstance, options: BearerScopeOp
     // Our error shape ({error: {code, message, field}}); the plugin's type declares {error: string} but sends whatever this returns.
     errorResponse: ((error: Error): ErrorBody => ({ error: { code: ErrorCodes.UNAUTHORIZED, message: refusal(error.message), field: 'headers.authorization' } })) as unknown as (error: Error) => { error: string },
   });
+  // The series exists from the start at 0: the first refusal is a step an alert can see.
+  options.metrics?.systemAuthFailuresTotal.inc({ scope: options.principal }, 0);
   scope.addHook('onResponse', async (request, reply) => {
+    // A missing or wrong token: counted per scope (the rate limit before the check keeps guessing slow).
+    if (reply.statusCode === 401) options.metrics?.systemAuthFailuresTotal.inc({ scope: options.principal });
     if (request.principal !== '') request.log.info({ principal: request.principal, method: request.method, url: request.url.split('?')[0], status: reply.statusCode }, 'operator request');
   });
 }

@@ -119,6 +119,27 @@ describe('rate limit and the training queue cap', () => {
     }
   });
 
+  it('limits before the token check: wrong-token guesses are limited (401 until the allowance is spent, then 429), counted and logged at warn; /openapi.json is limited; the webhook has its own bucket', async () => {
+    const { app } = await appWithRoutes({ RATE_LIMIT_PER_MINUTE: '3', ALERT_WEBHOOK_TOKEN: WEBHOOK_TOKEN });
+    try {
+      const guesses: number[] = [];
+      for (let i = 0; i < 6; i++) guesses.push((await app.server.inject({ method: 'PUT', url: '/v1/compliance/strict', headers: { authorization: `Bearer guess-${i}` }, remoteAddress: '10.0.0.1' })).statusCode);
+      assert.deepEqual(guesses, [401, 401, 401, 429, 429, 429], 'guesses past the allowance never reach the token check');
+      const failures = (await app.metrics.registry.getSingleMetric('system_auth_failures_total')!.get()).values.find((v) => v.labels.scope === 'operator');
+      assert.equal(failures?.value, 3);
+      const openapi: number[] = [];
+      for (let i = 0; i < 4; i++) openapi.push((await app.server.inject({ method: 'GET', url: '/openapi.json', remoteAddress: '10.0.0.2' })).statusCode);
+      assert.deepEqual(openapi, [200, 200, 200, 429]);
+      // Public traffic from Alertmanager's address spends the public allowance, not the webhook's.
+      for (let i = 0; i < 5; i++) await app.server.inject({ method: 'GET', url: '/health', remoteAddress: '10.0.0.3' });
+      const webhook = await app.server.inject({ method: 'POST', url: '/v1/alerts/webhook', headers: { authorization: `Bearer ${WEBHOOK_TOKEN}`, 'content-type': 'application/json' }, payload: '{}', remoteAddress: '10.0.0.3' });
+      assert.notEqual(webhook.statusCode, 429, 'the webhook is answered from its own bucket');
+      assert.notEqual(webhook.statusCode, 401);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('refuses a training job past TRAINING_MAX_PENDING (429) and takes one again when a place frees', async () => {
     const { app } = await appWithRoutes({ TRAINING_MAX_PENDING: '2' });
     try {

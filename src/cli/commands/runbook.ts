@@ -43,7 +43,7 @@ export async function runbookAudit(options: { json?: boolean; verify?: boolean; 
     const head = options.head ?? (await audit.recordedHead());
     const against = head === null ? 'no head recorded outside the file (no Redis; pass --head from the service log)' : `head #${head.seq} ${options.head === undefined ? 'from Redis' : 'given'}`;
     if (options.json) write(`${JSON.stringify({ intact: broken === null, ...(broken === null ? {} : { broken }), head })}\n`);
-    else if (broken === null) write(`audit log intact (${(await audit.entries()).length} entries; HMAC chain; ${against})\n`);
+    else if (broken === null) write(`audit log intact (${(await audit.entries()).length} entries): the HMAC chain holds; ${against}\n`);
     else write(`audit log broken at ${broken.seq === undefined ? '' : `entry #${broken.seq}, `}line ${broken.line}: ${broken.reason}\n`);
     return broken === null ? ExitCodes.OK : ExitCodes.CRITICAL;
   }
