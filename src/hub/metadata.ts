@@ -213,7 +213,8 @@ export class EmbeddedMetadataStore implements MetadataStore {
 
   /** Files in the directory that are not records, with why: /health names them. */
   problems(): string[] {
-    return [...this.unreadable].map(([name, reason]) => `${join(this.directory, name)}: ${reason}`);
+    // The file's name within the metadata directory: /health is public, the directory is not its business.
+    return [...this.unreadable].map(([name, reason]) => `meta/${name}: ${reason}`);
   }
 
   private index(stored: StoredRecord & { fileMtimeMs: number }): void {

@@ -50,6 +50,8 @@ export async function openRemediation(options: {
   deploymentFile: string;
   policyFile: string;
   redisUrl: string | undefined;
+  /** This instance, as its actions record it (host and WORKER_ID). */
+  instance?: string;
   metrics?: Metrics;
   log?: (line: string, fields?: Record<string, unknown>) => void;
 }): Promise<Remediation> {
@@ -65,6 +67,7 @@ export async function openRemediation(options: {
     ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
     ...(deployment.alertmanager === null ? {} : { pager: alertmanagerPager(deployment.alertmanager) }),
     ...(options.log === undefined ? {} : { log: options.log }),
+    ...(options.instance === undefined ? {} : { instance: options.instance }),
   });
   try {
     await remediator.recover();

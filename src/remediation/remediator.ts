@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import { ErrorCodes, FaiError, isFaiError } from '../errors/index.ts';
 import { REMEDIATION_OUTCOMES, type Metrics } from '../metrics/index.ts';
 import type { RunbookName } from '../ops/index.ts';
@@ -24,6 +25,11 @@ export interface RemediatorOptions {
   pager?: Pager;
   log?: (line: string, fields?: Record<string, unknown>) => void;
   now?: () => Date;
+  /**
+   * This service instance (default: the host name). Instances sharing Redis share the actions; a
+   * restarting instance closes only the ones it was deciding or running, never another's in flight.
+   */
+  instance?: string;
 }
 
 /** One line of the webhook's answer per alert and rule. */
@@ -65,10 +71,12 @@ export class Remediator {
   private readonly options: RemediatorOptions;
   private readonly now: () => Date;
   private runs: Promise<void> = Promise.resolve();
+  private readonly instance: string;
 
   constructor(options: RemediatorOptions) {
     this.options = options;
     this.now = options.now ?? (() => new Date());
+    this.instance = options.instance ?? hostname();
   }
 
   get policy(): Policy {
@@ -84,13 +92,16 @@ export class Remediator {
   }
 
   /**
-   * Actions a previous process left undecided, queued or running (it stopped mid-run) are closed as failed:
-   * the engine's lock recovery and undo cover the deployment; the action is not retried blindly.
+   * Actions this instance's previous process left undecided, queued or running (it stopped mid-run)
+   * are closed as failed: the engine's lock recovery and undo cover the deployment; the action is not
+   * retried blindly. Another instance's actions are its own: they may be running right now.
    */
   async recover(): Promise<number> {
     let closed = 0;
     for (const action of await this.options.store.list()) {
       if (action.status !== 'received' && action.status !== 'queued' && action.status !== 'running') continue;
+      // Recorded before actions named their instance: the old rule (one service per state) applies.
+      if (action.instance !== undefined && action.instance !== this.instance) continue;
       action.reason = `the process handling it stopped while it was ${action.status}; check the audit log`;
       action.status = 'failed';
       action.finishedAt = this.now().toISOString();
@@ -138,6 +149,7 @@ export class Remediator {
       reason: '',
       plan: [],
       receivedAt: this.now().toISOString(),
+      instance: this.instance,
       repeats: 0,
     };
     const decided = (reason = action.reason): Decision => ({ alert: name, status: 'firing', runbook: rule.runbook, action: action.id, decision: action.status, reason });

@@ -38,6 +38,8 @@ export interface Action {
   reason: string;
   plan: string[];
   readonly receivedAt: string;
+  /** The service instance that decided it (host and WORKER_ID): only that instance's restart closes it. */
+  readonly instance?: string;
   startedAt?: string;
   finishedAt?: string;
   /** When Alertmanager reported the alert resolved. */

@@ -2,6 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
+import { isSameProcess, processStart } from '../system/index.ts';
 import type { Deployment } from './deployment.ts';
 
 export type ProcessSpec = Deployment['processes'][number];
@@ -45,14 +46,8 @@ async function waitHealthy(process: ProcessSpec, timeoutMs = 30_000): Promise<vo
   throw new FaiError(ErrorCodes.TIMEOUT, `${process.name} did not answer ${process.healthUrl} within ${timeoutMs} ms`);
 }
 
-function alive(pid: number): boolean {
-  try {
-    globalThis.process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+/** Whether the process still runs (the one pid; its start is checked where the pid came from a pidfile). */
+const alive = (pid: number) => isSameProcess(pid, undefined);
 
 /**
  * Processes on this machine, managed by the project: each started detached in its own session,
@@ -71,10 +66,17 @@ export class LocalBackend implements Backend {
     return join(this.deployment.stateDir, 'pids', `${name}.pid`);
   }
 
+  /**
+   * The process the pidfile names, if it still runs and is the process that was started: the
+   * pidfile holds the pid and its start (boot id and start ticks), so a stale pidfile whose pid a
+   * later, unrelated process got (after a reboot) is never signalled. A pidfile without a start
+   * (written before it was recorded) is trusted on its pid alone.
+   */
   private async pid(name: string): Promise<number | null> {
     const text = await readFile(this.pidFile(name), 'utf8').catch(() => null);
-    const pid = text === null ? NaN : Number(text.trim());
-    return Number.isInteger(pid) && alive(pid) ? pid : null;
+    const [pidText, start] = (text ?? '').trim().split('\n');
+    const pid = Number(pidText);
+    return Number.isInteger(pid) && pid > 0 && isSameProcess(pid, start === undefined || start === '' ? undefined : start) ? pid : null;
   }
 
   async status(): Promise<ProcessStatus[]> {
@@ -99,7 +101,7 @@ export class LocalBackend implements Backend {
     });
     child.unref();
     await log.close();
-    await writeFile(this.pidFile(name), String(child.pid));
+    await writeFile(this.pidFile(name), `${child.pid}\n${processStart(child.pid!) ?? ''}\n`);
     await waitHealthy(process);
   }
 

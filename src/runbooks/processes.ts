@@ -22,7 +22,8 @@ export function restartWorkersRunbook(deployment: Deployment, backend: Backend =
   return {
     name: 'restart-workers',
     description: 'restart the workers one at a time (each healthy again before the next), so capacity never reaches zero',
-    destructive: false,
+    // Every worker's in-flight requests and caches go with it: approval first, like the other runbooks that stop processes.
+    destructive: true,
     plan: async () => {
       const workers = deployment.processes.filter((p) => p.role === 'worker');
       if (workers.length === 0) return { summary: ['nothing to restart: no workers in the deployment'], steps: [], verify: async () => 'no workers' };

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
@@ -98,7 +99,7 @@ export function createApp(config: Config): App {
       required: true,
       check: async () => {
         await hub.ping();
-        const where = `blocks in ${config.hubDir}/blocks, metadata in ${hub.backend === 'redis' ? 'Redis' : `${config.hubDir}/meta`}`;
+        const where = `blocks under HUB_DIR, metadata in ${hub.backend === 'redis' ? 'Redis' : 'HUB_DIR/meta'}`;
         const problems = hub.problems();
         if (problems.length > 0) return { status: 'degraded', detail: `${where}; ${problems.length} file(s) skipped, not records: ${problems.slice(0, 5).join('; ')}` };
         return { status: 'up', detail: where };
@@ -147,6 +148,7 @@ export function createApp(config: Config): App {
       deploymentFile: config.remediation.deploymentFile,
       policyFile: config.remediation.policyFile,
       redisUrl: config.redisUrl,
+      instance: `${hostname()}/${config.workerId}`,
       metrics,
       log: (line, fields) => logger.info(fields ?? {}, line),
     });

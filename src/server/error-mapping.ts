@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCodes, FaiError, isFaiError, type ErrorCode } from '../errors/index.ts';
+import { redactInternals } from './redact.ts';
 
 /** The one place error codes become HTTP statuses. */
 const STATUS_BY_CODE: Record<ErrorCode, number> = {
@@ -80,7 +81,10 @@ export function installErrorHandling(app: FastifyInstance): void {
       const status = statusForCode(fai.code);
       if (status === 503) logUnavailable(request, fai.message);
       else if (status >= 500) request.log.error({ err: error }, fai.message);
-      return reply.status(status).send({ error: fai.toJSON() } satisfies ErrorBody);
+      // A server-side failure's message is ours: the log has it whole, the answer without our addresses and paths.
+      const body = fai.toJSON();
+      if (status >= 500) body.message = redactInternals(body.message);
+      return reply.status(status).send({ error: body } satisfies ErrorBody);
     }
     if (typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500) {
       const code = error.statusCode === 404 ? ErrorCodes.NOT_FOUND : ErrorCodes.VALIDATION;

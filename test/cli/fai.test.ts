@@ -245,7 +245,7 @@ describe('fai runbook', () => {
     assert.equal(result.code, 0, result.stderr);
     const rows = JSON.parse(result.stdout) as Array<{ name: string; destructive: boolean }>;
     assert.deepEqual(rows.map((r) => r.name), ['downshift', 'rollback', 'pin-update', 'canary-promote', 'emergency-stop', 'restart-workers', 'clear-cache', 'health-check', 'metrics-check', 'shadow-eval', 'regulation-strict']);
-    assert.deepEqual(rows.filter((r) => r.destructive).map((r) => r.name), ['rollback', 'emergency-stop', 'clear-cache']);
+    assert.deepEqual(rows.filter((r) => r.destructive).map((r) => r.name), ['rollback', 'emergency-stop', 'restart-workers', 'clear-cache']);
   });
 
   it('runs pin-update through the CLI and audits it; shadow-eval trains for the run when nothing is pinned and writes both reports', async () => {

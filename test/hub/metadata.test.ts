@@ -85,6 +85,7 @@ describe('a metadata file that is not a record', () => {
       assert.equal(health.json().status, 'degraded');
       assert.equal(health.json().services.hub.status, 'degraded');
       assert.match(health.json().services.hub.detail, new RegExp(`${torn.cid}\\.json: not JSON`));
+      assert.doesNotMatch(health.body, new RegExp(tmpdir().replaceAll('/', '\\/')), 'the public /health names no directory of ours');
     } finally {
       await app.close();
     }

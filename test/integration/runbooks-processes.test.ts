@@ -70,7 +70,10 @@ describe('runbooks on real local processes', () => {
         await new Promise((r) => setTimeout(r, 25));
       }
     })();
-    const result = await runNamed(deployment, 'restart-workers', {}, {});
+    // Destructive: without --yes (an approval) it stops after the plan and restarts nothing.
+    await assert.rejects(runNamed(deployment, 'restart-workers', {}, {}), (e: unknown) => e instanceof FaiError && e.code === 'FAI_ERR_CONFIRMATION_REQUIRED');
+    assert.deepEqual([await pidOf('worker-1'), await pidOf('worker-2')], before, 'nothing restarted');
+    const result = await runNamed(deployment, 'restart-workers', {}, { yes: true });
     done = true;
     await watcher;
     assert.equal(result.outcome, 'verified');
@@ -165,7 +168,7 @@ describe('the Docker Compose backend', () => {
       { stateDir: join(state, 'compose'), backend: 'compose', dockerBinary: docker, composeFile: '/srv/deploy/docker-compose.yml', processes: [{ name: 'worker-a', role: 'worker' }, { name: 'worker-b', role: 'worker' }] },
       state,
     );
-    const result = await runNamed(compose, 'restart-workers', {}, {});
+    const result = await runNamed(compose, 'restart-workers', {}, { yes: true });
     assert.equal(result.outcome, 'verified');
     const calls = (await readFile(log, 'utf8')).trim().split('\n');
     assert.deepEqual(calls.filter((c) => c.includes('restart')), ['compose -f /srv/deploy/docker-compose.yml restart worker-a', 'compose -f /srv/deploy/docker-compose.yml restart worker-b']);

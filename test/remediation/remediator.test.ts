@@ -347,6 +347,17 @@ describe('the remediator', () => {
     assert.equal(await counter(metrics, 'downshift', 'failed'), 1);
   });
 
+  it('on restart closes only its own instance\'s actions in flight, never those of another instance sharing the state', async () => {
+    const { store, make } = setup();
+    const base = { dedupKey: 'k', alert: { name: 'HighLLMLatency', severity: 'warning', fingerprint: 'aa', startsAt: '2026-11-28T09:00:00Z', labels: {} }, runbook: 'downshift' as const, args: {}, mode: 'on' as const, page: false, status: 'running' as const, reason: '', plan: [], receivedAt: '2026-11-28T09:00:01Z', repeats: 0 };
+    await store.save({ ...base, id: 'own-111111', instance: 'host-a/stable' });
+    await store.save({ ...base, id: 'other-22222', instance: 'host-b/canary' });
+    const restarted = new Remediator({ ...(make() as unknown as { options: object }).options, instance: 'host-a/stable' } as never);
+    assert.equal(await restarted.recover(), 1);
+    const byId = Object.fromEntries((await store.list()).map((a) => [a.id, a.status]));
+    assert.deepEqual(byId, { 'own-111111': 'failed', 'other-22222': 'running' });
+  });
+
   it('decides a budget of one once when two firings arrive at the same moment (decision and status are one step per runbook)', async () => {
     const { remediator, applied } = setup();
     const both = await Promise.all(['1111111111111111', '2222222222222222'].map((fingerprint) => remediator.receive(payload('firing', 'HighLLMLatency', { fingerprint }))));

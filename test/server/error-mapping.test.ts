@@ -47,4 +47,28 @@ describe('error mapping under an outage', () => {
     assert.equal(state.json().error.code, ErrorCodes.INTERNAL);
     await app.close();
   });
+
+  it('answers a 5xx without our addresses and paths (the log keeps them); a 4xx echoes the client\'s input as it was', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({ write(chunk, _encoding, done) { lines.push(String(chunk)); done(); } });
+    const app = Fastify({ loggerInstance: pino({ level: 'info' }, sink) as FastifyBaseLogger, disableRequestLogging: true });
+    installErrorHandling(app);
+    app.get('/redis', async () => {
+      throw new FaiError(ErrorCodes.UNAVAILABLE, 'redis HGET failed: connect ECONNREFUSED 10.1.2.3:6379 (redis://:secret@cache.internal:6379/0)');
+    });
+    app.get('/disk', async () => {
+      throw new FaiError(ErrorCodes.STORAGE, 'cannot write the record: ENOSPC in /var/lib/fai/hub/meta, at redis.internal:6380 or [::1]:6379');
+    });
+    app.get('/client', async () => {
+      throw new FaiError(ErrorCodes.VALIDATION, 'body.url: http://10.0.0.1:80/x is not allowed', { field: 'body.url' });
+    });
+    await app.ready();
+    const redis = (await app.inject({ url: '/redis' })).json().error.message as string;
+    assert.equal(redis, 'redis HGET failed: connect ECONNREFUSED <address> (<url>)');
+    const disk = (await app.inject({ url: '/disk' })).json().error.message as string;
+    assert.equal(disk, 'cannot write the record: ENOSPC in <path>, at <address> or <address>');
+    assert.match((await app.inject({ url: '/client' })).json().error.message, /http:\/\/10\.0\.0\.1:80\/x/);
+    assert.ok(lines.some((line) => line.includes('10.1.2.3:6379')), 'the log has the whole message');
+    await app.close();
+  });
 });

@@ -4,6 +4,7 @@ import { LLM_SLOTS, type Config } from '../../config/index.ts';
 import { ErrorCodes, FaiError } from '../../errors/index.ts';
 import { MODES, POLICY_PIN, POLICY_PINS, pinVersion, type BriefService, type Pins, type PolicyPinName } from '../../llm/index.ts';
 import type { PolicyStatus } from '../../learning/index.ts';
+import { redactInternals } from '../redact.ts';
 import { runHealthChecks, type HealthCheck, type ThresholdEvaluator } from '../../ops/index.ts';
 import { errorResponses, type ZodRequests } from '../openapi.ts';
 import { NoQuery } from './query.ts';
@@ -62,7 +63,9 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthRouteDeps
   };
   api.get('/health', { config, schema: healthSchema }, async (_request, reply) => {
     const report = await runHealthChecks(deps.checks, deps.config.healthTimeoutMs);
-    return reply.status(report.status === 'unhealthy' ? 503 : 200).send(report);
+    // Public: no address or path of ours in a detail (a check's error may carry one).
+    const services = Object.fromEntries(Object.entries(report.services).map(([name, health]) => [name, health.detail === undefined ? health : { ...health, detail: redactInternals(health.detail) }]));
+    return reply.status(report.status === 'unhealthy' ? 503 : 200).send({ ...report, services });
   });
 
   const thresholdsSchema = { summary: "The thresholds table's verdicts on the live metrics", tags, querystring: NoQuery, response: { 200: ThresholdReportSchema, ...errorResponses() } };
