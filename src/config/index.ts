@@ -72,6 +72,7 @@ const EnvSchema = z.object({
   SHADOW_BRIEFS: z.string().trim().min(1).default('examples/heldout-briefs.json'),
   ALERT_WEBHOOK_TOKEN: secretToken,
   FAI_ADMIN_TOKEN: secretToken,
+  FAI_OPERATOR_TOKENS_FILE: z.string().trim().min(1).optional(),
   RATE_LIMIT_PER_MINUTE: integer(600, 0, 1_000_000),
   TRAINING_MAX_PENDING: integer(4, 1, 1_000),
   REMEDIATION_POLICY: z.string().trim().min(1).default('configs/remediation.yml'),
@@ -137,6 +138,8 @@ export interface Config {
    * training, modes, strict mode, approvals); undefined: those routes answer 401.
    */
   readonly adminToken: string | undefined;
+  /** Named operator tokens (FAI_OPERATOR_TOKENS_FILE), beside or instead of FAI_ADMIN_TOKEN. */
+  readonly operatorTokensFile: string | undefined;
   /** Requests per minute one client address may make to the public routes; 0: no limit. */
   readonly rateLimitPerMinute: number;
   /** Training jobs queued or running at once; one more is refused (429). */
@@ -180,6 +183,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     hubGcGraceMs: parsed.HUB_GC_GRACE_SECONDS * 1000,
     pinsFile: parsed.PINS_FILE,
     adminToken: parsed.FAI_ADMIN_TOKEN,
+    operatorTokensFile: parsed.FAI_OPERATOR_TOKENS_FILE,
     rateLimitPerMinute: parsed.RATE_LIMIT_PER_MINUTE,
     trainingMaxPending: parsed.TRAINING_MAX_PENDING,
     remediation: { webhookToken: parsed.ALERT_WEBHOOK_TOKEN, policyFile: parsed.REMEDIATION_POLICY, deploymentFile: parsed.FAI_DEPLOYMENT },
@@ -199,4 +203,4 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
 }
 
 export { readJsonFile } from './json-file.ts';
-export { operatorHeaders } from './operator-token.ts';
+export { operatorHeaders, OperatorTokens } from './operator-token.ts';

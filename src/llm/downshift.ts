@@ -4,6 +4,8 @@ import { MODE_CONFIG, MODES, RECOVER_BELOW_MS, type Mode } from './routing.ts';
 interface ModeState {
   active: boolean;
   forced: boolean;
+  /** Who forced it (the operator route's actor); null when not forced. */
+  forcedBy: string | null;
   since: number | null;
   routed: number;
   /** When the last probe went to the downshifted mode itself. */
@@ -14,6 +16,7 @@ export interface DownshiftStatus {
   readonly mode: Mode;
   readonly active: boolean;
   readonly forced: boolean;
+  readonly forcedBy: string | null;
   readonly to: Mode | null;
   readonly p95Ms: number | null;
   readonly samples: number;
@@ -31,7 +34,7 @@ export interface DownshiftStatus {
  */
 export class DownshiftController {
   private readonly samples = new Map<Mode, Array<{ at: number; ms: number }>>(MODES.map((m) => [m, []]));
-  private readonly state = new Map<Mode, ModeState>(MODES.map((m) => [m, { active: false, forced: false, since: null, routed: 0, lastProbe: 0 }]));
+  private readonly state = new Map<Mode, ModeState>(MODES.map((m) => [m, { active: false, forced: false, forcedBy: null, since: null, routed: 0, lastProbe: 0 }]));
   private readonly now: () => number;
   private readonly windowMs: number;
   private readonly minSamples: number;
@@ -104,14 +107,14 @@ export class DownshiftController {
     this.publish(mode);
   }
 
-  force(mode: Mode): void {
+  force(mode: Mode, by = 'operator'): void {
     if (MODE_CONFIG[mode].downshiftTo === null) throw new RangeError(`${mode} has no cheaper mode to downshift to`);
-    Object.assign(this.state.get(mode)!, { active: true, forced: true, since: this.now(), routed: 0, lastProbe: this.now() });
+    Object.assign(this.state.get(mode)!, { active: true, forced: true, forcedBy: by, since: this.now(), routed: 0, lastProbe: this.now() });
     this.publish(mode);
   }
 
   clear(mode: Mode): void {
-    Object.assign(this.state.get(mode)!, { active: false, forced: false, since: null, routed: 0 });
+    Object.assign(this.state.get(mode)!, { active: false, forced: false, forcedBy: null, since: null, routed: 0 });
     this.samples.set(mode, []);
     this.publish(mode);
   }
@@ -120,7 +123,7 @@ export class DownshiftController {
     return MODES.map((mode) => {
       const state = this.state.get(mode)!;
       const { p95, count } = this.p95(mode);
-      return { mode, active: state.active, forced: state.forced, to: state.active ? MODE_CONFIG[mode].downshiftTo : null, p95Ms: p95, samples: count };
+      return { mode, active: state.active, forced: state.forced, forcedBy: state.forcedBy, to: state.active ? MODE_CONFIG[mode].downshiftTo : null, p95Ms: p95, samples: count };
     });
   }
 

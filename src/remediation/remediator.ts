@@ -47,6 +47,11 @@ export interface Decision {
  * file, a store that is down. The answer is a 503, which Alertmanager retries (a 400 or 409 it would
  * not), and names no holder, host, address or path: those go to the service log.
  */
+/** The actor of what the loop does unprompted: Alertmanager, for the rule (alert) that matched. */
+function alertmanagerActor(action: Action): string {
+  return `alertmanager (rule ${action.alert.name})`;
+}
+
 function retryable(error: unknown, alert: string): FaiError {
   return new FaiError(ErrorCodes.UNAVAILABLE, `the decision on ${alert} failed and was not recorded (${whyDecisionFailed(error)}); a retry is decided afresh`, { cause: error });
 }
@@ -219,7 +224,7 @@ export class Remediator {
 
   private async refuse(action: Action, reason: string): Promise<void> {
     const audit = await this.options.state.audit.append({
-      actor: `alertmanager:${action.alert.name}`,
+      actor: alertmanagerActor(action),
       runbook: action.runbook,
       args: action.args,
       plan: [],
@@ -288,7 +293,9 @@ export class Remediator {
       const result = await runRunbook(runbook, { ...action.args }, state, {
         dryRun: action.mode === 'dry-run',
         yes: approvedBy !== undefined,
-        actor: approvedBy === undefined ? `alertmanager:${action.alert.name}` : `${approvedBy} (approved ${action.id})`,
+        // Who acted: the rule's alert, or the operator who approved; the approver's note is a note, never the actor.
+        actor: approvedBy === undefined ? alertmanagerActor(action) : approvedBy,
+        ...(approvedBy === undefined ? {} : { note: `approved ${action.id}${action.approvalNote === undefined ? '' : `: ${action.approvalNote}`}` }),
       });
       action.plan = [...result.plan];
       action.auditSeq = result.audit.seq;
@@ -307,7 +314,7 @@ export class Remediator {
    * ended. The check that it awaits approval and its move to `queued` are one step: of two approvals
    * at once, one runs it and the other is told it is no longer awaiting approval.
    */
-  async approve(id: string, by: string): Promise<Action> {
+  async approve(id: string, by: string, note?: string): Promise<Action> {
     const { store } = this.options;
     const known = await store.get(id);
     if (known === undefined) throw new FaiError(ErrorCodes.NOT_FOUND, `no remediation action ${id} (fai remediation ls)`, { field: 'id' });
@@ -321,6 +328,7 @@ export class Remediator {
       }
       action.status = 'queued';
       action.approvedBy = by;
+      if (note !== undefined) action.approvalNote = note;
       await store.save(action);
       return true;
     });

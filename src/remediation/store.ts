@@ -46,7 +46,10 @@ export interface Action {
   resolvedAt?: string;
   /** Repeat notifications of the same firing that arrived after this action was recorded. */
   repeats: number;
+  /** The authenticated principal who approved (a named operator, or `operator`). */
   approvedBy?: string;
+  /** What the approver typed with the approval: a note beside the approver, never the approver. */
+  approvalNote?: string;
   /** What paging the people did, when the rule asks for a page. */
   paged?: string;
   auditSeq?: number;

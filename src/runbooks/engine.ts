@@ -32,13 +32,20 @@ export interface Runbook<A = Record<string, unknown>> {
   readonly description: string;
   /** Destructive runbooks stop after the plan unless --yes (or an approval) is given. */
   readonly destructive: boolean;
-  plan(args: A): Promise<Plan>;
+  /** `context.actor`: who runs it, which the runbook's own operator requests to the service say (x-fai-on-behalf-of). */
+  plan(args: A, context: RunContext): Promise<Plan>;
+}
+
+export interface RunContext {
+  readonly actor: string;
 }
 
 export interface RunOptions {
   dryRun?: boolean;
   yes?: boolean;
   actor?: string;
+  /** A note the audit entries carry beside the actor (an approval's). */
+  note?: string;
   log?: (line: string) => void;
 }
 
@@ -68,7 +75,7 @@ export async function runRunbook<A extends Record<string, unknown>>(
   const log = options.log ?? (() => undefined);
   const actor = options.actor ?? `${userInfo().username}@cli`;
   const record = (outcome: AuditEntry['outcome'], plan: readonly string[], detail: string) =>
-    deps.audit.append({ actor, runbook: runbook.name, args, plan, outcome, detail });
+    deps.audit.append({ actor, runbook: runbook.name, args, plan, outcome, detail, ...(options.note === undefined ? {} : { note: options.note }) });
 
   let lock: Awaited<ReturnType<FileLock['acquire']>>;
   try {
@@ -94,7 +101,7 @@ export async function runRunbook<A extends Record<string, unknown>>(
   let plan: Plan | undefined;
   try {
     try {
-      plan = await runbook.plan(args);
+      plan = await runbook.plan(args, { actor });
     } catch (error) {
       const audit = await record('failed', [], `could not plan: ${error instanceof Error ? error.message : String(error)}`);
       if (error instanceof FaiError) throw new FaiError(error.code, error.message, { cause: error, field: error.field, details: { outcome: 'failed', auditSeq: audit.seq } });

@@ -11,8 +11,8 @@ function servingUrls(deployment: Deployment): string[] {
   return [...new Set(urls.map((url) => url.replace(/\/$/, '')))];
 }
 
-async function call(url: string, method: 'GET' | 'PUT' | 'DELETE'): Promise<StrictMode> {
-  const response = await fetch(`${url}/v1/compliance/strict`, { method, headers: operatorHeaders(), signal: AbortSignal.timeout(5_000) }).catch((error: unknown) => {
+async function call(url: string, method: 'GET' | 'PUT' | 'DELETE', actor?: string): Promise<StrictMode> {
+  const response = await fetch(`${url}/v1/compliance/strict`, { method, headers: operatorHeaders(process.env, actor), signal: AbortSignal.timeout(5_000) }).catch((error: unknown) => {
     throw new FaiError(ErrorCodes.UNAVAILABLE, `${url}: ${(error as Error).message}`);
   });
   if (!response.ok) throw new FaiError(ErrorCodes.UNAVAILABLE, `${url}/v1/compliance/strict: HTTP ${response.status}`);
@@ -29,7 +29,7 @@ export function regulationStrictRunbook(deployment: Deployment): Runbook<{ clear
     name: 'regulation-strict',
     description: 'force strict regulation mode on every serving instance (unknown or unsourced = fail, no request can opt out); --clear lifts it',
     destructive: false,
-    plan: async ({ clear }) => {
+    plan: async ({ clear }, context) => {
       const wanted = clear !== true;
       const urls = servingUrls(deployment);
       const current = await Promise.all(urls.map(async (url) => ({ url, mode: await call(url, 'GET') })));
@@ -37,8 +37,8 @@ export function regulationStrictRunbook(deployment: Deployment): Runbook<{ clear
         .filter(({ mode }) => mode.forced !== wanted)
         .map(({ url }) => ({
           describe: `${url}: strict mode ${wanted ? 'forced on' : 'lifted'}`,
-          apply: async () => void (await call(url, wanted ? 'PUT' : 'DELETE')),
-          undo: async () => void (await call(url, wanted ? 'DELETE' : 'PUT')),
+          apply: async () => void (await call(url, wanted ? 'PUT' : 'DELETE', context.actor)),
+          undo: async () => void (await call(url, wanted ? 'DELETE' : 'PUT', context.actor)),
         }));
       return {
         summary: steps.length === 0 ? [`nothing to change: strict mode is already ${wanted ? 'forced on' : 'not forced'} on ${urls.join(', ')}`] : steps.map((s) => s.describe),

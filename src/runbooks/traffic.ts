@@ -68,10 +68,10 @@ export interface DownshiftArgs extends Record<string, unknown> {
 type ModeStatus = { mode: string; active: boolean; forced: boolean; to: string | null };
 
 /** The brief layer's own downshift (creative → balanced → fast), forced or cleared on the service. */
-async function planModeDownshift(deployment: Deployment, mode: string, clear: boolean): Promise<Plan> {
+async function planModeDownshift(deployment: Deployment, mode: string, clear: boolean, actor: string): Promise<Plan> {
   const url = `${deployment.service}/v1/llm/downshift`;
   const call = async (method: 'GET' | 'PUT' | 'DELETE', target = url): Promise<ModeStatus[]> => {
-    const response = await fetch(target, { method, headers: method === 'GET' ? {} : operatorHeaders(), signal: AbortSignal.timeout(5_000) }).catch((error: unknown) => {
+    const response = await fetch(target, { method, headers: method === 'GET' ? {} : operatorHeaders(process.env, actor), signal: AbortSignal.timeout(5_000) }).catch((error: unknown) => {
       throw new FaiError(ErrorCodes.UNAVAILABLE, `${target}: ${(error as Error).message}`);
     });
     const body = (await response.json()) as { modes?: ModeStatus[]; error?: { message: string } };
@@ -102,8 +102,8 @@ export function downshiftRunbook(deployment: Deployment): Runbook<DownshiftArgs>
     name: 'downshift',
     description: 'move traffic between stable and canary (default canary 50%): nginx upstream, nginx -t, reload, verified split; or --mode creative [--clear]: force the brief layer down a mode',
     destructive: false,
-    plan: async ({ canary, samples, mode, clear }) => {
-      if (mode !== undefined) return planModeDownshift(deployment, mode, clear ?? false);
+    plan: async ({ canary, samples, mode, clear }, context) => {
+      if (mode !== undefined) return planModeDownshift(deployment, mode, clear ?? false, context.actor);
       if (!Number.isInteger(canary) || canary < 0 || canary > 100) throw new FaiError(ErrorCodes.VALIDATION, `--canary: ${canary} is not a percentage 0–100`, { field: '--canary' });
       return planWeights(deployment, { stable: 100 - canary, canary }, samples);
     },

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
-import { LLM_SLOTS, type Config } from '../config/index.ts';
+import { LLM_SLOTS, OperatorTokens, type Config } from '../config/index.ts';
 import { openHub, pingRedis, redisReady } from '../hub/index.ts';
 import { BriefService, readPins, type Pins } from '../llm/index.ts';
 import { createMetrics, type Metrics } from '../metrics/index.ts';
@@ -166,9 +166,12 @@ export function createApp(config: Config): App {
     registerFormulaRoutes(pub, { formulas, briefs });
     registerTrainingRoutes(pub, trainingJobs);
   });
+  // Named operators (FAI_OPERATOR_TOKENS_FILE): read before the first request; a bad file stops the start.
+  const operatorTokens = config.operatorTokensFile === undefined ? undefined : new OperatorTokens(config.operatorTokensFile);
+  if (operatorTokens !== undefined) server.addHook('onReady', () => operatorTokens.load());
   // Every route that changes state, in one scope behind the operator token (DESIGN.md, principle 9).
   server.register(async (operator) => {
-    await bearerScope(operator, { token: config.adminToken, variable: 'FAI_ADMIN_TOKEN', principal: 'operator', metrics });
+    await bearerScope(operator, { token: config.adminToken, variable: 'FAI_ADMIN_TOKEN', principal: 'operator', metrics, ...(operatorTokens === undefined ? {} : { named: operatorTokens }) });
     registerHubOperatorRoutes(operator, { hub, maxCheckpointBytes: config.hubMaxCheckpointBytes });
     registerLlmOperatorRoutes(operator, briefs);
     registerComplianceOperatorRoutes(operator, compliance);
@@ -246,7 +249,7 @@ export function createApp(config: Config): App {
         const { remediator, store } = await openedRemediation();
         logger.info({ rules: remediator.policy.rules.length, state: store.kind, policy: config.remediation.policyFile }, 'closed-loop remediation on');
       }
-      if (config.adminToken === undefined) {
+      if (config.adminToken === undefined && config.operatorTokensFile === undefined) {
         logger.warn('FAI_ADMIN_TOKEN is not set: every operator route (hub writes, gc and pins, training, modes, strict mode, approvals) answers 401');
       }
       const address = await server.listen({ port: config.port, host: config.host });

@@ -188,7 +188,7 @@ describe('closed loop: Prometheus → Alertmanager → webhook → downshift of 
     // And nothing the alert did not ask for: nginx still sends everything to stable.
     assert.deepEqual(parseWeights(await readFile(nginx.upstreamFile, 'utf8'), deployment.instances!), { stable: 100, canary: 0 });
     const audit = await new AuditLog(join(deployment.stateDir, 'audit.jsonl')).entries();
-    assert.deepEqual(audit.map((e) => [e.actor, e.runbook, e.outcome]), [['alertmanager:HighLLMLatency', 'downshift', 'started'], ['alertmanager:HighLLMLatency', 'downshift', 'verified']]);
+    assert.deepEqual(audit.map((e) => [e.actor, e.runbook, e.outcome]), [['alertmanager (rule HighLLMLatency)', 'downshift', 'started'], ['alertmanager (rule HighLLMLatency)', 'downshift', 'verified']]);
     const fireToVerified = timeline.verified - timeline.firing;
     t.diagnostic(`slow briefs sent → firing in Prometheus: ${timeline.firing - started} ms; firing → verified downshift of creative: ${fireToVerified} ms (group_wait 1 s here; the shipped route waits 10 s)`);
     assert.ok(fireToVerified < 20_000, `${fireToVerified} ms from firing to verified`);
@@ -220,7 +220,7 @@ describe('closed loop: Prometheus → Alertmanager → webhook → downshift of 
     const audit = await new AuditLog(join(deployment.stateDir, 'audit.jsonl')).entries();
     assert.equal(audit.length, 3);
     assert.equal(audit[2]!.outcome, 'refused');
-    assert.equal(audit[2]!.actor, 'alertmanager:HighLLMLatency');
+    assert.equal(audit[2]!.actor, 'alertmanager (rule HighLLMLatency)');
     assert.match(audit[2]!.detail, new RegExp(`remediation action ${second.id} refused: (cool-down|budget)`));
     const modes = ((await (await fetch(`${stableUrl}/v1/llm/downshift`)).json()) as { modes: Array<{ mode: string; forced: boolean }> }).modes;
     assert.equal(modes.find((m) => m.mode === 'creative')?.forced, false, 'the refused action changed nothing');

@@ -129,7 +129,7 @@ describe('closed-loop remediation in the service (Redis state, real Alertmanager
     await waitFor('regulation-strict verified', async () => (await actionsOf('regulation-strict'))[0]?.status === 'verified');
     const mode = (await (await fetch(`${url}/v1/compliance/strict`)).json()) as { forced: boolean; by: string };
     assert.equal(mode.forced, true);
-    assert.equal(mode.by, 'operator', 'the runbook authenticated with the operator token: its principal is recorded');
+    assert.equal(mode.by, 'alertmanager (rule IFRAViolation)', 'who acted: the rule, not the operator token the runbook authenticated with');
     const check = (await (
       await fetch(`${url}/v1/compliance/check`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...JSON.parse(await readFile(`${ROOT}/examples/edp-fresh-citrus.json`, 'utf8')), strict: false }) })
     ).json()) as { strict: boolean };
@@ -167,7 +167,9 @@ describe('closed-loop remediation in the service (Redis state, real Alertmanager
     const approved = await fai(['remediation', 'approve', waiting.id]);
     assert.equal(approved.code, 0, approved.stdout + approved.stderr);
     assert.match(approved.stdout, new RegExp(`${waiting.id}: emergency-stop verified: stopped 1 process`));
-    assert.match((await actionsOf('emergency-stop'))[0]!.approvedBy ?? '', /^operator \(.+@cli\)$/, 'the approver is the authenticated principal; the CLI user only a note');
+    const approvedAction = (await actionsOf('emergency-stop'))[0]!;
+    assert.equal(approvedAction.approvedBy, 'operator', 'the approver is the authenticated principal');
+    assert.match(approvedAction.approvalNote ?? '', /^.+@cli$/, 'the CLI user is a note beside it, never the approver');
     const [status] = await new LocalBackend(deployment).status();
     assert.equal(status!.running, false, 'the worker was stopped');
     const again = await fai(['remediation', 'approve', waiting.id]);

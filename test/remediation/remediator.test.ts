@@ -195,7 +195,7 @@ describe('the remediator', () => {
     await restarted.drain();
     assert.deepEqual(applied, ['apply downshift']);
     assert.equal((await store.list())[0]!.repeats, 2);
-    assert.deepEqual((await audit.entries()).map((e) => [e.actor, e.outcome]), [['alertmanager:HighLLMLatency', 'started'], ['alertmanager:HighLLMLatency', 'verified']]);
+    assert.deepEqual((await audit.entries()).map((e) => [e.actor, e.outcome]), [['alertmanager (rule HighLLMLatency)', 'started'], ['alertmanager (rule HighLLMLatency)', 'verified']]);
     assert.equal(await counter(metrics, 'downshift', 'verified'), 1);
     assert.equal(await counter(metrics, 'downshift', 'duplicate'), 2);
   });
@@ -293,11 +293,13 @@ describe('the remediator', () => {
     const waiting = (await store.list()).find((a) => a.runbook === 'emergency-stop')!;
     assert.equal(waiting.status, 'awaiting_approval');
     assert.ok(!applied.includes('apply emergency-stop'));
-    const approved = await remediator.approve(waiting.id, 'bob@cli');
+    const approved = await remediator.approve(waiting.id, 'bob', 'bob@cli: restarting after the incident call');
     assert.equal(approved.status, 'verified');
-    assert.equal(approved.approvedBy, 'bob@cli');
+    assert.equal(approved.approvedBy, 'bob');
+    assert.equal(approved.approvalNote, 'bob@cli: restarting after the incident call', 'the note is kept beside the approver, never as the approver');
     assert.ok(applied.includes('apply emergency-stop'));
-    assert.equal((await audit.entries()).at(-1)!.actor, `bob@cli (approved ${waiting.id})`);
+    assert.equal((await audit.entries()).at(-1)!.actor, 'bob');
+    assert.equal((await audit.entries()).at(-1)!.note, `approved ${waiting.id}: bob@cli: restarting after the incident call`);
     await assert.rejects(remediator.approve(waiting.id, 'bob@cli'), (error: FaiError) => error.code === 'FAI_ERR_CONFIRMATION_REQUIRED');
     await assert.rejects(remediator.approve('zzzz-000000', 'bob@cli'), (error: FaiError) => error.code === 'FAI_ERR_NOT_FOUND');
   });

@@ -1,4 +1,8 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { createApp, type App } from '../../src/server/index.ts';
@@ -89,6 +93,53 @@ describe('operator routes with no FAI_ADMIN_TOKEN set', () => {
       const response = await app.server.inject({ method: 'POST', url: '/v1/hub/gc', headers });
       assert.equal(response.statusCode, 401);
       assert.match(response.json().error.message, /needs FAI_ADMIN_TOKEN, and the service has none set/);
+    }
+  });
+});
+
+describe('who acted: named operators, on-behalf-of, every state change recorded', () => {
+  it('names each operator by their token from FAI_OPERATOR_TOKENS_FILE, re-read when it changes; FAI_ADMIN_TOKEN stays the single-operator default', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fai-operators-'));
+    const file = join(dir, 'operators.json');
+    const sha = (token: string) => createHash('sha256').update(token).digest('hex');
+    await writeFile(file, JSON.stringify({ operators: [{ name: 'alice', sha256: sha('alice-token-0123456789abcdef') }] }));
+    const { app } = await appWithRoutes({ FAI_OPERATOR_TOKENS_FILE: file });
+    try {
+      const put = (token: string, headers: Record<string, string> = {}) => app.server.inject({ method: 'PUT', url: '/v1/compliance/strict', headers: { authorization: `Bearer ${token}`, ...headers } });
+      assert.equal((await put('alice-token-0123456789abcdef')).json().by, 'alice');
+      assert.equal((await put(TEST_ADMIN_TOKEN)).json().by, 'alice', 'still forced by alice (a second force changes nothing)');
+      const lifted = await app.server.inject({ method: 'DELETE', url: '/v1/compliance/strict', headers: OPERATOR });
+      assert.equal(lifted.json().forced, false);
+      assert.equal((await put(TEST_ADMIN_TOKEN)).json().by, 'operator', 'FAI_ADMIN_TOKEN: the single-operator default');
+      assert.equal((await put('bob-token-0123456789abcdef0')).statusCode, 401, 'bob is not in the file yet');
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      await writeFile(file, JSON.stringify({ operators: [{ name: 'bob', sha256: sha('bob-token-0123456789abcdef0') }] }));
+      await app.server.inject({ method: 'DELETE', url: '/v1/compliance/strict', headers: OPERATOR });
+      assert.equal((await put('bob-token-0123456789abcdef0')).json().by, 'bob', 'the file was re-read: bob added');
+      assert.equal((await put('alice-token-0123456789abcdef')).statusCode, 401, 'and alice revoked');
+      // A runbook acting for the remediation loop says so; the route records whom it acted for.
+      await app.server.inject({ method: 'DELETE', url: '/v1/compliance/strict', headers: OPERATOR });
+      assert.equal((await put(TEST_ADMIN_TOKEN, { 'x-fai-on-behalf-of': 'alertmanager (rule IFRAViolation)' })).json().by, 'alertmanager (rule IFRAViolation)');
+      const forced = await app.server.inject({ method: 'PUT', url: '/v1/llm/downshift/creative', headers: { ...OPERATOR, 'x-fai-on-behalf-of': 'alertmanager (rule HighLLMLatency)' } });
+      assert.equal(forced.json().modes.find((m: { mode: string }) => m.mode === 'creative').forcedBy, 'alertmanager (rule HighLLMLatency)');
+      // On a public route the header means nothing.
+      assert.equal((await app.server.inject({ method: 'GET', url: '/v1/compliance/strict', headers: { 'x-fai-on-behalf-of': 'mallory' } })).json().by, 'alertmanager (rule IFRAViolation)');
+    } finally {
+      await app.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to start with a tokens file that does not parse, naming it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fai-operators-'));
+    const file = join(dir, 'operators.json');
+    await writeFile(file, JSON.stringify({ operators: [{ name: 'alice', sha256: 'not-a-hash' }] }));
+    const app = createApp(testConfig({ FAI_OPERATOR_TOKENS_FILE: file }));
+    try {
+      await assert.rejects(async () => { await app.server.ready(); }, (error: Error) => error.message.includes(file) && /sha256/.test(error.message));
+    } finally {
+      await app.close().catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

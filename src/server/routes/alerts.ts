@@ -50,6 +50,6 @@ export function registerApprovalRoute(app: FastifyInstance, remediation: () => P
     const { id } = request.params;
     const note = request.body?.note;
     const { remediator } = await remediation();
-    return remediator.approve(id, note === undefined ? request.principal : `${request.principal} (${note})`);
+    return remediator.approve(id, request.principal, note);
   });
 }

@@ -48,7 +48,7 @@ export function registerLlmOperatorRoutes(app: FastifyInstance, briefs: BriefSer
   api.put('/v1/llm/downshift/:mode', { config, schema: schema('Force a mode down to its cheaper mode (the downshift runbook)') }, async (request) => {
     const { mode } = request.params;
     try {
-      briefs.downshift.force(mode);
+      briefs.downshift.force(mode, request.actor);
     } catch (error) {
       throw new FaiError(ErrorCodes.VALIDATION, `params.mode: ${(error as Error).message}`, { field: 'params.mode' });
     }
@@ -58,6 +58,7 @@ export function registerLlmOperatorRoutes(app: FastifyInstance, briefs: BriefSer
   api.delete('/v1/llm/downshift/:mode', { config, schema: schema('Clear a forced or automatic downshift') }, async (request) => {
     const { mode } = request.params;
     briefs.downshift.clear(mode);
+    request.log.info({ actor: request.actor, principal: request.principal, mode }, 'downshift cleared');
     return { modes: briefs.downshift.status() };
   });
 }
