@@ -25,6 +25,7 @@ const BY_CODE: Record<ErrorCode, { exitCode: number; advice: string }> = {
   FAI_ERR_CONFIG: { exitCode: ExitCodes.CONFIG, advice: 'fix the named environment variable (README, "Configuration")' },
   FAI_ERR_UNAVAILABLE: { exitCode: ExitCodes.UNAVAILABLE, advice: 'is the service running? start it with `make run` or pass --url' },
   FAI_ERR_TIMEOUT: { exitCode: ExitCodes.TIMEOUT, advice: 'the service is slow to answer; try again or raise --timeout' },
+  FAI_ERR_REQUEST_TIMEOUT: { exitCode: ExitCodes.TIMEOUT, advice: 'the upload stalled on the way to the service; check the network and try again' },
   FAI_ERR_INTEGRITY: { exitCode: ExitCodes.INTERNAL, advice: 'stored data is corrupt; restore the object from another copy' },
   FAI_ERR_STORAGE: { exitCode: ExitCodes.UNAVAILABLE, advice: 'check free space and write permission of HUB_DIR' },
   FAI_ERR_UNAUTHORIZED: { exitCode: ExitCodes.USAGE, advice: 'pass the right token: FAI_ADMIN_TOKEN for operator commands, ALERT_WEBHOOK_TOKEN for the webhook' },

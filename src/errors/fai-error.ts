@@ -23,6 +23,8 @@ export const ErrorCodes = {
   UNAVAILABLE: 'FAI_ERR_UNAVAILABLE',
   /** An operation took longer than allowed. */
   TIMEOUT: 'FAI_ERR_TIMEOUT',
+  /** The client's request body stopped making progress (an upload that stalled). */
+  REQUEST_TIMEOUT: 'FAI_ERR_REQUEST_TIMEOUT',
   /** Stored data failed its integrity check (a block whose bytes do not hash to its CID). */
   INTEGRITY: 'FAI_ERR_INTEGRITY',
   /** The disk is full or read-only, or another storage failure that is not the caller's. */

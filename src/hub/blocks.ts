@@ -5,6 +5,7 @@ import { FsBlockstore } from 'blockstore-fs';
 import { NextToLast } from 'blockstore-fs/sharding';
 import { importer } from 'ipfs-unixfs-importer';
 import { exporter } from 'ipfs-unixfs-exporter';
+import { UnixFS } from 'ipfs-unixfs';
 import { CID } from 'multiformats/cid';
 import * as raw from 'multiformats/codecs/raw';
 import { sha256 } from 'multiformats/hashes/sha2';
@@ -278,6 +279,44 @@ export class BlockStore {
     const chunks: Uint8Array[] = [];
     for await (const chunk of entry.content()) chunks.push(chunk);
     return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  }
+
+  /**
+   * Streams a UnixFS file's content as its blocks are read: depth first, one block read when the
+   * consumer asks for the next bytes, each verified against its CID, each read given
+   * `blockTimeoutMs`. A paused consumer pauses the reads; ending the iteration early (a client gone,
+   * a timeout) stops them there. Walked here rather than by ipfs-unixfs-exporter, whose file reader
+   * pushes every leaf into an unbounded queue as fast as it can read, whatever the consumer takes:
+   * eight slow readers of a 64 MiB file held most of it each.
+   */
+  async *streamFile(cid: CID, blockTimeoutMs: number): AsyncGenerator<Uint8Array> {
+    await this.open();
+    const read = async (c: CID): Promise<Uint8Array> => {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new BlockError('timeout', `reading block ${c} took longer than ${blockTimeoutMs} ms`)), blockTimeoutMs);
+      });
+      try {
+        return await Promise.race([this.get(c), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    const { decode } = await import('@ipld/dag-pb');
+    const walk = async function* (node: CID): AsyncGenerator<Uint8Array> {
+      const bytes = await read(node);
+      if (node.code === raw.code) {
+        yield bytes;
+        return;
+      }
+      if (node.code !== 0x70) throw new BlockError('malformed_cid', `${cid} is not a UnixFS file (block ${node} has codec 0x${node.code.toString(16)})`);
+      const pb = decode(bytes);
+      const unixfs = pb.Data === undefined ? undefined : UnixFS.unmarshal(pb.Data);
+      if (unixfs === undefined || (unixfs.type !== 'file' && unixfs.type !== 'raw')) throw new BlockError('malformed_cid', `${cid} is a ${unixfs?.type ?? 'dag-pb node without UnixFS data'}, not a file`);
+      if (unixfs.data !== undefined && unixfs.data.byteLength > 0) yield unixfs.data;
+      for (const link of pb.Links) yield* walk(link.Hash);
+    };
+    yield* walk(cid);
   }
 
   /** Child blocks of a UnixFS node (dag-pb links); none for a raw leaf or a dag-json block. */

@@ -8,6 +8,9 @@ import type { DataType, MetadataStore, ObjectRecord } from './metadata.ts';
 /** Default time to live per data type (the issue's feedback 30 d, checkpoint 90 d, recipe 365 d). */
 /** Data types stored as UnixFS files (bytes); the others are dag-json blocks. */
 type FileType = 'checkpoint' | 'shadow';
+/** What a download hands the socket at a time. */
+const STREAM_SLICE_BYTES = 64 * 1024;
+
 const FILE_TYPES: ReadonlySet<DataType> = new Set<FileType>(['checkpoint', 'shadow']);
 
 export const DEFAULT_TTL_SECONDS: Readonly<Record<DataType, number>> = {
@@ -166,6 +169,46 @@ export class CloudHub {
       if (dataType !== undefined) this.metrics?.ipfsRestoreLatencySeconds.observe({ data_type: dataType }, (performance.now() - started) / 1000);
       throw error;
     }
+  }
+
+  /**
+   * A checkpoint (or shadow file) as a stream, for downloads: its record first, then its content read
+   * block by block as the consumer pulls (never the whole object in memory), every block verified
+   * against its CID as it is read; at the end the size and checksum are checked against the record
+   * (a mismatch fails the stream). Each block read has the restore timeout; a consumer that stops
+   * (a client gone) stops the reads. JSON objects (small) go through `retrieve`.
+   */
+  async retrieveStream(cidText: string): Promise<{ record: ObjectRecord; content: AsyncGenerator<Uint8Array> } | null> {
+    const cid = parseCid(cidText);
+    const record = await this.metadata.get(cid.toString());
+    if (record === null) {
+      this.countError('missing_block');
+      throw new BlockError('missing_block', `no object ${cid} in this hub (never stored, expired or collected)`);
+    }
+    if (!FILE_TYPES.has(record.data_type)) return null;
+    const started = performance.now();
+    const hub = this;
+    const content = async function* (): AsyncGenerator<Uint8Array> {
+      const hash = createHash('sha256');
+      let size = 0;
+      try {
+        for await (const chunk of hub.blocks.streamFile(cid, hub.restoreTimeoutMs)) {
+          hash.update(chunk);
+          size += chunk.byteLength;
+          // Handed on in 64 KiB views (no copy): a socket takes what it is given whole, so a slow client
+          // holds 64 KiB in its send buffer, not a whole 1 MiB block, and backpressure acts at that grain.
+          for (let at = 0; at < chunk.byteLength; at += STREAM_SLICE_BYTES) yield chunk.subarray(at, Math.min(chunk.byteLength, at + STREAM_SLICE_BYTES));
+        }
+        if (size !== record.size || hash.digest('hex') !== record.checksum) throw new BlockError('hash_mismatch', `object ${cid}: content does not match its recorded size and checksum`);
+        hub.metrics?.ipfsOperationsTotal.inc({ operation: 'retrieve' });
+      } catch (error) {
+        if (error instanceof BlockError) hub.countError(error.errorType);
+        throw error;
+      } finally {
+        hub.metrics?.ipfsRestoreLatencySeconds.observe({ data_type: record.data_type }, (performance.now() - started) / 1000);
+      }
+    };
+    return { record, content: content() };
   }
 
   private checkContent(cid: CID, record: ObjectRecord, bytes: Uint8Array): void {

@@ -15,6 +15,7 @@ import { registerCpuSampler, startVramSampler, type VramSampler } from '../syste
 import { installErrorHandling } from './error-mapping.ts';
 import { installRequestAccounting } from './request-accounting.ts';
 import { bearerScope, declarePrincipal } from './bearer-scope.ts';
+import { installBodyProgressTimeout } from './body-progress.ts';
 import { registerApprovalRoute, registerWebhookRoute } from './routes/alerts.ts';
 import { registerComplianceOperatorRoutes, registerComplianceRoutes } from './routes/compliance.ts';
 import { registerHealthRoutes } from './routes/health.ts';
@@ -53,14 +54,16 @@ export function createApp(config: Config): App {
     // One log line per request would drown the log in scrapes; errors are still logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimitBytes,
-    // A partial request must not hold a connection forever (Node's default with Fastify is no limit).
-    // Node checks the limit every connectionsCheckingInterval (30 s by default): often enough for the limit to mean what it says.
-    requestTimeout: config.requestTimeoutMs,
+    // A partial request must not hold a connection forever: its headers have REQUEST_TIMEOUT_MS
+    // (headersTimeout, below), its body must keep making progress (body-progress.ts) — not one total
+    // for the whole request, which cut a large upload at a fair rate. Node checks headers every
+    // connectionsCheckingInterval: often enough for the limit to mean what it says.
+    requestTimeout: 0,
     http: { connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(config.requestTimeoutMs / 3))) },
     // A client's x-request-id is the request's id (logs, shadow sampling: a retry with the same id is sampled alike).
     requestIdHeader: 'x-request-id',
   });
-  // Node enforces requestTimeout only when headersTimeout (60 s by default) is not larger than it.
+  // Headers still have REQUEST_TIMEOUT_MS to arrive.
   server.server.headersTimeout = Math.min(server.server.headersTimeout, config.requestTimeoutMs);
   const metrics = createMetrics();
   const thresholds = new ThresholdEvaluator(metrics);
@@ -126,6 +129,7 @@ export function createApp(config: Config): App {
     done();
   });
   installErrorHandling(server);
+  installBodyProgressTimeout(server, config.requestTimeoutMs);
   installRequestAccounting(server, metrics);
   declarePrincipal(server);
   installRateLimit(server, config.rateLimitPerMinute);

@@ -38,6 +38,7 @@ const ERROR_DESCRIPTIONS: Readonly<Record<number, string>> = {
   400: 'The request is malformed or fails validation (`field` names what to fix)',
   401: 'No bearer token, or not the one this route needs',
   404: 'Nothing by that name or id',
+  408: 'The request body stopped making progress (REQUEST_TIMEOUT_MS)',
   409: 'A runbook or action holds the lock, or the action needs its confirmation',
   413: 'The body is larger than the route accepts',
   415: 'The body is not of a content type the route accepts',

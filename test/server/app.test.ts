@@ -1,9 +1,14 @@
 import assert from 'node:assert/strict';
+import { mkdtemp } from 'node:fs/promises';
 import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { catalogueEntries, catalogue, readSamples } from '../../src/metrics/index.ts';
 import { createApp, type App } from '../../src/server/index.ts';
 import { testConfig } from '../helpers/config.ts';
+import { OPERATOR } from '../helpers/operator.ts';
 
 let app: App;
 
@@ -132,7 +137,31 @@ describe('request timeout', () => {
       });
       const elapsedMs = performance.now() - started;
       assert.match(answer, /^HTTP\/1\.1 408/);
+      assert.match(answer, /"code":"FAI_ERR_REQUEST_TIMEOUT"/, 'in our error format');
+      assert.match(answer, /the upload stalled/);
       assert.ok(elapsedMs < 3_000, `closed after ${elapsedMs.toFixed(0)} ms`);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('times an upload by its progress, not one total: 3 MiB at 1 MiB/s passes with REQUEST_TIMEOUT_MS=1000', async () => {
+    const slow = createApp(testConfig({ PORT: '0', REQUEST_TIMEOUT_MS: '1000', HUB_DIR: await mkdtemp(join(tmpdir(), 'fai-upload-')) }));
+    const url = new URL(await slow.listen());
+    try {
+      const started = performance.now();
+      const body = Readable.from(
+        (async function* () {
+          for (let i = 0; i < 12; i++) {
+            yield new Uint8Array(256 * 1024).fill(i);
+            await new Promise((resolve) => setTimeout(resolve, 250));
+          }
+        })(),
+      );
+      const response = await fetch(new URL('/v1/hub/checkpoints', url), { method: 'POST', headers: { ...OPERATOR, 'content-type': 'application/octet-stream' }, body: body as never, duplex: 'half' } as RequestInit);
+      const elapsedMs = performance.now() - started;
+      assert.equal(response.status, 201, await response.text());
+      assert.ok(elapsedMs > 2_500, `the upload took ${elapsedMs.toFixed(0)} ms, more than one REQUEST_TIMEOUT_MS`);
     } finally {
       await slow.close();
     }

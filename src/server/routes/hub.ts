@@ -49,14 +49,28 @@ export function registerHubRoutes(app: FastifyInstance, hub: CloudHub): void {
   };
   api.get('/v1/hub/objects/:cid', { config, schema: getSchema }, async (request, reply) => {
     const { cid } = request.params;
-    const retrieved = await hub.retrieve(cid);
-    if (retrieved.bytes !== undefined) {
+    // A checkpoint streams from the block store with backpressure (a slow reader holds one block, not
+    // the object); a client that goes away destroys the stream, which stops the reads. The first block
+    // is read before the answer starts, so a missing or corrupt root is still a clean error status.
+    const streamed = await hub.retrieveStream(cid);
+    if (streamed !== null) {
+      const first = await streamed.content.next();
+      const rest = streamed.content;
+      const body = Readable.from(
+        (async function* () {
+          if (first.done !== true) yield first.value;
+          yield* rest;
+        })(),
+        { objectMode: false, highWaterMark: 64 * 1024 },
+      );
       return reply
         .type('application/octet-stream')
-        .header('x-fai-cid', retrieved.record.cid)
-        .header('x-fai-checksum-sha256', retrieved.record.checksum)
-        .send(Buffer.from(retrieved.bytes.buffer, retrieved.bytes.byteOffset, retrieved.bytes.byteLength));
+        .header('content-length', String(streamed.record.size))
+        .header('x-fai-cid', streamed.record.cid)
+        .header('x-fai-checksum-sha256', streamed.record.checksum)
+        .send(body);
     }
+    const retrieved = await hub.retrieve(cid);
     return { record: retrieved.record, data: retrieved.value };
   });
 }
