@@ -11,7 +11,7 @@ UNIT_TESTS = $(shell find test -name '*.test.ts' -not -path 'test/integration/*'
 INTEGRATION_TESTS = $(shell find test/integration -name '*.test.ts' | sort)
 TEST_FLAGS := --test-reporter=spec --test-concurrency=1
 
-.PHONY: $(RUNBOOK_TARGETS) help install build system-deps run test test-unit test-integration typecheck health check-example train train-default worker generate monitor-local stack-up stack-down bench bench-overhead bench-regulation bench-hub bench-brief bench-learning bench-shadow bench-soak clean
+.PHONY: $(RUNBOOK_TARGETS) help install build system-deps run test test-unit test-integration typecheck health check-example train train-default worker generate monitor-local stack-up stack-down bench bench-overhead bench-regulation bench-hub bench-brief bench-learning bench-shadow bench-state bench-soak clean
 
 help: ## list every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  %-24s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -82,7 +82,7 @@ stack-down: ## stop the Docker Compose stack
 check-example: build ## check the shipped example formula against IFRA and EU rules (fai check-formula)
 	$(FAI) check-formula examples/edp-fresh-citrus.json; code=$$?; [ $$code -le 2 ] || exit $$code
 
-bench: bench-overhead bench-regulation bench-hub bench-brief bench-learning bench-shadow ## run every benchmark under bench/ (not the soak: make bench-soak)
+bench: bench-overhead bench-regulation bench-hub bench-brief bench-learning bench-shadow bench-state ## run every benchmark under bench/ (not the soak: make bench-soak)
 
 bench-overhead: build ## issue 19's rows, each as a ratio against its anchor: fai check-formula process, hooks vs bare Fastify, /metrics at the label bounds, the check in process vs the previous one (about 2 min)
 	$(NODE_TS) bench/overhead.bench.ts
@@ -134,6 +134,9 @@ bench-brief: install ## what the brief layer adds per request vs a bare openai c
 
 bench-learning: install ## held-out table: composer alone, untrained, random, student, teacher, served — reward, character rate, the policy's share; teacher vs student end-to-end speedup, lift retention, KL (about 2 min)
 	$(NODE_TS) bench/learning.bench.ts
+
+bench-state: install ## bounded state: one 40-alert notification over 30,000 past remediation actions, and a hub listing over 40,000 records, each beside the way it was (a full re-read, a full sort)
+	$(NODE_TS) bench/state.bench.ts
 
 bench-shadow: install ## POST /v1/formulas p50/p99 with shadow off, at 5 % and at 100 %: one server process each, ratios with 95 % intervals (about 3 min; REQUESTS=4000)
 	$(NODE_TS) bench/shadow.bench.ts

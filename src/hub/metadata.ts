@@ -71,6 +71,83 @@ interface StoredRecord {
   expiresAt: number | null;
 }
 
+/**
+ * Keys (created_at, cid) kept sorted: an insert or removal is a binary search and a splice (a memmove
+ * of pointers, fast at the hub's sizes), a listing walks from the end. Written here: a sorted-set
+ * library would be a dependency for thirty lines.
+ */
+class OrderedRecords {
+  private readonly keys: Array<{ at: string; cid: string }> = [];
+
+  private position(at: string, cid: string): number {
+    let lo = 0;
+    let hi = this.keys.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const key = this.keys[mid]!;
+      if (key.at < at || (key.at === at && key.cid < cid)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Entries appended out of order since the last sort (a directory read in any order): sorted once, when next needed. */
+  private unsorted = false;
+
+  private sorted(): void {
+    if (!this.unsorted) return;
+    this.keys.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : a.cid < b.cid ? -1 : a.cid > b.cid ? 1 : 0));
+    // Drop duplicates a bulk load may have appended twice.
+    let w = 0;
+    for (let r = 0; r < this.keys.length; r++) {
+      const key = this.keys[r]!;
+      const last = this.keys[w - 1];
+      if (last === undefined || last.at !== key.at || last.cid !== key.cid) this.keys[w++] = key;
+    }
+    this.keys.length = w;
+    this.unsorted = false;
+  }
+
+  add(at: string, cid: string): void {
+    const last = this.keys.at(-1);
+    // The common case (a new record is the newest): an append.
+    if (last === undefined || last.at < at || (last.at === at && last.cid < cid)) {
+      this.keys.push({ at, cid });
+      return;
+    }
+    if (this.unsorted || this.keys.length > 64) {
+      this.keys.push({ at, cid });
+      this.unsorted = true;
+      return;
+    }
+    const i = this.position(at, cid);
+    const key = this.keys[i];
+    if (key !== undefined && key.at === at && key.cid === cid) return;
+    this.keys.splice(i, 0, { at, cid });
+  }
+
+  delete(at: string, cid: string): void {
+    this.sorted();
+    const i = this.position(at, cid);
+    const key = this.keys[i];
+    if (key !== undefined && key.at === at && key.cid === cid) this.keys.splice(i, 1);
+  }
+
+  /** Newest first; safe while entries are deleted during the walk (a removal only shifts entries already passed). */
+  *newestFirst(): Generator<string> {
+    this.sorted();
+    for (let i = this.keys.length - 1; i >= 0; i--) {
+      const key = this.keys[i];
+      if (key !== undefined) yield key.cid;
+    }
+  }
+
+  clear(): void {
+    this.keys.length = 0;
+    this.unsorted = false;
+  }
+}
+
 /** How long a record change waits for another change of the same record (they take milliseconds). */
 const RECORD_LOCK_WAIT_MS = 10_000;
 
@@ -105,7 +182,8 @@ export class EmbeddedMetadataStore implements MetadataStore {
   private readonly directory: string;
   private readonly now: () => number;
   private readonly records = new Map<string, StoredRecord & { fileMtimeMs: number }>();
-  private readonly byType = new Map<DataType, Set<string>>(DATA_TYPES.map((t) => [t, new Set()]));
+  /** Per data type, the records in creation order (created_at, then CID): a listing reads its newest `limit`, never sorts them all. */
+  private readonly byType = new Map<DataType, OrderedRecords>(DATA_TYPES.map((t) => [t, new OrderedRecords()]));
   /** File name → why it is not a record. */
   private readonly unreadable = new Map<string, string>();
   private opened: Promise<void> | undefined;
@@ -219,16 +297,16 @@ export class EmbeddedMetadataStore implements MetadataStore {
 
   private index(stored: StoredRecord & { fileMtimeMs: number }): void {
     const previous = this.records.get(stored.record.cid);
-    if (previous !== undefined && previous.record.data_type !== stored.record.data_type) this.byType.get(previous.record.data_type)!.delete(stored.record.cid);
+    if (previous !== undefined) this.byType.get(previous.record.data_type)!.delete(previous.record.created_at, previous.record.cid);
     this.records.set(stored.record.cid, stored);
-    this.byType.get(stored.record.data_type)!.add(stored.record.cid);
+    this.byType.get(stored.record.data_type)!.add(stored.record.created_at, stored.record.cid);
   }
 
   private unindex(cid: string): void {
     const stored = this.records.get(cid);
     if (stored === undefined) return;
     this.records.delete(cid);
-    this.byType.get(stored.record.data_type)!.delete(cid);
+    this.byType.get(stored.record.data_type)!.delete(stored.record.created_at, cid);
   }
 
   private fileOf(cid: string): string {
@@ -320,12 +398,13 @@ export class EmbeddedMetadataStore implements MetadataStore {
   async list(dataType: DataType, limit: number): Promise<ObjectRecord[]> {
     await this.current();
     const out: ObjectRecord[] = [];
-    for (const cid of this.byType.get(dataType)!) {
+    // Newest first, in order already; expired ones met on the way are dropped (live() removes them).
+    for (const cid of this.byType.get(dataType)!.newestFirst()) {
+      if (out.length >= limit) break;
       const stored = this.live(cid);
       if (stored !== null) out.push(stored.record);
     }
-    out.sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : 0));
-    return out.slice(0, limit);
+    return out;
   }
 
   async delete(cid: string): Promise<void> {
@@ -352,6 +431,6 @@ export class EmbeddedMetadataStore implements MetadataStore {
     this.seen = undefined;
     this.records.clear();
     this.unreadable.clear();
-    for (const set of this.byType.values()) set.clear();
+    for (const ordered of this.byType.values()) ordered.clear();
   }
 }

@@ -4,6 +4,8 @@ import type { Metrics } from '../metrics/index.ts';
 import { DATA_TYPES, ObjectRecordSchema, type DataType, type MetadataStore, type ObjectRecord } from './metadata.ts';
 
 const KEY_PREFIX = 'fai:hub';
+/** Index members read (and their records checked in one pipeline) per round trip. */
+const INDEX_BATCH = 500;
 const recordKey = (cid: string) => `${KEY_PREFIX}:object:${cid}`;
 const indexKey = (dataType: DataType) => `${KEY_PREFIX}:index:${dataType}`;
 
@@ -109,11 +111,54 @@ export class RedisMetadataStore implements MetadataStore {
     await this.guard('DEL', () => multi.exec().then(failed));
   }
 
+  /**
+   * Every live record's CID (gc's mark phase), and the index pruned fully on the way: members are read
+   * 500 at a time, their records' existence checked in one pipeline per batch, and members whose
+   * record expired removed from the index (a listing only ever pruned the window it returned).
+   */
   async *cids(): AsyncGenerator<string> {
     for (const dataType of DATA_TYPES) {
-      const members = await this.guard('ZRANGE', () => this.redis.zrange(indexKey(dataType), 0, -1));
-      for (const cid of members) if ((await this.guard('EXISTS', () => this.redis.exists(recordKey(cid)))) === 1) yield cid;
+      // Paged by score (creation time), not by rank: members another process adds or removes meanwhile
+      // cannot shift a live one out of the walk (a missed live record would lose its blocks to gc).
+      let from = '-inf';
+      let atBorder = new Set<string>();
+      for (;;) {
+        const limit = INDEX_BATCH + atBorder.size;
+        const page = await this.guard('ZRANGEBYSCORE', () => this.redis.zrangebyscore(indexKey(dataType), from, '+inf', 'WITHSCORES', 'LIMIT', 0, limit));
+        const members: string[] = [];
+        const scores: string[] = [];
+        for (let i = 0; i < page.length; i += 2) {
+          if (atBorder.has(page[i]!)) continue;
+          members.push(page[i]!);
+          scores.push(page[i + 1]!);
+        }
+        if (members.length === 0) break;
+        const pipeline = this.redis.pipeline();
+        for (const cid of members) pipeline.exists(recordKey(cid));
+        const exists = await this.guard('EXISTS', () => pipeline.exec());
+        const expired: string[] = [];
+        for (let i = 0; i < members.length; i++) {
+          if (exists?.[i]?.[1] === 1) yield members[i]!;
+          else expired.push(members[i]!);
+        }
+        if (expired.length > 0) await this.guard('ZREM', () => this.redis.zrem(indexKey(dataType), ...expired));
+        const last = scores.at(-1)!;
+        // The next page starts at the last score again (members sharing it may follow), skipping those seen at it.
+        atBorder = from === last ? new Set([...atBorder, ...members.filter((_, i) => scores[i] === last)]) : new Set(members.filter((_, i) => scores[i] === last));
+        from = last;
+        // A short page was the last one (a full page may be followed by more).
+        if (page.length / 2 < limit) break;
+      }
     }
+  }
+
+  /** Removes index members whose record has expired, in batches; resolves with how many. */
+  async pruneIndexes(): Promise<number> {
+    let live = 0;
+    let before = 0;
+    for (const dataType of DATA_TYPES) before += await this.guard('ZCARD', () => this.redis.zcard(indexKey(dataType)));
+    for await (const _cid of this.cids()) live++;
+    return before - live;
   }
 
   async ping(): Promise<void> {

@@ -2,7 +2,7 @@ import type { Metrics } from '../metrics/index.ts';
 import { loadDeployment, runbooks, stateFiles, type Deployment } from '../runbooks/index.ts';
 import { readPolicy } from './policy.ts';
 import { Remediator, type Pager } from './remediator.ts';
-import { openRemediationStore, type RemediationStore } from './store.ts';
+import { openRemediationStore, DEFAULT_RETENTION_MS, type RemediationStore } from './store.ts';
 
 export { MODES, parseDuration, PolicySchema, readPolicy, rulesFor, type Mode, type Policy, type PolicyRule } from './policy.ts';
 export { Remediator, type Decision, type Outcome, type Pager, type RemediatorOptions } from './remediator.ts';
@@ -57,7 +57,9 @@ export async function openRemediation(options: {
 }): Promise<Remediation> {
   const deployment = await loadDeployment(options.deploymentFile);
   const policy = await readPolicy(options.policyFile);
-  const store = openRemediationStore({ redisUrl: options.redisUrl, stateDir: deployment.stateDir });
+  // Ended actions are kept 30 days, and never less than the dedup window or a budget window reads back.
+  const windows = [policy.dedupWindow, ...Object.values(policy.budgets).flatMap((b) => [b.cooldown ?? 0, ...b.limits.map((l) => l.window)]), ...policy.defaultBudget.limits.map((l) => l.window)];
+  const store = openRemediationStore({ redisUrl: options.redisUrl, stateDir: deployment.stateDir, retentionMs: Math.max(DEFAULT_RETENTION_MS, ...windows.map((w) => w * 1000)) });
   const remediator = new Remediator({
     policy,
     store,

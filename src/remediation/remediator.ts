@@ -103,7 +103,7 @@ export class Remediator {
    */
   async recover(): Promise<number> {
     let closed = 0;
-    for (const action of await this.options.store.list()) {
+    for (const action of await this.options.store.open()) {
       if (action.status !== 'received' && action.status !== 'queued' && action.status !== 'running') continue;
       // Recorded before actions named their instance: the old rule (one service per state) applies.
       if (action.instance !== undefined && action.instance !== this.instance) continue;
@@ -208,7 +208,9 @@ export class Remediator {
     if (action.mode !== 'on') return null;
     const budget = budgetFor(this.options.policy, action.runbook);
     const now = this.now().getTime();
-    const runs = (await this.options.store.list()).filter((a) => a.id !== action.id && a.runbook === action.runbook && a.mode === 'on' && EXECUTED.has(a.status));
+    // What the budget can see: the runs of this runbook within its longest window (and any still open), not the whole history.
+    const horizon = Math.max(budget.cooldown ?? 0, ...budget.limits.map((l) => l.window)) * 1000;
+    const runs = (await this.options.store.ofRunbook(action.runbook, now - horizon - 1_000)).filter((a) => a.id !== action.id && a.mode === 'on' && EXECUTED.has(a.status));
     const inFlight = runs.find((a) => a.status === 'queued' || a.status === 'running');
     if (inFlight !== undefined) return `${action.runbook} already has a run ${inFlight.status} (action ${inFlight.id})`;
     if (budget.cooldown !== undefined) {
@@ -260,7 +262,7 @@ export class Remediator {
   private async resolved(alert: WebhookAlert, rule: PolicyRule): Promise<Decision> {
     const name = alert.labels.alertname!;
     const key = this.dedupKey(alert, rule.runbook);
-    const actions = (await this.options.store.list()).filter((a) => a.dedupKey === key);
+    const actions = await this.options.store.withKey(key);
     if (actions.length === 0) return { alert: name, status: 'resolved', runbook: rule.runbook, decision: 'no_rule', reason: 'resolved: no action was recorded for this firing' };
     const action = actions.at(-1)!;
     if (action.resolvedAt === undefined) action.resolvedAt = this.now().toISOString();

@@ -129,3 +129,26 @@ describe('a stalled Redis (SIGSTOP)', () => {
     client.disconnect();
   });
 });
+
+describe('Redis hub indexes, pruned fully', () => {
+  it('walks 1,234 index members in pages (500 per round trip, existence pipelined), yields the live ones, and removes every expired member', async () => {
+    const { client } = hubWith();
+    await waitFor('redis connection', async () => client.status === 'ready');
+    const store = new RedisMetadataStore(client);
+    const index = 'fai:hub:index:feedback';
+    await client.del(index);
+    const pipeline = client.pipeline();
+    // Many share a score (created in the same millisecond): the pages must not skip or repeat them.
+    for (let i = 0; i < 1_234; i++) {
+      pipeline.zadd(index, 1_700_000_000_000 + Math.floor(i / 300), `cid-prune-${i}`);
+      if (i % 3 === 0) pipeline.hset(`fai:hub:object:cid-prune-${i}`, { cid: `cid-prune-${i}` });
+    }
+    await pipeline.exec();
+    const seen: string[] = [];
+    for await (const cid of store.cids()) if (cid.startsWith('cid-prune-')) seen.push(cid);
+    assert.equal(seen.length, 412, 'every live member, once');
+    assert.equal(new Set(seen).size, 412);
+    assert.equal(await client.zcard(index), 412, 'every expired member removed from the index');
+    client.disconnect();
+  });
+});

@@ -65,4 +65,22 @@ describe('remediation decisions across instances (real Redis)', () => {
       await Promise.all([a.close(), b.close()]);
     }
   });
+
+  it('keeps its state bounded: prunes ended actions past the retention in batches, keeps open ones; a budget check reads only its window', async () => {
+    const now = Date.parse('2026-11-28T10:00:00Z');
+    const store = new RedisRemediationStore(redis.url, 'fai:test-prune:', { retentionMs: 86_400_000, now: () => now });
+    try {
+      const base = { dedupKey: 'k', alert: { name: 'HighLLMLatency', severity: 'warning', fingerprint: 'fp', startsAt: '2026-11-01T00:00:00Z', labels: {} }, runbook: 'downshift' as const, args: {}, mode: 'on' as const, page: false, reason: '', plan: [], repeats: 0 };
+      for (let i = 0; i < 1_200; i++) await store.save({ ...base, id: `old-${i}`, status: 'verified', receivedAt: new Date(now - 10 * 86_400_000 + i).toISOString() });
+      await store.save({ ...base, id: 'old-open', status: 'awaiting_approval', receivedAt: new Date(now - 10 * 86_400_000).toISOString() });
+      await store.save({ ...base, id: 'recent', status: 'verified', receivedAt: new Date(now - 60_000).toISOString() });
+      assert.deepEqual((await store.ofRunbook('downshift', now - 3_600_000)).map((a) => a.id).sort(), ['old-open', 'recent'], 'the last hour, and what is open');
+      assert.equal(await store.prune(), 1_200);
+      assert.deepEqual((await store.open()).map((a) => a.id), ['old-open']);
+      assert.equal(await store.get('old-7'), undefined);
+      assert.ok(await store.get('recent'));
+    } finally {
+      await store.close();
+    }
+  });
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -347,6 +347,26 @@ describe('the remediator', () => {
     assert.equal(action!.status, 'failed');
     assert.match(action!.reason, /stopped while it was running/);
     assert.equal(await counter(metrics, 'downshift', 'failed'), 1);
+  });
+
+  it('keeps its state bounded: repeat notifications are compacted away, ended actions past the retention dropped, open ones kept', async () => {
+    const here = join(dir, `bounded-${n++}`);
+    const clock = { now: Date.parse('2026-11-28T10:00:00Z') };
+    const store = new DiskRemediationStore(here, { retentionMs: 86_400_000, now: () => clock.now });
+    const base = { alert: { name: 'HighLLMLatency', severity: 'warning', fingerprint: 'aa', startsAt: '2026-11-01T00:00:00Z', labels: {} }, runbook: 'downshift' as const, args: {}, mode: 'on' as const, page: false, reason: '', plan: [], repeats: 0 };
+    await store.save({ ...base, id: 'old-ended', dedupKey: 'k-old', status: 'verified', receivedAt: '2026-11-20T00:00:00Z', finishedAt: '2026-11-20T00:01:00Z' });
+    await store.save({ ...base, id: 'old-open', dedupKey: 'k-open', status: 'awaiting_approval', receivedAt: '2026-11-20T00:00:00Z' });
+    const repeated = { ...base, id: 'repeated', dedupKey: 'k-rep', status: 'verified' as const, receivedAt: '2026-11-28T09:00:00Z', finishedAt: '2026-11-28T09:01:00Z' };
+    for (let i = 0; i < 3_000; i++) await store.save({ ...repeated, repeats: i });
+    const lines = (await readFile(join(here, 'actions.jsonl'), 'utf8')).trim().split('\n').length;
+    assert.ok(lines <= 1_001, `${lines} lines for 3 actions and 3,000 repeats: compacted`);
+    const byId = Object.fromEntries((await store.list()).map((a) => [a.id, a]));
+    assert.deepEqual(Object.keys(byId).sort(), ['old-open', 'repeated'], 'the ended action past the retention is gone; the open one stays whatever its age');
+    assert.equal(byId.repeated!.repeats, 2_999, 'the last snapshot kept');
+    assert.deepEqual((await store.open()).map((a) => a.id), ['old-open']);
+    assert.deepEqual((await store.withKey('k-rep')).map((a) => a.id), ['repeated']);
+    // A second store on the same directory (the CLI) reads the compacted log the same.
+    assert.deepEqual((await new DiskRemediationStore(here).list()).map((a) => a.id).sort(), ['old-open', 'repeated']);
   });
 
   it('on restart closes only its own instance\'s actions in flight, never those of another instance sharing the state', async () => {
