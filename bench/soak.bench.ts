@@ -5,7 +5,10 @@
  *     tracking of its stores in flight, and a second of file-clock slack, keep their blocks);
  *   - Redis is SIGKILLed a third of the way in and restarted 10 s later;
  *   - `fai runbook clear-cache --yes` is SIGKILLed mid-run two thirds of the way in (200,000 cache
- *     keys, killed once it applies), then a dry run takes the lock it left.
+ *     keys, killed once it applies), then a dry run takes the lock it left;
+ *   - (issue 29) recipes re-posted while they are pinned (every pin answered must hold), a pinned
+ *     checkpoint's root block damaged halfway (gc must abort with nothing removed), and 200 trials
+ *     of the stale-lock race beside the traffic (no two holders).
  * It reports: acknowledged writes read back (none may be lost), 5xx inside and outside the Redis
  * outage (none outside), requests that hung past 10 s, the service's RSS and its slope over the
  * second half, the V8 heap in use per minute and its floor (the lowest sample of each minute, after a
@@ -15,15 +18,17 @@
  *
  *   make bench-soak            SOAK_SECONDS=60 make bench-soak  (a shorter run)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
+import { NextToLast } from 'blockstore-fs/sharding';
 import { Redis } from 'ioredis';
-import { AuditLog } from '../src/runbooks/index.ts';
+import { CID } from 'multiformats/cid';
+import { AuditLog, FileLock } from '../src/runbooks/index.ts';
 import { freePort, startRedis, stopChild, waitFor } from '../test/helpers/servers.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -65,6 +70,10 @@ let requests = 0;
 const outsideSamples: string[] = [];
 const acknowledged: Array<{ cid: string; kind: 'recipe' | 'checkpoint'; body: string | Uint8Array }> = [];
 
+/** While a pinned checkpoint's block is damaged on purpose (below), gc answers 5xx by design. */
+let gcDamaged = false;
+let gcExpected5xx = 0;
+
 async function call(method: string, path: string, body?: string | Uint8Array, contentType = 'application/json', operator = false): Promise<Response | null> {
   const at = Date.now();
   requests++;
@@ -79,7 +88,8 @@ async function call(method: string, path: string, body?: string | Uint8Array, co
     statuses.set(key, (statuses.get(key) ?? 0) + 1);
     if (response.status >= 500) {
       // An outage's 503s are expected; the window includes the reconnect after the restart.
-      if (inOutage(at) || inOutage(Date.now())) fiveInside++;
+      if (gcDamaged && path === '/v1/hub/gc') gcExpected5xx++;
+      else if (inOutage(at) || inOutage(Date.now())) fiveInside++;
       else {
         fiveOutside++;
         if (outsideSamples.length < 5) outsideSamples.push(`${key}: ${(await response.clone().text()).slice(0, 160)}`);
@@ -194,9 +204,88 @@ async function killedRunbook(): Promise<void> {
   locks.auditChainHolds = (await audit.verify()) === null;
 }
 
+// Store and pin racing on the same CID (issue 29): a recipe re-posted while it is being pinned. Every
+// pin answered `pinned: true` must stay pinned, with no expiry, to the end.
+const pinsAnswered: string[] = [];
+async function storePinRace(): Promise<void> {
+  let k = 0;
+  while (Date.now() < deadline) {
+    const body = JSON.stringify({ name: `pinned soak recipe ${k++}`, nonce: randomBytes(8).toString('hex') });
+    const first = await call('POST', '/v1/hub/recipes?tags=first', body, 'application/json', true);
+    if (first?.status !== 201) {
+      await first?.arrayBuffer();
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      continue;
+    }
+    const { cid } = (await first.json()) as { cid: string };
+    const [again, pin] = await Promise.all([
+      call('POST', '/v1/hub/recipes?tags=again', body, 'application/json', true),
+      new Promise((resolve) => setTimeout(resolve, k % 4)).then(() => call('PUT', `/v1/hub/objects/${cid}/pin`, undefined, undefined, true)),
+    ]);
+    await again?.arrayBuffer();
+    if (pin?.status === 200 && ((await pin.json()) as { pinned: boolean }).pinned) pinsAnswered.push(cid);
+    else await pin?.arrayBuffer();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+// gc meets a block it cannot read (issue 29): a pinned 3 MiB checkpoint's root block is damaged on
+// disk halfway through; gc must abort with nothing removed, and once the block is back, restore works.
+const gcReadError = { injected: false, abortedAnswers: 0, lostAfterRepair: -1 };
+async function gcOnADamagedBlock(): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, (SECONDS * 1000) / 2));
+  const bytes = randomBytes(3 * 1024 * 1024);
+  const stored = await fetch(`${base}/v1/hub/checkpoints?tags=gc-read-error`, { method: 'POST', headers: { ...AUTH, 'content-type': 'application/octet-stream' }, body: bytes }).catch(() => null);
+  if (stored?.status !== 201) return;
+  const { cid } = (await stored.json()) as { cid: string };
+  await fetch(`${base}/v1/hub/objects/${cid}/pin`, { method: 'PUT', headers: AUTH });
+  const { dir: shard, file } = new NextToLast().encode(CID.parse(cid));
+  const rootFile = join(dir, 'hub', 'blocks', shard, file);
+  const original = await readFile(rootFile);
+  gcDamaged = true;
+  await writeFile(rootFile, Buffer.from('a damaged root block'));
+  gcReadError.injected = true;
+  for (let k = 0; k < 3; k++) {
+    const response = await fetch(`${base}/v1/hub/gc`, { method: 'POST', headers: AUTH }).catch(() => null);
+    if (response !== null && response.status >= 500 && /nothing removed/.test(await response.text())) gcReadError.abortedAnswers++;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
+  await writeFile(rootFile, original);
+  // gc calls already in flight may still answer from the damaged block: give them a moment.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  gcDamaged = false;
+  const back = await fetch(`${base}/v1/hub/objects/${cid}`).catch(() => null);
+  gcReadError.lostAfterRepair = back?.status === 200 && Buffer.from(await back.arrayBuffer()).equals(bytes) ? 0 : 1;
+}
+
+// The stale-lock race (issue 29), beside the traffic: 200 trials of 4 callers taking over a lock a
+// dead process left; no trial may have two holders at once.
+const lockRace = { trials: 0, doubles: 0 };
+async function staleLockRace(): Promise<void> {
+  const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+  for (let trial = 0; trial < 200 && Date.now() < deadline; trial++) {
+    const path = join(dir, 'locks', `race-${trial}.lock`);
+    await mkdir(join(dir, 'locks'), { recursive: true });
+    await writeFile(path, JSON.stringify({ pid: deadPid, host: hostname(), runbook: 'killed run', startedAt: new Date().toISOString() }));
+    let inside = 0;
+    let most = 0;
+    await Promise.all(
+      Array.from({ length: 4 }, async () => {
+        const held = await new FileLock(path).acquire('soak racer', { waitMs: 10_000 });
+        most = Math.max(most, ++inside);
+        await new Promise((resolve) => setTimeout(resolve, Math.random() * 3));
+        inside--;
+        await held.release();
+      }),
+    );
+    lockRace.trials++;
+    if (most > 1) lockRace.doubles++;
+  }
+}
+
 const started = Date.now();
 process.stderr.write(`soak: ${SECONDS} s of mixed traffic against ${base} (Redis ${redis.url})\n`);
-await Promise.all([traffic(), traffic(), traffic(), traffic(), collector(), sampler(), redisOutage(), killedRunbook()]);
+await Promise.all([traffic(), traffic(), traffic(), traffic(), collector(), sampler(), redisOutage(), killedRunbook(), storePinRace(), gcOnADamagedBlock(), staleLockRace()]);
 
 // Every acknowledged write, read back and compared.
 await waitFor('Redis answering for the read-back', async () => (await fetch(`${base}/health`).then((r) => r.status === 200).catch(() => false)), 30_000);
@@ -215,6 +304,15 @@ for (const write of acknowledged) {
     if (lostSamples.length < 5) lostSamples.push(`${write.kind} ${write.cid}: ${response?.status ?? 'no answer'}`);
   }
 }
+
+// Every pin answered pinned: true, still pinned and without an expiry.
+const check2 = new Redis(redis.url);
+let pinsLost = 0;
+for (const cid of pinsAnswered) {
+  const [pinned, ttl] = [await check2.hget(`fai:hub:object:${cid}`, 'pinned'), await check2.ttl(`fai:hub:object:${cid}`)];
+  if (pinned !== '1' || ttl !== -1) pinsLost++;
+}
+check2.disconnect();
 
 // Memory slopes over the second half (after warm-up and the outage's allocations), by least squares.
 const slopeOf = (series: Array<{ at: number; mb: number }>): number => {
@@ -248,7 +346,7 @@ await rm(dir, { recursive: true, force: true });
 const rows: Array<[string, string, boolean | null]> = [
   ['duration', `${SECONDS} s, ${requests} requests (${(requests / SECONDS).toFixed(1)} req/s)`, null],
   ['acknowledged writes read back', `${acknowledged.length - lost} of ${acknowledged.length} (${lost} lost)`, lost === 0],
-  ['hub gc beside the stores', `${gcRuns} runs, ${gcRemoved} blocks removed`, gcRuns > 0],
+  ['hub gc beside the stores', `${gcRuns} runs, ${gcRemoved} blocks removed; ${gcExpected5xx} aborted while a block was damaged on purpose`, gcRuns > 0],
   ['5xx outside the Redis outage', String(fiveOutside), fiveOutside === 0],
   ['5xx inside the Redis outage (expected)', String(fiveInside), null],
   ['requests that hung past 10 s', String(hung), hung === 0],
@@ -259,9 +357,12 @@ const rows: Array<[string, string, boolean | null]> = [
   ['V8 heap-in-use slope, second half (sawtooth included)', `${heapSlope.toFixed(2)} MB/min`, null],
   ['V8 heap floor per minute (the leak test: last ≤ first + 16 MB)', `${floors.map((f) => f.toFixed(0)).join(' → ')} MB (${floorGrowth >= 0 ? '+' : ''}${floorGrowth.toFixed(0)} MB)`, floorGrowth <= 16],
   ['runbook SIGKILLed mid-run; its intent in the audit log', `${locks.runbookKilled ? 'killed' : 'not killed'}; started entry ${locks.startedEntryLeft ? 'left' : 'missing'}`, locks.runbookKilled && locks.startedEntryLeft],
+  ['pins answered while a store of the same CID raced them: lost', `${pinsLost} of ${pinsAnswered.length}`, pinsLost === 0 && pinsAnswered.length > 0],
+  ['gc on a damaged block of a pinned checkpoint: aborted, nothing removed', `${gcReadError.injected ? 'injected' : 'not injected'}; ${gcReadError.abortedAnswers} of 3 gc runs aborted; after the repair ${gcReadError.lostAfterRepair === 0 ? 'restored whole' : 'LOST'}`, gcReadError.injected && gcReadError.abortedAnswers === 3 && gcReadError.lostAfterRepair === 0],
+  ['stale-lock race beside the traffic: double holders', `${lockRace.doubles} in ${lockRace.trials} trials of 4 callers`, lockRace.doubles === 0 && lockRace.trials > 0],
   ['its lock recovered by the next run, and recorded', `dry run exit ${locks.dryRunExit}; recovered ${locks.recovered}; recorded ${locks.recoveryRecorded}; audit chain ${locks.auditChainHolds ? 'holds' : 'broken'}`, locks.dryRunExit === 0 && locks.recovered && locks.recoveryRecorded && locks.auditChainHolds],
 ];
-process.stdout.write('\nsoak (issue 18)\n');
+process.stdout.write('\nsoak (issues 18 and 29)\n');
 for (const [what, value, ok] of rows) process.stdout.write(`  ${ok === null ? '    ' : ok ? 'ok  ' : 'FAIL'}  ${what.padEnd(56)} ${value}\n`);
 if (outsideSamples.length > 0) process.stdout.write(`  5xx outside the outage, e.g.:\n${outsideSamples.map((s) => `    ${s}`).join('\n')}\n`);
 if (lostSamples.length > 0) process.stdout.write(`  lost, e.g.:\n${lostSamples.map((s) => `    ${s}`).join('\n')}\n`);
