@@ -235,10 +235,15 @@ const gcReadError = { injected: false, abortedAnswers: 0, lostAfterRepair: -1 };
 async function gcOnADamagedBlock(): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, (SECONDS * 1000) / 2));
   const bytes = randomBytes(3 * 1024 * 1024);
-  const stored = await fetch(`${base}/v1/hub/checkpoints?tags=gc-read-error`, { method: 'POST', headers: { ...AUTH, 'content-type': 'application/octet-stream' }, body: bytes }).catch(() => null);
-  if (stored?.status !== 201) return;
-  const { cid } = (await stored.json()) as { cid: string };
-  await fetch(`${base}/v1/hub/objects/${cid}/pin`, { method: 'PUT', headers: AUTH });
+  // Stored and pinned once Redis answers (the outage may still be on at half time).
+  let cid: string | undefined;
+  while (cid === undefined && Date.now() < deadline) {
+    const stored = await fetch(`${base}/v1/hub/checkpoints?tags=gc-read-error`, { method: 'POST', headers: { ...AUTH, 'content-type': 'application/octet-stream' }, body: bytes }).catch(() => null);
+    const pinned = stored?.status === 201 ? await fetch(`${base}/v1/hub/objects/${((await stored.json()) as { cid: string }).cid}/pin`, { method: 'PUT', headers: AUTH }).catch(() => null) : null;
+    if (pinned?.status === 200) cid = ((await pinned.json()) as { cid: string }).cid;
+    else await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
+  if (cid === undefined) return;
   const { dir: shard, file } = new NextToLast().encode(CID.parse(cid));
   const rootFile = join(dir, 'hub', 'blocks', shard, file);
   const original = await readFile(rootFile);
