@@ -179,11 +179,16 @@ export class CloudHub {
    * (a client gone) stops the reads. JSON objects (small) go through `retrieve`.
    */
   async retrieveStream(cidText: string): Promise<{ record: ObjectRecord; content: AsyncGenerator<Uint8Array> } | null> {
-    const cid = parseCid(cidText);
-    const record = await this.metadata.get(cid.toString());
-    if (record === null) {
-      this.countError('missing_block');
-      throw new BlockError('missing_block', `no object ${cid} in this hub (never stored, expired or collected)`);
+    let cid: CID;
+    let record: ObjectRecord | null;
+    try {
+      cid = parseCid(cidText);
+      record = await this.metadata.get(cid.toString());
+      if (record === null) throw new BlockError('missing_block', `no object ${cid} in this hub (never stored, expired or collected)`);
+    } catch (error) {
+      // Counted as a restore that failed, as `retrieve` counts it.
+      if (error instanceof BlockError) this.countError(error.errorType);
+      throw error;
     }
     if (!FILE_TYPES.has(record.data_type)) return null;
     const started = performance.now();

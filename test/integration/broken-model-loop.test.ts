@@ -210,7 +210,8 @@ describe('the guide\'s loop catches a broken model: LowRewardMA fires, the appro
     assert.ok(action !== undefined);
     assert.equal(action.status, 'verified', action.reason);
     const rollback = entries.filter((e) => e.runbook === 'rollback');
-    assert.ok(rollback.every((e) => e.actor.includes(`approved ${action.id}`)), rollback.map((e) => e.actor).join(', '));
+    // Who acted is the approving operator; the approval (and the CLI user's note) is the entry's note.
+    assert.ok(rollback.every((e) => e.actor === 'operator' && (e.note ?? '').startsWith(`approved ${action.id}`)), rollback.map((e) => `${e.actor} / ${e.note}`).join(', '));
     assert.match(rollback.at(-1)!.detail, /on 1\.0\.0/);
     assert.equal(await audit.verify(), null, 'the chain holds');
   });
