@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { z } from 'zod';
-import { FileLock, writeFileAtomic } from '../system/index.ts';
+import { KeyedFileLocks, writeFileAtomic } from '../system/index.ts';
 import { explainStorageError } from './storage-error.ts';
 
 /** `shadow`: the comparisons behind a shadow evaluation report, as JSON lines (src/shadow). */
@@ -326,25 +326,11 @@ export class EmbeddedMetadataStore implements MetadataStore {
   }
 
   /** Record changes per CID, one at a time: in this process by a promise chain, across processes by a lock file beside the record. */
-  private readonly changing = new Map<string, Promise<unknown>>();
+  private readonly changing = new KeyedFileLocks((cid) => join(this.directory, `${cid}.lock`), { durable: false, waitMs: RECORD_LOCK_WAIT_MS, what: 'hub record' });
 
   private async locked<T>(cid: string, work: () => Promise<T>): Promise<T> {
     await this.open();
-    const before = this.changing.get(cid) ?? Promise.resolve();
-    const turn = before.then(async () => {
-      const held = await new FileLock(join(this.directory, `${cid}.lock`), { durable: false }).acquire(`hub record ${cid}`, { waitMs: RECORD_LOCK_WAIT_MS });
-      try {
-        return await work();
-      } finally {
-        await held.release();
-      }
-    });
-    const settled = turn.catch(() => undefined);
-    this.changing.set(cid, settled);
-    void settled.then(() => {
-      if (this.changing.get(cid) === settled) this.changing.delete(cid);
-    });
-    return turn;
+    return this.changing.run(cid, work);
   }
 
   /** The record as its file holds it now (another process may have changed it since the index was read). */

@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import { explainStorageError } from '../hub/index.ts';
 import type { RunbookName } from '../ops/index.ts';
-import { FileLock } from '../system/index.ts';
+import { KeyedFileLocks } from '../system/index.ts';
 import { writeFileAtomic, writeFileSynced } from '../system/index.ts';
 import type { Mode } from './policy.ts';
 
@@ -195,6 +195,7 @@ export class DiskRemediationStore implements RemediationStore {
   constructor(dir: string, options: { decisionWaitMs?: number; retentionMs?: number; now?: () => number } = {}) {
     this.dir = dir;
     this.decisionWaitMs = options.decisionWaitMs ?? DECISION_WAIT_MS;
+    this.deciding = new KeyedFileLocks((key) => join(this.dir, `decide-${key}.lock`), { waitMs: this.decisionWaitMs, what: 'remediation decision on' });
     this.retentionMs = options.retentionMs ?? DEFAULT_RETENTION_MS;
     this.now = options.now ?? Date.now;
   }
@@ -355,25 +356,11 @@ export class DiskRemediationStore implements RemediationStore {
     else await writeFileAtomic(this.pauseFile, JSON.stringify(pause));
   }
 
-  /** Decisions per key, in this process, in turn; and across processes by a lock file (the runbooks' lock class, recovered when its holder is gone). */
-  private readonly deciding = new Map<string, Promise<unknown>>();
+  /** Decisions per key, in this process, in turn; and across processes by a lock file (the project's lock class, recovered when its holder is gone). */
+  private readonly deciding: KeyedFileLocks;
 
-  async exclusive<T>(key: string, work: () => Promise<T>): Promise<T> {
-    const before = this.deciding.get(key) ?? Promise.resolve();
-    const turn = before.then(async () => {
-      const held = await new FileLock(join(this.dir, `decide-${key}.lock`)).acquire(`remediation decision on ${key}`, { waitMs: this.decisionWaitMs });
-      try {
-        return await work();
-      } finally {
-        await held.release();
-      }
-    });
-    const settled = turn.catch(() => undefined);
-    this.deciding.set(key, settled);
-    void settled.then(() => {
-      if (this.deciding.get(key) === settled) this.deciding.delete(key);
-    });
-    return turn;
+  exclusive<T>(key: string, work: () => Promise<T>): Promise<T> {
+    return this.deciding.run(key, work);
   }
 
   async close(): Promise<void> {

@@ -205,3 +205,37 @@ function dead(owner: { pid: number; host?: string; processStart?: string }): boo
   if (owner.host !== undefined && owner.host !== hostname()) return false;
   return !isSameProcess(owner.pid, owner.processStart);
 }
+
+/**
+ * Work on one key at a time: in this process by a promise chain per key (no lock-file polling
+ * between our own callers), across processes by a FileLock per key (`lockPath(key)`). The hub's
+ * per-record changes and the remediation decisions per runbook both go through this.
+ */
+export class KeyedFileLocks {
+  private readonly turns = new Map<string, Promise<unknown>>();
+  private readonly lockPath: (key: string) => string;
+  private readonly options: { durable?: boolean; waitMs: number; what: string };
+
+  constructor(lockPath: (key: string) => string, options: { durable?: boolean; waitMs: number; what: string }) {
+    this.lockPath = lockPath;
+    this.options = options;
+  }
+
+  run<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const before = this.turns.get(key) ?? Promise.resolve();
+    const turn = before.then(async () => {
+      const held = await new FileLock(this.lockPath(key), { durable: this.options.durable ?? true }).acquire(`${this.options.what} ${key}`, { waitMs: this.options.waitMs });
+      try {
+        return await work();
+      } finally {
+        await held.release();
+      }
+    });
+    const settled = turn.catch(() => undefined);
+    this.turns.set(key, settled);
+    void settled.then(() => {
+      if (this.turns.get(key) === settled) this.turns.delete(key);
+    });
+    return turn;
+  }
+}
