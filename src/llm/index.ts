@@ -12,7 +12,7 @@ export {
   type ProductCategory,
 } from './brief-schema.ts';
 export { DownshiftController, type DownshiftStatus } from './downshift.ts';
-export { descriptiveTerms, localBrief, NOTE_LEXICON } from './local-model.ts';
+export { descriptiveTerms, localBrief, localBriefTrimmed, NOTE_LEXICON } from './local-model.ts';
 export { CircuitBreaker, backoffMs, type BreakerState } from './resilience.ts';
 export { chooseMode, MODE_CONFIG, MODES, RECOVER_BELOW_MS, type Mode, type ModeConfig } from './routing.ts';
 export { BriefService, type BriefResult } from './service.ts';

@@ -217,7 +217,47 @@ export function descriptiveTerms(text: string): number {
   return count;
 }
 
+/** The local model's brief. It never fails: what exceeds the schema's bounds is trimmed (see localBriefTrimmed). */
 export function localBrief(text: string): CreativeBrief {
+  return localBriefTrimmed(text).brief;
+}
+
+/** The schema's bound on each list the local model fills, and the path it is reported under. */
+const BOUNDS: ReadonlyArray<[string, number]> = [
+  ['mood', 6],
+  ['season', 4],
+  ['notesPreference.families', 8],
+  ['notesPreference.top', 12],
+  ['notesPreference.heart', 12],
+  ['notesPreference.base', 12],
+  ['forbiddenIngredients', 20],
+  ['constraints', 10],
+  ['creativeHints', 8],
+];
+
+/**
+ * The last resort never fails: the brief is trimmed to the schema's bounds (a text naming 13 top
+ * notes keeps the first 12) and says what it trimmed; a brief that still would not validate (it
+ * cannot, but the service must not answer 500 if it ever did) is the neutral default brief.
+ */
+export function localBriefTrimmed(text: string): { brief: CreativeBrief; trimmed: string[] } {
+  const draft = draftLocalBrief(text);
+  const trimmed: string[] = [];
+  for (const [path, bound] of BOUNDS) {
+    const [head, tail] = path.split('.') as [string, string | undefined];
+    const holder = (tail === undefined ? draft : draft[head]) as Record<string, unknown>;
+    const list = holder[tail ?? head] as unknown[];
+    if (list.length > bound) {
+      trimmed.push(`${path}: ${list.length} found, the first ${bound} kept (the schema's bound)`);
+      holder[tail ?? head] = list.slice(0, bound);
+    }
+  }
+  const parsed = CreativeBriefSchema.safeParse(draft);
+  if (parsed.success) return { brief: parsed.data, trimmed };
+  return { brief: CreativeBriefSchema.parse({ language: 'en', notesPreference: {} }), trimmed: [...trimmed, `the text did not make a valid brief (${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}): the neutral brief instead`] };
+}
+
+function draftLocalBrief(text: string): Record<string, unknown> & { notesPreference: Record<string, unknown> } {
   const t = lower(text);
   const language = /[\uac00-\ud7a3]/.test(text) ? 'ko' : 'en';
   const wanted: Record<Position, string[]> = { top: [], heart: [], base: [] };
@@ -247,16 +287,16 @@ export function localBrief(text: string): CreativeBrief {
   const [productCategory] = matches(t, PRODUCT_WORDS);
   const [budgetTier] = matches(t, BUDGET_WORDS);
   const profiles = matches(t, PROFILE_WORDS);
-  return CreativeBriefSchema.parse({
+  return {
     language,
-    mood: matches(t, MOOD_WORDS).slice(0, 6),
+    mood: matches(t, MOOD_WORDS),
     season: matches(t, SEASON_WORDS),
-    notesPreference: { families: [...families].slice(0, 8), top: wanted.top, heart: wanted.heart, base: wanted.base },
+    notesPreference: { families: [...families], top: wanted.top, heart: wanted.heart, base: wanted.base },
     forbiddenIngredients: forbidden,
     budgetTier: budgetTier ?? 'mid',
     targetProfile: profiles.length === 1 ? profiles[0] : 'unisex',
     constraints: matches(t, CONSTRAINT_WORDS),
     productCategory: productCategory ?? 'EDP',
-    creativeHints: matches(t, HINT_WORDS).slice(0, 8),
-  });
+    creativeHints: matches(t, HINT_WORDS),
+  };
 }

@@ -1,7 +1,7 @@
 import type { Metrics } from '../metrics/index.ts';
 import type { CreativeBrief } from './brief-schema.ts';
 import { DownshiftController } from './downshift.ts';
-import { localBrief } from './local-model.ts';
+import { localBriefTrimmed } from './local-model.ts';
 import { chooseMode, MODE_CONFIG, type Mode } from './routing.ts';
 import { LlmSlot, SlotFailure, type SlotConfig, type SlotName } from './slot.ts';
 
@@ -15,6 +15,8 @@ export interface BriefResult {
   readonly downshiftedFrom?: Mode;
   /** Slots that were tried and did not answer, in order, with why. */
   readonly fallbacks: ReadonlyArray<{ readonly model: SlotName; readonly reason: string }>;
+  /** What the local model trimmed to fit the schema's bounds (only when it answered, and only if it trimmed). */
+  readonly trimmed?: readonly string[];
 }
 
 /**
@@ -40,7 +42,7 @@ export class BriefService {
     const config = MODE_CONFIG[routed.mode];
     const deadline = Date.now() + config.deadlineMs;
     const fallbacks: Array<{ model: SlotName; reason: string }> = [];
-    let answer: { brief: CreativeBrief; model: SlotName | 'local' } | null = null;
+    let answer: { brief: CreativeBrief; model: SlotName | 'local'; trimmed?: string[] } | null = null;
     for (const name of config.slots) {
       const slot = this.slots.get(name);
       if (slot === undefined) continue;
@@ -55,7 +57,7 @@ export class BriefService {
         continue;
       }
       try {
-        const { brief } = await slot.brief(text, { deadline, attemptTimeoutMs: config.attemptTimeoutMs, temperature: config.temperature, maxRetries: config.maxRetries });
+        const { brief } = await slot.brief(text, { deadline, attemptTimeoutMs: config.attemptTimeoutMs, temperature: config.temperature, maxRetries: config.maxRetries, modeDeadlineMs: config.deadlineMs });
         slot.breaker.success();
         answer = { brief, model: name };
         break;
@@ -67,11 +69,16 @@ export class BriefService {
           fallbacks.push({ model: name, reason: 'skipped: the mode deadline was spent before its turn' });
           continue;
         }
-        slot.breaker.failure();
+        // Only the backend's faults count against its breaker: a customer's prompt that yields prose, a 4xx,
+        // or a deadline an earlier slot spent must not open a healthy backend's breaker.
+        if (failure.backendFault) slot.breaker.failure();
+        // It answered (prose, a 4xx): the backend is up, whatever the request asked.
+        else if (failure.reason === 'invalid_output' || failure.reason === 'http_error') slot.breaker.success();
+        else slot.breaker.release();
         this.fallback(fallbacks, name, failure.reason, failure.message);
       }
     }
-    answer ??= { brief: localBrief(text), model: 'local' };
+    answer ??= { ...localBriefTrimmed(text), model: 'local' };
     const elapsedMs = performance.now() - started;
     this.metrics?.llmBriefElapsedMs.observe({ mode: routed.mode, model: answer.model }, elapsedMs);
     this.downshift.record(routed.mode, elapsedMs);
@@ -82,6 +89,7 @@ export class BriefService {
       elapsedMs: Math.round(elapsedMs * 100) / 100,
       ...(routed.from === undefined ? {} : { downshiftedFrom: routed.from }),
       fallbacks,
+      ...(answer.trimmed === undefined || answer.trimmed.length === 0 ? {} : { trimmed: answer.trimmed }),
     };
   }
 

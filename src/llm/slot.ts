@@ -13,11 +13,19 @@ export class SlotFailure extends Error {
   readonly retryable: boolean;
   /** No request reached the backend (the deadline had passed before the first one): not the slot's failure. */
   readonly untried: boolean;
-  constructor(reason: FailureReason, message: string, retryable: boolean, untried = false) {
+  /**
+   * Whether the backend is at fault — a timeout of a full attempt, a 5xx, a connection error — and
+   * so counts against its breaker. Invalid output (a prompt can ask for prose), a 4xx (the request's),
+   * and a timeout only because the mode's deadline left the attempt less than its own timeout (an
+   * earlier slot spent it) are the request's: they open no breaker.
+   */
+  readonly backendFault: boolean;
+  constructor(reason: FailureReason, message: string, retryable: boolean, untried = false, backendFault = reason === 'timeout' || reason === 'unavailable') {
     super(message);
     this.reason = reason;
     this.retryable = retryable;
     this.untried = untried;
+    this.backendFault = backendFault && !untried;
   }
 }
 
@@ -34,6 +42,8 @@ export interface Attempt {
   readonly deadline: number;
   readonly temperature: number;
   readonly maxRetries: number;
+  /** The mode's whole deadline: a slot that starts with less of it left than a full attempt was short-changed by the slots before it. */
+  readonly modeDeadlineMs?: number;
 }
 
 const SYSTEM_PROMPT = [
@@ -49,7 +59,8 @@ function classify(error: unknown): SlotFailure {
   if (error instanceof OpenAI.APIConnectionError) return new SlotFailure('unavailable', `cannot reach the backend: ${error.message}`, true);
   if (error instanceof OpenAI.APIError) {
     const status = error.status ?? 0;
-    return new SlotFailure(status === 429 || status >= 500 ? 'unavailable' : 'http_error', `HTTP ${status}: ${error.message}`, status === 429 || status >= 500);
+    // A 5xx is the backend's fault; a 429 is retried (it is busy) but is a 4xx: the breaker does not count it.
+    return new SlotFailure(status === 429 || status >= 500 ? 'unavailable' : 'http_error', `HTTP ${status}: ${error.message}`, status === 429 || status >= 500, false, status >= 500);
   }
   return new SlotFailure('unavailable', error instanceof Error ? error.message : String(error), true);
 }
@@ -87,14 +98,23 @@ export class LlmSlot {
     this.client = new OpenAI({ baseURL: config.baseUrl, apiKey: config.apiKey ?? 'unused', maxRetries: 0, timeout: 60_000 });
   }
 
-  private async request(messages: OpenAI.Chat.ChatCompletionMessageParam[], attempt: Attempt): Promise<string | null> {
+  private async request(messages: OpenAI.Chat.ChatCompletionMessageParam[], attempt: Attempt, shortChanged: boolean): Promise<string | null> {
     const remaining = attempt.deadline - Date.now();
-    if (remaining <= 0) throw new SlotFailure('timeout', 'the mode deadline passed', false);
-    const completion = await this.client.chat.completions.create(
-      { model: this.config.model, messages, temperature: attempt.temperature, response_format: { type: 'json_object' } },
-      { timeout: Math.min(attempt.attemptTimeoutMs, remaining), maxRetries: 0 },
-    );
-    return completion.choices[0]?.message?.content ?? null;
+    if (remaining <= 0) throw new SlotFailure('timeout', 'the mode deadline passed', false, false, !shortChanged);
+    // A slot the earlier slots left less than a full attempt: a timeout within that leftover is the request's, not the backend's.
+    const cutByDeadline = shortChanged && remaining < attempt.attemptTimeoutMs;
+    try {
+      const completion = await this.client.chat.completions.create(
+        { model: this.config.model, messages, temperature: attempt.temperature, response_format: { type: 'json_object' } },
+        { timeout: Math.min(attempt.attemptTimeoutMs, remaining), maxRetries: 0 },
+      );
+      return completion.choices[0]?.message?.content ?? null;
+    } catch (error) {
+      if (cutByDeadline && error instanceof OpenAI.APIConnectionTimeoutError) {
+        throw new SlotFailure('timeout', `the mode deadline left this attempt ${remaining} ms, under its ${attempt.attemptTimeoutMs} ms timeout`, false, false, false);
+      }
+      throw error;
+    }
   }
 
   /** One call with retries; resolves with a valid brief and how it was obtained. */
@@ -105,9 +125,12 @@ export class LlmSlot {
     ];
     let retries = 0;
     if (attempt.deadline <= Date.now()) throw new SlotFailure('timeout', 'the mode deadline passed before the first request', false, true);
+    const full = Math.min(attempt.attemptTimeoutMs, attempt.modeDeadlineMs ?? Number.POSITIVE_INFINITY);
+    // A few ms of slack: the first slot starts a moment after the deadline was set.
+    const shortChanged = attempt.deadline - Date.now() < full - 50;
     for (;;) {
       try {
-        const content = await this.request(messages, attempt);
+        const content = await this.request(messages, attempt, shortChanged);
         const first = parseBrief(content);
         if ('brief' in first) return { brief: first.brief, retries, repaired: false };
         // One repair: show the model what was wrong with its own answer.
@@ -115,6 +138,7 @@ export class LlmSlot {
           await this.request(
             [...messages, { role: 'assistant', content: content ?? '' }, { role: 'user', content: `That JSON is not valid: ${first.problem}. Answer again with only the corrected JSON object.` }],
             attempt,
+            shortChanged,
           ),
         );
         if ('brief' in repair) return { brief: repair.brief, retries, repaired: true };

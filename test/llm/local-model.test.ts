@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { briefJsonSchema, chooseMode, CreativeBriefSchema, localBrief, type CreativeBrief } from '../../src/llm/index.ts';
+import fc from 'fast-check';
+import { briefJsonSchema, chooseMode, CreativeBriefSchema, localBrief, localBriefTrimmed, type CreativeBrief } from '../../src/llm/index.ts';
 
 /** What a brief must contain (each listed value present; scalars equal). */
 interface Expect {
@@ -137,5 +138,32 @@ describe('CreativeBrief schema', () => {
     const base = localBrief('a warm amber');
     assert.throws(() => CreativeBriefSchema.parse({ ...base, creativeHints: Array.from({ length: 9 }, (_, i) => `hint ${i}`) }));
     assert.throws(() => CreativeBriefSchema.parse({ ...base, colour: 'red' }));
+  });
+});
+
+describe('the last resort never fails', () => {
+  const TOPS = ['bergamot', 'lemon', 'grapefruit', 'orange', 'mandarin', 'mint', 'green tea', 'cucumber', 'apple', 'peach', 'berry', 'sea salt'];
+
+  it('trims a text naming 13 top notes to 12, and a refusal of more than 20 things to 20, and says so', () => {
+    const many = localBriefTrimmed(`top notes of ${TOPS.join(', ')}, and a touch of yuzu… and also lime: ${TOPS.join(' ')} plus coconut water and mint`);
+    assert.ok(many.brief.notesPreference.top.length <= 12);
+    const thirteen = localBriefTrimmed(`I want ${[...TOPS, 'lemon'].join(', ')}`);
+    assert.ok(thirteen.brief.notesPreference.top.length <= 12);
+    const refusals = ['rose', 'jasmine', 'lavender', 'iris', 'violet', 'cinnamon', 'pepper', 'vanilla', 'tonka', 'caramel', 'coffee', 'chocolate', 'sandalwood', 'cedar', 'vetiver', 'patchouli', ...TOPS];
+    const refused = localBriefTrimmed(refusals.map((r) => `no ${r}`).join(', '));
+    assert.equal(refused.brief.forbiddenIngredients.length, 20);
+    assert.match(refused.trimmed.join('\n'), /forbiddenIngredients: \d+ found, the first 20 kept/);
+    assert.ok(CreativeBriefSchema.safeParse(refused.brief).success);
+  });
+
+  it('answers a valid brief for any text (property, 300 texts: arbitrary Unicode, and runs of every word it knows)', () => {
+    const known = fc.constantFrom(...TOPS, 'rose', 'vanilla', 'amber', 'musk', 'no', 'not', 'without', '싫어요', '없이', 'summer', 'winter', 'fresh', 'sweet', 'body lotion', 'cheap', 'luxury', ',', ' ');
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ maxLength: 2_000 }), fc.array(known, { maxLength: 400 }).map((words) => words.join(' ')), fc.string({ unit: 'binary', maxLength: 500 })), (text) => {
+        const { brief } = localBriefTrimmed(text);
+        return CreativeBriefSchema.safeParse(brief).success;
+      }),
+      { numRuns: 300 },
+    );
   });
 });

@@ -24,6 +24,8 @@ export const BriefResultSchema = z.object({
   elapsedMs: z.number(),
   downshiftedFrom: z.enum(MODES).optional(),
   fallbacks: z.array(z.object({ model: z.string(), reason: z.string() })),
+  /** The local model's answer trimmed to the schema's bounds, and what it trimmed. */
+  trimmed: z.array(z.string()).optional(),
 });
 const DownshiftSchema = z.object({ modes: DownshiftStatusSchema });
 
