@@ -81,7 +81,12 @@ export class BriefService {
     answer ??= { ...localBriefTrimmed(text), model: 'local' };
     const elapsedMs = performance.now() - started;
     this.metrics?.llmBriefElapsedMs.observe({ mode: routed.mode, model: answer.model }, elapsedMs);
-    this.downshift.record(routed.mode, elapsedMs);
+    // The downshift judges what the mode's slots did: a brief the local model answered because its slots
+    // failed (or their breakers were open) is a miss, recorded at the mode's deadline — never a fast
+    // sample that declares an outage recovered. A mode with no slot configured records nothing.
+    const hasSlots = config.slots.some((name) => this.slots.has(name));
+    if (answer.model !== 'local') this.downshift.record(routed.mode, elapsedMs);
+    else if (hasSlots) this.downshift.record(routed.mode, Math.max(elapsedMs, config.deadlineMs));
     return {
       brief: answer.brief,
       mode: routed.mode,

@@ -37,6 +37,9 @@ export interface SlotConfig {
   readonly apiKey?: string | undefined;
 }
 
+/** The most tokens a brief's answer may take (the schema's largest brief is well under half of it). */
+export const MAX_BRIEF_TOKENS = 1_024;
+
 export interface Attempt {
   readonly attemptTimeoutMs: number;
   readonly deadline: number;
@@ -105,7 +108,8 @@ export class LlmSlot {
     const cutByDeadline = shortChanged && remaining < attempt.attemptTimeoutMs;
     try {
       const completion = await this.client.chat.completions.create(
-        { model: this.config.model, messages, temperature: attempt.temperature, response_format: { type: 'json_object' } },
+        // A brief is a few hundred tokens: a bound keeps a runaway generation from holding the slot until the timeout.
+        { model: this.config.model, messages, temperature: attempt.temperature, response_format: { type: 'json_object' }, max_tokens: MAX_BRIEF_TOKENS },
         { timeout: Math.min(attempt.attemptTimeoutMs, remaining), maxRetries: 0 },
       );
       return completion.choices[0]?.message?.content ?? null;

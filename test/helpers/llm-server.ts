@@ -30,7 +30,7 @@ export const VALID_BRIEF = {
 export interface LlmTestServer {
   readonly url: string;
   /** Requests received, in order (path and, for completions, the messages). */
-  readonly requests: Array<{ path: string; messages?: Array<{ role: string; content: string }> }>;
+  readonly requests: Array<{ path: string; messages?: Array<{ role: string; content: string }>; maxTokens?: number }>;
   enqueue(...behaviours: Behaviour[]): void;
   setDefault(behaviour: Behaviour): void;
   setModelsStatus(status: number): void;
@@ -61,8 +61,8 @@ export async function startLlmServer(model = 'qwen'): Promise<LlmTestServer> {
       response.writeHead(404).end();
       return;
     }
-    const parsed = JSON.parse(text) as { messages: Array<{ role: string; content: string }> };
-    requests.push({ path: '/v1/chat/completions', messages: parsed.messages });
+    const parsed = JSON.parse(text) as { messages: Array<{ role: string; content: string }>; max_tokens?: number };
+    requests.push({ path: '/v1/chat/completions', messages: parsed.messages, ...(parsed.max_tokens === undefined ? {} : { maxTokens: parsed.max_tokens }) });
     const behaviour = queue.shift() ?? fallback;
     if (behaviour.kind === 'hang') {
       // Answers nothing until the client gives up (or the server stops).

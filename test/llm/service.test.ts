@@ -44,6 +44,7 @@ describe('brief layer against an OpenAI-compatible server', () => {
     assert.deepEqual(result.brief.notesPreference.base, ['amber']);
     assert.equal(completions(qwen), 1);
     assert.match(qwen.requests[0]!.messages![0]!.content, /JSON Schema/);
+    assert.equal(qwen.requests[0]!.maxTokens, 1_024, 'every call bounds its answer (max_tokens)');
     const [series] = await readHistogram(metrics.registry, catalogue.llmBriefElapsedMs);
     assert.deepEqual([series?.labels, series?.count], [{ mode: 'balanced', model: 'qwen' }, 1]);
   });
@@ -143,6 +144,22 @@ describe('brief layer against an OpenAI-compatible server', () => {
       assert.match(result.fallbacks.find((f) => f.model === 'qwen')?.reason ?? '', /^timeout: the mode deadline left this attempt/);
     }
     assert.equal(briefs.slots.get('qwen')!.breaker.state, 'closed', 'three leftovers are not three faults');
+  });
+
+  it('never takes a brief the local model answered for a fast one of the mode: slots failing fast keep the downshift on, not recovered by the fallback', async () => {
+    let now = 0;
+    const downshift = new DownshiftController({ now: () => now, minSamples: 5 });
+    const metrics = createMetrics({ defaultMetrics: false });
+    const briefs = new BriefService({ metrics, downshift, slots: [{ name: 'qwen', baseUrl: qwen.url, model: 'qwen' }], slotOptions: noSleep });
+    // qwen fails at once (a 400 each time, its breaker untouched): every balanced brief is the local model's, in a few ms.
+    qwen.setDefault({ kind: 'status', status: 400 });
+    for (let i = 0; i < 20; i++) {
+      now += 100;
+      assert.equal((await briefs.generate('warm amber', 'balanced')).model, 'local');
+    }
+    const balanced = downshift.status().find((m) => m.mode === 'balanced')!;
+    assert.ok(balanced.p95Ms !== null && balanced.p95Ms >= 5_000, `misses recorded at the deadline, p95 ${balanced.p95Ms}`);
+    assert.equal(balanced.active, true, 'the mode is downshifted: the fallback does not hide the outage');
   });
 
   it('probes a slot with GET /v1/models: up, down, and the latency', async () => {

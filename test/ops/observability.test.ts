@@ -70,7 +70,8 @@ describe('observability as code', () => {
     assert.equal(latency.fieldConfig?.defaults.unit, 'ms');
     assert.deepEqual(latency.fieldConfig?.defaults.thresholds.steps.map((s) => s.value), [null, 3000, 5000]);
     const vram = json.panels.find((p) => p.title === 'Worker GPU memory')!;
-    assert.deepEqual([vram.fieldConfig?.defaults.unit, vram.fieldConfig?.defaults.thresholds.steps.map((s) => s.value)], ['bytes', [null, 22e9, 25e9]]);
+    // decbytes (10³): the bounds are 22×10⁹ and 25×10⁹ bytes, and the axis must read them as 22 GB, not 20.5 GiB.
+    assert.deepEqual([vram.fieldConfig?.defaults.unit, vram.fieldConfig?.defaults.thresholds.steps.map((s) => s.value)], ['decbytes', [null, 22e9, 25e9]]);
     for (const panel of json.panels.filter((p) => p.type === 'timeseries')) assert.ok(panel.fieldConfig?.defaults.unit, `${panel.title} has a unit`);
   });
 

@@ -80,7 +80,7 @@ export const DASHBOARD_ROWS: readonly DashboardRow[] = [
       { title: 'Requests per second', expr: n('systemRps'), legend: '{{service}}', unit: 'reqps' },
       { title: 'Error rate by component (4xx excluded)', expr: rowExpr(row('system_error_rate')), legend: '{{component}}', unit: 'percentunit', thresholds: 'system_error_rate' },
       { title: 'Worker CPU', expr: n('workerCpuPercent'), legend: '{{worker_id}}', unit: 'percent' },
-      { title: 'Worker GPU memory', expr: rowExpr(row('worker_vram')), legend: '{{worker_id}} / {{model}}', unit: 'bytes', thresholds: 'worker_vram' },
+      { title: 'Worker GPU memory', expr: rowExpr(row('worker_vram')), legend: '{{worker_id}} / {{model}}', unit: 'decbytes', thresholds: 'worker_vram' },
       { title: 'Request latency p95 by instance (customer routes)', expr: `histogram_quantile(0.95, sum by (instance, le) (rate(${n('systemRequestDurationSeconds')}_bucket{component!~"metrics|health|ops"}[5m])))`, legend: '{{instance}}', unit: 's' },
       { title: 'Automated remediation: actions in the last hour', expr: `sum by (runbook, outcome) (increase(${n('remediationActionsTotal')}[1h]))`, legend: '{{runbook}}: {{outcome}}', unit: 'short' },
     ],
