@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { briefJsonSchema, CreativeBriefSchema, type CreativeBrief } from './brief-schema.ts';
-import { backoffMs, CircuitBreaker } from './resilience.ts';
+import { backoffMs, CircuitBreaker, RetryBudget, retryAfterMs } from './resilience.ts';
 
 export const LLM_SLOT_NAMES = ['qwen', 'mistral', 'llama'] as const;
 export type SlotName = (typeof LLM_SLOT_NAMES)[number];
@@ -58,7 +58,8 @@ const SYSTEM_PROMPT = [
 
 function classify(error: unknown): SlotFailure {
   if (error instanceof SlotFailure) return error;
-  if (error instanceof OpenAI.APIConnectionTimeoutError) return new SlotFailure('timeout', 'the backend did not answer in time', true);
+  // A timed-out attempt is not retried on the same backend: it is slow now, and the next slot has the rest of the deadline.
+  if (error instanceof OpenAI.APIConnectionTimeoutError) return new SlotFailure('timeout', 'the backend did not answer in time', false);
   if (error instanceof OpenAI.APIConnectionError) return new SlotFailure('unavailable', `cannot reach the backend: ${error.message}`, true);
   if (error instanceof OpenAI.APIError) {
     const status = error.status ?? 0;
@@ -93,9 +94,12 @@ export class LlmSlot {
   private readonly client: OpenAI;
   private readonly sleep: (ms: number) => Promise<void>;
 
-  constructor(config: SlotConfig, options: { breaker?: CircuitBreaker; sleep?: (ms: number) => Promise<void> } = {}) {
+  readonly retryBudget: RetryBudget;
+
+  constructor(config: SlotConfig, options: { breaker?: CircuitBreaker; sleep?: (ms: number) => Promise<void>; retryBudget?: RetryBudget } = {}) {
     this.config = config;
     this.breaker = options.breaker ?? new CircuitBreaker();
+    this.retryBudget = options.retryBudget ?? new RetryBudget();
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     // Retries are ours (bounded by the mode's deadline): the client's own are off.
     this.client = new OpenAI({ baseURL: config.baseUrl, apiKey: config.apiKey ?? 'unused', maxRetries: 0, timeout: 60_000 });
@@ -129,6 +133,7 @@ export class LlmSlot {
     ];
     let retries = 0;
     if (attempt.deadline <= Date.now()) throw new SlotFailure('timeout', 'the mode deadline passed before the first request', false, true);
+    this.retryBudget.request();
     const full = Math.min(attempt.attemptTimeoutMs, attempt.modeDeadlineMs ?? Number.POSITIVE_INFINITY);
     // A few ms of slack: the first slot starts a moment after the deadline was set.
     const shortChanged = attempt.deadline - Date.now() < full - 50;
@@ -149,8 +154,11 @@ export class LlmSlot {
         throw new SlotFailure('invalid_output', `output still invalid after one repair: ${repair.problem}`, false);
       } catch (error) {
         const failure = classify(error);
-        const wait = backoffMs(retries, 100, 1_000);
+        // A 429's Retry-After is the backend's own word on when to come back: waited, or (past the deadline) not retried.
+        const asked = error instanceof OpenAI.APIError && error.status === 429 ? retryAfterMs(error.headers?.get?.('retry-after') ?? (error.headers as unknown as Record<string, string> | undefined)?.['retry-after']) : undefined;
+        const wait = asked ?? backoffMs(retries, 100, 1_000);
         if (!failure.retryable || retries >= attempt.maxRetries || Date.now() + wait >= attempt.deadline) throw failure;
+        if (!this.retryBudget.tryRetry()) throw new SlotFailure(failure.reason, `${failure.message} (not retried: the slot's retry budget is spent)`, false, false, failure.backendFault);
         retries++;
         await this.sleep(wait);
       }

@@ -9,7 +9,7 @@ import { freePort } from './servers.ts';
 
 export type Behaviour =
   | { kind: 'valid'; brief?: Record<string, unknown>; latencyMs?: number }
-  | { kind: 'status'; status: number; latencyMs?: number }
+  | { kind: 'status'; status: number; latencyMs?: number; retryAfter?: string }
   | { kind: 'not-json'; latencyMs?: number }
   | { kind: 'schema-violating'; latencyMs?: number }
   | { kind: 'hang' };
@@ -74,7 +74,7 @@ export async function startLlmServer(model = 'qwen'): Promise<LlmTestServer> {
     }
     if (behaviour.latencyMs) await new Promise((resolve) => setTimeout(resolve, behaviour.latencyMs));
     if (behaviour.kind === 'status') {
-      response.writeHead(behaviour.status, { 'content-type': 'application/json' });
+      response.writeHead(behaviour.status, { 'content-type': 'application/json', ...(behaviour.retryAfter === undefined ? {} : { 'retry-after': behaviour.retryAfter }) });
       response.end(JSON.stringify({ error: { message: `test server says ${behaviour.status}`, type: 'test' } }));
       return;
     }

@@ -162,6 +162,39 @@ describe('brief layer against an OpenAI-compatible server', () => {
     assert.equal(balanced.active, true, 'the mode is downshifted: the fallback does not hide the outage');
   });
 
+  it('honours a 429\'s Retry-After: waits what the backend asks when the deadline allows, and does not retry when it does not', async () => {
+    const waits: number[] = [];
+    const metrics = createMetrics({ defaultMetrics: false });
+    const briefs = new BriefService({ metrics, slots: [{ name: 'qwen', baseUrl: qwen.url, model: 'qwen' }], slotOptions: { sleep: async (ms) => void waits.push(ms) } });
+    qwen.enqueue({ kind: 'status', status: 429, retryAfter: '2' });
+    assert.equal((await briefs.generate('warm amber', 'balanced')).model, 'qwen');
+    assert.deepEqual(waits, [2_000], 'waited the 2 s it asked for');
+    qwen.enqueue({ kind: 'status', status: 429, retryAfter: '60' });
+    const result = await briefs.generate('warm amber', 'balanced');
+    assert.equal(result.model, 'local', 'a minute is past the 5 s deadline: not retried, the next answers');
+    assert.equal(waits.length, 1);
+  });
+
+  it('spends at most its retry budget on a failing backend: 40 briefs against a backend answering 503 retry at most 20 % of them (3 at least)', async () => {
+    const { briefs } = service(['qwen']);
+    qwen.setDefault({ kind: 'status', status: 503 });
+    for (let i = 0; i < 40; i++) await briefs.generate('warm amber', 'balanced');
+    const sent = completions(qwen);
+    // Without a budget: 40 × (1 + 2 retries) = 120 requests (the breaker opens after 3 failures and skips some).
+    const slot = briefs.slots.get('qwen')!;
+    assert.ok(sent - 40 <= Math.max(3, 0.2 * 40) || slot.breaker.state !== 'closed', `${sent} requests for 40 briefs`);
+    assert.ok(sent <= 40 + Math.max(3, 0.2 * 40), `${sent} requests for 40 briefs: retries within the budget`);
+  });
+
+  it('does not retry a timed-out attempt on the same slow backend', async () => {
+    const { briefs } = service(['qwen']);
+    qwen.setDefault({ kind: 'valid', latencyMs: 3_000 });
+    const result = await briefs.generate('a quick fresh citrus', 'fast');
+    assert.equal(result.model, 'local');
+    assert.equal(completions(qwen), 1, 'one attempt, then the next slot (here the local model)');
+    qwen.setDefault({ kind: 'valid' });
+  });
+
   it('probes a slot with GET /v1/models: up, down, and the latency', async () => {
     const slot = new LlmSlot({ name: 'qwen', baseUrl: qwen.url, model: 'qwen' });
     const up = await slot.probe();
@@ -183,21 +216,23 @@ describe('brief layer against an OpenAI-compatible server', () => {
     assert.equal(series?.labels.model, 'local');
   });
 
-  it('skips, never fails, a slot whose turn comes after one slow slot spent the deadline: its breaker stays closed', async () => {
+  it('gives the next slot the rest of the deadline when one hangs (a timed-out attempt is not retried): the slow slot\'s breaker opens, the next one\'s stays closed', async () => {
     const { briefs, metrics } = service();
-    // fast: mistral first (2.5 s deadline); it hangs, so qwen's turn comes after the deadline every time.
+    // fast: mistral first (2.5 s deadline, 2 s attempts); it hangs, and qwen answers in the 0.5 s left.
     mistral.setDefault({ kind: 'hang' });
     for (let i = 0; i < 3; i++) {
       const result = await briefs.generate('a quick fresh citrus', 'fast');
-      assert.equal(result.model, 'local');
-      assert.deepEqual(result.fallbacks.map((f) => f.model), ['mistral', 'qwen']);
-      assert.match(result.fallbacks[1]!.reason, /^skipped: the mode deadline was spent/);
+      assert.equal(result.model, 'qwen');
+      assert.deepEqual(result.fallbacks.map((f) => f.model), ['mistral']);
     }
-    assert.equal(completions(qwen), 0, 'qwen was never called');
-    assert.equal(briefs.slots.get('qwen')!.breaker.state, 'closed', 'and its breaker never opened');
+    assert.equal(briefs.slots.get('qwen')!.breaker.state, 'closed');
     assert.equal(briefs.slots.get('mistral')!.breaker.state, 'open', 'the slow slot is the one that opened');
     const counted = await fallbacks(metrics);
-    assert.equal(counted['qwen/timeout'], undefined, 'a skipped slot is not counted as a fallback from it');
+    assert.equal(counted['mistral/timeout'], 3);
+    // Open: mistral is skipped at once, and qwen has the whole deadline.
+    const skipped = await briefs.generate('a quick fresh citrus', 'fast');
+    assert.equal(skipped.model, 'qwen');
+    assert.match(skipped.fallbacks[0]!.reason, /^breaker_open/);
   });
 });
 
