@@ -56,13 +56,18 @@ export class BriefService {
         this.fallback(fallbacks, name, 'breaker_open', 'circuit breaker open');
         continue;
       }
+      const slotStarted = performance.now();
+      // Each slot's time is observed under its own name, answered or not: a llama timeout is llama's latency, not that of the model that answered after it.
+      const spent = () => this.metrics?.llmBriefElapsedMs.observe({ mode: routed.mode, model: name }, performance.now() - slotStarted);
       try {
         const { brief } = await slot.brief(text, { deadline, attemptTimeoutMs: config.attemptTimeoutMs, temperature: config.temperature, maxRetries: config.maxRetries, modeDeadlineMs: config.deadlineMs });
         slot.breaker.success();
+        spent();
         answer = { brief, model: name };
         break;
       } catch (error) {
         const failure = error instanceof SlotFailure ? error : new SlotFailure('unavailable', String(error), false);
+        if (!failure.untried) spent();
         if (failure.untried) {
           // The deadline ran out between the check above and its first request: nothing was sent.
           slot.breaker.release();
@@ -78,9 +83,12 @@ export class BriefService {
         this.fallback(fallbacks, name, failure.reason, failure.message);
       }
     }
-    answer ??= { ...localBriefTrimmed(text), model: 'local' };
+    if (answer === null) {
+      const localStarted = performance.now();
+      answer = { ...localBriefTrimmed(text), model: 'local' };
+      this.metrics?.llmBriefElapsedMs.observe({ mode: routed.mode, model: 'local' }, performance.now() - localStarted);
+    }
     const elapsedMs = performance.now() - started;
-    this.metrics?.llmBriefElapsedMs.observe({ mode: routed.mode, model: answer.model }, elapsedMs);
     // The downshift judges what the mode's slots did: a brief the local model answered because its slots
     // failed (or their breakers were open) is a miss, recorded at the mode's deadline — never a fast
     // sample that declares an outage recovered. A mode with no slot configured records nothing.

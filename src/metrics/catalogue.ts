@@ -105,7 +105,7 @@ export const catalogue = {
   // --- LLM -----------------------------------------------------------------
   llmBriefElapsedMs: {
     name: 'llm_brief_elapsed_ms',
-    help: 'Time to turn customer text into a CreativeBrief, in milliseconds, the whole call including retries.',
+    help: 'Time each model spent on a brief, in milliseconds, labelled by the model that spent it (a slot that failed or timed out included; the local model its own time), retries included.',
     type: 'histogram',
     group: 'llm',
     guide: true,

@@ -162,6 +162,19 @@ describe('brief layer against an OpenAI-compatible server', () => {
     assert.equal(balanced.active, true, 'the mode is downshifted: the fallback does not hide the outage');
   });
 
+  it('labels latency by the model that spent it: a slot that timed out is observed under its own name, the local model under local', async () => {
+    const { briefs, metrics } = service(['qwen']);
+    qwen.setDefault({ kind: 'hang' });
+    const result = await briefs.generate('a quick fresh citrus', 'fast');
+    assert.equal(result.model, 'local');
+    const series = Object.fromEntries((await readHistogram(metrics.registry, catalogue.llmBriefElapsedMs)).map((h) => [`${h.labels.mode}/${h.labels.model}`, h]));
+    assert.equal(series['fast/qwen']?.count, 1, 'qwen\'s timeout is qwen\'s latency');
+    assert.ok((series['fast/qwen']?.sum ?? 0) >= 1_900, `qwen spent its attempt (${series['fast/qwen']?.sum} ms)`);
+    assert.equal(series['fast/local']?.count, 1);
+    assert.ok((series['fast/local']?.sum ?? Infinity) < 500, 'the local model is observed with its own time, not the timeout before it');
+    qwen.setDefault({ kind: 'valid' });
+  });
+
   it('honours a 429\'s Retry-After: waits what the backend asks when the deadline allows, and does not retry when it does not', async () => {
     const waits: number[] = [];
     const metrics = createMetrics({ defaultMetrics: false });
