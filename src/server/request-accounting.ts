@@ -9,8 +9,8 @@ declare module 'fastify' {
 }
 
 /**
- * Counts every answered request: `system_requests_total{service="api"}`
- * (hence `system_rps`), `system_operations_total{component}`,
+ * Counts every answered request: `system_requests_total{service="api"}` (hence `system_rps`; not
+ * scrapes of /metrics nor /health probes), `system_operations_total{component}`,
  * `system_request_duration_seconds{component}` and, for 4xx/5xx,
  * `system_errors_total{component,error_type}` (hence `system_error_rate`).
  */
@@ -18,7 +18,8 @@ export function installRequestAccounting(app: FastifyInstance, metrics: Metrics)
   // A synchronous hook (done callback): an async one costs a promise and its microtasks on every request.
   app.addHook('onResponse', (request, reply, done) => {
     const component = request.routeOptions.config.component ?? 'server';
-    metrics.systemRequestsTotal.inc({ service: 'api' });
+    // system_rps is the service's traffic: Prometheus's scrapes and the health probes are not requests of it.
+    if (component !== 'metrics' && component !== 'health') metrics.systemRequestsTotal.inc({ service: 'api' });
     metrics.systemOperationsTotal.inc({ component });
     metrics.systemRequestDurationSeconds.observe({ component }, reply.elapsedTime / 1000);
     const status = reply.statusCode;

@@ -15,6 +15,8 @@ before(async () => {
   // Drive the producers that exist so far, through their real code paths.
   for (let i = 0; i < 5; i++) await fetch(`${address}/health`);
   await fetch(`${address}/health/llm`); // a 400
+  // Traffic that system_rps counts (probes and scrapes are not): six reads of the strict mode.
+  for (let i = 0; i < 6; i++) await fetch(`${address}/v1/compliance/strict`);
 });
 after(async () => {
   await app.close();

@@ -216,6 +216,9 @@ describe('request accounting', () => {
     const before = await requests();
     for (let i = 0; i < 5; i++) await get('/health');
     await get('/health/llm');
+    await get('/metrics');
+    assert.equal(await requests(), before, 'probes and scrapes are not the service\'s traffic');
+    for (let i = 0; i < 6; i++) await get('/v1/compliance/strict');
     assert.equal(await requests(), before + 6);
     const rps = await readSamples(app.metrics.registry, catalogue.systemRps);
     assert.ok((rps[0]?.value ?? 0) > 0, 'system_rps moved');
