@@ -25,6 +25,9 @@ export interface AlertmanagerOptions {
 /** Where the stack's Alertmanager reads the webhook token (the Compose secret `webhook-token`). */
 export const WEBHOOK_TOKEN_FILE = '/run/secrets/webhook-token';
 
+/** The labels that say what an alert is about: a critical inhibits a warning only when all of them match. */
+export const INHIBIT_EQUAL = ['alertname', 'mode', 'model', 'component', 'worker_id', 'data_type', 'operation', 'ingredient', 'source', 'job', 'instance'] as const;
+
 export const RECEIVERS = { critical: 'team-critical', warning: 'team-warning', automation: 'automation', training: 'team-training' } as const;
 
 export function alertmanagerConfig(options: AlertmanagerOptions): Record<string, unknown> {
@@ -52,7 +55,11 @@ export function alertmanagerConfig(options: AlertmanagerOptions): Record<string,
         { receiver: RECEIVERS.warning, matchers: ['severity="warning"'] },
       ],
     },
-    inhibit_rules: [{ source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: ['alertname', 'instance'] }],
+    // A critical silences only the warning of the same alert about the same thing: every identifying
+    // label must match (one absent on both counts as equal, so each label the alerts carry is listed).
+    // `alertname` and `instance` alone let a critical for creative/llama silence balanced/qwen's warning,
+    // and llm's silence hub's — the recording rules drop `instance`.
+    inhibit_rules: [{ source_matchers: ['severity="critical"'], target_matchers: ['severity="warning"'], equal: [...INHIBIT_EQUAL] }],
     receivers: [
       { name: RECEIVERS.critical },
       { name: RECEIVERS.warning },
