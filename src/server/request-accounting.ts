@@ -15,6 +15,8 @@ declare module 'fastify' {
  * `system_errors_total{component,error_type}` (hence `system_error_rate`).
  */
 export function installRequestAccounting(app: FastifyInstance, metrics: Metrics): void {
+  // The series exists from the start at 0 (probes and scrapes do not count): the first request is a step a rate sees.
+  metrics.systemRequestsTotal.inc({ service: 'api' }, 0);
   // A synchronous hook (done callback): an async one costs a promise and its microtasks on every request.
   app.addHook('onResponse', (request, reply, done) => {
     const component = request.routeOptions.config.component ?? 'server';
