@@ -26,8 +26,18 @@ export function registerCpuSampler(metrics: Metrics, options: CpuSamplerOptions)
   metrics.workerCpuPercent.onCollect(() => {
     const atMs = now();
     if (sampled && atMs - previous.atMs < minIntervalMs) return;
-    const usage = cpuUsage();
-    const cpuMicros = usage.user + usage.system;
+    let cpuMicros: number;
+    try {
+      const usage = cpuUsage();
+      cpuMicros = usage.user + usage.system;
+      if (!Number.isFinite(cpuMicros)) throw new Error(`CPU accounting read ${cpuMicros}`);
+    } catch {
+      // A sample that cannot be taken leaves no value: the series goes, so WorkerCpuSamplerStopped
+      // (scraped, but no worker_cpu_percent) can fire — a stale last value would hide the stop.
+      metrics.workerCpuPercent.remove({ worker_id: options.workerId });
+      sampled = false;
+      return;
+    }
     const wallMs = atMs - previous.atMs;
     if (wallMs <= 0) return;
     const percent = ((cpuMicros - previous.cpuMicros) / 1000 / wallMs) * 100;

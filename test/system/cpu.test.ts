@@ -19,6 +19,31 @@ describe('worker_cpu_percent', () => {
     assert.equal((await cpuPercent(metrics))[0]?.value, 200);
   });
 
+  it('drops its series when a sample cannot be taken, so WorkerCpuSamplerStopped can fire (a stale value would hide the stop); it comes back with the next good sample', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    let wallMs = 0;
+    let cpuMicros = 0;
+    let broken = false;
+    registerCpuSampler(metrics, {
+      workerId: 'w1',
+      now: () => wallMs,
+      cpuUsage: () => {
+        if (broken) throw new Error('EPERM reading the process accounting');
+        return { user: cpuMicros, system: 0 };
+      },
+    });
+    wallMs = 2_000;
+    cpuMicros = 200_000;
+    assert.equal((await cpuPercent(metrics)).length, 1);
+    broken = true;
+    wallMs = 4_000;
+    assert.deepEqual(await cpuPercent(metrics), [], 'no series: the alert\'s `unless` finds nothing to hide behind');
+    broken = false;
+    wallMs = 6_000;
+    cpuMicros = 400_000;
+    assert.equal((await cpuPercent(metrics)).length, 1);
+  });
+
   it('keeps the previous value for a scrape sooner than the minimum interval', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     let wallMs = 0;
