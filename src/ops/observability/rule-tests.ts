@@ -285,6 +285,7 @@ function absenceTests(): PromtoolTest[] {
   const up = (value: number) => ({ series: seriesText('up', TARGET), values: values(() => value) });
   const cpu = { series: seriesText(catalogue.workerCpuPercent.name, { ...TARGET, worker_id: 'api' }), values: values(() => 12) };
   const rule = (name: string) => alertsOf(name)[0]!;
+  const downshift = (mode: string, at: (minute: number) => number) => ({ series: seriesText(catalogue.llmDownshiftActive.name, { ...TARGET, mode }), values: values(at) });
   const test = (name: string, alertname: string, input: InputSeries[], evalTime: string, alerts: ExpectedAlert[]): PromtoolTest => ({
     name,
     interval: '1m',
@@ -298,6 +299,8 @@ function absenceTests(): PromtoolTest[] {
     test('FragranceAIMetricsAbsent: target present, quiet', 'FragranceAIMetricsAbsent', [up(1)], '8m', []),
     test('WorkerCpuSamplerStopped: scraped without CPU samples, fires', 'WorkerCpuSamplerStopped', [up(1)], '12m', [expected(rule('WorkerCpuSamplerStopped'), 1, TARGET)]),
     test('WorkerCpuSamplerStopped: CPU samples present, quiet', 'WorkerCpuSamplerStopped', [up(1), cpu], '12m', []),
+    test('LLMDownshiftStuck: creative downshifted for 40 minutes, fires', 'LLMDownshiftStuck', [downshift('creative', () => 1), downshift('balanced', () => 0)], '40m', [expected(rule('LLMDownshiftStuck'), 1, { ...TARGET, mode: 'creative' })]),
+    test('LLMDownshiftStuck: downshifted 20 minutes, then lifted, quiet', 'LLMDownshiftStuck', [downshift('creative', (t) => (t < 20 ? 1 : 0))], '40m', []),
   ];
 }
 

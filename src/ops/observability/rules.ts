@@ -81,7 +81,10 @@ function thresholdAlerts(rows: readonly ThresholdRow[]): AlertingRule[] {
   );
 }
 
-/** Alerts for silence that would hide a failure: the target gone, a producer stopped. */
+/** How long a mode may stay downshifted before LLMDownshiftStuck fires. */
+export const DOWNSHIFT_STUCK_FOR = '30m';
+
+/** Alerts for silence that would hide a failure: the target gone, a producer stopped, a downshift that never lifts. */
 function absenceAlerts(): AlertingRule[] {
   return [
     {
@@ -104,6 +107,20 @@ function absenceAlerts(): AlertingRule[] {
         summary: 'No Fragrance AI target is being scraped',
         description: 'The scrape target disappeared from Prometheus (configuration or discovery), so no alert of this service can fire.',
         runbook_url: runbookUrl('metrics-check'),
+      },
+    },
+    {
+      // A downshift that does not lift (an alert's forced one nobody cleared, a mode that never recovers)
+      // quietly serves every request of the mode from the cheaper one: the people should know.
+      alert: 'LLMDownshiftStuck',
+      expr: `max by (job, instance, mode) (${name('llmDownshiftActive')}) == 1`,
+      for: DOWNSHIFT_STUCK_FOR,
+      // No policy rule acts on it (the webhook records it and runs nothing): the people decide.
+      labels: { severity: 'warning', runbook: 'downshift' },
+      annotations: {
+        summary: '{{ $labels.mode }} has been downshifted on {{ $labels.instance }} for over 30 minutes',
+        description: 'The mode\'s requests have gone to the next cheaper mode for 30 minutes: its slots have not recovered, or a forced downshift was never lifted (fai runbook downshift --mode MODE --clear).',
+        runbook_url: runbookUrl('downshift'),
       },
     },
     {
