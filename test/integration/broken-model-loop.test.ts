@@ -4,13 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { stringify } from 'yaml';
 import { configHash, encodeCheckpoint, FormulationEnv, policyNetwork, Random, TEACHER_HIDDEN } from '../../src/learning/index.ts';
 import { POLICY_PIN, readPins, type Pins } from '../../src/llm/index.ts';
 import { observability, thresholdsTable } from '../../src/ops/index.ts';
 import { DiskRemediationStore, type Action } from '../../src/remediation/index.ts';
 import { AuditLog, LocalBackend, parseDeployment, ReleaseHistory, runNamed, type Deployment } from '../../src/runbooks/index.ts';
 import { FAI, runFai } from '../helpers/cli.ts';
+import { startQuickMonitor } from '../helpers/monitor.ts';
 import { OPERATOR } from '../helpers/operator.ts';
 import { freePort, requireBinary, waitFor } from '../helpers/servers.ts';
 
@@ -107,18 +107,7 @@ before(async () => {
   // The generated LowRewardMA rule, its `for` shortened so the test takes seconds.
   const row = thresholdsTable.find((r) => r.id === 'rl_reward_ma_100')!;
   const fast = { ...row, alert: { ...row.alert, for: '1s' } } as typeof row;
-  const rules = join(dir, 'rules.yml');
-  await writeFile(rules, stringify({ groups: observability.ruleGroups([fast]) }));
-  monitor = await observability.startMonitor({
-    service: `127.0.0.1:${port}`,
-    prometheusPort,
-    alertmanagerPort,
-    directory: join(dir, 'monitor'),
-    rules,
-    scrapeInterval: '1s',
-    webhookToken: TOKEN,
-    automation: { groupWait: '1s', groupInterval: '1s', repeatInterval: '2s' },
-  });
+  monitor = await startQuickMonitor({ service: `127.0.0.1:${port}`, directory: dir, rows: [fast], prometheusPort, alertmanagerPort, webhookToken: TOKEN });
   // The broken model: a policy of the teacher's shape that was never trained.
   const env = new FormulationEnv();
   const untrained = encodeCheckpoint(policyNetwork(env, TEACHER_HIDDEN, new Random(1)), { algorithm: 'ppo', configHash: configHash({ untrained: true }), evaluationReturn: 0, world: env.world });

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
-import { stringify } from 'yaml';
 import { observability, thresholdsTable } from '../../src/ops/index.ts';
 import { DiskRemediationStore, type Action } from '../../src/remediation/index.ts';
 import { AuditLog, parseWeights, renderUpstream, type Deployment, parseDeployment } from '../../src/runbooks/index.ts';
 import { createApp, type App } from '../../src/server/index.ts';
 import { testConfig } from '../helpers/config.ts';
+import { startQuickMonitor } from '../helpers/monitor.ts';
 import { OPERATOR } from '../helpers/operator.ts';
 import { startLlmServer, VALID_BRIEF, type LlmTestServer } from '../helpers/llm-server.ts';
 import { freePort, requireBinary, startNginx, waitFor, type NginxServer } from '../helpers/servers.ts';
@@ -115,18 +115,7 @@ before(async () => {
   const row = thresholdsTable.find((r) => r.id === 'llm_brief_latency_p95')!;
   assert.equal(row.measure.kind, 'quantile');
   const fast = { ...row, measure: { ...row.measure, windowSeconds: 5 }, alert: { ...row.alert, for: '1s' } } as typeof row;
-  const rules = join(dir, 'rules.yml');
-  await writeFile(rules, stringify({ groups: observability.ruleGroups([fast]) }));
-  monitor = await observability.startMonitor({
-    service: instances.stable,
-    prometheusPort,
-    alertmanagerPort,
-    directory: join(dir, 'monitor'),
-    rules,
-    scrapeInterval: '1s',
-    webhookToken: TOKEN,
-    automation: { groupWait: '1s', groupInterval: '1s', repeatInterval: '2s' },
-  });
+  monitor = await startQuickMonitor({ service: instances.stable, directory: dir, rows: [fast], prometheusPort, alertmanagerPort, webhookToken: TOKEN });
 });
 
 after(async () => {
