@@ -1,10 +1,10 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { chmod, link, mkdir, readFile, rename, truncate, unlink } from 'node:fs/promises';
+import { mkdir, readFile, rename, truncate } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
-import { FileLock, writeFileSynced } from '../system/index.ts';
+import { createWhole, FileLock, writeFileSynced } from '../system/index.ts';
 
 /** One audited run: who ran what with which plan, and how it ended. */
 export interface AuditEntry {
@@ -72,18 +72,10 @@ export async function auditKey(keyFile: string, env: Readonly<Record<string, str
   const existing = await readFile(keyFile, 'utf8').catch(() => null);
   if (existing !== null) return Buffer.from(existing.trim());
   await mkdir(dirname(keyFile), { recursive: true });
-  // Written whole to a file of our own, then linked into place: a reader never sees it half-written,
-  // and of two processes creating it at once, one link wins and both use its key.
-  const temporary = `${keyFile}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    await writeFileSynced(temporary, randomBytes(32).toString('hex'), 'wx');
-    await chmod(temporary, 0o600);
-    await link(temporary, keyFile).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EEXIST') throw error;
-    });
-  } finally {
-    await unlink(temporary).catch(() => undefined);
-  }
+  // Created whole (mode 0600 before it has its name): of two processes creating it at once, one wins and both use its key.
+  await createWhole(keyFile, randomBytes(32).toString('hex'), `${keyFile}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`, true, 0o600).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EEXIST') throw error;
+  });
   return Buffer.from((await readFile(keyFile, 'utf8')).trim());
 }
 

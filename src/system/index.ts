@@ -4,4 +4,4 @@ export { lowerThreadPriority, startTsWorker } from './ts-worker.ts';
 export { syncDirectory, writeFileAtomic, writeFileSynced } from './atomic-file.ts';
 export { PROJECT_ROOT } from './project-root.ts';
 export { isSameProcess, processStart } from './process-identity.ts';
-export { FileLock, KeyedFileLocks, type LockOwner } from './lock.ts';
+export { createWhole, FileLock, KeyedFileLocks, type LockOwner } from './lock.ts';

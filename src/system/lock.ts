@@ -1,5 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { link, mkdir, open, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { createHash, randomBytes, randomInt } from 'node:crypto';
+import { chmod, link, mkdir, open, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
@@ -94,7 +94,8 @@ export class FileLock {
         if (++recoveries > 50) throw new FaiError(ErrorCodes.RUNBOOK_LOCKED, `could not take ${this.path}: other runs keep taking it first`);
         // The holder is gone (killed mid-run), or the file has not read for a while: remove that file, atomically.
         if (await this.removeDead(seen)) recovered = holder ?? { pid: 0, host: hostname(), runbook: 'unknown (unreadable lock file)', startedAt: 'unknown' };
-        else await new Promise((resolve) => setTimeout(resolve, 1 + Math.random() * 4));
+        // A few ms of jitter, so the callers that lost the takeover do not retry in step.
+        else await new Promise((resolve) => setTimeout(resolve, randomInt(1, 6)));
       }
     }
   }
@@ -104,15 +105,8 @@ export class FileLock {
    * lock's name (link fails with EEXIST when the lock exists, as O_EXCL would). A holder killed at any
    * point leaves either no lock or a complete one naming it — never an empty file nobody can judge.
    */
-  private async create(text: string, nonce: string): Promise<void> {
-    const temporary = `${this.path}.${nonce}.tmp`;
-    if (this.durable) await writeFileSynced(temporary, text, 'wx');
-    else await writeFile(temporary, text, { flag: 'wx' });
-    try {
-      await link(temporary, this.path);
-    } finally {
-      await unlink(temporary).catch(() => undefined);
-    }
+  private create(text: string, nonce: string): Promise<void> {
+    return createWhole(this.path, text, `${this.path}.${nonce}.tmp`, this.durable);
   }
 
   async holder(): Promise<LockOwner | null> {
@@ -158,8 +152,9 @@ export class FileLock {
       try {
         const now = await this.read();
         // Still the dead holder's file (no one else may remove it while our marker stands): remove it.
-        if (now !== null && identity(now) === id) await unlink(this.path).catch(() => undefined);
-        return now !== null && identity(now) === id;
+        const still = now !== null && identity(now) === id;
+        if (still) await unlink(this.path).catch(() => undefined);
+        return still;
       } finally {
         // Markers of earlier generations were left by takers that died; ours has done its work.
         for (let g = generation; g >= 1; g--) await unlink(`${this.path}.takeover-${id}-${g}`).catch(() => undefined);
@@ -168,14 +163,8 @@ export class FileLock {
     return false;
   }
 
-  private async createMarker(marker: string): Promise<void> {
-    const temporary = `${marker}.${randomBytes(4).toString('hex')}.tmp`;
-    await writeFileSynced(temporary, JSON.stringify({ pid: process.pid, host: hostname(), ...withStart(process.pid) }), 'wx');
-    try {
-      await link(temporary, marker);
-    } finally {
-      await unlink(temporary).catch(() => undefined);
-    }
+  private createMarker(marker: string): Promise<void> {
+    return createWhole(marker, JSON.stringify({ pid: process.pid, host: hostname(), ...withStart(process.pid) }), `${marker}.${randomBytes(4).toString('hex')}.tmp`, true);
   }
 
   /** Removes the lock file only while it is still this taking's (a lock wrongly taken over is not removed under its new holder). */
@@ -183,6 +172,22 @@ export class FileLock {
     const seen = await this.read();
     if (seen === null || parseOwner(seen.text)?.nonce !== nonce) return;
     await unlink(this.path).catch(() => undefined);
+  }
+}
+
+/**
+ * Creates `path` with `text` whole, or fails with EEXIST when it exists: the text goes to
+ * `temporary` (fsynced when `durable`, given `mode` when set), which is hard-linked to `path` and
+ * then removed. A reader never sees the file empty or half-written, nor with another mode.
+ */
+export async function createWhole(path: string, text: string, temporary: string, durable: boolean, mode?: number): Promise<void> {
+  if (durable) await writeFileSynced(temporary, text, 'wx');
+  else await writeFile(temporary, text, { flag: 'wx' });
+  try {
+    if (mode !== undefined) await chmod(temporary, mode);
+    await link(temporary, path);
+  } finally {
+    await unlink(temporary).catch(() => undefined);
   }
 }
 
