@@ -42,16 +42,16 @@ export interface Decision {
   readonly reason: string;
 }
 
-/**
- * A decision fails only on our own state (the payload was validated before): a busy lock, a damaged
- * file, a store that is down. The answer is a 503, which Alertmanager retries (a 400 or 409 it would
- * not), and names no holder, host, address or path: those go to the service log.
- */
 /** The actor of what the loop does unprompted: Alertmanager, for the rule (alert) that matched. */
 function alertmanagerActor(action: Action): string {
   return `alertmanager (rule ${action.alert.name})`;
 }
 
+/**
+ * A decision fails only on our own state (the payload was validated before): a busy lock, a damaged
+ * file, a store that is down. The answer is a 503, which Alertmanager retries (a 400 or 409 it would
+ * not), and names no holder, host, address or path: those go to the service log.
+ */
 function retryable(error: unknown, alert: string): FaiError {
   return new FaiError(ErrorCodes.UNAVAILABLE, `the decision on ${alert} failed and was not recorded (${whyDecisionFailed(error)}); a retry is decided afresh`, { cause: error });
 }

@@ -473,7 +473,7 @@ export class RedisRemediationStore implements RemediationStore {
   private async many(ids: string[]): Promise<Action[]> {
     if (ids.length === 0) return [];
     const texts = await this.redis.hmget(`${this.prefix}actions`, ...ids);
-    return texts.flatMap((text) => (text === null ? [] : [JSON.parse(text) as Action])).sort((a, b) => a.receivedAt.localeCompare(b.receivedAt));
+    return sortByArrival(texts.flatMap((text) => (text === null ? [] : [JSON.parse(text) as Action])));
   }
 
   /** Withdraws the claim: the dedup key (only while it still names this action) and the record, in one script. */
@@ -499,10 +499,7 @@ export class RedisRemediationStore implements RemediationStore {
 
   async list(): Promise<Action[]> {
     return this.guard(async () => {
-      const ids = await this.redis.zrange(`${this.prefix}order`, 0, -1);
-      if (ids.length === 0) return [];
-      const texts = await this.redis.hmget(`${this.prefix}actions`, ...ids);
-      return texts.flatMap((text) => (text === null ? [] : [JSON.parse(text) as Action]));
+      return this.many(await this.redis.zrange(`${this.prefix}order`, 0, -1));
     });
   }
 
