@@ -46,6 +46,19 @@ export class BlockError extends FaiError {
   }
 }
 
+/** `work`, or a BlockError of type `timeout` ("<what> took longer than N ms") once `ms` have passed. */
+export async function withinTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new BlockError('timeout', `${what} took longer than ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Whether text is a CID (any version and codec). */
 export function isCid(text: string): boolean {
   try {
@@ -291,17 +304,7 @@ export class BlockStore {
    */
   async *streamFile(cid: CID, blockTimeoutMs: number): AsyncGenerator<Uint8Array> {
     await this.open();
-    const read = async (c: CID): Promise<Uint8Array> => {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new BlockError('timeout', `reading block ${c} took longer than ${blockTimeoutMs} ms`)), blockTimeoutMs);
-      });
-      try {
-        return await Promise.race([this.get(c), timeout]);
-      } finally {
-        clearTimeout(timer);
-      }
-    };
+    const read = (c: CID): Promise<Uint8Array> => withinTimeout(this.get(c), blockTimeoutMs, `reading block ${c}`);
     const { decode } = await import('@ipld/dag-pb');
     const walk = async function* (node: CID): AsyncGenerator<Uint8Array> {
       const bytes = await read(node);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { CID } from 'multiformats/cid';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import type { Metrics } from '../metrics/index.ts';
-import { BlockError, BlockStore, checkJsonValue, decodeJsonBlock, encodeJsonBlock, parseCid, type BlockErrorType } from './blocks.ts';
+import { BlockError, BlockStore, checkJsonValue, decodeJsonBlock, encodeJsonBlock, parseCid, withinTimeout, type BlockErrorType } from './blocks.ts';
 import type { DataType, MetadataStore, ObjectRecord } from './metadata.ts';
 
 /** Default time to live per data type (the issue's feedback 30 d, checkpoint 90 d, recipe 365 d). */
@@ -34,6 +34,16 @@ export interface HubOptions {
    */
   gcGraceMs?: number;
   now?: () => number;
+}
+
+/** A file being downloaded: its record, and its content as it is read. */
+export interface Streamed {
+  readonly record: ObjectRecord;
+  readonly content: AsyncGenerator<Uint8Array>;
+}
+
+function contentMismatch(cid: CID): BlockError {
+  return new BlockError('hash_mismatch', `object ${cid}: content does not match its recorded size and checksum`);
 }
 
 export interface Retrieved {
@@ -142,6 +152,22 @@ export class CloudHub {
 
   /** Restores an object, verifying every block against its CID and the content against its checksum. */
   async retrieve(cidText: string): Promise<Retrieved> {
+    return (await this.restore(cidText, false)) as Retrieved;
+  }
+
+  /**
+   * For downloads: a checkpoint (or shadow file) as a stream — its record first, then its content read
+   * block by block as the consumer pulls (never the whole object in memory), every block verified
+   * against its CID as it is read; at the end the size and checksum are checked against the record
+   * (a mismatch fails the stream). Each block read has the restore timeout; a consumer that stops
+   * (a client gone) stops the reads. A JSON object (small) is restored whole, as `retrieve` does, from
+   * the same read of its record.
+   */
+  retrieveStream(cidText: string): Promise<Streamed | Retrieved> {
+    return this.restore(cidText, true);
+  }
+
+  private async restore(cidText: string, stream: boolean): Promise<Streamed | Retrieved> {
     const started = performance.now();
     let dataType: DataType | undefined;
     try {
@@ -149,6 +175,8 @@ export class CloudHub {
       const record = await this.metadata.get(cid.toString());
       if (record === null) throw new BlockError('missing_block', `no object ${cid} in this hub (never stored, expired or collected)`);
       dataType = record.data_type;
+      // The stream counts and times itself as it is read.
+      if (stream && FILE_TYPES.has(record.data_type)) return { record, content: this.streamContent(cid, record, started) };
       const retrieved = await this.withTimeout(async (): Promise<Retrieved> => {
         if (FILE_TYPES.has(record.data_type)) {
           const bytes = await this.blocks.getFile(cid);
@@ -171,67 +199,33 @@ export class CloudHub {
     }
   }
 
-  /**
-   * A checkpoint (or shadow file) as a stream, for downloads: its record first, then its content read
-   * block by block as the consumer pulls (never the whole object in memory), every block verified
-   * against its CID as it is read; at the end the size and checksum are checked against the record
-   * (a mismatch fails the stream). Each block read has the restore timeout; a consumer that stops
-   * (a client gone) stops the reads. JSON objects (small) go through `retrieve`.
-   */
-  async retrieveStream(cidText: string): Promise<{ record: ObjectRecord; content: AsyncGenerator<Uint8Array> } | null> {
-    let cid: CID;
-    let record: ObjectRecord | null;
+  private async *streamContent(cid: CID, record: ObjectRecord, started: number): AsyncGenerator<Uint8Array> {
+    const hash = createHash('sha256');
+    let size = 0;
     try {
-      cid = parseCid(cidText);
-      record = await this.metadata.get(cid.toString());
-      if (record === null) throw new BlockError('missing_block', `no object ${cid} in this hub (never stored, expired or collected)`);
+      for await (const chunk of this.blocks.streamFile(cid, this.restoreTimeoutMs)) {
+        hash.update(chunk);
+        size += chunk.byteLength;
+        // Handed on in 64 KiB views (no copy): a socket takes what it is given whole, so a slow client
+        // holds 64 KiB in its send buffer, not a whole 1 MiB block, and backpressure acts at that grain.
+        for (let at = 0; at < chunk.byteLength; at += STREAM_SLICE_BYTES) yield chunk.subarray(at, Math.min(chunk.byteLength, at + STREAM_SLICE_BYTES));
+      }
+      if (size !== record.size || hash.digest('hex') !== record.checksum) throw contentMismatch(cid);
+      this.metrics?.ipfsOperationsTotal.inc({ operation: 'retrieve' });
     } catch (error) {
-      // Counted as a restore that failed, as `retrieve` counts it.
       if (error instanceof BlockError) this.countError(error.errorType);
       throw error;
+    } finally {
+      this.metrics?.ipfsRestoreLatencySeconds.observe({ data_type: record.data_type }, (performance.now() - started) / 1000);
     }
-    if (!FILE_TYPES.has(record.data_type)) return null;
-    const started = performance.now();
-    const hub = this;
-    const content = async function* (): AsyncGenerator<Uint8Array> {
-      const hash = createHash('sha256');
-      let size = 0;
-      try {
-        for await (const chunk of hub.blocks.streamFile(cid, hub.restoreTimeoutMs)) {
-          hash.update(chunk);
-          size += chunk.byteLength;
-          // Handed on in 64 KiB views (no copy): a socket takes what it is given whole, so a slow client
-          // holds 64 KiB in its send buffer, not a whole 1 MiB block, and backpressure acts at that grain.
-          for (let at = 0; at < chunk.byteLength; at += STREAM_SLICE_BYTES) yield chunk.subarray(at, Math.min(chunk.byteLength, at + STREAM_SLICE_BYTES));
-        }
-        if (size !== record.size || hash.digest('hex') !== record.checksum) throw new BlockError('hash_mismatch', `object ${cid}: content does not match its recorded size and checksum`);
-        hub.metrics?.ipfsOperationsTotal.inc({ operation: 'retrieve' });
-      } catch (error) {
-        if (error instanceof BlockError) hub.countError(error.errorType);
-        throw error;
-      } finally {
-        hub.metrics?.ipfsRestoreLatencySeconds.observe({ data_type: record.data_type }, (performance.now() - started) / 1000);
-      }
-    };
-    return { record, content: content() };
   }
 
   private checkContent(cid: CID, record: ObjectRecord, bytes: Uint8Array): void {
-    if (bytes.length !== record.size || sha256Hex(bytes) !== record.checksum) {
-      throw new BlockError('hash_mismatch', `object ${cid}: content does not match its recorded size and checksum`);
-    }
+    if (bytes.length !== record.size || sha256Hex(bytes) !== record.checksum) throw contentMismatch(cid);
   }
 
-  private async withTimeout<T>(run: () => Promise<T>, cid: CID): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new BlockError('timeout', `restoring ${cid} took longer than ${this.restoreTimeoutMs} ms`)), this.restoreTimeoutMs);
-    });
-    try {
-      return await Promise.race([run(), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+  private withTimeout<T>(run: () => Promise<T>, cid: CID): Promise<T> {
+    return withinTimeout(run(), this.restoreTimeoutMs, `restoring ${cid}`);
   }
 
   private countError(errorType: BlockErrorType): void {

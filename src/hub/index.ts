@@ -1,5 +1,5 @@
 export { BlockError, BlockStore, checkJsonValue, decodeJsonBlock, encodeJsonBlock, isCid, MAX_JSON_DEPTH, parseCid, rawCid, type BlockErrorType } from './blocks.ts';
-export { CloudHub, DEFAULT_TTL_SECONDS, type HubOptions, type Retrieved } from './hub.ts';
+export { CloudHub, DEFAULT_TTL_SECONDS, type HubOptions, type Retrieved, type Streamed } from './hub.ts';
 export { DATA_TYPES, EmbeddedMetadataStore, ObjectRecordSchema, type DataType, type MetadataStore, type ObjectRecord } from './metadata.ts';
 export { RedisMetadataStore } from './redis-metadata.ts';
 export { connectRedis, pingRedis, redisReady } from './redis.ts';

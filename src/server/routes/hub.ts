@@ -52,10 +52,10 @@ export function registerHubRoutes(app: FastifyInstance, hub: CloudHub): void {
     // A checkpoint streams from the block store with backpressure (a slow reader holds one block, not
     // the object); a client that goes away destroys the stream, which stops the reads. The first block
     // is read before the answer starts, so a missing or corrupt root is still a clean error status.
-    const streamed = await hub.retrieveStream(cid);
-    if (streamed !== null) {
-      const first = await streamed.content.next();
-      const rest = streamed.content;
+    const restored = await hub.retrieveStream(cid);
+    if ('content' in restored) {
+      const first = await restored.content.next();
+      const rest = restored.content;
       const body = Readable.from(
         (async function* () {
           if (first.done !== true) yield first.value;
@@ -65,13 +65,12 @@ export function registerHubRoutes(app: FastifyInstance, hub: CloudHub): void {
       );
       return reply
         .type('application/octet-stream')
-        .header('content-length', String(streamed.record.size))
-        .header('x-fai-cid', streamed.record.cid)
-        .header('x-fai-checksum-sha256', streamed.record.checksum)
+        .header('content-length', String(restored.record.size))
+        .header('x-fai-cid', restored.record.cid)
+        .header('x-fai-checksum-sha256', restored.record.checksum)
         .send(body);
     }
-    const retrieved = await hub.retrieve(cid);
-    return { record: retrieved.record, data: retrieved.value };
+    return { record: restored.record, data: restored.value };
   });
 }
 
