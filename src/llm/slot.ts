@@ -155,7 +155,7 @@ export class LlmSlot {
       } catch (error) {
         const failure = classify(error);
         // A 429's Retry-After is the backend's own word on when to come back: waited, or (past the deadline) not retried.
-        const asked = error instanceof OpenAI.APIError && error.status === 429 ? retryAfterMs(error.headers?.get?.('retry-after') ?? (error.headers as unknown as Record<string, string> | undefined)?.['retry-after']) : undefined;
+        const asked = error instanceof OpenAI.APIError && error.status === 429 ? retryAfterMs(error.headers?.get('retry-after')) : undefined;
         const wait = asked ?? backoffMs(retries, 100, 1_000);
         if (!failure.retryable || retries >= attempt.maxRetries || Date.now() + wait >= attempt.deadline) throw failure;
         if (!this.retryBudget.tryRetry()) throw new SlotFailure(failure.reason, `${failure.message} (not retried: the slot's retry budget is spent)`, false, false, failure.backendFault);

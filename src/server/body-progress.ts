@@ -19,9 +19,11 @@ export function installBodyProgressTimeout(app: FastifyInstance, windowMs: numbe
     if (!chunked && (length === undefined || length === '0')) return done(null, payload);
     let received = 0;
     let atLastLook = 0;
-    const watched = new Transform({
+    const watched: Transform & { receivedEncodedLength?: number } = new Transform({
       transform(chunk: Buffer, _encoding, next) {
         received += chunk.length;
+        // Fastify's contract for a stream a preParsing hook returns: the bytes read from the wire so far.
+        watched.receivedEncodedLength = received;
         next(null, chunk);
       },
       flush(next) {
@@ -44,8 +46,6 @@ export function installBodyProgressTimeout(app: FastifyInstance, windowMs: numbe
     watched.on('close', () => clearInterval(timer));
     payload.on('error', (error) => watched.destroy(error));
     payload.pipe(watched);
-    // Fastify reads the declared length from the stream it is given.
-    (watched as unknown as { receivedEncodedLength?: number }).receivedEncodedLength = 0;
     done(null, watched);
   });
 }
