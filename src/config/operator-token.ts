@@ -34,13 +34,12 @@ const OperatorTokensSchema = z
  * Named operator tokens: `FAI_OPERATOR_TOKENS_FILE`, JSON `{"operators": [{"name": "alice", "sha256":
  * "<hex of the token's sha-256>"}]}` (ours). Each operator's requests are recorded under their name.
  * The file is read again when it changes (looked at most once a second), so adding or revoking a
- * person needs no restart; a file that no longer parses keeps the last good list and says why.
+ * person needs no restart; a file that no longer parses keeps the last good list (until it parses again).
  */
 export class OperatorTokens {
   private readonly file: string;
   private byHash = new Map<string, string>();
   private seen: { mtimeMs: number; size: number; at: number } | undefined;
-  private problem: string | undefined;
 
   constructor(file: string) {
     this.file = file;
@@ -65,7 +64,6 @@ export class OperatorTokens {
     }
     this.byHash = byHash;
     this.seen = { mtimeMs: info.mtimeMs, size: info.size, at: Date.now() };
-    this.problem = undefined;
   }
 
   /** Re-reads the file if it changed (at most once a second); a bad new version keeps the old list. */
@@ -78,8 +76,8 @@ export class OperatorTokens {
     }
     try {
       await this.load();
-    } catch (error) {
-      this.problem = (error as Error).message;
+    } catch {
+      // Not looked at again until the file changes once more.
       this.seen = { mtimeMs: info?.mtimeMs ?? 0, size: info?.size ?? 0, at: Date.now() };
     }
   }
@@ -89,8 +87,4 @@ export class OperatorTokens {
     return this.byHash.get(sha256Hex);
   }
 
-  /** Why the last change of the file was not taken (the previous list stands), or undefined. */
-  lastProblem(): string | undefined {
-    return this.problem;
-  }
 }

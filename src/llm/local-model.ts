@@ -1,4 +1,4 @@
-import { CreativeBriefSchema, type CreativeBrief, type ProductCategory } from './brief-schema.ts';
+import { briefJsonSchema, CreativeBriefSchema, type CreativeBrief, type ProductCategory } from './brief-schema.ts';
 
 /**
  * The embedded local brief model: deterministic, rule-based, Korean and English. It is not an LLM
@@ -222,18 +222,22 @@ export function localBrief(text: string): CreativeBrief {
   return localBriefTrimmed(text).brief;
 }
 
-/** The schema's bound on each list the local model fills, and the path it is reported under. */
-const BOUNDS: ReadonlyArray<[string, number]> = [
-  ['mood', 6],
-  ['season', 4],
-  ['notesPreference.families', 8],
-  ['notesPreference.top', 12],
-  ['notesPreference.heart', 12],
-  ['notesPreference.base', 12],
-  ['forbiddenIngredients', 20],
-  ['constraints', 10],
-  ['creativeHints', 8],
-];
+/**
+ * The schema's bound on each list the local model fills, and the path it is reported under: read
+ * from the schema itself (its JSON Schema's maxItems), so the trim cannot drift from the check.
+ */
+const BOUNDS: ReadonlyArray<[string, number]> = (() => {
+  type Node = { properties?: Record<string, Node>; maxItems?: number };
+  const out: Array<[string, number]> = [];
+  const walk = (node: Node, prefix: string) => {
+    for (const [key, child] of Object.entries(node.properties ?? {})) {
+      if (child.maxItems !== undefined) out.push([`${prefix}${key}`, child.maxItems]);
+      else if (child.properties !== undefined) walk(child, `${prefix}${key}.`);
+    }
+  };
+  walk(briefJsonSchema() as Node, '');
+  return out;
+})();
 
 /**
  * The last resort never fails: the brief is trimmed to the schema's bounds (a text naming 13 top
