@@ -1,4 +1,4 @@
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, truncate } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -42,8 +42,8 @@ export interface AuditHeadStore {
   read(): Promise<AuditHead | null>;
 }
 
+/** The entry's HMAC (an unkeyed entry is never verified: it is reported, or archived with its log). */
 function digest(entry: Omit<AuditEntry, 'hash'>, key: Uint8Array): string {
-  if (entry.alg === undefined) return createHash('sha256').update(JSON.stringify(entry)).digest('hex');
   return createHmac('sha256', key).update(JSON.stringify(entry)).digest('hex');
 }
 
