@@ -152,15 +152,6 @@ export class RedisMetadataStore implements MetadataStore {
     }
   }
 
-  /** Removes index members whose record has expired, in batches; resolves with how many. */
-  async pruneIndexes(): Promise<number> {
-    let live = 0;
-    let before = 0;
-    for (const dataType of DATA_TYPES) before += await this.guard('ZCARD', () => this.redis.zcard(indexKey(dataType)));
-    for await (const _cid of this.cids()) live++;
-    return before - live;
-  }
-
   async ping(): Promise<void> {
     if ((await this.redis.ping()) !== 'PONG') throw new Error('redis did not answer PONG');
   }
