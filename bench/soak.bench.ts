@@ -21,14 +21,15 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isDeepStrictEqual } from 'node:util';
 import { NextToLast } from 'blockstore-fs/sharding';
 import { Redis } from 'ioredis';
 import { CID } from 'multiformats/cid';
-import { AuditLog, FileLock } from '../src/runbooks/index.ts';
+import { AuditLog } from '../src/runbooks/index.ts';
+import { raceForDeadLock } from '../test/helpers/lock-race.ts';
 import { freePort, startRedis, stopChild, waitFor } from '../test/helpers/servers.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -268,21 +269,9 @@ async function gcOnADamagedBlock(): Promise<void> {
 const lockRace = { trials: 0, doubles: 0 };
 async function staleLockRace(): Promise<void> {
   const deadPid = spawnSync(process.execPath, ['-e', '']).pid!;
+  await mkdir(join(dir, 'locks'), { recursive: true });
   for (let trial = 0; trial < 200 && Date.now() < deadline; trial++) {
-    const path = join(dir, 'locks', `race-${trial}.lock`);
-    await mkdir(join(dir, 'locks'), { recursive: true });
-    await writeFile(path, JSON.stringify({ pid: deadPid, host: hostname(), runbook: 'killed run', startedAt: new Date().toISOString() }));
-    let inside = 0;
-    let most = 0;
-    await Promise.all(
-      Array.from({ length: 4 }, async () => {
-        const held = await new FileLock(path).acquire('soak racer', { waitMs: 10_000 });
-        most = Math.max(most, ++inside);
-        await new Promise((resolve) => setTimeout(resolve, Math.random() * 3));
-        inside--;
-        await held.release();
-      }),
-    );
+    const { most } = await raceForDeadLock(join(dir, 'locks', `race-${trial}.lock`), deadPid, { waitMs: 10_000, label: 'soak racer' });
     lockRace.trials++;
     if (most > 1) lockRace.doubles++;
   }

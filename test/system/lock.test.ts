@@ -5,6 +5,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FileLock } from '../../src/system/index.ts';
+import { raceForDeadLock } from '../helpers/lock-race.ts';
 
 let dir: string;
 /** The pid of a process that has ended: a lock file naming it was left by a run killed mid-way. */
@@ -17,28 +18,13 @@ after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 describe('FileLock', () => {
   it('takes over a stale lock atomically: 200 trials of 4 callers racing for a dead holder\'s lock give 0 double holders', async () => {
     let doubles = 0;
     let recoveries = 0;
     for (let trial = 0; trial < 200; trial++) {
-      const path = join(dir, `race-${trial}.lock`);
-      await writeFile(path, JSON.stringify({ pid: deadPid, host: hostname(), runbook: 'killed run', startedAt: new Date().toISOString() }));
-      let inside = 0;
-      let most = 0;
-      await Promise.all(
-        Array.from({ length: 4 }, async () => {
-          const held = await new FileLock(path).acquire('racer', { waitMs: 5_000 });
-          if (held.recovered !== null) recoveries++;
-          inside++;
-          most = Math.max(most, inside);
-          await sleep(Math.random() * 3);
-          inside--;
-          await held.release();
-        }),
-      );
+      const { most, recoveries: recovered } = await raceForDeadLock(join(dir, `race-${trial}.lock`), deadPid);
+      recoveries += recovered;
       if (most > 1) doubles++;
     }
     assert.equal(doubles, 0, 'no trial had two holders at once');
