@@ -89,6 +89,7 @@ export class BriefService {
       this.metrics?.llmBriefElapsedMs.observe({ mode: routed.mode, model: 'local' }, performance.now() - localStarted);
     }
     const elapsedMs = performance.now() - started;
+    this.metrics?.llmBriefsTotal.inc({ mode: routed.mode, model: answer.model, fallback: fallbacks.length > 0 ? 'true' : 'false' });
     // The downshift judges what the mode's slots did: a brief the local model answered because its slots
     // failed (or their breakers were open) is a miss, recorded at the mode's deadline — never a fast
     // sample that declares an outage recovered. A mode with no slot configured records nothing.

@@ -120,6 +120,14 @@ export const catalogue = {
     guide: false,
     labels: { from_model: { values: LLM_MODELS }, reason: { values: ['breaker_open', 'timeout', 'unavailable', 'http_error', 'invalid_output'] } },
   },
+  llmBriefsTotal: {
+    name: 'llm_briefs_total',
+    help: 'Briefs answered, by mode and the model that answered; fallback="true" when a slot of the mode was tried or skipped before it (denominator and numerator of the local-fallback share).',
+    type: 'counter',
+    group: 'llm',
+    guide: false,
+    labels: { mode: { values: LLM_MODES }, model: { values: LLM_MODELS }, fallback: { values: ['true', 'false'] } },
+  },
   llmDownshiftActive: {
     name: 'llm_downshift_active',
     help: '1 while a mode is downshifted (its requests go to the next cheaper mode), 0 otherwise.',

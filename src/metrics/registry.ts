@@ -74,6 +74,20 @@ class CatalogueRegistry extends Registry {
 /** prom-client's own rendering of one metric (also what a test compares ours with). */
 export const PROM_CLIENT_RENDER = (Registry.prototype as unknown as { getMetricsAsString(this: Registry, metric: Metric): Promise<string> }).getMetricsAsString;
 
+/** Series a counter may start at 0 with: every combination of its enumerated label values. */
+const MAX_ZERO_SERIES = 256;
+
+/** Every label combination when each label lists its values (none when one is open, or there would be too many). */
+function enumerated(labels: CounterDef['labels']): Array<Record<string, string>> {
+  let combos: Array<Record<string, string>> = [{}];
+  for (const [name, spec] of Object.entries(labels)) {
+    if (!('values' in spec)) return [];
+    combos = combos.flatMap((combo) => spec.values.map((value) => ({ ...combo, [name]: value })));
+    if (combos.length > MAX_ZERO_SERIES) return [];
+  }
+  return combos;
+}
+
 export class CounterHandle<N extends string> {
   readonly def: CounterDef;
   private readonly series: SeriesIndex<CounterEntry>;
@@ -94,6 +108,11 @@ export class CounterHandle<N extends string> {
         for (const { labels, value } of series.all) this.inc(labels, value);
       },
     });
+    // Every series whose labels are all enumerated starts at 0 when the counter is registered
+    // (Prometheus' "avoid missing metrics"): a series that first appears at 1 shows rate() and
+    // increase() no step, so the first error or fallback would go unseen. Counters with an open label
+    // (an ingredient) cannot be enumerated; their rules count new series instead (ops/promql.ts).
+    for (const labels of enumerated(def.labels)) series.get(labels);
     const head = `# HELP ${escapeText(def.name)} ${escapeText(def.help)}\n# TYPE ${escapeText(def.name)} counter`;
     RENDERERS.set(counter, () => {
       let text = head;

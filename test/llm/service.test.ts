@@ -34,7 +34,10 @@ function service(slots: Array<'qwen' | 'mistral'> = ['qwen', 'mistral']) {
 }
 const completions = (server: LlmTestServer) => server.requests.filter((r) => r.path === '/v1/chat/completions').length;
 const fallbacks = async (metrics: ReturnType<typeof createMetrics>) =>
-  Object.fromEntries((await readSamples(metrics.registry, catalogue.llmFallbackTotal)).map((s) => [`${s.labels.from_model}/${s.labels.reason}`, s.value]));
+  Object.fromEntries((await readSamples(metrics.registry, catalogue.llmFallbackTotal)).filter((s) => s.value > 0).map((s) => [`${s.labels.from_model}/${s.labels.reason}`, s.value]));
+
+const answered = async (metrics: ReturnType<typeof createMetrics>) =>
+  Object.fromEntries((await readSamples(metrics.registry, catalogue.llmBriefsTotal)).filter((s) => s.value > 0).map((s) => [`${s.labels.mode}/${s.labels.model}/${s.labels.fallback}`, s.value]));
 
 describe('brief layer against an OpenAI-compatible server', () => {
   it('answers from the first slot of the mode and observes the whole call', async () => {
@@ -43,6 +46,7 @@ describe('brief layer against an OpenAI-compatible server', () => {
     assert.deepEqual([result.mode, result.model], ['balanced', 'qwen']);
     assert.deepEqual(result.brief.notesPreference.base, ['amber']);
     assert.equal(completions(qwen), 1);
+    assert.deepEqual(await answered(metrics), { 'balanced/qwen/false': 1 });
     assert.match(qwen.requests[0]!.messages![0]!.content, /JSON Schema/);
     assert.equal(qwen.requests[0]!.maxTokens, 1_024, 'every call bounds its answer (max_tokens)');
     const [series] = await readHistogram(metrics.registry, catalogue.llmBriefElapsedMs);
@@ -86,6 +90,8 @@ describe('brief layer against an OpenAI-compatible server', () => {
     assert.deepEqual(result.brief.forbiddenIngredients, ['musk'], 'the local model read the text');
     assert.deepEqual(await fallbacks(metrics), { 'qwen/invalid_output': 1, 'mistral/invalid_output': 1 });
     assert.equal(completions(qwen), 2, 'one answer and one repair');
+    // Counted as a fallback answer: what the local-fallback share (LLMFallbackServing) reads.
+    assert.deepEqual(await answered(metrics), { 'balanced/local/true': 1 });
   });
 
   it('gives up on a hanging slot within the mode deadline', async () => {
@@ -227,6 +233,8 @@ describe('brief layer against an OpenAI-compatible server', () => {
     assert.deepEqual(result.brief.forbiddenIngredients, ['vanilla']);
     const [series] = await readHistogram(metrics.registry, catalogue.llmBriefElapsedMs);
     assert.equal(series?.labels.model, 'local');
+    // By design, not a fallback: a deployment without LLM slots does not page anyone.
+    assert.deepEqual(await answered(metrics), { [`${result.mode}/local/false`]: 1 });
   });
 
   it('gives the next slot the rest of the deadline when one hangs (a timed-out attempt is not retried): the slow slot\'s breaker opens, the next one\'s stays closed', async () => {

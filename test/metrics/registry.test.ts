@@ -19,11 +19,21 @@ describe('metrics registry', () => {
     assert.equal(types.has('nodejs_active_handles_total'), false, 'no gauge misnamed _total');
   });
 
-  it('starts with no series at all: nothing is set from a constant', async () => {
+  it('starts with only the counters whose labels are all enumerated, at 0: nothing is set from a constant', async () => {
     const metrics = createMetrics({ defaultMetrics: false });
     const text = await metrics.registry.metrics();
     const samples = text.split('\n').filter((line) => line !== '' && !line.startsWith('#'));
-    assert.deepEqual(samples, []);
+    const counters = new Set<string>(Object.values(catalogue).filter((def) => def.type === 'counter' && Object.values(def.labels).every((spec) => 'values' in spec)).map((def) => def.name));
+    assert.ok(samples.length > 0);
+    for (const sample of samples) {
+      assert.match(sample, / 0$/, sample);
+      assert.ok(counters.has(sample.replace(/[{ ].*$/, '')), `${sample}: not an enumerable counter`);
+    }
+    // Every combination, so a first error shows rate() a step from 0 (system_errors_total: 4 error types per component).
+    assert.ok(samples.includes('system_errors_total{component="hub",error_type="server_error"} 0'));
+    assert.ok(samples.includes('llm_fallback_total{from_model="qwen",reason="timeout"} 0'));
+    // An open label (an ingredient) cannot be enumerated: that counter starts with no series, and its rules count new series.
+    assert.ok(!samples.some((s) => s.startsWith('ifra_violations_total')));
   });
 
   it('observes a brief latency into the millisecond buckets', async () => {
