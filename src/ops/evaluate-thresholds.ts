@@ -26,7 +26,7 @@ export interface RowVerdict {
   readonly inNormalRange: boolean | null;
   readonly direction: ThresholdRow['direction'];
   readonly normal: ThresholdRow['normal'];
-  readonly warning: number;
+  readonly warning: number | null;
   readonly critical: number;
   /** Seconds the value was measured over (windowed measures only). */
   readonly windowSeconds: number | null;
@@ -51,10 +51,10 @@ export function worstStatus(statuses: Iterable<ThresholdStatus>): ThresholdStatu
 export function classify(row: ThresholdRow, value: number): ThresholdStatus {
   if (row.direction === 'above') {
     if (value > row.critical) return 'CRITICAL';
-    if (value > row.warning) return 'WARNING';
+    if (row.warning !== null && value > row.warning) return 'WARNING';
   } else {
     if (value < row.critical) return 'CRITICAL';
-    if (value < row.warning) return 'WARNING';
+    if (row.warning !== null && value < row.warning) return 'WARNING';
   }
   return 'OK';
 }
@@ -115,12 +115,35 @@ function sumSamples(samples: readonly Sample[]): number {
   return samples.reduce((total, s) => total + s.value, 0);
 }
 
-function selectGauge(samples: readonly Sample[], measure: Extract<Measure, { kind: 'gauge' }>): Sample[] {
-  const kept = samples.filter((s) => {
-    for (const [name, value] of Object.entries(measure.match ?? {})) if (s.labels[name] !== value) return false;
-    for (const [name, values] of Object.entries(measure.exclude ?? {})) if (values.includes(s.labels[name] ?? '')) return false;
+/** The samples `match` keeps and `exclude` does not drop. */
+function filtered(samples: readonly Sample[], match: Readonly<Record<string, string>> | undefined, exclude: Readonly<Record<string, readonly string[]>> | undefined): Sample[] {
+  return samples.filter((s) => {
+    for (const [name, value] of Object.entries(match ?? {})) if (s.labels[name] !== value) return false;
+    for (const [name, values] of Object.entries(exclude ?? {})) if (values.includes(s.labels[name] ?? '')) return false;
     return true;
   });
+}
+
+/** Per group of `by` labels: the numerator's and the denominator's cumulative counts. */
+type RatioSnapshot = Map<string, { labels: Labels; numerator: number; denominator: number }>;
+
+function groupRatio(numerator: readonly Sample[], denominator: readonly Sample[], by: readonly string[]): RatioSnapshot {
+  const groups: RatioSnapshot = new Map();
+  const add = (samples: readonly Sample[], field: 'numerator' | 'denominator') => {
+    for (const sample of samples) {
+      const { key, labels } = groupKey(sample.labels, by);
+      const group = groups.get(key) ?? { labels, numerator: 0, denominator: 0 };
+      group[field] += sample.value;
+      groups.set(key, group);
+    }
+  };
+  add(numerator, 'numerator');
+  add(denominator, 'denominator');
+  return groups;
+}
+
+function selectGauge(samples: readonly Sample[], measure: Extract<Measure, { kind: 'gauge' }>): Sample[] {
+  const kept = filtered(samples, measure.match, measure.exclude);
   if (measure.sumBy === undefined) return kept;
   const groups = new Map<string, { labels: Labels; value: number }>();
   for (const s of kept) {
@@ -133,7 +156,7 @@ function selectGauge(samples: readonly Sample[], measure: Extract<Measure, { kin
 }
 
 /** A snapshot of what a windowed row needs, taken at `atMs`. */
-type Snapshot = { atMs: number; value: HistogramSnapshot | number };
+type Snapshot = { atMs: number; value: HistogramSnapshot | RatioSnapshot | number };
 
 /**
  * Evaluates the thresholds table against the live values of one metrics
@@ -195,9 +218,13 @@ export class ThresholdEvaluator {
     return { status: worstStatus(rows.map((r) => r.status)), rows, timestamp: new Date(this.now()).toISOString() };
   }
 
-  private async cumulative(row: ThresholdRow): Promise<HistogramSnapshot | number> {
+  private async cumulative(row: ThresholdRow): Promise<HistogramSnapshot | RatioSnapshot | number> {
     const def = catalogue[row.metric];
     if (row.measure.kind === 'quantile') return groupHistogram(await readHistogram(this.metrics.registry, def), row.measure.by);
+    if (row.measure.kind === 'ratio') {
+      const numerator = filtered(await readSamples(this.metrics.registry, def), row.measure.match, row.measure.exclude);
+      return groupRatio(numerator, await readSamples(this.metrics.registry, catalogue[row.measure.denominator]), row.measure.by);
+    }
     return sumSamples(matching(await readSamples(this.metrics.registry, def), row.measure.kind === 'increase' ? row.measure.match : undefined));
   }
 
@@ -241,15 +268,40 @@ export class ThresholdEvaluator {
 
     if (measure.kind === 'increase') {
       const series = matching(await readSamples(this.metrics.registry, def), measure.match);
-      if (series.length === 0) {
-        // The code path ran (its companion counter has series) and counted nothing: that is a real 0.
-        const ran = measure.producedWith !== undefined && (await readSamples(this.metrics.registry, catalogue[measure.producedWith])).length > 0;
-        // A counter whose code path never ran has no data: say so rather than report 0.
-        if (!ran) return verdict(null, null, measure.windowSeconds, `no series of ${def.name}`);
-        return verdict(0, null, measure.windowSeconds, `0 ${since} (${catalogue[measure.producedWith!].name} shows the checks ran)`);
-      }
+      // Counts are whole events: a counter that has no series yet, or only series at 0, counted nothing.
       const increase = sumSamples(series) - ((baseline?.value as number | undefined) ?? 0);
+      if (increase === 0) {
+        // A real 0 once the code path ran: the counter counted before, or its companion counter moved.
+        // Otherwise there is no data, and we say so rather than report 0.
+        const companion = measure.producedWith === undefined ? undefined : catalogue[measure.producedWith];
+        const companionMoved = companion !== undefined && sumSamples(await readSamples(this.metrics.registry, companion)) > 0;
+        const ran = sumSamples(series) > 0 || companionMoved || (companion === undefined && series.length > 0);
+        if (!ran) return verdict(null, null, measure.windowSeconds, `no ${def.name} yet${companion === undefined ? '' : `: ${companion.name} has counted nothing`}`);
+        return verdict(0, null, measure.windowSeconds, companionMoved ? `0 ${since} (${companion!.name} shows the checks ran)` : `0 ${since}`);
+      }
       return verdict(increase, null, measure.windowSeconds, `${increase} ${since}`);
+    }
+
+    if (measure.kind === 'ratio') {
+      const current = (await this.cumulative(row)) as RatioSnapshot;
+      const before = baseline?.value as RatioSnapshot | undefined;
+      let worst: { value: number; labels: Labels; denominator: number } | null = null;
+      let thin = 0;
+      for (const [key, group] of current) {
+        const denominator = group.denominator - (before?.get(key)?.denominator ?? 0);
+        const numerator = group.numerator - (before?.get(key)?.numerator ?? 0);
+        if (denominator <= 0) continue;
+        if (denominator < measure.minDenominator) {
+          thin += 1;
+          continue;
+        }
+        const value = numerator / denominator;
+        if (worst === null || (row.direction === 'above' ? value > worst.value : value < worst.value)) worst = { value, labels: group.labels, denominator };
+      }
+      const denominatorName = catalogue[measure.denominator].name;
+      if (worst === null)
+        return verdict(null, null, measure.windowSeconds, thin > 0 ? `fewer than ${measure.minDenominator} ${denominatorName} ${since}` : `no ${denominatorName} ${since}`);
+      return verdict(worst.value, worst.labels, measure.windowSeconds, `${def.name} / ${denominatorName} ${since} (${worst.denominator} of them)`);
     }
 
     const current = (await this.cumulative(row)) as HistogramSnapshot;

@@ -31,9 +31,25 @@ export type Measure =
       readonly producedWith?: CatalogueKey;
       /** Only series with these label values count (e.g. violations the service itself proposed). */
       readonly match?: Readonly<Record<string, string>>;
+    }
+  /**
+   * Events over operations in the last `windowSeconds`, per group of `by` labels, summed across
+   * instances (`sum(rate(num)) / sum(rate(den))`, never a sum of per-instance ratios); the worst
+   * group counts. A group with fewer than `minDenominator` operations in the window has no value:
+   * three failures of the first five requests are not an incident.
+   */
+  | {
+      readonly kind: 'ratio';
+      readonly windowSeconds: number;
+      readonly denominator: CatalogueKey;
+      readonly by: readonly string[];
+      readonly minDenominator: number;
+      /** Numerator series filters (the row's metric). */
+      readonly match?: Readonly<Record<string, string>>;
+      readonly exclude?: Readonly<Record<string, readonly string[]>>;
     };
 
-export type ThresholdUnit = 'ms' | 'seconds' | 'ratio' | 'bytes' | 'reward' | 'fraction' | 'per_day' | 'per_hour';
+export type ThresholdUnit = 'ms' | 'seconds' | 'ratio' | 'bytes' | 'reward' | 'fraction' | 'count' | 'per_day' | 'per_hour';
 
 /** The runbooks of the operations guide (automated by the runbook capability). */
 export const RUNBOOKS = [
@@ -72,6 +88,8 @@ export interface ThresholdRow {
   readonly id: string;
   /** The row as the operations guide names it. */
   readonly title: string;
+  /** `guide`: a threshold of the operations guide; `ours`: one we added beside them (and say so). */
+  readonly origin: 'guide' | 'ours';
   readonly metric: CatalogueKey;
   readonly measure: Measure;
   readonly unit: ThresholdUnit;
@@ -79,11 +97,13 @@ export interface ThresholdRow {
   readonly direction: 'above' | 'below';
   /** The guide's normal band (a value outside it but short of `warning` is still OK). */
   readonly normal: { readonly min?: number; readonly max?: number };
-  readonly warning: number;
+  /** null: the row has no warning, only a critical alert (the guide's IFRAViolation: any served violation pages). */
+  readonly warning: number | null;
   readonly critical: number;
   readonly alert: ThresholdAlert;
 }
 
+const TWO_MINUTES = 120;
 const FIVE_MINUTES = 300;
 const ONE_DAY = 86_400;
 const ONE_HOUR = 3_600;
@@ -97,6 +117,7 @@ const GB = 1e9;
 export const thresholdsTable: readonly ThresholdRow[] = [
   {
     id: 'llm_brief_latency_p95',
+    origin: 'guide',
     title: 'llm_brief_elapsed_ms p95',
     metric: 'llmBriefElapsedMs',
     measure: { kind: 'quantile', quantile: 0.95, windowSeconds: FIVE_MINUTES, by: ['mode', 'model'] },
@@ -115,6 +136,7 @@ export const thresholdsTable: readonly ThresholdRow[] = [
   },
   {
     id: 'rl_reward_ma_100',
+    origin: 'guide',
     title: 'rl_reward_ma (window 100)',
     metric: 'rlRewardMa',
     // What the production policy serves; a training job's episodes (source="training") page no one.
@@ -134,6 +156,7 @@ export const thresholdsTable: readonly ThresholdRow[] = [
   },
   {
     id: 'rl_clip_frac',
+    origin: 'guide',
     title: 'rl_clip_frac',
     metric: 'rlClipFrac',
     measure: { kind: 'gauge' },
@@ -152,7 +175,29 @@ export const thresholdsTable: readonly ThresholdRow[] = [
     },
   },
   {
+    // The guide's own alert: a formula the service served broke the regulation. Counted from the
+    // per-instance sum of the violation series, so the first violation of a new ingredient counts.
+    id: 'ifra_violations_served',
+    origin: 'guide',
+    title: 'ifra_violations_total, served, last 5 minutes (the guide\'s IFRAViolation)',
+    metric: 'ifraViolationsTotal',
+    measure: { kind: 'increase', windowSeconds: FIVE_MINUTES, producedWith: 'ifraChecksTotal', match: { source: 'served' } },
+    unit: 'count',
+    direction: 'above',
+    normal: { max: 0 },
+    warning: null,
+    critical: 0,
+    alert: {
+      name: 'IFRAViolation',
+      for: '1m',
+      summary: '{{ $value | humanize }} IFRA violations in formulas served in the last 5 minutes',
+      description: 'A formula the service served breaks an IFRA Standard or an EU prohibition (source="served"; customers\' own checks are source="check" and page no one). Strict regulation mode stops it at once; then find which ingredients (ifra_violations_total by ingredient) and roll back the policy that proposes them.',
+      runbook: { warning: 'regulation-strict', critical: 'regulation-strict' },
+    },
+  },
+  {
     id: 'ifra_violations_per_day',
+    origin: 'guide',
     title: 'ifra_violations_total',
     metric: 'ifraViolationsTotal',
     // What the service itself proposed (served formulas): a customer checking a bad formula is not an incident.
@@ -160,18 +205,20 @@ export const thresholdsTable: readonly ThresholdRow[] = [
     unit: 'per_day',
     direction: 'above',
     normal: { max: 0 },
+    // "> 1/day": two or more violations in 24 h (counts are whole: one violation is not past the bound).
     warning: 1,
     critical: 5,
     alert: {
-      name: 'IFRAViolation',
+      name: 'IFRAViolationsPerDay',
       for: '0m',
-      summary: '{{ $value | humanize }} IFRA violations in the last 24 h',
-      description: 'Formulas the service served break IFRA Standards or EU prohibitions (source="served"; customers\' own checks are counted apart as source="check"). Check which ingredients (ifra_violations_total by ingredient) and roll back the policy that proposes them; past the critical bound stop serving formulas.',
+      summary: '{{ $value | humanize }} IFRA violations in formulas served in the last 24 h',
+      description: 'Formulas the service served broke IFRA Standards or EU prohibitions more often than the guide allows in a day (source="served"). Check which ingredients (ifra_violations_total by ingredient) and roll back the policy that proposes them; past the critical bound stop serving formulas.',
       runbook: { warning: 'rollback', critical: 'emergency-stop' },
     },
   },
   {
     id: 'ipfs_restore_latency_p95',
+    origin: 'guide',
     title: 'ipfs restore latency',
     metric: 'ipfsRestoreLatencySeconds',
     measure: { kind: 'quantile', quantile: 0.95, windowSeconds: FIVE_MINUTES, by: ['data_type'] },
@@ -190,10 +237,13 @@ export const thresholdsTable: readonly ThresholdRow[] = [
   },
   {
     id: 'system_error_rate',
+    origin: 'guide',
     title: 'system_error_rate',
-    metric: 'systemErrorRate',
-    // A 4xx is the caller's mistake, counted but not held against the service.
-    measure: { kind: 'gauge', exclude: { error_type: ['client_error'] }, sumBy: ['component'] },
+    metric: 'systemErrorsTotal',
+    // Errors over operations per component, summed across instances before dividing. A 4xx is the
+    // caller's mistake, counted but not held against the service. Ours: the 2-minute window and the
+    // 2-minute hold (a jump to 6 % fires within 4 minutes), and the 50 operations a window must hold.
+    measure: { kind: 'ratio', windowSeconds: TWO_MINUTES, denominator: 'systemOperationsTotal', by: ['component'], minDenominator: 50, exclude: { error_type: ['client_error'] } },
     unit: 'ratio',
     direction: 'above',
     normal: { max: 0.01 },
@@ -201,14 +251,15 @@ export const thresholdsTable: readonly ThresholdRow[] = [
     critical: 0.05,
     alert: {
       name: 'HighErrorRate',
-      for: '5m',
+      for: '2m',
       summary: 'Error rate of {{ $labels.component }} is {{ $value | humanizePercentage }}',
-      description: 'system_error_rate (server errors, timeouts and unavailability, 4xx excluded) is above the threshold. Check health; if a release caused it, roll back.',
+      description: 'Server errors, timeouts and unavailability (4xx excluded) over operations of the component, across instances, over 2 minutes with at least 50 operations, are above the threshold. Check health; if a release caused it, roll back.',
       runbook: { warning: 'health-check', critical: 'rollback' },
     },
   },
   {
     id: 'worker_vram',
+    origin: 'guide',
     title: 'worker VRAM',
     metric: 'workerVramBytes',
     measure: { kind: 'gauge' },
@@ -227,6 +278,7 @@ export const thresholdsTable: readonly ThresholdRow[] = [
   },
   {
     id: 'shadow_reward_retention',
+    origin: 'ours',
     title: 'shadow reward retention (student ÷ teacher, of the lift over the composer alone)',
     metric: 'shadowRewardRetention',
     // Live comparisons only: an offline run's figure is its report's, not production's.
@@ -246,6 +298,7 @@ export const thresholdsTable: readonly ThresholdRow[] = [
   },
   {
     id: 'shadow_dropped_per_hour',
+    origin: 'ours',
     title: 'shadow comparisons dropped per hour',
     metric: 'shadowDroppedTotal',
     measure: { kind: 'increase', windowSeconds: ONE_HOUR, producedWith: 'shadowComparisonsTotal' },
@@ -259,6 +312,27 @@ export const thresholdsTable: readonly ThresholdRow[] = [
       for: '15m',
       summary: '{{ $value | humanize }} sampled requests lost their shadow comparison in the last hour',
       description: 'Shadow comparisons are shed (queue full), time out, or find no teacher or student. Customers are unaffected; the evaluation is losing its sample. Check health, then lower SHADOW_RATES or raise SHADOW_CONCURRENCY.',
+      runbook: { warning: 'health-check', critical: 'health-check' },
+    },
+  },
+  {
+    // Ours: the local model is the last resort; when it answers many briefs, the LLM slots are down,
+    // even though every brief is fast and 200.
+    id: 'llm_local_share',
+    origin: 'ours',
+    title: 'briefs answered by the local fallback model (share, 5 min)',
+    metric: 'llmBriefsTotal',
+    measure: { kind: 'ratio', windowSeconds: FIVE_MINUTES, denominator: 'llmBriefsTotal', by: [], minDenominator: 20, match: { model: 'local', fallback: 'true' } },
+    unit: 'ratio',
+    direction: 'above',
+    normal: { max: 0.01 },
+    warning: 0.1,
+    critical: 0.5,
+    alert: {
+      name: 'LLMFallbackServing',
+      for: '5m',
+      summary: 'The local fallback model answered {{ $value | humanizePercentage }} of briefs over 5 minutes',
+      description: 'Briefs of modes that have LLM slots are answered by the local model because their slots failed, timed out or have open breakers (llm_fallback_total by from_model and reason says which). Customers get fast, plain briefs and no error, so nothing else pages: check the LLM servers behind the slots.',
       runbook: { warning: 'health-check', critical: 'health-check' },
     },
   },

@@ -73,7 +73,7 @@ describe('fai health', () => {
     assert.equal(result.code, 0);
     const body = JSON.parse(result.stdout);
     assert.equal(body.health.status, 'healthy');
-    assert.equal(body.thresholds.rows.length, 9);
+    assert.equal(body.thresholds.rows.length, 11, 'every row of the thresholds table');
   });
 
   it('exits 2 when a row is critical', async () => {

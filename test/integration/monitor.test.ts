@@ -57,7 +57,7 @@ describe('make monitor-local', () => {
       return body.data.result[0]?.value[1] === '1';
     }, 30_000);
     const rules = (await (await fetch(`${prometheusUrl}/api/v1/rules`)).json()) as { data: { groups: Array<{ name: string }> } };
-    assert.deepEqual(rules.data.groups.map((g) => g.name).sort(), ['fragrance-ai.alerts', 'fragrance-ai.recording']);
+    assert.deepEqual(rules.data.groups.map((g) => g.name).sort(), ['fragrance-ai.alerts', 'fragrance-ai.recording', 'fragrance-ai.recording.slow']);
     await waitFor('Prometheus sends to the Alertmanager', async () => {
       const body = (await (await fetch(`${prometheusUrl}/api/v1/alertmanagers`)).json()) as { data: { activeAlertmanagers: unknown[] } };
       return body.data.activeAlertmanagers.length === 1;

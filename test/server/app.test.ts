@@ -173,9 +173,10 @@ describe('GET /health/thresholds', () => {
     const response = await get('/health/thresholds');
     assert.equal(response.statusCode, 200);
     const body = response.json();
-    assert.equal(body.rows.length, 9);
+    assert.equal(body.rows.length, 11);
     const errorRate = body.rows.find((r: { id: string }) => r.id === 'system_error_rate');
-    assert.equal(errorRate.status, 'OK', 'the requests of this suite so far succeeded or were 4xx');
+    // The requests of this suite so far succeeded or were 4xx; with fewer than 50 of a component in the window there is no value.
+    assert.ok(['OK', 'NO_DATA'].includes(errorRate.status), errorRate.detail);
   });
 });
 

@@ -19,6 +19,8 @@ function formatValue(value: number, unit: RowVerdict['unit']): string {
       return `${(value * 100).toFixed(2)}%`;
     case 'bytes':
       return `${(value / 1e9).toFixed(1)} GB`;
+    case 'count':
+      return String(value);
     case 'per_day':
       return `${value}/day`;
     case 'per_hour':
@@ -52,7 +54,7 @@ export function renderHealth(url: string, health: HealthReport, thresholds: Thre
     row.status,
     row.value === null ? '—' : formatValue(row.value, row.unit),
     formatNormal(row),
-    formatBound(row, row.warning),
+    row.warning === null ? '—' : formatBound(row, row.warning),
     formatBound(row, row.critical),
     row.detail,
   ]);

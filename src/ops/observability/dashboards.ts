@@ -37,6 +37,7 @@ export const DASHBOARD_ROWS: readonly DashboardRow[] = [
     panels: [
       { title: 'Brief latency p95 by mode and model', expr: rowExpr(row('llm_brief_latency_p95')), legend: '{{mode}} / {{model}}', unit: 'ms', thresholds: 'llm_brief_latency_p95' },
       { title: 'Mode downshift (1 = active)', expr: n('llmDownshiftActive'), legend: '{{mode}}', unit: 'short' },
+      { title: 'Briefs answered by the local fallback (share, 5 min)', expr: rowExpr(row('llm_local_share')), legend: 'local fallback', unit: 'percentunit', thresholds: 'llm_local_share' },
       { title: 'Slot fallbacks per second', expr: `sum by (from_model, reason) (rate(${n('llmFallbackTotal')}[5m]))`, legend: '{{from_model}}: {{reason}}', unit: 'ops' },
       { title: 'Hybrid loop: share of steps per mode', expr: n('hybridSwitchRatio'), legend: '{{mode}}', unit: 'percentunit' },
       { title: 'Hybrid loop switches per second', expr: 'from_mode_to_mode:hybrid_switch:rate15m', legend: '{{from_mode}} → {{to_mode}}', unit: 'ops' },
@@ -92,9 +93,10 @@ function thresholdSteps(id: string | undefined): unknown {
   if (id === undefined) return { mode: 'absolute', steps: [{ color: 'green', value: null }] };
   const r = row(id);
   // The VRAM row is in bytes, the error rate a ratio: both already in the panel's unit.
+  const warning = r.warning ?? r.critical;
   return r.direction === 'above'
-    ? { mode: 'absolute', steps: [{ color: 'green', value: null }, { color: 'orange', value: r.warning }, { color: 'red', value: r.critical }] }
-    : { mode: 'absolute', steps: [{ color: 'red', value: null }, { color: 'orange', value: r.critical }, { color: 'green', value: r.warning }] };
+    ? { mode: 'absolute', steps: [{ color: 'green', value: null }, ...(r.warning === null ? [] : [{ color: 'orange', value: warning }]), { color: 'red', value: r.critical }] }
+    : { mode: 'absolute', steps: [{ color: 'red', value: null }, { color: 'orange', value: r.critical }, { color: 'green', value: warning }] };
 }
 
 export const DATASOURCE_UID = 'prometheus';

@@ -20,6 +20,38 @@ function selector(metric: string, match: Readonly<Record<string, string>> = {}, 
   return matchers.length === 0 ? metric : `${metric}{${matchers.join(',')}}`;
 }
 
+/**
+ * The exact increase of counter series over `window`, per series, where `increase()` alone is wrong
+ * twice: a series born in the window (the first violation of an ingredient, at 1) shows it no step,
+ * and its extrapolation makes one event read 1.003 ("> 1" fires on one). So:
+ * - a series that was there a window ago and did not reset: now − then (exact);
+ * - a series born in the window (counters start at 0): its value now (exact);
+ * - a series that reset (a restart) or is gone: `increase()`, rounded to whole events.
+ * `offset` finds a series only if it had a sample in the 5 minutes before the window's start, so a
+ * target that was down then is read as born in the window.
+ */
+export function exactIncrease(series: string, window: string): string {
+  return `(((${series} - ${series} offset ${window}) or (${series} unless ${series} offset ${window})) unless (resets(${series}[${window}]) > 0)) or round(increase(${series}[${window}]))`;
+}
+
+/** The per-instance sum of an increase row's counter series: recorded, so it exists (at 0) from the first scrape. */
+export function instanceSumRecord(row: ThresholdRow): string {
+  const m = row.measure;
+  if (m.kind !== 'increase') throw new Error(`${row.id} is not an increase row`);
+  const base = catalogue[row.metric].name.replace(/_total$/, '');
+  return `job_instance:${[base, ...Object.values(m.match ?? {})].join('_')}:sum`;
+}
+
+/**
+ * The recorded per-instance sum: the counter's series summed per instance, or 0 for every scraped
+ * instance that has none yet. Its first step (0 → 1) is what `increase` needs to see.
+ */
+export function instanceSumExpr(row: ThresholdRow): string {
+  const m = row.measure;
+  if (m.kind !== 'increase') throw new Error(`${row.id} is not an increase row`);
+  return `sum by (job, instance) (${selector(catalogue[row.metric].name, m.match)}) or on (job, instance) (0 * up{job="${SERVICE_JOB}"})`;
+}
+
 /** The PromQL that measures a thresholds-table row, the same way the in-process evaluator does. */
 export function measureExpr(row: ThresholdRow): string {
   const name = catalogue[row.metric].name;
@@ -28,11 +60,15 @@ export function measureExpr(row: ThresholdRow): string {
     case 'quantile':
       return `histogram_quantile(${m.quantile}, sum by (le, ${m.by.join(', ')}) (rate(${name}_bucket[${duration(m.windowSeconds)}])))`;
     case 'increase':
-      // A counter whose code path ran (producedWith has series) and counted nothing reads 0, not "no data":
-      // the same rule as the in-process evaluator.
-      return m.producedWith === undefined
-        ? `sum by (job) (increase(${selector(name, m.match)}[${duration(m.windowSeconds)}]))`
-        : `sum by (job) (increase(${selector(name, m.match)}[${duration(m.windowSeconds)}])) or sum by (job) (0 * increase(${catalogue[m.producedWith].name}[${duration(m.windowSeconds)}]))`;
+      // Whole events over the window, summed across instances, from the recorded per-instance sums.
+      return `sum by (job) (${exactIncrease(instanceSumRecord(row), duration(m.windowSeconds))})`;
+    case 'ratio': {
+      // Summed across instances before dividing; groups with too few operations in the window are left out.
+      const by = `by (${['job', ...m.by].join(', ')})`;
+      const window = duration(m.windowSeconds);
+      const denominator = catalogue[m.denominator].name;
+      return `(sum ${by} (rate(${selector(name, m.match, m.exclude)}[${window}])) / sum ${by} (rate(${denominator}[${window}]))) and on (${['job', ...m.by].join(', ')}) (sum ${by} (increase(${denominator}[${window}])) >= ${m.minDenominator})`;
+    }
     case 'gauge': {
       const series = selector(name, m.match, m.exclude);
       return m.sumBy === undefined ? series : `sum by (${m.sumBy.join(', ')}) (${series})`;
@@ -47,10 +83,16 @@ export function measureExpr(row: ThresholdRow): string {
 export function recordName(row: ThresholdRow): string | null {
   const name = catalogue[row.metric].name;
   const m = row.measure;
-  if (m.kind === 'quantile') return `${m.by.join('_')}:${name}:p${Math.round(m.quantile * 100)}_${duration(m.windowSeconds)}`;
-  if (m.kind === 'increase') return `job:${name.replace(/_total$/, '')}:increase${duration(m.windowSeconds)}`;
-  if (m.sumBy !== undefined) return `${m.sumBy.join('_')}:${name}:sum`;
-  return null;
+  switch (m.kind) {
+    case 'quantile':
+      return `${m.by.join('_')}:${name}:p${Math.round(m.quantile * 100)}_${duration(m.windowSeconds)}`;
+    case 'increase':
+      return `${instanceSumRecord(row).replace(/^job_instance:/, 'job:').replace(/:sum$/, '')}:increase${duration(m.windowSeconds)}`;
+    case 'ratio':
+      return `${['job', ...m.by].join('_')}:${name.replace(/_total$/, '')}${Object.values(m.match ?? {}).map((v) => `_${v}`).join('')}:ratio_${duration(m.windowSeconds)}`;
+    case 'gauge':
+      return m.sumBy === undefined ? null : `${m.sumBy.join('_')}:${name}:sum`;
+  }
 }
 
 /** The expression alerts and panels use for a row: its recording rule when it has one. */
@@ -67,6 +109,7 @@ const PROMQL_WORDS = new Set([
   'sum', 'min', 'max', 'avg', 'count', 'topk', 'bottomk', 'quantile', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right',
   'and', 'or', 'unless', 'bool', 'offset', 'rate', 'irate', 'increase', 'delta', 'histogram_quantile', 'absent', 'absent_over_time',
   'max_over_time', 'min_over_time', 'avg_over_time', 'clamp_min', 'clamp_max', 'vector', 'scalar', 'time', 'le', 'inf', 'nan',
+  'resets', 'round',
 ]);
 
 /**
@@ -78,7 +121,8 @@ export function metricNamesIn(expr: string): string[] {
     .replace(/"(?:[^"\\]|\\.)*"/g, '""')
     .replace(/\{[^}]*\}/g, '')
     .replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, '')
-    .replace(/\[[^\]]*\]/g, '');
+    .replace(/\[[^\]]*\]/g, '')
+    .replace(/\boffset\s+\w+/g, '');
   const names = new Set<string>();
   for (const match of stripped.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)) {
     const word = match[0];

@@ -1,6 +1,6 @@
 import { catalogue } from '../../metrics/index.ts';
 import { thresholdsTable, type RunbookName, type ThresholdRow } from '../thresholds.ts';
-import { breachExpr, measureExpr, recordName, SERVICE_JOB } from './promql.ts';
+import { breachExpr, exactIncrease, instanceSumExpr, instanceSumRecord, measureExpr, recordName, SERVICE_JOB } from './promql.ts';
 
 /**
  * Prometheus recording and alerting rules, generated from the metric catalogue and the thresholds
@@ -46,8 +46,6 @@ export function dashboardRecordingRules(): RecordingRule[] {
       record: 'operation:redis_metadata_latency_seconds:p95_5m',
       expr: `histogram_quantile(0.95, sum by (le, operation) (rate(${name('redisMetadataLatencySeconds')}_bucket[5m])))`,
     },
-    { record: 'ingredient:ifra_violations:increase1d', expr: `sum by (ingredient, violation_type, source) (increase(${name('ifraViolationsTotal')}[1d]))` },
-    { record: 'allergen:allergen_hits:increase1h', expr: `sum by (allergen, severity) (increase(${name('allergenHitsTotal')}[1h]))` },
     {
       record: 'check_type:ifra_checks:pass_ratio_rate1h',
       expr: `sum by (check_type) (rate(${name('ifraChecksPassedTotal')}[1h])) / sum by (check_type) (rate(${name('ifraChecksTotal')}[1h]))`,
@@ -56,8 +54,28 @@ export function dashboardRecordingRules(): RecordingRule[] {
   ];
 }
 
+/**
+ * Per-series counts over a day or an hour, for the dashboard's top-10 tables: a range over thousands
+ * of series (every ingredient's violations) is costly, so these are evaluated every 5 minutes, not
+ * with every scrape. Exact counts: a new ingredient's first violation counts (promql.ts).
+ */
+export const SLOW_RULES_INTERVAL = '5m';
+
+export function slowRecordingRules(): RecordingRule[] {
+  return [
+    { record: 'ingredient:ifra_violations:increase1d', expr: `sum by (ingredient, violation_type, source) (${exactIncrease(name('ifraViolationsTotal'), '1d')})` },
+    { record: 'allergen:allergen_hits:increase1h', expr: `sum by (allergen, severity) (${exactIncrease(name('allergenHitsTotal'), '1h')})` },
+  ];
+}
+
 export function thresholdRecordingRules(rows: readonly ThresholdRow[] = thresholdsTable): RecordingRule[] {
   const rules: RecordingRule[] = [];
+  // The per-instance sums increase rows count from come first (two rows may share one).
+  for (const row of rows) {
+    if (row.measure.kind !== 'increase') continue;
+    const record = instanceSumRecord(row);
+    if (!rules.some((rule) => rule.record === record)) rules.push({ record, expr: instanceSumExpr(row) });
+  }
   for (const row of rows) {
     const record = recordName(row);
     if (record !== null) rules.push({ record, expr: measureExpr(row) });
@@ -67,17 +85,24 @@ export function thresholdRecordingRules(rows: readonly ThresholdRow[] = threshol
 
 function thresholdAlerts(rows: readonly ThresholdRow[]): AlertingRule[] {
   return rows.flatMap((row) =>
-    (['warning', 'critical'] as const).map((severity) => ({
-      alert: row.alert.name,
-      expr: breachExpr(row, row[severity]),
-      for: row.alert.for,
-      labels: { severity, runbook: row.alert.runbook[severity], threshold_row: row.id, ...(row.alert.audience === 'training' ? { audience: 'training' } : {}) },
-      annotations: {
-        summary: row.alert.summary,
-        description: `${row.alert.description} (${severity} bound: ${row.direction === 'above' ? '>' : '<'} ${row[severity]}${row.unit === 'ms' ? ' ms' : row.unit === 'seconds' ? ' s' : ''})`,
-        runbook_url: runbookUrl(row.alert.runbook[severity]),
-      },
-    })),
+    (['warning', 'critical'] as const).flatMap((severity): AlertingRule[] => {
+      const bound = row[severity];
+      // A row without a warning bound (the guide's IFRAViolation) has only its critical alert.
+      if (bound === null) return [];
+      return [
+        {
+          alert: row.alert.name,
+          expr: breachExpr(row, bound),
+          for: row.alert.for,
+          labels: { severity, runbook: row.alert.runbook[severity], threshold_row: row.id, ...(row.alert.audience === 'training' ? { audience: 'training' } : {}) },
+          annotations: {
+            summary: row.alert.summary,
+            description: `${row.alert.description} (${severity} bound: ${row.direction === 'above' ? '>' : '<'} ${bound}${row.unit === 'ms' ? ' ms' : row.unit === 'seconds' ? ' s' : ''})`,
+            runbook_url: runbookUrl(row.alert.runbook[severity]),
+          },
+        },
+      ];
+    }),
   );
 }
 
@@ -140,6 +165,7 @@ function absenceAlerts(): AlertingRule[] {
 export function ruleGroups(rows: readonly ThresholdRow[] = thresholdsTable): RuleGroup[] {
   return [
     { name: 'fragrance-ai.recording', rules: [...thresholdRecordingRules(rows), ...dashboardRecordingRules()] },
+    { name: 'fragrance-ai.recording.slow', interval: SLOW_RULES_INTERVAL, rules: slowRecordingRules() },
     { name: 'fragrance-ai.alerts', rules: [...thresholdAlerts(rows), ...absenceAlerts()] },
   ];
 }
