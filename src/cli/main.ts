@@ -266,10 +266,13 @@ export function buildProgram(): Command {
   common(runbook.command('downshift').description('move traffic between stable and canary: render the nginx upstream, nginx -t, reload, verify the split'))
     .option('--canary <pct>', '% of traffic to the canary', integer('--canary'), 50)
     .option('--samples <n>', 'requests sent through nginx to verify the split', integer('--samples'), 200)
-    .option('--mode <mode>', 'instead: force the brief layer to downshift this mode (creative or balanced)')
+    .option('--mode <mode>', 'instead: force the brief layer to downshift this mode (creative or balanced) on every serving instance')
+    .option('--ttl <seconds>', 'with --mode: the forced downshift lapses after this long unless forced again (default: until --clear)', integer('--ttl'))
     .option('--clear', 'with --mode: lift the forced downshift')
     .action(async (options) => {
-      process.exitCode = await (await commands.runbook()).runbookRun('downshift', { canary: options.canary, samples: options.samples, ...(options.mode === undefined ? {} : { mode: options.mode, clear: options.clear ?? false }) }, options);
+      if (options.ttl !== undefined && options.mode === undefined) throw new InvalidArgumentError('--ttl needs --mode');
+      const mode = options.mode === undefined ? {} : { mode: options.mode, clear: options.clear ?? false, ...(options.ttl === undefined ? {} : { ttl: options.ttl }) };
+      process.exitCode = await (await commands.runbook()).runbookRun('downshift', { canary: options.canary, samples: options.samples, ...mode }, options);
     });
   common(runbook.command('canary-promote').description('check the canary, send it 100% of traffic, mark the old stable down, record the release'))
     .option('--samples <n>', 'requests sent through nginx to verify', integer('--samples'), 200)
@@ -299,7 +302,12 @@ export function buildProgram(): Command {
     .action(async (options) => {
       process.exitCode = await (await commands.runbook()).runbookRun('regulation-strict', { clear: options.clear ?? false }, options);
     });
-  for (const name of ['clear-cache', 'health-check', 'metrics-check', 'rollback', 'emergency-stop', 'restart-workers'] as const) {
+  common(runbook.command('restart-workers').description('restart the workers one at a time, each healthy before the next (destructive: --yes)'))
+    .addOption(new Option('--model <slot>', 'instead: the LLM servers of this slot (deployment processes with role llm), as HighWorkerVRAM asks').choices(['qwen', 'mistral', 'llama']))
+    .action(async (options) => {
+      process.exitCode = await (await commands.runbook()).runbookRun('restart-workers', options.model === undefined ? {} : { model: options.model }, options);
+    });
+  for (const name of ['clear-cache', 'health-check', 'metrics-check', 'rollback', 'emergency-stop'] as const) {
     common(runbook.command(name).description(`the ${name} runbook (see fai runbook list)`)).action(async (options) => {
       process.exitCode = await (await commands.runbook()).runbookRun(name, {}, options);
     });

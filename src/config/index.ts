@@ -54,7 +54,6 @@ const EnvSchema = z.object({
   LLM_MISTRAL_API_KEY: z.string().optional(),
   LLM_LLAMA_API_KEY: z.string().optional(),
   WORKER_ID: z.string().trim().min(1).max(64).default('api'),
-  WORKER_MODEL: z.string().trim().min(1).default('policy'),
   NVIDIA_SMI: z.string().trim().min(1).default('nvidia-smi'),
   GPU_POLL_SECONDS: integer(15, 1, 3_600),
   REGULATION_STRICT: z.enum(['true', 'false', '1', '0', '']).default('false'),
@@ -98,7 +97,6 @@ export interface Config {
   /** The configured slots (those with a URL), as the brief layer needs them. */
   readonly llmSlots: ReadonlyArray<{ name: LlmSlot; baseUrl: string; model: string; apiKey: string | undefined }>;
   readonly workerId: string;
-  readonly workerModel: string;
   readonly nvidiaSmi: string;
   readonly gpuPollSeconds: number;
   /** Compliance checks fail on unknown materials, unsourced limits and warnings unless a request says otherwise. */
@@ -168,7 +166,6 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       ] as const
     ).flatMap((slot) => (slot.baseUrl === undefined ? [] : [{ ...slot, baseUrl: slot.baseUrl }])),
     workerId: parsed.WORKER_ID,
-    workerModel: parsed.WORKER_MODEL,
     nvidiaSmi: parsed.NVIDIA_SMI,
     gpuPollSeconds: parsed.GPU_POLL_SECONDS,
     regulationStrict: parsed.REGULATION_STRICT === 'true' || parsed.REGULATION_STRICT === '1',

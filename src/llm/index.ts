@@ -11,7 +11,8 @@ export {
   type CreativeBrief,
   type ProductCategory,
 } from './brief-schema.ts';
-export { DownshiftController, type DownshiftStatus } from './downshift.ts';
+export { DownshiftController, type DownshiftLapse, type DownshiftStatus } from './downshift.ts';
+export { SharedDownshifts, type ForcedEntry } from './shared-downshift.ts';
 export { descriptiveTerms, localBrief, localBriefTrimmed, NOTE_LEXICON } from './local-model.ts';
 export { CircuitBreaker, backoffMs, type BreakerState } from './resilience.ts';
 export { chooseMode, MODE_CONFIG, MODES, RECOVER_BELOW_MS, type Mode, type ModeConfig } from './routing.ts';

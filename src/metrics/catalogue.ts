@@ -382,7 +382,7 @@ export const catalogue = {
   },
   workerVramBytes: {
     name: 'worker_vram_bytes',
-    help: 'GPU memory in use on the GPUs visible to the worker, in bytes, from nvidia-smi (absent without a GPU).',
+    help: 'GPU memory held by the LLM server behind each configured slot (its listening process and their children, over every GPU), in bytes, from nvidia-smi; worker_id is slot@host:port. Absent without a GPU, and for a slot served from another host (read that server\'s own metrics).',
     type: 'gauge',
     group: 'system',
     guide: true,

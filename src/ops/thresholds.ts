@@ -271,8 +271,8 @@ export const thresholdsTable: readonly ThresholdRow[] = [
     alert: {
       name: 'HighWorkerVRAM',
       for: '5m',
-      summary: 'Worker {{ $labels.worker_id }} uses {{ $value | humanize }}B of GPU memory',
-      description: 'worker_vram_bytes is above the threshold (GB = 10^9 bytes). Restart the workers one at a time to release fragmented memory.',
+      summary: 'The LLM server {{ $labels.worker_id }} holds {{ $value | humanize }}B of GPU memory',
+      description: 'worker_vram_bytes — the GPU memory of the LLM server behind the slot (its processes, from nvidia-smi on the service host) — is above the threshold (GB = 10^9 bytes). Restart that slot\'s server (restart-workers --model SLOT: the deployment\'s processes of role llm) to release fragmented memory.',
       runbook: { warning: 'restart-workers', critical: 'restart-workers' },
     },
   },

@@ -268,10 +268,28 @@ export class Remediator {
     if (action.resolvedAt === undefined) action.resolvedAt = this.now().toISOString();
     if (action.status === 'received' || action.status === 'queued' || action.status === 'awaiting_approval') {
       await this.finish(action, 'closed', `the alert resolved before it ${action.status === 'awaiting_approval' ? 'was approved' : 'ran'}: nothing run`);
+    } else if (action.status === 'verified' && action.lifted === undefined && this.options.runbooks[action.runbook].lift !== undefined) {
+      // What the alert forced (a downshift) ends with the alert: lifted now, audited like any run.
+      action.lifted = await this.lift(action);
+      await this.options.store.save(action);
+      return { alert: name, status: 'resolved', runbook: rule.runbook, action: action.id, decision: action.status, reason: `resolved: ${action.lifted}` };
     } else {
       await this.options.store.save(action);
     }
     return { alert: name, status: 'resolved', runbook: rule.runbook, action: action.id, decision: action.status, reason: 'resolved: a resolved notification never starts an action' };
+  }
+
+  /** Runs the runbook's lift of a verified action (its alert resolved); says what happened. */
+  private async lift(action: Action): Promise<string> {
+    const runbook = this.options.runbooks[action.runbook];
+    const args = runbook.lift!({ ...action.args }, alertmanagerActor(action));
+    if (args === null) return 'nothing to lift';
+    try {
+      const result = await runRunbook(runbook, args, this.options.state, { actor: `${alertmanagerActor(action)}, resolved`, note: `lifts action ${action.id}` });
+      return `lifted: ${result.detail}`;
+    } catch (error) {
+      return `lift failed: ${error instanceof Error ? error.message : String(error)}`;
+    }
   }
 
   private enqueue(id: string, approvedBy: string | undefined): Promise<void> {
@@ -309,6 +327,11 @@ export class Remediator {
       const outcome = failure?.outcome ?? 'failed';
       await this.finish(action, outcome === 'refused' ? 'refused' : outcome, error instanceof Error ? error.message : String(error));
     }
+  }
+
+  /** Writes what the service decided by itself (a forced downshift that lapsed) to the audit log, beside the runs. */
+  async note(entry: { actor: string; runbook: string; args: Record<string, unknown>; detail: string }): Promise<void> {
+    await this.options.state.audit.append({ ...entry, plan: [], outcome: 'verified' });
   }
 
   /**

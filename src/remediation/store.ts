@@ -50,6 +50,8 @@ export interface Action {
   approvedBy?: string;
   /** What the approver typed with the approval: a note beside the approver, never the approver. */
   approvalNote?: string;
+  /** What the resolved notification undid (a forced downshift lifted), or why it left it. */
+  lifted?: string;
   /** What paging the people did, when the rule asks for a page. */
   paged?: string;
   auditSeq?: number;

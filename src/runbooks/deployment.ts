@@ -41,7 +41,10 @@ const DeploymentSchema = z
         z
           .object({
             name: z.string().regex(/^[a-z][a-z0-9-]*$/, 'lower-case words and dashes'),
-            role: z.enum(['service', 'stable', 'canary', 'worker']),
+            /** `llm`: an LLM server behind a slot (vLLM, Ollama…), named by `model`; what HighWorkerVRAM restarts. */
+            role: z.enum(['service', 'stable', 'canary', 'worker', 'llm']),
+            /** With role `llm`: the slot it serves (qwen, mistral, llama). */
+            model: z.enum(['qwen', 'mistral', 'llama']).optional(),
             command: z.array(z.string()).min(1).optional(),
             env: z.record(z.string(), z.string()).default({}),
             /** Answers 200 when the process is ready. */
@@ -49,7 +52,8 @@ const DeploymentSchema = z
           })
           .strict(),
       )
-      .default([]),
+      .default([])
+      .refine((processes) => processes.every((p) => (p.role === 'llm') === (p.model !== undefined)), 'an llm process names the slot it serves (model), and only an llm process does'),
     composeFile: z.string().min(1).default('deploy/docker-compose.yml'),
     dockerBinary: z.string().min(1).default('docker'),
   })
@@ -82,4 +86,13 @@ export function parseDeployment(json: unknown, base: string): Deployment {
 export function requirePart<T>(value: T | null, what: string): T {
   if (value === null) throw new FaiError(ErrorCodes.CONFIG, `deployment: no ${what} configured (configs/deployment.json)`, { field: `deployment.${what}` });
   return value;
+}
+
+/** The roles of processes that serve the API (and read the pins); workers and LLM servers do not. */
+export const SERVING_ROLES: ReadonlySet<string> = new Set(['service', 'stable', 'canary']);
+
+/** Every serving instance of the deployment: the service and, when configured, stable and canary. */
+export function servingUrls(deployment: Deployment): string[] {
+  const urls = [deployment.service, ...(deployment.instances === null ? [] : [deployment.instances.stable, deployment.instances.canary].map((address) => `http://${address}`))];
+  return [...new Set(urls.map((url) => url.replace(/\/$/, '')))];
 }

@@ -34,6 +34,12 @@ export interface Runbook<A = Record<string, unknown>> {
   readonly destructive: boolean;
   /** `context.actor`: who runs it, which the runbook's own operator requests to the service say (x-fai-on-behalf-of). */
   plan(args: A, context: RunContext): Promise<Plan>;
+  /**
+   * What lifts a run's effect when the alert that asked for it resolves: the arguments of the run
+   * that undoes it (`forcedBy`: who the firing run acted as, so only its own change is lifted), or
+   * null when these arguments changed nothing a resolution should undo. Absent: a resolution lifts nothing.
+   */
+  lift?(args: A, forcedBy: string): A | null;
 }
 
 export interface RunContext {

@@ -2,7 +2,7 @@ import { ErrorCodes, FaiError } from '../errors/index.ts';
 import { isCid } from '../hub/index.ts';
 import { isPolicyPinName, PIN_VERSION, pinText, POLICY_PINS, readPins, samePin, writePins, type Pin } from '../llm/index.ts';
 import { backendFor } from './backend.ts';
-import type { Deployment } from './deployment.ts';
+import { SERVING_ROLES, type Deployment } from './deployment.ts';
 import type { Runbook } from './engine.ts';
 
 export interface PinUpdateArgs extends Record<string, unknown> {
@@ -37,7 +37,7 @@ export function pinUpdateRunbook(deployment: Deployment): Runbook<PinUpdateArgs>
       }
       const after = { ...before, [model]: pin };
       if (samePin(before[model], pin)) return { summary: [`nothing to change: ${model} is already ${pinText(pin)}`], steps: [], verify: async () => `${model} ${pinText(pin)}` };
-      const serving = deployment.processes.filter((p) => p.role !== 'worker');
+      const serving = deployment.processes.filter((p) => SERVING_ROLES.has(p.role));
       const backend = backendFor(deployment);
       // SIGHUP makes a running service re-read its pins without a restart: no request is dropped.
       const reload = async () => {

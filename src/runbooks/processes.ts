@@ -2,11 +2,10 @@ import { userInfo } from 'node:os';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import { pinText, policyPinOf, readPins, samePin, writePins } from '../llm/index.ts';
 import { backendFor, type Backend } from './backend.ts';
-import type { Deployment } from './deployment.ts';
+import { SERVING_ROLES, type Deployment } from './deployment.ts';
 import type { Runbook, Step } from './engine.ts';
 import { ReleaseHistory } from './releases.ts';
 
-const SERVING_ROLES = new Set(['service', 'stable', 'canary']);
 
 async function healthy(url: string | undefined): Promise<boolean> {
   if (url === undefined) return true;
@@ -17,24 +16,30 @@ async function healthy(url: string | undefined): Promise<boolean> {
   }
 }
 
-/** Rolling restart: one worker at a time, each back and healthy before the next goes down. */
-export function restartWorkersRunbook(deployment: Deployment, backend: Backend = backendFor(deployment)): Runbook<Record<string, unknown>> {
+/**
+ * Rolling restart: one process at a time, each back and healthy before the next goes down. Without
+ * `model`, the workers; with `model` (HighWorkerVRAM names the slot whose server holds the memory),
+ * the LLM servers of that slot (role `llm`).
+ */
+export function restartWorkersRunbook(deployment: Deployment, backend: Backend = backendFor(deployment)): Runbook<{ model?: string }> {
   return {
     name: 'restart-workers',
-    description: 'restart the workers one at a time (each healthy again before the next), so capacity never reaches zero',
+    description: 'restart the workers one at a time (each healthy again before the next), so capacity never reaches zero; --model SLOT: the LLM servers of that slot instead',
     // Every worker's in-flight requests and caches go with it: approval first, like the other runbooks that stop processes.
     destructive: true,
-    plan: async () => {
-      const workers = deployment.processes.filter((p) => p.role === 'worker');
-      if (workers.length === 0) return { summary: ['nothing to restart: no workers in the deployment'], steps: [], verify: async () => 'no workers' };
+    plan: async ({ model }) => {
+      const what = model === undefined ? 'worker' : `LLM server of ${model}`;
+      const workers = deployment.processes.filter((p) => (model === undefined ? p.role === 'worker' : p.role === 'llm' && p.model === model));
+      if (workers.length === 0) return { summary: [`nothing to restart: no ${what} in the deployment`], steps: [], verify: async () => `no ${what}` };
+      const names = new Set(workers.map((w) => w.name));
       const status = await backend.status();
-      const down = status.filter((s) => s.role === 'worker' && !s.running).map((s) => s.name);
+      const down = status.filter((s) => names.has(s.name) && !s.running).map((s) => s.name);
       const steps: Step[] = workers.map((worker) => ({
-        describe: `restart ${worker.name} (${workers.length - 1} other worker(s) keep serving)`,
+        describe: `restart ${worker.name} (${workers.length - 1} other ${what}(s) keep serving)`,
         apply: async () => {
           const others = workers.filter((w) => w.name !== worker.name);
           if (others.length > 0 && !(await Promise.all(others.map((w) => healthy(w.healthUrl)))).some(Boolean)) {
-            throw new FaiError(ErrorCodes.UNAVAILABLE, `not restarting ${worker.name}: no other worker is healthy, capacity would reach zero`);
+            throw new FaiError(ErrorCodes.UNAVAILABLE, `not restarting ${worker.name}: no other ${what} is healthy, capacity would reach zero`);
           }
           await backend.restart(worker.name);
         },
@@ -43,15 +48,15 @@ export function restartWorkersRunbook(deployment: Deployment, backend: Backend =
         summary: [
           `restart ${workers.map((w) => w.name).join(', ')} one at a time`,
           ...(down.length > 0 ? [`not running now (will be started): ${down.join(', ')}`] : []),
-          ...(workers.length === 1 ? ['only one worker: its capacity is zero while it restarts'] : []),
+          ...(workers.length === 1 ? [`only one ${what}: its capacity is zero while it restarts`] : []),
         ],
         steps,
         verify: async () => {
           const states = await backend.status();
           const bad = workers.filter((w) => !states.find((s) => s.name === w.name)?.running);
           const unhealthy = (await Promise.all(workers.map(async (w) => ((await healthy(w.healthUrl)) ? null : w.name)))).filter((n) => n !== null);
-          if (bad.length > 0 || unhealthy.length > 0) throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `workers not back: ${[...bad.map((w) => w.name), ...unhealthy].join(', ')}`);
-          return `${workers.length} worker(s) restarted and healthy`;
+          if (bad.length > 0 || unhealthy.length > 0) throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `not back: ${[...bad.map((w) => w.name), ...unhealthy].join(', ')}`);
+          return `${workers.length} ${what}(s) restarted and healthy`;
         },
       };
     },

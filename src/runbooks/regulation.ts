@@ -1,15 +1,9 @@
 import { operatorHeaders } from '../config/operator-token.ts';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
-import type { Deployment } from './deployment.ts';
+import { servingUrls, type Deployment } from './deployment.ts';
 import type { Runbook, Step } from './engine.ts';
 
 type StrictMode = { forced: boolean; strictByDefault: boolean };
-
-/** Every serving instance of the deployment: the service and, when configured, stable and canary. */
-function servingUrls(deployment: Deployment): string[] {
-  const urls = [deployment.service, ...(deployment.instances === null ? [] : [deployment.instances.stable, deployment.instances.canary].map((address) => `http://${address}`))];
-  return [...new Set(urls.map((url) => url.replace(/\/$/, '')))];
-}
 
 async function call(url: string, method: 'GET' | 'PUT' | 'DELETE', actor?: string): Promise<StrictMode> {
   const response = await fetch(`${url}/v1/compliance/strict`, { method, headers: operatorHeaders(process.env, actor), signal: AbortSignal.timeout(5_000) }).catch((error: unknown) => {

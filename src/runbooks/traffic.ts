@@ -2,7 +2,7 @@ import { operatorHeaders } from '../config/operator-token.ts';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import { userInfo } from 'node:os';
 import { readPins } from '../llm/index.ts';
-import { requirePart, type Deployment } from './deployment.ts';
+import { requirePart, servingUrls, type Deployment } from './deployment.ts';
 import { DEFAULT_CRITERIA } from '../canary/analysis.ts';
 import { analyzeCanary } from '../canary/analyze.ts';
 import { ReleaseHistory } from './releases.ts';
@@ -63,14 +63,24 @@ export interface DownshiftArgs extends Record<string, unknown> {
   /** Force (or with `clear`, lift) the brief layer's downshift of this mode instead of moving nginx traffic. */
   mode?: string;
   clear?: boolean;
+  /** Seconds a forced downshift holds unless forced again (renewed); without, until cleared. */
+  ttl?: number;
+  /** With `clear`: lift only where this actor forced it (a resolved alert lifts its own downshift, not an operator's). */
+  forcedBy?: string;
 }
 
-type ModeStatus = { mode: string; active: boolean; forced: boolean; to: string | null };
+type ModeStatus = { mode: string; active: boolean; forced: boolean; forcedBy: string | null; expiresAt: string | null; to: string | null };
 
-/** The brief layer's own downshift (creative → balanced → fast), forced or cleared on the service. */
-async function planModeDownshift(deployment: Deployment, mode: string, clear: boolean, actor: string): Promise<Plan> {
-  const url = `${deployment.service}/v1/llm/downshift`;
-  const call = async (method: 'GET' | 'PUT' | 'DELETE', target = url): Promise<ModeStatus[]> => {
+/**
+ * The brief layer's own downshift (creative → balanced → fast), forced or cleared on every serving
+ * instance of the deployment (the service and, when configured, stable and canary): each instance
+ * routes its own requests. A force with a TTL renews where the mode is already forced.
+ */
+async function planModeDownshift(deployment: Deployment, args: { mode: string; clear: boolean; ttl?: number; forcedBy?: string }, actor: string): Promise<Plan> {
+  const { mode, clear, ttl, forcedBy } = args;
+  if (ttl !== undefined && !(Number.isInteger(ttl) && ttl > 0)) throw new FaiError(ErrorCodes.VALIDATION, `--ttl: ${ttl} is not a positive whole number of seconds`, { field: '--ttl' });
+  const call = async (base: string, method: 'GET' | 'PUT' | 'DELETE'): Promise<ModeStatus[]> => {
+    const target = method === 'GET' ? `${base}/v1/llm/downshift` : `${base}/v1/llm/downshift/${mode}${method === 'PUT' && ttl !== undefined ? `?ttlSeconds=${ttl}` : ''}`;
     const response = await fetch(target, { method, headers: method === 'GET' ? {} : operatorHeaders(process.env, actor), signal: AbortSignal.timeout(5_000) }).catch((error: unknown) => {
       throw new FaiError(ErrorCodes.UNAVAILABLE, `${target}: ${(error as Error).message}`);
     });
@@ -78,21 +88,44 @@ async function planModeDownshift(deployment: Deployment, mode: string, clear: bo
     if (!response.ok) throw new FaiError(ErrorCodes.VALIDATION, body.error?.message ?? `${target}: HTTP ${response.status}`, { field: '--mode' });
     return body.modes ?? [];
   };
-  const current = (await call('GET')).find((m) => m.mode === mode);
-  if (current === undefined) throw new FaiError(ErrorCodes.VALIDATION, `--mode: "${mode}" is not a mode of the service (fast, balanced, creative)`, { field: '--mode' });
-  const force = () => call('PUT', `${url}/${mode}`).then(() => undefined);
-  const lift = () => call('DELETE', `${url}/${mode}`).then(() => undefined);
+  const modeOf = async (base: string): Promise<ModeStatus> => {
+    const found = (await call(base, 'GET')).find((m) => m.mode === mode);
+    if (found === undefined) throw new FaiError(ErrorCodes.VALIDATION, `--mode: "${mode}" is not a mode of the service (fast, balanced, creative)`, { field: '--mode' });
+    return found;
+  };
   const wanted = !clear;
-  if (current.forced === wanted && current.active === wanted) {
-    return { summary: [`nothing to change: ${mode} is ${wanted ? 'already forced down' : 'not downshifted'}`], steps: [], verify: async () => `${mode} ${wanted ? 'forced down' : 'serves itself'}` };
+  const current = await Promise.all(servingUrls(deployment).map(async (base) => ({ base, status: await modeOf(base) })));
+  const steps: Step[] = [];
+  const left: string[] = [];
+  /** Instances whose downshift a scoped lift leaves as it is (someone else's). */
+  const kept = new Set<string>();
+  for (const { base, status } of current) {
+    const force = () => call(base, 'PUT').then(() => undefined);
+    const lift = () => call(base, 'DELETE').then(() => undefined);
+    if (wanted) {
+      // Forced already: renewed when a TTL is given (its clock starts again), else nothing to change.
+      if (status.forced && ttl === undefined) continue;
+      steps.push({ describe: `${base}: ${status.forced ? `renew the forced downshift of ${mode} for ${ttl} s` : `force ${mode} down${ttl === undefined ? '' : ` for ${ttl} s unless renewed`}`}`, apply: force, undo: status.forced ? force : lift });
+    } else {
+      if (!status.active) continue;
+      if (forcedBy !== undefined && status.forcedBy !== forcedBy) {
+        left.push(`${base}: ${mode} ${status.forced ? `forced by ${status.forcedBy ?? 'someone else'}` : 'downshifted by its own latency'}, not by ${forcedBy}: left`);
+        kept.add(base);
+        continue;
+      }
+      steps.push({ describe: `${base}: clear the downshift of ${mode}`, apply: lift, undo: status.forced ? force : async () => undefined });
+    }
   }
+  const bases = current.map((c) => c.base);
   return {
-    summary: [clear ? `brief layer: clear the downshift of ${mode}` : `brief layer: force ${mode} down (its requests go to the next cheaper mode)`],
-    steps: [{ describe: clear ? `clear ${mode}` : `force ${mode} down`, apply: clear ? lift : force, undo: current.forced ? force : lift }],
+    summary: steps.length === 0 ? [`nothing to change: ${mode} is ${wanted ? 'already forced down' : 'not downshifted'} on ${bases.join(', ')}`, ...left] : [...steps.map((s) => s.describe), ...left],
+    steps,
     verify: async () => {
-      const after = (await call('GET')).find((m) => m.mode === mode)!;
-      if (after.active !== wanted) throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `${mode} is ${after.active ? 'still' : 'not'} downshifted`);
-      return clear ? `${mode} serves itself again` : `${mode} requests go to ${after.to}`;
+      const after = await Promise.all(current.map(async ({ base, status }) => ({ base, before: status, status: await modeOf(base) })));
+      const wrong = after.filter(({ base, status }) => !kept.has(base) && status.active !== wanted);
+      if (wrong.length > 0) throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `${mode} is ${wanted ? 'not' : 'still'} downshifted on ${wrong.map((w) => w.base).join(', ')}`);
+      const where = `${after.length - kept.size} instance(s)`;
+      return clear ? `${mode} serves itself again on ${where}${kept.size > 0 ? ` (${kept.size} left as they were)` : ''}` : `${mode} requests go to ${after[0]!.status.to} on ${where}${ttl === undefined ? '' : ` for ${ttl} s unless renewed`}`;
     },
   };
 }
@@ -100,13 +133,16 @@ async function planModeDownshift(deployment: Deployment, mode: string, clear: bo
 export function downshiftRunbook(deployment: Deployment): Runbook<DownshiftArgs> {
   return {
     name: 'downshift',
-    description: 'move traffic between stable and canary (default canary 50%): nginx upstream, nginx -t, reload, verified split; or --mode creative [--clear]: force the brief layer down a mode',
+    description:
+      'move traffic between stable and canary (default canary 50%): nginx upstream, nginx -t, reload, verified split; or --mode creative [--ttl SECONDS] [--clear]: force the brief layer down a mode on every serving instance (lapsing after the TTL unless renewed)',
     destructive: false,
-    plan: async ({ canary, samples, mode, clear }, context) => {
-      if (mode !== undefined) return planModeDownshift(deployment, mode, clear ?? false, context.actor);
+    plan: async ({ canary, samples, mode, clear, ttl, forcedBy }, context) => {
+      if (mode !== undefined) return planModeDownshift(deployment, { mode, clear: clear ?? false, ...(ttl === undefined ? {} : { ttl }), ...(forcedBy === undefined ? {} : { forcedBy }) }, context.actor);
       if (!Number.isInteger(canary) || canary < 0 || canary > 100) throw new FaiError(ErrorCodes.VALIDATION, `--canary: ${canary} is not a percentage 0–100`, { field: '--canary' });
       return planWeights(deployment, { stable: 100 - canary, canary }, samples);
     },
+    // A mode the alert forced down comes back when the alert resolves (where it is still that alert's).
+    lift: (args, forcedBy) => (args.mode === undefined || args.clear === true ? null : { ...args, clear: true, forcedBy }),
   };
 }
 

@@ -4,14 +4,14 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { pino } from 'pino';
 import { LLM_SLOTS, OperatorTokens, type Config } from '../config/index.ts';
 import { openHub, pingRedis, redisReady } from '../hub/index.ts';
-import { BriefService, readPins, type Pins } from '../llm/index.ts';
+import { BriefService, readPins, SharedDownshifts, type Pins } from '../llm/index.ts';
 import { createMetrics, type Metrics } from '../metrics/index.ts';
 import { ThresholdEvaluator, type HealthCheck } from '../ops/index.ts';
 import { FormulaService, QueuedTrainingJobs, seedShippedPolicies, ThreadTrainingJobs, type TrainingJobs } from '../learning/index.ts';
 import { ComplianceChecker } from '../regulation/index.ts';
 import { openRemediation, type Remediation } from '../remediation/index.ts';
 import { readSchedule, shadowEvaluate, ShadowEvaluation, ShadowScheduler } from '../shadow/index.ts';
-import { registerCpuSampler, startVramSampler, type VramSampler } from '../system/index.ts';
+import { registerCpuSampler, slotServers, startVramSampler, type VramSampler } from '../system/index.ts';
 import { installErrorHandling } from './error-mapping.ts';
 import { installRequestAccounting } from './request-accounting.ts';
 import { bearerScope, declarePrincipal } from './bearer-scope.ts';
@@ -160,6 +160,22 @@ export function createApp(config: Config): App {
     remediation.catch(() => (remediation = undefined));
     return remediation;
   };
+  // With Redis, forced downshifts are every instance's (and survive a restart); the automatic ones stay each instance's own.
+  const sharedDownshifts = redis === undefined ? undefined : new SharedDownshifts(redis);
+  // A forced downshift whose TTL ran out is lifted by the controller itself: logged, and audited beside
+  // the runs that force them — once, by the instance that removes it from the shared state.
+  briefs.downshift.onLapse = (lapse) => {
+    const detail = `the forced downshift of ${lapse.mode} (by ${lapse.forcedBy ?? 'unknown'}) lapsed: its TTL ran out without a renewal`;
+    const audit = async () => {
+      const mine = sharedDownshifts === undefined || (await sharedDownshifts.removeLapsed(lapse.mode, { by: lapse.forcedBy ?? '', since: lapse.forcedAt ?? 0, expiresAt: lapse.expiresAt }));
+      if (!mine) return;
+      logger.warn({ mode: lapse.mode, forcedBy: lapse.forcedBy }, detail);
+      if (config.remediation.webhookToken === undefined) return;
+      const { remediator } = await openedRemediation();
+      await remediator.note({ actor: 'downshift controller (TTL)', runbook: 'downshift', args: { mode: lapse.mode, clear: true }, detail });
+    };
+    audit().catch((error: unknown) => logger.error({ err: error, mode: lapse.mode }, 'the lapse of a forced downshift was not audited'));
+  };
   // The public routes (reading, checks, briefs, formulas): declared in a plugin so they load after the rate limit.
   server.register(async (pub) => {
     registerMetricsRoutes(pub, metrics);
@@ -256,19 +272,20 @@ export function createApp(config: Config): App {
       if (config.adminToken === undefined && config.operatorTokensFile === undefined) {
         logger.warn('FAI_ADMIN_TOKEN is not set: every operator route (hub writes, gc and pins, training, modes, strict mode, approvals) answers 401');
       }
+      if (sharedDownshifts !== undefined) {
+        await briefs.downshift.share(sharedDownshifts, { onError: (error) => logger.error({ err: error }, 'shared downshift state not read; this instance keeps the modes it had') });
+      }
       const address = await server.listen({ port: config.port, host: config.host });
       thresholds.start();
-      vram = startVramSampler(metrics, {
-        workerId: config.workerId,
-        model: config.workerModel,
-        command: config.nvidiaSmi,
-        intervalMs: config.gpuPollSeconds * 1000,
-        logger,
-      });
+      // The GPU memory of the LLM servers behind the slots (the service itself does no GPU work).
+      const { servers, remote } = slotServers(config.llmSlots);
+      if (remote.length > 0) logger.info({ slots: remote }, 'LLM slots on other hosts: their GPU memory is not measured here (read their servers\' own metrics)');
+      vram = startVramSampler(metrics, { servers, command: config.nvidiaSmi, intervalMs: config.gpuPollSeconds * 1000, logger });
       return address;
     },
     async close() {
       clearInterval(seeding);
+      briefs.downshift.stopSharing();
       thresholds.stop();
       vram?.stop();
       scheduler?.stop();

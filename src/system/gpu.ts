@@ -1,17 +1,58 @@
 import { execFile } from 'node:child_process';
 import type { Logger } from 'pino';
+import { portToPid } from 'pid-port';
+import pidtree from 'pidtree';
 import type { Metrics } from '../metrics/index.ts';
 
+/** An LLM server whose GPU memory is reported: the process behind one configured slot. */
+export interface GpuServer {
+  /** `worker_id`: the slot and where its server listens (`qwen@127.0.0.1:8001`). */
+  readonly workerId: string;
+  /** `model`: the slot's name. */
+  readonly model: string;
+  /** The processes whose GPU memory is the server's (the listener and its children); empty when it is not found on this host. */
+  pids(): Promise<number[]>;
+}
+
 export interface VramSamplerOptions {
-  workerId: string;
-  /** The model this worker serves (label `model`). */
-  model: string;
+  /** The LLM servers to report (slotServers). */
+  servers: readonly GpuServer[];
   /** The nvidia-smi executable. */
   command: string;
   intervalMs: number;
-  /** The process whose GPU memory this worker reports (its own, by default). */
-  pid?: number;
   logger?: Logger | undefined;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+/**
+ * The servers behind the configured LLM slots whose GPU memory this host can see: a slot served on
+ * a loopback address is found by its listening port (`ss`, through pid-port) and counted with its
+ * child processes (vLLM's engine holds the GPU memory in a child of the API server; pidtree). A slot
+ * on another host, or in a container whose pids nvidia-smi does not show, is not measured here: its
+ * series is absent (vLLM and Ollama export their own memory figures).
+ */
+export function slotServers(slots: ReadonlyArray<{ readonly name: string; readonly baseUrl: string }>): { servers: GpuServer[]; remote: string[] } {
+  const servers: GpuServer[] = [];
+  const remote: string[] = [];
+  for (const slot of slots) {
+    const url = new URL(slot.baseUrl);
+    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+    if (!LOOPBACK.has(url.hostname)) {
+      remote.push(`${slot.name}@${url.host}`);
+      continue;
+    }
+    servers.push({
+      workerId: `${slot.name}@${url.host}`,
+      model: slot.name,
+      pids: async () => {
+        const pid = await portToPid(port).catch(() => undefined);
+        if (pid === undefined) return [];
+        return pidtree(pid, { root: true }).catch(() => [pid]);
+      },
+    });
+  }
+  return { servers, remote };
 }
 
 const MIB = 1024 * 1024;
@@ -57,26 +98,25 @@ export interface VramSampler {
 
 /**
  * Polls nvidia-smi in the background (never at scrape time: spawning a process would slow every
- * scrape) and sets `worker_vram_bytes{worker_id,model}` to the GPU memory this worker's own process
- * holds (its pid's compute apps, over every GPU), not the whole GPU's: two workers on one card each
- * report their own share. Without nvidia-smi the series is absent, not zero; a process holding no
- * GPU memory reports 0; when a poll fails the series is removed and the failure counted in
+ * scrape) and sets `worker_vram_bytes{worker_id,model}` for each LLM server to the GPU memory its
+ * processes hold (over every GPU), not the whole card's: two servers on one card each report their
+ * own share. The Node service itself does no GPU work and is not reported. Without nvidia-smi the
+ * series are absent, not zero; a server found but holding no GPU memory reports 0; a server not found
+ * on this host has no series; when a poll fails the series are removed and the failure counted in
  * `system_errors_total{component="system"}`.
  */
 export function startVramSampler(metrics: Metrics, options: VramSamplerOptions): VramSampler {
-  const labels = { worker_id: options.workerId, model: options.model };
-  const pid = options.pid ?? process.pid;
-  let available = true;
+  let available = options.servers.length > 0;
   let timer: NodeJS.Timeout | undefined;
 
   const sampleOnce = async (): Promise<void> => {
     if (!available) return;
     metrics.systemOperationsTotal.inc({ component: 'system' });
+    let used: Map<number, number>;
     try {
-      const used = parseNvidiaSmiComputeApps(await runNvidiaSmi(options.command));
-      metrics.workerVramBytes.set(labels, used.get(pid) ?? 0);
+      used = parseNvidiaSmiComputeApps(await runNvidiaSmi(options.command));
     } catch (error) {
-      metrics.workerVramBytes.remove(labels);
+      for (const server of options.servers) metrics.workerVramBytes.remove({ worker_id: server.workerId, model: server.model });
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
         available = false;
         if (timer !== undefined) clearInterval(timer);
@@ -85,12 +125,21 @@ export function startVramSampler(metrics: Metrics, options: VramSamplerOptions):
       }
       metrics.systemErrorsTotal.inc({ component: 'system', error_type: 'unavailable' });
       options.logger?.warn({ err: error, command: options.command }, 'nvidia-smi failed: worker_vram_bytes removed until it answers');
+      return;
+    }
+    for (const server of options.servers) {
+      const labels = { worker_id: server.workerId, model: server.model };
+      const pids = await server.pids();
+      if (pids.length === 0) metrics.workerVramBytes.remove(labels);
+      else metrics.workerVramBytes.set(labels, pids.reduce((sum, pid) => sum + (used.get(pid) ?? 0), 0));
     }
   };
 
-  void sampleOnce();
-  timer = setInterval(() => void sampleOnce(), options.intervalMs);
-  timer.unref();
+  if (available) {
+    void sampleOnce();
+    timer = setInterval(() => void sampleOnce(), options.intervalMs);
+    timer.unref();
+  }
   return {
     sampleOnce,
     stop: () => clearInterval(timer),

@@ -1,5 +1,5 @@
 export { registerCpuSampler, type CpuSamplerOptions } from './cpu.ts';
-export { parseNvidiaSmiComputeApps, startVramSampler, type VramSampler, type VramSamplerOptions } from './gpu.ts';
+export { parseNvidiaSmiComputeApps, slotServers, startVramSampler, type GpuServer, type VramSampler, type VramSamplerOptions } from './gpu.ts';
 export { lowerThreadPriority, startTsWorker } from './ts-worker.ts';
 export { syncDirectory, writeFileAtomic, writeFileSynced } from './atomic-file.ts';
 export { PROJECT_ROOT } from './project-root.ts';

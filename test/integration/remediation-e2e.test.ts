@@ -10,7 +10,6 @@ import { AuditLog, parseWeights, renderUpstream, type Deployment, parseDeploymen
 import { createApp, type App } from '../../src/server/index.ts';
 import { testConfig } from '../helpers/config.ts';
 import { startQuickMonitor } from '../helpers/monitor.ts';
-import { OPERATOR } from '../helpers/operator.ts';
 import { startLlmServer, VALID_BRIEF, type LlmTestServer } from '../helpers/llm-server.ts';
 import { freePort, requireBinary, startNginx, waitFor, type NginxServer } from '../helpers/servers.ts';
 
@@ -166,11 +165,16 @@ describe('closed loop: Prometheus → Alertmanager → webhook → downshift of 
     const [action] = await actions();
     assert.equal(action!.status, 'verified', action!.reason);
     assert.equal(action!.alert.name, 'HighLLMLatency');
-    assert.deepEqual(action!.args, { mode: 'creative' }, 'the rule filled the mode from the alert');
-    assert.match(action!.reason, /creative requests go to balanced/);
-    // What the alert says happened: creative is forced down on the service, and its requests are fast again.
-    const modes = ((await (await fetch(`${stableUrl}/v1/llm/downshift`)).json()) as { modes: Array<{ mode: string; forced: boolean }> }).modes;
-    assert.equal(modes.find((m) => m.mode === 'creative')?.forced, true);
+    assert.deepEqual(action!.args, { mode: 'creative', ttl: 3600 }, 'the rule filled the mode from the alert');
+    assert.match(action!.reason, /creative requests go to balanced on 2 instance\(s\) for 3600 s unless renewed/);
+    // What the alert says happened: creative is forced down on every serving instance (stable and canary),
+    // for an hour unless renewed, and its requests are fast again.
+    for (const instance of [deployment.instances!.stable, deployment.instances!.canary]) {
+      const modes = ((await (await fetch(`http://${instance}/v1/llm/downshift`)).json()) as { modes: Array<{ mode: string; forced: boolean; expiresAt: string | null }> }).modes;
+      const creative = modes.find((m) => m.mode === 'creative')!;
+      assert.equal(creative.forced, true, instance);
+      assert.ok(Math.abs(Date.parse(creative.expiresAt!) - Date.now() - 3_600_000) < 60_000, `${instance}: lapses in an hour (${creative.expiresAt})`);
+    }
     const after = (await (await fetch(`${stableUrl}/v1/briefs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'a warm amber', mode: 'creative' }) })).json()) as { mode: string; downshiftedFrom: string; elapsedMs: number };
     assert.deepEqual([after.mode, after.downshiftedFrom], ['balanced', 'creative']);
     assert.ok(after.elapsedMs < 1_000, `${after.elapsedMs} ms`);
@@ -183,21 +187,28 @@ describe('closed loop: Prometheus → Alertmanager → webhook → downshift of 
     assert.ok(fireToVerified < 20_000, `${fireToVerified} ms from firing to verified`);
   });
 
-  it('the alert resolves once the mode is downshifted; the resolved notification starts nothing', async () => {
+  it('the alert resolves once the mode is downshifted; the resolved notification lifts the forced downshift it caused, audited', async () => {
     await waitFor('HighLLMLatency resolved in Prometheus', async () => (await prometheusAlert()) === undefined, 30_000);
-    await waitFor('the resolved notification at the webhook', async () => (await actions())[0]?.resolvedAt !== undefined, 20_000);
+    await waitFor('the resolved notification at the webhook, and its lift', async () => (await actions())[0]?.lifted !== undefined, 20_000);
     const all = await actions();
-    assert.equal(all.length, 1, 'one action for one firing');
+    assert.equal(all.length, 1, 'one action for one firing: the lift is part of it, not a new action');
     assert.equal(all[0]!.status, 'verified');
-    assert.equal((await new AuditLog(join(deployment.stateDir, 'audit.jsonl')).entries()).length, 2, 'no run on resolved');
+    assert.match(all[0]!.lifted!, /^lifted: creative serves itself again on 2 instance\(s\)/);
+    for (const instance of [deployment.instances!.stable, deployment.instances!.canary]) {
+      const modes = ((await (await fetch(`http://${instance}/v1/llm/downshift`)).json()) as { modes: Array<{ mode: string; active: boolean }> }).modes;
+      assert.equal(modes.find((m) => m.mode === 'creative')?.active, false, `${instance}: creative serves itself again`);
+    }
+    const audit = await new AuditLog(join(deployment.stateDir, 'audit.jsonl')).entries();
+    assert.deepEqual(audit.slice(2).map((e) => [e.actor, e.runbook, e.outcome, e.args.clear]), [
+      ['alertmanager (rule HighLLMLatency), resolved', 'downshift', 'started', true],
+      ['alertmanager (rule HighLLMLatency), resolved', 'downshift', 'verified', true],
+    ]);
     const metrics = await (await fetch(`${stableUrl}/metrics`)).text();
     assert.match(metrics, /remediation_actions_total\{runbook="downshift",outcome="verified"\} 1\n/);
   });
 
   it('a second alert inside the budget window is refused, audited, and the mode stays as it is', async () => {
-    // An operator lifts the downshift: creative is slow again, and the alert fires anew.
-    const lifted = await fetch(`${stableUrl}/v1/llm/downshift/creative`, { method: 'DELETE', headers: OPERATOR });
-    assert.equal(lifted.status, 200);
+    // Lifted with the resolution: creative is slow again, and the alert fires anew.
     stopSlowBriefs = sustainSlowBriefs();
     await slowBriefs(4);
     // Decided, not just recorded: the claim is written as `received` before the decision.
@@ -207,10 +218,10 @@ describe('closed loop: Prometheus → Alertmanager → webhook → downshift of 
     assert.equal(second.status, 'refused');
     assert.match(second.reason, /cool-down|budget/);
     const audit = await new AuditLog(join(deployment.stateDir, 'audit.jsonl')).entries();
-    assert.equal(audit.length, 3);
-    assert.equal(audit[2]!.outcome, 'refused');
-    assert.equal(audit[2]!.actor, 'alertmanager (rule HighLLMLatency)');
-    assert.match(audit[2]!.detail, new RegExp(`remediation action ${second.id} refused: (cool-down|budget)`));
+    assert.equal(audit.length, 5);
+    assert.equal(audit[4]!.outcome, 'refused');
+    assert.equal(audit[4]!.actor, 'alertmanager (rule HighLLMLatency)');
+    assert.match(audit[4]!.detail, new RegExp(`remediation action ${second.id} refused: (cool-down|budget)`));
     const modes = ((await (await fetch(`${stableUrl}/v1/llm/downshift`)).json()) as { modes: Array<{ mode: string; forced: boolean }> }).modes;
     assert.equal(modes.find((m) => m.mode === 'creative')?.forced, false, 'the refused action changed nothing');
     assert.equal(await new AuditLog(join(deployment.stateDir, 'audit.jsonl')).verify(), null, 'the audit chain holds');

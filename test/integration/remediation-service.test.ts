@@ -8,11 +8,12 @@ import { loadConfig } from '../../src/config/index.ts';
 import { FaiError } from '../../src/errors/index.ts';
 import { observability } from '../../src/ops/index.ts';
 import { RedisRemediationStore, type Action } from '../../src/remediation/index.ts';
-import { LocalBackend, parseDeployment, type Deployment } from '../../src/runbooks/index.ts';
+import { AuditLog, LocalBackend, parseDeployment, type Deployment } from '../../src/runbooks/index.ts';
 import { createApp, type App } from '../../src/server/index.ts';
 import { testConfig } from '../helpers/config.ts';
 import { runFai } from '../helpers/cli.ts';
 import { freePort, startRedis, waitFor, type RedisServer } from '../helpers/servers.ts';
+import { OPERATOR } from '../helpers/operator.ts';
 
 const fai = (args: string[], extra: Record<string, string> = {}) => runFai(args, { ...env, ...extra });
 
@@ -206,6 +207,22 @@ describe('closed-loop remediation in the service (Redis state, real Alertmanager
     const { body } = await webhook(ifraPayload('0f1e2d3c4b5a6978', 'resolved'));
     assert.ok(body.decisions.every((d) => /never starts/.test(d.reason)));
     assert.equal((await store.list()).length, before);
+  });
+
+  it('a forced downshift whose TTL runs out lapses by itself, and the audit log says so', async () => {
+    const forced = await fetch(`${url}/v1/llm/downshift/creative?ttlSeconds=1`, { method: 'PUT', headers: { ...OPERATOR, 'x-fai-on-behalf-of': 'alertmanager (rule HighLLMLatency)' } });
+    assert.equal(forced.status, 200);
+    const creative = async () => ((await (await fetch(`${url}/v1/llm/downshift`)).json()) as { modes: Array<{ mode: string; forced: boolean }> }).modes.find((m) => m.mode === 'creative')!;
+    assert.equal((await creative()).forced, true);
+    const bad = await fetch(`${url}/v1/llm/downshift/creative?ttlSeconds=-3`, { method: 'PUT', headers: OPERATOR });
+    assert.equal(bad.status, 400);
+    assert.match(((await bad.json()) as { error: { message: string } }).error.message, /ttlSeconds/);
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    assert.equal((await creative()).forced, false, 'lapsed');
+    await waitFor('the lapse in the audit log', async () => (await new AuditLog(join(deployment.stateDir, 'audit.jsonl')).entries()).some((e) => e.actor === 'downshift controller (TTL)'));
+    const entry = (await new AuditLog(join(deployment.stateDir, 'audit.jsonl')).entries()).find((e) => e.actor === 'downshift controller (TTL)')!;
+    assert.deepEqual([entry.runbook, entry.args, entry.outcome], ['downshift', { mode: 'creative', clear: true }, 'verified']);
+    assert.match(entry.detail, /forced downshift of creative \(by alertmanager \(rule HighLLMLatency\)\) lapsed/);
   });
 
   it('answers 503 (Alertmanager retries) while Redis is down, and decides again once it is back', async () => {

@@ -33,8 +33,17 @@ before(async () => {
   state = await mkdtemp(join(tmpdir(), 'fai-processes-'));
   const pinsFile = join(state, 'model_pins.json');
   await writeFile(pinsFile, JSON.stringify({ qwen: '2.5.1', mistral: '0.3.1', llama: '3.1.1' }));
+  // A stand-in LLM server behind the qwen slot (what HighWorkerVRAM restarts): it answers /health on its port.
+  const llmPort = await freePort();
+  const llmServer = {
+    name: 'qwen-server',
+    role: 'llm',
+    model: 'qwen',
+    command: [process.execPath, '-e', `require('http').createServer((q, r) => r.end('ok')).listen(${llmPort}, '127.0.0.1')`],
+    healthUrl: `http://127.0.0.1:${llmPort}/health`,
+  };
   deployment = parseDeployment(
-    { stateDir: state, pinsFile, processes: [await serveProcess('api', 'service', pinsFile), await serveProcess('worker-1', 'worker', pinsFile), await serveProcess('worker-2', 'worker', pinsFile)] },
+    { stateDir: state, pinsFile, processes: [await serveProcess('api', 'service', pinsFile), await serveProcess('worker-1', 'worker', pinsFile), await serveProcess('worker-2', 'worker', pinsFile), llmServer] },
     state,
   );
   backend = new LocalBackend(deployment);
@@ -81,6 +90,19 @@ describe('runbooks on real local processes', () => {
     assert.ok(after[0] !== before[0] && after[1] !== before[1], 'both workers are new processes');
     assert.ok(probes > 10, `probed ${probes} times`);
     assert.equal(zeroCapacity, 0, 'capacity never reached zero');
+  });
+
+  it('restart-workers --model qwen restarts the LLM server behind the qwen slot (HighWorkerVRAM), and no worker', async () => {
+    const workers = [await pidOf('worker-1'), await pidOf('worker-2')];
+    const server = await pidOf('qwen-server');
+    const plan = await runNamed(deployment, 'restart-workers', { model: 'qwen' }, { dryRun: true });
+    assert.deepEqual(plan.plan, ['restart qwen-server one at a time', 'only one LLM server of qwen: its capacity is zero while it restarts']);
+    const result = await runNamed(deployment, 'restart-workers', { model: 'qwen' }, { yes: true });
+    assert.equal(result.outcome, 'verified');
+    assert.equal(result.detail, '1 LLM server of qwen(s) restarted and healthy');
+    assert.notEqual(await pidOf('qwen-server'), server, 'a new server process');
+    assert.deepEqual([await pidOf('worker-1'), await pidOf('worker-2')], workers, 'the workers untouched');
+    assert.match((await runNamed(deployment, 'restart-workers', { model: 'llama' }, { yes: true })).plan[0]!, /nothing to restart: no LLM server of llama/);
   });
 
   it('pin-update reloads the pins in the running service (SIGHUP, same process) and verifies it from outside', async () => {

@@ -108,10 +108,13 @@ describe('the remediation policy', () => {
     const rule = (alert: string, severity: string) => rulesFor(policy, alert, severity).map((r) => `${r.runbook}:${r.mode}${r.page ? ':page' : ''}`);
     assert.deepEqual(rule('HighLLMLatency', 'warning'), ['downshift:on']);
     // The action the alert's text describes: downshift the mode it is about, not move nginx traffic.
-    assert.deepEqual(rulesFor(policy, 'HighLLMLatency', 'warning')[0]!.args, { mode: '{{ $labels.mode }}' });
+    assert.deepEqual(rulesFor(policy, 'HighLLMLatency', 'warning')[0]!.args, { mode: '{{ $labels.mode }}', ttl: 3600 });
     assert.deepEqual(rule('HighWorkerVRAM', 'critical'), ['restart-workers:on']);
+    assert.deepEqual(rulesFor(policy, 'HighWorkerVRAM', 'critical')[0]!.args, { model: '{{ $labels.model }}' }, 'the LLM server of the slot the alert names');
     assert.deepEqual(rule('LowRewardMA', 'warning'), ['rollback:on'], 'a broken model is rolled back, once approved (rollback is destructive)');
-    assert.deepEqual(rule('IFRAViolation', 'critical'), ['regulation-strict:on:page', 'emergency-stop:off']);
+    // The guide's IFRAViolation (any served violation in 5 minutes): strict mode and a page; past 5 a day, the emergency stop (off until turned on).
+    assert.deepEqual(rule('IFRAViolation', 'critical'), ['regulation-strict:on:page']);
+    assert.deepEqual(rule('IFRAViolationsPerDay', 'critical'), ['emergency-stop:off']);
     assert.deepEqual(rule('IFRAViolation', 'warning'), []);
     assert.deepEqual(policy.budgets.downshift, { limits: [{ count: 1, window: 600 }, { count: 3, window: 86_400 }], cooldown: 600 });
   });

@@ -8,7 +8,7 @@ import { createMetrics } from '../../metrics/index.ts';
 import { installErrorHandling } from '../../server/error-mapping.ts';
 import { installZodCompilers } from '../../server/openapi.ts';
 import { registerMetricsRoutes } from '../../server/routes/metrics.ts';
-import { registerCpuSampler, startVramSampler } from '../../system/index.ts';
+import { registerCpuSampler } from '../../system/index.ts';
 
 /**
  * `fai worker`: takes training jobs from the BullMQ queue on REDIS_URL until SIGINT/SIGTERM. On the
@@ -17,7 +17,8 @@ import { registerCpuSampler, startVramSampler } from '../../system/index.ts';
  *
  * It exposes its own metrics on `--metrics-port` (HOST, 127.0.0.1 by default): the same route as the
  * service's, over this process's registry — `worker_cpu_percent{worker_id}` from its own CPU
- * accounting, `worker_vram_bytes{worker_id,model}` from its own pid's GPU memory, and
+ * accounting (it does no GPU work: the policy networks train on the CPU, so it reports no
+ * `worker_vram_bytes`), and
  * `system_rps{service="worker"}` from the jobs it ended (a failed one also in system_errors_total).
  * Its id is WORKER_ID, or `worker-<host>-<pid>`.
  */
@@ -30,7 +31,6 @@ export async function workerCommand(options: { progressMs: number; metricsPort: 
   const workerId = process.env.WORKER_ID?.trim() || `worker-${hostname()}-${process.pid}`;
   const metrics = createMetrics();
   registerCpuSampler(metrics, { workerId });
-  const vram = startVramSampler(metrics, { workerId, model: config.workerModel, command: config.nvidiaSmi, intervalMs: config.gpuPollSeconds * 1000, logger });
   const worker = startTrainingWorker({ redisUrl: config.redisUrl, progressEveryMs: options.progressMs, log: logger });
   const ended = (failed: boolean) => {
     metrics.systemRequestsTotal.inc({ service: 'worker' });
@@ -47,7 +47,6 @@ export async function workerCommand(options: { progressMs: number; metricsPort: 
   if (options.metricsPort !== 0) {
     metricsAddress = await exposition.listen({ port: options.metricsPort, host: config.host }).catch(async (error: unknown) => {
       // Nothing may keep the process alive once it cannot start: the queue connection and the sampler are closed.
-      vram.stop();
       await worker.close().catch(() => undefined);
       throw new FaiError(ErrorCodes.CONFIG, `--metrics-port ${options.metricsPort}: cannot listen on ${config.host} (${(error as Error).message}); pass another port, or 0 for none`, { field: '--metrics-port' });
     });
@@ -62,7 +61,6 @@ export async function workerCommand(options: { progressMs: number; metricsPort: 
     }
     closing = true;
     logger.info({ signal }, 'finishing the job in hand, then exiting');
-    vram.stop();
     Promise.all([worker.close(), exposition.close()]).then(
       () => process.exit(0),
       (error: unknown) => {

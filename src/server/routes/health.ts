@@ -40,7 +40,17 @@ const PolicyStatusSchema = z.looseObject({
   detail: z.string().optional(),
 });
 export const DownshiftStatusSchema = z.array(
-  z.object({ mode: z.enum(MODES), active: z.boolean(), forced: z.boolean(), forcedBy: z.string().nullable(), to: z.enum(MODES).nullable(), p95Ms: z.number().nullable(), samples: z.number().int() }),
+  z.object({
+    mode: z.enum(MODES),
+    active: z.boolean(),
+    forced: z.boolean(),
+    forcedBy: z.string().nullable(),
+    /** When a forced downshift lapses unless forced again; null: it holds until cleared. */
+    expiresAt: z.string().nullable(),
+    to: z.enum(MODES).nullable(),
+    p95Ms: z.number().nullable(),
+    samples: z.number().int(),
+  }),
 );
 const LlmHealthSchema = z.looseObject({
   model: z.enum(LLM_SLOTS),

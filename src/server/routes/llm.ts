@@ -16,6 +16,17 @@ const BriefRequest = z
   })
   .strict();
 const ModeParams = z.object({ mode: z.enum(MODES, { error: `must be one of ${MODES.join(', ')}` }) });
+/** A forced downshift's time to live: it lapses then unless forced again (the alert's runbook renews it). */
+const ForceQuery = z
+  .object({
+    ttlSeconds: z.coerce
+      .number({ error: 'must be a number of seconds' })
+      .int('must be a whole number of seconds')
+      .positive('must be positive')
+      .max(7 * 86_400, 'is more than 7 days')
+      .optional(),
+  })
+  .strict();
 
 export const BriefResultSchema = z.object({
   brief: CreativeBriefSchema,
@@ -47,19 +58,24 @@ export function registerLlmOperatorRoutes(app: FastifyInstance, briefs: BriefSer
   const api = app.withTypeProvider<ZodRequests>();
   const config = { component: 'llm' };
   const schema = (summary: string) => ({ summary, tags: ['briefs'], security: OPERATOR_SECURITY, params: ModeParams, response: { 200: DownshiftSchema, ...errorResponses(401) } });
-  api.put('/v1/llm/downshift/:mode', { config, schema: schema('Force a mode down to its cheaper mode (the downshift runbook)') }, async (request) => {
+  const forceSchema = { ...schema('Force a mode down to its cheaper mode (the downshift runbook); with ttlSeconds it lapses then unless forced again'), querystring: ForceQuery };
+  api.put('/v1/llm/downshift/:mode', { config, schema: forceSchema }, async (request) => {
     const { mode } = request.params;
+    const { ttlSeconds } = request.query;
     try {
-      briefs.downshift.force(mode, request.actor);
+      // Every instance's when Redis shares the state (a Redis that is down: 503, nothing changed).
+      await briefs.downshift.forceShared(mode, request.actor, ttlSeconds === undefined ? undefined : ttlSeconds * 1000);
+      request.log.info({ actor: request.actor, principal: request.principal, mode, ttlSeconds: ttlSeconds ?? null }, 'downshift forced');
     } catch (error) {
-      throw new FaiError(ErrorCodes.VALIDATION, `params.mode: ${(error as Error).message}`, { field: 'params.mode' });
+      if (!(error instanceof RangeError)) throw error;
+      throw new FaiError(ErrorCodes.VALIDATION, `params.mode: ${error.message}`, { field: 'params.mode' });
     }
     return { modes: briefs.downshift.status() };
   });
 
   api.delete('/v1/llm/downshift/:mode', { config, schema: schema('Clear a forced or automatic downshift') }, async (request) => {
     const { mode } = request.params;
-    briefs.downshift.clear(mode);
+    await briefs.downshift.clearShared(mode);
     request.log.info({ actor: request.actor, principal: request.principal, mode }, 'downshift cleared');
     return { modes: briefs.downshift.status() };
   });
