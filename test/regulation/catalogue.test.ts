@@ -20,15 +20,27 @@ describe('regulatory catalogue (sourced data)', () => {
     assert.deepEqual(new Set(catalogue.allergens.flatMap((a) => a.cas)), allergenCas);
   });
 
-  it('is a copy of ../shared/regulatory, byte for byte', () => {
-    for (const file of ['ifra-standards.csv', 'eu-allergens.csv', 'ifra-categories.csv']) {
+  it('is a copy of ../shared/regulatory, byte for byte (the naturals files, the README, the sources and the changes too)', () => {
+    const copies: Record<string, string> = {
+      'ifra-standards.csv': 'ifra-standards.csv',
+      'eu-allergens.csv': 'eu-allergens.csv',
+      'ifra-categories.csv': 'ifra-categories.csv',
+      'ifra-natural-contributions.csv': 'ifra-natural-contributions.csv',
+      'natural-allergens.csv': 'natural-allergens.csv',
+      'natural-coverage.csv': 'natural-coverage.csv',
+      'sources.md': 'sources.md',
+      'naturals-sources.md': 'naturals-sources.md',
+      'README.md': 'SHARED-README.md',
+      'CHANGES.md': 'SHARED-CHANGES.md',
+    };
+    for (const [file, copy] of Object.entries(copies)) {
       let shared: string;
       try {
         shared = readFileSync(new URL(`../../../shared/regulatory/${file}`, import.meta.url), 'utf8');
       } catch {
         continue; // a clone without ../shared beside it: nothing to compare with
       }
-      assert.equal(readFileSync(new URL(`../../src/regulation/data/${file}`, import.meta.url), 'utf8'), shared, file);
+      assert.equal(readFileSync(new URL(`../../src/regulation/data/${copy}`, import.meta.url), 'utf8'), shared, file);
     }
   });
 
