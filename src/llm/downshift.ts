@@ -194,7 +194,12 @@ export class DownshiftController {
    */
   share(shared: SharedDownshifts, options: { pollMs?: number; onError?: (error: unknown) => void } = {}): Promise<void> {
     this.shared = shared;
-    const sync = () => this.sync().catch((error: unknown) => options.onError?.(error));
+    const sync = () =>
+      this.sync()
+        .then((damaged) => {
+          if (damaged.length > 0) options.onError?.(new Error(`unreadable fields of the shared downshift state, ignored: ${damaged.join(', ')}`));
+        })
+        .catch((error: unknown) => options.onError?.(error));
     this.sharedTimer = setInterval(() => void sync(), options.pollMs ?? 1_000);
     this.sharedTimer.unref();
     return sync();
@@ -205,10 +210,10 @@ export class DownshiftController {
     this.sharedTimer = undefined;
   }
 
-  /** Makes this instance's forced modes what the shared state says. */
-  async sync(): Promise<void> {
-    if (this.shared === undefined) return;
-    const forced = await this.shared.read();
+  /** Makes this instance's forced modes what the shared state says; returns the fields it could not read. */
+  async sync(): Promise<string[]> {
+    if (this.shared === undefined) return [];
+    const { forced, damaged } = await this.shared.read();
     const now = this.now();
     for (const mode of MODES) {
       if (MODE_CONFIG[mode].downshiftTo === null) continue;
@@ -217,6 +222,7 @@ export class DownshiftController {
       if (entry !== undefined && (entry.expiresAt === null || entry.expiresAt > now)) this.adopt(mode, entry);
       else if (entry === undefined && this.state.get(mode)!.forced) this.clear(mode);
     }
+    return damaged;
   }
 
   /** Clears `mode` on this instance: it serves itself again, judged afresh. */

@@ -36,19 +36,23 @@ export class SharedDownshifts {
     }
   }
 
-  /** Every forced mode; an unreadable field is left out (and replaced by the next force). */
-  async read(): Promise<Map<Mode, ForcedEntry>> {
+  /**
+   * Every forced mode, and the fields that could not be read: a damaged field forces nothing (the
+   * instances serve the mode itself until the next force replaces it), and the caller says so.
+   */
+  async read(): Promise<{ forced: Map<Mode, ForcedEntry>; damaged: string[] }> {
     const fields = await this.guard('HGETALL', () => this.redis.hgetall(KEY));
-    const out = new Map<Mode, ForcedEntry>();
+    const forced = new Map<Mode, ForcedEntry>();
+    const damaged: string[] = [];
     for (const [mode, text] of Object.entries(fields)) {
-      if (!(MODES as readonly string[]).includes(mode)) continue;
       try {
-        out.set(mode as Mode, EntrySchema.parse(JSON.parse(text)));
+        if (!(MODES as readonly string[]).includes(mode)) throw new Error('not a mode');
+        forced.set(mode as Mode, EntrySchema.parse(JSON.parse(text)));
       } catch {
-        // A damaged field forces nothing: the instances keep serving the mode itself.
+        damaged.push(mode);
       }
     }
-    return out;
+    return { forced, damaged };
   }
 
   async put(mode: Mode, entry: ForcedEntry): Promise<void> {

@@ -46,8 +46,10 @@ export function slotServers(slots: ReadonlyArray<{ readonly name: string; readon
       workerId: `${slot.name}@${url.host}`,
       model: slot.name,
       pids: async () => {
-        const pid = await portToPid(port).catch(() => undefined);
+        // Nothing listening: not found (no series). A failing `ss` throws, and the sampler says so.
+        const pid = await portToPid(port);
         if (pid === undefined) return [];
+        // The listener may exit between the two reads: then it alone is what there was.
         return pidtree(pid, { root: true }).catch(() => [pid]);
       },
     });
@@ -129,7 +131,15 @@ export function startVramSampler(metrics: Metrics, options: VramSamplerOptions):
     }
     for (const server of options.servers) {
       const labels = { worker_id: server.workerId, model: server.model };
-      const pids = await server.pids();
+      let pids: number[];
+      try {
+        pids = await server.pids();
+      } catch (error) {
+        metrics.workerVramBytes.remove(labels);
+        metrics.systemErrorsTotal.inc({ component: 'system', error_type: 'unavailable' });
+        options.logger?.warn({ err: error, server: server.workerId }, 'the LLM server\'s processes could not be found: its worker_vram_bytes removed until they can');
+        continue;
+      }
       if (pids.length === 0) metrics.workerVramBytes.remove(labels);
       else metrics.workerVramBytes.set(labels, pids.reduce((sum, pid) => sum + (used.get(pid) ?? 0), 0));
     }

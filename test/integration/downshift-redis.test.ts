@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
+import { Redis } from 'ioredis';
+import { DownshiftController, SharedDownshifts } from '../../src/llm/index.ts';
 import { AuditLog } from '../../src/runbooks/index.ts';
 import { createApp, type App } from '../../src/server/index.ts';
 import { testConfig } from '../helpers/config.ts';
@@ -86,6 +88,22 @@ describe('forced downshifts shared through Redis', () => {
     const lapses = (await new AuditLog(join(dir, 'state', 'audit.jsonl')).entries()).filter((e) => e.actor === 'downshift controller (TTL)');
     assert.equal(lapses.length, 1, 'one lapse, one audit entry, whichever instance saw it first');
     assert.deepEqual(lapses[0]!.args, { mode: 'balanced', clear: true });
+  });
+
+  it('reads past a damaged field, forcing nothing with it, and says which', async () => {
+    const client = new Redis(redis.url);
+    try {
+      await client.hset('fai:llm:downshift:forced', 'creative', '{not json', 'turbo', '{}');
+      const controller = new DownshiftController();
+      const errors: unknown[] = [];
+      await controller.share(new SharedDownshifts(client), { onError: (error) => errors.push(error) });
+      controller.stopSharing();
+      assert.equal(controller.status().find((m) => m.mode === 'creative')!.forced, false);
+      assert.match(String(errors[0]), /unreadable fields of the shared downshift state, ignored: creative, turbo/);
+      await client.del('fai:llm:downshift:forced');
+    } finally {
+      client.disconnect();
+    }
   });
 
   it('answers 503 and changes nothing while Redis is down', async () => {

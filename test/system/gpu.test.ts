@@ -70,6 +70,17 @@ describe('worker_vram_bytes', () => {
     assert.deepEqual(byServer, { 'qwen@127.0.0.1:8001': 6000 * 1024 * 1024, 'llama@127.0.0.1:8002': 18000 * 1024 * 1024, 'mistral@127.0.0.1:8003': 0 });
   });
 
+  it('says so when a server\'s processes cannot be looked up (ss failing): no series for it, the others still reported', async () => {
+    const command = await fakeNvidiaSmi('smi-two', 'echo "1001, 100"');
+    const metrics = createMetrics({ defaultMetrics: false });
+    const broken: GpuServer = { workerId: 'llama@127.0.0.1:8002', model: 'llama', pids: async () => Promise.reject(new Error('ss: not found')) };
+    const sampler = startVramSampler(metrics, { servers: [server('qwen@127.0.0.1:8001', 'qwen', [1001]), broken], command, intervalMs: 60_000 });
+    await sampler.sampleOnce();
+    sampler.stop();
+    assert.deepEqual((await vram(metrics)).map((s) => s.labels.worker_id), ['qwen@127.0.0.1:8001']);
+    assert.deepEqual((await readSamples(metrics.registry, catalogue.systemErrorsTotal)).filter((e) => e.value > 0), [{ labels: { component: 'system', error_type: 'unavailable' }, value: 1 }]);
+  });
+
   it('removes the series and counts the failure when the driver stops answering', async () => {
     const flag = join(dir, 'broken');
     const command = await fakeNvidiaSmi('smi-flaky', `if [ -e ${flag} ]; then echo "driver gone" >&2; exit 1; fi\necho "1001, 1000"`);
