@@ -38,7 +38,8 @@ export interface FormulaSheet {
   readonly unavailableNotes: readonly string[];
   /** Named notes no single material carries, and the accord of palette materials that stands for each. */
   readonly accords: ReadonlyArray<{ readonly note: string; readonly accord: string; readonly materials: readonly string[] }>;
-  readonly allergensToDeclare: ReadonlyArray<{ readonly labelName: string; readonly productPct: number }>;
+  /** `carriedBy`: the naturals that carry it (their share of the product, and how it was read). */
+  readonly allergensToDeclare: ReadonlyArray<{ readonly labelName: string; readonly productPct: number; readonly carriedBy: ReadonlyArray<{ readonly material: string; readonly productPct: number; readonly basis: string }> }>;
 }
 
 const ORDER: Record<Position, number> = { top: 0, heart: 1, base: 2 };
@@ -78,6 +79,6 @@ export function formulaSheet(env: FormulationEnv, context: BriefContext, composi
     pyramid,
     unavailableNotes: composition.unavailableNotes,
     accords: context.notes.flatMap(({ note, accord }) => (accord === null ? [] : [{ note, accord: accord.name, materials: accord.members.map((m) => env.palette[m.index]!.name) }])),
-    allergensToDeclare: compliance.allergens.declare.map((a) => ({ labelName: a.labelName, productPct: a.totalPct })),
+    allergensToDeclare: compliance.allergens.declare.map((a) => ({ labelName: a.labelName, productPct: a.totalPct, carriedBy: a.contributions.map((c) => ({ material: c.material, productPct: c.pct, basis: c.basis })) })),
   };
 }

@@ -80,6 +80,11 @@ export interface AllergenResult {
   readonly totalPct: number;
   readonly thresholdPct: number | null;
   readonly status: 'declare' | 'below_threshold' | 'threshold_not_sourced' | 'prohibited';
+  /**
+   * What naturals carry of it (part of `totalPct`): each natural line's share, % of the finished
+   * product, and how it was read from natural-allergens.csv. Empty when no natural carries it.
+   */
+  readonly contributions: ReadonlyArray<{ readonly line: number; readonly material: string; readonly pct: number; readonly basis: string }>;
   readonly notes: readonly string[];
   readonly sourceIds: readonly string[];
 }

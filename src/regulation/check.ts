@@ -3,6 +3,7 @@ import { prohibitionOf, type CategoryLimit, type CombinationGroup, type EuAllerg
 import type { AllergenResult, CheckRequest, CheckType, CombinationResult, ComplianceResult, Exposure, MaterialResult, SpecificationResult, StandardVerdict, Verdict } from './check-types.ts';
 import { RINSE_OFF_CATEGORIES } from './categories.ts';
 import { resolveFormula } from './formula-lines.ts';
+import { allergenShares, loadNaturals, type AllergenShare } from './naturals.ts';
 
 /**
  * The compliance check: a formula (materials with their % in the fragrance
@@ -94,16 +95,47 @@ function declared(found: readonly AllergenResult[]): AllergenResult[] {
   return out;
 }
 
-function allergenResult(allergen: EuAllergen, covered: readonly Line[], totalPct: number, thresholdPct: number | null, status: AllergenResult['status']): AllergenResult {
+type Contribution = AllergenResult['contributions'][number];
+
+/** Two ascending lists of line indexes as one, each index once. */
+function mergeLines(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const next = j >= b.length || (i < a.length && a[i]! <= b[j]!) ? a[i++]! : b[j++]!;
+    if (out.length === 0 || out[out.length - 1] !== next) out.push(next);
+  }
+  return out;
+}
+const NO_CONTRIBUTIONS: readonly Contribution[] = Object.freeze([]);
+
+function allergenResult(
+  allergen: EuAllergen,
+  covered: readonly Line[],
+  totalPct: number,
+  thresholdPct: number | null,
+  status: AllergenResult['status'],
+  contributions: readonly Contribution[] = NO_CONTRIBUTIONS,
+  notes: readonly string[] = allergen.notes,
+): AllergenResult {
+  let lines = lineIndexes(covered);
+  // Contributions come in line order; merged with the lines that are the allergen, in order, once each.
+  if (contributions.length > 0) {
+    const carrying: number[] = [];
+    for (const c of contributions) carrying.push(c.line);
+    lines = covered.length === 0 ? carrying : mergeLines(lines, carrying);
+  }
   return {
     id: allergen.id,
     labelName: allergen.labelName,
     entry: allergen.entry,
-    lines: lineIndexes(covered),
+    lines,
     totalPct,
     thresholdPct,
     status,
-    notes: allergen.notes,
+    contributions,
+    notes,
     sourceIds: allergen.sourceIds,
   };
 }
@@ -230,6 +262,19 @@ class CheckTables {
     this.allergenSlot = new Int32Array(this.allergens.length).fill(-1);
   }
 
+  private shares: Map<string, AllergenShare[]> | undefined;
+
+  /**
+   * The labelling allergens a palette natural carries (natural-allergens.csv, read the first time a
+   * formula holds a natural); undefined when none of its constituents is sourced.
+   */
+  sharesOf(natural: string): readonly AllergenShare[] | undefined {
+    this.shares ??= allergenShares(loadNaturals().allergens, (cas) =>
+      (this.catalogue.resolve(cas)?.allergenOrdinals ?? []).filter((ordinal) => this.allergens[ordinal]!.allergen.annex === 'annex_iii'),
+    );
+    return this.shares.get(natural);
+  }
+
   category(id: string): CategoryTable {
     let table = this.categories.get(id);
     if (table === undefined) {
@@ -262,6 +307,16 @@ function cover(slots: Int32Array, ordinals: number[], lines: Line[][], ordinal: 
     ordinals.push(ordinal);
     lines.push([line]);
   }
+}
+
+/** The slot of `ordinal`, given one (with no line yet) when it has none: an allergen only a natural carries. */
+function slotOf(slots: Int32Array, ordinals: number[], lines: Line[][], ordinal: number): number {
+  if (slots[ordinal] === -1) {
+    slots[ordinal] = ordinals.length;
+    ordinals.push(ordinal);
+    lines.push([]);
+  }
+  return slots[ordinal]!;
 }
 
 function byLine(a: Line, b: Line): number {
@@ -306,6 +361,8 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
   const standardLines: Line[][] = [];
   const allergenOrdinals: number[] = [];
   const allergenLines: Line[][] = [];
+  /** By allergen slot: what natural lines carry of it (only when the formula holds a natural). */
+  const carried: Array<Array<{ line: Line; share: AllergenShare }>> = [];
   const combinations: CombinationResult[] = [];
   const found: AllergenResult[] = [];
   try {
@@ -336,9 +393,16 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
       for (const ordinal of resolved.standardOrdinals) cover(standardSlot, standardOrdinals, standardLines, ordinal, line);
       for (const ordinal of resolved.allergenOrdinals) cover(allergenSlot, allergenOrdinals, allergenLines, ordinal, line);
       if (resolved.natural) {
-        notAssessed.push({ line: index, material: resolved.name });
-        addNote(line, 'natural material: the allergens it contains are not sourced, so they are not counted');
-        gaps.add('composition of natural materials (their allergen content) is not sourced');
+        const shares = tables.sharesOf(resolved.name);
+        if (shares === undefined) {
+          notAssessed.push({ line: index, material: resolved.name });
+          addNote(line, 'natural material: none of the allergens it contains is sourced, so none is counted');
+          gaps.add(`allergens contained in ${resolved.name} (constituents not sourced)`);
+        } else {
+          for (const share of shares) (carried[slotOf(allergenSlot, allergenOrdinals, allergenLines, share.allergenOrdinal)] ??= []).push({ line, share });
+          addNote(line, 'natural material: the labelling allergens of its sourced constituents are counted (natural-allergens.csv); IFRA-restricted constituents are not yet counted');
+          gaps.add('IFRA-restricted constituents of natural materials (not yet counted by the check)');
+        }
       }
       if (resolved.standards.length === 0 && resolved.allergens.length === 0) addNote(line, 'no IFRA Standard in the IFRA Standards index');
     }
@@ -457,7 +521,22 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
       const facts = tables.allergens[allergenOrdinals[i]!]!;
       const allergen = facts.allergen;
       const covered = allergenLines[i]!;
-      const totalPct = sumFinishedPct(covered);
+      let totalPct = sumFinishedPct(covered);
+      // What naturals carry of it: counted at the conservative figure, the low end kept to say when a threshold falls inside the range.
+      let lowPct = totalPct;
+      let contributions: Contribution[] | undefined;
+      const carriedHere = carried[i];
+      if (carriedHere !== undefined) {
+        contributions = [];
+        for (const { line, share } of carriedHere) {
+          const pct = round((line.finishedPct * share.pct) / 100);
+          totalPct += pct;
+          lowPct += (line.finishedPct * share.lowPct) / 100;
+          contributions.push({ line: line.line, material: line.name!, pct, basis: share.basis });
+        }
+        totalPct = round(totalPct);
+        lowPct = round(lowPct);
+      }
       if (allergen.annex === 'annex_ii') {
         found.push(allergenResult(allergen, covered, totalPct, 0, 'prohibited'));
         for (const line of covered) {
@@ -470,10 +549,13 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
       const thresholdPct = exposure === 'leave_on' ? allergen.leaveOnThresholdPct : allergen.rinseOffThresholdPct;
       if (thresholdPct === null) {
         gaps.add(facts.thresholdGap);
-        found.push(allergenResult(allergen, covered, totalPct, thresholdPct, 'threshold_not_sourced'));
+        found.push(allergenResult(allergen, covered, totalPct, thresholdPct, 'threshold_not_sourced', contributions));
       } else {
         // The Regulation requires labelling when the concentration *exceeds* the threshold.
-        found.push(allergenResult(allergen, covered, totalPct, thresholdPct, totalPct > thresholdPct ? 'declare' : 'below_threshold'));
+        const declare = totalPct > thresholdPct;
+        const inRange = declare && contributions !== undefined && lowPct <= thresholdPct;
+        const notes = inRange ? [...allergen.notes, `the threshold (${thresholdPct} %) falls inside the range its naturals give (${lowPct}–${totalPct} % of the product): declared on the range's maximum`] : allergen.notes;
+        found.push(allergenResult(allergen, covered, totalPct, thresholdPct, declare ? 'declare' : 'below_threshold', contributions, notes));
       }
     }
 

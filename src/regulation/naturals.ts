@@ -206,3 +206,68 @@ export function loadNaturals(
   });
   return { contributions, allergens, coverage };
 }
+
+/** An EU allergen a natural carries, as the label counts it: its conservative share of the natural. */
+export interface AllergenShare {
+  /** The allergen's position in the catalogue's `allergens`. */
+  readonly allergenOrdinal: number;
+  /** % of the natural counted (the conservative reading: a range's maximum, IFRA's figure as a maximum). */
+  readonly pct: number;
+  /** % of the natural at the low end (a range's minimum where one is given; else `pct`): to say when a threshold falls inside the range. */
+  readonly lowPct: number;
+  /** How it was read, for the answer: "geranial 41.42 % + neral 30.54 % of Lemongrass oil, East Indian". */
+  readonly basis: string;
+}
+
+const RANK: Record<NaturalMatch, number> = { exact: 0, variant: 1, related: 2 };
+
+function shareText(row: NaturalAllergen): string {
+  const substance = row.allergen.replace(/^.*\(([^)]+)\)$/, '$1');
+  if (row.minPct !== null && row.maxPct !== null) return `${substance} ${row.minPct}–${row.maxPct} %`;
+  if (row.maxPct !== null) return `${substance} ${row.maxPct} %`;
+  if (row.typicalPct !== null) return `${substance} typically ${row.typicalPct} %`;
+  return `${substance} at least ${row.minPct} %`;
+}
+
+/**
+ * Per palette natural, the EU allergens it carries and how much, by one rule: for each substance
+ * (a CAS cell) the rows that name the natural itself (`exact`), else the highest of its grades
+ * (`variant`: alternatives, never summed), else the highest of a related natural (`related`, said so);
+ * among those the highest conservative figure (a range's maximum, IFRA's figure as a maximum, a
+ * typical value, else a minimum). Substances of one EU entry are summed (geranial + neral = citral;
+ * the limonene enantiomers). `ordinalsOf` maps a CAS number to the catalogue's allergen ordinals.
+ */
+export function allergenShares(rows: readonly NaturalAllergen[], ordinalsOf: (cas: string) => readonly number[]): Map<string, AllergenShare[]> {
+  const value = (row: NaturalAllergen) => row.maxPct ?? row.typicalPct ?? row.minPct!;
+  // natural → substance (CAS cell) → the rows of the best match kind.
+  const best = new Map<string, Map<string, NaturalAllergen[]>>();
+  for (const row of rows) {
+    const substances = best.get(row.natural) ?? new Map<string, NaturalAllergen[]>();
+    best.set(row.natural, substances);
+    const key = row.allergenCas.join(' ');
+    const kept = substances.get(key);
+    if (kept === undefined || RANK[row.match] < RANK[kept[0]!.match]) substances.set(key, [row]);
+    else if (RANK[row.match] === RANK[kept[0]!.match]) kept.push(row);
+  }
+  const out = new Map<string, AllergenShare[]>();
+  for (const [natural, substances] of best) {
+    const byOrdinal = new Map<number, { pct: number; lowPct: number; parts: string[] }>();
+    for (const candidates of substances.values()) {
+      const chosen = candidates.reduce((a, b) => (value(b) > value(a) ? b : a));
+      const ordinals = new Set(chosen.allergenCas.flatMap((cas) => ordinalsOf(cas)));
+      const where = chosen.match === 'exact' ? '' : chosen.match === 'variant' ? ` (highest grade: ${chosen.annexNatural ?? 'a variant'})` : ` (related natural: ${chosen.annexNatural ?? 'another natural'}, for lack of a row for this one)`;
+      for (const ordinal of ordinals) {
+        const entry = byOrdinal.get(ordinal) ?? { pct: 0, lowPct: 0, parts: [] };
+        entry.pct += value(chosen);
+        entry.lowPct += chosen.minPct ?? value(chosen);
+        entry.parts.push(`${shareText(chosen)}${where}`);
+        byOrdinal.set(ordinal, entry);
+      }
+    }
+    out.set(
+      natural,
+      [...byOrdinal].map(([allergenOrdinal, entry]) => ({ allergenOrdinal, pct: Math.round(entry.pct * 1e6) / 1e6, lowPct: Math.round(entry.lowPct * 1e6) / 1e6, basis: `${entry.parts.join(' + ')} of ${natural}` })),
+    );
+  }
+  return out;
+}

@@ -108,9 +108,13 @@ export function renderResult(source: string, result: ComplianceResult): string {
     for (const p of result.prohibited) out.push(`  line ${p.line} ${p.material}: ${p.reason} [${p.sourceIds.join(', ')}]`);
   }
   out.push('', result.allergens.declare.length === 0 ? 'Allergens to declare: none above the threshold.' : 'Allergens to declare on the label:');
-  for (const a of result.allergens.declare) out.push(`  ${a.labelName}: ${pct(a.totalPct)} (threshold ${pct(a.thresholdPct)}; lines ${a.lines.join(', ')})`);
+  for (const a of result.allergens.declare) {
+    out.push(`  ${a.labelName}: ${pct(a.totalPct)} (threshold ${pct(a.thresholdPct)}; lines ${a.lines.join(', ')})`);
+    // Why, where a natural carries it: each natural line's share and how it was read.
+    for (const c of a.contributions) out.push(`    line ${c.line} carries ${pct(c.pct)}: ${c.basis}`);
+  }
   if (result.allergens.notAssessed.length > 0) {
-    out.push(`  Not assessed (natural materials, composition not sourced): ${result.allergens.notAssessed.map((n) => n.material).join(', ')}`);
+    out.push(`  Not assessed (natural materials whose constituents are not sourced): ${result.allergens.notAssessed.map((n) => n.material).join(', ')}`);
   }
   if (result.specifications.length > 0) {
     out.push('', 'IFRA specifications (raw-material criteria):');

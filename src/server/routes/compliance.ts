@@ -21,6 +21,9 @@ const AllergenSchema = z.looseObject({
   totalPct: z.number(),
   thresholdPct: z.number().nullable(),
   status: z.enum(['declare', 'below_threshold', 'threshold_not_sourced', 'prohibited']),
+  /** What natural lines carry of it (part of totalPct), and how it was read. */
+  contributions: z.array(z.object({ line: Line, material: z.string(), pct: z.number(), basis: z.string() })),
+  notes: z.array(z.string()),
   sourceIds: Ids,
 });
 
