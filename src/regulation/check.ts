@@ -269,9 +269,18 @@ class CheckTables {
    * formula holds a natural); undefined when none of its constituents is sourced.
    */
   sharesOf(natural: string): readonly AllergenShare[] | undefined {
-    this.shares ??= allergenShares(loadNaturals().allergens, (cas) =>
-      (this.catalogue.resolve(cas)?.allergenOrdinals ?? []).filter((ordinal) => this.allergens[ordinal]!.allergen.annex === 'annex_iii'),
-    );
+    if (this.shares === undefined) {
+      const labelled = (ordinal: number) => this.allergens[ordinal]!.allergen.annex === 'annex_iii';
+      const byEntry = new Map<string, number>();
+      this.allergens.forEach(({ allergen }, ordinal) => {
+        if (allergen.entry !== null && labelled(ordinal)) byEntry.set(allergen.entry, ordinal);
+      });
+      this.shares = allergenShares(
+        loadNaturals().allergens,
+        (cas) => (this.catalogue.resolve(cas)?.allergenOrdinals ?? []).filter(labelled),
+        (entry) => byEntry.get(entry),
+      );
+    }
     return this.shares.get(natural);
   }
 

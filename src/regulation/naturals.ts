@@ -230,44 +230,57 @@ function shareText(row: NaturalAllergen): string {
 }
 
 /**
- * Per palette natural, the EU allergens it carries and how much, by one rule: for each substance
- * (a CAS cell) the rows that name the natural itself (`exact`), else the highest of its grades
- * (`variant`: alternatives, never summed), else the highest of a related natural (`related`, said so);
- * among those the highest conservative figure (a range's maximum, IFRA's figure as a maximum, a
- * typical value, else a minimum). Substances of one EU entry are summed (geranial + neral = citral;
- * the limonene enantiomers). `ordinalsOf` maps a CAS number to the catalogue's allergen ordinals.
+ * Per palette natural, the EU allergens it carries and how much, by one rule. For each EU entry the
+ * natural carries: the rows that name the natural itself (`exact`; a pharmacopoeia or ISO range names
+ * it too), else its grades (`variant`: alternatives, never summed — the highest counts), else a
+ * related natural (`related`, said so). Among those, each substance's highest conservative figure (a
+ * range's maximum, IFRA's figure as a maximum, a typical value, else a minimum). The parts of an
+ * entry are summed (geranial + neral = citral; alpha + beta santalol); a row for the whole entry
+ * ("Citral") and rows for its parts ("Citral (geranial)") are two readings of one content, never
+ * added: the larger counts. `ordinalsOf` maps a CAS number to the catalogue's allergen ordinals,
+ * `ordinalOfEntry` an Annex III entry number (for a substance the EU row does not list by CAS).
  */
-export function allergenShares(rows: readonly NaturalAllergen[], ordinalsOf: (cas: string) => readonly number[]): Map<string, AllergenShare[]> {
+export function allergenShares(rows: readonly NaturalAllergen[], ordinalsOf: (cas: string) => readonly number[], ordinalOfEntry: (entry: string) => number | undefined = () => undefined): Map<string, AllergenShare[]> {
   const value = (row: NaturalAllergen) => row.maxPct ?? row.typicalPct ?? row.minPct!;
-  // natural → substance (CAS cell) → the rows of the best match kind.
-  const best = new Map<string, Map<string, NaturalAllergen[]>>();
+  const low = (row: NaturalAllergen) => row.minPct ?? value(row);
+  const isPart = (row: NaturalAllergen) => /\(.+\)$/.test(row.allergen);
+  const where = (row: NaturalAllergen) =>
+    row.match === 'exact' ? '' : row.match === 'variant' ? ` (highest grade: ${row.annexNatural ?? 'a variant'})` : ` (related natural: ${row.annexNatural ?? 'another natural'}, for lack of a row for this one)`;
+  // natural → allergen ordinal → its rows.
+  const buckets = new Map<string, Map<number, NaturalAllergen[]>>();
   for (const row of rows) {
-    const substances = best.get(row.natural) ?? new Map<string, NaturalAllergen[]>();
-    best.set(row.natural, substances);
-    const key = row.allergenCas.join(' ');
-    const kept = substances.get(key);
-    if (kept === undefined || RANK[row.match] < RANK[kept[0]!.match]) substances.set(key, [row]);
-    else if (RANK[row.match] === RANK[kept[0]!.match]) kept.push(row);
+    const byOrdinal = buckets.get(row.natural) ?? new Map<number, NaturalAllergen[]>();
+    buckets.set(row.natural, byOrdinal);
+    // By its CAS numbers; a substance the EU row does not list by CAS (trans,trans-farnesol under entry 82) by the entry its note names.
+    let ordinals = new Set(row.allergenCas.flatMap((cas) => ordinalsOf(cas)));
+    const byEntry = row.euEntry === null ? undefined : ordinalOfEntry(row.euEntry);
+    if (ordinals.size === 0 && byEntry !== undefined) ordinals = new Set([byEntry]);
+    for (const ordinal of ordinals) byOrdinal.set(ordinal, [...(byOrdinal.get(ordinal) ?? []), row]);
   }
   const out = new Map<string, AllergenShare[]>();
-  for (const [natural, substances] of best) {
-    const byOrdinal = new Map<number, { pct: number; lowPct: number; parts: string[] }>();
-    for (const candidates of substances.values()) {
-      const chosen = candidates.reduce((a, b) => (value(b) > value(a) ? b : a));
-      const ordinals = new Set(chosen.allergenCas.flatMap((cas) => ordinalsOf(cas)));
-      const where = chosen.match === 'exact' ? '' : chosen.match === 'variant' ? ` (highest grade: ${chosen.annexNatural ?? 'a variant'})` : ` (related natural: ${chosen.annexNatural ?? 'another natural'}, for lack of a row for this one)`;
-      for (const ordinal of ordinals) {
-        const entry = byOrdinal.get(ordinal) ?? { pct: 0, lowPct: 0, parts: [] };
-        entry.pct += value(chosen);
-        entry.lowPct += chosen.minPct ?? value(chosen);
-        entry.parts.push(`${shareText(chosen)}${where}`);
-        byOrdinal.set(ordinal, entry);
-      }
+  for (const [natural, byOrdinal] of buckets) {
+    const shares: AllergenShare[] = [];
+    for (const [allergenOrdinal, all] of byOrdinal) {
+      const rank = Math.min(...all.map((row) => RANK[row.match]));
+      const kept = all.filter((row) => RANK[row.match] === rank);
+      const highest = (candidates: NaturalAllergen[]) => candidates.reduce((a, b) => (value(b) > value(a) ? b : a));
+      // The parts: each substance's highest row, summed.
+      const bySubstance = new Map<string, NaturalAllergen[]>();
+      for (const row of kept.filter(isPart)) bySubstance.set(row.allergenCas.join(' '), [...(bySubstance.get(row.allergenCas.join(' ')) ?? []), row]);
+      const parts = [...bySubstance.values()].map(highest);
+      const wholes = kept.filter((row) => !isPart(row));
+      const whole = wholes.length === 0 ? null : highest(wholes);
+      const partsPct = parts.reduce((sum, row) => sum + value(row), 0);
+      const chosen = whole !== null && value(whole) >= partsPct ? [whole] : parts;
+      const round6 = (v: number) => Math.round(v * 1e6) / 1e6;
+      shares.push({
+        allergenOrdinal,
+        pct: round6(chosen.reduce((sum, row) => sum + value(row), 0)),
+        lowPct: round6(chosen.reduce((sum, row) => sum + low(row), 0)),
+        basis: `${chosen.map((row) => `${shareText(row)}${where(row)}`).join(' + ')} of ${natural}`,
+      });
     }
-    out.set(
-      natural,
-      [...byOrdinal].map(([allergenOrdinal, entry]) => ({ allergenOrdinal, pct: Math.round(entry.pct * 1e6) / 1e6, lowPct: Math.round(entry.lowPct * 1e6) / 1e6, basis: `${entry.parts.join(' + ')} of ${natural}` })),
-    );
+    out.set(natural, shares);
   }
   return out;
 }

@@ -298,6 +298,22 @@ describe('checkFormula: EU allergens', () => {
     assert.match(benzoate.contributions[0]!.basis, /7\.81 % \(highest grade: Ylang ylang oil II\)/);
   });
 
+  it('never adds a whole entry and its parts, and maps a part the EU row does not list by CAS through its entry (hand-computed)', () => {
+    // Lemongrass oil, East Indian at 10 % of the concentrate, 10 % dosage: 1 % of the product. Citral: geranial 41.42 % +
+    // neral 30.54 % (exact) = 71.96 % → 0.7196 %; the grade's "Citral 73 %" (a variant) is not added to them.
+    const lemongrass = check({ formula: [line('Lemongrass oil, East Indian', 10)], dosagePct: 10 });
+    const citral = lemongrass.allergens.declare.find((a) => a.labelName === 'Citral')!;
+    assert.deepEqual([citral.totalPct, citral.contributions[0]!.basis], [0.7196, 'geranial 41.42 % + neral 30.54 % of Lemongrass oil, East Indian']);
+    // Grapefruit oil: "Citral 0.1 %" and geranial 0.06 % + neral 0.04 % (all exact) are one content read twice: 0.1 %, not 0.2 %.
+    const grapefruit = check({ formula: [line('Grapefruit oil', 10)], dosagePct: 10 });
+    assert.equal(grapefruit.allergens.found.find((a) => a.labelName === 'Citral')!.totalPct, 0.001);
+    // Ylang ylang: farnesol 1.5 % (whole, a grade) against trans,trans-farnesol 2.35 % (a part, CAS 106-28-5, which the EU row
+    // does not list: mapped by its entry 82) — the larger reading counts: 0.0235 %.
+    const ylang = check({ formula: [line('Ylang ylang oil', 10)], dosagePct: 10 });
+    const farnesol = ylang.allergens.found.find((a) => a.labelName === 'Farnesol')!;
+    assert.deepEqual([farnesol.totalPct, farnesol.contributions[0]!.basis], [0.0235, 'trans,trans-farnesol 2.35 % (highest grade: Ylang ylang oil II) of Ylang ylang oil']);
+  });
+
   it('keeps a natural none of whose constituents is sourced under "not assessed", and says so in gaps', () => {
     const result = check({ formula: [line('Patchouli oil', 10)], dosagePct: 15 });
     assert.deepEqual(result.allergens.notAssessed, [{ line: 0, material: 'Patchouli oil' }]);

@@ -94,6 +94,13 @@ describe('POST /v1/formulas', () => {
       assert.ok(['policy', 'composer'].includes(line.source));
     }
     assert.ok(['pass', 'warning'].includes(body.compliance.verdict), body.compliance.verdict);
+    // The sheet's label says which naturals carry each allergen, as the check counted it.
+    const materials = new Set(body.formula.map((l: { material: string }) => l.material));
+    for (const allergen of body.sheet.allergensToDeclare as Array<{ labelName: string; carriedBy: Array<{ material: string; productPct: number; basis: string }> }>) {
+      const found = body.compliance.allergens.declare.find((a: { labelName: string }) => a.labelName === allergen.labelName);
+      assert.deepEqual(allergen.carriedBy.map((c) => c.material), found.contributions.map((c: { material: string }) => c.material));
+      for (const c of allergen.carriedBy) assert.ok(materials.has(c.material) && c.productPct > 0 && c.basis.endsWith(`of ${c.material}`), c.basis);
+    }
     assert.equal(body.ifraMaxDosage.category, body.compliance.category);
     assert.ok(body.ifraMaxDosage.maxDosagePct === null || body.ifraMaxDosage.maxDosagePct >= body.sheet.dosagePct);
     assert.ok(body.elapsedMs > 0);
