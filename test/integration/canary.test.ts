@@ -77,6 +77,24 @@ async function servedByCanary(): Promise<number> {
  * rest compliance checks, 6 at a time. Drawn, not every third of ten: nginx's weighted round robin
  * is periodic too, and a periodic mix would alias with it.
  */
+/**
+ * Runs `run` under `traffic(seed)`, and stops the traffic however the run ends: a run that throws
+ * must not leave the load running (the test file would never exit).
+ */
+async function underLoad<T>(seed: number, run: () => Promise<T>): Promise<{ result: T; elapsed: number; sent: { sent: number; byStatus: Record<number, number> } }> {
+  const load = traffic(seed);
+  const started = Date.now();
+  let result: T;
+  try {
+    result = await run();
+  } catch (error) {
+    await load.stop();
+    throw error;
+  }
+  const elapsed = Date.now() - started;
+  return { result, elapsed, sent: await load.stop() };
+}
+
 function traffic(seed: number): { stop: () => Promise<{ sent: number; byStatus: Record<number, number> }> } {
   let running = true;
   let sent = 0;
@@ -178,11 +196,7 @@ after(async () => {
 describe('canary analysis and progressive delivery through a real nginx and Prometheus', () => {
   it('a canary failing a share of its requests is rolled back at the first step; traffic returns to stable', async (t) => {
     await releaseCanary({ qwen: '2.5.1', [POLICY_PIN]: { version: '1.1.0', cid: MISSING_CID } });
-    const load = traffic(1);
-    const started = Date.now();
-    const result = await runCanary({ deployment, steps: [10, 25, 50], criteria, stepTimeoutMs: 60_000, pollMs: 500, verifySamples: 100 });
-    const elapsed = Date.now() - started;
-    const sent = await load.stop();
+    const { result, elapsed, sent } = await underLoad(1, () => runCanary({ deployment, steps: [10, 25, 50], criteria, stepTimeoutMs: 60_000, pollMs: 500, verifySamples: 100 }));
     assert.equal(result.outcome, 'rolled_back', result.reason);
     assert.equal(result.steps.length, 1, 'decided at 10 %');
     const analysis = result.steps[0]!.analyses.at(-1)!;
@@ -216,11 +230,7 @@ describe('canary analysis and progressive delivery through a real nginx and Prom
   it('a healthy canary goes 10 → 25 → 50 → 100 % and is promoted', async (t) => {
     // The pin fixed; the analysis of a run counts only that run's traffic: the failed release's errors are behind it.
     await releaseCanary(goodPins);
-    const load = traffic(2);
-    const started = Date.now();
-    const result = await runCanary({ deployment, steps: [10, 25, 50], criteria, stepTimeoutMs: 90_000, pollMs: 500, verifySamples: 100, release: 'canary-good' });
-    const elapsed = Date.now() - started;
-    const sent = await load.stop();
+    const { result, elapsed, sent } = await underLoad(2, () => runCanary({ deployment, steps: [10, 25, 50], criteria, stepTimeoutMs: 90_000, pollMs: 500, verifySamples: 100, release: 'canary-good' }));
     assert.equal(result.outcome, 'promoted', result.reason);
     assert.deepEqual(result.steps.map((s) => s.weight), [10, 25, 50]);
     for (const step of result.steps) assert.equal(step.analyses.at(-1)!.verdict, 'promote', summary(step.analyses.at(-1)!));
