@@ -64,17 +64,17 @@ export class SharedDownshifts {
   }
 
   /**
-   * Removes `mode` only while it is still the entry that lapsed (not a renewal written meanwhile):
+   * Removes `mode` only while its entry still ends at `expiresAt` (not a renewal written meanwhile):
    * true for the one instance whose call removed it, so one lapse is audited once.
    */
-  async removeLapsed(mode: Mode, entry: ForcedEntry): Promise<boolean> {
+  async removeLapsed(mode: Mode, expiresAt: number): Promise<boolean> {
     const removed = await this.guard('EVAL', () =>
       this.redis.eval(
         "local v = redis.call('hget', KEYS[1], ARGV[1]) if v and cjson.decode(v)['expiresAt'] == tonumber(ARGV[2]) then return redis.call('hdel', KEYS[1], ARGV[1]) else return 0 end",
         1,
         KEY,
         mode,
-        String(entry.expiresAt),
+        String(expiresAt),
       ),
     );
     return removed === 1;

@@ -105,12 +105,6 @@ function subtractHistogram(current: HistogramSnapshot, baseline: HistogramSnapsh
   return out;
 }
 
-/** The samples whose labels carry every value of `match`. */
-function matching(samples: readonly Sample[], match: Readonly<Record<string, string>> | undefined): Sample[] {
-  if (match === undefined) return [...samples];
-  return samples.filter((s) => Object.entries(match).every(([name, value]) => s.labels[name] === value));
-}
-
 function sumSamples(samples: readonly Sample[]): number {
   return samples.reduce((total, s) => total + s.value, 0);
 }
@@ -225,7 +219,7 @@ export class ThresholdEvaluator {
       const numerator = filtered(await readSamples(this.metrics.registry, def), row.measure.match, row.measure.exclude);
       return groupRatio(numerator, await readSamples(this.metrics.registry, catalogue[row.measure.denominator]), row.measure.by);
     }
-    return sumSamples(matching(await readSamples(this.metrics.registry, def), row.measure.kind === 'increase' ? row.measure.match : undefined));
+    return sumSamples(filtered(await readSamples(this.metrics.registry, def), row.measure.kind === 'increase' ? row.measure.match : undefined, undefined));
   }
 
   /** The newest snapshot at or before the window's start, else the oldest one (the service is younger than the window). */
@@ -267,7 +261,7 @@ export class ThresholdEvaluator {
     const since = coveredSeconds === null ? 'since the service started' : `over the last ${Math.round(coveredSeconds)} s`;
 
     if (measure.kind === 'increase') {
-      const series = matching(await readSamples(this.metrics.registry, def), measure.match);
+      const series = filtered(await readSamples(this.metrics.registry, def), measure.match, undefined);
       // Counts are whole events: a counter that has no series yet, or only series at 0, counted nothing.
       const increase = sumSamples(series) - ((baseline?.value as number | undefined) ?? 0);
       if (increase === 0) {

@@ -114,6 +114,14 @@ const ONE_HOUR = 3_600;
  */
 const GB = 1e9;
 
+/**
+ * Violations in formulas the service itself proposed (source="served") over a window: a customer
+ * checking a bad formula is not an incident. The companion counter says the checks ran.
+ */
+function servedViolations(windowSeconds: number): Measure {
+  return { kind: 'increase', windowSeconds, producedWith: 'ifraChecksTotal', match: { source: 'served' } };
+}
+
 export const thresholdsTable: readonly ThresholdRow[] = [
   {
     id: 'llm_brief_latency_p95',
@@ -181,7 +189,7 @@ export const thresholdsTable: readonly ThresholdRow[] = [
     origin: 'guide',
     title: 'ifra_violations_total, served, last 5 minutes (the guide\'s IFRAViolation)',
     metric: 'ifraViolationsTotal',
-    measure: { kind: 'increase', windowSeconds: FIVE_MINUTES, producedWith: 'ifraChecksTotal', match: { source: 'served' } },
+    measure: servedViolations(FIVE_MINUTES),
     unit: 'count',
     direction: 'above',
     normal: { max: 0 },
@@ -200,8 +208,7 @@ export const thresholdsTable: readonly ThresholdRow[] = [
     origin: 'guide',
     title: 'ifra_violations_total',
     metric: 'ifraViolationsTotal',
-    // What the service itself proposed (served formulas): a customer checking a bad formula is not an incident.
-    measure: { kind: 'increase', windowSeconds: ONE_DAY, producedWith: 'ifraChecksTotal', match: { source: 'served' } },
+    measure: servedViolations(ONE_DAY),
     unit: 'per_day',
     direction: 'above',
     normal: { max: 0 },

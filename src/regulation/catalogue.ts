@@ -206,7 +206,8 @@ export function slug(name: string): string {
     .replace(/^_+|_+$/g, '');
 }
 
-function readCsv(path: URL | string): unknown[] {
+/** The records of a CSV file with a header row (the data files' one reader). */
+export function readCsv(path: URL | string): unknown[] {
   return parse(readFileSync(path, 'utf8'), { columns: true, skip_empty_lines: true });
 }
 

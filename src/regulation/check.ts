@@ -309,16 +309,10 @@ function tablesOf(catalogue: RegulatoryCatalogue): CheckTables {
 
 /** Adds `line` to the lines of `ordinal` (a Standard or an allergen), giving the ordinal a slot on its first line. */
 function cover(slots: Int32Array, ordinals: number[], lines: Line[][], ordinal: number, line: Line): void {
-  const slot = slots[ordinal]!;
-  if (slot !== -1) lines[slot]!.push(line);
-  else {
-    slots[ordinal] = ordinals.length;
-    ordinals.push(ordinal);
-    lines.push([line]);
-  }
+  lines[slotOf(slots, ordinals, lines, ordinal)]!.push(line);
 }
 
-/** The slot of `ordinal`, given one (with no line yet) when it has none: an allergen only a natural carries. */
+/** The slot of `ordinal`, given one (with no line yet) when it has none — as for an allergen only a natural carries. */
 function slotOf(slots: Int32Array, ordinals: number[], lines: Line[][], ordinal: number): number {
   if (slots[ordinal] === -1) {
     slots[ordinal] = ordinals.length;

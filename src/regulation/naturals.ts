@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
 import { ErrorCodes, FaiError, parseOrThrow } from '../errors/index.ts';
 import { isValidCas } from './cas.ts';
+import { readCsv } from './catalogue.ts';
 
 /**
  * What the palette's naturals (essential oils, absolutes, resinoids) contain, as sourced: IFRA's
@@ -115,8 +114,7 @@ const CoverageRow = z.object({
 const DATA = (file: string) => new URL(`./data/${file}`, import.meta.url);
 
 function rows<S extends z.ZodType>(path: URL | string, schema: S, file: string): Array<z.infer<S>> {
-  const records = parse(readFileSync(path, 'utf8'), { columns: true, skip_empty_lines: true }) as unknown[];
-  return records.map((record, i) => parseOrThrow(schema, record, `${file} row ${i + 2}`, ErrorCodes.CONFIG));
+  return readCsv(path).map((record, i) => parseOrThrow(schema, record, `${file} row ${i + 2}`, ErrorCodes.CONFIG));
 }
 
 function matchOf(note: string): NaturalMatch {

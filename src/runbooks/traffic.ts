@@ -121,7 +121,7 @@ async function planModeDownshift(deployment: Deployment, args: { mode: string; c
     summary: steps.length === 0 ? [`nothing to change: ${mode} is ${wanted ? 'already forced down' : 'not downshifted'} on ${bases.join(', ')}`, ...left] : [...steps.map((s) => s.describe), ...left],
     steps,
     verify: async () => {
-      const after = await Promise.all(current.map(async ({ base, status }) => ({ base, before: status, status: await modeOf(base) })));
+      const after = await Promise.all(current.map(async ({ base }) => ({ base, status: await modeOf(base) })));
       const wrong = after.filter(({ base, status }) => !kept.has(base) && status.active !== wanted);
       if (wrong.length > 0) throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `${mode} is ${wanted ? 'not' : 'still'} downshifted on ${wrong.map((w) => w.base).join(', ')}`);
       const where = `${after.length - kept.size} instance(s)`;

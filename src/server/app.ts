@@ -167,7 +167,7 @@ export function createApp(config: Config): App {
   briefs.downshift.onLapse = (lapse) => {
     const detail = `the forced downshift of ${lapse.mode} (by ${lapse.forcedBy ?? 'unknown'}) lapsed: its TTL ran out without a renewal`;
     const audit = async () => {
-      const mine = sharedDownshifts === undefined || (await sharedDownshifts.removeLapsed(lapse.mode, { by: lapse.forcedBy ?? '', since: lapse.forcedAt ?? 0, expiresAt: lapse.expiresAt }));
+      const mine = sharedDownshifts === undefined || (await sharedDownshifts.removeLapsed(lapse.mode, lapse.expiresAt));
       if (!mine) return;
       logger.warn({ mode: lapse.mode, forcedBy: lapse.forcedBy }, detail);
       if (config.remediation.webhookToken === undefined) return;

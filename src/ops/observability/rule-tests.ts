@@ -1,4 +1,5 @@
 import { catalogue, type CatalogueKey, type HistogramDef } from '../../metrics/index.ts';
+import { classify } from '../evaluate-thresholds.ts';
 import { histogramQuantile } from '../histogram-quantile.ts';
 import { thresholdsTable, type ThresholdRow } from '../thresholds.ts';
 import { recordName, SERVICE_JOB } from './promql.ts';
@@ -311,11 +312,9 @@ function startsAtZero(metric: CatalogueKey): boolean {
   return Object.values(catalogue[metric].labels).every((spec) => 'values' in spec);
 }
 
-/** The row's status for a value, as `classify` (evaluate-thresholds.ts) reads it. */
+/** The row's status for a value, as the in-process evaluator classifies it. */
 function statusFor(row: ThresholdRow, value: number | null): CounterScenario['status'] {
-  if (value === null) return 'NO_DATA';
-  const past = (bound: number | null) => bound !== null && (row.direction === 'above' ? value > bound : value < bound);
-  return past(row.critical) ? 'CRITICAL' : past(row.warning) ? 'WARNING' : 'OK';
+  return value === null ? 'NO_DATA' : classify(row, value);
 }
 
 function labelsFor(metric: CatalogueKey, overrides: Labels = {}): Labels {
