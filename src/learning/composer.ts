@@ -1,6 +1,6 @@
 import { PRODUCT_CATEGORIES, type CreativeBrief, type ProductCategory } from '../llm/index.ts';
 import { productDosages, type PaletteMaterial, type Position } from '../perfumery/index.ts';
-import { checkFormula, prohibitionOf, type CheckRequest, type ComplianceResult, type RegulatoryCatalogue } from '../regulation/index.ts';
+import { checkFormula, naturalContents, prohibitionOf, type CheckRequest, type ComplianceResult, type IfraStandard, type RegulatoryCatalogue } from '../regulation/index.ts';
 import { CharacterModel, type CharacterContext, type MaterialInfo } from './character.ts';
 
 /**
@@ -90,7 +90,12 @@ export interface BriefContext extends CharacterContext {
   readonly dosagePct: number;
   readonly dosage: DosageChoice;
   readonly allowed: Uint8Array;
-  /** Per material: its tightest single-Standard IFRA limit in the category, % of the product. */
+  /**
+   * Per material: the most of it the product may hold by IFRA in the category, % of the product —
+   * its tightest Standard's limit, or for a natural the point where a substance it carries reaches
+   * its Standard's limit (12 % for clove bud oil in category 4: 82 % eugenol against 2.5 %, with
+   * Math.min over its substances).
+   */
   readonly limitPct: Float64Array;
   /** Per material: the most of it a line may hold, % of the concentrate (maximum use level, IFRA limit at the dosage under the margin). */
   readonly capPct: Float64Array;
@@ -165,7 +170,8 @@ export class Composer {
   /**
    * Per category: a material is allowed unless the EU prohibits it (Annex II), an IFRA Standard
    * prohibits it (in every category, or in this one), or a limit it needs here is not sourced
-   * (unknown is never allowed). Its limit is the tightest of its Standards' (% of the product).
+   * (unknown is never allowed) — its own Standards', and for a natural those of the substances it
+   * carries (IFRA's Annex, as the check counts them). Its limit is the tightest, % of the product.
    */
   private categoryRules(category: string): CategoryRules {
     let rules = this.rules.get(category);
@@ -175,12 +181,20 @@ export class Composer {
     this.palette.forEach((material, i) => {
       const resolved = this.regulatory.resolve(material.cas);
       let ok = resolved !== null && !resolved.allergens.some((a) => a.annex === 'annex_ii');
-      for (const standard of resolved?.standards ?? []) {
+      // Each Standard with the share of the material it applies to: 100 % for its own, a carried substance's % of the natural.
+      const against: Array<{ standard: IfraStandard; sharePct: number }> = (resolved?.standards ?? []).map((standard) => ({ standard, sharePct: 100 }));
+      if (resolved?.natural === true) {
+        for (const share of naturalContents(this.regulatory, resolved.name).standards?.shares ?? []) {
+          const standard = this.regulatory.standards[share.standardOrdinal]!;
+          if (!resolved.standards.includes(standard)) against.push({ standard, sharePct: share.pct });
+        }
+      }
+      for (const { standard, sharePct } of against) {
         if (prohibitionOf(standard) !== null) ok = false;
         if (!standard.types.has('restriction')) continue;
         const limit = standard.limits[category];
         if (limit === undefined || limit.kind === 'not_sourced' || limit.kind === 'prohibited') ok = false;
-        else if (limit.kind === 'limit') limitPct[i] = Math.min(limitPct[i]!, limit.pct);
+        else if (limit.kind === 'limit') limitPct[i] = Math.min(limitPct[i]!, (limit.pct * 100) / sharePct);
       }
       allowed[i] = ok ? 1 : 0;
     });

@@ -48,10 +48,16 @@ ${pyramidSvg(sheet)}
 ${rows}
 </tbody>
 </table>
-<p class="foot">${sheet.verdict === undefined ? '' : `IFRA/EU verdict: <b>${escapeHtml(sheet.verdict)}</b>. `}${sheet.maxDosagePct === undefined ? '' : `Maximum dosage in category ${escapeHtml(sheet.category)}: ${sheet.maxDosagePct === null ? 'not known (a limit is not sourced)' : `${sheet.maxDosagePct} %`}. `}Allergens to declare on the label: ${escapeHtml(list(sheet.allergensToDeclare.map((a) => `${a.labelName} ${a.productPct} %${a.carriedBy.length === 0 ? '' : ` (carried by ${a.carriedBy.map((c) => `${c.material}: ${c.productPct} %, ${c.basis}`).join('; ')})`}`)))}.${sheet.accords.map((a) => ` “${escapeHtml(a.note)}” is carried by the ${escapeHtml(a.accord)} (${escapeHtml(a.materials.join(', '))}).`).join('')}${sheet.unavailableNotes.length === 0 ? '' : ` No palette material or accord carries: ${escapeHtml(sheet.unavailableNotes.join(', '))}.`}</p>
+<p class="foot">${sheet.verdict === undefined ? '' : `IFRA/EU verdict: <b>${escapeHtml(sheet.verdict)}</b>. `}${sheet.maxDosagePct === undefined ? '' : `Maximum dosage in category ${escapeHtml(sheet.category)}: ${sheet.maxDosagePct === null ? 'not known (a limit is not sourced)' : `${sheet.maxDosagePct} %`}. `}Allergens to declare on the label: ${escapeHtml(list(sheet.allergensToDeclare.map((a) => `${a.labelName} ${a.productPct} %${a.carriedBy.length === 0 ? '' : ` (carried by ${a.carriedBy.map((c) => `${c.material}: ${c.productPct} %, ${c.basis}`).join('; ')})`}`)))}.${sheet.restrictedCarried.length === 0 ? '' : ` IFRA-restricted substances its naturals carry (every line counted): ${escapeHtml(sheet.restrictedCarried.map(carriedText).join('; '))}.`}${sheet.accords.map((a) => ` “${escapeHtml(a.note)}” is carried by the ${escapeHtml(a.accord)} (${escapeHtml(a.materials.join(', '))}).`).join('')}${sheet.unavailableNotes.length === 0 ? '' : ` No palette material or accord carries: ${escapeHtml(sheet.unavailableNotes.join(', '))}.`}</p>
 </body>
 </html>
 `;
+}
+
+/** "Citral 0.45 % (limit 0.6 %): Lemongrass oil, East Indian 0.45 %". */
+function carriedText(c: FormulaSheet['restrictedCarried'][number]): string {
+  const limit = c.limitPct === null ? 'limit not sourced' : `limit ${c.limitPct} %`;
+  return `${c.substance} ${c.productPct} % (${limit}): ${c.carriedBy.map((s) => `${s.material} ${s.productPct} %`).join(' + ')}`;
 }
 
 /** How the dosage was chosen, in words. */

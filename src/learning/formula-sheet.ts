@@ -14,7 +14,7 @@ export interface SheetLine {
   readonly productPct: number;
   readonly notePosition: Position;
   readonly odorFamily: string;
-  /** The highest share of an IFRA limit this line reaches (its % in the product ÷ the limit); null when no limit applies. */
+  /** The highest share of an IFRA limit this line reaches (its % in the product, or what it carries of a substance, ÷ the limit); null when no limit applies. */
   readonly ifraShareOfLimit: number | null;
   /** EU allergens this line makes the label declare. */
   readonly allergens: readonly string[];
@@ -40,7 +40,20 @@ export interface FormulaSheet {
   readonly accords: ReadonlyArray<{ readonly note: string; readonly accord: string; readonly materials: readonly string[] }>;
   /** `carriedBy`: the naturals that carry it (their share of the product, and how it was read). */
   readonly allergensToDeclare: ReadonlyArray<{ readonly labelName: string; readonly productPct: number; readonly carriedBy: ReadonlyArray<{ readonly material: string; readonly productPct: number; readonly basis: string }> }>;
+  /**
+   * IFRA-restricted substances the formula's naturals carry, with the check's totals (every line
+   * counted) against their limits, the nearest to its limit first.
+   */
+  readonly restrictedCarried: ReadonlyArray<{
+    readonly substance: string;
+    readonly productPct: number;
+    readonly limitPct: number | null;
+    readonly carriedBy: ReadonlyArray<{ readonly material: string; readonly productPct: number; readonly basis: string | null }>;
+  }>;
 }
+
+/** A constituent's total as a share of its limit (an unsourced limit counts as reached). */
+const shareOf = (c: ComplianceResult['constituents'][number]) => (c.limitPct === null || c.limitPct === 0 ? 1 : c.totalPct / c.limitPct);
 
 const ORDER: Record<Position, number> = { top: 0, heart: 1, base: 2 };
 const r4 = (value: number) => Math.round(value * 1e4) / 1e4;
@@ -53,6 +66,11 @@ export function formulaSheet(env: FormulationEnv, context: BriefContext, composi
     const checked = compliance.materials[k];
     let share: number | null = null;
     for (const standard of checked?.standards ?? []) if (standard.shareOfLimit !== null) share = Math.max(share ?? 0, standard.shareOfLimit);
+    // A natural line's part of what it carries, against each substance's limit.
+    for (const c of compliance.constituents) {
+      if (c.limitPct === null || c.limitPct === 0) continue;
+      for (const source of c.sources) if (source.line === k && source.basis !== null) share = Math.max(share ?? 0, source.pct / c.limitPct);
+    }
     return {
       material: material.name,
       cas: material.cas,
@@ -80,5 +98,8 @@ export function formulaSheet(env: FormulationEnv, context: BriefContext, composi
     unavailableNotes: composition.unavailableNotes,
     accords: context.notes.flatMap(({ note, accord }) => (accord === null ? [] : [{ note, accord: accord.name, materials: accord.members.map((m) => env.palette[m.index]!.name) }])),
     allergensToDeclare: compliance.allergens.declare.map((a) => ({ labelName: a.labelName, productPct: a.totalPct, carriedBy: a.contributions.map((c) => ({ material: c.material, productPct: c.pct, basis: c.basis })) })),
+    restrictedCarried: [...compliance.constituents]
+      .sort((a, b) => shareOf(b) - shareOf(a))
+      .map((c) => ({ substance: c.standard, productPct: c.totalPct, limitPct: c.limitPct, carriedBy: c.sources.map((s) => ({ material: s.material, productPct: s.pct, basis: s.basis })) })),
   };
 }

@@ -2,7 +2,7 @@ import { ErrorCodes, FaiError } from '../errors/index.ts';
 import type { CloudHub } from '../hub/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import { POLICY_PIN, policyPinOf, type CreativeBrief, type PolicyPinName, type Pins } from '../llm/index.ts';
-import type { ComplianceChecker, ComplianceResult } from '../regulation/index.ts';
+import { limitedByText, type ComplianceChecker, type ComplianceResult } from '../regulation/index.ts';
 import type { CheckpointMeta } from './checkpoint.ts';
 import type { BriefContext, Composition } from './composer.ts';
 import { FormulationEnv, type RewardBreakdown } from './environment.ts';
@@ -143,7 +143,7 @@ export class FormulaService {
       amendment: certificate.amendment,
       dosagePct: composition.request.dosagePct,
       maxDosagePct: forCategory.maxDosagePct,
-      limitedBy: forCategory.limitedBy.map((item) => item.name),
+      limitedBy: forCategory.limitedBy.map(limitedByText),
       reason: forCategory.reason,
     };
     const character = characterOf(env, context, composition);

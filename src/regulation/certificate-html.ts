@@ -1,5 +1,5 @@
 import { escapeHtml } from '../html/index.ts';
-import { amendmentName, type CertificateCategory, type IfraCertificate } from './certificate.ts';
+import { amendmentName, limitedByText, type CertificateCategory, type IfraCertificate } from './certificate.ts';
 
 /**
  * The certificate as a page to print on A4 and send: the formula's name, the date, the amendment,
@@ -77,6 +77,6 @@ function categoryRow(category: CertificateCategory): string {
   const cells =
     category.maxDosagePct === null
       ? `<td class="max unknown">—</td><td class="unknown">${escapeHtml(category.reason ?? '')}${category.upperBoundPct === null ? '' : ` (at most ${dosage(category.upperBoundPct)})`}</td>`
-      : `<td class="max">${dosage(category.maxDosagePct)}</td><td>${category.limitedBy.length === 0 ? 'nothing in the formula' : escapeHtml(category.limitedBy.map((item) => item.name).join(', '))}</td>`;
+      : `<td class="max">${dosage(category.maxDosagePct)}</td><td>${category.limitedBy.length === 0 ? 'nothing in the formula' : escapeHtml(category.limitedBy.map(limitedByText).join(', '))}</td>`;
   return `<tr data-category="${escapeHtml(category.category)}"><td>${escapeHtml(category.category)}</td><td>${escapeHtml(category.description)}</td>${cells}</tr>`;
 }

@@ -1,6 +1,7 @@
 import { prohibitionOf, type CategoryLimit, type IfraStandard, type RegulatoryCatalogue } from './catalogue.ts';
 import type { FormulaLine } from './check.ts';
 import { resolveFormula } from './formula-lines.ts';
+import { naturalContents } from './naturals.ts';
 
 /**
  * The IFRA Certificate of Conformity of a fragrance concentrate: for each of the 18 IFRA
@@ -16,6 +17,10 @@ import { resolveFormula } from './formula-lines.ts';
  * these, capped at 100 (nothing limits it). It is null, with the reason, when a limit it needs is
  * not sourced (or a material is not in the data) and no known limit already brings it to 0:
  * unknown is never allowed.
+ *
+ * A natural line counts towards the Standards of the substances it carries (IFRA's Annex on
+ * natural contributions, read by the rule of naturals.ts): 10 % clove bud oil puts 8.2 % eugenol in
+ * the concentrate, and `limitedBy` names the naturals carrying the substance that binds.
  *
  * Values are rounded *down* to 4 significant digits, so the certificate never states more than the
  * limits allow.
@@ -34,6 +39,11 @@ export interface LimitingItem {
   readonly concentratePct: number;
   /** The dosage this item alone allows. */
   readonly maxDosagePct: number;
+  /**
+   * The natural lines that carry its substance (IFRA's Annex on natural contributions): each one's
+   * part of `concentratePct` (% of the concentrate) and how it was read. Empty when none does.
+   */
+  readonly carriedBy: ReadonlyArray<{ readonly line: number; readonly material: string; readonly concentratePct: number; readonly basis: string }>;
   readonly sourceIds: readonly string[];
 }
 
@@ -72,6 +82,17 @@ export interface CertificateRequest {
   readonly date?: Date | undefined;
 }
 
+/**
+ * "Eugenol (carried by Clove bud oil)": what binds, and the naturals its substance comes from —
+ * "Citronellal (with what Grapefruit oil carries)" where lines of the substance itself count too.
+ */
+export function limitedByText(item: LimitingItem): string {
+  if (item.carriedBy.length === 0) return item.name;
+  const naturals = [...new Set(item.carriedBy.map((c) => c.material))].join(', ');
+  const carried = item.carriedBy.reduce((sum, c) => sum + c.concentratePct, 0);
+  return item.kind === 'standard' && item.concentratePct <= carried * (1 + 1e-9) ? `${item.name} (carried by ${naturals})` : `${item.name} (with what ${naturals} carries)`;
+}
+
 /** "51st Amendment". */
 export function amendmentName(amendment: number): string {
   const suffix = amendment % 100 >= 11 && amendment % 100 <= 13 ? 'th' : (['th', 'st', 'nd', 'rd'][amendment % 10] ?? 'th');
@@ -81,9 +102,18 @@ export function amendmentName(amendment: number): string {
 /** Rounds down to `digits` significant digits, after taking away binary noise (100·0.1/10 = 1.0000000000000002). */
 export function floorSignificant(value: number, digits = 4): number {
   if (value === 0 || !Number.isFinite(value)) return value;
-  const clean = Number(value.toPrecision(12));
-  const scale = 10 ** (digits - 1 - Math.floor(Math.log10(Math.abs(clean))));
-  return Math.floor(clean * scale + 1e-9) / scale;
+  // Binary noise is a few units in the last place: a relative nudge of 1e-12 lifts 2.9999999999999996 to 3 (and leaves
+  // 1.0000000000000002 at 1) without printing the number, which costs more than the rest of a category.
+  const nudged = value * (1 + 1e-12);
+  const scale = 10 ** (digits - 1 - Math.floor(Math.log10(Math.abs(nudged))));
+  return Math.floor(nudged * scale) / scale;
+}
+
+/** A sum of concentrate %s without its binary noise, for the answer (0.1 + 0.2 → 0.3): 12 significant digits, without printing it. */
+function clean(value: number): number {
+  if (value === 0 || !Number.isFinite(value)) return value;
+  const scale = 10 ** (11 - Math.floor(Math.log10(Math.abs(value))));
+  return Math.round(value * scale) / scale;
 }
 
 /**
@@ -98,8 +128,17 @@ interface Candidate {
   limitPct: number | null;
   concentratePct: number;
   maxDosagePct: number;
+  carriedBy: LimitingItem['carriedBy'];
   sourceIds: readonly string[];
 }
+
+type Carried = LimitingItem['carriedBy'][number];
+
+/** " (carried by Jasmine absolute, line 2)", or nothing. */
+function carriedText(carried: readonly Carried[] | undefined): string {
+  return carried === undefined || carried.length === 0 ? '' : ` (carried by ${carried.map((c) => `${c.material}, line ${c.line}`).join('; ')})`;
+}
+const NONE_CARRIED: readonly Carried[] = Object.freeze([]);
 
 function toItem(candidate: Candidate): LimitingItem {
   return {
@@ -107,8 +146,9 @@ function toItem(candidate: Candidate): LimitingItem {
     id: candidate.id,
     name: candidate.name,
     limitPct: candidate.limitPct,
-    concentratePct: candidate.concentratePct,
+    concentratePct: clean(candidate.concentratePct),
     maxDosagePct: floorSignificant(Math.min(100, candidate.maxDosagePct)),
+    carriedBy: candidate.carriedBy,
     sourceIds: candidate.sourceIds,
   };
 }
@@ -131,9 +171,24 @@ class Least {
   }
 }
 
+const NOT_SOURCED: CategoryLimit = { kind: 'not_sourced' };
+const columnsByCatalogue = new WeakMap<RegulatoryCatalogue, Array<readonly CategoryLimit[]>>();
+
+/** Per Standard ordinal, its limit in each category, by the category's position in `catalogue.categories`: built once per catalogue. */
+function limitColumns(catalogue: RegulatoryCatalogue): ReadonlyArray<readonly CategoryLimit[]> {
+  let columns = columnsByCatalogue.get(catalogue);
+  if (columns === undefined) {
+    columns = catalogue.standards.map((standard) => catalogue.categories.map((category) => standard.limits[category.id] ?? NOT_SOURCED));
+    columnsByCatalogue.set(catalogue, columns);
+  }
+  return columns;
+}
+
 export function ifraCertificate(catalogue: RegulatoryCatalogue, request: CertificateRequest): IfraCertificate {
   const resolved = resolveFormula(catalogue, request.formula);
+  // Per Standard: the concentrate % against it — the lines that are it and what naturals carry of it.
   const byStandard = new Map<IfraStandard, number>();
+  const carriedBy = new Map<IfraStandard, Carried[]>();
   const gaps = new Set<string>();
   const specifications: Array<{ line: number; standard: string; note: string }> = [];
   const euProhibited: Array<{ line: number; material: string; entry: string | null }> = [];
@@ -152,18 +207,35 @@ export function ifraCertificate(catalogue: RegulatoryCatalogue, request: Certifi
       if (standard.specification !== null) specifications.push({ line, standard: standard.name, note: standard.specification });
     }
     for (const allergen of material.allergens) if (allergen.annex === 'annex_ii') euProhibited.push({ line, material: material.name, entry: allergen.entry });
-    if (material.natural) gaps.add('composition of natural materials: their constituents (IFRA Annex contributions, allergens) are not sourced');
+    if (material.natural) {
+      const contents = naturalContents(catalogue, material.name).standards;
+      if (contents === undefined) gaps.add(`IFRA-restricted constituents of ${material.name} (no row in IFRA's Annex on natural contributions: constituents not sourced)`);
+      else {
+        for (const share of contents.shares) {
+          const standard = catalogue.standards[share.standardOrdinal]!;
+          if (material.standards.includes(standard)) continue;
+          const carried = (concentrationPct * share.pct) / 100;
+          byStandard.set(standard, (byStandard.get(standard) ?? 0) + carried);
+          const entry = { line, material: material.name, concentratePct: clean(carried), basis: share.basis };
+          const list = carriedBy.get(standard);
+          if (list === undefined) carriedBy.set(standard, [entry]);
+          else list.push(entry);
+        }
+        for (const text of contents.unmapped) gaps.add(`${material.name} carries ${text} (IFRA's Annex): not counted`);
+      }
+    }
   });
 
-  const restricting: Array<{ standard: IfraStandard; concentratePct: number }> = [];
+  const columns = limitColumns(catalogue);
+  const restricting: Array<{ standard: IfraStandard; concentratePct: number; limits: readonly CategoryLimit[] }> = [];
   for (const [standard, concentratePct] of byStandard) {
     for (const id of standard.sourceIds) sourceIds.add(id);
     for (const rule of catalogue.unappliedRulesOf(standard)) gaps.add(rule.text);
     const prohibition = prohibitionOf(standard);
     if (prohibition !== null) {
-      if (prohibition === 'limits_not_sourced') alwaysUnknown.push(`limits of ${standard.name} (a prohibition + restriction Standard) are not sourced`);
-      else always.push({ kind: 'prohibition', id: standard.id, name: standard.name, limitPct: 0, concentratePct, maxDosagePct: 0, sourceIds: standard.sourceIds });
-    } else if (standard.types.has('restriction') && concentratePct > 0) restricting.push({ standard, concentratePct });
+      if (prohibition === 'limits_not_sourced') alwaysUnknown.push(`limits of ${standard.name} (a prohibition + restriction Standard) are not sourced${carriedText(carriedBy.get(standard))}`);
+      else always.push({ kind: 'prohibition', id: standard.id, name: standard.name, limitPct: 0, concentratePct, maxDosagePct: 0, carriedBy: carriedBy.get(standard) ?? NONE_CARRIED, sourceIds: standard.sourceIds });
+    } else if (standard.types.has('restriction') && concentratePct > 0) restricting.push({ standard, concentratePct, limits: columns[catalogue.standardOrdinal(standard)]! });
   }
   const groups = catalogue.groups.flatMap((group) => {
     const members = group.standardIds.flatMap((id) => {
@@ -174,25 +246,37 @@ export function ifraCertificate(catalogue: RegulatoryCatalogue, request: Certifi
     if (members.length < 2) return [];
     for (const id of group.sourceIds) sourceIds.add(id);
     const from = group.limitFrom === null ? null : catalogue.standardById(group.limitFrom)!;
-    return [{ group, members, from, totalPct: members.reduce((sum, m) => sum + m.concentratePct, 0) }];
+    const carried = members.flatMap((m) => carriedBy.get(m.standard) ?? []);
+    return [{ group, members, from, totalPct: members.reduce((sum, m) => sum + m.concentratePct, 0), carried: carried.length === 0 ? NONE_CARRIED : carried }];
   });
 
-  const categories: CertificateCategory[] = catalogue.categories.map((category) => {
+  const categories: CertificateCategory[] = catalogue.categories.map((category, column) => {
     const least = new Least();
     const unknowns = alwaysUnknown.slice();
     for (const candidate of always) least.offer(candidate);
-    const offerLimit = (limit: CategoryLimit | undefined, standard: IfraStandard, concentratePct: number, as: { kind: LimitingKind; id: string; name: string; sourceIds: readonly string[] } | null) => {
+    const offerLimit = (
+      limit: CategoryLimit | undefined,
+      standard: IfraStandard,
+      concentratePct: number,
+      carried: readonly Carried[],
+      as: { kind: LimitingKind; id: string; name: string; sourceIds: readonly string[] } | null,
+    ) => {
       if (limit === undefined || limit.kind === 'not_sourced') unknowns.push(`IFRA category ${category.id} limit of ${standard.name} is not sourced`);
-      else if (limit.kind === 'prohibited') least.offer({ kind: 'prohibition', id: as?.id ?? standard.id, name: as?.name ?? standard.name, limitPct: 0, concentratePct, maxDosagePct: 0, sourceIds: as?.sourceIds ?? standard.sourceIds });
+      else if (limit.kind === 'prohibited') least.offer({ kind: 'prohibition', id: as?.id ?? standard.id, name: as?.name ?? standard.name, limitPct: 0, concentratePct, maxDosagePct: 0, carriedBy: carried, sourceIds: as?.sourceIds ?? standard.sourceIds });
       else if (limit.kind === 'limit') {
         const maxDosagePct = (100 * limit.pct) / concentratePct;
-        if (maxDosagePct < least.value * (1 + 1e-9)) least.offer({ kind: as?.kind ?? 'standard', id: as?.id ?? standard.id, name: as?.name ?? standard.name, limitPct: limit.pct, concentratePct, maxDosagePct, sourceIds: as?.sourceIds ?? standard.sourceIds });
+        if (maxDosagePct < least.value * (1 + 1e-9)) least.offer({ kind: as?.kind ?? 'standard', id: as?.id ?? standard.id, name: as?.name ?? standard.name, limitPct: limit.pct, concentratePct, maxDosagePct, carriedBy: carried, sourceIds: as?.sourceIds ?? standard.sourceIds });
       }
     };
-    for (const { standard, concentratePct } of restricting) offerLimit(standard.limits[category.id], standard, concentratePct, null);
-    for (const { group, members, from, totalPct } of groups) {
+    for (const { standard, concentratePct, limits } of restricting) {
+      const limit = limits[column]!;
+      // Most limits do not bind: a number compared before anything is built.
+      if (limit.kind === 'limit' && (100 * limit.pct) / concentratePct >= least.value * (1 + 1e-9)) continue;
+      offerLimit(limit, standard, concentratePct, carriedBy.get(standard) ?? NONE_CARRIED, null);
+    }
+    for (const { group, members, from, totalPct, carried } of groups) {
       if (from !== null) {
-        offerLimit(from.limits[category.id], from, totalPct, { kind: 'sum_rule', id: group.id, name: group.name, sourceIds: group.sourceIds });
+        offerLimit(from.limits[category.id], from, totalPct, carried, { kind: 'sum_rule', id: group.id, name: group.name, sourceIds: group.sourceIds });
         continue;
       }
       let shares = 0;
@@ -201,7 +285,7 @@ export function ifraCertificate(catalogue: RegulatoryCatalogue, request: Certifi
         if (limit === undefined || limit.kind === 'not_sourced') unknowns.push(`IFRA category ${category.id} limit of ${standard.name} (in ${group.name}) is not sourced`);
         else if (limit.kind === 'limit') shares += concentratePct / limit.pct;
       }
-      if (shares > 0) least.offer({ kind: 'sum_rule', id: group.id, name: group.name, limitPct: 100, concentratePct: Number((shares * 100).toPrecision(12)), maxDosagePct: 100 / shares, sourceIds: group.sourceIds });
+      if (shares > 0) least.offer({ kind: 'sum_rule', id: group.id, name: group.name, limitPct: 100, concentratePct: Number((shares * 100).toPrecision(12)), maxDosagePct: 100 / shares, carriedBy: carried, sourceIds: group.sourceIds });
     }
     const limitedBy = least.items();
     const maxDosagePct = floorSignificant(least.value);

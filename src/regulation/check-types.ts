@@ -44,6 +44,10 @@ export interface StandardVerdict {
   readonly sourceIds: readonly string[];
 }
 
+/**
+ * One formula line. `standards` are the Standards the material is; what a natural line carries (IFRA's
+ * Annex on natural contributions) is in `ComplianceResult.constituents`, and its verdict is the line's.
+ */
 export interface MaterialResult {
   readonly line: number;
   readonly input: string;
@@ -89,6 +93,22 @@ export interface AllergenResult {
   readonly sourceIds: readonly string[];
 }
 
+/**
+ * An IFRA-restricted substance naturals carry: its total in the finished product from every line
+ * (the lines that are it and what each natural carries), against its Standard's limit.
+ */
+export interface ConstituentResult {
+  readonly standardId: string;
+  readonly standard: string;
+  readonly totalPct: number;
+  readonly limitPct: number | null;
+  readonly verdict: Verdict;
+  /** Each line's part of the total, in line order; `basis` null for a line that is the material itself. */
+  readonly sources: ReadonlyArray<{ readonly line: number; readonly material: string; readonly pct: number; readonly basis: string | null }>;
+  /** "Citral 0.64764 % of the product (limit 0.6 %): line 0 Lemongrass oil, East Indian (geranial 41.42 % + neral 30.54 % of Lemongrass oil, East Indian)". */
+  readonly summary: string;
+}
+
 export interface SpecificationResult {
   readonly line: number;
   readonly standardId: string;
@@ -108,6 +128,8 @@ export interface ComplianceResult {
   readonly materials: readonly MaterialResult[];
   readonly prohibited: ReadonlyArray<{ readonly line: number; readonly material: string; readonly reason: string; readonly sourceIds: readonly string[] }>;
   readonly combinations: readonly CombinationResult[];
+  /** IFRA-restricted substances natural lines carry, with their totals and where they come from. */
+  readonly constituents: readonly ConstituentResult[];
   /** What the raw material's certificate must show, per line and Standard; `met` as the request declares it. */
   readonly specifications: readonly SpecificationResult[];
   readonly allergens: {

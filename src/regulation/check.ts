@@ -1,9 +1,9 @@
 import { ErrorCodes, FaiError } from '../errors/index.ts';
-import { prohibitionOf, type CategoryLimit, type CombinationGroup, type EuAllergen, type IfraStandard, type RegulatoryCatalogue } from './catalogue.ts';
-import type { AllergenResult, CheckRequest, CheckType, CombinationResult, ComplianceResult, Exposure, MaterialResult, SpecificationResult, StandardVerdict, Verdict } from './check-types.ts';
+import { prohibitionOf, type CategoryLimit, type CombinationGroup, type EuAllergen, type IfraStandard, type RegulatoryCatalogue, type ResolvedMaterial } from './catalogue.ts';
+import type { AllergenResult, CheckRequest, CheckType, CombinationResult, ComplianceResult, ConstituentResult, Exposure, MaterialResult, SpecificationResult, StandardVerdict, Verdict } from './check-types.ts';
 import { RINSE_OFF_CATEGORIES } from './categories.ts';
 import { resolveFormula } from './formula-lines.ts';
-import { allergenShares, loadNaturals, type AllergenShare } from './naturals.ts';
+import { naturalContents, type AllergenShare, type NaturalContents, type StandardShare } from './naturals.ts';
 
 /**
  * The compliance check: a formula (materials with their % in the fragrance
@@ -23,6 +23,9 @@ export const WARNING_SHARE = 0.8;
 const RANK: Record<Verdict, number> = { pass: 0, warning: 1, unknown: 2, fail: 3 };
 
 export function worse(a: Verdict, b: Verdict): Verdict {
+  // Compared as strings (interned: a pointer compare), not through RANK: this runs for every line and Standard.
+  if (a === b || b === 'pass') return a;
+  if (a === 'pass') return b;
   return RANK[b] > RANK[a] ? b : a;
 }
 
@@ -47,6 +50,15 @@ function lineIndexes(lines: readonly Line[]): number[] {
   return indexes;
 }
 
+/** What a line (or a sum of lines) puts above a limit, % of the finished product; 0 within it or without one. */
+function excessOf(pct: number, limitPct: number | null): number {
+  return limitPct === null ? 0 : round(Math.max(0, pct - limitPct));
+}
+
+function shareOfLimit(pct: number, limitPct: number | null): number | null {
+  return limitPct === null || limitPct === 0 ? null : round(pct / limitPct);
+}
+
 function judge(totalPct: number, limitPct: number): Verdict {
   if (totalPct > limitPct) return 'fail';
   if (totalPct > round(WARNING_SHARE * limitPct)) return 'warning';
@@ -61,6 +73,8 @@ const NO_NOTES: string[] = Object.freeze([]) as unknown as string[];
 
 function addNote(line: Line, note: string): void {
   if (line.notes === NO_NOTES) line.notes = [note];
+  // A natural's notes are shared by its lines until one gets a note of its own.
+  else if (Object.isFrozen(line.notes)) line.notes = [...line.notes, note];
   else line.notes.push(note);
 }
 
@@ -147,22 +161,29 @@ function allergenResult(
  * - share: Σ (finished % ÷ own limit) within 100 %; a member with no restriction in the category
  *   adds nothing, one with an unsourced limit makes the rule unknown, a prohibited one fails it.
  */
-function evaluateGroup(catalogue: RegulatoryCatalogue, group: CombinationGroup, coveredOf: (standard: IfraStandard) => readonly Line[] | undefined, categoryId: string): CombinationResult | null {
+function evaluateGroup(catalogue: RegulatoryCatalogue, group: CombinationGroup, memberOf: (standard: IfraStandard) => Member | undefined, categoryId: string): CombinationResult | null {
   const members = catalogue.groupMembers(group);
   let present = 0;
-  for (const standard of members) if (coveredOf(standard) !== undefined) present++;
+  for (const standard of members) if (memberOf(standard) !== undefined) present++;
   if (present < 2) return null;
   const covered: Line[] = [];
+  let carriedPct = 0;
   for (const standard of members) {
-    const lines = coveredOf(standard);
-    if (lines !== undefined) for (const line of lines) if (!covered.includes(line)) covered.push(line);
+    const member = memberOf(standard);
+    if (member === undefined) continue;
+    for (const line of member.lines) if (!covered.includes(line)) covered.push(line);
+    carriedPct += member.carriedPct;
+    for (const { line } of member.carried) if (!covered.includes(line)) covered.push(line);
   }
   covered.sort(byLine);
   let totalPct: number;
   let limitPct: number | null;
   let verdict: Verdict;
   if (group.rule === 'total') {
-    totalPct = sumFinishedPct(covered);
+    // The lines that are a member, each once, and what naturals carry of each member.
+    let own = 0;
+    for (const line of covered) if (!isCarrierOnly(line, members, memberOf)) own += line.finishedPct;
+    totalPct = round(own + carriedPct);
     const limit = catalogue.standardById(group.limitFrom!)?.limits[categoryId] ?? NOT_SOURCED;
     limitPct = limit.kind === 'limit' ? limit.pct : limit.kind === 'prohibited' ? 0 : null;
     verdict = limitPct !== null ? judge(totalPct, limitPct) : limit.kind === 'no_restriction' ? 'pass' : 'unknown';
@@ -170,10 +191,10 @@ function evaluateGroup(catalogue: RegulatoryCatalogue, group: CombinationGroup, 
     let share = 0;
     verdict = 'pass';
     for (const standard of members) {
-      const lines = coveredOf(standard);
-      if (lines === undefined) continue;
+      const member = memberOf(standard);
+      if (member === undefined) continue;
       const limit = standard.limits[categoryId] ?? NOT_SOURCED;
-      if (limit.kind === 'limit') share += sumFinishedPct(lines) / limit.pct;
+      if (limit.kind === 'limit') share += (sumFinishedPct(member.lines) + member.carriedPct) / limit.pct;
       else if (limit.kind === 'not_sourced') verdict = worse(verdict, 'unknown');
       else if (limit.kind === 'prohibited') verdict = 'fail';
     }
@@ -196,6 +217,85 @@ function evaluateGroup(catalogue: RegulatoryCatalogue, group: CombinationGroup, 
   };
 }
 
+/** A natural line carrying a Standard's substance, and what it puts of it in the product (% of the finished product). */
+interface Carrier {
+  readonly line: Line;
+  readonly share: StandardShare;
+  readonly pct: number;
+}
+
+/** A Standard as the check counts it: the lines that are it, and the natural lines that carry it with their total. */
+interface Member {
+  readonly lines: readonly Line[];
+  readonly carried: readonly Carrier[];
+  readonly carriedPct: number;
+}
+
+const NO_CARRIERS: readonly Carrier[] = Object.freeze([]);
+
+/** The line indexes of carriers, ascending (they are pushed in line order). */
+function carrierIndexes(carriers: readonly Carrier[]): number[] {
+  const indexes: number[] = [];
+  for (const carrier of carriers) indexes.push(carrier.line.line);
+  return indexes;
+}
+
+/**
+ * A Standard's total from every line, for the answer: each line's part, and the sentence that says
+ * it. Both are built when read (most answers are read by code that looks at the verdict and the
+ * totals; printing the numbers costs more than the check): getters, and `toJSON` for the
+ * serialised answer.
+ */
+class Constituent implements ConstituentResult {
+  private built: ConstituentResult['sources'] | undefined;
+
+  constructor(
+    readonly standardId: string,
+    readonly standard: string,
+    readonly totalPct: number,
+    readonly limitPct: number | null,
+    readonly verdict: Verdict,
+    private readonly covered: readonly Line[],
+    private readonly carriers: readonly Carrier[],
+  ) {}
+
+  get sources(): ConstituentResult['sources'] {
+    if (this.built === undefined) {
+      const sources: Array<ConstituentResult['sources'][number]> = [];
+      for (const line of this.covered) sources.push({ line: line.line, material: line.name!, pct: line.finishedPct, basis: null });
+      for (const { line, share, pct } of this.carriers) sources.push({ line: line.line, material: line.name!, pct: round(pct), basis: share.basis });
+      if (this.covered.length > 0) sources.sort(bySourceLine);
+      this.built = sources;
+    }
+    return this.built;
+  }
+
+  get summary(): string {
+    const limit = this.limitPct === null ? 'limit not sourced' : this.limitPct === 0 ? 'prohibited' : `limit ${this.limitPct} %`;
+    const parts = this.sources.map((source) => `line ${source.line} ${source.material} (${source.basis === null ? `${source.pct} %` : `${source.pct} %: ${source.basis}`})`);
+    return `${this.standard} ${this.totalPct} % of the product (${limit}): ${parts.join(' + ')}`;
+  }
+
+  toJSON(): ConstituentResult {
+    const { standardId, standard, totalPct, limitPct, verdict, sources, summary } = this;
+    return { standardId, standard, totalPct, limitPct, verdict, sources, summary };
+  }
+}
+
+function constituentResult(standard: IfraStandard, covered: readonly Line[], carriers: readonly Carrier[], totalPct: number, limitPct: number | null, verdict: Verdict): ConstituentResult {
+  return new Constituent(standard.id, standard.name, totalPct, limitPct, verdict, covered, carriers);
+}
+
+function bySourceLine(a: { readonly line: number }, b: { readonly line: number }): number {
+  return a.line - b.line;
+}
+
+/** Whether `line` is in a sum rule only as a carrier: it is none of the members itself. */
+function isCarrierOnly(line: Line, members: readonly IfraStandard[], memberOf: (standard: IfraStandard) => Member | undefined): boolean {
+  for (const standard of members) if (memberOf(standard)?.lines.includes(line)) return false;
+  return true;
+}
+
 const NOT_SOURCED: CategoryLimit = { kind: 'not_sourced' };
 /** What the check reads of one Standard, whatever the category: built once per catalogue, strings included. */
 interface StandardFacts {
@@ -208,6 +308,7 @@ interface StandardFacts {
   readonly mixedNote: string;
   readonly mixedGap: string;
   readonly combinationNote: string;
+  readonly carriedNote: string;
   readonly unappliedRules: readonly string[];
   readonly groups: readonly CombinationGroup[];
 }
@@ -218,6 +319,16 @@ interface CategoryTable {
   /** "IFRA category 4 limit of Coumarin". */
   readonly limitGaps: readonly string[];
   readonly prohibitedReasons: readonly string[];
+}
+
+interface NaturalFacts {
+  readonly allergens: readonly AllergenShare[] | undefined;
+  /** The Standards it carries, other than those it is itself; undefined when IFRA's Annex has no row for it. */
+  readonly standards: readonly StandardShare[] | undefined;
+  /** What the check says on the line (shared, frozen: a line that gets another note copies it). */
+  readonly notes: string[];
+  readonly allergenGap: string;
+  readonly standardGap: string;
 }
 
 interface AllergenFacts {
@@ -250,6 +361,7 @@ class CheckTables {
       mixedNote: `${standard.name}: the Standard is ${standard.typeList.join(' + ')} for different grades or uses, and its limits are not sourced`,
       mixedGap: `limits of ${standard.name} (a prohibition + restriction Standard)`,
       combinationNote: `the ${standard.name} Standard limits the sum of the materials it covers`,
+      carriedNote: `the ${standard.name} Standard limits the sum of the materials it covers and of what naturals carry of them`,
       unappliedRules: catalogue.unappliedRulesOf(standard).map((rule) => rule.text),
       groups: catalogue.groupsOf(standard),
     }));
@@ -262,26 +374,34 @@ class CheckTables {
     this.allergenSlot = new Int32Array(this.allergens.length).fill(-1);
   }
 
-  private shares: Map<string, AllergenShare[]> | undefined;
+  private readonly naturals = new Map<string, NaturalFacts>();
 
-  /**
-   * The labelling allergens a palette natural carries (natural-allergens.csv, read the first time a
-   * formula holds a natural); undefined when none of its constituents is sourced.
-   */
-  sharesOf(natural: string): readonly AllergenShare[] | undefined {
-    if (this.shares === undefined) {
-      const labelled = (ordinal: number) => this.allergens[ordinal]!.allergen.annex === 'annex_iii';
-      const byEntry = new Map<string, number>();
-      this.allergens.forEach(({ allergen }, ordinal) => {
-        if (allergen.entry !== null && labelled(ordinal)) byEntry.set(allergen.entry, ordinal);
-      });
-      this.shares = allergenShares(
-        loadNaturals().allergens,
-        (cas) => (this.catalogue.resolve(cas)?.allergenOrdinals ?? []).filter(labelled),
-        (entry) => byEntry.get(entry),
-      );
+  /** What a palette natural carries (naturals.ts), with the words the check says about it: built on its first check. */
+  naturalOf(resolved: ResolvedMaterial): NaturalFacts {
+    const name = resolved.name;
+    let facts = this.naturals.get(name);
+    if (facts === undefined) {
+      const { allergens, standards } = naturalContents(this.catalogue, name);
+      const notes = [
+        allergens === undefined
+          ? 'natural material: none of the allergens it contains is sourced, so none is counted'
+          : 'natural material: the labelling allergens of its sourced constituents are counted (natural-allergens.csv)',
+        standards === undefined
+          ? "natural material: IFRA's Annex on natural contributions has no row for it, so the restricted substances it may carry are not counted"
+          : "natural material: the IFRA-restricted substances it carries are counted against their Standards (IFRA's 51st-Amendment Annex on natural contributions)",
+        ...(standards?.unmapped ?? []).map((text) => `carries ${text} (IFRA's Annex): no IFRA Standard covers it, so it is not counted`),
+      ];
+      facts = {
+        allergens,
+        // What the line is itself is counted as itself; the Annex adds the substances it carries.
+        standards: standards?.shares.filter((share) => !resolved.standardOrdinals.includes(share.standardOrdinal)),
+        notes: Object.freeze(notes) as string[],
+        allergenGap: `allergens contained in ${name} (constituents not sourced)`,
+        standardGap: `IFRA-restricted constituents of ${name} (no row in IFRA's Annex on natural contributions: constituents not sourced)`,
+      };
+      this.naturals.set(name, facts);
     }
-    return this.shares.get(natural);
+    return facts;
   }
 
   category(id: string): CategoryTable {
@@ -366,6 +486,11 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
   const allergenLines: Line[][] = [];
   /** By allergen slot: what natural lines carry of it (only when the formula holds a natural). */
   const carried: Array<Array<{ line: Line; share: AllergenShare }>> = [];
+  /** By Standard slot: the natural lines that carry its substance (IFRA's Annex). */
+  const carriedStd: Carrier[][] = [];
+  /** By Standard slot: the sum of what they carry, % of the finished product. */
+  const carriedTotal: number[] = [];
+  const constituents: ConstituentResult[] = [];
   const combinations: CombinationResult[] = [];
   const found: AllergenResult[] = [];
   try {
@@ -396,26 +521,39 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
       for (const ordinal of resolved.standardOrdinals) cover(standardSlot, standardOrdinals, standardLines, ordinal, line);
       for (const ordinal of resolved.allergenOrdinals) cover(allergenSlot, allergenOrdinals, allergenLines, ordinal, line);
       if (resolved.natural) {
-        const shares = tables.sharesOf(resolved.name);
-        if (shares === undefined) {
+        const natural = tables.naturalOf(resolved);
+        line.notes = natural.notes;
+        const { allergens, standards } = natural;
+        if (allergens === undefined) {
           notAssessed.push({ line: index, material: resolved.name });
-          addNote(line, 'natural material: none of the allergens it contains is sourced, so none is counted');
-          gaps.add(`allergens contained in ${resolved.name} (constituents not sourced)`);
+          gaps.add(natural.allergenGap);
         } else {
-          for (const share of shares) (carried[slotOf(allergenSlot, allergenOrdinals, allergenLines, share.allergenOrdinal)] ??= []).push({ line, share });
-          addNote(line, 'natural material: the labelling allergens of its sourced constituents are counted (natural-allergens.csv); IFRA-restricted constituents are not yet counted');
-          gaps.add('IFRA-restricted constituents of natural materials (not yet counted by the check)');
+          for (const share of allergens) (carried[slotOf(allergenSlot, allergenOrdinals, allergenLines, share.allergenOrdinal)] ??= []).push({ line, share });
+        }
+        if (standards === undefined) gaps.add(natural.standardGap);
+        else {
+          for (const share of standards) {
+            // Unrounded: the Standard's total is rounded once; the part a source shows, when it is read.
+            const carrier: Carrier = { line, share, pct: (line.finishedPct * share.pct) / 100 };
+            (carriedStd[slotOf(standardSlot, standardOrdinals, standardLines, share.standardOrdinal)] ??= []).push(carrier);
+          }
         }
       }
       if (resolved.standards.length === 0 && resolved.allergens.length === 0) addNote(line, 'no IFRA Standard in the IFRA Standards index');
     }
 
-    // IFRA Standards: a Standard's limit applies to the sum of every line it covers.
+    // IFRA Standards: a Standard's limit applies to the sum of every line it covers and of what natural lines carry of it.
     for (let i = 0; i < standardOrdinals.length; i++) {
       const ordinal = standardOrdinals[i]!;
       const covered = standardLines[i]!;
+      const carriers = carriedStd[i];
       const facts = tables.standards[ordinal]!;
       const standard = facts.standard;
+      let carriedPct = 0;
+      if (carriers !== undefined) {
+        for (const carrier of carriers) carriedPct += carrier.pct;
+      }
+      carriedTotal[i] = carriedPct;
       if (facts.specificationNote !== null) {
         for (const line of covered) {
           const met = specificationMet.has(line);
@@ -437,6 +575,14 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
           if (mixed) addNote(line, facts.mixedNote);
           else prohibited.push({ line: line.line, material: line.name!, reason: facts.prohibitionReason, sourceIds: standard.sourceIds });
         }
+        if (carriers !== undefined) {
+          for (const { line, share } of carriers) {
+            line.verdict = worse(line.verdict, verdict);
+            if (mixed) addNote(line, facts.mixedNote);
+            else prohibited.push({ line: line.line, material: line.name!, reason: `${facts.prohibitionReason}: carried (${share.basis})`, sourceIds: standard.sourceIds });
+          }
+          constituents.push(constituentResult(standard, covered, carriers, round(sumFinishedPct(covered) + carriedPct), mixed ? null : 0, verdict));
+        }
         checks.ingredient = worse(checks.ingredient, verdict);
         if (mixed) gaps.add(facts.mixedGap);
         continue;
@@ -445,8 +591,9 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
         for (const line of covered) line.standards.push(standardVerdict(standard, null, 'none', 'pass', 0, null, null));
         continue;
       }
-      const totalPct = sumFinishedPct(covered);
-      const combination = covered.length > 1 ? standard.id : null;
+      const contributors = carriers === undefined ? covered.length : covered.length + carriers.length;
+      const totalPct = carriers === undefined ? sumFinishedPct(covered) : round(sumFinishedPct(covered) + carriedPct);
+      const combination = contributors > 1 ? standard.id : null;
       let verdict: Verdict;
       let limitPct: number | null = null;
       if (limit.kind === 'prohibited') {
@@ -455,6 +602,13 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
           line.standards.push(standardVerdict(standard, 0, 'prohibited', 'fail', line.finishedPct, null, null));
           line.verdict = 'fail';
           prohibited.push({ line: line.line, material: line.name!, reason: table.prohibitedReasons[ordinal]!, sourceIds: standard.sourceIds });
+        }
+        if (carriers !== undefined) {
+          for (const { line, share } of carriers) {
+            line.verdict = 'fail';
+            prohibited.push({ line: line.line, material: line.name!, reason: `${table.prohibitedReasons[ordinal]!}: carried (${share.basis})`, sourceIds: standard.sourceIds });
+          }
+          constituents.push(constituentResult(standard, covered, carriers, totalPct, 0, 'fail'));
         }
         checks.ingredient = 'fail';
         continue;
@@ -467,31 +621,27 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
         limitPct = limit.pct;
         verdict = judge(totalPct, limit.pct);
       }
+      const against = contributors > 1 ? totalPct : null;
       for (const line of covered) {
-        line.standards.push(
-          standardVerdict(
-            standard,
-            limitPct,
-            limit.kind,
-            verdict,
-            limitPct === null ? 0 : round(Math.max(0, (covered.length > 1 ? totalPct : line.finishedPct) - limitPct)),
-            limitPct === null || limitPct === 0 ? null : round(line.finishedPct / limitPct),
-            combination,
-          ),
-        );
+        line.standards.push(standardVerdict(standard, limitPct, limit.kind, verdict, excessOf(against ?? line.finishedPct, limitPct), shareOfLimit(line.finishedPct, limitPct), combination));
         line.verdict = worse(line.verdict, verdict);
       }
-      if (covered.length > 1) {
+      if (carriers !== undefined) {
+        // A natural line's part is in `constituents` (its share of the total, and how it was read); the line takes the verdict.
+        for (const { line } of carriers) line.verdict = worse(line.verdict, verdict);
+        constituents.push(constituentResult(standard, covered, carriers, totalPct, limitPct, verdict));
+      }
+      if (contributors > 1) {
         combinations.push({
           id: standard.id,
           name: standard.name,
           rule: 'total',
-          lines: lineIndexes(covered),
+          lines: carriers === undefined ? lineIndexes(covered) : mergeLines(lineIndexes(covered), carrierIndexes(carriers)),
           totalPct,
           limitPct,
           verdict,
           excessPct: limitPct === null ? 0 : round(Math.max(0, totalPct - limitPct)),
-          note: facts.combinationNote,
+          note: carriers === undefined ? facts.combinationNote : facts.carriedNote,
           sourceIds: standard.sourceIds,
         });
         checks.combination = worse(checks.combination, verdict);
@@ -502,15 +652,15 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
 
     // Sum rules over several Standards (oakmoss + treemoss, MHC + MOC, the furocoumarin oils), when more than one member is present.
     const evaluated = new Set<CombinationGroup>();
-    const coveredOf = (standard: IfraStandard): readonly Line[] | undefined => {
+    const memberOf = (standard: IfraStandard): Member | undefined => {
       const slot = standardSlot[catalogue.standardOrdinal(standard)]!;
-      return slot === -1 ? undefined : standardLines[slot];
+      return slot === -1 ? undefined : { lines: standardLines[slot]!, carried: carriedStd[slot] ?? NO_CARRIERS, carriedPct: carriedTotal[slot]! };
     };
     for (const ordinal of standardOrdinals) {
       for (const group of tables.standards[ordinal]!.groups) {
         if (evaluated.has(group)) continue;
         evaluated.add(group);
-        const result = evaluateGroup(catalogue, group, coveredOf, category.id);
+        const result = evaluateGroup(catalogue, group, memberOf, category.id);
         if (result === null) continue;
         if (result.verdict === 'unknown') gaps.add(`IFRA category ${category.id} limit of ${group.name}`);
         combinations.push(result);
@@ -587,6 +737,7 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
     materials: lines,
     prohibited,
     combinations,
+    constituents,
     specifications,
     allergens: { declare: declared(found), found, notAssessed },
     unknownMaterials,
@@ -594,4 +745,4 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
   };
 }
 
-export type { AllergenResult, CheckRequest, CheckType, CombinationResult, ComplianceResult, Exposure, FormulaLine, MaterialResult, SpecificationResult, StandardVerdict, Verdict } from './check-types.ts';
+export type { AllergenResult, CheckRequest, CheckType, CombinationResult, ComplianceResult, ConstituentResult, Exposure, FormulaLine, MaterialResult, SpecificationResult, StandardVerdict, Verdict } from './check-types.ts';

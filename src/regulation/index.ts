@@ -20,7 +20,7 @@ export {
   type ResolvedMaterial,
   type StandardType,
 } from './catalogue.ts';
-export { amendmentName, floorSignificant, ifraCertificate, type CertificateCategory, type CertificateRequest, type IfraCertificate, type LimitingItem } from './certificate.ts';
+export { amendmentName, floorSignificant, ifraCertificate, limitedByText, type CertificateCategory, type CertificateRequest, type IfraCertificate, type LimitingItem } from './certificate.ts';
 export { certificateHtml } from './certificate-html.ts';
 export { RINSE_OFF_CATEGORIES, type ProductCategory } from './categories.ts';
 export {
@@ -33,6 +33,7 @@ export {
   type CheckType,
   type CombinationResult,
   type ComplianceResult,
+  type ConstituentResult,
   type Exposure,
   type FormulaLine,
   type MaterialResult,
@@ -40,6 +41,7 @@ export {
   type StandardVerdict,
   type Verdict,
 } from './check.ts';
+export { naturalContents, type NaturalContents, type StandardShare } from './naturals.ts';
 export { recordCheck, type CheckSource } from './record-check.ts';
 export {
   CertificateRequestSchema,

@@ -35,7 +35,7 @@ function checkSeriesOf(metrics: Metrics): CheckSeries {
  *   (a pass or a warning counts as passed), from which `ifra_compliance_rate` is
  *   the share over the last hour;
  * - `ifra_violations_total{ingredient,violation_type,source}` for every failing
- *   material or group (`ingredient` is the id of the Standard or allergen; an
+ *   material, substance a natural carries, or group (`ingredient` is the id of the Standard or allergen; an
  *   unknown material counts as `other`/`unknown_material`, in strict mode only).
  *   `source` tells a served formula (what IFRAViolation alerts on) from a
  *   customer's own check. A line prohibited both by IFRA and by EU Annex II
@@ -57,6 +57,13 @@ export function recordCheck(metrics: Metrics, result: ComplianceResult, source: 
       if (prohibited) prohibitedLines.add(material.line);
       metrics.ifraViolationsTotal.inc({ ingredient: standard.standardId, violation_type: prohibited ? 'prohibited' : 'over_limit', source });
     }
+  }
+  // A substance one natural line carries over its limit (with several lines it is a combination, below).
+  for (const constituent of result.constituents) {
+    if (constituent.verdict !== 'fail' || constituent.sources.length > 1) continue;
+    const prohibited = constituent.limitPct === 0;
+    if (prohibited) prohibitedLines.add(constituent.sources[0]!.line);
+    metrics.ifraViolationsTotal.inc({ ingredient: constituent.standardId, violation_type: prohibited ? 'prohibited' : 'over_limit', source });
   }
   for (const combination of result.combinations) {
     if (combination.verdict === 'fail') metrics.ifraViolationsTotal.inc({ ingredient: combination.id, violation_type: 'combination', source });

@@ -122,15 +122,15 @@ describe('fai ifra-certificate', () => {
     const result = await fai(['ifra-certificate', example, '--name', 'EDP Fresh Citrus', '--html', html]);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /IFRA Certificate of Conformity — EDP Fresh Citrus, \d{4}-\d{2}-\d{2}, IFRA 51st Amendment/);
-    // Category 4: 100 / (12/0.4 + 6/2) = 3.03 %, set by the phototoxic-oil sum.
-    assert.match(result.stdout, /^\s+4\s+3\.03%\s+Furocoumarin-containing oils/m);
+    // Category 4: bergamot 0.4, grapefruit 4 → 100 / (12/0.4 + 6/4) = 3.1746 → 3.174 %, set by the phototoxic-oil sum.
+    assert.match(result.stdout, /^\s+4\s+3\.174%\s+Furocoumarin-containing oils/m);
     assert.match(result.stdout, /^\s+12\s+100%\s+nothing in the formula$/m);
-    assert.match(await readFile(html, 'utf8'), /<td>4<\/td><td>[^<]*<\/td><td class="max">3\.03 %<\/td>/);
+    assert.match(await readFile(html, 'utf8'), /<td>4<\/td><td>[^<]*<\/td><td class="max">3\.174 %<\/td>/);
     const json = await fai(['ifra-certificate', exampleCsv, '--json']);
     assert.equal(json.code, 0, json.stderr);
     const body = JSON.parse(json.stdout);
     assert.equal(body.categories.length, 18);
-    assert.equal(body.categories.find((c: { category: string }) => c.category === '4').maxDosagePct, 3.03);
+    assert.equal(body.categories.find((c: { category: string }) => c.category === '4').maxDosagePct, 3.174);
   });
 
   it('exits 64 naming what to fix', async () => {
@@ -163,8 +163,8 @@ describe('fai check-formula', () => {
     assert.match(result.stdout, /IFRA category 4, concentrate at 15% of the product, leave-on/);
     assert.match(result.stdout, /Citronellal\s+106-23-0\s+1\.5%\s+0\.225%\s+0\.49%\s+PASS/);
     assert.match(result.stdout, /Bergamot oil\s+8007-75-8\s+12%\s+1\.8%\s+0\.4%\s+FAIL/);
-    // 1.8/0.4 + 0.9/2 = 4.95 → 495 % of the limits.
-    assert.match(result.stdout, /Furocoumarin-containing oils \(phototoxicity sum rule\)\s+0, 1\s+495%\s+100%\s+FAIL/);
+    // 1.8/0.4 + 0.9/4 = 4.725 → 472.5 % of the limits.
+    assert.match(result.stdout, /Furocoumarin-containing oils \(phototoxicity sum rule\)\s+0, 1\s+472\.5%\s+100%\s+FAIL/);
     assert.match(result.stdout, /Allergens to declare on the label:\n\s+Citrus aurantium bergamia oil: 1\.8%/);
     // What the naturals carry, and why: bergamot's linalool (6–15 %, the maximum taken) beside the linalool line.
     assert.match(result.stdout, /  Linalool: [\d.]+% \(threshold 0\.001%; lines 0, 2\)\n    line 0 carries 0\.27%: Linalool 6–15 % of Bergamot oil\n/);

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { FaiError } from '../../src/errors/index.ts';
-import { floorSignificant, ifraCertificate, RegulatoryCatalogue, type CertificateCategory, type FormulaLine } from '../../src/regulation/index.ts';
+import { certificateHtml, floorSignificant, ifraCertificate, limitedByText, RegulatoryCatalogue, type CertificateCategory, type FormulaLine } from '../../src/regulation/index.ts';
 
 /** Every expected value below is computed from the cells of ifra-standards.csv, by the certificate's rule d ≤ 100·L / c. */
 const catalogue = RegulatoryCatalogue.load();
@@ -72,15 +72,17 @@ describe('IFRA certificate: maximum dosage per category', () => {
   });
 
   it('phototoxic oils: 100 / Σ cᵢ/Lᵢ in leave-on categories, no limit from them in rinse-off ones', () => {
-    const cert = certificate([line('Bergamot oil', 12), line('Lemon oil', 6), line('Hedione', 30)]);
-    // Cat 4: bergamot 0.4, lemon 2 → 100 / (12/0.4 + 6/2) = 100/33 = 3.0303…
-    assert.deepEqual([limitOf('Bergamot oil expressed', 'cat4'), limitOf('Lemon oil cold pressed', 'cat4')], [0.4, 2]);
+    // (Grapefruit rather than lemon oil: lemon carries 7-methoxycoumarin, whose limits are not sourced — see the naturals' tests.)
+    const cert = certificate([line('Bergamot oil', 12), line('Grapefruit oil', 6), line('Hedione', 30)]);
+    // Cat 4: bergamot 0.4, grapefruit 4 → 100 / (12/0.4 + 6/4) = 100/31.5 = 3.1746… → 3.174 (rounded down)
+    assert.deepEqual([limitOf('Bergamot oil expressed', 'cat4'), limitOf('Grapefruit oil expressed', 'cat4')], [0.4, 4]);
     const cat4 = inCategory(cert, '4');
-    assert.equal(cat4.maxDosagePct, 3.03);
+    assert.equal(cat4.maxDosagePct, 3.174);
     assert.deepEqual(cat4.limitedBy.map((item) => [item.kind, item.id]), [['sum_rule', 'furocoumarin_oils']]);
     for (const rinseOff of ['9', '11A', '12']) {
       assert.equal(cell('Bergamot oil expressed', COLUMN[rinseOff]!), 'no restriction');
-      assert.equal(inCategory(cert, rinseOff).maxDosagePct, 100, `cat ${rinseOff}`);
+      // What binds there, if anything, is a substance the oils carry (counted by their own Standards), never the sum rule.
+      assert.ok(inCategory(cert, rinseOff).limitedBy.every((item) => item.kind === 'standard' && item.carriedBy.length > 0), `cat ${rinseOff}`);
     }
     assert.ok(cert.gaps.some((g) => /bergapten/.test(g)));
   });
@@ -125,5 +127,43 @@ describe('IFRA certificate: maximum dosage per category', () => {
 
   it('rounds down, never up, to 4 significant digits', () => {
     assert.deepEqual([floorSignificant(3.0303030303), floorSignificant(100 / 3), floorSignificant((100 * 0.1) / 10), floorSignificant(0.0123456)], [3.03, 33.33, 1, 0.01234]);
+  });
+
+  it('counts what naturals carry: 10 % clove bud oil is bound by its eugenol, and names the oil (hand-computed)', () => {
+    // Clove bud oil (exact Annex rows): eugenol 82 %, methyl eugenol 0.1 %. 10 % of the concentrate → 8.2 % eugenol,
+    // 0.01 % methyl eugenol. Category 4: eugenol 2.5 → 100 × 2.5 / 8.2 = 30.487… → 30.48; methyl eugenol 0.011 → 110: eugenol binds.
+    const cert = certificate([line('Clove bud oil', 10), line('Hedione', 90)]);
+    const cat4 = inCategory(cert, '4');
+    assert.equal(cat4.maxDosagePct, 30.48);
+    assert.deepEqual(cat4.limitedBy.map((item) => [item.id, item.concentratePct, item.limitPct]), [['eugenol', 8.2, 2.5]]);
+    assert.deepEqual(cat4.limitedBy[0]!.carriedBy, [{ line: 0, material: 'Clove bud oil', concentratePct: 8.2, basis: 'eugenol 82 % of Clove bud oil' }]);
+    assert.equal(limitedByText(cat4.limitedBy[0]!), 'Eugenol (carried by Clove bud oil)');
+    // Category 5B: methyl eugenol 0.00021 → 100 × 0.00021 / 0.01 = 2.1; eugenol 0.64 → 7.80: the methyl eugenol the oil carries binds.
+    const cat5B = inCategory(cert, '5B');
+    assert.equal(limitOf('Methyl eugenol', 'cat5b'), 0.00021);
+    assert.deepEqual([cat5B.maxDosagePct, cat5B.limitedBy.map((item) => item.id)], [2.1, ['methyl_eugenol']]);
+    // Each category agrees with the least of the two, computed from the CSV.
+    for (const [id, column] of Object.entries(COLUMN)) {
+      const bound = (substance: string, pct: number) => (cell(substance, column) === 'no restriction' ? 100 : (100 * limitOf(substance, column)) / pct);
+      assert.equal(inCategory(cert, id).maxDosagePct, floorSignificant(Math.min(100, bound('Eugenol', 8.2), bound('Methyl eugenol', 0.01))), id);
+    }
+    // The A4 page names the oil beside the substance.
+    assert.match(certificateHtml(cert), /Eugenol \(carried by Clove bud oil\)/);
+  });
+
+  it('sums a line that is the substance with what a natural carries, and cannot state a maximum a carried substance leaves unknown', () => {
+    // Eugenol 2 % + clove bud oil 5 % (4.1 % eugenol): 6.1 % against 2.5 → 40.98 in category 4.
+    const sum = inCategory(certificate([line('Eugenol', 2), line('Clove bud oil', 5), line('Hedione', 93)]), '4');
+    assert.deepEqual([sum.maxDosagePct, sum.limitedBy[0]!.concentratePct, sum.limitedBy[0]!.carriedBy.map((c) => c.line)], [40.98, 6.1, [1]]);
+    // Lemon oil carries 7-methoxycoumarin, a prohibition + restriction Standard with no sourced limits: no maximum, said why.
+    const lemon = inCategory(certificate([line('Lemon oil', 2), line('Hedione', 98)]), '4');
+    assert.equal(lemon.maxDosagePct, null);
+    assert.match(lemon.reason!, /limits of 7-Methoxycoumarin .* are not sourced \(carried by Lemon oil, line 0\)/);
+  });
+
+  it('names a natural with no Annex row in gaps', () => {
+    const cert = certificate([line('Patchouli oil', 10), line('Hedione', 90)]);
+    assert.ok(cert.gaps.includes("IFRA-restricted constituents of Patchouli oil (no row in IFRA's Annex on natural contributions: constituents not sourced)"), cert.gaps.join('; '));
+    assert.equal(inCategory(cert, '4').maxDosagePct, 100);
   });
 });

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { FaiError } from '../../src/errors/index.ts';
 import { checkFormula, RegulatoryCatalogue, type CheckRequest } from '../../src/regulation/index.ts';
+import { loadCatalogueParts } from '../../src/regulation/catalogue.ts';
 
 const catalogue = RegulatoryCatalogue.load();
 const check = (request: Partial<CheckRequest> & Pick<CheckRequest, 'formula'>) => checkFormula(catalogue, { category: '4', dosagePct: 100, ...request });
@@ -117,9 +118,10 @@ describe('checkFormula: 51st-Amendment limits, computed by hand from the CSV', (
 
   it('applies the phototoxic-oil sum in a leave-on category and not in a rinse-off one', () => {
     const bergamot = limitOf('Bergamot oil expressed', 'cat4');
-    const lemon = limitOf('Lemon oil cold pressed', 'cat4');
-    // Bergamot at 60 % of its limit and lemon at 50 % of its own: each alone passes, the shares add to 110 %.
-    const formula = [line('Bergamot oil', 0.6 * bergamot), line('Lemon oil', 0.5 * lemon)];
+    // Grapefruit rather than lemon oil: lemon carries 7-methoxycoumarin, whose limits are not sourced (the naturals' tests).
+    const grapefruit = limitOf('Grapefruit oil expressed', 'cat4');
+    // Bergamot at 60 % of its limit and grapefruit at 50 % of its own: each alone passes, the shares add to 110 %.
+    const formula = [line('Bergamot oil', 0.6 * bergamot), line('Grapefruit oil', 0.5 * grapefruit)];
     const leaveOn = check({ formula });
     assert.equal(leaveOn.checks.concentration, 'pass');
     const sum = leaveOn.combinations.find((c) => c.id === 'furocoumarin_oils')!;
@@ -127,11 +129,12 @@ describe('checkFormula: 51st-Amendment limits, computed by hand from the CSV', (
     assert.ok(Math.abs(sum.totalPct - 110) < 1e-6);
     assert.equal(leaveOn.checks.combination, 'fail');
     // Shares of 40 % + 35 % = 75 %: within.
-    const within = check({ formula: [line('Bergamot oil', 0.4 * bergamot), line('Lemon oil', 0.35 * lemon)] });
+    const within = check({ formula: [line('Bergamot oil', 0.4 * bergamot), line('Grapefruit oil', 0.35 * grapefruit)] });
     assert.equal(within.combinations.find((c) => c.id === 'furocoumarin_oils')!.verdict, 'pass');
     // Category 9 (rinse-off body products): every member reads "no restriction", the sum restricts nothing.
     assert.equal(limitCell('Bergamot oil expressed', 'cat9'), 'no restriction');
-    const rinseOff = check({ formula: [line('Bergamot oil', 20 * bergamot), line('Lemon oil', 20 * lemon)], category: '9' });
+    // (Five times their leave-on limits: at 20 times, the 2-hexenal grapefruit oil carries would itself exceed its cat 9 limit.)
+    const rinseOff = check({ formula: [line('Bergamot oil', 5 * bergamot), line('Grapefruit oil', 5 * grapefruit)], category: '9' });
     assert.deepEqual([rinseOff.checks.concentration, rinseOff.checks.combination], ['pass', 'pass']);
     assert.ok(!rinseOff.gaps.some((g) => /bergapten/.test(g)), 'the bergapten rule is not a gap where it does not apply');
     assert.ok(leaveOn.gaps.some((g) => /bergapten/.test(g)), 'the bergapten rule, which the data cannot apply, is a gap');
@@ -267,7 +270,8 @@ describe('checkFormula: EU allergens', () => {
     const geraniol = result.allergens.found.find((a) => /geraniol/i.test(a.labelName))!;
     assert.deepEqual([geraniol.totalPct, geraniol.status], [0.0006, 'below_threshold']);
     assert.deepEqual(result.allergens.notAssessed, [], 'its constituents are sourced');
-    assert.ok(result.gaps.some((g) => /IFRA-restricted constituents of natural materials/.test(g)), 'what the check does not count yet is said');
+    assert.ok(!result.gaps.some((g) => /constituents of Bergamot oil/.test(g)), 'its IFRA-restricted constituents are sourced too');
+    assert.equal(result.constituents.find((c) => c.standardId === 'citral')!.totalPct, 0.0072, 'the same citral counts against the Citral Standard');
   });
 
   it('declares an allergen only a natural carries, and says when the threshold falls inside the range', () => {
@@ -318,5 +322,99 @@ describe('checkFormula: EU allergens', () => {
     const result = check({ formula: [line('Patchouli oil', 10)], dosagePct: 15 });
     assert.deepEqual(result.allergens.notAssessed, [{ line: 0, material: 'Patchouli oil' }]);
     assert.ok(result.gaps.includes('allergens contained in Patchouli oil (constituents not sourced)'));
+  });
+});
+
+describe("checkFormula: what naturals carry, counted against IFRA Standards (hand-computed from ifra-natural-contributions.csv)", () => {
+  it('fails a natural whose carried substance is over its limit, warns near it and passes under it (lemongrass citral)', () => {
+    // Lemongrass oil, East Indian (exact rows): geranial 41.42 % + neral 30.54 % = 71.96 % citral. EDP, category 4, dosage 15 %:
+    // 6 % → 0.9 % of the product × 71.96 % = 0.64764 % > 0.6 (Citral, cat 4): fail.
+    assert.equal(limitOf('Citral', 'cat4'), 0.6);
+    const over = check({ formula: [line('Lemongrass oil, East Indian', 6), line('Hedione', 94)], dosagePct: 15 });
+    assert.equal(over.verdict, 'fail');
+    const citral = over.constituents.find((c) => c.standardId === 'citral')!;
+    assert.deepEqual([citral.totalPct, citral.limitPct, citral.verdict], [0.64764, 0.6, 'fail']);
+    assert.deepEqual(citral.sources, [{ line: 0, material: 'Lemongrass oil, East Indian', pct: 0.64764, basis: 'geranial 41.42 % + neral 30.54 % of Lemongrass oil, East Indian' }]);
+    assert.equal(citral.summary, 'Citral 0.64764 % of the product (limit 0.6 %): line 0 Lemongrass oil, East Indian (0.64764 %: geranial 41.42 % + neral 30.54 % of Lemongrass oil, East Indian)');
+    assert.deepEqual(over.materials[0]!.standards, [], 'the line is no Standard itself: what it carries is in constituents');
+    assert.deepEqual([over.materials[0]!.verdict, over.checks.concentration], ['fail', 'fail']);
+    // 5 % → 0.75 × 71.96 % = 0.5397 %: above 80 % of 0.6 (0.48), a warning; 4 % → 0.43176 %: pass.
+    const near = check({ formula: [line('Lemongrass oil, East Indian', 5), line('Hedione', 95)], dosagePct: 15 });
+    assert.deepEqual([near.constituents.find((c) => c.standardId === 'citral')!.totalPct, near.verdict], [0.5397, 'warning']);
+    const under = check({ formula: [line('Lemongrass oil, East Indian', 4), line('Hedione', 96)], dosagePct: 15 });
+    assert.deepEqual([under.constituents.find((c) => c.standardId === 'citral')!.totalPct, under.verdict], [0.43176, 'pass']);
+    // Its other rows count too: eugenol 0.08 % of the oil → 0.0005 % at 4 % (× 0.6 % of the product).
+    assert.equal(under.constituents.find((c) => c.standardId === 'eugenol')!.totalPct, 0.00048);
+  });
+
+  it('sums a line that is the substance and a natural that carries it against one limit', () => {
+    // Citral 1.5 % → 0.225 % of the product; lemongrass 4 % → 0.43176 %; together 0.65676 % > 0.6: the sum fails, each alone would pass.
+    const result = check({ formula: [line('Citral', 1.5), line('Lemongrass oil, East Indian', 4), line('Hedione', 94.5)], dosagePct: 15 });
+    const sum = result.combinations.find((c) => c.id === 'citral')!;
+    assert.deepEqual([sum.lines, sum.totalPct, sum.limitPct, sum.verdict, sum.excessPct], [[0, 1], 0.65676, 0.6, 'fail', 0.05676]);
+    assert.match(sum.note, /and of what naturals carry/);
+    const citral = result.constituents.find((c) => c.standardId === 'citral')!;
+    assert.deepEqual(citral.sources.map((s) => [s.line, s.pct, s.basis === null]), [[0, 0.225, true], [1, 0.43176, false]]);
+    assert.deepEqual([result.materials[0]!.verdict, result.materials[1]!.verdict, result.checks.combination], ['fail', 'fail', 'fail']);
+  });
+
+  it('takes the highest grade of a variant-only natural, never the sum of its grades', () => {
+    // Lemon oil: only grades of it in the Annex (expressed, essence, distilled). Citral: "Citral" 3.5 % (expressed) and 2.03 %
+    // (essence) are wholes, geranial 1.36 % + neral 0.81 % = 2.17 % (distilled) are parts: the highest reading, 3.5 %.
+    // 2 % of the concentrate at 15 % → 0.3 % of the product × 3.5 % = 0.0105 %.
+    const result = check({ formula: [line('Lemon oil', 2), line('Hedione', 98)], dosagePct: 15 });
+    const citral = result.constituents.find((c) => c.standardId === 'citral')!;
+    assert.equal(citral.totalPct, 0.0105);
+    assert.equal(citral.sources[0]!.basis, 'citral 3.5 % (highest grade: Lemon oil, expressed) of Lemon oil');
+    // Geraniol 0.1 / 0.09 / 0.07 % across the grades → 0.1 %: 0.0003 %.
+    assert.equal(result.constituents.find((c) => c.standardId === 'geraniol')!.totalPct, 0.0003);
+    // It also carries 7-methoxycoumarin (0.05 %, expressed), a prohibition + restriction Standard whose limits are not
+    // sourced: unknown, never allowed — named, with the gap.
+    const methoxy = result.constituents.find((c) => c.standardId === '7_methoxycoumarin')!;
+    assert.deepEqual([methoxy.verdict, methoxy.limitPct, methoxy.totalPct], ['unknown', null, 0.00015]);
+    assert.deepEqual([result.materials[0]!.verdict, result.verdict], ['unknown', 'unknown']);
+    assert.ok(result.gaps.includes('limits of 7-Methoxycoumarin (a prohibition + restriction Standard)'), result.gaps.join('; '));
+  });
+
+  it('reads a related natural only where the natural has no row of its own, and says so', () => {
+    // Labdanum absolute: its only Annex rows are Cistus (related). Eugenol 0.06 % → 10 % at 15 %: 1.5 % × 0.06 % = 0.0009 %.
+    const result = check({ formula: [line('Labdanum absolute', 10), line('Hedione', 90)], dosagePct: 15 });
+    const eugenol = result.constituents.find((c) => c.standardId === 'eugenol')!;
+    assert.equal(eugenol.totalPct, 0.0009);
+    assert.match(eugenol.sources[0]!.basis!, /^eugenol 0\.06 % \(related natural: .+, for lack of a row for this one\) of Labdanum absolute$/);
+    // The rule is per Standard: mandarin oil has its own row for methyl N-methylanthranilate (0.4 %), and for citral only
+    // tangerine's (related, 0.1 %) — each Standard takes the best row it has.
+    const mandarin = check({ formula: [line('Mandarin oil', 10), line('Hedione', 90)], dosagePct: 15 });
+    const basis = (id: string) => mandarin.constituents.find((c) => c.standardId === id)!.sources[0]!.basis!;
+    assert.equal(basis('methyl_n_methylanthranilate'), 'methyl N-methylanthranilate 0.4 % of Mandarin oil');
+    assert.match(basis('citral'), /^citral 0\.1 % \(related natural: Tangerine oil, for lack of a row for this one\) of Mandarin oil$/);
+  });
+
+  it('keeps a natural with no Annex row in gaps, never as carrying nothing without saying so', () => {
+    const result = check({ formula: [line('Patchouli oil', 10), line('Hedione', 90)], dosagePct: 15 });
+    assert.deepEqual(result.constituents, []);
+    assert.ok(result.gaps.includes("IFRA-restricted constituents of Patchouli oil (no row in IFRA's Annex on natural contributions: constituents not sourced)"), result.gaps.join('; '));
+    assert.ok(result.materials[0]!.notes.some((n) => /Annex on natural contributions has no row for it/.test(n)));
+  });
+
+  it('maps a row by the Standard IFRA names when its CAS is in no Standard, and says which rows count towards none', () => {
+    // Ylang ylang: trans,trans-farnesol (106-28-5, in no Standard's CAS list) counts as Farnesol (IFRA_STD_036): 2.35 % (highest
+    // grade) against the whole "Farnesol" rows' 1.5 %: the larger. 10 % at 10 % → 1 % × 2.35 % = 0.0235 %.
+    const ylang = check({ formula: [line('Ylang ylang oil', 10), line('Hedione', 90)], dosagePct: 10 });
+    assert.equal(ylang.constituents.find((c) => c.standardId === 'farnesol')!.totalPct, 0.0235);
+    // Styrax resinoid: benzyl trans-cinnamate, which IFRA maps to no Standard: said on the line, not counted.
+    const styrax = check({ formula: [line('Styrax resinoid', 10), line('Hedione', 90)], dosagePct: 10 });
+    assert.ok(styrax.materials[0]!.notes.some((n) => /benzyl trans-cinnamate 0\.93 %.*no IFRA Standard covers it/.test(n)), styrax.materials[0]!.notes.join('; '));
+  });
+
+  it('counts contributions in a sum rule over several Standards', () => {
+    // A catalogue whose only addition is a test sum rule "Citral + Geraniol ≤ the Citral limit", to run the path the shipped
+    // rules (no Annex row feeds them) cannot: Geraniol 0.5 % → 0.075 %; lemongrass 4 % → citral 0.43176 % + geraniol 0.6 % ×
+    // 5.25 % = 0.0315 %; total 0.075 + 0.43176 + 0.0315 = 0.53826 % against 0.6: above 80 %, a warning.
+    const parts = loadCatalogueParts();
+    const test = new RegulatoryCatalogue({ ...parts, groups: [...parts.groups, { id: 'test_sum', name: 'Citral + Geraniol (test)', rule: 'total', standardIds: ['citral', 'geraniol'], limitFrom: 'citral', note: 'test', sourceIds: [] }] });
+    const result = checkFormula(test, { category: '4', dosagePct: 15, formula: [line('Geraniol', 0.5), line('Lemongrass oil, East Indian', 4), line('Hedione', 95.5)] });
+    const sum = result.combinations.find((c) => c.id === 'test_sum')!;
+    assert.deepEqual([sum.lines, sum.totalPct, sum.verdict], [[0, 1], 0.53826, 'warning']);
   });
 });

@@ -13,14 +13,15 @@ describe('POST /v1/compliance/certificate', () => {
     app().server.inject({ method: 'POST', url, headers: { 'content-type': 'application/json' }, payload: typeof payload === 'string' ? payload : JSON.stringify(payload) });
 
   it('answers the maximum dosage in each of the 18 categories, from the check\'s formula input', async () => {
-    const response = await certificate({ name: 'Citrus', category: '4', dosagePct: 15, formula: [{ material: 'Bergamot oil', concentrationPct: 12 }, { material: 'Lemon oil', concentrationPct: 6 }] });
+    const response = await certificate({ name: 'Citrus', category: '4', dosagePct: 15, formula: [{ material: 'Bergamot oil', concentrationPct: 12 }, { material: 'Grapefruit oil', concentrationPct: 6 }] });
     assert.equal(response.statusCode, 200);
     const body = response.json();
     assert.equal(body.amendment, 51);
     assert.equal(body.name, 'Citrus');
     assert.equal(body.categories.length, 18);
     const cat4 = body.categories.find((c: { category: string }) => c.category === '4');
-    assert.deepEqual([cat4.maxDosagePct, cat4.limitedBy[0].id], [3.03, 'furocoumarin_oils']);
+    // Bergamot 0.4, grapefruit 4: 100 / (12/0.4 + 6/4) = 3.174 (rounded down).
+    assert.deepEqual([cat4.maxDosagePct, cat4.limitedBy[0].id], [3.174, 'furocoumarin_oils']);
   });
 
   it('answers the printable page with ?format=html', async () => {

@@ -88,8 +88,15 @@ export function renderResult(source: string, result: ComplianceResult): string {
         const limit = limits.map((s) => (s.limit === 'limit' ? pct(s.limitPct) : s.limit === 'no_restriction' ? 'none' : s.limit === 'prohibited' ? 'prohibited' : 'not sourced')).join(', ');
         const sums = result.combinations.filter((c) => c.verdict !== 'pass' && c.lines.includes(m.line)).map((c) => `${c.name}: ${c.verdict}`);
         // Specification texts are long: the table says there is one, the section below gives it.
-        const notes = m.notes.map((note) => (note.startsWith('specification (') ? 'specification (below)' : note));
-        const why = [...m.standards.filter((s) => s.verdict !== 'pass').map((s) => `${s.standard}${s.combination ? ' (sum)' : ''}: ${s.verdict}`), ...sums, ...notes].join('; ');
+        // A natural's notes say what of it is counted; the sections below give it.
+        const natural = m.notes.some((note) => note.startsWith('natural material:'));
+        const notes = [
+          ...m.notes.filter((note) => !note.startsWith('natural material:')).map((note) => (note.startsWith('specification (') ? 'specification (below)' : note)),
+          ...(natural ? ['natural material (what it carries: below)'] : []),
+        ];
+        // What a natural carries is listed with its totals below the table; the row names what of it is not a pass.
+        const carried = result.constituents.filter((c) => c.verdict !== 'pass' && c.sources.some((s) => s.line === m.line && s.basis !== null)).map((c) => `${c.standard} (carried): ${c.verdict}`);
+        const why = [...m.standards.filter((s) => s.verdict !== 'pass').map((s) => `${s.standard}${s.combination ? ' (sum)' : ''}: ${s.verdict}`), ...carried, ...sums, ...notes].join('; ');
         return [String(m.line), m.name ?? m.input, m.cas ?? '', pct(m.concentrationPct), pct(m.finishedPct), limit || '—', VERDICT_TEXT[m.verdict], why];
       }),
     ]),
@@ -102,6 +109,13 @@ export function renderResult(source: string, result: ComplianceResult): string {
         ...result.combinations.map((c) => [c.name, c.lines.join(', '), pct(c.totalPct), pct(c.limitPct), VERDICT_TEXT[c.verdict]]),
       ]),
     );
+  }
+  if (result.constituents.length > 0) {
+    out.push('', 'IFRA-restricted substances carried by naturals (IFRA Annex on natural contributions):');
+    for (const c of result.constituents) {
+      out.push(`  ${c.standard}: ${pct(c.totalPct)} of the product (limit ${c.limitPct === null ? 'not sourced' : pct(c.limitPct)}) ${VERDICT_TEXT[c.verdict]}`);
+      for (const s of c.sources) out.push(`    line ${s.line} ${s.material}: ${pct(s.pct)}${s.basis === null ? '' : ` (${s.basis})`}`);
+    }
   }
   if (result.prohibited.length > 0) {
     out.push('', 'Prohibited:');

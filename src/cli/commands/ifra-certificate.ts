@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { ErrorCodes, FaiError } from '../../errors/index.ts';
-import { amendmentName, certificateHtml, ComplianceChecker, loadSourceTitles, parseCertificateRequest, type IfraCertificate } from '../../regulation/index.ts';
+import { amendmentName, certificateHtml, ComplianceChecker, limitedByText, loadSourceTitles, parseCertificateRequest, type IfraCertificate } from '../../regulation/index.ts';
 import { writeFileAtomic } from '../../system/index.ts';
 import { ExitCodes } from '../exit-codes.ts';
 import { table } from '../table.ts';
@@ -24,7 +24,7 @@ export function renderCertificate(certificate: IfraCertificate): string {
       ...certificate.categories.map((c) =>
         c.maxDosagePct === null
           ? [c.category, 'unknown', `${c.reason ?? ''}${c.upperBoundPct === null ? '' : ` (at most ${dosage(c.upperBoundPct)})`}`]
-          : [c.category, dosage(c.maxDosagePct), c.limitedBy.length === 0 ? 'nothing in the formula' : c.limitedBy.map((item) => item.name).join(', ')],
+          : [c.category, dosage(c.maxDosagePct), c.limitedBy.length === 0 ? 'nothing in the formula' : c.limitedBy.map(limitedByText).join(', ')],
       ),
     ]),
   ];

@@ -38,6 +38,18 @@ export const ComplianceResultSchema = z.looseObject({
   materials: z.array(z.looseObject({ line: Line, input: z.string(), known: z.boolean() })),
   prohibited: z.array(z.object({ line: Line, material: z.string(), reason: z.string(), sourceIds: Ids })),
   combinations: z.array(z.looseObject({})),
+  /** IFRA-restricted substances natural lines carry: the total from every line, against the Standard's limit. */
+  constituents: z.array(
+    z.object({
+      standardId: z.string(),
+      standard: z.string(),
+      totalPct: z.number(),
+      limitPct: z.number().nullable(),
+      verdict: VerdictSchema,
+      sources: z.array(z.object({ line: Line, material: z.string(), pct: z.number(), basis: z.string().nullable() })),
+      summary: z.string(),
+    }),
+  ),
   specifications: z.array(z.looseObject({ line: Line })),
   allergens: z.object({
     declare: z.array(AllergenSchema),
