@@ -12,7 +12,7 @@ const chromium = useChromium('fai-sheet-page-');
 describe('the formula sheet page in headless Chromium', () => {
   it('draws the pyramid with its three tiers and lists every line of the formula the command printed', async () => {
     const file = join(chromium.dir(), 'sheet.html');
-    const result = await runFai(['formulate', '장미와 일랑일랑, 로맨틱한 여성 향수', '--html', file, '--json'], { HUB_DIR: join(chromium.dir(), 'hub') });
+    const result = await runFai(['formulate', '장미와 라벤더, 로맨틱한 여성 향수', '--html', file, '--json'], { HUB_DIR: join(chromium.dir(), 'hub') });
     assert.equal(result.code, 0, result.stderr);
     const served = JSON.parse(result.stdout);
     const page = await chromium.browser().newPage({ viewport: { width: 1000, height: 1400 } });
@@ -27,7 +27,7 @@ describe('the formula sheet page in headless Chromium', () => {
     const rows: string[][] = await page.evaluate(`[...document.querySelectorAll('#formula tbody tr')].map((tr) => [...tr.cells].map((td) => td.textContent))`);
     assert.deepEqual(rows.map((r) => r[0]), served.formula.map((l: { material: string }) => l.material));
     assert.deepEqual(rows.map((r) => Number(r[1])), served.formula.map((l: { concentrationPct: number }) => l.concentrationPct));
-    assert.ok(served.formula.some((l: { material: string }) => /ylang/i.test(l.material)), 'the named ylang ylang is in the formula');
+    assert.ok(served.formula.some((l: { material: string }) => /lavender/i.test(l.material)), 'the named lavender is in the formula');
     const screenshot = await page.screenshot({ fullPage: true });
     assert.ok(screenshot.length > 20_000, `screenshot of ${screenshot.length} bytes`);
     assert.deepEqual(problems, []);

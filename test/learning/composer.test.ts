@@ -107,6 +107,15 @@ describe('the composer: formulas a perfumer would accept, on briefs no training 
     const oud = compose(localBrief('deep oud and leather for evenings, masculine'), new Map());
     assert.deepEqual(oud.unavailableNotes, []);
     assert.ok(oud.lines.some((l) => env.composer.carries(l.index, 'leather')));
+    // Ylang ylang oil, the only carrier of "ylang ylang", carries benzyl cyanide (IFRA's Annex), whose Standard's limits are not
+    // sourced: not allowed, so the note is reported unavailable rather than served unknown.
+    const ylangBrief = localBrief('rose and ylang ylang, a romantic feminine perfume');
+    assert.ok(ylangBrief.notesPreference.heart.includes('ylang ylang') || ylangBrief.notesPreference.top.includes('ylang ylang') || ylangBrief.notesPreference.base.includes('ylang ylang'), JSON.stringify(ylangBrief.notesPreference));
+    const ylangIndex = env.palette.findIndex((m) => m.name === 'Ylang ylang oil');
+    assert.equal(allowed(ylangBrief, ylangIndex), false);
+    const ylang = compose(ylangBrief, new Map([[ylangIndex, 4]]));
+    assert.ok(!ylang.lines.some((l) => l.index === ylangIndex) && ylang.dropped.includes(ylangIndex));
+    assert.ok(ylang.unavailableNotes.includes('ylang ylang'), JSON.stringify(ylang.unavailableNotes));
     // A note neither a material nor an accord carries stays listed as unavailable.
     const brief = { ...localBrief('woody'), notesPreference: { families: ['woody' as const], top: [], heart: ['durian'], base: [] } };
     assert.deepEqual(compose(brief, new Map()).unavailableNotes, ['durian']);
