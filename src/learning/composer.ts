@@ -1,6 +1,6 @@
 import { PRODUCT_CATEGORIES, type CreativeBrief, type ProductCategory } from '../llm/index.ts';
 import { productDosages, type PaletteMaterial, type Position } from '../perfumery/index.ts';
-import { checkFormula, naturalContents, prohibitionOf, type CheckRequest, type ComplianceResult, type IfraStandard, type RegulatoryCatalogue } from '../regulation/index.ts';
+import { checkFormula, euMaximumIn, naturalContents, prohibitionOf, type CheckRequest, type ComplianceResult, type IfraStandard, type RegulatoryCatalogue } from '../regulation/index.ts';
 import { CharacterModel, type CharacterContext, type MaterialInfo } from './character.ts';
 
 /**
@@ -171,7 +171,8 @@ export class Composer {
    * Per category: a material is allowed unless the EU prohibits it (Annex II), an IFRA Standard
    * prohibits it (in every category, or in this one), or a limit it needs here is not sourced
    * (unknown is never allowed) — its own Standards', and for a natural those of the substances it
-   * carries (IFRA's Annex, as the check counts them). Its limit is the tightest, % of the product.
+   * carries (IFRA's Annex, as the check counts them). Its limit is the tightest, % of the product,
+   * EU Annex III maximums included (on the material, and on the allergens a natural carries).
    */
   private categoryRules(category: string): CategoryRules {
     let rules = this.rules.get(category);
@@ -195,6 +196,15 @@ export class Composer {
         const limit = standard.limits[category];
         if (limit === undefined || limit.kind === 'not_sourced' || limit.kind === 'prohibited') ok = false;
         else if (limit.kind === 'limit') limitPct[i] = Math.min(limitPct[i]!, (limit.pct * 100) / sharePct);
+      }
+      // EU Annex III maximums in the category, on what the material is and what a natural carries (the check judges both).
+      const allergens = (resolved?.allergens ?? []).map((allergen) => ({ allergen, sharePct: 100 }));
+      if (resolved?.natural === true) {
+        for (const share of naturalContents(this.regulatory, resolved.name).allergens ?? []) allergens.push({ allergen: this.regulatory.allergens[share.allergenOrdinal]!, sharePct: share.pct });
+      }
+      for (const { allergen, sharePct } of allergens) {
+        const maximum = euMaximumIn(allergen, category);
+        if (maximum !== null) limitPct[i] = Math.min(limitPct[i]!, (maximum.pct * 100) / sharePct);
       }
       allowed[i] = ok ? 1 : 0;
     });
@@ -267,16 +277,24 @@ export class Composer {
     let pct = this.fill(context, weights, caps, added);
     let request = this.requestOf(context, pct);
     let check = checkFormula(this.regulatory, request);
-    // Sum rules the single-line caps cannot see: lower every line a failing sum covers, and fill again.
+    // Sums the single-line caps cannot see — IFRA sum rules, and an EU Annex III maximum over several lines (the rose
+    // ketones of two materials, an allergen two naturals carry): lower every line a failing sum covers, and fill again.
     for (let round = 0; round < 8 && (check.verdict === 'fail' || check.verdict === 'unknown'); round++) {
       const lines = [...pct.keys()];
+      const failingSums: Array<{ lines: readonly number[]; factor: number }> = [];
       for (const combination of check.combinations) {
         if (combination.verdict !== 'fail' || combination.limitPct === null) continue;
-        const factor = ((combination.rule === 'share' ? 100 / combination.totalPct : combination.limitPct / combination.totalPct) * IFRA_MARGIN) ** (round + 1);
-        for (const line of combination.lines) caps.set(lines[line]!, pct.get(lines[line]!)! * factor);
+        failingSums.push({ lines: combination.lines, factor: combination.rule === 'share' ? 100 / combination.totalPct : combination.limitPct / combination.totalPct });
+      }
+      for (const allergen of check.allergens.found) {
+        if (allergen.euMaximum?.verdict === 'fail') failingSums.push({ lines: allergen.lines, factor: allergen.euMaximum.limitPct / allergen.totalPct });
+      }
+      for (const sum of failingSums) {
+        const factor = (sum.factor * IFRA_MARGIN) ** (round + 1);
+        for (const line of sum.lines) caps.set(lines[line]!, Math.min(caps.get(lines[line]!) ?? Infinity, pct.get(lines[line]!)! * factor));
       }
       for (const material of check.materials) {
-        if (material.verdict === 'unknown' || (material.verdict === 'fail' && !check.combinations.some((c) => c.verdict === 'fail' && c.lines.includes(material.line)))) {
+        if (material.verdict === 'unknown' || (material.verdict === 'fail' && !failingSums.some((sum) => sum.lines.includes(material.line)))) {
           weights.delete(lines[material.line]!);
           caps.delete(lines[material.line]!);
         }

@@ -230,7 +230,7 @@ export const catalogue = {
       // The regulation capability passes the id of a known material (a Standard or an allergen), `other` for anything else.
       ingredient: { maxDistinct: 1000 },
       // unknown_material is counted only in strict mode, where an unknown material fails the check.
-      violation_type: { values: ['prohibited', 'over_limit', 'combination', 'unknown_material'] },
+      violation_type: { values: ['prohibited', 'over_limit', 'combination', 'unknown_material', 'eu_maximum'] },
       // served: a formula the service proposed (POST /v1/formulas) — what IFRAViolation alerts on; check: a customer's own formula (POST /v1/compliance/check, fai check-formula).
       source: { values: ['served', 'check'] },
     },

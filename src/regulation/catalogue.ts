@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
-import { parseOrThrow } from '../errors/index.ts';
+import { ErrorCodes, FaiError, parseOrThrow } from '../errors/index.ts';
 import { loadPalette, type PaletteMaterial } from '../perfumery/index.ts';
 import { casNumbersIn, isValidCas } from './cas.ts';
 import { loadCategories, type ProductCategory } from './categories.ts';
@@ -63,8 +63,24 @@ export interface EuAllergen {
   readonly regulation: string;
   readonly leaveOnThresholdPct: number | null;
   readonly rinseOffThresholdPct: number | null;
+  /**
+   * Annex III maximum concentrations in the finished product: one per product type the source
+   * names (`max_pct_by_product`), or for every cosmetic product (`max_pct_finished_product`), each
+   * with the IFRA categories that product type falls in (eu-product-types.csv, ours). Empty where
+   * the source states none.
+   */
+  readonly maximums: readonly EuMaximum[];
+  /** Conditions on those maximums in the source's words (`max_conditions`), each once. */
+  readonly maxConditions: readonly string[];
   readonly notes: readonly string[];
   readonly sourceIds: readonly string[];
+}
+
+/** An EU Annex III maximum: at most `pct` % of the finished product in `products`, which fall in IFRA `categories`. */
+export interface EuMaximum {
+  readonly products: string;
+  readonly pct: number;
+  readonly categories: readonly string[];
 }
 
 /**
@@ -154,7 +170,29 @@ const AllergenRow = z.object({
   rinse_off_threshold_pct: z.string().regex(/^(\d+(\.\d+)?)?$/),
   eu_status_note: z.string(),
   source_id: z.string().min(1),
+  max_pct_finished_product: z.string().regex(/^(\d+(\.\d+)?)?$/, 'must be a percentage or empty'),
+  max_pct_by_product: z.string().regex(/^([^=;]+=\d+(\.\d+)?(;[^=;]+=\d+(\.\d+)?)*)?$/, 'must be "product words=percentage" separated by ;'),
+  max_conditions: z.string(),
 });
+
+const ProductTypeRow = z.object({
+  eu_products: z.string().min(1),
+  ifra_categories: z.string().regex(/^[0-9A-Z]+( [0-9A-Z]+)*$/, 'must be IFRA categories separated by spaces'),
+  note: z.string(),
+});
+
+/** The IFRA categories that are cosmetic products (1–9): an Annex III maximum "in the finished product" applies to them, not to 10A–12. */
+export const COSMETIC_CATEGORIES: readonly string[] = ['1', '2', '3', '4', '5A', '5B', '5C', '5D', '6', '7A', '7B', '8', '9'];
+
+/** EU product words (as eu-allergens.csv writes them) → the IFRA categories they fall in (eu-product-types.csv, our mapping). */
+export function loadProductTypes(path: URL | string = DATA('eu-product-types.csv')): Map<string, readonly string[]> {
+  const types = new Map<string, readonly string[]>();
+  readCsv(path).forEach((record, i) => {
+    const row = parseOrThrow(ProductTypeRow, record, `eu-product-types.csv row ${i + 2}`, ErrorCodes.CONFIG);
+    types.set(row.eu_products, row.ifra_categories.split(' '));
+  });
+  return types;
+}
 
 const GroupRow = z
   .object({
@@ -263,6 +301,8 @@ const DATA = (file: string) => new URL(`./data/${file}`, import.meta.url);
 export interface CatalogueSources {
   standards?: URL | string;
   allergens?: URL | string;
+  /** eu-product-types.csv: the IFRA categories of the EU product types of Annex III maximums. */
+  productTypes?: URL | string;
   groups?: URL | string;
   groupMembers?: URL | string;
   unappliedRules?: URL | string;
@@ -306,7 +346,8 @@ export function loadStandards(path: URL | string = DATA('ifra-standards.csv')): 
   });
 }
 
-export function loadAllergens(path: URL | string = DATA('eu-allergens.csv')): EuAllergen[] {
+export function loadAllergens(path: URL | string = DATA('eu-allergens.csv'), productTypesPath: URL | string = DATA('eu-product-types.csv')): EuAllergen[] {
+  const productTypes = loadProductTypes(productTypesPath);
   // One row per (entry, CAS): rows of one Annex entry are one allergen, labelled under one name.
   const groups = new Map<string, Array<z.infer<typeof AllergenRow>>>();
   readCsv(path).forEach((record, i) => {
@@ -333,10 +374,55 @@ export function loadAllergens(path: URL | string = DATA('eu-allergens.csv')): Eu
       regulation: first.regulation,
       leaveOnThresholdPct: threshold(first.leave_on_threshold_pct),
       rinseOffThresholdPct: threshold(first.rinse_off_threshold_pct),
+      maximums: maximumsOf(rows, productTypes, key),
+      maxConditions: [...new Set(rows.map((r) => r.max_conditions).filter((c) => c !== ''))],
       notes: [...new Set(rows.map((r) => r.eu_status_note).filter((n) => n !== ''))],
       sourceIds: [...new Set(rows.flatMap((r) => r.source_id.split(';')))],
     };
   });
+}
+
+/**
+ * The maximums an entry's rows state, each product type once (the lowest where rows disagree). A
+ * product type eu-product-types.csv does not map stops the loader: an unmapped maximum would be a
+ * limit silently not applied.
+ */
+function maximumsOf(rows: ReadonlyArray<z.infer<typeof AllergenRow>>, productTypes: ReadonlyMap<string, readonly string[]>, key: string): EuMaximum[] {
+  const byProducts = new Map<string, EuMaximum>();
+  const offer = (products: string, pct: number, categories: readonly string[]) => {
+    const known = byProducts.get(products);
+    if (known === undefined || pct < known.pct) byProducts.set(products, { products, pct, categories });
+  };
+  for (const row of rows) {
+    if (row.max_pct_finished_product !== '') offer('all cosmetic products', Number(row.max_pct_finished_product), COSMETIC_CATEGORIES);
+    if (row.max_pct_by_product === '') continue;
+    for (const part of row.max_pct_by_product.split(';')) {
+      const at = part.lastIndexOf('=');
+      const products = part.slice(0, at);
+      const categories = productTypes.get(products);
+      if (categories === undefined) throw new FaiError(ErrorCodes.CONFIG, `eu-allergens.csv (${key}): product type "${products}" is not in eu-product-types.csv`, { field: 'eu-allergens.csv.max_pct_by_product' });
+      offer(products, Number(part.slice(at + 1)), categories);
+    }
+  }
+  return [...byProducts.values()];
+}
+
+/**
+ * The conditions on an allergen's Annex III maximums the check cannot judge from a formula, as gaps:
+ * MHC with methyl octine carbonate, children under 6. A condition that the entry's substances are
+ * summed is what the check does (one entry, one total), so it is no gap.
+ */
+export function euConditionGaps(allergen: EuAllergen): string[] {
+  return allergen.maxConditions
+    .filter((condition) => !/^The sum of those substances/i.test(condition))
+    .map((condition) => `EU Annex III entry ${allergen.entry} (${allergen.labelName}) condition, not judged from the formula: ${condition}`);
+}
+
+/** The Annex III maximum that applies to `allergen` in IFRA category `category`: the lowest of the product types the category may hold; null where none does. */
+export function euMaximumIn(allergen: EuAllergen, category: string): EuMaximum | null {
+  let lowest: EuMaximum | null = null;
+  for (const maximum of allergen.maximums) if (maximum.categories.includes(category) && (lowest === null || maximum.pct < lowest.pct)) lowest = maximum;
+  return lowest;
 }
 
 function checkStandardIds(known: ReadonlySet<string>, ids: readonly string[], where: string): void {
@@ -396,7 +482,7 @@ export function loadCatalogueParts(sources: CatalogueSources = {}): CataloguePar
   const standards = loadGroupMembers(loadStandards(sources.standards), sources.groupMembers);
   return {
     standards,
-    allergens: loadAllergens(sources.allergens),
+    allergens: loadAllergens(sources.allergens, sources.productTypes),
     groups: loadGroups(standards, sources.groups),
     unappliedRules: loadUnappliedRules(standards, sources.unappliedRules),
     categories: loadCategories(sources.categories),

@@ -1,4 +1,4 @@
-import { prohibitionOf, type CategoryLimit, type IfraStandard, type RegulatoryCatalogue } from './catalogue.ts';
+import { euConditionGaps, euMaximumIn, prohibitionOf, type CategoryLimit, type EuAllergen, type IfraStandard, type RegulatoryCatalogue } from './catalogue.ts';
 import type { FormulaLine } from './check.ts';
 import { resolveFormula } from './formula-lines.ts';
 import { naturalContents } from './naturals.ts';
@@ -26,7 +26,8 @@ import { naturalContents } from './naturals.ts';
  * limits allow.
  */
 
-export type LimitingKind = 'standard' | 'sum_rule' | 'prohibition';
+/** `eu_maximum`: an EU Annex III maximum concentration (Regulation 1223/2009), outside IFRA but binding on the product. */
+export type LimitingKind = 'standard' | 'sum_rule' | 'prohibition' | 'eu_maximum';
 
 export interface LimitingItem {
   readonly kind: LimitingKind;
@@ -90,7 +91,8 @@ export function limitedByText(item: LimitingItem): string {
   if (item.carriedBy.length === 0) return item.name;
   const naturals = [...new Set(item.carriedBy.map((c) => c.material))].join(', ');
   const carried = item.carriedBy.reduce((sum, c) => sum + c.concentratePct, 0);
-  return item.kind === 'standard' && item.concentratePct <= carried * (1 + 1e-9) ? `${item.name} (carried by ${naturals})` : `${item.name} (with what ${naturals} carries)`;
+  // A sum rule's concentratePct is its members' together (or, for a share rule, a sum of shares): never "carried by" alone.
+  return item.kind !== 'sum_rule' && item.concentratePct <= carried * (1 + 1e-9) ? `${item.name} (carried by ${naturals})` : `${item.name} (with what ${naturals} carries)`;
 }
 
 /** "51st Amendment". */
@@ -189,6 +191,15 @@ export function ifraCertificate(catalogue: RegulatoryCatalogue, request: Certifi
   // Per Standard: the concentrate % against it — the lines that are it and what naturals carry of it.
   const byStandard = new Map<IfraStandard, number>();
   const carriedBy = new Map<IfraStandard, Carried[]>();
+  // Per EU allergen with an Annex III maximum: its concentrate % (the lines that are it and what naturals carry of it).
+  const allergenTotals = new Map<EuAllergen, { concentratePct: number; carried: Carried[] }>();
+  const addAllergen = (allergen: EuAllergen, pct: number, carried: Carried | null) => {
+    if (allergen.maximums.length === 0) return;
+    const total = allergenTotals.get(allergen) ?? { concentratePct: 0, carried: [] };
+    total.concentratePct += pct;
+    if (carried !== null) total.carried.push(carried);
+    allergenTotals.set(allergen, total);
+  };
   const gaps = new Set<string>();
   const specifications: Array<{ line: number; standard: string; note: string }> = [];
   const euProhibited: Array<{ line: number; material: string; entry: string | null }> = [];
@@ -206,8 +217,15 @@ export function ifraCertificate(catalogue: RegulatoryCatalogue, request: Certifi
       byStandard.set(standard, (byStandard.get(standard) ?? 0) + concentrationPct);
       if (standard.specification !== null) specifications.push({ line, standard: standard.name, note: standard.specification });
     }
-    for (const allergen of material.allergens) if (allergen.annex === 'annex_ii') euProhibited.push({ line, material: material.name, entry: allergen.entry });
+    for (const allergen of material.allergens) {
+      if (allergen.annex === 'annex_ii') euProhibited.push({ line, material: material.name, entry: allergen.entry });
+      else addAllergen(allergen, concentrationPct, null);
+    }
     if (material.natural) {
+      for (const share of naturalContents(catalogue, material.name).allergens ?? []) {
+        const pct = (concentrationPct * share.pct) / 100;
+        addAllergen(catalogue.allergens[share.allergenOrdinal]!, pct, { line, material: material.name, concentratePct: clean(pct), basis: share.basis });
+      }
       const contents = naturalContents(catalogue, material.name).standards;
       if (contents === undefined) gaps.add(`IFRA-restricted constituents of ${material.name} (no row in IFRA's Annex on natural contributions: constituents not sourced)`);
       else {
@@ -227,6 +245,10 @@ export function ifraCertificate(catalogue: RegulatoryCatalogue, request: Certifi
   });
 
   const columns = limitColumns(catalogue);
+  for (const allergen of allergenTotals.keys()) {
+    for (const id of allergen.sourceIds) sourceIds.add(id);
+    for (const gap of euConditionGaps(allergen)) gaps.add(gap);
+  }
   const restricting: Array<{ standard: IfraStandard; concentratePct: number; limits: readonly CategoryLimit[] }> = [];
   for (const [standard, concentratePct] of byStandard) {
     for (const id of standard.sourceIds) sourceIds.add(id);
@@ -286,6 +308,14 @@ export function ifraCertificate(catalogue: RegulatoryCatalogue, request: Certifi
         else if (limit.kind === 'limit') shares += concentratePct / limit.pct;
       }
       if (shares > 0) least.offer({ kind: 'sum_rule', id: group.id, name: group.name, limitPct: 100, concentratePct: Number((shares * 100).toPrecision(12)), maxDosagePct: 100 / shares, carriedBy: carried, sourceIds: group.sourceIds });
+    }
+    // EU Annex III maximums, where one applies in this category: 100 × maximum / concentrate %.
+    for (const [allergen, { concentratePct, carried }] of allergenTotals) {
+      const maximum = euMaximumIn(allergen, category.id);
+      if (maximum === null || concentratePct <= 0) continue;
+      const maxDosagePct = (100 * maximum.pct) / concentratePct;
+      if (maxDosagePct >= least.value * (1 + 1e-9)) continue;
+      least.offer({ kind: 'eu_maximum', id: allergen.id, name: `${allergen.labelName} (EU Annex III entry ${allergen.entry}: at most ${maximum.pct} % in ${maximum.products})`, limitPct: maximum.pct, concentratePct, maxDosagePct, carriedBy: carried.length === 0 ? NONE_CARRIED : carried, sourceIds: allergen.sourceIds });
     }
     const limitedBy = least.items();
     const maxDosagePct = floorSignificant(least.value);

@@ -89,6 +89,12 @@ export interface AllergenResult {
    * product, and how it was read from natural-allergens.csv. Empty when no natural carries it.
    */
   readonly contributions: ReadonlyArray<{ readonly line: number; readonly material: string; readonly pct: number; readonly basis: string }>;
+  /**
+   * The EU Annex III maximum concentration that applies in the category (the lowest of the product
+   * types the IFRA category may hold, eu-product-types.csv), checked like an IFRA limit against
+   * `totalPct`; null where the Annex states none for this category.
+   */
+  readonly euMaximum: { readonly products: string; readonly limitPct: number; readonly verdict: Verdict; readonly excessPct: number } | null;
   readonly notes: readonly string[];
   readonly sourceIds: readonly string[];
 }

@@ -1,5 +1,5 @@
 import { ErrorCodes, FaiError } from '../errors/index.ts';
-import { prohibitionOf, type CategoryLimit, type CombinationGroup, type EuAllergen, type IfraStandard, type RegulatoryCatalogue, type ResolvedMaterial } from './catalogue.ts';
+import { euConditionGaps, euMaximumIn, prohibitionOf, type CategoryLimit, type EuMaximum, type CombinationGroup, type EuAllergen, type IfraStandard, type RegulatoryCatalogue, type ResolvedMaterial } from './catalogue.ts';
 import type { AllergenResult, CheckRequest, CheckType, CombinationResult, ComplianceResult, ConstituentResult, Exposure, MaterialResult, SpecificationResult, StandardVerdict, Verdict } from './check-types.ts';
 import { RINSE_OFF_CATEGORIES } from './categories.ts';
 import { resolveFormula } from './formula-lines.ts';
@@ -132,6 +132,7 @@ function allergenResult(
   status: AllergenResult['status'],
   contributions: readonly Contribution[] = NO_CONTRIBUTIONS,
   notes: readonly string[] = allergen.notes,
+  euMaximum: AllergenResult['euMaximum'] = null,
 ): AllergenResult {
   let lines = lineIndexes(covered);
   // Contributions come in line order; merged with the lines that are the allergen, in order, once each.
@@ -149,6 +150,7 @@ function allergenResult(
     thresholdPct,
     status,
     contributions,
+    euMaximum,
     notes,
     sourceIds: allergen.sourceIds,
   };
@@ -319,6 +321,10 @@ interface CategoryTable {
   /** "IFRA category 4 limit of Coumarin". */
   readonly limitGaps: readonly string[];
   readonly prohibitedReasons: readonly string[];
+  /** By allergen ordinal: the EU Annex III maximum that applies in the category, or null. */
+  readonly euMaximums: ReadonlyArray<EuMaximum | null>;
+  /** By allergen ordinal: the conditions on that maximum the check cannot judge from a formula, as gaps. */
+  readonly euConditionGaps: ReadonlyArray<readonly string[]>;
 }
 
 interface NaturalFacts {
@@ -412,6 +418,8 @@ class CheckTables {
         limits: standards.map((standard) => standard.limits[id] ?? NOT_SOURCED),
         limitGaps: standards.map((standard) => `IFRA category ${id} limit of ${standard.name}`),
         prohibitedReasons: standards.map((standard) => `IFRA prohibits ${standard.name} in category ${id}`),
+        euMaximums: this.catalogue.allergens.map((allergen) => (allergen.annex === 'annex_iii' ? euMaximumIn(allergen, id) : null)),
+        euConditionGaps: this.catalogue.allergens.map((allergen) => (euMaximumIn(allergen, id) === null ? [] : euConditionGaps(allergen))),
       };
       this.categories.set(id, table);
     }
@@ -699,16 +707,29 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
         checks.ingredient = 'fail';
         continue;
       }
+      // An Annex III maximum in this category: judged like an IFRA limit, on the same total (naturals' shares included).
+      const maximum = table.euMaximums[allergenOrdinals[i]!]!;
+      let euMaximum: AllergenResult['euMaximum'] = null;
+      if (maximum !== null) {
+        const verdict = judge(totalPct, maximum.pct);
+        euMaximum = { products: maximum.products, limitPct: maximum.pct, verdict, excessPct: excessOf(totalPct, maximum.pct) };
+        if (verdict !== 'pass') {
+          for (const line of covered) line.verdict = worse(line.verdict, verdict);
+          if (carriedHere !== undefined) for (const { line } of carriedHere) line.verdict = worse(line.verdict, verdict);
+        }
+        checks.concentration = worse(checks.concentration, verdict);
+        for (const gap of table.euConditionGaps[allergenOrdinals[i]!]!) gaps.add(gap);
+      }
       const thresholdPct = exposure === 'leave_on' ? allergen.leaveOnThresholdPct : allergen.rinseOffThresholdPct;
       if (thresholdPct === null) {
         gaps.add(facts.thresholdGap);
-        found.push(allergenResult(allergen, covered, totalPct, thresholdPct, 'threshold_not_sourced', contributions));
+        found.push(allergenResult(allergen, covered, totalPct, thresholdPct, 'threshold_not_sourced', contributions, allergen.notes, euMaximum));
       } else {
         // The Regulation requires labelling when the concentration *exceeds* the threshold.
         const declare = totalPct > thresholdPct;
         const inRange = declare && contributions !== undefined && lowPct <= thresholdPct;
         const notes = inRange ? [...allergen.notes, `the threshold (${thresholdPct} %) falls inside the range its naturals give (${lowPct}–${totalPct} % of the product): declared on the range's maximum`] : allergen.notes;
-        found.push(allergenResult(allergen, covered, totalPct, thresholdPct, declare ? 'declare' : 'below_threshold', contributions, notes));
+        found.push(allergenResult(allergen, covered, totalPct, thresholdPct, declare ? 'declare' : 'below_threshold', contributions, notes, euMaximum));
       }
     }
 

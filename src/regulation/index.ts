@@ -6,6 +6,7 @@ import { recordCheck, type CheckSource } from './record-check.ts';
 
 export { isValidCas, looksLikeCas } from './cas.ts';
 export {
+  euMaximumIn,
   loadSourceTitles,
   RegulatoryCatalogue,
   normalizeName,
@@ -16,6 +17,7 @@ export {
   type CombinationGroup,
   type UnappliedRule,
   type EuAllergen,
+  type EuMaximum,
   type IfraStandard,
   type ResolvedMaterial,
   type StandardType,

@@ -35,7 +35,8 @@ function checkSeriesOf(metrics: Metrics): CheckSeries {
  *   (a pass or a warning counts as passed), from which `ifra_compliance_rate` is
  *   the share over the last hour;
  * - `ifra_violations_total{ingredient,violation_type,source}` for every failing
- *   material, substance a natural carries, or group (`ingredient` is the id of the Standard or allergen; an
+ *   material, substance a natural carries, or group, and every EU Annex III maximum exceeded
+ *   (`eu_maximum`; `ingredient` is the id of the Standard or allergen; an
  *   unknown material counts as `other`/`unknown_material`, in strict mode only).
  *   `source` tells a served formula (what IFRAViolation alerts on) from a
  *   customer's own check. A line prohibited both by IFRA and by EU Annex II
@@ -69,6 +70,7 @@ export function recordCheck(metrics: Metrics, result: ComplianceResult, source: 
     if (combination.verdict === 'fail') metrics.ifraViolationsTotal.inc({ ingredient: combination.id, violation_type: 'combination', source });
   }
   for (const allergen of result.allergens.found) {
+    if (allergen.euMaximum?.verdict === 'fail') metrics.ifraViolationsTotal.inc({ ingredient: allergen.id, violation_type: 'eu_maximum', source });
     if (allergen.status === 'declare') {
       let declared = series.declared.get(allergen.id);
       if (declared === undefined) series.declared.set(allergen.id, (declared = metrics.allergenHitsTotal.seriesOf({ allergen: allergen.id, severity: 'declare' })));

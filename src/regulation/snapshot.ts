@@ -32,6 +32,7 @@ export const CATALOGUE_FILES: readonly URL[] = [
   data('ifra-standards.csv'),
   data('group-members.csv'),
   data('eu-allergens.csv'),
+  data('eu-product-types.csv'),
   data('combination-groups.csv'),
   data('unapplied-rules.csv'),
   CATEGORIES_CSV,

@@ -55,20 +55,26 @@ describe('IFRA certificate: maximum dosage per category', () => {
     const mhc = (column: string) => limitOf('Methyl heptine carbonate', column);
     const moc = (column: string) => limitOf('Methyl octine carbonate', column);
     const cert = certificate([line('111-12-6', 0.2), line('111-80-8', 0.02), line('Hedione', 30)]);
+    // In the cosmetic categories other than oral care, the EU Annex III maximum of MHC (0.01 % of the product) applies too:
+    // 100 × 0.01 / 0.2 = 5.
+    const euMaximum = (category: string) => (['1', '2', '3', '4', '5A', '5B', '5C', '5D', '7A', '7B', '8', '9'].includes(category) ? (100 * 0.01) / 0.2 : 100);
     for (const [category, column] of Object.entries(COLUMN)) {
       if (cell('Methyl heptine carbonate', column) === 'no restriction') continue;
-      const exact = Math.min(100, (100 * mhc(column)) / 0.22, (100 * mhc(column)) / 0.2, (100 * moc(column)) / 0.02);
+      const exact = Math.min(100, (100 * mhc(column)) / 0.22, (100 * mhc(column)) / 0.2, (100 * moc(column)) / 0.02, euMaximum(category));
       close(inCategory(cert, category).maxDosagePct, exact, `cat ${category}`);
     }
-    // Cat 4: MHC 0.047, MOC 0.01 → sum 100×0.047/0.22 = 21.36; MOC alone 100×0.01/0.02 = 50; MHC alone 23.5: the sum rule limits.
+    // Cat 11A (not a cosmetic: no EU maximum): MHC 0.18, MOC 0.04 → sum 100×0.18/0.22 = 81.81; MOC alone 200; MHC alone 90: the sum rule limits.
+    const cat11A = inCategory(cert, '11A');
+    assert.deepEqual(cat11A.limitedBy.map((item) => [item.kind, item.id]), [['sum_rule', 'mhc_moc']]);
+    assert.equal(cat11A.maxDosagePct, 81.81);
+    // Cat 4: the sum allows 100×0.047/0.22 = 21.36, the EU maximum 5: the EU binds, and says so.
     const cat4 = inCategory(cert, '4');
-    assert.deepEqual(cat4.limitedBy.map((item) => [item.kind, item.id]), [['sum_rule', 'mhc_moc']]);
-    assert.equal(cat4.maxDosagePct, 21.36);
-    // With more MOC, MOC's own limit is the one that binds: 100×0.01/0.05 = 20 < 100×0.047/0.25 = 18.8? no: 18.8 < 20, the sum still binds;
-    // at MOC 0.1: own 10, sum 100×0.047/0.3 = 15.67 → MOC's own limit binds.
-    const mocBinds = inCategory(certificate([line('111-12-6', 0.2), line('111-80-8', 0.1)]), '4');
+    assert.deepEqual([cat4.maxDosagePct, cat4.limitedBy.map((item) => item.kind)], [5, ['eu_maximum']]);
+    assert.match(cat4.limitedBy[0]!.name, /EU Annex III entry 89: at most 0\.01 % in Cosmetic products other than oral products/);
+    // With more MOC, MOC's own limit binds (cat 11A): own 100×0.04/0.1 = 40 < sum 100×0.18/0.3 = 60.
+    const mocBinds = inCategory(certificate([line('111-12-6', 0.2), line('111-80-8', 0.1)]), '11A');
     assert.deepEqual(mocBinds.limitedBy.map((item) => item.id), ['methyl_octine_carbonate']);
-    assert.equal(mocBinds.maxDosagePct, 10);
+    assert.equal(mocBinds.maxDosagePct, 40);
   });
 
   it('phototoxic oils: 100 / Σ cᵢ/Lᵢ in leave-on categories, no limit from them in rinse-off ones', () => {
@@ -165,5 +171,16 @@ describe('IFRA certificate: maximum dosage per category', () => {
     const cert = certificate([line('Patchouli oil', 10), line('Hedione', 90)]);
     assert.ok(cert.gaps.includes("IFRA-restricted constituents of Patchouli oil (no row in IFRA's Annex on natural contributions: constituents not sourced)"), cert.gaps.join('; '));
     assert.equal(inCategory(cert, '4').maxDosagePct, 100);
+  });
+});
+
+describe('IFRA certificate: EU Annex III maximums', () => {
+  it('lets an EU maximum set the dosage, and says "EU Annex III"', () => {
+    // Isoeugenol 0.2 % of the concentrate: IFRA cat 4 allows 100 × 0.11 / 0.2 = 55; the EU maximum 0.02 allows 10.
+    const cat4 = inCategory(certificate([line('Isoeugenol', 0.2), line('Hedione', 99.8)]), '4');
+    assert.deepEqual([cat4.maxDosagePct, cat4.limitedBy.map((item) => item.kind)], [10, ['eu_maximum']]);
+    assert.match(limitedByText(cat4.limitedBy[0]!), /EU Annex III entry 73/);
+    // Category 12 (candles, not a cosmetic): IFRA alone, no restriction → 100.
+    assert.equal(inCategory(certificate([line('Isoeugenol', 0.2), line('Hedione', 99.8)]), '12').maxDosagePct, 100);
   });
 });

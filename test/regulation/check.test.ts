@@ -95,24 +95,25 @@ describe('checkFormula: 51st-Amendment limits, computed by hand from the CSV', (
   });
 
   it('sums methyl heptine + methyl octine carbonate within the MHC limit, and MOC within its own', () => {
-    const mhc = limitOf('Methyl heptine carbonate', 'cat4');
-    const moc = limitOf('Methyl octine carbonate', 'cat4');
+    // Category 10A (household: not a cosmetic, so no EU Annex III maximum): the IFRA rules alone.
+    const mhc = limitOf('Methyl heptine carbonate', 'cat10a');
+    const moc = limitOf('Methyl octine carbonate', 'cat10a');
     // Each alone within its own limit (MHC at 60 %, MOC at 70 %), together over the MHC limit.
     const mhcPct = 0.6 * mhc;
     const mocPct = 0.7 * moc;
     assert.ok(mhcPct + mocPct <= mhc, 'this pair is within the MHC limit');
-    const within = check({ formula: [line('111-12-6', mhcPct), line('111-80-8', mocPct)] });
+    const within = check({ formula: [line('111-12-6', mhcPct), line('111-80-8', mocPct)], category: '10A' });
     const group = within.combinations.find((c) => c.id === 'mhc_moc')!;
     assert.deepEqual([group.rule, group.limitPct, group.verdict], ['total', mhc, judgeByHand(mhcPct + mocPct, mhc)]);
     assert.ok(Math.abs(group.totalPct - (mhcPct + mocPct)) < 1e-9);
     // MHC at 90 % of its limit + MOC at 50 % of its own: each passes or warns alone, the sum exceeds the MHC limit.
-    const over = check({ formula: [line('111-12-6', 0.9 * mhc), line('111-80-8', 0.5 * moc)] });
+    const over = check({ formula: [line('111-12-6', 0.9 * mhc), line('111-80-8', 0.5 * moc)], category: '10A' });
     assert.ok(0.9 * mhc + 0.5 * moc > mhc);
     assert.equal(over.combinations.find((c) => c.id === 'mhc_moc')!.verdict, 'fail');
     assert.equal(over.checks.combination, 'fail');
     assert.notEqual(over.checks.concentration, 'fail', 'neither alone is over its own limit');
     // MOC over its own limit fails on its own Standard even when the sum is within the MHC limit.
-    const mocOver = check({ formula: [line('111-12-6', 0.0001), line('111-80-8', 1.1 * moc)] });
+    const mocOver = check({ formula: [line('111-12-6', 0.0001), line('111-80-8', 1.1 * moc)], category: '10A' });
     assert.equal(mocOver.checks.concentration, 'fail');
   });
 
@@ -416,5 +417,61 @@ describe("checkFormula: what naturals carry, counted against IFRA Standards (han
     const result = checkFormula(test, { category: '4', dosagePct: 15, formula: [line('Geraniol', 0.5), line('Lemongrass oil, East Indian', 4), line('Hedione', 95.5)] });
     const sum = result.combinations.find((c) => c.id === 'test_sum')!;
     assert.deepEqual([sum.lines, sum.totalPct, sum.verdict], [[0, 1], 0.53826, 'warning']);
+  });
+});
+
+describe('checkFormula: EU Annex III maximums, checked like limits (hand-computed from eu-allergens.csv)', () => {
+  const eu = (result: ReturnType<typeof check>, entry: string) => result.allergens.found.find((a) => a.entry === entry)!;
+
+  it('fails isoeugenol at 0.03 % of an EDP: within IFRA (0.11 %), over the EU 0.02 %', () => {
+    // 0.2 % of the concentrate at 15 %: 0.03 % of the product.
+    const result = check({ formula: [line('Isoeugenol', 0.2), line('Hedione', 99.8)], dosagePct: 15 });
+    assert.equal(result.materials[0]!.standards.find((s) => s.standardId === 'isoeugenol')!.verdict, 'pass');
+    const isoeugenol = eu(result, '73');
+    assert.deepEqual(isoeugenol.euMaximum, { products: 'Cosmetic products other than oral products', limitPct: 0.02, verdict: 'fail', excessPct: 0.01 });
+    assert.deepEqual([result.materials[0]!.verdict, result.checks.concentration, result.verdict], ['fail', 'fail', 'fail']);
+    // In a candle (category 12: not a cosmetic product) the EU maximum does not apply.
+    assert.equal(eu(check({ formula: [line('Isoeugenol', 0.2), line('Hedione', 99.8)], dosagePct: 15, category: '12' }), '73').euMaximum, null);
+  });
+
+  it('fails MHC, hydroxycitronellal and 3-propylidenephthalide over their EU maximums while IFRA passes them', () => {
+    // Dosage 100: the concentrate % is the product %. MHC 0.02 (IFRA cat 4 0.047, EU 0.01); hydroxycitronellal 1.2 (IFRA 2.1, EU 1);
+    // 3-propylidenephthalide 0.02 (IFRA 0.4, EU 0.01).
+    for (const [material, pct, entry, limit] of [['111-12-6', 0.02, '89', 0.01], ['Hydroxycitronellal', 1.2, '72', 1], ['3-Propylidenephthalide', 0.02, '175', 0.01]] as const) {
+      const result = check({ formula: [line(material, pct), line('Hedione', 50)] });
+      assert.ok(result.materials[0]!.standards.every((s) => s.verdict === 'pass' || s.verdict === 'warning'), `${material}: IFRA passes`);
+      assert.deepEqual([eu(result, entry).euMaximum?.limitPct, eu(result, entry).euMaximum?.verdict, result.verdict], [limit, 'fail', 'fail'], material);
+    }
+    // MHC's condition with methyl octine carbonate cannot be judged from a formula: a gap.
+    assert.ok(check({ formula: [line('111-12-6', 0.005)] }).gaps.some((g) => /EU Annex III entry 89 .*condition, not judged from the formula: When used alone/.test(g)));
+  });
+
+  it('sums the rose ketones of entry 157 against its 0.02 %', () => {
+    // Two isomers at 0.012 % each: each within 0.02, together 0.024 — over; the IFRA Rose ketones Standard (0.043 in cat 4) passes.
+    const one = check({ formula: [line('23726-91-2', 0.012)] });
+    assert.equal(eu(one, '157').euMaximum?.verdict, 'pass');
+    const both = check({ formula: [line('23726-91-2', 0.012), line('57378-68-4', 0.012)] });
+    assert.deepEqual([eu(both, '157').totalPct, eu(both, '157').euMaximum?.verdict, eu(both, '157').lines], [0.024, 'fail', [0, 1]]);
+    assert.equal(both.combinations.find((c) => c.id === 'rose_ketones')!.verdict, 'pass');
+    assert.ok(!both.gaps.some((g) => /entry 157/.test(g)), 'the sum condition is what the check does: no gap');
+  });
+
+  it('applies Peru balsam 0.4 % to every cosmetic product, and methyl salicylate by product type (the lowest the category may hold)', () => {
+    // Peru balsam distillate 0.5 % of the product: over 0.4 in category 9 (a cosmetic), not limited by the EU in 12.
+    assert.equal(eu(check({ formula: [line('8007-00-9', 0.5)], category: '9' }), '154').euMaximum?.limitPct, 0.4);
+    assert.equal(eu(check({ formula: [line('8007-00-9', 0.5)], category: '12' }), '154').euMaximum, null);
+    // Methyl salicylate: cat 4 hydroalcoholic fragrances 0.6; cat 5A leave-on skin 0.06 and body lotion spray 0.04 → 0.04;
+    // cat 6 toothpaste 2.52, mouthwashes 0.1 / 0.6, mouth spray 0.65 → 0.1; cat 7B leave-on hair 0.06 and hair spray 0.009 → 0.009.
+    const limits = Object.fromEntries(['4', '5A', '6', '7B', '12'].map((category) => [category, eu(check({ formula: [line('119-36-8', 0.01)], category }), '324').euMaximum?.limitPct ?? null]));
+    assert.deepEqual(limits, { '4': 0.6, '5A': 0.04, '6': 0.1, '7B': 0.009, '12': null });
+    assert.ok(check({ formula: [line('119-36-8', 0.01)], category: '4' }).gaps.some((g) => /children under 6/.test(g)));
+  });
+
+  it('counts what naturals carry against an EU maximum', () => {
+    // Lemongrass oil, East Indian carries isoeugenol 0.47 % (natural-allergens.csv). 30 % of an EDP concentrate at 15 %: 4.5 % of
+    // the product × 0.47 % = 0.02115 % > 0.02: the EU maximum fails on what the natural carries.
+    const result = check({ formula: [line('Lemongrass oil, East Indian', 30), line('Hedione', 70)], dosagePct: 15 });
+    const isoeugenol = eu(result, '73');
+    assert.deepEqual([isoeugenol.totalPct, isoeugenol.euMaximum?.verdict, isoeugenol.contributions.map((c) => c.line)], [0.02115, 'fail', [0]]);
   });
 });

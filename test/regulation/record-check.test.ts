@@ -68,9 +68,10 @@ describe('regulation metrics', () => {
   it('moves ifra_compliance_rate{check_type="combination"} and counts the sum rule when a combination fails (MHC + MOC)', async () => {
     const { checker, samples, advance } = setup();
     advance(3_600_000);
-    // Category 4, dosage 100: MHC 0.04 (limit 0.047) + MOC 0.009 (limit 0.01) each within their own limit, together over MHC's.
-    const within = { category: '4', dosagePct: 100, formula: [{ material: '111-12-6', concentrationPct: 0.02 }, { material: '111-80-8', concentrationPct: 0.005 }] };
-    const over = { category: '4', dosagePct: 100, formula: [{ material: '111-12-6', concentrationPct: 0.04 }, { material: '111-80-8', concentrationPct: 0.009 }] };
+    // Category 10A (household: no EU Annex III maximum), dosage 100: MHC 0.3 (limit 0.33) + MOC 0.06 (limit 0.072) each within
+    // their own limit (above 80 %: warnings), together over MHC's.
+    const within = { category: '10A', dosagePct: 100, formula: [{ material: '111-12-6', concentrationPct: 0.2 }, { material: '111-80-8', concentrationPct: 0.05 }] };
+    const over = { category: '10A', dosagePct: 100, formula: [{ material: '111-12-6', concentrationPct: 0.3 }, { material: '111-80-8', concentrationPct: 0.06 }] };
     checker.check(within);
     const rate = async () => Object.fromEntries((await samples('ifraComplianceRate')).map((s) => [s.labels.check_type, s.value]));
     assert.equal((await rate()).combination, 1);

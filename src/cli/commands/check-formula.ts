@@ -95,8 +95,9 @@ export function renderResult(source: string, result: ComplianceResult): string {
           ...(natural ? ['natural material (what it carries: below)'] : []),
         ];
         // What a natural carries is listed with its totals below the table; the row names what of it is not a pass.
+        const euMaximums = result.allergens.found.filter((a) => a.euMaximum !== null && a.euMaximum.verdict !== 'pass' && a.lines.includes(m.line)).map((a) => `${a.labelName} (EU Annex III maximum): ${a.euMaximum!.verdict}`);
         const carried = result.constituents.filter((c) => c.verdict !== 'pass' && c.sources.some((s) => s.line === m.line && s.basis !== null)).map((c) => `${c.standard} (carried): ${c.verdict}`);
-        const why = [...m.standards.filter((s) => s.verdict !== 'pass').map((s) => `${s.standard}${s.combination ? ' (sum)' : ''}: ${s.verdict}`), ...carried, ...sums, ...notes].join('; ');
+        const why = [...m.standards.filter((s) => s.verdict !== 'pass').map((s) => `${s.standard}${s.combination ? ' (sum)' : ''}: ${s.verdict}`), ...carried, ...euMaximums, ...sums, ...notes].join('; ');
         return [String(m.line), m.name ?? m.input, m.cas ?? '', pct(m.concentrationPct), pct(m.finishedPct), limit || '—', VERDICT_TEXT[m.verdict], why];
       }),
     ]),
@@ -116,6 +117,11 @@ export function renderResult(source: string, result: ComplianceResult): string {
       out.push(`  ${c.standard}: ${pct(c.totalPct)} of the product (limit ${c.limitPct === null ? 'not sourced' : pct(c.limitPct)}) ${VERDICT_TEXT[c.verdict]}`);
       for (const s of c.sources) out.push(`    line ${s.line} ${s.material}: ${pct(s.pct)}${s.basis === null ? '' : ` (${s.basis})`}`);
     }
+  }
+  const maximums = result.allergens.found.filter((a) => a.euMaximum !== null);
+  if (maximums.length > 0) {
+    out.push('', 'EU Annex III maximum concentrations (Regulation 1223/2009):');
+    for (const a of maximums) out.push(`  ${a.labelName}: ${pct(a.totalPct)} of the product (at most ${pct(a.euMaximum!.limitPct)} in ${a.euMaximum!.products}) ${VERDICT_TEXT[a.euMaximum!.verdict]}`);
   }
   if (result.prohibited.length > 0) {
     out.push('', 'Prohibited:');

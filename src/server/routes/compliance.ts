@@ -23,6 +23,8 @@ const AllergenSchema = z.looseObject({
   status: z.enum(['declare', 'below_threshold', 'threshold_not_sourced', 'prohibited']),
   /** What natural lines carry of it (part of totalPct), and how it was read. */
   contributions: z.array(z.object({ line: Line, material: z.string(), pct: z.number(), basis: z.string() })),
+  /** The EU Annex III maximum in this category, judged on totalPct; null where none applies. */
+  euMaximum: z.object({ products: z.string(), limitPct: z.number(), verdict: VerdictSchema, excessPct: z.number() }).nullable(),
   notes: z.array(z.string()),
   sourceIds: Ids,
 });
