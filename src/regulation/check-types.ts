@@ -9,6 +9,12 @@ export type Exposure = 'leave_on' | 'rinse_off';
 export interface FormulaLine {
   /** A CAS number or a name (palette, IFRA or INCI name). */
   readonly material: string;
+  /**
+   * The CAS number too, when the line gives both: it must name the same substance as `material`
+   * (else the request is refused, naming both); the CAS wins where they differ only in spelling, or
+   * where the data does not know the name.
+   */
+  readonly cas?: string | undefined;
   /** % (w/w) of the material in the fragrance concentrate. */
   readonly concentrationPct: number;
   /** The raw material's certificate shows the specifications of its IFRA Standards met (peroxide value, free allyl alcohol, grade, …). */

@@ -70,11 +70,13 @@ function toFormulaLines(lines: z.infer<typeof CheckRequestSchema>['formula'], wh
       field: `${where}.formula`,
     });
   }
-  return lines.map((line) =>
-    line.specificationMet === undefined
-      ? { material: line.material ?? line.cas!, concentrationPct: line.concentrationPct }
-      : { material: line.material ?? line.cas!, concentrationPct: line.concentrationPct, specificationMet: line.specificationMet },
-  );
+  return lines.map((line) => {
+    const out: { material: string; cas?: string; concentrationPct: number; specificationMet?: boolean } = { material: line.material ?? line.cas!, concentrationPct: line.concentrationPct };
+    // Both given: the check resolves both and refuses a line whose two fields name different substances.
+    if (line.material !== undefined && line.cas !== undefined) out.cas = line.cas;
+    if (line.specificationMet !== undefined) out.specificationMet = line.specificationMet;
+    return out;
+  });
 }
 
 /** "cat 5a", "5A", 4 → "5A", "4": the way IFRA writes categories. */

@@ -475,3 +475,19 @@ describe('checkFormula: EU Annex III maximums, checked like limits (hand-compute
     assert.deepEqual([isoeugenol.totalPct, isoeugenol.euMaximum?.verdict, isoeugenol.contributions.map((c) => c.line)], [0.02115, 'fail', [0]]);
   });
 });
+
+describe('checkFormula: a line that gives material and cas', () => {
+  it('refuses two substances, naming both; the CAS wins where they agree or the name is unknown', () => {
+    assert.throws(
+      () => check({ formula: [{ material: 'Linalool', cas: '80-54-6', concentrationPct: 1 }] }),
+      (e: unknown) => e instanceof FaiError && e.field === 'formula.0.cas' && /material "Linalool" is Linalool \(78-70-6\) but cas "80-54-6" is/.test(e.message),
+    );
+    // The same substance, spelled two ways; a group name and one of its CAS numbers; a name the data does not know.
+    assert.equal(check({ formula: [{ material: 'linalool', cas: '78-70-6', concentrationPct: 1 }] }).materials[0]!.cas, '78-70-6');
+    assert.equal(check({ formula: [{ material: 'Citral', cas: '5392-40-5', concentrationPct: 0.1 }] }).materials[0]!.cas, '5392-40-5');
+    const trade = check({ formula: [{ material: 'Our house linalool', cas: '78-70-6', concentrationPct: 1 }] });
+    assert.deepEqual([trade.materials[0]!.known, trade.materials[0]!.cas, trade.materials[0]!.input], [true, '78-70-6', 'Our house linalool']);
+    // A CAS the data does not know beside a name it knows: refused, never guessed.
+    assert.throws(() => check({ formula: [{ material: 'Linalool', cas: '50-00-0', concentrationPct: 1 }] }), (e: unknown) => e instanceof FaiError && /is not in the sourced data, but material "Linalool" is Linalool/.test(e.message));
+  });
+});

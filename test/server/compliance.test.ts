@@ -71,12 +71,16 @@ describe('POST /v1/compliance/check', () => {
       [{ category: '4', dosagePct: 15, formula: [{ material: 'Linalool', concentrationPct: 70 }, { material: 'Hedione', concentrationPct: 40 }] }, 'body.formula'],
       [{ category: '99', dosagePct: 15, formula: [{ material: 'Linalool', concentrationPct: 1 }] }, 'category'],
       [{ category: '4', formula: [{ material: 'Linalool', concentrationPct: 1 }] }, 'body.dosagePct'],
+      // A line whose material and CAS name two substances (linalool, and Lilial's CAS).
+      [{ category: '4', dosagePct: 15, formula: [{ material: 'Linalool', cas: '80-54-6', concentrationPct: 1 }] }, 'formula.0.cas'],
     ];
     for (const [payload, field] of cases) {
       const response = await post(payload);
       assert.equal(response.statusCode, 400, JSON.stringify(payload));
       assert.equal(response.json().error.field, field, JSON.stringify(payload));
     }
+    const conflict = await post({ category: '4', dosagePct: 15, formula: [{ material: 'Linalool', cas: '80-54-6', concentrationPct: 1 }] });
+    assert.match(conflict.json().error.message, /material "Linalool" is Linalool \(78-70-6\) but cas "80-54-6" is .*: a line names one substance/);
   });
 
   it('answers a malformed body with 400, an oversized one with 413, another content type with 415', async () => {
