@@ -59,7 +59,7 @@ function tenfold(real: RegulatoryCatalogue): RegulatoryCatalogue {
       return mapped;
     };
     for (const s of real.standards) standards.push({ ...s, id: `${s.id}_x${copy}`, name: `${s.name} x${copy}`, cas: s.cas.map(fake) });
-    for (const a of real.allergens) allergens.push({ ...a, id: `${a.id}_x${copy}`, labelName: `${a.labelName} x${copy}`, names: a.names.map((x) => `${x} x${copy}`), cas: a.cas.map(fake) });
+    for (const a of real.allergens) allergens.push({ ...a, id: `${a.id}_x${copy}`, labelName: `${a.labelName} x${copy}`, names: a.names.map((x) => `${x} x${copy}`), cas: a.cas.map(fake), groupCas: a.groupCas.map(fake) });
     for (const p of real.palette) palette.push({ ...p, name: `${p.name} x${copy}`, ifraPrincipalName: `${p.ifraPrincipalName} x${copy}`, cas: fake(p.cas) });
   }
   return new RegulatoryCatalogue({ standards, allergens, groups: real.groups, categories: real.categories, palette });

@@ -57,7 +57,13 @@ export interface EuAllergen {
   /** The name to print on the label (INCI), or the chemical name when no INCI name is sourced. */
   readonly labelName: string;
   readonly names: readonly string[];
+  /** The CAS numbers of the EU rows. */
   readonly cas: readonly string[];
+  /**
+   * The other CAS numbers of the IFRA Standard the entry stands for (eu-entry-standards.csv, ours:
+   * oakmoss absolute 9000-50-4 under entry 91): a line with one of them is this allergen too.
+   */
+  readonly groupCas: readonly string[];
   /** `annex_ii`: prohibited in cosmetics (Lilial, Lyral); `annex_iii`: labelling above the thresholds. */
   readonly annex: 'annex_ii' | 'annex_iii';
   readonly regulation: string;
@@ -303,6 +309,8 @@ export interface CatalogueSources {
   allergens?: URL | string;
   /** eu-product-types.csv: the IFRA categories of the EU product types of Annex III maximums. */
   productTypes?: URL | string;
+  /** eu-entry-standards.csv: the IFRA Standard each linked EU entry stands for. */
+  entryStandards?: URL | string;
   groups?: URL | string;
   groupMembers?: URL | string;
   unappliedRules?: URL | string;
@@ -370,6 +378,7 @@ export function loadAllergens(path: URL | string = DATA('eu-allergens.csv'), pro
       labelName,
       names: [...new Set(rows.flatMap((r) => [r.name, r.inci_name]).filter((n) => n !== ''))],
       cas: [...new Set(rows.flatMap((r) => casNumbersIn(r.cas)))],
+      groupCas: [],
       annex: key.startsWith('II-') ? 'annex_ii' : 'annex_iii',
       regulation: first.regulation,
       leaveOnThresholdPct: threshold(first.leave_on_threshold_pct),
@@ -477,12 +486,37 @@ interface NameTarget {
   allergen?: EuAllergen;
 }
 
+const EntryStandardRow = z.object({
+  annex_iii_entry: z.string().regex(/^\d+$/, 'must be an Annex III entry number'),
+  standard_id: z.string().regex(/^[a-z0-9_]+$/, 'must be a Standard id'),
+  note: z.string().min(1, 'must say why the entry stands for the Standard'),
+});
+
+/**
+ * Links each EU entry to the IFRA Standard it stands for (eu-entry-standards.csv, ours): the
+ * allergen gains the Standard's other CAS numbers (`groupCas`). A link whose entry or Standard is
+ * missing, or that shares no CAS number, stops the loader.
+ */
+export function linkAllergenGroups(allergens: readonly EuAllergen[], standards: readonly IfraStandard[], path: URL | string = DATA('eu-entry-standards.csv')): EuAllergen[] {
+  const extra = new Map<EuAllergen, string[]>();
+  readCsv(path).forEach((record, i) => {
+    const where = `eu-entry-standards.csv row ${i + 2}`;
+    const row = parseOrThrow(EntryStandardRow, record, where, ErrorCodes.CONFIG);
+    const allergen = allergens.find((a) => a.annex === 'annex_iii' && a.entry === row.annex_iii_entry);
+    const standard = standards.find((s) => s.id === row.standard_id);
+    if (allergen === undefined || standard === undefined) throw new FaiError(ErrorCodes.CONFIG, `${where}: no Annex III entry ${row.annex_iii_entry} or no IFRA Standard "${row.standard_id}"`, { field: where });
+    if (!standard.cas.some((cas) => allergen.cas.includes(cas))) throw new FaiError(ErrorCodes.CONFIG, `${where}: entry ${row.annex_iii_entry} and ${standard.id} share no CAS number`, { field: where });
+    extra.set(allergen, [...(extra.get(allergen) ?? []), ...standard.cas.filter((cas) => !allergen.cas.includes(cas))]);
+  });
+  return allergens.map((allergen) => (extra.has(allergen) ? { ...allergen, groupCas: [...new Set(extra.get(allergen))] } : allergen));
+}
+
 /** Every part of the catalogue, parsed and validated from the CSV files. */
 export function loadCatalogueParts(sources: CatalogueSources = {}): CatalogueParts {
   const standards = loadGroupMembers(loadStandards(sources.standards), sources.groupMembers);
   return {
     standards,
-    allergens: loadAllergens(sources.allergens, sources.productTypes),
+    allergens: linkAllergenGroups(loadAllergens(sources.allergens, sources.productTypes), standards, sources.entryStandards),
     groups: loadGroups(standards, sources.groups),
     unappliedRules: loadUnappliedRules(standards, sources.unappliedRules),
     categories: loadCategories(sources.categories),
@@ -531,7 +565,7 @@ export class RegulatoryCatalogue {
       else if (!list.includes(value)) list.push(value);
     };
     for (const standard of this.standards) for (const cas of standard.cas) push(this.standardsByCas, cas, standard);
-    for (const allergen of this.allergens) for (const cas of allergen.cas) push(this.allergensByCas, cas, allergen);
+    for (const allergen of this.allergens) for (const cas of [...allergen.cas, ...allergen.groupCas]) push(this.allergensByCas, cas, allergen);
     for (const group of this.groups) for (const id of group.standardIds) push(this.groupsByStandard, id, group);
     for (const rule of this.unappliedRules) for (const id of rule.standardIds) push(this.unappliedByStandard, id, rule);
     this.standards.forEach((standard, i) => {

@@ -33,6 +33,7 @@ export const CATALOGUE_FILES: readonly URL[] = [
   data('group-members.csv'),
   data('eu-allergens.csv'),
   data('eu-product-types.csv'),
+  data('eu-entry-standards.csv'),
   data('combination-groups.csv'),
   data('unapplied-rules.csv'),
   CATEGORIES_CSV,

@@ -491,3 +491,21 @@ describe('checkFormula: a line that gives material and cas', () => {
     assert.throws(() => check({ formula: [{ material: 'Linalool', cas: '50-00-0', concentrationPct: 1 }] }), (e: unknown) => e instanceof FaiError && /is not in the sourced data, but material "Linalool" is Linalool/.test(e.message));
   });
 });
+
+describe('checkFormula: allergens matched through the IFRA Standard their EU entry stands for (eu-entry-standards.csv)', () => {
+  it('declares oakmoss and treemoss absolutes, anisyl alcohol isomers and a linalool enantiomer under their entries, once, summed', () => {
+    // 0.1 % of the concentrate at dosage 100: 0.1 % of the product, above the 0.001 % leave-on threshold.
+    const result = check({ formula: [line('9000-50-4', 0.1), line('68648-41-9', 0.05), line('1331-81-3', 0.1), line('126-91-0', 0.2), line('Linalool', 0.3)] });
+    const declared = (entry: string) => result.allergens.declare.filter((a) => a.entry === entry);
+    assert.deepEqual(declared('91').map((a) => [a.labelName, a.lines, a.totalPct]), [['Evernia prunastri (oak moss) extract', [0], 0.1]]);
+    assert.deepEqual(declared('92').map((a) => [a.lines, a.totalPct]), [[[1], 0.05]]);
+    assert.deepEqual(declared('80').map((a) => [a.labelName, a.lines]), [['Anisyl alcohol', [2]]]);
+    // Linalool: the enantiomer and linalool itself, one entry summed: 0.2 + 0.3 = 0.5 %.
+    assert.deepEqual(declared('84').map((a) => [a.labelName, a.lines, a.totalPct]), [['Linalool', [3, 4], 0.5]]);
+  });
+
+  it('does not link an entry to a broader Standard: methyl ionone (mixed isomers) is not labelled alpha-isomethyl ionone', () => {
+    const mixed = check({ formula: [line('1335-46-2', 1)] });
+    assert.equal(mixed.allergens.found.find((a) => a.entry === '90'), undefined);
+  });
+});
