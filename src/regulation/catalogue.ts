@@ -272,7 +272,12 @@ export function specificationText(notes: string, types: ReadonlySet<StandardType
   const mixed = types.has('prohibition') && types.has('restriction');
   if (!types.has('specification') && !mixed) return null;
   const stated = /\bSpecification\b[^:]*:\s*(.*)$/s.exec(notes)?.[1];
-  let text = stated ?? notes.split(/(?<=\.)\s+(?=[A-Z])/).filter((sentence) => CONDITION.test(sentence) && !BOILERPLATE.test(sentence)).join(' ');
+  // Sentences about the material, not about the data: a category's own cell (p-BMHCA "should not be used in Categories 1
+  // and 6" is its category limit, not a grade) and the EU's status are no specification.
+  const sentences = notes.split(/(?<=\.)\s+(?=[A-Z])/).filter((sentence) => !BOILERPLATE.test(sentence) && !CATEGORY_CELL.test(sentence) && !/^EU\b/.test(sentence));
+  // A Standard that prohibits a grade keeps that sentence beside the stated specification (styrax: crude gums prohibited).
+  const prohibitedGrade = types.has('prohibition') && stated !== undefined ? sentences.filter((sentence) => /prohibit/i.test(sentence) && !/\bSpecification\b/.test(sentence)) : [];
+  let text = stated !== undefined ? [...prohibitedGrade, prohibitedGrade.length > 0 ? `Specification: ${stated}` : stated].join(' ') : sentences.filter((sentence) => CONDITION.test(sentence)).join(' ');
   text = text
     .replace(/no category limits[.;]?\s*/i, '')
     .replace(/\s*Category cells left empty.*$/s, '')
@@ -287,20 +292,33 @@ function hasSourcedLimits(standard: IfraStandard): boolean {
 
 /**
  * How a Standard's prohibition reads — the one rule the check, the certificate and the composer
- * share: `prohibited` when it prohibits the material (prohibition alone, or with a specification,
- * which concerns it as an impurity of others); `limits_not_sourced` when it prohibits some grades and
- * restricts others and none of its limits is sourced (nothing can be said); null when it prohibits
- * nothing, or prohibits some grades and restricts others by sourced limits — the limits then apply
- * and the prohibited grade is a specification.
+ * share:
+ * - `prohibited` when it prohibits the material (a prohibition alone);
+ * - `grade` when it prohibits a grade and its specification (sourced) says which grade is allowed
+ *   (crude cade oil, birch pyrolysates, styrax gums): a line passes its prohibition when it declares
+ *   the specified grade (`specificationMet`), and is `unknown` when it does not — never a bare
+ *   "prohibited"; the Standard's restriction limits, if any, then apply;
+ * - `specification_not_sourced` for a prohibition + specification whose specification the data does
+ *   not hold (toluene, benzene, pseudoionone …): which grade is allowed cannot be said, so unknown;
+ * - `limits_not_sourced` when it prohibits some grades and restricts others and none of its limits is
+ *   sourced (nothing can be said);
+ * - null when it prohibits nothing, or prohibits some grades and restricts others by sourced limits
+ *   without a specification Standard (Peru balsam crude, verbena oil) — the limits then apply and the
+ *   prohibited grade is a specification the raw material's certificate must show.
  */
-export function prohibitionOf(standard: IfraStandard): 'prohibited' | 'limits_not_sourced' | null {
+export function prohibitionOf(standard: IfraStandard): 'prohibited' | 'grade' | 'specification_not_sourced' | 'limits_not_sourced' | null {
   if (!standard.types.has('prohibition')) return null;
+  if (standard.types.has('specification')) {
+    if (standard.specification === null) return 'specification_not_sourced';
+    return standard.types.has('restriction') && !hasSourcedLimits(standard) ? 'limits_not_sourced' : 'grade';
+  }
   if (!standard.types.has('restriction')) return 'prohibited';
   return hasSourcedLimits(standard) ? null : 'limits_not_sourced';
 }
 
 const CONDITION = /prohibit|\bonly\b|\bmust\b|\bshould\b|specification/i;
 const BOILERPLATE = /IFRA51_OVW_SMX|IFRA51_PDF_BB|cross-check|verify against/i;
+const CATEGORY_CELL = /\bCat(egor(y|ies))?\s*\d/i;
 
 const DATA = (file: string) => new URL(`./data/${file}`, import.meta.url);
 

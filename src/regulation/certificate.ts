@@ -191,6 +191,8 @@ export function ifraCertificate(catalogue: RegulatoryCatalogue, request: Certifi
   // Per Standard: the concentrate % against it — the lines that are it and what naturals carry of it.
   const byStandard = new Map<IfraStandard, number>();
   const carriedBy = new Map<IfraStandard, Carried[]>();
+  // Per Standard: the lines that do not declare its specification met (a prohibited grade then cannot be ruled out).
+  const undeclared = new Map<IfraStandard, number[]>();
   // Per EU allergen with an Annex III maximum: its concentrate % (the lines that are it and what naturals carry of it).
   const allergenTotals = new Map<EuAllergen, { concentratePct: number; carried: Carried[] }>();
   const addAllergen = (allergen: EuAllergen, pct: number, carried: Carried | null) => {
@@ -216,6 +218,7 @@ export function ifraCertificate(catalogue: RegulatoryCatalogue, request: Certifi
     for (const standard of material.standards) {
       byStandard.set(standard, (byStandard.get(standard) ?? 0) + concentrationPct);
       if (standard.specification !== null) specifications.push({ line, standard: standard.name, note: standard.specification });
+      if (request.formula[line]!.specificationMet !== true) undeclared.set(standard, [...(undeclared.get(standard) ?? []), line]);
     }
     for (const allergen of material.allergens) {
       if (allergen.annex === 'annex_ii') euProhibited.push({ line, material: material.name, entry: allergen.entry });
@@ -254,7 +257,14 @@ export function ifraCertificate(catalogue: RegulatoryCatalogue, request: Certifi
     for (const id of standard.sourceIds) sourceIds.add(id);
     for (const rule of catalogue.unappliedRulesOf(standard)) gaps.add(rule.text);
     const prohibition = prohibitionOf(standard);
-    if (prohibition !== null) {
+    // The check's rule: a prohibited grade is ruled out only by the lines declaring the specified grade.
+    if (prohibition === 'grade' && undeclared.has(standard)) {
+      alwaysUnknown.push(`${standard.name}: IFRA prohibits a grade of it, and line ${undeclared.get(standard)!.join(', ')} does not declare the specified grade (specificationMet)`);
+    } else if (prohibition === 'specification_not_sourced') {
+      alwaysUnknown.push(`the specification of ${standard.name} (a prohibition + specification Standard: which grade is allowed) is not sourced`);
+    } else if (prohibition === 'grade') {
+      if (standard.types.has('restriction') && concentratePct > 0) restricting.push({ standard, concentratePct, limits: columns[catalogue.standardOrdinal(standard)]! });
+    } else if (prohibition !== null) {
       if (prohibition === 'limits_not_sourced') alwaysUnknown.push(`limits of ${standard.name} (a prohibition + restriction Standard) are not sourced${carriedText(carriedBy.get(standard))}`);
       else always.push({ kind: 'prohibition', id: standard.id, name: standard.name, limitPct: 0, concentratePct, maxDosagePct: 0, carriedBy: carriedBy.get(standard) ?? NONE_CARRIED, sourceIds: standard.sourceIds });
     } else if (standard.types.has('restriction') && concentratePct > 0) restricting.push({ standard, concentratePct, limits: columns[catalogue.standardOrdinal(standard)]! });

@@ -39,7 +39,8 @@ export interface StandardVerdict {
   readonly amendment: number | null;
   /** Category limit in % of the finished product; null when there is none or it is not sourced. */
   readonly limitPct: number | null;
-  readonly limit: 'limit' | 'no_restriction' | 'not_sourced' | 'prohibited' | 'none';
+  /** `grade_not_declared`: IFRA prohibits a grade of the material, and the line does not declare the specified grade. */
+  readonly limit: 'limit' | 'no_restriction' | 'not_sourced' | 'prohibited' | 'none' | 'grade_not_declared';
   readonly verdict: Verdict;
   /** This material's finished-product % above the limit (0 when within). */
   readonly excessPct: number;

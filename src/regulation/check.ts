@@ -303,12 +303,15 @@ const NOT_SOURCED: CategoryLimit = { kind: 'not_sourced' };
 interface StandardFacts {
   readonly standard: IfraStandard;
   readonly restriction: boolean;
-  readonly prohibition: 'prohibited' | 'limits_not_sourced' | null;
+  readonly prohibition: ReturnType<typeof prohibitionOf>;
   /** The line note of a specification Standard. */
   readonly specificationNote: string | null;
   readonly prohibitionReason: string;
   readonly mixedNote: string;
   readonly mixedGap: string;
+  /** A `grade` Standard's line that does not declare the specified grade. */
+  readonly gradeNote: string;
+  readonly gradeGap: string;
   readonly combinationNote: string;
   readonly carriedNote: string;
   readonly unappliedRules: readonly string[];
@@ -364,8 +367,16 @@ class CheckTables {
       prohibition: prohibitionOf(standard),
       specificationNote: standard.specification === null ? null : `specification (${standard.name}): the raw material's certificate must show: ${standard.specification}`,
       prohibitionReason: `IFRA prohibition (${standard.name})`,
-      mixedNote: `${standard.name}: the Standard is ${standard.typeList.join(' + ')} for different grades or uses, and its limits are not sourced`,
-      mixedGap: `limits of ${standard.name} (a prohibition + restriction Standard)`,
+      mixedNote:
+        prohibitionOf(standard) === 'specification_not_sourced'
+          ? `${standard.name}: the Standard is ${standard.typeList.join(' + ')}, and its specification (which grade is allowed) is not sourced`
+          : `${standard.name}: the Standard is ${standard.typeList.join(' + ')} for different grades or uses, and its limits are not sourced`,
+      mixedGap:
+        prohibitionOf(standard) === 'specification_not_sourced'
+          ? `specification of ${standard.name} (a prohibition + specification Standard: which grade is allowed)`
+          : `limits of ${standard.name} (a prohibition + restriction Standard)`,
+      gradeNote: `${standard.name}: IFRA prohibits a grade of it; the line does not declare the specified grade (specificationMet), so it cannot be judged: ${standard.specification ?? ''}`,
+      gradeGap: `grade of ${standard.name} (IFRA prohibits a grade of it: declare specificationMet for the specified grade)`,
       combinationNote: `the ${standard.name} Standard limits the sum of the materials it covers`,
       carriedNote: `the ${standard.name} Standard limits the sum of the materials it covers and of what naturals carry of them`,
       unappliedRules: catalogue.unappliedRulesOf(standard).map((rule) => rule.text),
@@ -574,8 +585,27 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
       if (limit.kind !== 'no_restriction') for (const text of facts.unappliedRules) gaps.add(text);
       // A prohibition applied by sourced limits falls through to the restriction below (its grade condition is a specification, above).
       const prohibition = facts.prohibition;
-      if (prohibition !== null) {
-        const mixed = prohibition === 'limits_not_sourced';
+      if (prohibition === 'grade') {
+        // The prohibited grade: a line that does not declare the specified grade is unknown, never a bare "prohibited"; one
+        // that does is judged by the Standard's restriction, if it has one (styrax), and passes it otherwise (rectified cade oil).
+        let undeclared = false;
+        for (const line of covered) {
+          if (specificationMet.has(line)) continue;
+          undeclared = true;
+          line.standards.push(standardVerdict(standard, null, 'grade_not_declared', 'unknown', 0, null, null));
+          line.verdict = worse(line.verdict, 'unknown');
+          addNote(line, facts.gradeNote);
+        }
+        if (undeclared) {
+          checks.ingredient = worse(checks.ingredient, 'unknown');
+          gaps.add(facts.gradeGap);
+        }
+        if (!facts.restriction) {
+          for (const line of covered) if (specificationMet.has(line)) line.standards.push(standardVerdict(standard, null, 'none', 'pass', 0, null, null));
+          continue;
+        }
+      } else if (prohibition !== null) {
+        const mixed = prohibition !== 'prohibited';
         const verdict: Verdict = mixed ? 'unknown' : 'fail';
         for (const line of covered) {
           line.standards.push(standardVerdict(standard, mixed ? null : 0, 'prohibited', verdict, mixed ? 0 : line.finishedPct, null, null));

@@ -184,3 +184,16 @@ describe('IFRA certificate: EU Annex III maximums', () => {
     assert.equal(inCategory(certificate([line('Isoeugenol', 0.2), line('Hedione', 99.8)]), '12').maxDosagePct, 100);
   });
 });
+
+describe('IFRA certificate: prohibited grades', () => {
+  it('states no maximum while a prohibited grade is not ruled out, and the restriction once it is', () => {
+    const undeclared = inCategory(certificate([line('8013-10-3', 1)]), '4');
+    assert.equal(undeclared.maxDosagePct, null);
+    assert.match(undeclared.reason!, /Cade oil: IFRA prohibits a grade of it, and line 0 does not declare the specified grade/);
+    const rectified = ifraCertificate(catalogue, { formula: [{ material: '8013-10-3', concentrationPct: 1, specificationMet: true }] });
+    assert.equal(inCategory(rectified, '4').maxDosagePct, 100);
+    // Styrax declared: its cat 4 limit 0.64 → 100 × 0.64 / 2 = 32.
+    const styrax = ifraCertificate(catalogue, { formula: [{ material: '8046-19-3', concentrationPct: 2, specificationMet: true }] });
+    assert.equal(inCategory(styrax, '4').maxDosagePct, 32);
+  });
+});

@@ -509,3 +509,37 @@ describe('checkFormula: allergens matched through the IFRA Standard their EU ent
     assert.equal(mixed.allergens.found.find((a) => a.entry === '90'), undefined);
   });
 });
+
+describe('checkFormula: one row, one rule (split Standards, prohibited grades)', () => {
+  it('prohibits Tagetes erecta and restricts T. patula / minuta, each by its own row', () => {
+    assert.deepEqual(check({ formula: [line('90131-43-4', 0.001)] }).materials[0]!.standards.map((s) => [s.limit, s.verdict]), [['prohibited', 'fail']]);
+    const patula = check({ formula: [line('91722-29-1', 0.005)] }).materials[0]!.standards;
+    assert.deepEqual(patula.map((s) => [s.limit, s.limitPct, s.verdict]), [['limit', limitOf('Tagetes oil and absolute (Tagetes patula and Tagetes minuta)', 'cat4'), 'pass']]);
+  });
+
+  it('judges a prohibited grade by the declared specification: unknown without it, never a bare "prohibited"', () => {
+    for (const cas of ['8013-10-3', '8001-88-5']) {
+      // Cade oil, birch tar: crude prohibited, rectified allowed (no category limits).
+      const undeclared = check({ formula: [line(cas, 0.1)] });
+      assert.deepEqual([undeclared.materials[0]!.verdict, undeclared.materials[0]!.standards[0]!.limit, undeclared.prohibited], ['unknown', 'grade_not_declared', []], cas);
+      assert.ok(undeclared.gaps.some((g) => /declare specificationMet for the specified grade/.test(g)));
+      const declared = check({ formula: [{ material: cas, concentrationPct: 0.1, specificationMet: true }] });
+      assert.deepEqual([declared.materials[0]!.verdict, declared.verdict], ['pass', 'pass'], cas);
+    }
+    // Styrax: crude gums prohibited, the rest restricted (cat 4: 0.64). Declared: judged by the limit.
+    const styrax = (pct: number, specificationMet?: boolean) => check({ formula: [{ material: '8046-19-3', concentrationPct: pct, specificationMet }] });
+    assert.equal(styrax(0.1).materials[0]!.verdict, 'unknown');
+    assert.equal(styrax(0.1, true).materials[0]!.verdict, 'pass');
+    assert.equal(styrax(0.7, true).materials[0]!.verdict, 'fail');
+    assert.match(styrax(0.1).materials[0]!.notes.join(' '), /Styrax crude gums are prohibited/);
+    // A prohibition + specification whose specification is not sourced (toluene): unknown, with the gap.
+    const toluene = check({ formula: [line('108-88-3', 0.1)] });
+    assert.equal(toluene.materials[0]!.verdict, 'unknown');
+    assert.ok(toluene.gaps.includes('specification of Toluene (a prohibition + specification Standard: which grade is allowed)'), toluene.gaps.join('; '));
+  });
+
+  it("reads no specification into p-BMHCA's category cells: strict mode warns of none", () => {
+    const strict = check({ formula: [line('80-54-6', 0.001)], strict: true, category: '4' });
+    assert.deepEqual(strict.specifications, []);
+  });
+});
