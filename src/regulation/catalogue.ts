@@ -46,6 +46,11 @@ export interface IfraStandard {
    * and restricts others (Peru balsam crude, verbena oil). null when there is none.
    */
   readonly specification: string | null;
+  /**
+   * The Standard names a group, not a substance (Allyl esters): its CAS numbers are members the data
+   * lists (group-members.csv). Its name resolves to the group, never to one member.
+   */
+  readonly group: boolean;
   readonly sourceIds: readonly string[];
 }
 
@@ -367,6 +372,7 @@ export function loadStandards(path: URL | string = DATA('ifra-standards.csv')): 
       limits,
       notes: row.notes,
       specification: specificationText(row.notes, types),
+      group: false,
       sourceIds: row.source_id.split(';'),
     };
   });
@@ -483,7 +489,7 @@ export function loadGroupMembers(standards: readonly IfraStandard[], path: URL |
   });
   return standards.map((standard) => {
     const cas = added.get(standard.id);
-    return cas === undefined ? standard : { ...standard, cas: [...new Set([...standard.cas, ...cas])] };
+    return cas === undefined ? standard : { ...standard, cas: [...new Set([...standard.cas, ...cas])], group: true };
   });
 }
 
@@ -605,7 +611,7 @@ export class RegulatoryCatalogue {
     for (const allergen of this.allergens) {
       for (const allergenName of allergen.names) name(allergenName, allergen.cas.length === 1 ? { cas: allergen.cas[0]! } : { allergen });
     }
-    for (const standard of this.standards) name(standard.name, standard.cas.length === 1 ? { cas: standard.cas[0]! } : { standard });
+    for (const standard of this.standards) name(standard.name, standard.cas.length === 1 && !standard.group ? { cas: standard.cas[0]! } : { standard });
     this.buildResolutions();
   }
 

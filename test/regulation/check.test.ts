@@ -543,3 +543,32 @@ describe('checkFormula: one row, one rule (split Standards, prohibited grades)',
     assert.deepEqual(strict.specifications, []);
   });
 });
+
+describe('checkFormula: exact numbers', () => {
+  it('keeps an excess a millionth of a tight limit: rounding takes away binary noise only', () => {
+    // Methyl eugenol, category 5D: 0.000069 %. At dosage 100, 0.000069000069 % is over it by 6.9e-11 % (a relative 1e-6):
+    // an absolute rounding to 1e-9 % would erase it.
+    assert.equal(limitOf('Methyl eugenol', 'cat5d'), 0.000069);
+    const over = check({ formula: [line('Methyl eugenol', 0.000069000069)], category: '5D' });
+    assert.equal(over.materials[0]!.standards[0]!.verdict, 'fail');
+    // Noise still goes: 0.8 × 0.1 is 0.08, exactly at a limit of 0.08 → pass with a warning, not a fail.
+    const atLimit = check({ formula: [line('Citronellal', 0.8)], dosagePct: 0.1 * 100 });
+    assert.equal(atLimit.materials[0]!.finishedPct, 0.08);
+  });
+
+  it('prints a failing figure with the digits that tell it from its limit', async () => {
+    const { renderResult } = await import('../../src/cli/commands/check-formula.ts');
+    // Citronellal 0.490004 % against 0.49 %: at 4 digits both read 0.49.
+    const text = renderResult('test', check({ formula: [line('Citronellal', 0.490004)] }));
+    assert.match(text, /Citronellal\s+106-23-0\s+0\.49%\s+0\.490004%\s+0\.49%\s+FAIL/);
+  });
+});
+
+describe('checkFormula: a group Standard by its name', () => {
+  it('reads "Allyl esters" as the group, not as allyl hexanoate, its one listed member', () => {
+    const group = check({ formula: [line('Allyl esters', 0.5)] });
+    assert.deepEqual([group.materials[0]!.name, group.materials[0]!.cas], ['Allyl esters', null]);
+    assert.deepEqual(group.specifications.map((s) => s.standard), ['Allyl esters']);
+    assert.equal(check({ formula: [line('Allyl hexanoate', 0.5)] }).materials[0]!.cas, '123-68-2');
+  });
+});

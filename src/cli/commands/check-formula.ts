@@ -72,6 +72,13 @@ function applyFlags(body: Record<string, unknown>, kind: 'json' | 'csv', options
 }
 
 const pct = (value: number | null) => (value === null ? '—' : `${Number(value.toPrecision(4))}%`);
+
+/** A value beside a limit, with as many digits as it takes for the two to read differently when they differ (1.5004 % vs 1.5 %). */
+function pctAgainst(value: number, limit: number | null): string {
+  if (limit === null || value === limit) return pct(value);
+  for (let digits = 4; digits <= 15; digits++) if (Number(value.toPrecision(digits)) !== Number(limit.toPrecision(digits))) return `${Number(value.toPrecision(digits))}%`;
+  return `${value}%`;
+}
 const VERDICT_TEXT: Record<Verdict, string> = { pass: 'PASS', warning: 'WARNING', unknown: 'UNKNOWN', fail: 'FAIL' };
 
 export function renderResult(source: string, result: ComplianceResult): string {
@@ -98,7 +105,9 @@ export function renderResult(source: string, result: ComplianceResult): string {
         const euMaximums = result.allergens.found.filter((a) => a.euMaximum !== null && a.euMaximum.verdict !== 'pass' && a.lines.includes(m.line)).map((a) => `${a.labelName} (EU Annex III maximum): ${a.euMaximum!.verdict}`);
         const carried = result.constituents.filter((c) => c.verdict !== 'pass' && c.sources.some((s) => s.line === m.line && s.basis !== null)).map((c) => `${c.standard} (carried): ${c.verdict}`);
         const why = [...m.standards.filter((s) => s.verdict !== 'pass').map((s) => `${s.standard}${s.combination ? ' (sum)' : ''}: ${s.verdict}`), ...carried, ...euMaximums, ...sums, ...notes].join('; ');
-        return [String(m.line), m.name ?? m.input, m.cas ?? '', pct(m.concentrationPct), pct(m.finishedPct), limit || '—', VERDICT_TEXT[m.verdict], why];
+        // The product % against the tightest limit: never printed equal to a limit it differs from.
+        const tightest = limits.reduce<number | null>((least, s) => (s.limitPct !== null && s.limitPct > 0 && (least === null || s.limitPct < least) ? s.limitPct : least), null);
+        return [String(m.line), m.name ?? m.input, m.cas ?? '', pct(m.concentrationPct), pctAgainst(m.finishedPct, tightest), limit || '—', VERDICT_TEXT[m.verdict], why];
       }),
     ]),
   );
@@ -107,21 +116,21 @@ export function renderResult(source: string, result: ComplianceResult): string {
     out.push(
       table([
         ['GROUP', 'LINES', 'TOTAL', 'LIMIT', 'VERDICT'],
-        ...result.combinations.map((c) => [c.name, c.lines.join(', '), pct(c.totalPct), pct(c.limitPct), VERDICT_TEXT[c.verdict]]),
+        ...result.combinations.map((c) => [c.name, c.lines.join(', '), pctAgainst(c.totalPct, c.limitPct), pct(c.limitPct), VERDICT_TEXT[c.verdict]]),
       ]),
     );
   }
   if (result.constituents.length > 0) {
     out.push('', 'IFRA-restricted substances carried by naturals (IFRA Annex on natural contributions):');
     for (const c of result.constituents) {
-      out.push(`  ${c.standard}: ${pct(c.totalPct)} of the product (limit ${c.limitPct === null ? 'not sourced' : pct(c.limitPct)}) ${VERDICT_TEXT[c.verdict]}`);
+      out.push(`  ${c.standard}: ${pctAgainst(c.totalPct, c.limitPct)} of the product (limit ${c.limitPct === null ? 'not sourced' : pct(c.limitPct)}) ${VERDICT_TEXT[c.verdict]}`);
       for (const s of c.sources) out.push(`    line ${s.line} ${s.material}: ${pct(s.pct)}${s.basis === null ? '' : ` (${s.basis})`}`);
     }
   }
   const maximums = result.allergens.found.filter((a) => a.euMaximum !== null);
   if (maximums.length > 0) {
     out.push('', 'EU Annex III maximum concentrations (Regulation 1223/2009):');
-    for (const a of maximums) out.push(`  ${a.labelName}: ${pct(a.totalPct)} of the product (at most ${pct(a.euMaximum!.limitPct)} in ${a.euMaximum!.products}) ${VERDICT_TEXT[a.euMaximum!.verdict]}`);
+    for (const a of maximums) out.push(`  ${a.labelName}: ${pctAgainst(a.totalPct, a.euMaximum!.limitPct)} of the product (at most ${pct(a.euMaximum!.limitPct)} in ${a.euMaximum!.products}) ${VERDICT_TEXT[a.euMaximum!.verdict]}`);
   }
   if (result.prohibited.length > 0) {
     out.push('', 'Prohibited:');
