@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { ErrorCodes, FaiError, parseOrThrow } from '../errors/index.ts';
 import { loadPalette, type PaletteMaterial } from '../perfumery/index.ts';
 import { casNumbersIn, isValidCas } from './cas.ts';
-import { loadCategories, type ProductCategory } from './categories.ts';
+import { CATEGORY_USE_CSV, loadCategories, loadCategoryUse, type ProductCategory } from './categories.ts';
 import { readCatalogueSnapshot, type CatalogueParts } from './snapshot.ts';
 
 /**
@@ -192,8 +192,6 @@ const ProductTypeRow = z.object({
   note: z.string(),
 });
 
-/** The IFRA categories that are cosmetic products (1–9): an Annex III maximum "in the finished product" applies to them, not to 10A–12. */
-export const COSMETIC_CATEGORIES: readonly string[] = ['1', '2', '3', '4', '5A', '5B', '5C', '5D', '6', '7A', '7B', '8', '9'];
 
 /** EU product words (as eu-allergens.csv writes them) → the IFRA categories they fall in (eu-product-types.csv, our mapping). */
 export function loadProductTypes(path: URL | string = DATA('eu-product-types.csv')): Map<string, readonly string[]> {
@@ -378,8 +376,10 @@ export function loadStandards(path: URL | string = DATA('ifra-standards.csv')): 
   });
 }
 
-export function loadAllergens(path: URL | string = DATA('eu-allergens.csv'), productTypesPath: URL | string = DATA('eu-product-types.csv')): EuAllergen[] {
+export function loadAllergens(path: URL | string = DATA('eu-allergens.csv'), productTypesPath: URL | string = DATA('eu-product-types.csv'), categoryUsePath: URL | string = CATEGORY_USE_CSV): EuAllergen[] {
   const productTypes = loadProductTypes(productTypesPath);
+  // An Annex III maximum "in the finished product" applies to every cosmetic category (category-exposure.csv), not to 10A–12.
+  const cosmetic = [...loadCategoryUse(categoryUsePath)].filter(([, { use }]) => use !== 'not_cosmetic').map(([category]) => category);
   // One row per (entry, CAS): rows of one Annex entry are one allergen, labelled under one name.
   const groups = new Map<string, Array<z.infer<typeof AllergenRow>>>();
   readCsv(path).forEach((record, i) => {
@@ -407,7 +407,7 @@ export function loadAllergens(path: URL | string = DATA('eu-allergens.csv'), pro
       regulation: first.regulation,
       leaveOnThresholdPct: threshold(first.leave_on_threshold_pct),
       rinseOffThresholdPct: threshold(first.rinse_off_threshold_pct),
-      maximums: maximumsOf(rows, productTypes, key),
+      maximums: maximumsOf(rows, productTypes, cosmetic, key),
       maxConditions: [...new Set(rows.map((r) => r.max_conditions).filter((c) => c !== ''))],
       notes: [...new Set(rows.map((r) => r.eu_status_note).filter((n) => n !== ''))],
       sourceIds: [...new Set(rows.flatMap((r) => r.source_id.split(';')))],
@@ -420,14 +420,14 @@ export function loadAllergens(path: URL | string = DATA('eu-allergens.csv'), pro
  * product type eu-product-types.csv does not map stops the loader: an unmapped maximum would be a
  * limit silently not applied.
  */
-function maximumsOf(rows: ReadonlyArray<z.infer<typeof AllergenRow>>, productTypes: ReadonlyMap<string, readonly string[]>, key: string): EuMaximum[] {
+function maximumsOf(rows: ReadonlyArray<z.infer<typeof AllergenRow>>, productTypes: ReadonlyMap<string, readonly string[]>, cosmetic: readonly string[], key: string): EuMaximum[] {
   const byProducts = new Map<string, EuMaximum>();
   const offer = (products: string, pct: number, categories: readonly string[]) => {
     const known = byProducts.get(products);
     if (known === undefined || pct < known.pct) byProducts.set(products, { products, pct, categories });
   };
   for (const row of rows) {
-    if (row.max_pct_finished_product !== '') offer('all cosmetic products', Number(row.max_pct_finished_product), COSMETIC_CATEGORIES);
+    if (row.max_pct_finished_product !== '') offer('all cosmetic products', Number(row.max_pct_finished_product), cosmetic);
     if (row.max_pct_by_product === '') continue;
     for (const part of row.max_pct_by_product.split(';')) {
       const at = part.lastIndexOf('=');

@@ -4,7 +4,8 @@ import type { StandardType } from './catalogue.ts';
 
 export type Verdict = 'pass' | 'warning' | 'unknown' | 'fail';
 export type CheckType = 'ingredient' | 'concentration' | 'combination';
-export type Exposure = 'leave_on' | 'rinse_off';
+/** How the product is used for EU labelling: the request may say leave-on or rinse-off; a category that is not a cosmetic product answers `not_cosmetic`. */
+export type Exposure = 'leave_on' | 'rinse_off' | 'not_cosmetic';
 
 export interface FormulaLine {
   /** A CAS number or a name (palette, IFRA or INCI name). */
@@ -27,8 +28,8 @@ export interface CheckRequest {
   readonly category: string;
   /** % (w/w) of the concentrate in the finished product, e.g. 15 for an EDP. */
   readonly dosagePct: number;
-  /** Defaults from the category: rinse-off for 7A and 9, leave-on otherwise. */
-  readonly exposure?: Exposure | undefined;
+  /** Defaults from the category (category-exposure.csv): rinse-off for 6, 7A and 9, not a cosmetic for 10A–12, leave-on otherwise. An override. */
+  readonly exposure?: 'leave_on' | 'rinse_off' | undefined;
   readonly strict?: boolean | undefined;
 }
 
@@ -90,7 +91,8 @@ export interface AllergenResult {
   /** Sum over the lines that contain this allergen, in % of the finished product. */
   readonly totalPct: number;
   readonly thresholdPct: number | null;
-  readonly status: 'declare' | 'below_threshold' | 'threshold_not_sourced' | 'prohibited';
+  /** `not_applicable`: the category is not a cosmetic product, so EU cosmetic labelling does not apply (its notes say which law does). */
+  readonly status: 'declare' | 'below_threshold' | 'threshold_not_sourced' | 'prohibited' | 'not_applicable';
   /**
    * What naturals carry of it (part of `totalPct`): each natural line's share, % of the finished
    * product, and how it was read from natural-allergens.csv. Empty when no natural carries it.

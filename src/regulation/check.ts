@@ -1,7 +1,7 @@
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import { euConditionGaps, euMaximumIn, prohibitionOf, type CategoryLimit, type EuMaximum, type CombinationGroup, type EuAllergen, type IfraStandard, type RegulatoryCatalogue, type ResolvedMaterial } from './catalogue.ts';
 import type { AllergenResult, CheckRequest, CheckType, CombinationResult, ComplianceResult, ConstituentResult, Exposure, MaterialResult, SpecificationResult, StandardVerdict, Verdict } from './check-types.ts';
-import { RINSE_OFF_CATEGORIES } from './categories.ts';
+import type { ProductCategory } from './categories.ts';
 import { resolveFormula } from './formula-lines.ts';
 import { naturalContents, type AllergenShare, type NaturalContents, type StandardShare } from './naturals.ts';
 
@@ -470,8 +470,9 @@ function byLine(a: Line, b: Line): number {
   return a.line - b.line;
 }
 
-export function defaultExposure(category: string): Exposure {
-  return RINSE_OFF_CATEGORIES.has(category) ? 'rinse_off' : 'leave_on';
+/** The category's use for EU labelling (category-exposure.csv): leave-on, rinse-off, or not a cosmetic product. */
+export function defaultExposure(category: ProductCategory): Exposure {
+  return category.use;
 }
 
 /** Runs the check. Throws FAI_ERR_VALIDATION for an unknown category or a material listed twice. */
@@ -488,7 +489,7 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
   const tables = tablesOf(catalogue);
   const table = tables.category(category.id);
   const strict = request.strict ?? false;
-  const exposure = request.exposure ?? defaultExposure(category.id);
+  const exposure: Exposure = request.exposure ?? defaultExposure(category);
   const checks: Record<CheckType, Verdict> = { ingredient: 'pass', concentration: 'pass', combination: 'pass' };
   const gaps = new Set<string>();
   const prohibited: Array<{ line: number; material: string; reason: string; sourceIds: readonly string[] }> = [];
@@ -755,6 +756,11 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
         checks.concentration = worse(checks.concentration, verdict);
         for (const gap of table.euConditionGaps[allergenOrdinals[i]!]!) gaps.add(gap);
       }
+      if (exposure === 'not_cosmetic') {
+        // Regulation 1223/2009 covers cosmetic products: a candle or a detergent is labelled under other law.
+        found.push(allergenResult(allergen, covered, totalPct, null, 'not_applicable', contributions, [...allergen.notes, `EU cosmetic labelling does not apply: ${category.useNote}`], euMaximum));
+        continue;
+      }
       const thresholdPct = exposure === 'leave_on' ? allergen.leaveOnThresholdPct : allergen.rinseOffThresholdPct;
       if (thresholdPct === null) {
         gaps.add(facts.thresholdGap);
@@ -773,6 +779,7 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
     for (const ordinal of allergenOrdinals) allergenSlot[ordinal] = -1;
   }
 
+  if (exposure === 'not_cosmetic' && found.length > 0) gaps.add(`allergen labelling of IFRA category ${category.id} products (not a cosmetic product: ${category.useNote})`);
   if (strict) {
     for (const type of Object.keys(checks) as CheckType[]) if (checks[type] === 'unknown' || checks[type] === 'warning') checks[type] = 'fail';
     // A specification the request does not declare met is a warning in strict mode (and only there): the limits may

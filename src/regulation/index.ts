@@ -24,7 +24,7 @@ export {
 } from './catalogue.ts';
 export { amendmentName, floorSignificant, ifraCertificate, limitedByText, type CertificateCategory, type CertificateRequest, type IfraCertificate, type LimitingItem } from './certificate.ts';
 export { certificateHtml } from './certificate-html.ts';
-export { RINSE_OFF_CATEGORIES, type ProductCategory } from './categories.ts';
+export { type CategoryUse, type ProductCategory } from './categories.ts';
 export {
   checkFormula,
   defaultExposure,

@@ -4,7 +4,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { USAGE_CSV } from '../perfumery/usage.ts';
 import { PALETTE_CSV } from '../perfumery/palette.ts';
 import type { CombinationGroup, EuAllergen, IfraStandard, StandardType, UnappliedRule } from './catalogue.ts';
-import { CATEGORIES_CSV, type ProductCategory } from './categories.ts';
+import { CATEGORIES_CSV, CATEGORY_USE_CSV, type ProductCategory } from './categories.ts';
 import type { PaletteMaterial } from '../perfumery/palette.ts';
 
 /**
@@ -37,6 +37,7 @@ export const CATALOGUE_FILES: readonly URL[] = [
   data('combination-groups.csv'),
   data('unapplied-rules.csv'),
   CATEGORIES_CSV,
+  CATEGORY_USE_CSV,
   PALETTE_CSV,
   USAGE_CSV,
 ];

@@ -572,3 +572,22 @@ describe('checkFormula: a group Standard by its name', () => {
     assert.equal(check({ formula: [line('Allyl hexanoate', 0.5)] }).materials[0]!.cas, '123-68-2');
   });
 });
+
+describe('checkFormula: exposure by category (category-exposure.csv)', () => {
+  it('reads each category as leave-on, rinse-off or not a cosmetic product, with the request as the override', () => {
+    const exposures = Object.fromEntries(['1', '4', '5D', '6', '7A', '7B', '8', '9', '10A', '10B', '11A', '11B', '12'].map((category) => [category, check({ formula: [line('Linalool', 1)], category }).exposure]));
+    assert.deepEqual(exposures, { '1': 'leave_on', '4': 'leave_on', '5D': 'leave_on', '6': 'rinse_off', '7A': 'rinse_off', '7B': 'leave_on', '8': 'leave_on', '9': 'rinse_off', '10A': 'not_cosmetic', '10B': 'not_cosmetic', '11A': 'not_cosmetic', '11B': 'not_cosmetic', '12': 'not_cosmetic' });
+    // Toothpaste (6): linalool 0.005 % is under the rinse-off threshold 0.01 %: not declared.
+    const toothpaste = check({ formula: [line('Linalool', 0.005)], category: '6' });
+    assert.equal(toothpaste.allergens.found[0]!.status, 'below_threshold');
+  });
+
+  it('says EU cosmetic labelling does not apply to a candle, naming the law that does, unless the request overrides', () => {
+    const candle = check({ formula: [line('Linalool', 1)], category: '12' });
+    assert.deepEqual([candle.allergens.declare, candle.allergens.found[0]!.status, candle.allergens.found[0]!.thresholdPct], [[], 'not_applicable', null]);
+    assert.match(candle.allergens.found[0]!.notes.join(' '), /EU cosmetic labelling does not apply: .*CLP/);
+    assert.ok(candle.gaps.some((g) => /allergen labelling of IFRA category 12 products \(not a cosmetic product/.test(g)));
+    const asked = check({ formula: [line('Linalool', 1)], category: '12', exposure: 'leave_on' });
+    assert.equal(asked.allergens.declare[0]!.labelName, 'Linalool');
+  });
+});

@@ -84,7 +84,7 @@ const VERDICT_TEXT: Record<Verdict, string> = { pass: 'PASS', warning: 'WARNING'
 export function renderResult(source: string, result: ComplianceResult): string {
   const out: string[] = [];
   out.push(
-    `${source}: IFRA category ${result.category}, concentrate at ${result.dosagePct}% of the product, ${result.exposure.replace('_', '-')}${result.strict ? ', strict' : ''}`,
+    `${source}: IFRA category ${result.category}, concentrate at ${result.dosagePct}% of the product, ${result.exposure === 'not_cosmetic' ? 'not a cosmetic product' : result.exposure.replace('_', '-')}${result.strict ? ', strict' : ''}`,
     '',
   );
   out.push(
@@ -136,7 +136,14 @@ export function renderResult(source: string, result: ComplianceResult): string {
     out.push('', 'Prohibited:');
     for (const p of result.prohibited) out.push(`  line ${p.line} ${p.material}: ${p.reason} [${p.sourceIds.join(', ')}]`);
   }
-  out.push('', result.allergens.declare.length === 0 ? 'Allergens to declare: none above the threshold.' : 'Allergens to declare on the label:');
+  out.push(
+    '',
+    result.exposure === 'not_cosmetic'
+      ? `Allergens to declare: EU cosmetic labelling does not apply to IFRA category ${result.category} (not a cosmetic product; see the gaps).`
+      : result.allergens.declare.length === 0
+        ? 'Allergens to declare: none above the threshold.'
+        : 'Allergens to declare on the label:',
+  );
   for (const a of result.allergens.declare) {
     out.push(`  ${a.labelName}: ${pct(a.totalPct)} (threshold ${pct(a.thresholdPct)}; lines ${a.lines.join(', ')})`);
     // Why, where a natural carries it: each natural line's share and how it was read.

@@ -20,7 +20,7 @@ const AllergenSchema = z.looseObject({
   lines: z.array(Line),
   totalPct: z.number(),
   thresholdPct: z.number().nullable(),
-  status: z.enum(['declare', 'below_threshold', 'threshold_not_sourced', 'prohibited']),
+  status: z.enum(['declare', 'below_threshold', 'threshold_not_sourced', 'prohibited', 'not_applicable']),
   /** What natural lines carry of it (part of totalPct), and how it was read. */
   contributions: z.array(z.object({ line: Line, material: z.string(), pct: z.number(), basis: z.string() })),
   /** The EU Annex III maximum in this category, judged on totalPct; null where none applies. */
@@ -35,7 +35,8 @@ export const ComplianceResultSchema = z.looseObject({
   strict: z.boolean(),
   category: z.string(),
   dosagePct: z.number(),
-  exposure: z.enum(['leave_on', 'rinse_off']),
+  /** From the category (category-exposure.csv) unless the request overrides it; `not_cosmetic`: EU cosmetic labelling does not apply. */
+  exposure: z.enum(['leave_on', 'rinse_off', 'not_cosmetic']),
   checks: z.object({ ingredient: VerdictSchema, concentration: VerdictSchema, combination: VerdictSchema }),
   materials: z.array(z.looseObject({ line: Line, input: z.string(), known: z.boolean() })),
   prohibited: z.array(z.object({ line: Line, material: z.string(), reason: z.string(), sourceIds: Ids })),
