@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import { FaiError } from '../../src/errors/index.ts';
-import { certificateHtml, floorSignificant, ifraCertificate, limitedByText, RegulatoryCatalogue, type CertificateCategory, type FormulaLine } from '../../src/regulation/index.ts';
+import { certificateHtml, checkFormula, floorSignificant, ifraCertificate, limitedByText, RegulatoryCatalogue, type CertificateCategory, type FormulaLine } from '../../src/regulation/index.ts';
 
 /** Every expected value below is computed from the cells of ifra-standards.csv, by the certificate's rule d ≤ 100·L / c. */
 const catalogue = RegulatoryCatalogue.load();
@@ -195,5 +195,31 @@ describe('IFRA certificate: prohibited grades', () => {
     // Styrax declared: its cat 4 limit 0.64 → 100 × 0.64 / 2 = 32.
     const styrax = ifraCertificate(catalogue, { formula: [{ material: '8046-19-3', concentrationPct: 2, specificationMet: true }] });
     assert.equal(inCategory(styrax, '4').maxDosagePct, 32);
+  });
+});
+
+describe('IFRA certificate against the check (property, seeded random formulas)', () => {
+  it("never states a maximum at which the check fails, and the check fails just above a maximum that binds", () => {
+    let seed = 20261206;
+    const next = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 4294967296);
+    let compared = 0;
+    for (let n = 0; n < 120; n++) {
+      const pool = catalogue.palette.map((p) => p.name);
+      const size = 3 + Math.floor(next() * 12);
+      const formula = Array.from({ length: size }, () => line(pool.splice(Math.floor(next() * pool.length), 1)[0]!, Math.round((60 / size) * (0.2 + 1.6 * next()) * 1000) / 1000));
+      const cert = certificate(formula);
+      if (cert.euProhibited.length > 0) continue;
+      for (const c of cert.categories) {
+        if (c.maxDosagePct === null || c.maxDosagePct === 0) continue;
+        compared++;
+        const at = checkFormula(catalogue, { formula, category: c.category, dosagePct: c.maxDosagePct });
+        assert.ok(at.verdict === 'pass' || at.verdict === 'warning', `formula ${n}, category ${c.category}: ${at.verdict} at the certificate's ${c.maxDosagePct} % (${JSON.stringify(formula)})`);
+        if (c.limitedBy.length > 0 && c.maxDosagePct * 1.01 <= 100) {
+          const above = checkFormula(catalogue, { formula, category: c.category, dosagePct: c.maxDosagePct * 1.01 });
+          assert.equal(above.verdict, 'fail', `formula ${n}, category ${c.category}: ${above.verdict} at 1.01 × ${c.maxDosagePct} %`);
+        }
+      }
+    }
+    assert.ok(compared > 500, `${compared} category maxima compared`);
   });
 });
