@@ -61,6 +61,8 @@ export interface EuAllergen {
   readonly entry: string | null;
   /** The name to print on the label (INCI), or the chemical name when no INCI name is sourced. */
   readonly labelName: string;
+  /** Whether `labelName` is a sourced INCI / prescribed name; false: it is ECHA's chemical name, to be checked before a label is printed. */
+  readonly labelNameSourced: boolean;
   readonly names: readonly string[];
   /** The CAS numbers of the EU rows. */
   readonly cas: readonly string[];
@@ -391,7 +393,8 @@ export function loadAllergens(path: URL | string = DATA('eu-allergens.csv'), pro
   const ids = new Set<string>();
   return [...groups.entries()].map(([key, rows]) => {
     const first = rows[0]!;
-    const labelName = rows.find((r) => r.inci_name !== '')?.inci_name ?? first.name;
+    const inci = rows.find((r) => r.inci_name !== '')?.inci_name;
+    const labelName = inci ?? first.name;
     let id = slug(labelName);
     for (let n = 2; ids.has(id); n++) id = `${slug(labelName)}_${n}`;
     ids.add(id);
@@ -400,6 +403,7 @@ export function loadAllergens(path: URL | string = DATA('eu-allergens.csv'), pro
       id,
       entry: key.startsWith('CAS-') ? null : key.slice(key.indexOf('-') + 1),
       labelName,
+      labelNameSourced: inci !== undefined,
       names: [...new Set(rows.flatMap((r) => [r.name, r.inci_name]).filter((n) => n !== ''))],
       cas: [...new Set(rows.flatMap((r) => casNumbersIn(r.cas)))],
       groupCas: [],

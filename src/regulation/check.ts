@@ -348,6 +348,8 @@ interface NaturalFacts {
 interface AllergenFacts {
   readonly allergen: EuAllergen;
   readonly thresholdGap: string;
+  /** When no INCI name is sourced: the gap a declaration of it adds (the label shows ECHA's chemical name). */
+  readonly labelNameGap: string | null;
   readonly annexIIReason: string;
 }
 
@@ -390,6 +392,7 @@ class CheckTables {
     this.allergens = catalogue.allergens.map((allergen) => ({
       allergen,
       thresholdGap: `EU labelling threshold of ${allergen.labelName}`,
+      labelNameGap: allergen.labelNameSourced ? null : `INCI label name of ${allergen.labelName} (EU entry ${allergen.entry}): not sourced, the ECHA chemical name is shown — check it before printing a label`,
       annexIIReason: `EU Regulation 1223/2009 Annex II (${allergen.labelName})`,
     }));
     this.standardSlot = new Int32Array(this.standards.length).fill(-1);
@@ -768,6 +771,7 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
       } else {
         // The Regulation requires labelling when the concentration *exceeds* the threshold.
         const declare = totalPct > thresholdPct;
+        if (declare && facts.labelNameGap !== null) gaps.add(facts.labelNameGap);
         const inRange = declare && contributions !== undefined && lowPct <= thresholdPct;
         const notes = inRange ? [...allergen.notes, `the threshold (${thresholdPct} %) falls inside the range its naturals give (${lowPct}–${totalPct} % of the product): declared on the range's maximum`] : allergen.notes;
         found.push(allergenResult(allergen, covered, totalPct, thresholdPct, declare ? 'declare' : 'below_threshold', contributions, notes, euMaximum));

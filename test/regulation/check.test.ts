@@ -591,3 +591,15 @@ describe('checkFormula: exposure by category (category-exposure.csv)', () => {
     assert.equal(asked.allergens.declare[0]!.labelName, 'Linalool');
   });
 });
+
+describe('checkFormula: label names', () => {
+  it('prints the prescribed names (clove: Eugenia Caryophyllus Oil), and says where only the ECHA chemical name is sourced', () => {
+    const clove = check({ formula: [line('Clove bud oil', 1)] });
+    assert.ok(clove.allergens.declare.some((a) => a.labelName === 'Eugenia Caryophyllus Oil'));
+    // Methyl salicylate (entry 324): no INCI name in the data — declared under ECHA's name, and the gap says so.
+    const salicylate = check({ formula: [line('119-36-8', 0.01)] });
+    assert.equal(salicylate.allergens.declare[0]!.labelName, 'Methyl 2-hydroxybenzoate');
+    assert.ok(salicylate.gaps.some((g) => /INCI label name of Methyl 2-hydroxybenzoate \(EU entry 324\): not sourced/.test(g)));
+    assert.ok(!clove.gaps.some((g) => /INCI label name of Eugenia/.test(g)));
+  });
+});
