@@ -111,11 +111,13 @@ export function floorSignificant(value: number, digits = 4): number {
   return Math.floor(nudged * scale) / scale;
 }
 
-/** A sum of concentrate %s without its binary noise, for the answer (0.1 + 0.2 → 0.3): 12 significant digits, without printing it. */
+/**
+ * A sum of concentrate %s without its binary noise, for the answer (0.1 + 0.2 → 0.3): the check's
+ * rule — a rounding to 1e-9 % is made only where it moves the value by less than a relative 1e-12.
+ */
 function clean(value: number): number {
-  if (value === 0 || !Number.isFinite(value)) return value;
-  const scale = 10 ** (11 - Math.floor(Math.log10(Math.abs(value))));
-  return Math.round(value * scale) / scale;
+  const rounded = Math.round(value * 1e9) / 1e9;
+  return Math.abs(rounded - value) <= Math.abs(value) * 1e-12 ? rounded : value;
 }
 
 /**
@@ -174,13 +176,24 @@ class Least {
 }
 
 const NOT_SOURCED: CategoryLimit = { kind: 'not_sourced' };
-const columnsByCatalogue = new WeakMap<RegulatoryCatalogue, Array<readonly CategoryLimit[]>>();
+/** A Standard's limits by category position: the limits, and their % as numbers (Infinity: no restriction; NaN: prohibited or not sourced). */
+interface LimitColumn {
+  readonly limits: readonly CategoryLimit[];
+  readonly pct: Float64Array;
+}
+
+const columnsByCatalogue = new WeakMap<RegulatoryCatalogue, LimitColumn[]>();
 
 /** Per Standard ordinal, its limit in each category, by the category's position in `catalogue.categories`: built once per catalogue. */
-function limitColumns(catalogue: RegulatoryCatalogue): ReadonlyArray<readonly CategoryLimit[]> {
+function limitColumns(catalogue: RegulatoryCatalogue): readonly LimitColumn[] {
   let columns = columnsByCatalogue.get(catalogue);
   if (columns === undefined) {
-    columns = catalogue.standards.map((standard) => catalogue.categories.map((category) => standard.limits[category.id] ?? NOT_SOURCED));
+    columns = catalogue.standards.map((standard) => {
+      const limits = catalogue.categories.map((category) => standard.limits[category.id] ?? NOT_SOURCED);
+      const pct = new Float64Array(limits.length);
+      limits.forEach((limit, i) => (pct[i] = limit.kind === 'limit' ? limit.pct : limit.kind === 'no_restriction' ? Infinity : NaN));
+      return { limits, pct };
+    });
     columnsByCatalogue.set(catalogue, columns);
   }
   return columns;
@@ -218,7 +231,7 @@ export function ifraCertificate(catalogue: RegulatoryCatalogue, request: Certifi
     for (const standard of material.standards) {
       byStandard.set(standard, (byStandard.get(standard) ?? 0) + concentrationPct);
       if (standard.specification !== null) specifications.push({ line, standard: standard.name, note: standard.specification });
-      if (request.formula[line]!.specificationMet !== true) undeclared.set(standard, [...(undeclared.get(standard) ?? []), line]);
+      if (standard.specification !== null && standard.types.has('prohibition') && request.formula[line]!.specificationMet !== true) undeclared.set(standard, [...(undeclared.get(standard) ?? []), line]);
     }
     for (const allergen of material.allergens) {
       if (allergen.annex === 'annex_ii') euProhibited.push({ line, material: material.name, entry: allergen.entry });
@@ -252,7 +265,7 @@ export function ifraCertificate(catalogue: RegulatoryCatalogue, request: Certifi
     for (const id of allergen.sourceIds) sourceIds.add(id);
     for (const gap of euConditionGaps(allergen)) gaps.add(gap);
   }
-  const restricting: Array<{ standard: IfraStandard; concentratePct: number; limits: readonly CategoryLimit[] }> = [];
+  const restricting: Array<{ standard: IfraStandard; concentratePct: number; column: LimitColumn }> = [];
   for (const [standard, concentratePct] of byStandard) {
     for (const id of standard.sourceIds) sourceIds.add(id);
     for (const rule of catalogue.unappliedRulesOf(standard)) gaps.add(rule.text);
@@ -263,11 +276,11 @@ export function ifraCertificate(catalogue: RegulatoryCatalogue, request: Certifi
     } else if (prohibition === 'specification_not_sourced') {
       alwaysUnknown.push(`the specification of ${standard.name} (a prohibition + specification Standard: which grade is allowed) is not sourced`);
     } else if (prohibition === 'grade') {
-      if (standard.types.has('restriction') && concentratePct > 0) restricting.push({ standard, concentratePct, limits: columns[catalogue.standardOrdinal(standard)]! });
+      if (standard.types.has('restriction') && concentratePct > 0) restricting.push({ standard, concentratePct, column: columns[catalogue.standardOrdinal(standard)]! });
     } else if (prohibition !== null) {
       if (prohibition === 'limits_not_sourced') alwaysUnknown.push(`limits of ${standard.name} (a prohibition + restriction Standard) are not sourced${carriedText(carriedBy.get(standard))}`);
       else always.push({ kind: 'prohibition', id: standard.id, name: standard.name, limitPct: 0, concentratePct, maxDosagePct: 0, carriedBy: carriedBy.get(standard) ?? NONE_CARRIED, sourceIds: standard.sourceIds });
-    } else if (standard.types.has('restriction') && concentratePct > 0) restricting.push({ standard, concentratePct, limits: columns[catalogue.standardOrdinal(standard)]! });
+    } else if (standard.types.has('restriction') && concentratePct > 0) restricting.push({ standard, concentratePct, column: columns[catalogue.standardOrdinal(standard)]! });
   }
   const groups = catalogue.groups.flatMap((group) => {
     const members = group.standardIds.flatMap((id) => {
@@ -282,9 +295,11 @@ export function ifraCertificate(catalogue: RegulatoryCatalogue, request: Certifi
     return [{ group, members, from, totalPct: members.reduce((sum, m) => sum + m.concentratePct, 0), carried: carried.length === 0 ? NONE_CARRIED : carried }];
   });
 
+  // What cannot be known in any category, said once: most categories add nothing to it.
+  const alwaysReason = alwaysUnknown.join('; ');
   const categories: CertificateCategory[] = catalogue.categories.map((category, column) => {
     const least = new Least();
-    const unknowns = alwaysUnknown.slice();
+    const unknowns: string[] = [];
     for (const candidate of always) least.offer(candidate);
     const offerLimit = (
       limit: CategoryLimit | undefined,
@@ -300,11 +315,11 @@ export function ifraCertificate(catalogue: RegulatoryCatalogue, request: Certifi
         if (maxDosagePct < least.value * (1 + 1e-9)) least.offer({ kind: as?.kind ?? 'standard', id: as?.id ?? standard.id, name: as?.name ?? standard.name, limitPct: limit.pct, concentratePct, maxDosagePct, carriedBy: carried, sourceIds: as?.sourceIds ?? standard.sourceIds });
       }
     };
-    for (const { standard, concentratePct, limits } of restricting) {
-      const limit = limits[column]!;
-      // Most limits do not bind: a number compared before anything is built.
-      if (limit.kind === 'limit' && (100 * limit.pct) / concentratePct >= least.value * (1 + 1e-9)) continue;
-      offerLimit(limit, standard, concentratePct, carriedBy.get(standard) ?? NONE_CARRIED, null);
+    for (const { standard, concentratePct, column: limitsOf } of restricting) {
+      // Most limits do not bind: a number compared before anything is built (no restriction: Infinity; NaN falls through).
+      const pct = limitsOf.pct[column]!;
+      if ((100 * pct) / concentratePct >= least.value * (1 + 1e-9)) continue;
+      offerLimit(limitsOf.limits[column], standard, concentratePct, carriedBy.get(standard) ?? NONE_CARRIED, null);
     }
     for (const { group, members, from, totalPct, carried } of groups) {
       if (from !== null) {
@@ -329,8 +344,9 @@ export function ifraCertificate(catalogue: RegulatoryCatalogue, request: Certifi
     }
     const limitedBy = least.items();
     const maxDosagePct = floorSignificant(least.value);
-    if (unknowns.length > 0 && maxDosagePct > 0) {
-      return { category: category.id, description: category.description, maxDosagePct: null, limitedBy, upperBoundPct: maxDosagePct, reason: unknowns.join('; ') };
+    if ((unknowns.length > 0 || alwaysUnknown.length > 0) && maxDosagePct > 0) {
+      const reason = unknowns.length === 0 ? alwaysReason : [...alwaysUnknown, ...unknowns].join('; ');
+      return { category: category.id, description: category.description, maxDosagePct: null, limitedBy, upperBoundPct: maxDosagePct, reason };
     }
     return { category: category.id, description: category.description, maxDosagePct, limitedBy, upperBoundPct: null, reason: null };
   });
