@@ -603,3 +603,19 @@ describe('checkFormula: label names', () => {
     assert.ok(!clove.gaps.some((g) => /INCI label name of Eugenia/.test(g)));
   });
 });
+
+describe('checkFormula: the review\'s other label cases', () => {
+  it('declares dl-limonene and citronellol under their entries by the CAS numbers the EU lists', () => {
+    const result = check({ formula: [line('7705-14-8', 0.1), line('26489-01-0', 0.1)] });
+    assert.deepEqual(result.allergens.declare.map((a) => [a.labelName, a.lines]).sort(), [['Citronellol', [1]], ['Limonene', [0]]]);
+  });
+
+  it('sums two bitter orange flower oil lines under entry 350, and keeps the peel oil apart (entry 351)', () => {
+    const result = check({ formula: [line('8016-38-4', 0.1), line('72968-50-4', 0.1), line('68916-04-1', 0.1)] });
+    const flower = result.allergens.declare.filter((a) => a.entry === '350');
+    const peel = result.allergens.declare.filter((a) => a.entry === '351');
+    assert.deepEqual(flower.map((a) => [a.labelName, a.lines, a.totalPct]), [['Citrus Aurantium Flower Oil', [0, 1], 0.2]]);
+    // 72968-50-4 is listed by the EU under both entries: counted in each (the conservative reading), with the peel oil line.
+    assert.deepEqual(peel.map((a) => [a.labelName, a.lines]), [['Citrus Aurantium Peel Oil', [1, 2]]]);
+  });
+});
