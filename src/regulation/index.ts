@@ -3,6 +3,7 @@ import { loadSourceTitles, RegulatoryCatalogue } from './catalogue.ts';
 import { ifraCertificate, type CertificateRequest, type IfraCertificate } from './certificate.ts';
 import { checkFormula, type CheckRequest, type ComplianceResult } from './check.ts';
 import { recordCheck, type CheckSource } from './record-check.ts';
+import type { SharedStrictMode } from './shared-strict.ts';
 
 export { isValidCas, looksLikeCas } from './cas.ts';
 export {
@@ -45,6 +46,7 @@ export {
 } from './check.ts';
 export { naturalContents, type NaturalContents, type StandardShare } from './naturals.ts';
 export { recordCheck, type CheckSource } from './record-check.ts';
+export { SharedStrictMode, type StrictForce } from './shared-strict.ts';
 export {
   CertificateRequestSchema,
   certificateRequestOf,
@@ -71,10 +73,51 @@ export class ComplianceChecker {
     this.strictByDefault = options.strict ?? false;
   }
 
-  /** Forces strict mode on (every check strict, whatever the request says) or lifts that. */
+  /** Forces strict mode on (every check strict, whatever the request says) or lifts that, on this instance. */
   forceStrict(on: boolean, by: string): void {
     if (!on) this.forced = null;
     else if (this.forced === null) this.forced = { since: new Date().toISOString(), by };
+  }
+
+  private shared: SharedStrictMode | undefined;
+  private sharedTimer: NodeJS.Timeout | undefined;
+
+  /**
+   * Forces or lifts strict mode on every instance: through the shared state when there is one (a
+   * Redis failure answers 503 and changes nothing), then here. Without it, this instance only.
+   */
+  async setStrict(on: boolean, by: string): Promise<void> {
+    if (this.shared !== undefined) {
+      if (on) await this.shared.put(this.forced ?? { since: new Date().toISOString(), by });
+      else await this.shared.remove();
+    }
+    this.forceStrict(on, by);
+  }
+
+  /**
+   * Shares forced strict mode through `shared`: read now and every `pollMs` (a force or a lift on
+   * another instance reaches this one within it; a started instance starts with it). A read that
+   * fails keeps the last known state — strict mode stays enforced while Redis is unreachable — and
+   * `onError` hears it.
+   */
+  share(shared: SharedStrictMode, options: { pollMs?: number; onError?: (error: unknown) => void } = {}): Promise<void> {
+    this.shared = shared;
+    const sync = () =>
+      shared
+        .read()
+        .then(({ force, damaged }) => {
+          if (damaged) options.onError?.(new Error('the shared strict mode could not be read: this instance keeps the state it had'));
+          else this.forced = force;
+        })
+        .catch((error: unknown) => options.onError?.(error));
+    this.sharedTimer = setInterval(() => void sync(), options.pollMs ?? 1_000);
+    this.sharedTimer.unref();
+    return sync();
+  }
+
+  stopSharing(): void {
+    if (this.sharedTimer !== undefined) clearInterval(this.sharedTimer);
+    this.sharedTimer = undefined;
   }
 
   mode(): { strictByDefault: boolean; forced: boolean; since: string | null; by: string | null } {

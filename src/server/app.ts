@@ -8,7 +8,7 @@ import { BriefService, readPins, SharedDownshifts, type Pins } from '../llm/inde
 import { createMetrics, type Metrics } from '../metrics/index.ts';
 import { ThresholdEvaluator, type HealthCheck } from '../ops/index.ts';
 import { FormulaService, QueuedTrainingJobs, seedShippedPolicies, ThreadTrainingJobs, type TrainingJobs } from '../learning/index.ts';
-import { ComplianceChecker } from '../regulation/index.ts';
+import { ComplianceChecker, SharedStrictMode } from '../regulation/index.ts';
 import { openRemediation, type Remediation } from '../remediation/index.ts';
 import { readSchedule, shadowEvaluate, ShadowEvaluation, ShadowScheduler } from '../shadow/index.ts';
 import { registerCpuSampler, slotServers, startVramSampler, type VramSampler } from '../system/index.ts';
@@ -272,6 +272,10 @@ export function createApp(config: Config): App {
       if (config.adminToken === undefined && config.operatorTokensFile === undefined) {
         logger.warn('FAI_ADMIN_TOKEN is not set: every operator route (hub writes, gc and pins, training, modes, strict mode, approvals) answers 401');
       }
+      if (redis !== undefined) {
+        // Forced strict regulation mode is every instance's too (the regulation-strict runbook acts once, through any of them).
+        await compliance.share(new SharedStrictMode(redis), { onError: (error) => logger.error({ err: error }, 'shared strict mode not read; this instance keeps the state it had') });
+      }
       if (sharedDownshifts !== undefined) {
         await briefs.downshift.share(sharedDownshifts, { onError: (error) => logger.error({ err: error }, 'shared downshift state not read; this instance keeps the modes it had') });
       }
@@ -286,6 +290,7 @@ export function createApp(config: Config): App {
     async close() {
       clearInterval(seeding);
       briefs.downshift.stopSharing();
+      compliance.stopSharing();
       thresholds.stop();
       vram?.stop();
       scheduler?.stop();

@@ -125,11 +125,11 @@ export function registerComplianceOperatorRoutes(app: FastifyInstance, checker: 
   const config = { component: 'regulation' };
   const schema = (summary: string) => ({ summary, tags: ['compliance'], security: OPERATOR_SECURITY, response: { 200: StrictModeSchema, ...errorResponses(401) } });
   app.put('/v1/compliance/strict', { config, schema: schema('Force strict regulation mode on (the regulation-strict runbook)') }, async (request) => {
-    checker.forceStrict(true, request.actor);
+    await checker.setStrict(true, request.actor);
     return checker.mode();
   });
   app.delete('/v1/compliance/strict', { config, schema: schema('Lift forced strict mode') }, async (request) => {
-    checker.forceStrict(false, request.actor);
+    await checker.setStrict(false, request.actor);
     request.log.info({ actor: request.actor, principal: request.principal }, 'strict mode lifted');
     return checker.mode();
   });
