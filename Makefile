@@ -23,11 +23,11 @@ node_modules/.package-lock.json: package.json package-lock.json
 install: node_modules/.package-lock.json ## install the npm dependencies from the lockfile (npm ci) when they are missing or stale
 
 # tsc emits dist/ (incremental); the data files the code reads beside itself (src/*/data) are copied along,
-# and the regulation catalogue is parsed once into its snapshot (src/regulation/snapshot.ts).
+# and the regulation catalogue is parsed once into its snapshot (src/regulation/write-snapshot.ts).
 dist/.built: $(SOURCES) tsconfig.json tsconfig.build.json node_modules/.package-lock.json
 	npx tsc -p tsconfig.build.json
 	@rm -rf dist/*/data && cd src && for f in */data/*; do install -D -m 644 "$$f" "../dist/$$f"; done
-	node dist/regulation/snapshot.js
+	node dist/regulation/write-snapshot.js
 	@touch $@
 
 build: dist/.built ## compile the TypeScript ahead of time into dist/ (what bin/fai.js, make run and the Docker image run)

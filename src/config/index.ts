@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { ErrorCodes, parseOrThrow } from '../errors/index.ts';
-import { STAGES, type Stage } from '../shadow/log.ts';
-import { RatesSchema } from '../shadow/sampling.ts';
+import { RatesSchema, STAGES, type Stage } from './shadow-stages.ts';
 
 /** The LLM slots of the operations guide; each is an OpenAI-compatible endpoint when its URL is set. */
 export const LLM_SLOTS = ['qwen', 'mistral', 'llama'] as const;

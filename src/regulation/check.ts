@@ -3,7 +3,7 @@ import { euConditionGaps, euMaximumIn, prohibitionOf, type CategoryLimit, type E
 import type { AllergenResult, CheckRequest, CheckType, CombinationResult, ComplianceResult, ConstituentResult, Exposure, MaterialResult, SpecificationResult, StandardVerdict, Verdict } from './check-types.ts';
 import type { ProductCategory } from './categories.ts';
 import { resolveFormula } from './formula-lines.ts';
-import { naturalContents, type AllergenShare, type NaturalContents, type StandardShare } from './naturals.ts';
+import { naturalContents, type AllergenShare, type StandardShare } from './naturals.ts';
 
 /**
  * The compliance check: a formula (materials with their % in the fragrance

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { USAGE_CSV } from '../perfumery/usage.ts';
 import { PALETTE_CSV } from '../perfumery/palette.ts';
-import type { CombinationGroup, EuAllergen, IfraStandard, StandardType, UnappliedRule } from './catalogue.ts';
-import { CATEGORIES_CSV, CATEGORY_USE_CSV, type ProductCategory } from './categories.ts';
-import type { PaletteMaterial } from '../perfumery/palette.ts';
+import type { CatalogueParts, IfraStandard, StandardType } from './catalogue-types.ts';
+import { CATEGORIES_CSV, CATEGORY_USE_CSV } from './categories.ts';
 
 /**
  * The regulation catalogue's parts as parsed and validated from the CSV files, kept as one JSON file
@@ -15,14 +14,7 @@ import type { PaletteMaterial } from '../perfumery/palette.ts';
  * only while every one still matches — an edited CSV file is read again, never shadowed by an old
  * snapshot.
  */
-export interface CatalogueParts {
-  standards: IfraStandard[];
-  allergens: EuAllergen[];
-  groups: CombinationGroup[];
-  unappliedRules: UnappliedRule[];
-  categories: ProductCategory[];
-  palette: PaletteMaterial[];
-}
+export type { CatalogueParts } from './catalogue-types.ts';
 
 const data = (file: string) => new URL(`./data/${file}`, import.meta.url);
 export const SNAPSHOT_FILE = data('catalogue.snapshot.json');
@@ -78,8 +70,3 @@ export function writeCatalogueSnapshot(parts: CatalogueParts, file: URL = SNAPSH
   writeFileSync(file, JSON.stringify({ stamps: stamp, parts }, (key, value: unknown) => (key === 'types' && value instanceof Set ? [...value] : value)));
 }
 
-// `node dist/regulation/snapshot.js` (make build): parse the CSV files once and write the snapshot.
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  // Not awaited: catalogue.ts imports this module, and a top-level await on it would wait on itself.
-  void import('./catalogue.ts').then(({ loadCatalogueParts }) => writeCatalogueSnapshot(loadCatalogueParts()));
-}
