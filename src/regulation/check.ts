@@ -1,9 +1,32 @@
 import { ErrorCodes, FaiError } from '../errors/index.ts';
-import { euConditionGaps, euMaximumIn, prohibitionOf, type CategoryLimit, type EuMaximum, type CombinationGroup, type EuAllergen, type IfraStandard, type RegulatoryCatalogue, type ResolvedMaterial } from './catalogue.ts';
-import type { AllergenResult, CheckRequest, CheckType, CombinationResult, ComplianceResult, ConstituentResult, Exposure, MaterialResult, SpecificationResult, StandardVerdict, Verdict } from './check-types.ts';
+import type { CombinationGroup, IfraStandard, RegulatoryCatalogue } from './catalogue.ts';
 import type { ProductCategory } from './categories.ts';
+import {
+  addNote,
+  allergenResult,
+  byLine,
+  carrierIndexes,
+  constituentResult,
+  declared,
+  excessOf,
+  isCarrierOnly,
+  lineIndexes,
+  mergeLines,
+  NO_CARRIERS,
+  NO_NOTES,
+  round,
+  shareOfLimit,
+  standardVerdict,
+  sumFinishedPct,
+  type Carrier,
+  type Contribution,
+  type Line,
+  type Member,
+} from './check-results.ts';
+import { cover, NOT_SOURCED, slotOf, tablesOf } from './check-tables.ts';
+import type { AllergenResult, CheckRequest, CheckType, CombinationResult, ComplianceResult, ConstituentResult, Exposure, SpecificationResult, Verdict } from './check-types.ts';
 import { resolveFormula } from './formula-lines.ts';
-import { naturalContents, type AllergenShare, type StandardShare } from './naturals.ts';
+import type { AllergenShare } from './naturals.ts';
 
 /**
  * The compliance check: a formula (materials with their % in the fragrance
@@ -29,136 +52,10 @@ export function worse(a: Verdict, b: Verdict): Verdict {
   return RANK[b] > RANK[a] ? b : a;
 }
 
-/**
- * Rounds away binary floating-point noise (0.8 × 0.1 = 0.08000000000000002) so boundaries hold
- * exactly — and only noise: a rounding to 1e-9 % that would move the value by more than a relative
- * 1e-12 is no noise (3.3e-6 % over a limit of 0.000069 %) and is not made, so no excess disappears.
- */
-function round(value: number): number {
-  const rounded = Math.round(value * 1e9) / 1e9;
-  return Math.abs(rounded - value) <= Math.abs(value) * 1e-12 ? rounded : value;
-}
-
-// Loops rather than reduce/map with arrow functions: tsx (which runs the tests and benchmarks) wraps every
-// function expression to keep its name, so a closure per item costs more than the work it does.
-function sumFinishedPct(lines: readonly Line[]): number {
-  // Most Standards and allergens cover one line, whose % is rounded already.
-  if (lines.length === 1) return lines[0]!.finishedPct;
-  let total = 0;
-  for (const line of lines) total += line.finishedPct;
-  return round(total);
-}
-
-function lineIndexes(lines: readonly Line[]): number[] {
-  const indexes: number[] = [];
-  for (const line of lines) indexes.push(line.line);
-  return indexes;
-}
-
-/** What a line (or a sum of lines) puts above a limit, % of the finished product; 0 within it or without one. */
-function excessOf(pct: number, limitPct: number | null): number {
-  return limitPct === null ? 0 : round(Math.max(0, pct - limitPct));
-}
-
-function shareOfLimit(pct: number, limitPct: number | null): number | null {
-  return limitPct === null || limitPct === 0 ? null : round(pct / limitPct);
-}
-
 function judge(totalPct: number, limitPct: number): Verdict {
   if (totalPct > limitPct) return 'fail';
   if (totalPct > round(WARNING_SHARE * limitPct)) return 'warning';
   return 'pass';
-}
-
-/** A formula line while it is checked: the MaterialResult that is returned (no copy), with its lists still growing. */
-type Line = Omit<MaterialResult, 'verdict' | 'standards' | 'notes'> & { verdict: Verdict; standards: StandardVerdict[]; notes: string[] };
-
-// Most lines carry no note; they share one frozen empty list until they get one.
-const NO_NOTES: string[] = Object.freeze([]) as unknown as string[];
-
-function addNote(line: Line, note: string): void {
-  if (line.notes === NO_NOTES) line.notes = [note];
-  // A natural's notes are shared by its lines until one gets a note of its own.
-  else if (Object.isFrozen(line.notes)) line.notes = [...line.notes, note];
-  else line.notes.push(note);
-}
-
-// Built field by field: object spread into a literal is several times slower in V8 on this hot path.
-function standardVerdict(
-  standard: IfraStandard,
-  limitPct: number | null,
-  limit: StandardVerdict['limit'],
-  verdict: Verdict,
-  excessPct: number,
-  shareOfLimit: number | null,
-  combination: string | null,
-): StandardVerdict {
-  return {
-    standardId: standard.id,
-    standard: standard.name,
-    types: standard.typeList,
-    amendment: standard.amendment,
-    limitPct,
-    limit,
-    verdict,
-    excessPct,
-    shareOfLimit,
-    combination,
-    sourceIds: standard.sourceIds,
-  };
-}
-
-function declared(found: readonly AllergenResult[]): AllergenResult[] {
-  const out: AllergenResult[] = [];
-  for (const allergen of found) if (allergen.status === 'declare') out.push(allergen);
-  return out;
-}
-
-type Contribution = AllergenResult['contributions'][number];
-
-/** Two ascending lists of line indexes as one, each index once. */
-function mergeLines(a: readonly number[], b: readonly number[]): number[] {
-  const out: number[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) {
-    const next = j >= b.length || (i < a.length && a[i]! <= b[j]!) ? a[i++]! : b[j++]!;
-    if (out.length === 0 || out[out.length - 1] !== next) out.push(next);
-  }
-  return out;
-}
-const NO_CONTRIBUTIONS: readonly Contribution[] = Object.freeze([]);
-
-function allergenResult(
-  allergen: EuAllergen,
-  covered: readonly Line[],
-  totalPct: number,
-  thresholdPct: number | null,
-  status: AllergenResult['status'],
-  contributions: readonly Contribution[] = NO_CONTRIBUTIONS,
-  notes: readonly string[] = allergen.notes,
-  euMaximum: AllergenResult['euMaximum'] = null,
-): AllergenResult {
-  let lines = lineIndexes(covered);
-  // Contributions come in line order; merged with the lines that are the allergen, in order, once each.
-  if (contributions.length > 0) {
-    const carrying: number[] = [];
-    for (const c of contributions) carrying.push(c.line);
-    lines = covered.length === 0 ? carrying : mergeLines(lines, carrying);
-  }
-  return {
-    id: allergen.id,
-    labelName: allergen.labelName,
-    entry: allergen.entry,
-    lines,
-    totalPct,
-    thresholdPct,
-    status,
-    contributions,
-    euMaximum,
-    notes,
-    sourceIds: allergen.sourceIds,
-  };
 }
 
 /**
@@ -222,255 +119,6 @@ function evaluateGroup(catalogue: RegulatoryCatalogue, group: CombinationGroup, 
     verdict,
     excessPct: limitPct === null ? 0 : round(Math.max(0, totalPct - limitPct)),
   };
-}
-
-/** A natural line carrying a Standard's substance, and what it puts of it in the product (% of the finished product). */
-interface Carrier {
-  readonly line: Line;
-  readonly share: StandardShare;
-  readonly pct: number;
-}
-
-/** A Standard as the check counts it: the lines that are it, and the natural lines that carry it with their total. */
-interface Member {
-  readonly lines: readonly Line[];
-  readonly carried: readonly Carrier[];
-  readonly carriedPct: number;
-}
-
-const NO_CARRIERS: readonly Carrier[] = Object.freeze([]);
-
-/** The line indexes of carriers, ascending (they are pushed in line order). */
-function carrierIndexes(carriers: readonly Carrier[]): number[] {
-  const indexes: number[] = [];
-  for (const carrier of carriers) indexes.push(carrier.line.line);
-  return indexes;
-}
-
-/**
- * A Standard's total from every line, for the answer: each line's part, and the sentence that says
- * it. Both are built when read (most answers are read by code that looks at the verdict and the
- * totals; printing the numbers costs more than the check): getters, and `toJSON` for the
- * serialised answer.
- */
-class Constituent implements ConstituentResult {
-  private built: ConstituentResult['sources'] | undefined;
-
-  constructor(
-    readonly standardId: string,
-    readonly standard: string,
-    readonly totalPct: number,
-    readonly limitPct: number | null,
-    readonly verdict: Verdict,
-    private readonly covered: readonly Line[],
-    private readonly carriers: readonly Carrier[],
-  ) {}
-
-  get sources(): ConstituentResult['sources'] {
-    if (this.built === undefined) {
-      const sources: Array<ConstituentResult['sources'][number]> = [];
-      for (const line of this.covered) sources.push({ line: line.line, material: line.name!, pct: line.finishedPct, basis: null });
-      for (const { line, share, pct } of this.carriers) sources.push({ line: line.line, material: line.name!, pct: round(pct), basis: share.basis });
-      if (this.covered.length > 0) sources.sort(bySourceLine);
-      this.built = sources;
-    }
-    return this.built;
-  }
-
-  get summary(): string {
-    const limit = this.limitPct === null ? 'limit not sourced' : this.limitPct === 0 ? 'prohibited' : `limit ${this.limitPct} %`;
-    const parts = this.sources.map((source) => `line ${source.line} ${source.material} (${source.basis === null ? `${source.pct} %` : `${source.pct} %: ${source.basis}`})`);
-    return `${this.standard} ${this.totalPct} % of the product (${limit}): ${parts.join(' + ')}`;
-  }
-
-  toJSON(): ConstituentResult {
-    const { standardId, standard, totalPct, limitPct, verdict, sources, summary } = this;
-    return { standardId, standard, totalPct, limitPct, verdict, sources, summary };
-  }
-}
-
-function constituentResult(standard: IfraStandard, covered: readonly Line[], carriers: readonly Carrier[], totalPct: number, limitPct: number | null, verdict: Verdict): ConstituentResult {
-  return new Constituent(standard.id, standard.name, totalPct, limitPct, verdict, covered, carriers);
-}
-
-function bySourceLine(a: { readonly line: number }, b: { readonly line: number }): number {
-  return a.line - b.line;
-}
-
-/** Whether `line` is in a sum rule only as a carrier: it is none of the members itself. */
-function isCarrierOnly(line: Line, members: readonly IfraStandard[], memberOf: (standard: IfraStandard) => Member | undefined): boolean {
-  for (const standard of members) if (memberOf(standard)?.lines.includes(line)) return false;
-  return true;
-}
-
-const NOT_SOURCED: CategoryLimit = { kind: 'not_sourced' };
-/** What the check reads of one Standard, whatever the category: built once per catalogue, strings included. */
-interface StandardFacts {
-  readonly standard: IfraStandard;
-  readonly restriction: boolean;
-  readonly prohibition: ReturnType<typeof prohibitionOf>;
-  /** The line note of a specification Standard. */
-  readonly specificationNote: string | null;
-  readonly prohibitionReason: string;
-  readonly mixedNote: string;
-  readonly mixedGap: string;
-  /** A `grade` Standard's line that does not declare the specified grade. */
-  readonly gradeNote: string;
-  readonly gradeGap: string;
-  readonly combinationNote: string;
-  readonly carriedNote: string;
-  readonly unappliedRules: readonly string[];
-  readonly groups: readonly CombinationGroup[];
-}
-
-/** One category's column of the limits, by Standard ordinal, with the strings a result may need. */
-interface CategoryTable {
-  readonly limits: readonly CategoryLimit[];
-  /** "IFRA category 4 limit of Coumarin". */
-  readonly limitGaps: readonly string[];
-  readonly prohibitedReasons: readonly string[];
-  /** By allergen ordinal: the EU Annex III maximum that applies in the category, or null. */
-  readonly euMaximums: ReadonlyArray<EuMaximum | null>;
-  /** By allergen ordinal: the conditions on that maximum the check cannot judge from a formula, as gaps. */
-  readonly euConditionGaps: ReadonlyArray<readonly string[]>;
-}
-
-interface NaturalFacts {
-  readonly allergens: readonly AllergenShare[] | undefined;
-  /** The Standards it carries, other than those it is itself; undefined when IFRA's Annex has no row for it. */
-  readonly standards: readonly StandardShare[] | undefined;
-  /** What the check says on the line (shared, frozen: a line that gets another note copies it). */
-  readonly notes: string[];
-  readonly allergenGap: string;
-  readonly standardGap: string;
-}
-
-interface AllergenFacts {
-  readonly allergen: EuAllergen;
-  readonly thresholdGap: string;
-  /** When no INCI name is sourced: the gap a declaration of it adds (the label shows ECHA's chemical name). */
-  readonly labelNameGap: string | null;
-  readonly annexIIReason: string;
-}
-
-/**
- * The catalogue as the check reads it, by ordinal (ResolvedMaterial.standardOrdinals): per-Standard
- * facts, per-category limit tables (built on a category's first check), and the per-check scratch
- * slots (which Standards and allergens a formula covers), reused from check to check — a check runs
- * to its end without yielding, and leaves every slot it set cleared.
- */
-class CheckTables {
-  readonly standards: readonly StandardFacts[];
-  readonly allergens: readonly AllergenFacts[];
-  private readonly categories = new Map<string, CategoryTable>();
-  /** For each Standard ordinal, its position in the current check's `covered` lists, or -1. */
-  readonly standardSlot: Int32Array;
-  readonly allergenSlot: Int32Array;
-
-  constructor(private readonly catalogue: RegulatoryCatalogue) {
-    this.standards = catalogue.standards.map((standard) => ({
-      standard,
-      restriction: standard.types.has('restriction'),
-      prohibition: prohibitionOf(standard),
-      specificationNote: standard.specification === null ? null : `specification (${standard.name}): the raw material's certificate must show: ${standard.specification}`,
-      prohibitionReason: `IFRA prohibition (${standard.name})`,
-      mixedNote:
-        prohibitionOf(standard) === 'specification_not_sourced'
-          ? `${standard.name}: the Standard is ${standard.typeList.join(' + ')}, and its specification (which grade is allowed) is not sourced`
-          : `${standard.name}: the Standard is ${standard.typeList.join(' + ')} for different grades or uses, and its limits are not sourced`,
-      mixedGap:
-        prohibitionOf(standard) === 'specification_not_sourced'
-          ? `specification of ${standard.name} (a prohibition + specification Standard: which grade is allowed)`
-          : `limits of ${standard.name} (a prohibition + restriction Standard)`,
-      gradeNote: `${standard.name}: IFRA prohibits a grade of it; the line does not declare the specified grade (specificationMet), so it cannot be judged: ${standard.specification ?? ''}`,
-      gradeGap: `grade of ${standard.name} (IFRA prohibits a grade of it: declare specificationMet for the specified grade)`,
-      combinationNote: `the ${standard.name} Standard limits the sum of the materials it covers`,
-      carriedNote: `the ${standard.name} Standard limits the sum of the materials it covers and of what naturals carry of them`,
-      unappliedRules: catalogue.unappliedRulesOf(standard).map((rule) => rule.text),
-      groups: catalogue.groupsOf(standard),
-    }));
-    this.allergens = catalogue.allergens.map((allergen) => ({
-      allergen,
-      thresholdGap: `EU labelling threshold of ${allergen.labelName}`,
-      labelNameGap: allergen.labelNameSourced ? null : `INCI label name of ${allergen.labelName} (EU entry ${allergen.entry}): not sourced, the ECHA chemical name is shown — check it before printing a label`,
-      annexIIReason: `EU Regulation 1223/2009 Annex II (${allergen.labelName})`,
-    }));
-    this.standardSlot = new Int32Array(this.standards.length).fill(-1);
-    this.allergenSlot = new Int32Array(this.allergens.length).fill(-1);
-  }
-
-  private readonly naturals = new Map<string, NaturalFacts>();
-
-  /** What a palette natural carries (naturals.ts), with the words the check says about it: built on its first check. */
-  naturalOf(resolved: ResolvedMaterial): NaturalFacts {
-    const name = resolved.name;
-    let facts = this.naturals.get(name);
-    if (facts === undefined) {
-      const { allergens, standards } = naturalContents(this.catalogue, name);
-      const notes = [
-        allergens === undefined
-          ? 'natural material: none of the allergens it contains is sourced, so none is counted'
-          : 'natural material: the labelling allergens of its sourced constituents are counted (natural-allergens.csv)',
-        standards === undefined
-          ? "natural material: IFRA's Annex on natural contributions has no row for it, so the restricted substances it may carry are not counted"
-          : "natural material: the IFRA-restricted substances it carries are counted against their Standards (IFRA's 51st-Amendment Annex on natural contributions)",
-        ...(standards?.unmapped ?? []).map((text) => `carries ${text} (IFRA's Annex): no IFRA Standard covers it, so it is not counted`),
-      ];
-      facts = {
-        allergens,
-        // What the line is itself is counted as itself; the Annex adds the substances it carries.
-        standards: standards?.shares.filter((share) => !resolved.standardOrdinals.includes(share.standardOrdinal)),
-        notes: Object.freeze(notes) as string[],
-        allergenGap: `allergens contained in ${name} (constituents not sourced)`,
-        standardGap: `IFRA-restricted constituents of ${name} (no row in IFRA's Annex on natural contributions: constituents not sourced)`,
-      };
-      this.naturals.set(name, facts);
-    }
-    return facts;
-  }
-
-  category(id: string): CategoryTable {
-    let table = this.categories.get(id);
-    if (table === undefined) {
-      const standards = this.catalogue.standards;
-      table = {
-        limits: standards.map((standard) => standard.limits[id] ?? NOT_SOURCED),
-        limitGaps: standards.map((standard) => `IFRA category ${id} limit of ${standard.name}`),
-        prohibitedReasons: standards.map((standard) => `IFRA prohibits ${standard.name} in category ${id}`),
-        euMaximums: this.catalogue.allergens.map((allergen) => (allergen.annex === 'annex_iii' ? euMaximumIn(allergen, id) : null)),
-        euConditionGaps: this.catalogue.allergens.map((allergen) => (euMaximumIn(allergen, id) === null ? [] : euConditionGaps(allergen))),
-      };
-      this.categories.set(id, table);
-    }
-    return table;
-  }
-}
-
-const checkTables = new WeakMap<RegulatoryCatalogue, CheckTables>();
-
-function tablesOf(catalogue: RegulatoryCatalogue): CheckTables {
-  let tables = checkTables.get(catalogue);
-  if (tables === undefined) checkTables.set(catalogue, (tables = new CheckTables(catalogue)));
-  return tables;
-}
-
-/** Adds `line` to the lines of `ordinal` (a Standard or an allergen), giving the ordinal a slot on its first line. */
-function cover(slots: Int32Array, ordinals: number[], lines: Line[][], ordinal: number, line: Line): void {
-  lines[slotOf(slots, ordinals, lines, ordinal)]!.push(line);
-}
-
-/** The slot of `ordinal`, given one (with no line yet) when it has none — as for an allergen only a natural carries. */
-function slotOf(slots: Int32Array, ordinals: number[], lines: Line[][], ordinal: number): number {
-  if (slots[ordinal] === -1) {
-    slots[ordinal] = ordinals.length;
-    ordinals.push(ordinal);
-    lines.push([]);
-  }
-  return slots[ordinal]!;
-}
-
-function byLine(a: Line, b: Line): number {
-  return a.line - b.line;
 }
 
 /** The category's use for EU labelling (category-exposure.csv): leave-on, rinse-off, or not a cosmetic product. */

@@ -1,0 +1,175 @@
+import { euConditionGaps, euMaximumIn, prohibitionOf, type CategoryLimit, type CombinationGroup, type EuAllergen, type EuMaximum, type IfraStandard, type RegulatoryCatalogue, type ResolvedMaterial } from './catalogue.ts';
+import type { Line } from './check-results.ts';
+import { naturalContents, type AllergenShare, type StandardShare } from './naturals.ts';
+
+/**
+ * What the check reads of the catalogue, prepared once per catalogue (per-Standard and per-allergen
+ * facts, per-category limit tables, each natural's contents and words) and the per-check scratch
+ * slots it reuses. The rules that read them are in check.ts.
+ */
+
+export const NOT_SOURCED: CategoryLimit = { kind: 'not_sourced' };
+/** What the check reads of one Standard, whatever the category: built once per catalogue, strings included. */
+export interface StandardFacts {
+  readonly standard: IfraStandard;
+  readonly restriction: boolean;
+  readonly prohibition: ReturnType<typeof prohibitionOf>;
+  /** The line note of a specification Standard. */
+  readonly specificationNote: string | null;
+  readonly prohibitionReason: string;
+  readonly mixedNote: string;
+  readonly mixedGap: string;
+  /** A `grade` Standard's line that does not declare the specified grade. */
+  readonly gradeNote: string;
+  readonly gradeGap: string;
+  readonly combinationNote: string;
+  readonly carriedNote: string;
+  readonly unappliedRules: readonly string[];
+  readonly groups: readonly CombinationGroup[];
+}
+
+/** One category's column of the limits, by Standard ordinal, with the strings a result may need. */
+export interface CategoryTable {
+  readonly limits: readonly CategoryLimit[];
+  /** "IFRA category 4 limit of Coumarin". */
+  readonly limitGaps: readonly string[];
+  readonly prohibitedReasons: readonly string[];
+  /** By allergen ordinal: the EU Annex III maximum that applies in the category, or null. */
+  readonly euMaximums: ReadonlyArray<EuMaximum | null>;
+  /** By allergen ordinal: the conditions on that maximum the check cannot judge from a formula, as gaps. */
+  readonly euConditionGaps: ReadonlyArray<readonly string[]>;
+}
+
+export interface NaturalFacts {
+  readonly allergens: readonly AllergenShare[] | undefined;
+  /** The Standards it carries, other than those it is itself; undefined when IFRA's Annex has no row for it. */
+  readonly standards: readonly StandardShare[] | undefined;
+  /** What the check says on the line (shared, frozen: a line that gets another note copies it). */
+  readonly notes: string[];
+  readonly allergenGap: string;
+  readonly standardGap: string;
+}
+
+export interface AllergenFacts {
+  readonly allergen: EuAllergen;
+  readonly thresholdGap: string;
+  /** When no INCI name is sourced: the gap a declaration of it adds (the label shows ECHA's chemical name). */
+  readonly labelNameGap: string | null;
+  readonly annexIIReason: string;
+}
+
+/**
+ * The catalogue as the check reads it, by ordinal (ResolvedMaterial.standardOrdinals): per-Standard
+ * facts, per-category limit tables (built on a category's first check), and the per-check scratch
+ * slots (which Standards and allergens a formula covers), reused from check to check — a check runs
+ * to its end without yielding, and leaves every slot it set cleared.
+ */
+export class CheckTables {
+  readonly standards: readonly StandardFacts[];
+  readonly allergens: readonly AllergenFacts[];
+  private readonly categories = new Map<string, CategoryTable>();
+  /** For each Standard ordinal, its position in the current check's `covered` lists, or -1. */
+  readonly standardSlot: Int32Array;
+  readonly allergenSlot: Int32Array;
+
+  constructor(private readonly catalogue: RegulatoryCatalogue) {
+    this.standards = catalogue.standards.map((standard) => ({
+      standard,
+      restriction: standard.types.has('restriction'),
+      prohibition: prohibitionOf(standard),
+      specificationNote: standard.specification === null ? null : `specification (${standard.name}): the raw material's certificate must show: ${standard.specification}`,
+      prohibitionReason: `IFRA prohibition (${standard.name})`,
+      mixedNote:
+        prohibitionOf(standard) === 'specification_not_sourced'
+          ? `${standard.name}: the Standard is ${standard.typeList.join(' + ')}, and its specification (which grade is allowed) is not sourced`
+          : `${standard.name}: the Standard is ${standard.typeList.join(' + ')} for different grades or uses, and its limits are not sourced`,
+      mixedGap:
+        prohibitionOf(standard) === 'specification_not_sourced'
+          ? `specification of ${standard.name} (a prohibition + specification Standard: which grade is allowed)`
+          : `limits of ${standard.name} (a prohibition + restriction Standard)`,
+      gradeNote: `${standard.name}: IFRA prohibits a grade of it; the line does not declare the specified grade (specificationMet), so it cannot be judged: ${standard.specification ?? ''}`,
+      gradeGap: `grade of ${standard.name} (IFRA prohibits a grade of it: declare specificationMet for the specified grade)`,
+      combinationNote: `the ${standard.name} Standard limits the sum of the materials it covers`,
+      carriedNote: `the ${standard.name} Standard limits the sum of the materials it covers and of what naturals carry of them`,
+      unappliedRules: catalogue.unappliedRulesOf(standard).map((rule) => rule.text),
+      groups: catalogue.groupsOf(standard),
+    }));
+    this.allergens = catalogue.allergens.map((allergen) => ({
+      allergen,
+      thresholdGap: `EU labelling threshold of ${allergen.labelName}`,
+      labelNameGap: allergen.labelNameSourced ? null : `INCI label name of ${allergen.labelName} (EU entry ${allergen.entry}): not sourced, the ECHA chemical name is shown — check it before printing a label`,
+      annexIIReason: `EU Regulation 1223/2009 Annex II (${allergen.labelName})`,
+    }));
+    this.standardSlot = new Int32Array(this.standards.length).fill(-1);
+    this.allergenSlot = new Int32Array(this.allergens.length).fill(-1);
+  }
+
+  private readonly naturals = new Map<string, NaturalFacts>();
+
+  /** What a palette natural carries (naturals.ts), with the words the check says about it: built on its first check. */
+  naturalOf(resolved: ResolvedMaterial): NaturalFacts {
+    const name = resolved.name;
+    let facts = this.naturals.get(name);
+    if (facts === undefined) {
+      const { allergens, standards } = naturalContents(this.catalogue, name);
+      const notes = [
+        allergens === undefined
+          ? 'natural material: none of the allergens it contains is sourced, so none is counted'
+          : 'natural material: the labelling allergens of its sourced constituents are counted (natural-allergens.csv)',
+        standards === undefined
+          ? "natural material: IFRA's Annex on natural contributions has no row for it, so the restricted substances it may carry are not counted"
+          : "natural material: the IFRA-restricted substances it carries are counted against their Standards (IFRA's 51st-Amendment Annex on natural contributions)",
+        ...(standards?.unmapped ?? []).map((text) => `carries ${text} (IFRA's Annex): no IFRA Standard covers it, so it is not counted`),
+      ];
+      facts = {
+        allergens,
+        // What the line is itself is counted as itself; the Annex adds the substances it carries.
+        standards: standards?.shares.filter((share) => !resolved.standardOrdinals.includes(share.standardOrdinal)),
+        notes: Object.freeze(notes) as string[],
+        allergenGap: `allergens contained in ${name} (constituents not sourced)`,
+        standardGap: `IFRA-restricted constituents of ${name} (no row in IFRA's Annex on natural contributions: constituents not sourced)`,
+      };
+      this.naturals.set(name, facts);
+    }
+    return facts;
+  }
+
+  category(id: string): CategoryTable {
+    let table = this.categories.get(id);
+    if (table === undefined) {
+      const standards = this.catalogue.standards;
+      table = {
+        limits: standards.map((standard) => standard.limits[id] ?? NOT_SOURCED),
+        limitGaps: standards.map((standard) => `IFRA category ${id} limit of ${standard.name}`),
+        prohibitedReasons: standards.map((standard) => `IFRA prohibits ${standard.name} in category ${id}`),
+        euMaximums: this.catalogue.allergens.map((allergen) => (allergen.annex === 'annex_iii' ? euMaximumIn(allergen, id) : null)),
+        euConditionGaps: this.catalogue.allergens.map((allergen) => (euMaximumIn(allergen, id) === null ? [] : euConditionGaps(allergen))),
+      };
+      this.categories.set(id, table);
+    }
+    return table;
+  }
+}
+
+export const checkTables = new WeakMap<RegulatoryCatalogue, CheckTables>();
+
+export function tablesOf(catalogue: RegulatoryCatalogue): CheckTables {
+  let tables = checkTables.get(catalogue);
+  if (tables === undefined) checkTables.set(catalogue, (tables = new CheckTables(catalogue)));
+  return tables;
+}
+
+/** Adds `line` to the lines of `ordinal` (a Standard or an allergen), giving the ordinal a slot on its first line. */
+export function cover(slots: Int32Array, ordinals: number[], lines: Line[][], ordinal: number, line: Line): void {
+  lines[slotOf(slots, ordinals, lines, ordinal)]!.push(line);
+}
+
+/** The slot of `ordinal`, given one (with no line yet) when it has none — as for an allergen only a natural carries. */
+export function slotOf(slots: Int32Array, ordinals: number[], lines: Line[][], ordinal: number): number {
+  if (slots[ordinal] === -1) {
+    slots[ordinal] = ordinals.length;
+    ordinals.push(ordinal);
+    lines.push([]);
+  }
+  return slots[ordinal]!;
+}
