@@ -2,8 +2,15 @@ import { ErrorCodes, FaiError } from '../../errors/index.ts';
 import { observability } from '../../ops/index.ts';
 import { ExitCodes } from '../exit-codes.ts';
 
+/**
+ * `fai ops generate`: the operations files (rules, dashboards, the stack's configs, schemas) and the
+ * HTTP API's description (docs/openapi.json, from the routes' zod schemas). Composed here, above both:
+ * the operations layer does not import the server.
+ */
 export async function opsGenerate(options: { check?: boolean; root: string }, write: (text: string) => void = (text) => process.stdout.write(text)): Promise<number> {
-  const { written, stale } = await observability.generate(options.root, options.check ?? false);
+  const { openApiDocument } = await import('../../server/index.ts');
+  const api = new Map([['docs/openapi.json', `${JSON.stringify(await openApiDocument(), null, 2)}\n`]]);
+  const { written, stale } = await observability.generate(options.root, options.check ?? false, api);
   if (options.check) {
     if (stale.length === 0) {
       write('generated files are up to date\n');

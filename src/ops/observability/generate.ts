@@ -54,14 +54,16 @@ export function generatedFiles(): Map<string, string> {
   return files;
 }
 
-/** Writes every generated file under `root` (and docs/openapi.json); with `check`, writes nothing and lists the files that differ. */
-export async function generate(root: string, check = false): Promise<{ written: string[]; stale: string[] }> {
+/**
+ * Writes every generated file under `root`, and `more` beside them (the caller's: `fai ops generate`
+ * adds docs/openapi.json, which the server composes — operations never import the server they
+ * describe); with `check`, writes nothing and lists the files that differ.
+ */
+export async function generate(root: string, check = false, more: ReadonlyMap<string, string> = new Map()): Promise<{ written: string[]; stale: string[] }> {
   const written: string[] = [];
   const stale: string[] = [];
   const files = generatedFiles();
-  // The HTTP API's description, from the zod schemas of the routes (the service module loads only here).
-  const { openApiDocument } = await import('../../server/index.ts');
-  files.set('docs/openapi.json', `${JSON.stringify(await openApiDocument(), null, 2)}\n`);
+  for (const [path, content] of more) files.set(path, content);
   for (const [path, content] of files) {
     const target = join(root, path);
     const current = await readFile(target, 'utf8').catch(() => null);
