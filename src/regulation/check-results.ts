@@ -207,12 +207,6 @@ export function bySourceLine(a: { readonly line: number }, b: { readonly line: n
   return a.line - b.line;
 }
 
-/** Whether `line` is in a sum rule only as a carrier: it is none of the members itself. */
-export function isCarrierOnly(line: Line, members: readonly IfraStandard[], memberOf: (standard: IfraStandard) => Member | undefined): boolean {
-  for (const standard of members) if (memberOf(standard)?.lines.includes(line)) return false;
-  return true;
-}
-
 export function byLine(a: Line, b: Line): number {
   return a.line - b.line;
 }

@@ -9,7 +9,6 @@ import {
   constituentResult,
   declared,
   excessOf,
-  isCarrierOnly,
   lineIndexes,
   mergeLines,
   NO_CARRIERS,
@@ -66,37 +65,36 @@ function judge(totalPct: number, limitPct: number): Verdict {
  *   adds nothing, one with an unsourced limit makes the rule unknown, a prohibited one fails it.
  */
 function evaluateGroup(catalogue: RegulatoryCatalogue, group: CombinationGroup, memberOf: (standard: IfraStandard) => Member | undefined, categoryId: string): CombinationResult | null {
-  const members = catalogue.groupMembers(group);
-  let present = 0;
-  for (const standard of members) if (memberOf(standard) !== undefined) present++;
-  if (present < 2) return null;
-  const covered: Line[] = [];
-  let carriedPct = 0;
-  for (const standard of members) {
+  const present: Array<{ standard: IfraStandard; member: Member }> = [];
+  for (const standard of catalogue.groupMembers(group)) {
     const member = memberOf(standard);
-    if (member === undefined) continue;
-    for (const line of member.lines) if (!covered.includes(line)) covered.push(line);
-    carriedPct += member.carriedPct;
-    for (const { line } of member.carried) if (!covered.includes(line)) covered.push(line);
+    if (member !== undefined) present.push({ standard, member });
   }
+  if (present.length < 2) return null;
+  // The lines that are a member, each once (a line may be two members), and what naturals carry of each member.
+  const own: Line[] = [];
+  let carriedPct = 0;
+  for (const { member } of present) {
+    for (const line of member.lines) if (!own.includes(line)) own.push(line);
+    carriedPct += member.carriedPct;
+  }
+  const covered = own.slice();
+  for (const { member } of present) for (const { line } of member.carried) if (!covered.includes(line)) covered.push(line);
   covered.sort(byLine);
   let totalPct: number;
   let limitPct: number | null;
   let verdict: Verdict;
   if (group.rule === 'total') {
-    // The lines that are a member, each once, and what naturals carry of each member.
-    let own = 0;
-    for (const line of covered) if (!isCarrierOnly(line, members, memberOf)) own += line.finishedPct;
-    totalPct = round(own + carriedPct);
+    let ownPct = 0;
+    for (const line of own) ownPct += line.finishedPct;
+    totalPct = round(ownPct + carriedPct);
     const limit = catalogue.standardById(group.limitFrom!)?.limits[categoryId] ?? NOT_SOURCED;
     limitPct = limit.kind === 'limit' ? limit.pct : limit.kind === 'prohibited' ? 0 : null;
     verdict = limitPct !== null ? judge(totalPct, limitPct) : limit.kind === 'no_restriction' ? 'pass' : 'unknown';
   } else {
     let share = 0;
     verdict = 'pass';
-    for (const standard of members) {
-      const member = memberOf(standard);
-      if (member === undefined) continue;
+    for (const { standard, member } of present) {
       const limit = standard.limits[categoryId] ?? NOT_SOURCED;
       if (limit.kind === 'limit') share += (sumFinishedPct(member.lines) + member.carriedPct) / limit.pct;
       else if (limit.kind === 'not_sourced') verdict = worse(verdict, 'unknown');
@@ -117,7 +115,7 @@ function evaluateGroup(catalogue: RegulatoryCatalogue, group: CombinationGroup, 
     totalPct,
     limitPct,
     verdict,
-    excessPct: limitPct === null ? 0 : round(Math.max(0, totalPct - limitPct)),
+    excessPct: excessOf(totalPct, limitPct),
   };
 }
 
@@ -335,7 +333,7 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
           totalPct,
           limitPct,
           verdict,
-          excessPct: limitPct === null ? 0 : round(Math.max(0, totalPct - limitPct)),
+          excessPct: excessOf(totalPct, limitPct),
           note: carriers === undefined ? facts.combinationNote : facts.carriedNote,
           sourceIds: standard.sourceIds,
         });
