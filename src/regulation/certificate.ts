@@ -1,7 +1,9 @@
 import { euConditionGaps, euMaximumIn, prohibitionOf, type CategoryLimit, type EuAllergen, type IfraStandard, type RegulatoryCatalogue } from './catalogue.ts';
 import type { FormulaLine } from './check.ts';
+// The check's noise-only rounding: the certificate's figures are cleaned as the check's are.
+import { round } from './check-results.ts';
 import { resolveFormula } from './formula-lines.ts';
-import { naturalContents } from './naturals.ts';
+import { constituentsNotSourced, naturalContents } from './naturals.ts';
 
 /**
  * The IFRA Certificate of Conformity of a fragrance concentrate: for each of the 18 IFRA
@@ -112,15 +114,6 @@ export function floorSignificant(value: number, digits = 4): number {
 }
 
 /**
- * A sum of concentrate %s without its binary noise, for the answer (0.1 + 0.2 → 0.3): the check's
- * rule — a rounding to 1e-9 % is made only where it moves the value by less than a relative 1e-12.
- */
-function clean(value: number): number {
-  const rounded = Math.round(value * 1e9) / 1e9;
-  return Math.abs(rounded - value) <= Math.abs(value) * 1e-12 ? rounded : value;
-}
-
-/**
  * What limits the dosage in a category, before it is known whether it binds: kept as numbers (the
  * exact maximum it allows) and turned into a LimitingItem only when it does — most do not, and the
  * certificate runs 18 categories.
@@ -150,7 +143,7 @@ function toItem(candidate: Candidate): LimitingItem {
     id: candidate.id,
     name: candidate.name,
     limitPct: candidate.limitPct,
-    concentratePct: clean(candidate.concentratePct),
+    concentratePct: round(candidate.concentratePct),
     maxDosagePct: floorSignificant(Math.min(100, candidate.maxDosagePct)),
     carriedBy: candidate.carriedBy,
     sourceIds: candidate.sourceIds,
@@ -238,19 +231,19 @@ export function ifraCertificate(catalogue: RegulatoryCatalogue, request: Certifi
       else addAllergen(allergen, concentrationPct, null);
     }
     if (material.natural) {
-      for (const share of naturalContents(catalogue, material.name).allergens ?? []) {
+      const { allergens, standards: contents } = naturalContents(catalogue, material.name);
+      for (const share of allergens ?? []) {
         const pct = (concentrationPct * share.pct) / 100;
-        addAllergen(catalogue.allergens[share.allergenOrdinal]!, pct, { line, material: material.name, concentratePct: clean(pct), basis: share.basis });
+        addAllergen(catalogue.allergens[share.allergenOrdinal]!, pct, { line, material: material.name, concentratePct: round(pct), basis: share.basis });
       }
-      const contents = naturalContents(catalogue, material.name).standards;
-      if (contents === undefined) gaps.add(`IFRA-restricted constituents of ${material.name} (no row in IFRA's Annex on natural contributions: constituents not sourced)`);
+      if (contents === undefined) gaps.add(constituentsNotSourced(material.name));
       else {
         for (const share of contents.shares) {
           const standard = catalogue.standards[share.standardOrdinal]!;
           if (material.standards.includes(standard)) continue;
           const carried = (concentrationPct * share.pct) / 100;
           byStandard.set(standard, (byStandard.get(standard) ?? 0) + carried);
-          const entry = { line, material: material.name, concentratePct: clean(carried), basis: share.basis };
+          const entry = { line, material: material.name, concentratePct: round(carried), basis: share.basis };
           const list = carriedBy.get(standard);
           if (list === undefined) carriedBy.set(standard, [entry]);
           else list.push(entry);

@@ -1,6 +1,6 @@
 import { euConditionGaps, euMaximumIn, prohibitionOf, type CategoryLimit, type CombinationGroup, type EuAllergen, type EuMaximum, type IfraStandard, type RegulatoryCatalogue, type ResolvedMaterial } from './catalogue.ts';
 import type { Line } from './check-results.ts';
-import { naturalContents, type AllergenShare, type StandardShare } from './naturals.ts';
+import { constituentsNotSourced, naturalContents, type AllergenShare, type StandardShare } from './naturals.ts';
 
 /**
  * What the check reads of the catalogue, prepared once per catalogue (per-Standard and per-allergen
@@ -127,7 +127,7 @@ export class CheckTables {
         standards: standards?.shares.filter((share) => !resolved.standardOrdinals.includes(share.standardOrdinal)),
         notes: Object.freeze(notes) as string[],
         allergenGap: `allergens contained in ${name} (constituents not sourced)`,
-        standardGap: `IFRA-restricted constituents of ${name} (no row in IFRA's Annex on natural contributions: constituents not sourced)`,
+        standardGap: constituentsNotSourced(name),
       };
       this.naturals.set(name, facts);
     }

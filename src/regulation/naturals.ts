@@ -378,6 +378,11 @@ export function standardShares(
   return out;
 }
 
+/** The gap a natural IFRA's Annex has no row for leaves, in the check's and the certificate's words alike. */
+export function constituentsNotSourced(natural: string): string {
+  return `IFRA-restricted constituents of ${natural} (no row in IFRA's Annex on natural contributions: constituents not sourced)`;
+}
+
 /** What one palette natural carries, as the check, the certificate, the label and the composer count it. */
 export interface NaturalContents {
   /** IFRA-restricted substances (IFRA's Annex); undefined when the Annex has no row for the natural: constituents not sourced. */
