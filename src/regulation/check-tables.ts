@@ -73,27 +73,7 @@ export class CheckTables {
   readonly allergenSlot: Int32Array;
 
   constructor(private readonly catalogue: RegulatoryCatalogue) {
-    this.standards = catalogue.standards.map((standard) => ({
-      standard,
-      restriction: standard.types.has('restriction'),
-      prohibition: prohibitionOf(standard),
-      specificationNote: standard.specification === null ? null : `specification (${standard.name}): the raw material's certificate must show: ${standard.specification}`,
-      prohibitionReason: `IFRA prohibition (${standard.name})`,
-      mixedNote:
-        prohibitionOf(standard) === 'specification_not_sourced'
-          ? `${standard.name}: the Standard is ${standard.typeList.join(' + ')}, and its specification (which grade is allowed) is not sourced`
-          : `${standard.name}: the Standard is ${standard.typeList.join(' + ')} for different grades or uses, and its limits are not sourced`,
-      mixedGap:
-        prohibitionOf(standard) === 'specification_not_sourced'
-          ? `specification of ${standard.name} (a prohibition + specification Standard: which grade is allowed)`
-          : `limits of ${standard.name} (a prohibition + restriction Standard)`,
-      gradeNote: `${standard.name}: IFRA prohibits a grade of it; the line does not declare the specified grade (specificationMet), so it cannot be judged: ${standard.specification ?? ''}`,
-      gradeGap: `grade of ${standard.name} (IFRA prohibits a grade of it: declare specificationMet for the specified grade)`,
-      combinationNote: `the ${standard.name} Standard limits the sum of the materials it covers`,
-      carriedNote: `the ${standard.name} Standard limits the sum of the materials it covers and of what naturals carry of them`,
-      unappliedRules: catalogue.unappliedRulesOf(standard).map((rule) => rule.text),
-      groups: catalogue.groupsOf(standard),
-    }));
+    this.standards = catalogue.standards.map((standard) => this.factsOf(standard));
     this.allergens = catalogue.allergens.map((allergen) => ({
       allergen,
       thresholdGap: `EU labelling threshold of ${allergen.labelName}`,
@@ -102,6 +82,31 @@ export class CheckTables {
     }));
     this.standardSlot = new Int32Array(this.standards.length).fill(-1);
     this.allergenSlot = new Int32Array(this.allergens.length).fill(-1);
+  }
+
+  /** One Standard's facts, its prohibition read once. */
+  private factsOf(standard: IfraStandard): StandardFacts {
+    const prohibition = prohibitionOf(standard);
+    const unsourced = prohibition === 'specification_not_sourced';
+    return {
+      standard,
+      restriction: standard.types.has('restriction'),
+      prohibition,
+      specificationNote: standard.specification === null ? null : `specification (${standard.name}): the raw material's certificate must show: ${standard.specification}`,
+      prohibitionReason: `IFRA prohibition (${standard.name})`,
+      mixedNote: unsourced
+        ? `${standard.name}: the Standard is ${standard.typeList.join(' + ')}, and its specification (which grade is allowed) is not sourced`
+        : `${standard.name}: the Standard is ${standard.typeList.join(' + ')} for different grades or uses, and its limits are not sourced`,
+      mixedGap: unsourced
+        ? `specification of ${standard.name} (a prohibition + specification Standard: which grade is allowed)`
+        : `limits of ${standard.name} (a prohibition + restriction Standard)`,
+      gradeNote: `${standard.name}: IFRA prohibits a grade of it; the line does not declare the specified grade (specificationMet), so it cannot be judged: ${standard.specification ?? ''}`,
+      gradeGap: `grade of ${standard.name} (IFRA prohibits a grade of it: declare specificationMet for the specified grade)`,
+      combinationNote: `the ${standard.name} Standard limits the sum of the materials it covers`,
+      carriedNote: `the ${standard.name} Standard limits the sum of the materials it covers and of what naturals carry of them`,
+      unappliedRules: this.catalogue.unappliedRulesOf(standard).map((rule) => rule.text),
+      groups: this.catalogue.groupsOf(standard),
+    };
   }
 
   private readonly naturals = new Map<string, NaturalFacts>();
