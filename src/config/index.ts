@@ -199,4 +199,5 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
 }
 
 export { readJsonFile } from './json-file.ts';
+export { DEFAULT_RATES, RatesSchema, STAGES, type Stage } from './shadow-stages.ts';
 export { operatorHeaders, OperatorTokens } from './operator-token.ts';

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { z } from 'zod';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 
-import { STAGES, type Stage } from '../config/shadow-stages.ts';
+import { STAGES, type Stage } from '../config/index.ts';
 
-export { STAGES, type Stage } from '../config/shadow-stages.ts';
+export { STAGES, type Stage } from '../config/index.ts';
 
 /** A stage named on a command line (`--stage`); anything else is a usage error naming the flag. */
 export function parseStage(text: string, field = '--stage'): Stage {

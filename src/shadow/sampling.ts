@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-export { DEFAULT_RATES, RatesSchema } from '../config/shadow-stages.ts';
+export { DEFAULT_RATES, RatesSchema } from '../config/index.ts';
 
 /**
  * Whether a request is shadowed at `rate`: decided by a hash of its request id, so a retried request
