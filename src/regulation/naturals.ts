@@ -403,7 +403,6 @@ export function naturalContents(catalogue: RegulatoryCatalogue, natural: string)
   let contents = contentsByCatalogue.get(catalogue);
   if (contents === undefined) {
     const naturals = loadNaturals();
-    const allergenOrdinal = new Map(catalogue.allergens.map((allergen, i) => [allergen, i]));
     const labelled = (ordinal: number) => catalogue.allergens[ordinal]!.annex === 'annex_iii';
     const byEntry = new Map<string, number>();
     catalogue.allergens.forEach((allergen, ordinal) => {
@@ -415,14 +414,14 @@ export function naturalContents(catalogue: RegulatoryCatalogue, natural: string)
       if (ref !== undefined && !byRef.has(ref)) byRef.set(ref, ordinal);
     });
     const standards = standardShares(
-        naturals.contributions,
-        (cas) => catalogue.resolve(cas)?.standardOrdinals ?? [],
-        (ref) => byRef.get(ref),
-        (ordinal) => catalogue.standards[ordinal]!.name,
+      naturals.contributions,
+      (cas) => catalogue.resolve(cas)?.standardOrdinals ?? [],
+      (ref) => byRef.get(ref),
+      (ordinal) => catalogue.standards[ordinal]!.name,
     );
     const allergens = allergenShares(
       naturals.allergens,
-      (cas) => (catalogue.resolve(cas)?.allergens ?? []).map((allergen) => allergenOrdinal.get(allergen)!).filter(labelled),
+      (cas) => (catalogue.resolve(cas)?.allergenOrdinals ?? []).filter(labelled),
       (entry) => byEntry.get(entry),
     );
     contents = new Map();
