@@ -184,8 +184,9 @@ export class Composer {
       let ok = resolved !== null && !resolved.allergens.some((a) => a.annex === 'annex_ii');
       // Each Standard with the share of the material it applies to: 100 % for its own, a carried substance's % of the natural.
       const against: Array<{ standard: IfraStandard; sharePct: number }> = (resolved?.standards ?? []).map((standard) => ({ standard, sharePct: 100 }));
-      if (resolved?.natural === true) {
-        for (const share of naturalContents(this.regulatory, resolved.name).standards?.shares ?? []) {
+      const carries = resolved?.natural === true ? naturalContents(this.regulatory, resolved.name) : null;
+      if (resolved !== null && carries !== null) {
+        for (const share of carries.standards?.shares ?? []) {
           const standard = this.regulatory.standards[share.standardOrdinal]!;
           if (!resolved.standards.includes(standard)) against.push({ standard, sharePct: share.pct });
         }
@@ -199,8 +200,8 @@ export class Composer {
       }
       // EU Annex III maximums in the category, on what the material is and what a natural carries (the check judges both).
       const allergens = (resolved?.allergens ?? []).map((allergen) => ({ allergen, sharePct: 100 }));
-      if (resolved?.natural === true) {
-        for (const share of naturalContents(this.regulatory, resolved.name).allergens ?? []) allergens.push({ allergen: this.regulatory.allergens[share.allergenOrdinal]!, sharePct: share.pct });
+      if (carries !== null) {
+        for (const share of carries.allergens ?? []) allergens.push({ allergen: this.regulatory.allergens[share.allergenOrdinal]!, sharePct: share.pct });
       }
       for (const { allergen, sharePct } of allergens) {
         const maximum = euMaximumIn(allergen, category);
