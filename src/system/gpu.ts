@@ -110,8 +110,11 @@ export interface VramSampler {
 export function startVramSampler(metrics: Metrics, options: VramSamplerOptions): VramSampler {
   let available = options.servers.length > 0;
   let timer: NodeJS.Timeout | undefined;
+  // One nvidia-smi at a time: a sample asked for while one runs joins it (the first sample starts with the sampler,
+  // so a caller's sampleOnce() right after start would otherwise read and count everything twice).
+  let running: Promise<void> | undefined;
 
-  const sampleOnce = async (): Promise<void> => {
+  const sample = async (): Promise<void> => {
     if (!available) return;
     metrics.systemOperationsTotal.inc({ component: 'system' });
     let used: Map<number, number>;
@@ -144,6 +147,7 @@ export function startVramSampler(metrics: Metrics, options: VramSamplerOptions):
       else metrics.workerVramBytes.set(labels, pids.reduce((sum, pid) => sum + (used.get(pid) ?? 0), 0));
     }
   };
+  const sampleOnce = (): Promise<void> => (running ??= sample().finally(() => (running = undefined)));
 
   if (available) {
     void sampleOnce();
