@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ErrorCodes, parseOrThrow } from '../errors/index.ts';
+import { ErrorCodes, FaiError, parseOrThrow } from '../errors/index.ts';
 import { RatesSchema, STAGES, type Stage } from './shadow-stages.ts';
 
 /** The LLM slots of the operations guide; each is an OpenAI-compatible endpoint when its URL is set. */
@@ -81,6 +81,15 @@ const EnvSchema = z.object({
   HUB_TTL_SHADOW_DAYS: z.coerce.number().positive().max(36_500).default(90),
   HUB_MAX_CHECKPOINT_MB: integer(256, 1, 4096),
   HUB_GC_GRACE_SECONDS: integer(600, 0, 86_400),
+  HUB_BLOCKSTORE: z.enum(['fs', 's3']).default('fs'),
+  HUB_S3_ENDPOINT: optionalUrl(['http:', 'https:']),
+  HUB_S3_BUCKET: z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be an S3 bucket name (3-63 lower-case letters, digits, dots and hyphens)')
+    .optional(),
+  HUB_S3_REGION: z.string().trim().min(1).default('us-east-1'),
+  HUB_S3_TIMEOUT_MS: integer(1_800, 100, 60_000),
 });
 
 export interface Config {
@@ -106,6 +115,12 @@ export interface Config {
   readonly hubMaxCheckpointBytes: number;
   /** gc spares blocks younger than this (a store in flight in another process writes its block before its record). */
   readonly hubGcGraceMs: number;
+  /**
+   * Where blocks live: `fs` under `<hubDir>/blocks` (the embedded default, one host), or `s3`, one
+   * S3-compatible bucket every host shares (path-style addressing whenever an endpoint is given;
+   * credentials from the SDK's standard chain: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY). s3 needs REDIS_URL.
+   */
+  readonly hubBlockstore: { readonly kind: 'fs' } | { readonly kind: 's3'; readonly endpoint: string | undefined; readonly bucket: string; readonly region: string; readonly timeoutMs: number };
   /** Shadow evaluation of POST /v1/formulas (src/shadow, docs/shadow.md). */
   readonly shadow: {
     readonly stage: Stage;
@@ -177,6 +192,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     },
     hubMaxCheckpointBytes: parsed.HUB_MAX_CHECKPOINT_MB * 1024 * 1024,
     hubGcGraceMs: parsed.HUB_GC_GRACE_SECONDS * 1000,
+    hubBlockstore: blockstoreOf(parsed),
     pinsFile: parsed.PINS_FILE,
     adminToken: parsed.FAI_ADMIN_TOKEN,
     operatorTokensFile: parsed.FAI_OPERATOR_TOKENS_FILE,
@@ -196,6 +212,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
       briefsFile: parsed.SHADOW_BRIEFS,
     },
   };
+}
+
+/** HUB_BLOCKSTORE and its settings; s3 without a bucket, or without Redis for the records, is refused naming both settings. */
+function blockstoreOf(parsed: z.infer<typeof EnvSchema>): Config['hubBlockstore'] {
+  if (parsed.HUB_BLOCKSTORE === 'fs') return { kind: 'fs' };
+  if (parsed.HUB_S3_BUCKET === undefined) throw new FaiError(ErrorCodes.CONFIG, 'env.HUB_S3_BUCKET: required with HUB_BLOCKSTORE=s3 (the bucket every host shares)', { field: 'env.HUB_S3_BUCKET' });
+  if (parsed.REDIS_URL === undefined) {
+    throw new FaiError(ErrorCodes.CONFIG, 'env.REDIS_URL: required with HUB_BLOCKSTORE=s3 — the blocks are shared, so their records must be too (set REDIS_URL, or HUB_BLOCKSTORE=fs for one host)', { field: 'env.REDIS_URL' });
+  }
+  return { kind: 's3', endpoint: parsed.HUB_S3_ENDPOINT, bucket: parsed.HUB_S3_BUCKET, region: parsed.HUB_S3_REGION, timeoutMs: parsed.HUB_S3_TIMEOUT_MS };
 }
 
 export { readJsonFile } from './json-file.ts';

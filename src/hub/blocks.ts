@@ -1,8 +1,4 @@
-import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import * as dagJson from '@ipld/dag-json';
-import { FsBlockstore } from 'blockstore-fs';
-import { NextToLast } from 'blockstore-fs/sharding';
 import { importer } from 'ipfs-unixfs-importer';
 import { exporter } from 'ipfs-unixfs-exporter';
 import { UnixFS } from 'ipfs-unixfs';
@@ -10,8 +6,11 @@ import { CID } from 'multiformats/cid';
 import * as raw from 'multiformats/codecs/raw';
 import { sha256 } from 'multiformats/hashes/sha2';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
-import { syncDirectory, writeFileSynced } from '../system/index.ts';
-import { explainStorageError } from './storage-error.ts';
+import type { BlockBackend, ListedBlock } from './block-backend.ts';
+import { BlockError } from './block-error.ts';
+import { FsBlockBackend } from './fs-blocks.ts';
+
+export { BlockError, type BlockErrorType } from './block-error.ts';
 
 /**
  * Content-addressed blocks, as IPFS stores them.
@@ -24,28 +23,8 @@ import { explainStorageError } from './storage-error.ts';
  *   block; a larger one is a dag-pb tree whose leaves are verified one by one on restore.
  *
  * Every block read is re-hashed and compared with its CID: a mismatch is an error, never data.
+ * Where the blocks live is a BlockBackend: a directory (fs) or a shared S3-compatible bucket (s3).
  */
-export type BlockErrorType = 'hash_mismatch' | 'malformed_cid' | 'missing_block' | 'timeout' | 'io';
-
-export class BlockError extends FaiError {
-  readonly errorType: BlockErrorType;
-
-  constructor(errorType: BlockErrorType, message: string, options: { cause?: unknown; field?: string } = {}) {
-    const code =
-      errorType === 'hash_mismatch'
-        ? ErrorCodes.INTEGRITY
-        : errorType === 'malformed_cid'
-          ? ErrorCodes.VALIDATION
-          : errorType === 'missing_block'
-            ? ErrorCodes.NOT_FOUND
-            : errorType === 'timeout'
-              ? ErrorCodes.TIMEOUT
-              : ErrorCodes.STORAGE;
-    super(code, message, options);
-    this.errorType = errorType;
-  }
-}
-
 /** `work`, or a BlockError of type `timeout` ("<what> took longer than N ms") once `ms` have passed. */
 export async function withinTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -131,146 +110,79 @@ async function verify(cid: CID, bytes: Uint8Array): Promise<void> {
   }
 }
 
-/** A storage failure as a BlockError of type `io`, worded by explainStorageError. */
-async function storageError(error: unknown, path: string, what: string): Promise<BlockError> {
-  const explained = await explainStorageError(error, path, what);
-  return new BlockError('io', explained.message, { cause: error });
-}
-
-function isNotFound(error: unknown): boolean {
-  const e = error as { name?: string; code?: string };
-  return e.name === 'NotFoundError' || e.code === 'ERR_NOT_FOUND' || e.code === 'ENOENT';
-}
-
 const UNIXFS_PROFILE = 'unixfs-v1-2025' as const;
 
-let temporarySequence = 0;
-
-/** The block directory, with verification on every read. */
+/** The blocks, wherever the backend keeps them, with verification on every read. */
 export class BlockStore {
-  readonly directory: string;
-  private readonly store: FsBlockstore;
-  /** blockstore-fs's default layout, held here too: gc reads a block file's age. */
-  private readonly sharding = new NextToLast();
-  private opened: Promise<void> | undefined;
+  readonly backend: BlockBackend;
 
-  constructor(directory: string) {
-    this.directory = directory;
-    this.store = new FsBlockstore(directory, { shardingStrategy: this.sharding });
+  /** A directory path is the fs backend (the embedded default). */
+  constructor(backend: BlockBackend | string) {
+    this.backend = typeof backend === 'string' ? new FsBlockBackend(backend) : backend;
+  }
+
+  /** The directory or bucket, for messages and /health. */
+  get where(): string {
+    return this.backend.where;
   }
 
   open(): Promise<void> {
-    this.opened ??= this.store.open().catch(async (error: unknown) => {
-      this.opened = undefined;
-      throw await storageError(error, this.directory, 'cannot open the block directory');
-    });
-    return this.opened;
+    return this.backend.open();
   }
 
-  async close(): Promise<void> {
-    if (this.opened !== undefined) await this.store.close();
-    this.opened = undefined;
+  close(): Promise<void> {
+    return this.backend.close();
+  }
+
+  ping(): Promise<void> {
+    return this.backend.ping();
   }
 
   /** Writes in flight, by CID: two writes of one block (equal chunks of a file) share one. */
   private readonly writing = new Map<string, Promise<void>>();
 
   async put(cid: CID, bytes: Uint8Array): Promise<void> {
-    await this.open();
     const key = cid.toString();
     const inFlight = this.writing.get(key);
     if (inFlight !== undefined) return inFlight;
-    const write = this.writeDurable(cid, bytes)
-      .catch(async (error: unknown) => {
-        throw await storageError(error, this.directory, `cannot write block ${cid}`);
-      })
-      .finally(() => this.writing.delete(key));
+    const write = this.backend.put(cid, bytes).finally(() => this.writing.delete(key));
     this.writing.set(key, write);
     return write;
   }
 
-  /**
-   * Writes a block where blockstore-fs reads it (its sharding), durably: the bytes go to a temporary
-   * file of this write's own, are fsynced, renamed into place, and the directory is fsynced (and the
-   * block directory too when this write created the shard). blockstore-fs's own put renames without
-   * any fsync, so after a power cut an acknowledged record could point at a missing or empty block;
-   * no library we use offers a synced put, hence this. Temporary names end in `.tmp`: a write a crash
-   * cut short is removed by gc's stale-temp rule.
-   */
-  private async writeDurable(cid: CID, bytes: Uint8Array): Promise<void> {
-    const { dir, file } = this.sharding.encode(cid);
-    const shard = join(this.directory, dir);
-    const created = await mkdir(shard, { recursive: true });
-    const temporary = join(shard, `.${file}.${process.pid}.${++temporarySequence}.tmp`);
-    try {
-      await writeFileSynced(temporary, bytes);
-      await rename(temporary, join(shard, file));
-    } catch (error) {
-      await rm(temporary, { force: true });
-      throw error;
-    }
-    await syncDirectory(shard);
-    if (created !== undefined) await syncDirectory(this.directory);
-  }
-
   /** The block's bytes, re-hashed against its CID. */
   async get(cid: CID): Promise<Uint8Array> {
-    await this.open();
-    const chunks: Uint8Array[] = [];
-    try {
-      for await (const chunk of this.store.get(cid)) chunks.push(chunk);
-    } catch (error) {
-      if (isNotFound(error)) throw new BlockError('missing_block', `block ${cid} is not in this hub`);
-      throw await storageError(error, this.directory, `cannot read block ${cid}`);
-    }
-    const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    const bytes = await this.backend.get(cid);
     await verify(cid, bytes);
     return bytes;
   }
 
-  async has(cid: CID): Promise<boolean> {
-    await this.open();
-    return this.store.has(cid);
+  has(cid: CID): Promise<boolean> {
+    return this.backend.has(cid);
   }
 
-  async delete(cid: CID): Promise<void> {
-    await this.open();
-    await this.store.delete(cid);
+  delete(cid: CID): Promise<void> {
+    return this.backend.delete(cid);
   }
 
-  /** When the block's file was last written (ms since the epoch); undefined when it is not there. */
-  async modifiedAt(cid: CID): Promise<number | undefined> {
-    await this.open();
-    const { dir, file } = this.sharding.encode(cid);
-    return stat(join(this.directory, dir, file)).then(
-      (info) => info.mtimeMs,
-      () => undefined,
-    );
+  /** Every block with its write time by the store's clock (for garbage collection). */
+  list(): AsyncGenerator<ListedBlock> {
+    return this.backend.list();
   }
 
-  /**
-   * Removes the temporary files of writes that never finished (blockstore-fs writes `.<block>.tmp`, then
-   * renames it; a kill -9 between the two leaves it) last written before `before` (ms since the epoch):
-   * a younger one may be a write in flight. Resolves with how many were removed.
-   */
-  async removeStaleTemp(before: number): Promise<number> {
-    await this.open();
-    let removed = 0;
-    for (const entry of await readdir(this.directory, { recursive: true })) {
-      if (!entry.endsWith('.tmp')) continue;
-      const path = join(this.directory, entry);
-      const info = await stat(path).catch(() => undefined);
-      if (info === undefined || info.mtimeMs >= before) continue;
-      await rm(path, { force: true });
-      removed++;
-    }
-    return removed;
+  /** The store's clock now: gc's cutoff is taken from it, never from this host's. */
+  clock(): Promise<number> {
+    return this.backend.clock();
   }
 
-  /** Every block CID in the directory (for garbage collection). */
+  /** Removes what writes a crash cut short, last written before `before` (store clock). */
+  removeStaleTemp(before: number): Promise<number> {
+    return this.backend.removeStaleTemp(before);
+  }
+
+  /** Every block CID in the store. */
   async *cids(): AsyncGenerator<CID> {
-    await this.open();
-    for await (const pair of this.store.getAll()) yield pair.cid;
+    for await (const { cid } of this.backend.list()) yield cid;
   }
 
   /** Imports bytes (or a stream of them, written chunk by chunk) as a UnixFS file; resolves with the root CID. */

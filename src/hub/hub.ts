@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { CID } from 'multiformats/cid';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import type { Metrics } from '../metrics/index.ts';
+import { LocalHubCluster, type HubCluster } from './cluster.ts';
 import { BlockError, BlockStore, checkJsonValue, decodeJsonBlock, encodeJsonBlock, parseCid, withinTimeout, type BlockErrorType } from './blocks.ts';
 import type { DataType, MetadataStore, ObjectRecord } from './metadata.ts';
 
@@ -29,10 +30,11 @@ export interface HubOptions {
   restoreTimeoutMs?: number;
   /**
    * gc spares every block written less than this long before it started (or before the oldest store
-   * still in flight in this process): a block whose record is still being written, here or by another
-   * process sharing the directory, is not garbage. Default 10 minutes.
+   * still in flight): a block whose record is still being written is not garbage. Default 10 minutes.
    */
   gcGraceMs?: number;
+  /** Who else stores and collects: this process alone (the default), or every process sharing one Redis. */
+  cluster?: HubCluster;
   now?: () => number;
 }
 
@@ -54,8 +56,8 @@ export interface Retrieved {
   readonly bytes?: Uint8Array;
 }
 
-/** How far a file's modification time may lag Date.now() (the kernel stamps files with a coarse clock). */
-const FILE_CLOCK_SLACK_MS = 1_000;
+/** How far a block's write time may lag its store's clock (a kernel's coarse file clock; S3's whole seconds). */
+const CLOCK_SLACK_MS = 1_000;
 
 const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
@@ -76,9 +78,8 @@ export class CloudHub {
   private readonly restoreTimeoutMs: number;
   private readonly now: () => number;
   private readonly gcGraceMs: number;
-  /** Stores in flight in this process: id → when each started (gc spares their blocks, however long they take). */
-  private readonly storing = new Map<number, number>();
-  private nextStore = 0;
+  /** Stores in flight (here, or everywhere sharing Redis): gc spares their blocks, however long they take. */
+  private readonly cluster: HubCluster;
 
   constructor(options: HubOptions) {
     this.blocks = options.blocks;
@@ -90,17 +91,24 @@ export class CloudHub {
     this.restoreTimeoutMs = options.restoreTimeoutMs ?? 10_000;
     this.now = options.now ?? Date.now;
     this.gcGraceMs = options.gcGraceMs ?? 10 * 60_000;
+    this.cluster = options.cluster ?? new LocalHubCluster();
   }
 
   /** Runs a store, known to gc while it runs. */
   private async tracked<T>(store: () => Promise<T>): Promise<T> {
-    const id = this.nextStore++;
-    this.storing.set(id, Date.now());
+    const ended = await this.cluster.storeBegan().catch((error: unknown) => {
+      throw new FaiError(ErrorCodes.UNAVAILABLE, `cannot register the store with the cluster (Redis): ${(error as Error).message}`, { cause: error });
+    });
     try {
       return await store();
     } finally {
-      this.storing.delete(id);
+      await ended();
     }
+  }
+
+  /** Where the blocks are: a directory, or s3://bucket at an endpoint. */
+  get blockstore(): string {
+    return this.blocks.where;
   }
 
   get backend(): MetadataStore['backend'] {
@@ -259,19 +267,25 @@ export class CloudHub {
 
   /**
    * Removes every block that no live record reaches (expired, never recorded, or orphaned by a
-   * failed write). Pinned records never expire, so what they reach stays.
+   * failed write). Pinned records never expire, so what they reach stays. One gc at a time: another
+   * running (in this process, or anywhere sharing Redis) answers FAI_ERR_RUNBOOK_LOCKED.
    *
-   * Stores run beside it: a store writes its block before its record, so a block without a record
-   * may be a store in flight. gc spares every block written after its cutoff — its own start, or the
-   * start of the oldest store still running in this process, less `gcGraceMs` (stores of other
-   * processes sharing the directory) — and collects it on a later run if it is still unreached.
-   * The temporary files of writes a crash cut short go the same way.
+   * Stores run beside it: a store writes its blocks before its record, so a block without a record
+   * may be a store in flight. gc spares every block written after its cutoff — the store's clock now
+   * (the block store's own: a directory's is this host's, a bucket's is the server's), less how long
+   * the oldest store still in flight anywhere has run, less `gcGraceMs` — and collects it on a later
+   * run if it is still unreached. The temporary files of writes a crash cut short go the same way.
    */
-  async gc(): Promise<{ kept: number; removed: number; spared: number; tempRemoved: number }> {
-    // File times come from the kernel's coarse clock, a few ms behind Date.now(): a block written just after
-    // a store began can carry an earlier time. A second of slack covers it.
-    const cutoff = Math.min(Date.now(), ...this.storing.values()) - this.gcGraceMs - FILE_CLOCK_SLACK_MS;
-    // Keyed by multihash: the block directory knows blocks by their hash only (it lists them as raw CIDs).
+  gc(): Promise<{ kept: number; removed: number; spared: number; tempRemoved: number }> {
+    return this.cluster.exclusiveGc(() => this.collect());
+  }
+
+  private async collect(): Promise<{ kept: number; removed: number; spared: number; tempRemoved: number }> {
+    // Write times come from the store's clock (a file's from the kernel's coarse clock, a few ms behind
+    // Date.now(); an object's in whole seconds): a second of slack covers both.
+    const [storeNow, oldestStore] = await Promise.all([this.blocks.clock(), this.cluster.oldestStoreAgeMs()]);
+    const cutoff = storeNow - (oldestStore ?? 0) - this.gcGraceMs - CLOCK_SLACK_MS;
+    // Keyed by multihash: the block store knows blocks by their hash only (it lists them as raw CIDs).
     const key = (cid: CID) => Buffer.from(cid.multihash.bytes).toString('hex');
     const live = new Set<string>();
     const pending: CID[] = [];
@@ -292,9 +306,9 @@ export class CloudHub {
     let kept = 0;
     let removed = 0;
     let spared = 0;
-    for await (const cid of this.blocks.cids()) {
+    for await (const { cid, modifiedAt } of this.blocks.list()) {
       if (live.has(key(cid))) kept++;
-      else if (((await this.blocks.modifiedAt(cid)) ?? 0) >= cutoff) spared++;
+      else if ((modifiedAt ?? 0) >= cutoff) spared++;
       else {
         await this.blocks.delete(cid);
         removed++;
@@ -311,11 +325,12 @@ export class CloudHub {
   }
 
   async ping(): Promise<void> {
-    await this.blocks.open();
+    await this.blocks.ping();
     await this.metadata.ping();
   }
 
   async close(): Promise<void> {
+    this.cluster.close();
     await this.blocks.close();
     await this.metadata.close();
   }

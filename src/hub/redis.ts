@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
@@ -55,4 +56,30 @@ export async function pingRedis(client: Redis): Promise<number> {
   const answer = await client.ping();
   if (answer !== 'PONG') throw new Error(`unexpected PING answer ${JSON.stringify(answer)}`);
   return performance.now() - started;
+}
+
+const RELEASE_SCRIPT = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+const RENEW_SCRIPT = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
+
+/**
+ * Runs `work` holding a Redis lock (`SET key token NX PX ttl`, released only by its holder), the
+ * one lock every service instance and worker sees. The holder renews it every third of its ttl while
+ * `work` runs, so long work keeps it and a killed holder's lock expires within `ttlMs`. Waits up to
+ * `waitMs` for a holder to finish (0: not at all), then calls `busy` for the error to throw.
+ */
+export async function withRedisLock<T>(redis: Redis, key: string, options: { ttlMs: number; waitMs: number; busy: () => Error }, work: () => Promise<T>): Promise<T> {
+  const token = `${process.pid}-${randomBytes(8).toString('hex')}`;
+  const deadline = Date.now() + options.waitMs;
+  while ((await redis.set(key, token, 'PX', options.ttlMs, 'NX')) === null) {
+    if (Date.now() >= deadline) throw options.busy();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const renew = setInterval(() => void redis.eval(RENEW_SCRIPT, 1, key, token, String(options.ttlMs)).catch(() => undefined), Math.max(10, Math.floor(options.ttlMs / 3)));
+  renew.unref();
+  try {
+    return await work();
+  } finally {
+    clearInterval(renew);
+    await redis.eval(RELEASE_SCRIPT, 1, key, token).catch(() => undefined);
+  }
 }

@@ -1,6 +1,7 @@
 import { Job, Queue, QueueEvents, Worker, type ConnectionOptions } from 'bullmq';
 import { z } from 'zod';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
+import type { CloudHub } from '../hub/index.ts';
 import { applyMetricUpdates, type MetricUpdate } from './metric-relay.ts';
 import { checkPendingCap, clearTrainingSeries, preferencesFor, progressView, storeCheckpoints, type JobState, type TrainingJobs, type TrainingJobsOptions, type TrainingJobView } from './jobs.ts';
 import type { TrainProgress } from './reinforce.ts';
@@ -16,10 +17,16 @@ interface JobData {
 }
 interface JobResult {
   summary: TrainingSummary;
-  /** The FAICKPT1 checkpoint, base64: the worker may be on another machine, so the bytes travel through Redis to the service's hub. */
-  checkpoint: string;
+  /**
+   * The FAICKPT1 checkpoint, base64, from a worker whose hub is its own disk (HUB_BLOCKSTORE=fs): the
+   * worker may be on another machine, so the bytes travel through Redis to the service's hub.
+   */
+  checkpoint?: string;
   /** With `distill`: the teacher's checkpoint, base64. */
   teacherCheckpoint?: string;
+  /** From a worker sharing the service's block store (HUB_BLOCKSTORE=s3): it stored them itself; only their CIDs travel. */
+  checkpointCid?: string;
+  teacherCheckpointCid?: string;
 }
 /** What a worker reports with job.updateProgress: where it is, and the metric updates since its last report. */
 const ProgressSchema = z.object({
@@ -126,6 +133,7 @@ export class QueuedTrainingJobs implements TrainingJobs {
     if (known !== undefined) return known;
     const job = await Job.fromId<JobData, JobResult>(this.queue, id);
     const result = job?.returnvalue;
+    if (result?.checkpointCid !== undefined) return { checkpointCid: result.checkpointCid, ...(result.teacherCheckpointCid === undefined ? {} : { teacherCheckpointCid: result.teacherCheckpointCid }) };
     if (result?.checkpoint === undefined) return undefined;
     const bytes = (text: string) => new Uint8Array(Buffer.from(text, 'base64'));
     const cids = await storeCheckpoints(this.options.hub, {
@@ -175,10 +183,13 @@ export class QueuedTrainingJobs implements TrainingJobs {
 /**
  * `fai worker`: takes training jobs from the queue, one at a time, and trains each on a worker thread
  * (the process's event loop stays free to renew the job's lock and to report progress). Reports
- * progress with the relayed metric updates at most every `progressEveryMs`.
+ * progress with the relayed metric updates at most every `progressEveryMs`. Given the shared hub, it
+ * stores the checkpoints there; otherwise their bytes go back through Redis to the service's hub.
  */
 export function startTrainingWorker(options: {
   redisUrl: string;
+  /** The shared hub (HUB_BLOCKSTORE=s3): the worker stores each checkpoint there itself, and the job carries only its CIDs. */
+  hub?: CloudHub;
   prefix?: string;
   progressEveryMs?: number;
   log?: { info(object: object, message: string): void; error(object: object, message: string): void };
@@ -201,6 +212,7 @@ export function startTrainingWorker(options: {
       const outcome = await run.outcome;
       await reporting;
       options.log?.info({ job: job.id, rewardMa100: outcome.summary.rewardMa100 }, 'training job done');
+      if (options.hub !== undefined) return { summary: outcome.summary, ...(await storeCheckpoints(options.hub, outcome)) };
       const base64 = (bytes: Uint8Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
       return { summary: outcome.summary, checkpoint: base64(outcome.checkpoint), ...(outcome.teacherCheckpoint === undefined ? {} : { teacherCheckpoint: base64(outcome.teacherCheckpoint) }) };
     },

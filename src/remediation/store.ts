@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
-import { explainStorageError } from '../hub/index.ts';
+import { explainStorageError, withRedisLock } from '../hub/index.ts';
 import type { RunbookName } from '../ops/index.ts';
 import { KeyedFileLocks } from '../system/index.ts';
 import { writeFileAtomic, writeFileSynced } from '../system/index.ts';
@@ -519,19 +518,17 @@ export class RedisRemediationStore implements RemediationStore {
     });
   }
 
-  /** A Redis lock per key (`SET NX PX`, released only by its holder): atomic across service instances; expires if its holder dies. */
+  /** A Redis lock per key, released only by its holder: atomic across service instances; expires if its holder dies. */
   async exclusive<T>(key: string, work: () => Promise<T>): Promise<T> {
     const lock = `${this.prefix}decide:${key}`;
-    const token = randomBytes(8).toString('hex');
-    const deadline = Date.now() + DECISION_WAIT_MS;
-    while ((await this.guard(() => this.redis.set(lock, token, 'PX', 30_000, 'NX'))) === null) {
-      if (Date.now() > deadline) throw new FaiError(ErrorCodes.UNAVAILABLE, `another remediation decision on ${key} holds ${lock}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+    const busy = () => new FaiError(ErrorCodes.UNAVAILABLE, `another remediation decision on ${key} holds ${lock}`);
+    let working = false;
     try {
-      return await work();
-    } finally {
-      await this.redis.eval("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end", 1, lock, token).catch(() => undefined);
+      return await withRedisLock(this.redis, lock, { ttlMs: 30_000, waitMs: DECISION_WAIT_MS, busy }, () => ((working = true), work()));
+    } catch (error) {
+      // What `work` throws is its own error, passed on as it is; only taking the lock is Redis's failure.
+      if (working || error instanceof FaiError) throw error;
+      throw new FaiError(ErrorCodes.UNAVAILABLE, `remediation state in Redis: ${(error as Error).message}`, { cause: error });
     }
   }
 

@@ -102,7 +102,7 @@ export function createApp(config: Config): App {
       required: true,
       check: async () => {
         await hub.ping();
-        const where = `blocks under HUB_DIR, metadata in ${hub.backend === 'redis' ? 'Redis' : 'HUB_DIR/meta'}`;
+        const where = `blocks in ${hub.blockstore}, metadata in ${hub.backend === 'redis' ? 'Redis' : 'HUB_DIR/meta'}`;
         const problems = hub.problems();
         if (problems.length > 0) return { status: 'degraded', detail: `${where}; ${problems.length} file(s) skipped, not records: ${problems.slice(0, 5).join('; ')}` };
         return { status: 'up', detail: where };

@@ -116,6 +116,60 @@ export async function startRedis(options: { persistent?: boolean } = {}): Promis
   };
 }
 
+export interface S3Server {
+  readonly port: number;
+  readonly endpoint: string;
+  readonly bucket: string;
+  /** The environment a service or worker needs to keep its blocks there (HUB_BLOCKSTORE=s3 with this endpoint and bucket). */
+  readonly env: Record<string, string>;
+  /** Kills the server abruptly (SIGKILL), like a crash; its objects stay in its directory. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port and directory. */
+  restart(): Promise<void>;
+  /** Sends a signal: SIGSTOP stalls it (connections open, nothing answers), SIGCONT resumes it. */
+  signal(signal: 'SIGSTOP' | 'SIGCONT'): void;
+  stop(): Promise<void>;
+}
+
+/**
+ * A real S3-compatible server (s3rver, from npm) in its own process on a free loopback port, its
+ * objects in a temp directory, with one bucket made at start.
+ */
+export async function startS3(options: { bucket?: string } = {}): Promise<S3Server> {
+  const bucket = options.bucket ?? 'fai-blocks';
+  const dir = await mkdtemp(join(tmpdir(), 'fai-s3-'));
+  const port = await freePort();
+  const endpoint = `http://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  const start = async (): Promise<void> => {
+    const bin = join(process.cwd(), 'node_modules', 's3rver', 'bin', 's3rver.js');
+    // s3rver seals its listings' continuation tokens with DES, which OpenSSL 3 keeps in its legacy provider:
+    // without it a listing longer than one page fails with 500.
+    child = spawn(process.execPath, ['--openssl-legacy-provider', bin, '-d', dir, '-a', '127.0.0.1', '-p', String(port), '--silent', '--configure-bucket', bucket], { stdio: 'ignore' });
+    await waitFor(`s3rver on port ${port}`, async () => (await fetch(`${endpoint}/${bucket}?list-type=2&max-keys=1`)).status === 200);
+  };
+  const kill = async (): Promise<void> => {
+    if (child !== undefined) await stopChild(child, 'SIGKILL');
+  };
+  await start();
+  return {
+    port,
+    endpoint,
+    bucket,
+    env: { HUB_BLOCKSTORE: 's3', HUB_S3_ENDPOINT: endpoint, HUB_S3_BUCKET: bucket, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' },
+    kill,
+    restart: start,
+    signal(signal) {
+      child?.kill(signal);
+    },
+    async stop() {
+      child?.kill('SIGCONT');
+      await kill();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 export interface PrometheusServer {
   readonly url: string;
   /** Runs an instant query and returns the result vector. */

@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { pino } from 'pino';
 import { loadConfig } from '../../config/index.ts';
 import { ErrorCodes, FaiError } from '../../errors/index.ts';
+import { openHub } from '../../hub/index.ts';
 import { startTrainingWorker, TRAINING_QUEUE } from '../../learning/index.ts';
 import { createMetrics } from '../../metrics/index.ts';
 import { installErrorHandling } from '../../server/error-mapping.ts';
@@ -31,7 +32,9 @@ export async function workerCommand(options: { progressMs: number; metricsPort: 
   const workerId = process.env.WORKER_ID?.trim() || `worker-${hostname()}-${process.pid}`;
   const metrics = createMetrics();
   registerCpuSampler(metrics, { workerId });
-  const worker = startTrainingWorker({ redisUrl: config.redisUrl, progressEveryMs: options.progressMs, log: logger });
+  // With the shared block store, this worker stores its checkpoints there itself (its own HUB_DIR stays empty).
+  const shared = config.hubBlockstore.kind === 's3' ? openHub(config, { metrics, logger }) : undefined;
+  const worker = startTrainingWorker({ redisUrl: config.redisUrl, progressEveryMs: options.progressMs, log: logger, ...(shared === undefined ? {} : { hub: shared.hub }) });
   const ended = (failed: boolean) => {
     metrics.systemRequestsTotal.inc({ service: 'worker' });
     metrics.systemOperationsTotal.inc({ component: 'learning' });
@@ -48,11 +51,12 @@ export async function workerCommand(options: { progressMs: number; metricsPort: 
     metricsAddress = await exposition.listen({ port: options.metricsPort, host: config.host }).catch(async (error: unknown) => {
       // Nothing may keep the process alive once it cannot start: the queue connection and the sampler are closed.
       await worker.close().catch(() => undefined);
+      await shared?.close().catch(() => undefined);
       throw new FaiError(ErrorCodes.CONFIG, `--metrics-port ${options.metricsPort}: cannot listen on ${config.host} (${(error as Error).message}); pass another port, or 0 for none`, { field: '--metrics-port' });
     });
   }
   await worker.waitUntilReady();
-  logger.info({ queue: TRAINING_QUEUE, redis: new URL(config.redisUrl).host, pid: process.pid, workerId, metrics: metricsAddress === undefined ? 'off' : `${metricsAddress}/metrics` }, 'training worker waiting for jobs');
+  logger.info({ queue: TRAINING_QUEUE, redis: new URL(config.redisUrl).host, pid: process.pid, workerId, checkpoints: shared === undefined ? 'through Redis to the service' : 'the shared block store', metrics: metricsAddress === undefined ? 'off' : `${metricsAddress}/metrics` }, 'training worker waiting for jobs');
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) {
@@ -61,7 +65,9 @@ export async function workerCommand(options: { progressMs: number; metricsPort: 
     }
     closing = true;
     logger.info({ signal }, 'finishing the job in hand, then exiting');
-    Promise.all([worker.close(), exposition.close()]).then(
+    Promise.all([worker.close(), exposition.close()])
+      .then(() => shared?.close())
+      .then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error({ err: error }, 'worker did not close cleanly');
