@@ -50,14 +50,15 @@ export class LocalHubCluster implements HubCluster {
 }
 
 /** A store's registration outlives its last heartbeat by this much: a killed instance's stores stop counting then. */
-const STORE_LEASE_MS = 30_000;
-const HEARTBEAT_MS = 10_000;
+const STORE_LEASE_MS = 6_000;
+const HEARTBEAT_MS = 2_000;
 
 /**
  * Every instance and worker sharing one Redis: the stores in flight are a sorted set
  * (`<prefix>storing`, member `<id>|<start>`, score = lease end), each start and lease by Redis's clock
- * (TIME), so no host's clock enters an age; a live store renews its lease every 10 s, and a store
- * of a killed process stops counting 30 s after its last renewal. gc holds `<prefix>gc-lock`.
+ * (TIME), so no host's clock enters an age; a live store renews its lease every 2 s, and a store
+ * of a killed process stops counting 6 s after its last renewal (its blocks are then orphans, which
+ * gc's grace still spares for HUB_GC_GRACE_SECONDS). gc holds `<prefix>gc-lock`.
  */
 export class RedisHubCluster implements HubCluster {
   private readonly mine = new Set<string>();

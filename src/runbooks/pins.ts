@@ -1,9 +1,10 @@
+import { Redis } from 'ioredis';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import { isCid } from '../hub/index.ts';
-import { isPolicyPinName, PIN_VERSION, pinText, POLICY_PINS, readPins, samePin, writePins, type Pin } from '../llm/index.ts';
+import { FilePinStore, isPolicyPinName, PIN_VERSION, pinText, POLICY_PINS, RedisPinStore, samePin, type Pin, type PinStore } from '../llm/index.ts';
 import { backendFor } from './backend.ts';
 import { SERVING_ROLES, type Deployment } from './deployment.ts';
-import type { Runbook } from './engine.ts';
+import type { Plan, Runbook } from './engine.ts';
 
 export interface PinUpdateArgs extends Record<string, unknown> {
   model?: string;
@@ -13,13 +14,41 @@ export interface PinUpdateArgs extends Record<string, unknown> {
   list?: boolean;
 }
 
+/**
+ * The deployment's pins: in its Redis when it has one (every instance takes a change as it is
+ * published), else the pins file (the serving processes re-read it on SIGHUP). `close` releases the
+ * connection.
+ */
+export function openPins(deployment: Deployment): { store: PinStore; shared: boolean; close(): Promise<void> } {
+  if (deployment.redisUrl === null) return { store: new FilePinStore(deployment.pinsFile), shared: false, close: async () => undefined };
+  const redis = new Redis(deployment.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, commandTimeout: 2_000, connectTimeout: 2_000, retryStrategy: () => null });
+  redis.on('error', () => undefined);
+  return { store: new RedisPinStore(redis, deployment.pinsFile), shared: true, close: async () => void redis.disconnect() };
+}
+
+/** Runs `plan` with the deployment's pins open; they stay open until the plan's dispose (or are closed at once if planning throws). */
+export async function withPins(deployment: Deployment, plan: (pins: ReturnType<typeof openPins>) => Promise<Plan>): Promise<Plan> {
+  const pins = openPins(deployment);
+  try {
+    const planned = await plan(pins);
+    const dispose = planned.dispose;
+    return { ...planned, dispose: async () => {
+      await dispose?.call(planned);
+      await pins.close();
+    } };
+  } catch (error) {
+    await pins.close();
+    throw error;
+  }
+}
+
 export function pinUpdateRunbook(deployment: Deployment): Runbook<PinUpdateArgs> {
   return {
     name: 'pin-update',
-    description: `set one model pin in configs/model_pins.json (--model --version; ${POLICY_PINS.join(', ')} also --cid), validated and written atomically; --list shows the pins`,
+    description: `set one model pin (--model --version; ${POLICY_PINS.join(', ')} also --cid), validated, in the deployment's Redis (every instance takes it) or configs/model_pins.json (SIGHUP); --list shows the pins`,
     destructive: false,
-    plan: async ({ model, version, cid, list }) => {
-      const before = await readPins(deployment.pinsFile);
+    plan: ({ model, version, cid, list }) => withPins(deployment, async ({ store, shared }) => {
+      const before = await store.read();
       if (list) {
         return { summary: Object.entries(before).map(([m, v]) => `${m} ${pinText(v)}`), steps: [], verify: async () => 'pins listed, nothing changed' };
       }
@@ -39,26 +68,28 @@ export function pinUpdateRunbook(deployment: Deployment): Runbook<PinUpdateArgs>
       if (samePin(before[model], pin)) return { summary: [`nothing to change: ${model} is already ${pinText(pin)}`], steps: [], verify: async () => `${model} ${pinText(pin)}` };
       const serving = deployment.processes.filter((p) => SERVING_ROLES.has(p.role));
       const backend = backendFor(deployment);
-      // SIGHUP makes a running service re-read its pins without a restart: no request is dropped.
+      // With the pins in Redis every instance takes the change as it is published; with the file, SIGHUP makes a
+      // running service re-read it without a restart. Either way no request is dropped.
       const reload = async () => {
+        if (shared) return;
         for (const process of serving) if ((await backend.status()).find((s) => s.name === process.name)?.running) await backend.signal(process.name, 'SIGHUP');
       };
       return {
         summary: [
-          `${deployment.pinsFile}: ${model} ${pinText(before[model])} → ${pinText(pin)}`,
-          serving.length === 0 ? 'no managed service process: the service picks the pins up on its next SIGHUP or start' : `reload pins in ${serving.map((p) => p.name).join(', ')} (SIGHUP)`,
+          `${store.where}: ${model} ${pinText(before[model])} → ${pinText(pin)}`,
+          shared ? 'every instance sharing the Redis takes it as it is published (no signal, no restart)' : serving.length === 0 ? 'no managed service process: the service picks the pins up on its next SIGHUP or start' : `reload pins in ${serving.map((p) => p.name).join(', ')} (SIGHUP)`,
         ],
         steps: [
-          // Undo restores the file and then reloads: undo runs in reverse, so a reload undone on its own would re-read the new pins.
-          { describe: `pin ${model} to ${pinText(pin)}`, apply: () => writePins(deployment.pinsFile, after), undo: async () => {
-            await writePins(deployment.pinsFile, before);
+          // Undo restores the pins and then reloads: undo runs in reverse, so a reload undone on its own would re-read the new pins.
+          { describe: `pin ${model}: ${pinText(before[model])} → ${pinText(pin)} (${store.where})`, apply: () => store.write(after), undo: async () => {
+            await store.write(before);
             await reload();
           } },
-          ...(serving.length === 0 ? [] : [{ describe: 'SIGHUP the serving processes', apply: reload }]),
+          ...(serving.length === 0 || shared ? [] : [{ describe: 'SIGHUP the serving processes', apply: reload }]),
         ],
         verify: async () => {
-          const now = await readPins(deployment.pinsFile);
-          if (!samePin(now[model], pin)) throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `pins file says ${model} ${pinText(now[model])}`);
+          const now = await store.read();
+          if (!samePin(now[model], pin)) throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `${store.where} says ${model} ${pinText(now[model])}`);
           // From outside: each serving process reports the new pin — an LLM's on /health/llm; the policy's on
           // /health/policy, which also loads its checkpoint from the hub (CID verified): a pin that does not load fails here and is undone.
           for (const process of serving) {
@@ -77,9 +108,9 @@ export function pinUpdateRunbook(deployment: Deployment): Runbook<PinUpdateArgs>
               await new Promise((resolve) => setTimeout(resolve, 100));
             }
           }
-          return `${deployment.pinsFile} reads ${model} ${pinText(pin)}${serving.length > 0 ? `; ${serving.map((p) => p.name).join(', ')} serve it` : ''}`;
+          return `${store.where} reads ${model} ${pinText(pin)}${serving.length > 0 ? `; ${serving.map((p) => p.name).join(', ')} serve it` : ''}`;
         },
       };
-    },
+    }),
   };
 }

@@ -1,6 +1,7 @@
 import { userInfo } from 'node:os';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
-import { pinText, policyPinOf, readPins, samePin, writePins } from '../llm/index.ts';
+import { pinText, policyPinOf, samePin } from '../llm/index.ts';
+import { withPins } from './pins.ts';
 import { backendFor, type Backend } from './backend.ts';
 import { SERVING_ROLES, type Deployment } from './deployment.ts';
 import type { Runbook, Step } from './engine.ts';
@@ -112,18 +113,18 @@ export function rollbackRunbook(deployment: Deployment, backend: Backend = backe
     name: 'rollback',
     description: 'return to the previous release in the release history (version + model pins), restart the serving processes, check health',
     destructive: true,
-    plan: async () => {
+    plan: () => withPins(deployment, async ({ store }) => {
       const history = new ReleaseHistory(deployment);
       const releases = await history.all();
       if (releases.length < 2) throw new FaiError(ErrorCodes.NOT_FOUND, `rollback: the release history has ${releases.length} release(s); nothing to return to`, { field: 'releases' });
       const current = releases.at(-1)!;
       const previous = releases.at(-2)!;
-      const pinsBefore = await readPins(deployment.pinsFile);
+      const pinsBefore = await store.read();
       const changes = Object.keys({ ...pinsBefore, ...previous.pins }).filter((m) => !samePin(pinsBefore[m], previous.pins[m])).map((m) => `${m} ${pinText(pinsBefore[m])} → ${pinText(previous.pins[m])}`);
       return {
         summary: [`release ${current.version} → ${previous.version}`, changes.length === 0 ? 'pins unchanged' : `pins: ${changes.join(', ')}`, ...restartServing(deployment, backend).map((s) => s.describe)],
         steps: [
-          { describe: `write the pins of ${previous.version}`, apply: () => writePins(deployment.pinsFile, previous.pins), undo: () => writePins(deployment.pinsFile, pinsBefore) },
+          { describe: `write the pins of ${previous.version} (${store.where})${changes.length === 0 ? '' : `: ${changes.join(', ')}`}`, apply: () => store.write(previous.pins), undo: () => store.write(pinsBefore) },
           { describe: `record ${previous.version} as the current release`, apply: () => history.write([...releases, { ...previous, at: new Date().toISOString(), by: `${userInfo().username} (rollback)` }]), undo: () => history.write(releases) },
           ...restartServing(deployment, backend),
         ],
@@ -131,8 +132,8 @@ export function rollbackRunbook(deployment: Deployment, backend: Backend = backe
           const serving = deployment.processes.filter((p) => SERVING_ROLES.has(p.role));
           const sick = (await Promise.all(serving.map(async (p) => ((await healthy(p.healthUrl)) ? null : p.name)))).filter((n) => n !== null);
           if (sick.length > 0) throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `unhealthy after the rollback: ${sick.join(', ')}`);
-          const pins = await readPins(deployment.pinsFile);
-          if (JSON.stringify(pins) !== JSON.stringify(previous.pins)) throw new FaiError(ErrorCodes.VERIFICATION_FAILED, 'pins file does not hold the release pins');
+          const pins = await store.read();
+          if (JSON.stringify(pins) !== JSON.stringify(previous.pins)) throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `${store.where} does not hold the release pins`);
           // The release's production policy must load in every serving process (its checkpoint is in their hub, CID verified).
           const policy = policyPinOf(previous.pins);
           if (policy !== undefined) {
@@ -151,6 +152,6 @@ export function rollbackRunbook(deployment: Deployment, backend: Backend = backe
           return `on ${previous.version}; ${serving.length} serving process(es) healthy`;
         },
       };
-    },
+    }),
   };
 }

@@ -1,7 +1,7 @@
 import { operatorHeaders } from '../config/operator-token.ts';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import { userInfo } from 'node:os';
-import { readPins } from '../llm/index.ts';
+import { openPins } from './pins.ts';
 import { requirePart, servingUrls, type Deployment } from './deployment.ts';
 import { DEFAULT_CRITERIA } from '../canary/analysis.ts';
 import { analyzeCanary } from '../canary/analyze.ts';
@@ -186,7 +186,14 @@ export function canaryPromoteRunbook(deployment: Deployment): Runbook<{ samples:
       const version = release ?? `canary-${new Date().toISOString()}`;
       const record: Step = {
         describe: `record release ${version} with the current pins`,
-        apply: async () => history.write([...releases, { version, pins: await readPins(deployment.pinsFile), at: new Date().toISOString(), by: `${userInfo().username} (canary-promote)` }]),
+        apply: async () => {
+          const pins = openPins(deployment);
+          try {
+            await history.write([...releases, { version, pins: await pins.store.read(), at: new Date().toISOString(), by: `${userInfo().username} (canary-promote)` }]);
+          } finally {
+            await pins.close();
+          }
+        },
         undo: () => history.write(releases),
       };
       return { ...plan, summary: [`check: ${checked}`, ...plan.summary, record.describe], steps: [...plan.steps, record] };

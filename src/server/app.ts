@@ -4,7 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { pino } from 'pino';
 import { LLM_SLOTS, OperatorTokens, type Config } from '../config/index.ts';
 import { openHub, pingRedis, redisReady } from '../hub/index.ts';
-import { BriefService, readPins, SharedDownshifts, type Pins } from '../llm/index.ts';
+import { BriefService, FilePinStore, RedisPinStore, SharedDownshifts, type PinStore, type Pins } from '../llm/index.ts';
 import { createMetrics, type Metrics } from '../metrics/index.ts';
 import { ThresholdEvaluator, type HealthCheck } from '../ops/index.ts';
 import { FormulaService, QueuedTrainingJobs, seedShippedPolicies, ThreadTrainingJobs, type TrainingJobs } from '../learning/index.ts';
@@ -37,7 +37,7 @@ export interface App {
   readonly shadowScheduler: () => ShadowScheduler | undefined;
   /** Starts listening on the configured host and port; resolves with the address. */
   listen(): Promise<string>;
-  /** Re-reads the model pins file; on a bad file the old pins stay, and the error is logged, counted and thrown. */
+  /** Re-reads the model pins (the file, or Redis with REDIS_URL); on bad pins the old ones stay, and the error is logged, counted and thrown. */
   reloadPins(): Promise<Pins>;
   /** Stops accepting requests, finishes those in flight, stops samplers and closes connections. */
   close(): Promise<void>;
@@ -75,6 +75,9 @@ export function createApp(config: Config): App {
   let seeding: NodeJS.Timeout | undefined;
   const opened = openHub(config, { metrics, logger });
   const { hub, redis } = opened;
+  // With Redis the pins are the cluster's: seeded once from PINS_FILE, a change published to every instance.
+  const pinStore: PinStore = redis === undefined ? new FilePinStore(config.pinsFile) : new RedisPinStore(redis, config.pinsFile);
+  let stopWatchingPins: (() => Promise<void>) | undefined;
 
   const checks: HealthCheck[] = [
     {
@@ -212,20 +215,31 @@ export function createApp(config: Config): App {
     shadowScheduler: () => scheduler,
     async reloadPins() {
       try {
-        pins.current = await readPins(config.pinsFile);
-        logger.info({ pins: pins.current, file: config.pinsFile }, 'model pins loaded');
+        pins.current = await pinStore.read();
+        logger.info({ pins: pins.current, from: pinStore.where }, 'model pins loaded');
         shadow.pinsChanged();
       } catch (error) {
         metrics.systemOperationsTotal.inc({ component: 'llm' });
         metrics.systemErrorsTotal.inc({ component: 'llm', error_type: 'server_error' });
-        logger.error({ err: error, file: config.pinsFile }, 'model pins not reloaded; the previous pins stay');
+        logger.error({ err: error, from: pinStore.where }, 'model pins not reloaded; the previous pins stay');
         throw error;
       }
       return pins.current;
     },
     async listen() {
-      // Pins are read before the first request; without a pins file the service runs and says so.
+      // Pins are read before the first request (from Redis once it answers); without pins the service runs and says so.
+      if (redis !== undefined) await redisReady(redis, 5_000).catch(() => undefined);
       await this.reloadPins().catch(() => undefined);
+      // A pin changed through any instance (pin-update, rollback) is taken here as it is published: no SIGHUP, no restart.
+      stopWatchingPins = await pinStore.watch?.(
+        (next) => {
+          if (JSON.stringify(next) === JSON.stringify(pins.current)) return;
+          logger.info({ before: pins.current, after: next, from: pinStore.where }, 'model pins changed');
+          pins.current = next;
+          shadow.pinsChanged();
+        },
+        (error) => logger.error({ err: error, from: pinStore.where }, 'model pins not taken; the previous pins stay'),
+      );
       // The shipped teacher and student (models/) go into the hub when their pins name them and it lacks them.
       // With Redis, once it answers: a command sent before the connection is up fails at once (no offline
       // queue), and a start that raced it would leave the service without its policy until a restart.
@@ -289,6 +303,7 @@ export function createApp(config: Config): App {
     },
     async close() {
       clearInterval(seeding);
+      await stopWatchingPins?.();
       briefs.downshift.stopSharing();
       compliance.stopSharing();
       thresholds.stop();

@@ -318,11 +318,70 @@ export async function startFaiWorker(redisUrl: string, extraArgs: readonly strin
   });
   child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
-  await waitFor('fai worker waiting for jobs', async () => output.join('').includes('training worker waiting for jobs'), 30_000);
+  await waitFor('fai worker waiting for jobs', async () => output.join('').includes('training worker waiting for jobs'), 30_000).catch(async (error: unknown) => {
+    await stopChild(child, 'SIGKILL');
+    throw new Error(`${(error as Error).message}; it printed: ${output.join('').slice(-2000)}`);
+  });
   return {
     child,
     output,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     stop: () => stopChild(child, 'SIGKILL'),
+  };
+}
+
+export interface FaiService {
+  readonly url: string;
+  readonly port: number;
+  /** Everything it printed (its pino log lines). */
+  readonly output: string[];
+  /** Kills it abruptly (SIGKILL), like a crash or a host lost. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port with the same environment (after `kill` or `stop`). */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A `fai serve` process (bin/fai.js, as an operator runs it) on a free loopback port with `env` over
+ * the test's environment; resolves once /health answers 200.
+ */
+export async function startFaiService(env: Record<string, string>): Promise<FaiService> {
+  const root = new URL('../..', import.meta.url).pathname;
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const output: string[] = [];
+  let child: ChildProcess | undefined;
+  assertBuildCurrent();
+  const start = async (): Promise<void> => {
+    child = spawn(process.execPath, [FAI, 'serve'], {
+      cwd: root,
+      env: { ...process.env, LOG_LEVEL: 'info', RATE_LIMIT_PER_MINUTE: '0', ...env, PORT: String(port), HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    child.stderr!.on('data', (chunk: Buffer) => output.push(chunk.toString()));
+    const started = child;
+    await waitFor(`fai serve on port ${port}`, async () => {
+      if (started.exitCode !== null) throw new Error(`fai serve exited ${started.exitCode}: ${output.join('').slice(-2000)}`);
+      return (await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) })).status === 200;
+    }, 30_000).catch(async (error: unknown) => {
+      await stopChild(started, 'SIGKILL');
+      throw error;
+    });
+  };
+  await start();
+  const kill = async () => {
+    if (child !== undefined) await stopChild(child, 'SIGKILL');
+  };
+  return {
+    url,
+    port,
+    output,
+    kill,
+    restart: start,
+    stop: async () => {
+      if (child !== undefined) await stopChild(child, 'SIGTERM');
+    },
   };
 }
