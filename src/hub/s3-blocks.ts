@@ -76,9 +76,11 @@ export class S3BlockBackend implements BlockBackend {
       const e = error as { name?: string; code?: string; $metadata?: { httpStatusCode?: number } };
       const status = e.$metadata?.httpStatusCode;
       if (notFound !== undefined && (e.name === 'NoSuchKey' || e.name === 'NotFound' || status === 404)) return notFound();
-      if (e.name === 'NoSuchBucket') throw new BlockError('io', `${what}: the bucket ${this.options.bucket} does not exist (HUB_S3_BUCKET)`, { cause: error });
+      // A bucket or credentials problem is the operator's to fix, and no request can be served meanwhile: 503, saying which.
+      if (e.name === 'NoSuchBucket') throw new BlockError('unavailable', `${what}: the bucket ${this.options.bucket} does not exist at ${this.where} (HUB_S3_BUCKET)`, { cause: error });
+      if (e.name === 'CredentialsProviderError') throw new BlockError('unavailable', `${what}: no credentials for ${this.where}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (or another source of the AWS SDK's standard chain)`, { cause: error });
       if (e.name === 'AccessDenied' || e.name === 'InvalidAccessKeyId' || e.name === 'SignatureDoesNotMatch' || status === 403) {
-        throw new BlockError('io', `${what}: ${this.where} refused the credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY): ${e.name}`, { cause: error });
+        throw new BlockError('unavailable', `${what}: ${this.where} refused the credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY): ${e.name}`, { cause: error });
       }
       // Refused, reset, timed out, aborted at our deadline, or a 5xx: the store is not answering now.
       const reason = e.name === 'AbortError' || e.name === 'TimeoutError' ? `no answer within ${this.options.timeoutMs} ms` : `${e.name ?? 'error'}${e.code !== undefined ? ` ${e.code}` : ''}${status !== undefined ? ` (HTTP ${status})` : ''}`;

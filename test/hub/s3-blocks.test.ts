@@ -119,6 +119,34 @@ describe('S3 block store', () => {
     await blocks.close();
   });
 
+  it('names what to set when the store refuses the credentials, or there are none', async () => {
+    // s3rver takes any signature: a stand-in answers as S3 does to a wrong key (403 AccessDenied).
+    const refusing = createServer((request, response) => {
+      request.resume();
+      response.writeHead(403, { 'content-type': 'application/xml' }).end('<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>');
+    });
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    const refused = new S3BlockBackend({ endpoint: `http://127.0.0.1:${(refusing.address() as { port: number }).port}`, bucket: 'b', region: 'us-east-1', timeoutMs: 1_800 });
+    try {
+      await assert.rejects(refused.get(await rawCid(utf8('x'))), (error: unknown) => failsWith('unavailable')(error) && /refused the credentials \(AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY\)/.test((error as Error).message));
+    } finally {
+      await refused.close();
+      refusing.close();
+    }
+    const saved = { ...process.env };
+    try {
+      delete process.env.AWS_ACCESS_KEY_ID;
+      delete process.env.AWS_SECRET_ACCESS_KEY;
+      Object.assign(process.env, { AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'), AWS_CONFIG_FILE: join(dir, 'none'), AWS_EC2_METADATA_DISABLED: 'true' });
+      const none = new BlockStore(backend('creds/'));
+      await assert.rejects(none.ping(), (error: unknown) => failsWith('unavailable')(error) && /no credentials .*set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/.test((error as Error).message));
+      await none.close();
+    } finally {
+      for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+      Object.assign(process.env, saved);
+    }
+  });
+
   it('sends no default request checksum off AWS (WHEN_REQUIRED): servers that reject the SDK 3.729+ CRC headers still take our writes', async () => {
     const seen: IncomingHttpHeaders[] = [];
     const recorder = createServer((request, response) => {

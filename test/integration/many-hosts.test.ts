@@ -8,7 +8,8 @@ import { after, before, describe, it } from 'node:test';
 import { DeleteObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { NextToLast } from 'blockstore-fs/sharding';
 import { loadConfig } from '../../src/config/index.ts';
-import { openHub, parseCid } from '../../src/hub/index.ts';
+import { Redis } from 'ioredis';
+import { openHub, parseCid, redisReady } from '../../src/hub/index.ts';
 import { runFai } from '../helpers/cli.ts';
 import { OPERATOR } from '../helpers/operator.ts';
 import { startFaiService, startFaiWorker, startRedis, startS3, waitFor, type FaiService, type FaiWorker, type RedisServer, type S3Server } from '../helpers/servers.ts';
@@ -81,7 +82,12 @@ async function restoreBytes(on: FaiService, cid: string): Promise<Uint8Array> {
 }
 /** A worker's view of the hub: its configuration (own empty HUB_DIR, the shared store and Redis), opened as `fai worker` opens it. */
 async function workerHub() {
-  return openHub(loadConfig({ ...shared, HUB_DIR: await hubDir() }));
+  // The SDK's standard chain reads the keys from the environment, as in `fai worker`.
+  process.env.AWS_ACCESS_KEY_ID = shared.AWS_ACCESS_KEY_ID;
+  process.env.AWS_SECRET_ACCESS_KEY = shared.AWS_SECRET_ACCESS_KEY;
+  const opened = openHub(loadConfig({ ...shared, HUB_DIR: await hubDir() }));
+  await redisReady(opened.redis!, 5_000);
+  return opened;
 }
 
 const recipes = Array.from({ length: 200 }, (_, i) => ({ name: `many-hosts ${i}`, formula: [{ material: 'Hedione', concentrationPct: 10 + (i % 50) }, { material: 'Iso E Super', concentrationPct: 5 }], note: randomBytes(8).toString('hex') }));
@@ -153,7 +159,19 @@ describe('three service instances and two workers, one Redis and one S3 server',
     await A().restart();
   });
 
-  it('one gc at a time across the instances: a second, started while the first runs, answers 409', async () => {
+  it('one gc at a time across the instances: while one runs (its lock in Redis), every instance answers 409; three at once run one by one', async () => {
+    const client = new Redis(redis.url);
+    try {
+      await client.set('fai:hub:gc-lock', 'a gc on another host', 'PX', 30_000);
+      for (const service of services) {
+        const refused = await fetch(`${service.url}/v1/hub/gc`, { method: 'POST', headers: OPERATOR });
+        assert.equal(refused.status, 409);
+        assert.match(((await refused.json()) as { error: { message: string } }).error.message, /another gc is running/);
+      }
+      await client.del('fai:hub:gc-lock');
+    } finally {
+      client.disconnect();
+    }
     const answers = await Promise.all(services.map((s) => fetch(`${s.url}/v1/hub/gc`, { method: 'POST', headers: OPERATOR }).then((r) => r.status)));
     assert.ok(answers.includes(200), answers.join(', '));
     assert.ok(answers.every((status) => status === 200 || status === 409), answers.join(', '));
