@@ -2,7 +2,7 @@ export { BlockError, BlockStore, checkJsonValue, decodeJsonBlock, encodeJsonBloc
 export { CloudHub, DEFAULT_TTL_SECONDS, type HubOptions, type Retrieved, type Streamed } from './hub.ts';
 export { DATA_TYPES, EmbeddedMetadataStore, ObjectRecordSchema, type DataType, type MetadataStore, type ObjectRecord } from './metadata.ts';
 export { RedisMetadataStore } from './redis-metadata.ts';
-export { connectRedis, pingRedis, redisReady, withRedisLock } from './redis.ts';
+export { connectRedis, pingRedis, redisReady, takeRedisLock, withRedisLock } from './redis.ts';
 export { FeedbackSchema, type Feedback } from './feedback.ts';
 export { openHub } from './open.ts';
 export { explainStorageError } from './storage-error.ts';

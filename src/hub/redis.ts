@@ -62,24 +62,39 @@ const RELEASE_SCRIPT = "if redis.call('get', KEYS[1]) == ARGV[1] then return red
 const RENEW_SCRIPT = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
 
 /**
- * Runs `work` holding a Redis lock (`SET key token NX PX ttl`, released only by its holder), the
- * one lock every service instance and worker sees. The holder renews it every third of its ttl while
- * `work` runs, so long work keeps it and a killed holder's lock expires within `ttlMs`. Waits up to
- * `waitMs` for a holder to finish (0: not at all), then calls `busy` for the error to throw.
+ * Takes a Redis lock (`SET key value NX PX ttl`) if it is free: resolves with its release, or null
+ * when another holds it. The holder renews it every third of its ttl until released, so long work
+ * keeps it and a killed holder's lock expires within `ttlMs`; release deletes it only while it is
+ * still this taking's (compared by value).
+ */
+export async function takeRedisLock(redis: Redis, key: string, value: string, ttlMs: number): Promise<{ release(): Promise<void> } | null> {
+  if ((await redis.set(key, value, 'PX', ttlMs, 'NX')) === null) return null;
+  const renew = setInterval(() => void redis.eval(RENEW_SCRIPT, 1, key, value, String(ttlMs)).catch(() => undefined), Math.max(10, Math.floor(ttlMs / 3)));
+  renew.unref();
+  return {
+    release: async () => {
+      clearInterval(renew);
+      await redis.eval(RELEASE_SCRIPT, 1, key, value).catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * Runs `work` holding a Redis lock (takeRedisLock), the one lock every service instance and worker
+ * sees. Waits up to `waitMs` for a holder to finish (0: not at all), then calls `busy` for the error
+ * to throw.
  */
 export async function withRedisLock<T>(redis: Redis, key: string, options: { ttlMs: number; waitMs: number; busy: () => Error }, work: () => Promise<T>): Promise<T> {
   const token = `${process.pid}-${randomBytes(8).toString('hex')}`;
   const deadline = Date.now() + options.waitMs;
-  while ((await redis.set(key, token, 'PX', options.ttlMs, 'NX')) === null) {
+  let lock: { release(): Promise<void> } | null;
+  while ((lock = await takeRedisLock(redis, key, token, options.ttlMs)) === null) {
     if (Date.now() >= deadline) throw options.busy();
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
-  const renew = setInterval(() => void redis.eval(RENEW_SCRIPT, 1, key, token, String(options.ttlMs)).catch(() => undefined), Math.max(10, Math.floor(options.ttlMs / 3)));
-  renew.unref();
   try {
     return await work();
   } finally {
-    clearInterval(renew);
-    await redis.eval(RELEASE_SCRIPT, 1, key, token).catch(() => undefined);
+    await lock.release();
   }
 }

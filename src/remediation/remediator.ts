@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { ErrorCodes, FaiError, isFaiError } from '../errors/index.ts';
 import { REMEDIATION_OUTCOMES, type Metrics } from '../metrics/index.ts';
 import type { RunbookName } from '../ops/index.ts';
-import { runRunbook, type AuditLog, type FileLock, type Runbook } from '../runbooks/index.ts';
+import { runRunbook, type AuditLog, type DeploymentLock, type Runbook } from '../runbooks/index.ts';
 import type { RunFailure } from '../runbooks/engine.ts';
 import { budgetFor, renderArgs, rulesFor, type Policy, type PolicyRule } from './policy.ts';
 import { OPEN_STATUSES, type Action, type ActionStatus, type RemediationStore } from './store.ts';
@@ -20,7 +20,7 @@ export interface RemediatorOptions {
   store: RemediationStore;
   runbooks: Readonly<Record<RunbookName, Runbook<Record<string, unknown>>>>;
   /** The runbook engine's lock and audit log (the deployment's). */
-  state: { lock: FileLock; audit: AuditLog };
+  state: { lock: DeploymentLock; audit: AuditLog };
   metrics?: Metrics;
   pager?: Pager;
   log?: (line: string, fields?: Record<string, unknown>) => void;

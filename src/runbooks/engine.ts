@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import type { AuditEntry, AuditLog } from './audit.ts';
-import type { FileLock } from '../system/index.ts';
+import type { LockOwner } from '../system/index.ts';
 
 /**
  * The runbook engine: a runbook computes a plan from the live state (what would change, step by
@@ -42,6 +42,11 @@ export interface Runbook<A = Record<string, unknown>> {
   lift?(args: A, forcedBy: string): A | null;
 }
 
+/** What a run holds while it acts on the deployment: a lock file (one host), or the deployment's lock in Redis (every host). */
+export interface DeploymentLock {
+  acquire(runbook: string): Promise<{ release: () => Promise<void>; recovered: LockOwner | null }>;
+}
+
 export interface RunContext {
   readonly actor: string;
 }
@@ -75,7 +80,7 @@ export interface RunFailure {
 export async function runRunbook<A extends Record<string, unknown>>(
   runbook: Runbook<A>,
   args: A,
-  deps: { lock: FileLock; audit: AuditLog },
+  deps: { lock: DeploymentLock; audit: AuditLog },
   options: RunOptions = {},
 ): Promise<RunResult> {
   const log = options.log ?? (() => undefined);
@@ -83,7 +88,7 @@ export async function runRunbook<A extends Record<string, unknown>>(
   const record = (outcome: AuditEntry['outcome'], plan: readonly string[], detail: string) =>
     deps.audit.append({ actor, runbook: runbook.name, args, plan, outcome, detail, ...(options.note === undefined ? {} : { note: options.note }) });
 
-  let lock: Awaited<ReturnType<FileLock['acquire']>>;
+  let lock: Awaited<ReturnType<DeploymentLock['acquire']>>;
   try {
     lock = await deps.lock.acquire(runbook.name);
   } catch (error) {

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { RedisDeploymentLock } from './deployment-lock.ts';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import { RUNBOOKS, type RunbookName } from '../ops/index.ts';
 import { AuditLog, RedisAuditHead, type AuditHead } from './audit.ts';
@@ -7,7 +8,7 @@ import { healthCheckRunbook, metricsCheckRunbook } from './checks.ts';
 import { regulationStrictRunbook } from './regulation.ts';
 import { shadowEvalRunbook } from './shadow.ts';
 import type { Deployment } from './deployment.ts';
-import { runRunbook, type RunOptions, type RunResult, type Runbook } from './engine.ts';
+import { runRunbook, type DeploymentLock, type RunOptions, type RunResult, type Runbook } from './engine.ts';
 import { FileLock } from '../system/index.ts';
 import { pinUpdateRunbook } from './pins.ts';
 import { emergencyStopRunbook, restartWorkersRunbook, rollbackRunbook } from './processes.ts';
@@ -16,7 +17,7 @@ import { canaryPromoteRunbook, downshiftRunbook } from './traffic.ts';
 export { AuditLog, auditKey, RedisAuditHead, type AuditEntry, type AuditHead, type AuditHeadStore } from './audit.ts';
 export { loadDeployment, parseDeployment, requirePart, type Deployment } from './deployment.ts';
 export { backendFor, ComposeBackend, LocalBackend, type Backend, type ProcessStatus } from './backend.ts';
-export { runRunbook, type Plan, type Runbook, type RunOptions, type RunResult, type Step } from './engine.ts';
+export { runRunbook, type DeploymentLock, type Plan, type Runbook, type RunOptions, type RunResult, type Step } from './engine.ts';
 export { FileLock, type LockOwner } from '../system/index.ts';
 export { NginxControl, parseWeights, renderUpstream, type Weights } from './nginx.ts';
 export { readPins, writePins, type Pins } from '../llm/index.ts';
@@ -45,10 +46,14 @@ export function runbooks(deployment: Deployment): Record<RunbookName, Runbook<Re
  * The deployment's lock and audit log. The audit head is recorded in the deployment's Redis when it
  * has one; `onHead` is how the service also writes it to its log.
  */
-export function stateFiles(deployment: Deployment, options: { onHead?: (head: AuditHead) => void } = {}): { lock: FileLock; audit: AuditLog } {
+export { RedisDeploymentLock } from './deployment-lock.ts';
+
+export function stateFiles(deployment: Deployment, options: { onHead?: (head: AuditHead) => void } = {}): { lock: DeploymentLock; audit: AuditLog } {
   const path = join(deployment.stateDir, 'audit.jsonl');
   const head = deployment.redisUrl === null ? undefined : new RedisAuditHead(deployment.redisUrl, path);
-  return { lock: new FileLock(join(deployment.stateDir, 'runbook.lock')), audit: new AuditLog(path, { ...(head === undefined ? {} : { head }), ...options }) };
+  // With Redis the deployment lock is every host's (its file the fallback while Redis does not answer).
+  const file = new FileLock(join(deployment.stateDir, 'runbook.lock'));
+  return { lock: deployment.redisUrl === null ? file : new RedisDeploymentLock(deployment.redisUrl, file), audit: new AuditLog(path, { ...(head === undefined ? {} : { head }), ...options }) };
 }
 
 export async function runNamed(deployment: Deployment, name: string, args: Record<string, unknown>, options: RunOptions): Promise<RunResult> {

@@ -58,7 +58,9 @@ after(async () => {
 });
 
 const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
-const [A, B, C] = [0, 1, 2].map((i) => () => services[i]!);
+const A = () => services[0]!;
+const B = () => services[1]!;
+const C = () => services[2]!;
 
 async function storeRecipe(on: FaiService, recipe: object): Promise<string> {
   const response = await fetch(`${on.url}/v1/hub/recipes`, { method: 'POST', headers: { ...OPERATOR, 'content-type': 'application/json' }, body: JSON.stringify(recipe) });

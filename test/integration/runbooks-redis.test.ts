@@ -38,7 +38,7 @@ describe('clear-cache against a real Redis', () => {
     assert.equal((await client.keys('*')).filter((key) => !key.startsWith('fai:audit:head:')).length, 2542, 'nothing deleted');
     assert.equal((await client.keys('fai:audit:head:*')).length, 1, 'the audit head is recorded in the deployment\'s Redis');
     const dry = await runNamed(deployment, 'clear-cache', {}, { dryRun: true });
-    assert.deepEqual(dry.plan, ['delete 2500 key(s) matching fai:cache:*; keep the other 43']); // 42 seeded, and the audit head
+    assert.deepEqual(dry.plan, ['delete 2500 key(s) matching fai:cache:*; keep the other 44']); // 42 seeded, the audit head, and the deployment lock this run holds
   });
 
   it('deletes the cache keyspace with --yes and keeps metadata and every other key', async () => {
@@ -69,6 +69,44 @@ describe('the audit head in a real Redis', () => {
       await stateFiles(here).audit.append({ actor: 'mallory', runbook: 'rollback', args: {}, plan: [], outcome: 'verified', detail: 'cover-up' });
       assert.equal((await audit.recordedHead())?.seq, 3);
       assert.match((await audit.verify())?.reason ?? '', /not the entry recorded as the head/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the deployment lock in Redis', () => {
+  it('is every host\'s: a run on one host refuses while another host\'s run holds it (naming it), and goes once it is released', async () => {
+    const hosts = await Promise.all(['one', 'two'].map((name) => mkdtemp(join(tmpdir(), `fai-lock-${name}-`))));
+    try {
+      const [one, two] = hosts.map((dir) => parseDeployment({ stateDir: dir, service: 'http://127.0.0.1:9', prometheus: null, redisUrl: redis.url, pinsFile: join(dir, 'pins.json'), nginx: null, instances: null }, dir));
+      await writeFile(join(hosts[1]!, 'pins.json'), JSON.stringify({ qwen: '2.5.1' }));
+      const held = await stateFiles(one!).lock.acquire('rollback');
+      try {
+        assert.match(String(await client.get('fai:runbooks:lock')), /"runbook":"rollback"/);
+        await assert.rejects(runNamed(two!, 'pin-update', { list: true }, {}), (e: unknown) => e instanceof FaiError && e.code === 'FAI_ERR_RUNBOOK_LOCKED' && /runbook rollback \(pid \d+ on .*\) holds the deployment lock fai:runbooks:lock in Redis/.test(e.message));
+      } finally {
+        await held.release();
+      }
+      assert.equal(await client.get('fai:runbooks:lock'), null, 'released');
+      assert.equal((await runNamed(two!, 'pin-update', { list: true }, {})).outcome, 'verified');
+    } finally {
+      for (const dir of hosts) await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('falls back to the host\'s lock file when Redis does not answer: an emergency runbook still runs', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'fai-lock-down-'));
+    try {
+      const down = parseDeployment({ stateDir: dir, service: 'http://127.0.0.1:9', prometheus: null, redisUrl: 'redis://127.0.0.1:9', pinsFile: join(dir, 'pins.json'), nginx: null, instances: null }, dir);
+      const { lock } = stateFiles(down);
+      const held = await lock.acquire('emergency-stop');
+      try {
+        assert.match(await readFile(join(dir, 'runbook.lock'), 'utf8'), /"runbook":"emergency-stop"/);
+        await assert.rejects(stateFiles(down).lock.acquire('rollback'), (e: unknown) => e instanceof FaiError && e.code === 'FAI_ERR_RUNBOOK_LOCKED');
+      } finally {
+        await held.release();
+      }
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
