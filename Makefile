@@ -90,7 +90,7 @@ bench-overhead: build ## issue 19's rows, each as a ratio against its anchor: fa
 bench-regulation: install ## compliance checks/s and µs per check for 10/30/100 materials, full vs 10x data, indexed vs linear scan; µs per IFRA certificate vs 18 checks
 	$(NODE_TS) bench/regulation-check.bench.ts
 
-bench-hub: install system-deps ## Cloud Hub store/restore ops/s and p50/p95/p99: 10 KB recipe, 5 MB checkpoint; plain files vs embedded vs Redis
+bench-hub: install system-deps ## Cloud Hub store/restore ops/s and p50/p95/p99: 10 KB recipe, 5 MB checkpoint; plain files vs embedded vs Redis; many hosts: local blocks vs the shared S3 store
 	$(NODE_TS) bench/hub.bench.ts
 
 # Runbooks: `make runbook-<name> ARGS=...` runs `fai runbook <name> ARGS`; `--dry-run` prints the plan only.

@@ -6,6 +6,10 @@
  *
  * Also: the cost of durable blocks (our fsynced put) beside blockstore-fs's unsynced put.
  *
+ * Many hosts (issue 25): what instance A stores, instance B restores — with the blocks in a shared
+ * S3-compatible store (s3rver, its own process) beside the local block directory, records in one
+ * Redis, in one run. Goals, p95 of a restore on B: 10 KB recipe ≤ 50 ms, 5 MiB ≤ 1 s, 50 MiB ≤ 5 s.
+ *
  *   make bench-hub        (needs redis-server for the Redis column; `make system-deps` installs it)
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -13,8 +17,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsBlockstore } from 'blockstore-fs';
 import { NextToLast } from 'blockstore-fs/sharding';
-import { BlockStore, CloudHub, connectRedis, EmbeddedMetadataStore, rawCid, RedisMetadataStore } from '../src/hub/index.ts';
-import { startRedis } from '../test/helpers/servers.ts';
+import { BlockStore, CloudHub, connectRedis, EmbeddedMetadataStore, rawCid, redisReady, RedisMetadataStore } from '../src/hub/index.ts';
+import { S3BlockBackend } from '../src/hub/s3-blocks.ts';
+import { startRedis, startS3 } from '../test/helpers/servers.ts';
 
 type Stats = { opsPerSecond: number; p50: number; p95: number; p99: number };
 
@@ -134,3 +139,58 @@ for (const [label, [plain, durable]] of Object.entries(durability)) {
 }
 const durableWidths = durableRows[0]!.map((_, c) => Math.max(...durableRows.map((r) => r[c]!.length)));
 for (const row of durableRows) console.log(row.map((cell, c) => cell.padEnd(durableWidths[c]!)).join('  '));
+
+// Many hosts: A stores, B restores (two hubs, each with its own connections), blocks local or shared.
+function bigCheckpoint(i: number, mib: number): Uint8Array {
+  const out = new Uint8Array(mib * 1024 * 1024);
+  for (let at = 0; at < mib; at += 5) out.set(checkpoint(i * 100 + at).subarray(0, Math.min(5, mib - at) * 1024 * 1024), at * 1024 * 1024);
+  return out;
+}
+const SHARED = { recipes: 200, small: { stores: 10, restores: 20 }, large: { stores: 2, restores: 5 } };
+async function measureShared(label: string, blocks: () => BlockStore, redisUrl: string): Promise<Record<string, Stats & { mbPerSecond?: number }>> {
+  const open = async () => {
+    const client = connectRedis(redisUrl);
+    await redisReady(client, 5_000);
+    return { hub: new CloudHub({ blocks: blocks(), metadata: new RedisMetadataStore(client) }), client };
+  };
+  const a = await open();
+  const b = await open();
+  const recipes = await time(SHARED.recipes, (i) => a.hub.storeJson('recipe', recipe(10_000 + i)));
+  const recipeRestores = await time(SHARED.recipes, (i) => b.hub.retrieve(recipes.results[(i * 7919) % SHARED.recipes]!.cid));
+  const small = await time(SHARED.small.stores, (i) => a.hub.storeBytes(checkpoint(1_000 + i)));
+  const smallRestores = await time(SHARED.small.restores, (i) => b.hub.retrieve(small.results[i % SHARED.small.stores]!.cid));
+  const large = await time(SHARED.large.stores, (i) => a.hub.storeBytes(bigCheckpoint(2_000 + i, 50)));
+  const largeRestores = await time(SHARED.large.restores, (i) => b.hub.retrieve(large.results[i % SHARED.large.stores]!.cid));
+  for (const side of [a, b]) {
+    await side.hub.close();
+    side.client.disconnect();
+  }
+  console.error(`  ${label} done`);
+  const mbps = (stat: Stats, mib: number) => ({ ...stat, mbPerSecond: stat.opsPerSecond * mib * 1.048576 });
+  return {
+    'store on A, 10 KB recipe': recipes.stats,
+    'restore on B, 10 KB recipe': recipeRestores.stats,
+    'store on A, 5 MiB checkpoint': mbps(small.stats, 5),
+    'restore on B, 5 MiB checkpoint': mbps(smallRestores.stats, 5),
+    'store on A, 50 MiB checkpoint': mbps(large.stats, 50),
+    'restore on B, 50 MiB checkpoint': mbps(largeRestores.stats, 50),
+  };
+}
+console.error('\nmeasuring many hosts (A stores, B restores; local block directory vs shared S3 store)…');
+const sharedRedis = await startRedis({ persistent: true });
+const s3 = await startS3();
+Object.assign(process.env, { AWS_ACCESS_KEY_ID: s3.env.AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: s3.env.AWS_SECRET_ACCESS_KEY });
+const sharedDir = await mkdtemp(join(tmpdir(), 'fai-bench-shared-'));
+const local = await measureShared('local block directory', () => new BlockStore(join(sharedDir, 'blocks')), sharedRedis.url);
+const inS3 = await measureShared('shared S3 store', () => new BlockStore(new S3BlockBackend({ endpoint: s3.endpoint, bucket: s3.bucket, region: 'us-east-1', timeoutMs: 10_000 })), sharedRedis.url);
+await s3.stop();
+await sharedRedis.stop();
+await rm(sharedDir, { recursive: true, force: true });
+
+const fmtShared = (s: Stats & { mbPerSecond?: number }) => `${s.mbPerSecond === undefined ? `${Math.round(s.opsPerSecond)}/s` : `${s.mbPerSecond.toFixed(0)} MB/s`}  p50 ${s.p50.toFixed(1)}  p95 ${s.p95.toFixed(1)} ms`;
+const goals: Record<string, number> = { 'restore on B, 10 KB recipe': 50, 'restore on B, 5 MiB checkpoint': 1_000, 'restore on B, 50 MiB checkpoint': 5_000 };
+console.log('\nmany hosts: A stores, B restores (records in one Redis, AOF fsync always; s3rver on loopback):');
+const sharedRows = [['operation', 'local block directory (baseline)', 'shared S3 store', 'S3 p95 / local p95', 'goal (p95)']];
+for (const op of Object.keys(local)) sharedRows.push([op, fmtShared(local[op]!), fmtShared(inS3[op]!), `×${(inS3[op]!.p95 / local[op]!.p95).toFixed(2)}`, goals[op] === undefined ? '' : `≤ ${goals[op]} ms: ${inS3[op]!.p95 <= goals[op]! ? 'met' : 'NOT met'}`]);
+const sharedWidths = sharedRows[0]!.map((_, c) => Math.max(...sharedRows.map((r) => r[c]!.length)));
+for (const row of sharedRows) console.log(row.map((cell, c) => cell.padEnd(sharedWidths[c]!)).join('  '));
