@@ -297,11 +297,11 @@ export const catalogue = {
   },
   ipfsCidErrorsTotal: {
     name: 'ipfs_cid_errors_total',
-    help: 'Cloud Hub restores that failed: hash mismatch, malformed CID, missing block, timeout, I/O.',
+    help: 'Cloud Hub restores that failed: hash mismatch, malformed CID, missing block, timeout, the shared block store unavailable, I/O.',
     type: 'counter',
     group: 'hub',
     guide: true,
-    labels: { error_type: { values: ['hash_mismatch', 'malformed_cid', 'missing_block', 'timeout', 'io'] } },
+    labels: { error_type: { values: ['hash_mismatch', 'malformed_cid', 'missing_block', 'timeout', 'unavailable', 'io'] } },
   },
   hubGcRunsTotal: {
     name: 'hub_gc_runs_total',

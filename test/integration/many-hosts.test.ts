@@ -195,6 +195,7 @@ describe('three service instances and two workers, one Redis and one S3 server',
         const health = await fetch(`${service.url}/health`);
         assert.equal(health.status, 503);
         assert.match(JSON.stringify(await health.json()), /shared block store .* is unavailable/);
+        assert.match(await (await fetch(`${service.url}/metrics`)).text(), /^ipfs_cid_errors_total\{error_type="unavailable"\} [1-9]/m, 'the failed restore counted by kind');
       }
     } finally {
       await s3.restart();
