@@ -254,9 +254,14 @@ export function buildProgram(): Command {
       if (match === null) throw new InvalidArgumentError('--head must be SEQ:HASH (the sequence and the 64-hex hash of an "audit head" log line)');
       return { seq: Number(match[1]), hash: match[2]! };
     })
+    .option('--cluster [count]', "every host's runs, from the audit stream in the deployment's Redis (the last COUNT, default 100)", (value: string) => {
+      const count = Number(value);
+      if (!Number.isInteger(count) || count < 1 || count > 100_000) throw new InvalidArgumentError('--cluster takes a whole number of entries from 1 to 100000');
+      return count;
+    })
     .option('--json', 'print JSON')
-    .action(async (options: { json?: boolean; verify?: boolean; head?: { seq: number; hash: string } }) => {
-      process.exitCode = await (await commands.runbook()).runbookAudit(options);
+    .action(async (options: { json?: boolean; verify?: boolean; head?: { seq: number; hash: string }; cluster?: number | true }) => {
+      process.exitCode = await (await commands.runbook()).runbookAudit({ ...options, cluster: options.cluster === true ? 100 : options.cluster });
     });
   const common = (command: Command) => command.option('--dry-run', 'print the plan and change nothing').option('--yes', 'confirm a destructive runbook').option('--json', 'print the result as JSON');
   const integer = (flag: string) => (value: string) => {

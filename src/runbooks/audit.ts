@@ -38,7 +38,8 @@ export interface AuditHead {
 
 /** Where the head is recorded besides the service's log line (Redis when the deployment has one). */
 export interface AuditHeadStore {
-  record(head: AuditHead): Promise<void>;
+  /** Records the new head; `entry` is the entry that made it (Redis also keeps it in the cluster's audit stream). */
+  record(head: AuditHead, entry?: AuditEntry): Promise<void>;
   read(): Promise<AuditHead | null>;
 }
 
@@ -191,14 +192,14 @@ export class AuditLog {
     const body = { seq: (previous?.seq ?? 0) + 1, time: new Date().toISOString(), ...entry, prev: previous?.hash ?? '', alg: 'hmac-sha256' as const };
     const full: AuditEntry = { ...body, hash: digest(body, await this.key()) };
     await writeFileSynced(this.path, `${JSON.stringify(full)}\n`, 'a');
-    await this.recordHead({ seq: full.seq, hash: full.hash });
+    await this.recordHead({ seq: full.seq, hash: full.hash }, full);
     return { entry: full, entries: [...entries, full] };
   }
 
   /** The head goes out of the file: to the service's log line, and to the head store (a failure there is logged, the entry stands). */
-  private async recordHead(head: AuditHead): Promise<void> {
+  private async recordHead(head: AuditHead, entry: AuditEntry): Promise<void> {
     this.options.onHead?.(head);
-    await this.options.head?.record(head).catch(() => undefined);
+    await this.options.head?.record(head, entry).catch(() => undefined);
   }
 
   /** The head recorded outside the file, if a head store is configured and holds one. */
@@ -249,18 +250,36 @@ export class AuditLog {
   }
 }
 
+/** The cluster's audit stream: every host's entries, in the order Redis took them. */
+export const AUDIT_STREAM = 'fai:audit:entries';
+/** Entries the stream keeps (about: trimmed with ~); the files keep every one. */
+const AUDIT_STREAM_LENGTH = 100_000;
+
+/** An entry of the cluster's audit stream: which host and log file it is from, and the entry. */
+export interface ClusterAuditEntry {
+  readonly host: string;
+  readonly log: string;
+  readonly entry: AuditEntry;
+}
+
 /**
  * The audit head in Redis, one key per host and log file. Raised only, never lowered (a script
  * compares sequences), so a removed tail cannot be hidden by re-recording an earlier head through
- * the log. One short connection per call: appends are rare (runbook runs), and the CLI must exit.
+ * the log. Each entry also goes to the cluster's audit stream (`fai:audit:entries`), where
+ * `fai runbook audit --cluster` reads every host's runs in one place; each host's file stays the
+ * HMAC-chained record (and the whole record while Redis does not answer). One short connection per
+ * call: appends are rare (runbook runs), and the CLI must exit.
  */
 export class RedisAuditHead implements AuditHeadStore {
   private readonly url: string;
   readonly key: string;
 
+  private readonly logPath: string;
+
   constructor(url: string, logPath: string) {
     this.url = url;
-    this.key = `fai:audit:head:${hostname()}:${resolve(logPath)}`;
+    this.logPath = resolve(logPath);
+    this.key = `fai:audit:head:${hostname()}:${this.logPath}`;
   }
 
   private async with<T>(work: (redis: Redis) => Promise<T>): Promise<T> {
@@ -274,16 +293,26 @@ export class RedisAuditHead implements AuditHeadStore {
     }
   }
 
-  async record(head: AuditHead): Promise<void> {
-    await this.with((redis) =>
-      redis.eval(
+  async record(head: AuditHead, entry?: AuditEntry): Promise<void> {
+    await this.with(async (redis) => {
+      await redis.eval(
         "local cur = redis.call('get', KEYS[1]) if cur and cjson.decode(cur).seq >= tonumber(ARGV[1]) then return 0 end redis.call('set', KEYS[1], ARGV[2]) return 1",
         1,
         this.key,
         String(head.seq),
         JSON.stringify(head),
-      ),
-    );
+      );
+      if (entry !== undefined) await redis.xadd(AUDIT_STREAM, 'MAXLEN', '~', String(AUDIT_STREAM_LENGTH), '*', 'host', hostname(), 'log', this.logPath, 'entry', JSON.stringify(entry));
+    });
+  }
+
+  /** The last `count` entries of every host, oldest first. */
+  async cluster(count: number): Promise<ClusterAuditEntry[]> {
+    const rows = await this.with((redis) => redis.xrevrange(AUDIT_STREAM, '+', '-', 'COUNT', count));
+    return rows.reverse().map(([, fields]) => {
+      const field = (name: string) => fields[fields.indexOf(name) + 1] ?? '';
+      return { host: field('host'), log: field('log'), entry: JSON.parse(field('entry')) as AuditEntry };
+    });
   }
 
   async read(): Promise<AuditHead | null> {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { RedisDeploymentLock } from './deployment-lock.ts';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import { RUNBOOKS, type RunbookName } from '../ops/index.ts';
-import { AuditLog, RedisAuditHead, type AuditHead } from './audit.ts';
+import { AuditLog, RedisAuditHead, type AuditHead, type ClusterAuditEntry } from './audit.ts';
 import { clearCacheRunbook } from './cache.ts';
 import { healthCheckRunbook, metricsCheckRunbook } from './checks.ts';
 import { regulationStrictRunbook } from './regulation.ts';
@@ -54,6 +54,16 @@ export function stateFiles(deployment: Deployment, options: { onHead?: (head: Au
   // With Redis the deployment lock is every host's (its file the fallback while Redis does not answer).
   const file = new FileLock(join(deployment.stateDir, 'runbook.lock'));
   return { lock: deployment.redisUrl === null ? file : new RedisDeploymentLock(deployment.redisUrl, file), audit: new AuditLog(path, { ...(head === undefined ? {} : { head }), ...options }) };
+}
+
+/** Every host's runbook runs, from the audit stream in the deployment's Redis (the last `count`). */
+export async function clusterAudit(deployment: Deployment, count: number): Promise<ClusterAuditEntry[]> {
+  if (deployment.redisUrl === null) {
+    throw new FaiError(ErrorCodes.CONFIG, "--cluster reads the audit stream in the deployment's Redis: this deployment has no redisUrl (configs/deployment.json); without it the audit is this host's file", { field: '--cluster' });
+  }
+  return new RedisAuditHead(deployment.redisUrl, join(deployment.stateDir, 'audit.jsonl')).cluster(count).catch((error: unknown) => {
+    throw new FaiError(ErrorCodes.UNAVAILABLE, `the deployment's Redis did not answer (${(error as Error).message}); each host's audit file still holds its runs (fai runbook audit)`, { cause: error });
+  });
 }
 
 export async function runNamed(deployment: Deployment, name: string, args: Record<string, unknown>, options: RunOptions): Promise<RunResult> {

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Redis } from 'ioredis';
 import { FaiError } from '../../src/errors/index.ts';
-import { parseDeployment, runNamed, stateFiles, type Deployment } from '../../src/runbooks/index.ts';
+import { clusterAudit, parseDeployment, runNamed, stateFiles, type Deployment } from '../../src/runbooks/index.ts';
+import { runFai } from '../helpers/cli.ts';
 import { startRedis, type RedisServer } from '../helpers/servers.ts';
 
 let redis: RedisServer;
@@ -35,10 +36,10 @@ describe('clear-cache against a real Redis', () => {
   it('plans the deletion and stops there without --yes', async () => {
     await assert.rejects(runNamed(deployment, 'clear-cache', {}, {}), (e: unknown) => e instanceof FaiError && e.code === 'FAI_ERR_CONFIRMATION_REQUIRED');
     // Every key but the audit log's head, which the refusal's audit entry recorded in this Redis.
-    assert.equal((await client.keys('*')).filter((key) => !key.startsWith('fai:audit:head:')).length, 2542, 'nothing deleted');
+    assert.equal((await client.keys('*')).filter((key) => !key.startsWith('fai:audit:')).length, 2542, 'nothing deleted');
     assert.equal((await client.keys('fai:audit:head:*')).length, 1, 'the audit head is recorded in the deployment\'s Redis');
     const dry = await runNamed(deployment, 'clear-cache', {}, { dryRun: true });
-    assert.deepEqual(dry.plan, ['delete 2500 key(s) matching fai:cache:*; keep the other 44']); // 42 seeded, the audit head, and the deployment lock this run holds
+    assert.deepEqual(dry.plan, ['delete 2500 key(s) matching fai:cache:*; keep the other 45']); // 42 seeded, the audit head and stream, and the deployment lock this run holds
   });
 
   it('deletes the cache keyspace with --yes and keeps metadata and every other key', async () => {
@@ -90,6 +91,22 @@ describe('the deployment lock in Redis', () => {
       }
       assert.equal(await client.get('fai:runbooks:lock'), null, 'released');
       assert.equal((await runNamed(two!, 'pin-update', { list: true }, {})).outcome, 'verified');
+      await writeFile(join(hosts[0]!, 'pins.json'), JSON.stringify({ qwen: '2.5.1' }));
+      assert.equal((await runNamed(one!, 'pin-update', { list: true }, {})).outcome, 'verified');
+      // Every host's runs in one place: the cluster's audit stream, each entry naming its host and log file.
+      const cluster = await clusterAudit(one!, 100);
+      const fromLogs = new Set(cluster.filter((row) => row.entry.runbook === 'pin-update').map((row) => row.log));
+      assert.deepEqual([...fromLogs].sort(), hosts.map((dir) => join(dir, 'audit.jsonl')).sort());
+      assert.ok(cluster.some((row) => row.entry.outcome === 'refused' && /holds the deployment lock/.test(row.entry.detail)), 'the refusal is in it too');
+      const file = join(hosts[0]!, 'deployment.json');
+      await writeFile(file, JSON.stringify({ stateDir: hosts[0], service: 'http://127.0.0.1:9', redisUrl: redis.url, pinsFile: join(hosts[0]!, 'pins.json') }));
+      const printed = await runFai(['runbook', 'audit', '--cluster', '3'], { FAI_DEPLOYMENT: file });
+      assert.equal(printed.code, 0, printed.stderr);
+      assert.match(printed.stdout, /^ *HOST +# +TIME +ACTOR +RUNBOOK +OUTCOME/m);
+      assert.equal(printed.stdout.trim().split('\n').length, 4, 'a header and the last 3 entries');
+      const refused = await runFai(['runbook', 'audit', '--cluster', 'many'], { FAI_DEPLOYMENT: file });
+      assert.equal(refused.code, 64, refused.stderr);
+      assert.match(refused.stderr, /--cluster takes a whole number/);
     } finally {
       for (const dir of hosts) await rm(dir, { recursive: true, force: true });
     }

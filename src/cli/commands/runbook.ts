@@ -1,5 +1,5 @@
 import { RUNBOOKS } from '../../ops/index.ts';
-import { loadDeployment, parseDeployment, runbooks, runNamed, stateFiles, type AuditHead } from '../../runbooks/index.ts';
+import { clusterAudit, loadDeployment, parseDeployment, runbooks, runNamed, stateFiles, type AuditHead } from '../../runbooks/index.ts';
 import { ExitCodes } from '../exit-codes.ts';
 import { table } from '../table.ts';
 
@@ -36,8 +36,18 @@ export async function runbookRun(name: string, args: Record<string, unknown>, op
   return ExitCodes.OK;
 }
 
-export async function runbookAudit(options: { json?: boolean; verify?: boolean; head?: AuditHead }, write: Write = stdout): Promise<number> {
-  const { audit } = stateFiles(await loadDeployment());
+export async function runbookAudit(options: { json?: boolean; verify?: boolean; head?: AuditHead; cluster?: number }, write: Write = stdout): Promise<number> {
+  const deployment = await loadDeployment();
+  if (options.cluster !== undefined) {
+    const rows = await clusterAudit(deployment, options.cluster);
+    write(
+      options.json
+        ? `${JSON.stringify(rows, null, 2)}\n`
+        : `${table([['HOST', '#', 'TIME', 'ACTOR', 'RUNBOOK', 'OUTCOME', 'DETAIL'], ...rows.map(({ host, entry: e }) => [host, String(e.seq), e.time, e.actor, e.runbook, e.outcome, e.detail.slice(0, 100)])])}\n`,
+    );
+    return ExitCodes.OK;
+  }
+  const { audit } = stateFiles(deployment);
   if (options.verify) {
     const broken = await audit.verify(options.head === undefined ? {} : { head: options.head });
     const head = options.head ?? (await audit.recordedHead());
