@@ -248,6 +248,12 @@ describe('three service instances and two workers, one Redis and one S3 server',
     const cid = job.checkpointCid!;
     const deployment = join(await hubDir(), 'deployment.json');
     await writeFile(deployment, JSON.stringify({ stateDir: join(await hubDir(), 'runbooks'), service: A().url, redisUrl: redis.url, pinsFile: join(process.cwd(), 'configs', 'model_pins.json') }));
+    // Customers keep asking B for formulas while the pin changes: no request is dropped or failed.
+    const statuses: number[] = [];
+    let asking = true;
+    const customers = (async () => {
+      while (asking) statuses.push((await fetch(`${B().url}/v1/formulas`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'a soft musk for evenings' }) })).status);
+    })();
     const pinned = await runFai(['runbook', 'pin-update', '--model', 'formulation-policy', '--version', '9.9.9', '--cid', cid], { FAI_DEPLOYMENT: deployment });
     assert.equal(pinned.code, 0, pinned.stderr + pinned.stdout);
     assert.match(pinned.stdout + pinned.stderr, /Redis fai:pins: formulation-policy .* → 9\.9\.9/);
@@ -259,6 +265,10 @@ describe('three service instances and two workers, one Redis and one S3 server',
       }, 2_000);
     }
     assert.ok(performance.now() - started < 2_000 * services.length);
+    asking = false;
+    await customers;
+    assert.ok(statuses.length >= 5, `${statuses.length} requests during the change`);
+    assert.deepEqual([...new Set(statuses)], [200], 'every request during the pin change answered');
     for (const service of services) {
       const formula = await fetch(`${service.url}/v1/formulas`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'a fresh citrus cologne' }) });
       assert.equal(formula.status, 200, await formula.clone().text());
