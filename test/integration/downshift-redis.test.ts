@@ -106,6 +106,22 @@ describe('forced downshifts shared through Redis', () => {
     }
   });
 
+  it('keeps enforcing a forced downshift while Redis is unreachable (the last state it read), on every instance', async () => {
+    const [a, b] = urls as [string, string];
+    assert.equal((await fetch(`${a}/v1/llm/downshift/creative?ttlSeconds=600`, { method: 'PUT', headers: OPERATOR })).status, 200);
+    await waitFor('the other instance forced too', async () => (await creative(b)).forced, 2_000);
+    await redis.kill();
+    // Several polls of the shared state fail meanwhile: the instances keep what they last read.
+    await new Promise((resolve) => setTimeout(resolve, 3_000));
+    for (const url of [a, b]) {
+      assert.equal((await creative(url)).forced, true, url);
+      assert.equal(await servedIn(url), 'balanced', `${url} still downshifts`);
+    }
+    await redis.restart();
+    await waitFor('Redis back', async () => (await fetch(`${a}/v1/llm/downshift/creative`, { method: 'DELETE', headers: OPERATOR })).status === 200, 10_000);
+    await waitFor('lifted everywhere', async () => !(await creative(a)).forced && !(await creative(b)).forced, 5_000);
+  });
+
   it('answers 503 and changes nothing while Redis is down', async () => {
     await redis.kill();
     const forced = await fetch(`${urls[0]}/v1/llm/downshift/creative`, { method: 'PUT', headers: OPERATOR });
