@@ -1,5 +1,4 @@
 export { DEFAULT_CRITERIA, judge, type Analysis, type Criteria, type InstanceWindow, type Verdict } from './analysis.ts';
-export { analyzeCanary, type AnalyzeOptions } from './analyze.ts';
+export { analyzeCanary, type AnalyzeOptions, type CanaryTargets } from './analyze.ts';
 export { readWindow } from './prometheus.ts';
-export { runCanary, type CanaryRunOptions, type CanaryRunResult } from './run.ts';
 export { differenceInterval, fisherGreater, mannWhitneyBinned, wilson } from './stats.ts';

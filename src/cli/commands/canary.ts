@@ -1,7 +1,7 @@
 import { ErrorCodes, FaiError } from '../../errors/index.ts';
-import { analyzeCanary, DEFAULT_CRITERIA, runCanary, type Analysis, type Criteria } from '../../canary/index.ts';
+import { analyzeCanary, DEFAULT_CRITERIA, type Analysis, type Criteria } from '../../canary/index.ts';
 import { parseDuration } from '../../remediation/index.ts';
-import { loadDeployment } from '../../runbooks/index.ts';
+import { loadDeployment, runCanary } from '../../runbooks/index.ts';
 import { ExitCodes } from '../exit-codes.ts';
 import { progressBar } from '../progress.ts';
 

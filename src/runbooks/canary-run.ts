@@ -1,8 +1,8 @@
 import { ErrorCodes, FaiError } from '../errors/index.ts';
-import { requirePart, runbooks, runRunbook, stateFiles, type Deployment } from '../runbooks/index.ts';
-import type { Analysis, Criteria } from './analysis.ts';
-import { analyzeCanary } from './analyze.ts';
-import { readWindow } from './prometheus.ts';
+import { analyzeCanary, readWindow, type Analysis, type Criteria } from '../canary/index.ts';
+import { requirePart, type Deployment } from './deployment.ts';
+import { runRunbook } from './engine.ts';
+import { runbooks, stateFiles } from './registry.ts';
 
 export interface CanaryRunOptions {
   deployment: Deployment;
