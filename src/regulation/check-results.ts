@@ -210,3 +210,22 @@ export function bySourceLine(a: { readonly line: number }, b: { readonly line: n
 export function byLine(a: Line, b: Line): number {
   return a.line - b.line;
 }
+
+/** Share of a limit above which a verdict is a warning (the "> 80% of a limit"). */
+export const WARNING_SHARE = 0.8;
+
+const RANK: Record<Verdict, number> = { pass: 0, warning: 1, unknown: 2, fail: 3 };
+
+export function worse(a: Verdict, b: Verdict): Verdict {
+  // Compared as strings (interned: a pointer compare), not through RANK: this runs for every line and Standard.
+  if (a === b || b === 'pass') return a;
+  if (a === 'pass') return b;
+  return RANK[b] > RANK[a] ? b : a;
+}
+
+/** A total against a limit: over it fails, over WARNING_SHARE of it warns. */
+export function judge(totalPct: number, limitPct: number): Verdict {
+  if (totalPct > limitPct) return 'fail';
+  if (totalPct > round(WARNING_SHARE * limitPct)) return 'warning';
+  return 'pass';
+}

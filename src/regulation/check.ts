@@ -3,12 +3,12 @@ import type { CombinationGroup, IfraStandard, RegulatoryCatalogue } from './cata
 import type { ProductCategory } from './categories.ts';
 import {
   addNote,
-  allergenResult,
   byLine,
   carrierIndexes,
   constituentResult,
   declared,
   excessOf,
+  judge,
   lineIndexes,
   mergeLines,
   NO_CARRIERS,
@@ -17,11 +17,12 @@ import {
   shareOfLimit,
   standardVerdict,
   sumFinishedPct,
+  worse,
   type Carrier,
-  type Contribution,
   type Line,
   type Member,
 } from './check-results.ts';
+import { judgeAllergens } from './check-allergens.ts';
 import { cover, NOT_SOURCED, slotOf, tablesOf } from './check-tables.ts';
 import type { AllergenResult, CheckRequest, CheckType, CombinationResult, ComplianceResult, ConstituentResult, Exposure, SpecificationResult, Verdict } from './check-types.ts';
 import { resolveFormula } from './formula-lines.ts';
@@ -39,24 +40,7 @@ import type { AllergenShare } from './naturals.ts';
  * never treated as allowed), `fail`. In strict mode `unknown` and `warning`
  * fail the check type they belong to.
  */
-/** Share of a limit above which a verdict is a warning (the issue's "> 80% of a limit"). */
-export const WARNING_SHARE = 0.8;
-
-const RANK: Record<Verdict, number> = { pass: 0, warning: 1, unknown: 2, fail: 3 };
-
-export function worse(a: Verdict, b: Verdict): Verdict {
-  // Compared as strings (interned: a pointer compare), not through RANK: this runs for every line and Standard.
-  if (a === b || b === 'pass') return a;
-  if (a === 'pass') return b;
-  return RANK[b] > RANK[a] ? b : a;
-}
-
-function judge(totalPct: number, limitPct: number): Verdict {
-  if (totalPct > limitPct) return 'fail';
-  if (totalPct > round(WARNING_SHARE * limitPct)) return 'warning';
-  return 'pass';
-}
-
+export { WARNING_SHARE, worse } from './check-results.ts';
 /**
  * One sum rule for one category, over the lines of its member Standards; null when fewer than
  * two members are in the formula (a lone member is judged by its own Standard).
@@ -363,67 +347,7 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
     }
 
     // EU allergens: declared when the total in the finished product exceeds the threshold for the exposure.
-    for (let i = 0; i < allergenOrdinals.length; i++) {
-      const facts = tables.allergens[allergenOrdinals[i]!]!;
-      const allergen = facts.allergen;
-      const covered = allergenLines[i]!;
-      let totalPct = sumFinishedPct(covered);
-      // What naturals carry of it: counted at the conservative figure, the low end kept to say when a threshold falls inside the range.
-      let lowPct = totalPct;
-      let contributions: Contribution[] | undefined;
-      const carriedHere = carried[i];
-      if (carriedHere !== undefined) {
-        contributions = [];
-        for (const { line, share } of carriedHere) {
-          const pct = round((line.finishedPct * share.pct) / 100);
-          totalPct += pct;
-          lowPct += (line.finishedPct * share.lowPct) / 100;
-          contributions.push({ line: line.line, material: line.name!, pct, basis: share.basis });
-        }
-        totalPct = round(totalPct);
-        lowPct = round(lowPct);
-      }
-      if (allergen.annex === 'annex_ii') {
-        found.push(allergenResult(allergen, covered, totalPct, 0, 'prohibited'));
-        for (const line of covered) {
-          line.verdict = 'fail';
-          prohibited.push({ line: line.line, material: line.name!, reason: facts.annexIIReason, sourceIds: allergen.sourceIds });
-        }
-        checks.ingredient = 'fail';
-        continue;
-      }
-      // An Annex III maximum in this category: judged like an IFRA limit, on the same total (naturals' shares included).
-      const maximum = table.euMaximums[allergenOrdinals[i]!]!;
-      let euMaximum: AllergenResult['euMaximum'] = null;
-      if (maximum !== null) {
-        const verdict = judge(totalPct, maximum.pct);
-        euMaximum = { products: maximum.products, limitPct: maximum.pct, verdict, excessPct: excessOf(totalPct, maximum.pct) };
-        if (verdict !== 'pass') {
-          for (const line of covered) line.verdict = worse(line.verdict, verdict);
-          if (carriedHere !== undefined) for (const { line } of carriedHere) line.verdict = worse(line.verdict, verdict);
-        }
-        checks.concentration = worse(checks.concentration, verdict);
-        for (const gap of table.euConditionGaps[allergenOrdinals[i]!]!) gaps.add(gap);
-      }
-      if (exposure === 'not_cosmetic') {
-        // Regulation 1223/2009 covers cosmetic products: a candle or a detergent is labelled under other law.
-        found.push(allergenResult(allergen, covered, totalPct, null, 'not_applicable', contributions, [...allergen.notes, `EU cosmetic labelling does not apply: ${category.useNote}`], euMaximum));
-        continue;
-      }
-      const thresholdPct = exposure === 'leave_on' ? allergen.leaveOnThresholdPct : allergen.rinseOffThresholdPct;
-      if (thresholdPct === null) {
-        gaps.add(facts.thresholdGap);
-        found.push(allergenResult(allergen, covered, totalPct, thresholdPct, 'threshold_not_sourced', contributions, allergen.notes, euMaximum));
-      } else {
-        // The Regulation requires labelling when the concentration *exceeds* the threshold.
-        const declare = totalPct > thresholdPct;
-        if (declare && facts.labelNameGap !== null) gaps.add(facts.labelNameGap);
-        const inRange = declare && contributions !== undefined && lowPct <= thresholdPct;
-        const notes = inRange ? [...allergen.notes, `the threshold (${thresholdPct} %) falls inside the range its naturals give (${lowPct}–${totalPct} % of the product): declared on the range's maximum`] : allergen.notes;
-        found.push(allergenResult(allergen, covered, totalPct, thresholdPct, declare ? 'declare' : 'below_threshold', contributions, notes, euMaximum));
-      }
-    }
-
+    judgeAllergens({ tables, table, category, exposure, allergenOrdinals, allergenLines, carried, checks, gaps, prohibited, found });
   } finally {
     for (const ordinal of standardOrdinals) standardSlot[ordinal] = -1;
     for (const ordinal of allergenOrdinals) allergenSlot[ordinal] = -1;
