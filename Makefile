@@ -28,6 +28,7 @@ dist/.built: $(SOURCES) tsconfig.json tsconfig.build.json node_modules/.package-
 	npx tsc -p tsconfig.build.json
 	@rm -rf dist/*/data && cd src && for f in */data/*; do install -D -m 644 "$$f" "../dist/$$f"; done
 	node dist/regulation/write-snapshot.js
+	@rm -rf dist/cli-bundle && node dist/cli/bundle.js
 	@touch $@
 
 build: dist/.built ## compile the TypeScript ahead of time into dist/ (what bin/fai.js, make run and the Docker image run)

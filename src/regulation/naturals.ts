@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ErrorCodes, FaiError, parseOrThrow } from '../errors/index.ts';
 import { isValidCas } from './cas.ts';
 import { readCsv, type RegulatoryCatalogue } from './catalogue.ts';
+import { readNaturalsSnapshot } from './snapshot.ts';
 
 /**
  * What the palette's naturals (essential oils, absolutes, resinoids) contain, as sourced: IFRA's
@@ -402,7 +403,8 @@ const contentsByCatalogue = new WeakMap<RegulatoryCatalogue, Map<string, Natural
 export function naturalContents(catalogue: RegulatoryCatalogue, natural: string): NaturalContents {
   let contents = contentsByCatalogue.get(catalogue);
   if (contents === undefined) {
-    const naturals = loadNaturals();
+    // The snapshot make build wrote, while the files are the ones it was written from; else the files.
+    const naturals = readNaturalsSnapshot<Naturals>() ?? loadNaturals();
     const labelled = (ordinal: number) => catalogue.allergens[ordinal]!.annex === 'annex_iii';
     const byEntry = new Map<string, number>();
     catalogue.allergens.forEach((allergen, ordinal) => {
