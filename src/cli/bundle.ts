@@ -44,4 +44,7 @@ await build({
   plugins: [ownPlace],
   logLevel: 'warning',
   legalComments: 'none',
+  // Less to parse and compile at every start (about a fifth of a one-shot command's time); source maps keep the stack traces readable.
+  minify: true,
+  sourcemap: true,
 });
