@@ -11,7 +11,7 @@ UNIT_TESTS = $(shell find test -name '*.test.ts' -not -path 'test/integration/*'
 INTEGRATION_TESTS = $(shell find test/integration -name '*.test.ts' | sort)
 TEST_FLAGS := --test-reporter=spec --test-reporter-destination=stdout --test-reporter=./test/helpers/slowest-files-reporter.mjs --test-reporter-destination=stdout --test-concurrency=1
 
-.PHONY: $(RUNBOOK_TARGETS) help install build system-deps run test test-unit test-integration typecheck health check-example train train-default worker generate monitor-local stack-up stack-down bench bench-overhead bench-regulation bench-hub bench-brief bench-learning bench-shadow bench-state bench-soak clean
+.PHONY: $(RUNBOOK_TARGETS) help install build system-deps run test test-unit test-integration typecheck health check-example train train-default worker generate monitor-local stack-up stack-down bench bench-overhead bench-http bench-regulation bench-hub bench-brief bench-learning bench-shadow bench-state bench-soak clean
 
 help: ## list every target with what it does
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_%-]+:.*## / {printf "  %-24s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -83,10 +83,13 @@ stack-down: ## stop the Docker Compose stack
 check-example: build ## check the shipped example formula against IFRA and EU rules (fai check-formula)
 	$(FAI) check-formula examples/edp-fresh-citrus.json; code=$$?; [ $$code -le 2 ] || exit $$code
 
-bench: bench-overhead bench-regulation bench-hub bench-brief bench-learning bench-shadow bench-state ## run every benchmark under bench/ (not the soak: make bench-soak)
+bench: bench-overhead bench-http bench-regulation bench-hub bench-brief bench-learning bench-shadow bench-state ## run every benchmark under bench/ (not the soak: make bench-soak)
 
 bench-overhead: build ## issue 19's rows, each as a ratio against its anchor: fai check-formula process, hooks vs bare Fastify, /metrics at the label bounds, the check in process vs the previous one (about 2 min)
 	$(NODE_TS) bench/overhead.bench.ts
+
+bench-http: install ## per-request cost over HTTP (autocannon on loopback): the service vs bare Fastify serving the same route, each in its own process; ratio with its interval (about 3 min)
+	$(NODE_TS) bench/http.bench.ts
 
 bench-regulation: install ## compliance checks/s and µs per check for 10/30/100 materials, full vs 10x data, indexed vs linear scan; µs per IFRA certificate vs 18 checks
 	$(NODE_TS) bench/regulation-check.bench.ts

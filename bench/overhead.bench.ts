@@ -30,31 +30,13 @@ import { createApp } from '../src/server/index.ts';
 import { ComplianceChecker, parseCheckRequest, RegulatoryCatalogue } from '../src/regulation/index.ts';
 import { testConfig } from '../test/helpers/config.ts';
 import { metricsAtLabelBounds } from '../test/helpers/label-bounds.ts';
+import { interval, median, quantile } from './stats.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const ROUNDS = Number(process.env.ROUNDS ?? 12);
 /** The last commit with the check as it was before its tables (issue 19, item 4). */
 const PREVIOUS_CHECK_COMMIT = 'e647add';
 
-const median = (values: readonly number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-};
-const quantile = (values: readonly number[], q: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-};
-/**
- * The median of per-round ratios with its 95 % interval from order statistics (distribution-free:
- * a round that a collection or a neighbour's burst slowed moves it by one rank, not by its size).
- */
-function interval(values: readonly number[]): { median: number; low: number; high: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  const n = sorted.length;
-  const reach = Math.ceil(0.98 * Math.sqrt(n));
-  const mid = Math.floor(n / 2);
-  return { median: sorted[mid]!, low: sorted[Math.max(0, mid - reach)]!, high: sorted[Math.min(n - 1, mid + reach)]! };
-}
 const fmt = (value: number, digits = 2) => value.toFixed(digits);
 const verdict = (ok: boolean) => (ok ? 'at goal' : 'NOT at goal');
 

@@ -1,0 +1,43 @@
+/**
+ * One side of bench/http.bench.ts, in a process of its own: `service` (the service's app, every hook)
+ * or `bare` (a bare Fastify app serving the same handlers). Listens on a free loopback port, prints
+ * it, and runs until killed.
+ */
+import Fastify from 'fastify';
+import { openHub } from '../src/hub/index.ts';
+import { FormulaService, seedShippedPolicies } from '../src/learning/index.ts';
+import { createMetrics } from '../src/metrics/index.ts';
+import { ComplianceChecker, parseCheckRequest } from '../src/regulation/index.ts';
+import { readPins, type CreativeBrief } from '../src/llm/index.ts';
+import { createApp } from '../src/server/index.ts';
+import { testConfig } from '../test/helpers/config.ts';
+
+const side = process.argv[2];
+const trivial = async () => ({ ok: true });
+if (side === 'service') {
+  const app = createApp(testConfig({ PORT: '0', RATE_LIMIT_PER_MINUTE: process.env.RATE_LIMIT_PER_MINUTE ?? '1000000' }));
+  app.server.register(async (scope) => {
+    scope.get('/bench/trivial', { config: { component: 'health' } }, trivial);
+  });
+  console.log(new URL(await app.listen()).port);
+} else if (side === 'bare') {
+  const config = testConfig({ PORT: '0' });
+  const metrics = createMetrics();
+  const compliance = new ComplianceChecker({ metrics });
+  const { hub } = openHub(config, { metrics });
+  const pins = await readPins(config.pinsFile);
+  await seedShippedPolicies(hub, pins);
+  const formulas = new FormulaService({ hub, compliance, pins: () => pins, metrics });
+  const bare = Fastify();
+  bare.get('/bench/trivial', trivial);
+  bare.post('/v1/compliance/check', async (request) => compliance.check(parseCheckRequest(request.body, 'body')));
+  bare.post('/v1/formulas', async (request) => {
+    const body = request.body as { brief: CreativeBrief; dosagePct?: number };
+    return { brief: body.brief, ...(await formulas.compose(body.brief, request.id, body.dosagePct === undefined ? {} : { dosagePct: body.dosagePct })) };
+  });
+  console.log(new URL(await bare.listen({ port: 0, host: '127.0.0.1' })).port);
+} else {
+  throw new Error('usage: http-server.ts service|bare');
+}
+// Exit on a signal through process.exit, so a --cpu-prof run writes its profile.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => process.exit(0));
