@@ -157,6 +157,8 @@ describe('rate limit and the training queue cap', () => {
       assert.deepEqual(statuses, [200, 200, 200, 429, 429]);
       assert.equal(last!.json().error.code, 'FAI_ERR_TOO_MANY_REQUESTS');
       assert.ok(Number(last!.headers['retry-after']) > 0);
+      assert.deepEqual([last!.headers['x-ratelimit-limit'], last!.headers['x-ratelimit-remaining']], ['3', '0']);
+      assert.match(last!.json().error.message, /at most 3 a minute from one client \(RATE_LIMIT_PER_MINUTE\); retry in \d+ s/);
       // Another client address has its own allowance.
       assert.equal((await app.server.inject({ method: 'GET', url: '/health', remoteAddress: '10.0.0.7' })).statusCode, 200);
     } finally {
