@@ -50,13 +50,15 @@ export async function trainDefaultModels(options: {
   pinsFile?: string;
   version?: string;
   distillBriefs?: number;
+  /** The teacher's hidden units (default TEACHER_HIDDEN, as shipped); tests of the plumbing use a small one. */
+  hidden?: number;
   metrics?: LearningMetrics;
   onProgress?: (progress: TrainProgress) => void;
 }): Promise<DefaultModels> {
   const episodes = options.episodes ?? DEFAULT_EPISODES;
   const seed = options.seed ?? DEFAULT_SEED;
   const outcome = runTraining(
-    { algo: 'distill', episodes, seed, fromFeedback: false },
+    { algo: 'distill', episodes, seed, fromFeedback: false, ...(options.hidden === undefined ? {} : { hidden: options.hidden }) },
     { ...(options.metrics === undefined ? {} : { metrics: options.metrics }), ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }), ...(options.distillBriefs === undefined ? {} : { distillBriefs: options.distillBriefs }) },
   );
   const teacherBytes = outcome.teacherCheckpoint!;

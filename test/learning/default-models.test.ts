@@ -16,7 +16,8 @@ describe('make train-default (trainDefaultModels)', () => {
     const run = async (seed: number, pinsFile?: string) => {
       const dir = await mkdtemp(join(tmpdir(), 'fai-default-'));
       dirs.push(dir);
-      return trainDefaultModels({ dir, episodes: 32, seed, distillBriefs: 16, ...(pinsFile === undefined ? {} : { pinsFile }) });
+      // A small teacher: this tests the plumbing (reproducible CIDs, the files, the pins), not the shipped model.
+      return trainDefaultModels({ dir, episodes: 32, seed, distillBriefs: 16, hidden: 16, ...(pinsFile === undefined ? {} : { pinsFile }) });
     };
     const pinsDir = await mkdtemp(join(tmpdir(), 'fai-default-pins-'));
     dirs.push(pinsDir);
