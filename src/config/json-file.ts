@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ErrorCodes, FaiError, parseOrThrow } from '../errors/index.ts';
 
@@ -22,7 +21,8 @@ export async function readJsonFile<S extends z.ZodType>(file: string, schema: S,
   let json: unknown;
   const yaml = ['.yml', '.yaml'].includes(extname(file));
   try {
-    json = yaml ? parseYaml(text) : JSON.parse(text);
+    // The YAML parser is loaded only for a YAML file: most files are JSON, and a one-shot command should not pay for it.
+    json = yaml ? (await import('yaml')).parse(text) : JSON.parse(text);
   } catch (error) {
     throw new FaiError(ErrorCodes.CONFIG, `${label}: ${file} is not ${yaml ? 'YAML' : 'JSON'} (${(error as Error).message.split('\n')[0]})`, { field: options.field ?? label });
   }
