@@ -18,4 +18,4 @@ export { CircuitBreaker, backoffMs, type BreakerState } from './resilience.ts';
 export { chooseMode, MODE_CONFIG, MODES, RECOVER_BELOW_MS, type Mode, type ModeConfig } from './routing.ts';
 export { BriefService, type BriefResult } from './service.ts';
 export { LLM_SLOT_NAMES, LlmSlot, redactUrl, SlotFailure, type FailureReason, type SlotConfig, type SlotName } from './slot.ts';
-export { FilePinStore, PINS_CHANNEL, PINS_KEY, RedisPinStore, type PinStore } from './pin-store.ts';
+export { FilePinStore, PINS_CHANNEL, PINS_KEY, pinStoreFor, RedisPinStore, type PinStore } from './pin-store.ts';

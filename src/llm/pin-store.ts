@@ -21,6 +21,11 @@ export interface PinStore {
   watch?(onChange: (pins: Pins) => void, onError: (error: unknown) => void): Promise<() => Promise<void>>;
 }
 
+/** The pins a configuration describes: in Redis when there is one (seeded from the file), else the file. */
+export function pinStoreFor(pinsFile: string, redis: Redis | undefined): PinStore {
+  return redis === undefined ? new FilePinStore(pinsFile) : new RedisPinStore(redis, pinsFile);
+}
+
 export class FilePinStore implements PinStore {
   constructor(readonly file: string) {}
 

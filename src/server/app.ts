@@ -4,7 +4,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { pino } from 'pino';
 import { LLM_SLOTS, OperatorTokens, type Config } from '../config/index.ts';
 import { openHub, pingRedis, redisReady } from '../hub/index.ts';
-import { BriefService, FilePinStore, RedisPinStore, SharedDownshifts, type PinStore, type Pins } from '../llm/index.ts';
+import { BriefService, pinStoreFor, SharedDownshifts, type PinStore, type Pins } from '../llm/index.ts';
 import { createMetrics, type Metrics } from '../metrics/index.ts';
 import { ThresholdEvaluator, type HealthCheck } from '../ops/index.ts';
 import { FormulaService, QueuedTrainingJobs, seedShippedPolicies, ThreadTrainingJobs, type TrainingJobs } from '../learning/index.ts';
@@ -76,7 +76,7 @@ export function createApp(config: Config): App {
   const opened = openHub(config, { metrics, logger });
   const { hub, redis } = opened;
   // With Redis the pins are the cluster's: seeded once from PINS_FILE, a change published to every instance.
-  const pinStore: PinStore = redis === undefined ? new FilePinStore(config.pinsFile) : new RedisPinStore(redis, config.pinsFile);
+  const pinStore: PinStore = pinStoreFor(config.pinsFile, redis);
   let stopWatchingPins: (() => Promise<void>) | undefined;
 
   const checks: HealthCheck[] = [

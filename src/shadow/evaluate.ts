@@ -2,9 +2,9 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../config/index.ts';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
-import { openHub, type CloudHub } from '../hub/index.ts';
+import { openHub, redisReady, type CloudHub } from '../hub/index.ts';
 import { FormulationEnv, type TrainProgress, seedShippedPolicies } from '../learning/index.ts';
-import { readPins, type Pins } from '../llm/index.ts';
+import { pinStoreFor, type Pins } from '../llm/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import { writeFileAtomic } from '../system/index.ts';
 import { ComparisonLog, parseComparisonLines, type Comparison, type Stage } from './log.ts';
@@ -65,8 +65,12 @@ export interface EvaluationOptions {
  */
 export async function shadowEvaluate(options: EvaluationOptions): Promise<{ report: ShadowReport; files: { json: string; html: string }; models: OfflineModels; logDir: string; briefs: { fromSet: number; drawn: number; duplicatesDropped: number } }> {
   const briefs = await readBriefSet(options.briefsFile);
-  const pins: Pins = await readPins(options.config.pinsFile).catch(() => ({}));
   const opened = openHub(options.config);
+  // The pins the service serves: in Redis when REDIS_URL is set (seeded from PINS_FILE), else the file.
+  if (opened.redis !== undefined) await redisReady(opened.redis, 5_000).catch(() => undefined);
+  const pins: Pins = await pinStoreFor(options.config.pinsFile, opened.redis)
+    .read()
+    .catch(() => ({}));
   // A fresh clone's pins name the shipped teacher and student: into this hub first when it lacks them.
   await seedShippedPolicies(opened.hub, pins);
   try {

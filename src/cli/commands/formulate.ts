@@ -1,9 +1,9 @@
 import { resolve } from 'node:path';
 import { loadConfig } from '../../config/index.ts';
 import { ErrorCodes, FaiError } from '../../errors/index.ts';
-import { openHub } from '../../hub/index.ts';
+import { openHub, redisReady } from '../../hub/index.ts';
 import { FormulaService, formulaSheetHtml, seedShippedPolicies, type ServedFormula } from '../../learning/index.ts';
-import { BriefService, readPins, type CreativeBrief } from '../../llm/index.ts';
+import { BriefService, pinStoreFor, type CreativeBrief } from '../../llm/index.ts';
 import { ComplianceChecker } from '../../regulation/index.ts';
 import { writeFileAtomic } from '../../system/index.ts';
 import { ExitCodes } from '../exit-codes.ts';
@@ -25,7 +25,9 @@ export async function formulateCommand(text: string, options: { json?: boolean; 
   const config = loadConfig();
   const opened = openHub(config);
   try {
-    const pins = await readPins(config.pinsFile);
+    // The pins the service serves: in Redis when REDIS_URL is set (seeded from PINS_FILE), else the file.
+    if (opened.redis !== undefined) await redisReady(opened.redis, 5_000);
+    const pins = await pinStoreFor(config.pinsFile, opened.redis).read();
     await seedShippedPolicies(opened.hub, pins);
     const { brief, model } = await new BriefService({ slots: config.llmSlots }).generate(text);
     const served = await new FormulaService({ hub: opened.hub, compliance: new ComplianceChecker(), pins: () => pins }).compose(brief, '', dosagePct === undefined ? {} : { dosagePct });
