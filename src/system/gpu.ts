@@ -1,7 +1,5 @@
 import { execFile } from 'node:child_process';
 import type { Logger } from 'pino';
-import { portToPid } from 'pid-port';
-import pidtree from 'pidtree';
 import type { Metrics } from '../metrics/index.ts';
 
 /** An LLM server whose GPU memory is reported: the process behind one configured slot. */
@@ -46,6 +44,9 @@ export function slotServers(slots: ReadonlyArray<{ readonly name: string; readon
       workerId: `${slot.name}@${url.host}`,
       model: slot.name,
       pids: async () => {
+        // Loaded when a server is first looked up: system's index is imported by code that never inspects
+        // processes (a one-shot `fai check-formula`), which should not pay for these libraries at start.
+        const [{ portToPid }, { default: pidtree }] = await Promise.all([import('pid-port'), import('pidtree')]);
         // Nothing listening: not found (no series). A failing `ss` throws, and the sampler says so.
         const pid = await portToPid(port);
         if (pid === undefined) return [];
