@@ -1,3 +1,4 @@
+import { pollEvery } from '../system/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import { MODE_CONFIG, MODES, RECOVER_BELOW_MS, type Mode } from './routing.ts';
 import type { ForcedEntry, SharedDownshifts } from './shared-downshift.ts';
@@ -70,7 +71,7 @@ export class DownshiftController {
   onLapse: ((lapse: DownshiftLapse) => void) | undefined;
   /** Forced downshifts shared by every instance (Redis), when shared. */
   private shared: SharedDownshifts | undefined;
-  private sharedTimer: NodeJS.Timeout | undefined;
+  private polling: { stop(): void } | undefined;
 
   constructor(
     options: {
@@ -194,20 +195,18 @@ export class DownshiftController {
    */
   share(shared: SharedDownshifts, options: { pollMs?: number; onError?: (error: unknown) => void } = {}): Promise<void> {
     this.shared = shared;
-    const sync = () =>
-      this.sync()
-        .then((damaged) => {
-          if (damaged.length > 0) options.onError?.(new Error(`unreadable fields of the shared downshift state, ignored: ${damaged.join(', ')}`));
-        })
-        .catch((error: unknown) => options.onError?.(error));
-    this.sharedTimer = setInterval(() => void sync(), options.pollMs ?? 1_000);
-    this.sharedTimer.unref();
-    return sync();
+    const sync = async () => {
+      const damaged = await this.sync();
+      if (damaged.length > 0) options.onError?.(new Error(`unreadable fields of the shared downshift state, ignored: ${damaged.join(', ')}`));
+    };
+    const polling = pollEvery(sync, options.pollMs ?? 1_000, options.onError);
+    this.polling = polling;
+    return polling.first;
   }
 
   stopSharing(): void {
-    if (this.sharedTimer !== undefined) clearInterval(this.sharedTimer);
-    this.sharedTimer = undefined;
+    this.polling?.stop();
+    this.polling = undefined;
   }
 
   /** Makes this instance's forced modes what the shared state says; returns the fields it could not read. */

@@ -1,3 +1,4 @@
+import { pollEvery } from '../system/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import { loadSourceTitles, RegulatoryCatalogue } from './catalogue.ts';
 import { ifraCertificate, type CertificateRequest, type IfraCertificate } from './certificate.ts';
@@ -80,7 +81,7 @@ export class ComplianceChecker {
   }
 
   private shared: SharedStrictMode | undefined;
-  private sharedTimer: NodeJS.Timeout | undefined;
+  private polling: { stop(): void } | undefined;
 
   /**
    * Forces or lifts strict mode on every instance: through the shared state when there is one (a
@@ -102,22 +103,19 @@ export class ComplianceChecker {
    */
   share(shared: SharedStrictMode, options: { pollMs?: number; onError?: (error: unknown) => void } = {}): Promise<void> {
     this.shared = shared;
-    const sync = () =>
-      shared
-        .read()
-        .then(({ force, damaged }) => {
-          if (damaged) options.onError?.(new Error('the shared strict mode could not be read: this instance keeps the state it had'));
-          else this.forced = force;
-        })
-        .catch((error: unknown) => options.onError?.(error));
-    this.sharedTimer = setInterval(() => void sync(), options.pollMs ?? 1_000);
-    this.sharedTimer.unref();
-    return sync();
+    const sync = async () => {
+      const { force, damaged } = await shared.read();
+      if (damaged) options.onError?.(new Error('the shared strict mode could not be read: this instance keeps the state it had'));
+      else this.forced = force;
+    };
+    const polling = pollEvery(sync, options.pollMs ?? 1_000, options.onError);
+    this.polling = polling;
+    return polling.first;
   }
 
   stopSharing(): void {
-    if (this.sharedTimer !== undefined) clearInterval(this.sharedTimer);
-    this.sharedTimer = undefined;
+    this.polling?.stop();
+    this.polling = undefined;
   }
 
   mode(): { strictByDefault: boolean; forced: boolean; since: string | null; by: string | null } {

@@ -5,3 +5,4 @@ export { syncDirectory, writeFileAtomic, writeFileSynced } from './atomic-file.t
 export { PROJECT_ROOT } from './project-root.ts';
 export { isSameProcess, processStart } from './process-identity.ts';
 export { createWhole, FileLock, KeyedFileLocks, type LockOwner } from './lock.ts';
+export { pollEvery } from './poll.ts';
