@@ -2,9 +2,10 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, truncate } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import { createWhole, FileLock, writeFileSynced } from '../system/index.ts';
+import { deploymentRedis } from './redis-connection.ts';
 
 /** One audited run: who ran what with which plan, and how it ended. */
 export interface AuditEntry {
@@ -283,8 +284,7 @@ export class RedisAuditHead implements AuditHeadStore {
   }
 
   private async with<T>(work: (redis: Redis) => Promise<T>): Promise<T> {
-    const redis = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 1, commandTimeout: 2_000, connectTimeout: 2_000, retryStrategy: () => null });
-    redis.on('error', () => undefined);
+    const redis = deploymentRedis(this.url);
     try {
       await redis.connect();
       return await work(redis);

@@ -1,9 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { Redis } from 'ioredis';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import { takeRedisLock } from '../hub/index.ts';
 import type { FileLock, LockOwner } from '../system/index.ts';
+import { deploymentRedis } from './redis-connection.ts';
 import type { DeploymentLock } from './engine.ts';
 
 /** How long a holder's Redis lock outlives its last renewal (renewed every 10 s while the run goes on). */
@@ -24,8 +24,7 @@ export class RedisDeploymentLock implements DeploymentLock {
 
   async acquire(runbook: string): Promise<{ release: () => Promise<void>; recovered: LockOwner | null }> {
     const key = this.options.key ?? 'fai:runbooks:lock';
-    const redis = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 1, commandTimeout: 2_000, connectTimeout: 2_000, retryStrategy: () => null });
-    redis.on('error', () => undefined);
+    const redis = deploymentRedis(this.url);
     const owner: LockOwner = { pid: process.pid, host: hostname(), runbook, startedAt: new Date().toISOString(), nonce: randomBytes(8).toString('hex') };
     let taken: { release(): Promise<void> } | null;
     try {

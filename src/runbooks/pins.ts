@@ -1,7 +1,7 @@
-import { Redis } from 'ioredis';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import { isCid } from '../hub/index.ts';
 import { FilePinStore, isPolicyPinName, PIN_VERSION, pinText, POLICY_PINS, RedisPinStore, samePin, type Pin, type PinStore } from '../llm/index.ts';
+import { deploymentRedis } from './redis-connection.ts';
 import { backendFor } from './backend.ts';
 import { SERVING_ROLES, type Deployment } from './deployment.ts';
 import type { Plan, Runbook } from './engine.ts';
@@ -21,8 +21,7 @@ export interface PinUpdateArgs extends Record<string, unknown> {
  */
 export function openPins(deployment: Deployment): { store: PinStore; shared: boolean; close(): Promise<void> } {
   if (deployment.redisUrl === null) return { store: new FilePinStore(deployment.pinsFile), shared: false, close: async () => undefined };
-  const redis = new Redis(deployment.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1, commandTimeout: 2_000, connectTimeout: 2_000, retryStrategy: () => null });
-  redis.on('error', () => undefined);
+  const redis = deploymentRedis(deployment.redisUrl);
   return { store: new RedisPinStore(redis, deployment.pinsFile), shared: true, close: async () => void redis.disconnect() };
 }
 
