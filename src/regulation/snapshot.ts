@@ -40,7 +40,7 @@ export const NATURALS_SNAPSHOT_FILE = data('naturals.snapshot.json');
 
 type Stamp = Record<string, string>;
 
-function stamps(files: readonly URL[] = CATALOGUE_FILES): Stamp | null {
+function stamps(files: readonly URL[]): Stamp | null {
   const out: Stamp = {};
   for (const file of files) {
     try {
@@ -52,26 +52,37 @@ function stamps(files: readonly URL[] = CATALOGUE_FILES): Stamp | null {
   return out;
 }
 
-/** The snapshot's parts, or null when there is none or a source file changed since it was written. */
-export function readCatalogueSnapshot(file: URL = SNAPSHOT_FILE): CatalogueParts | null {
+/** A snapshot's value, or null when there is none or one of `sources` changed since it was written. */
+function readSnapshot<T>(file: URL, sources: readonly URL[]): T | null {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
   } catch {
     return null;
   }
-  const snapshot = JSON.parse(text) as { stamps: Stamp; parts: CatalogueParts & { standards: Array<IfraStandard & { types: StandardType[] }> } };
-  const now = stamps();
-  if (now === null || JSON.stringify(now) !== JSON.stringify(snapshot.stamps)) return null;
+  const snapshot = JSON.parse(text) as { stamps: Stamp; value: T };
+  const now = stamps(sources);
+  return now !== null && JSON.stringify(now) === JSON.stringify(snapshot.stamps) ? snapshot.value : null;
+}
+
+/** Writes `value` with the stamps of the `sources` it was read from. */
+function writeSnapshot(file: URL, sources: readonly URL[], value: unknown, replacer?: (key: string, value: unknown) => unknown): void {
+  const stamp = stamps(sources);
+  if (stamp === null) throw new Error(`a source file of ${fileURLToPath(file)} is missing`);
+  writeFileSync(file, JSON.stringify({ stamps: stamp, value }, replacer));
+}
+
+/** The snapshot's parts, or null when there is none or a source file changed since it was written. */
+export function readCatalogueSnapshot(file: URL = SNAPSHOT_FILE): CatalogueParts | null {
+  const parts = readSnapshot<CatalogueParts & { standards: Array<IfraStandard & { types: StandardType[] }> }>(file, CATALOGUE_FILES);
+  if (parts === null) return null;
   // JSON has no Set: a Standard's types are its typeList.
-  for (const standard of snapshot.parts.standards) (standard as { types: ReadonlySet<StandardType> }).types = new Set(standard.typeList);
-  return snapshot.parts;
+  for (const standard of parts.standards) (standard as { types: ReadonlySet<StandardType> }).types = new Set(standard.typeList);
+  return parts;
 }
 
 export function writeCatalogueSnapshot(parts: CatalogueParts, file: URL = SNAPSHOT_FILE): void {
-  const stamp = stamps();
-  if (stamp === null) throw new Error('a catalogue source file is missing');
-  writeFileSync(file, JSON.stringify({ stamps: stamp, parts }, (key, value: unknown) => (key === 'types' && value instanceof Set ? [...value] : value)));
+  writeSnapshot(file, CATALOGUE_FILES, parts, (key, value) => (key === 'types' && value instanceof Set ? [...value] : value));
 }
 
 /**
@@ -80,19 +91,9 @@ export function writeCatalogueSnapshot(parts: CatalogueParts, file: URL = SNAPSH
  * `fai check-formula`.
  */
 export function readNaturalsSnapshot<T>(file: URL = NATURALS_SNAPSHOT_FILE): T | null {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    return null;
-  }
-  const snapshot = JSON.parse(text) as { stamps: Stamp; naturals: T };
-  const now = stamps(NATURALS_FILES);
-  return now !== null && JSON.stringify(now) === JSON.stringify(snapshot.stamps) ? snapshot.naturals : null;
+  return readSnapshot<T>(file, NATURALS_FILES);
 }
 
 export function writeNaturalsSnapshot(naturals: unknown, file: URL = NATURALS_SNAPSHOT_FILE): void {
-  const stamp = stamps(NATURALS_FILES);
-  if (stamp === null) throw new Error('a naturals source file is missing');
-  writeFileSync(file, JSON.stringify({ stamps: stamp, naturals }));
+  writeSnapshot(file, NATURALS_FILES, naturals);
 }
