@@ -56,6 +56,35 @@ export function requireBinary(name: string, debPackage: string): string {
   return path;
 }
 
+/**
+ * The lifecycle a real server's helper shares: `spawnServer` starts its process, `ready` waits until
+ * it answers; kill (SIGKILL, like a crash), restart (same port and directory), a signal (SIGSTOP
+ * stalls it, SIGCONT resumes it) and stop (which removes its directory).
+ */
+async function restartableServer(spawnServer: () => ChildProcess, ready: () => Promise<void>, dir: string): Promise<Pick<RedisServer, 'kill' | 'restart' | 'signal' | 'stop'>> {
+  let child: ChildProcess | undefined;
+  const start = async (): Promise<void> => {
+    child = spawnServer();
+    await ready();
+  };
+  const kill = async (): Promise<void> => {
+    if (child !== undefined) await stopChild(child, 'SIGKILL');
+  };
+  await start();
+  return {
+    kill,
+    restart: start,
+    signal(signal) {
+      child?.kill(signal);
+    },
+    async stop() {
+      child?.kill('SIGCONT');
+      await kill();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 export interface RedisServer {
   readonly port: number;
   readonly url: string;
@@ -77,7 +106,6 @@ export async function startRedis(options: { persistent?: boolean } = {}): Promis
   const binary = requireBinary('redis-server', 'redis-server');
   const dir = await mkdtemp(join(tmpdir(), 'fai-redis-'));
   const port = await freePort();
-  let child: ChildProcess | undefined;
   const ping = async (): Promise<boolean> => {
     const { Redis } = await import('ioredis');
     const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
@@ -89,31 +117,13 @@ export async function startRedis(options: { persistent?: boolean } = {}): Promis
       client.disconnect();
     }
   };
-  const start = async (): Promise<void> => {
-    const persistence = options.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
-    child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir], {
-      stdio: 'ignore',
-    });
-    await waitFor(`redis-server on port ${port}`, ping);
-  };
-  const kill = async (): Promise<void> => {
-    if (child !== undefined) await stopChild(child, 'SIGKILL');
-  };
-  await start();
-  return {
-    port,
-    url: `redis://127.0.0.1:${port}`,
-    kill,
-    restart: start,
-    signal(signal) {
-      child?.kill(signal);
-    },
-    async stop() {
-      child?.kill('SIGCONT');
-      await kill();
-      await rm(dir, { recursive: true, force: true });
-    },
-  };
+  const persistence = options.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+  const lifecycle = await restartableServer(
+    () => spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir], { stdio: 'ignore' }),
+    () => waitFor(`redis-server on port ${port}`, ping),
+    dir,
+  );
+  return { port, url: `redis://127.0.0.1:${port}`, ...lifecycle };
 }
 
 export interface S3Server {
@@ -140,33 +150,20 @@ export async function startS3(options: { bucket?: string } = {}): Promise<S3Serv
   const dir = await mkdtemp(join(tmpdir(), 'fai-s3-'));
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
-  let child: ChildProcess | undefined;
-  const start = async (): Promise<void> => {
-    const bin = join(process.cwd(), 'node_modules', 's3rver', 'bin', 's3rver.js');
+  const bin = join(process.cwd(), 'node_modules', 's3rver', 'bin', 's3rver.js');
+  const lifecycle = await restartableServer(
     // s3rver seals its listings' continuation tokens with DES, which OpenSSL 3 keeps in its legacy provider:
     // without it a listing longer than one page fails with 500.
-    child = spawn(process.execPath, ['--openssl-legacy-provider', bin, '-d', dir, '-a', '127.0.0.1', '-p', String(port), '--silent', '--configure-bucket', bucket], { stdio: 'ignore' });
-    await waitFor(`s3rver on port ${port}`, async () => (await fetch(`${endpoint}/${bucket}?list-type=2&max-keys=1`)).status === 200);
-  };
-  const kill = async (): Promise<void> => {
-    if (child !== undefined) await stopChild(child, 'SIGKILL');
-  };
-  await start();
+    () => spawn(process.execPath, ['--openssl-legacy-provider', bin, '-d', dir, '-a', '127.0.0.1', '-p', String(port), '--silent', '--configure-bucket', bucket], { stdio: 'ignore' }),
+    () => waitFor(`s3rver on port ${port}`, async () => (await fetch(`${endpoint}/${bucket}?list-type=2&max-keys=1`)).status === 200),
+    dir,
+  );
   return {
     port,
     endpoint,
     bucket,
     env: { HUB_BLOCKSTORE: 's3', HUB_S3_ENDPOINT: endpoint, HUB_S3_BUCKET: bucket, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' },
-    kill,
-    restart: start,
-    signal(signal) {
-      child?.kill(signal);
-    },
-    async stop() {
-      child?.kill('SIGCONT');
-      await kill();
-      await rm(dir, { recursive: true, force: true });
-    },
+    ...lifecycle,
   };
 }
 
