@@ -177,6 +177,8 @@ export interface CatalogueSources {
   productTypes?: URL | string;
   /** eu-entry-standards.csv: the IFRA Standard each linked EU entry stands for. */
   entryStandards?: URL | string;
+  /** eu-label-names.csv: the glossary name of each entry that prescribes no label name. */
+  labelNames?: URL | string;
   groups?: URL | string;
   groupMembers?: URL | string;
   unappliedRules?: URL | string;
@@ -221,8 +223,14 @@ export function loadStandards(path: URL | string = DATA('ifra-standards.csv')): 
   });
 }
 
-export function loadAllergens(path: URL | string = DATA('eu-allergens.csv'), productTypesPath: URL | string = DATA('eu-product-types.csv'), categoryUsePath: URL | string = CATEGORY_USE_CSV): EuAllergen[] {
+export function loadAllergens(
+  path: URL | string = DATA('eu-allergens.csv'),
+  productTypesPath: URL | string = DATA('eu-product-types.csv'),
+  categoryUsePath: URL | string = CATEGORY_USE_CSV,
+  labelNamesPath: URL | string = DATA('eu-label-names.csv'),
+): EuAllergen[] {
   const productTypes = loadProductTypes(productTypesPath);
+  const glossaryNames = loadLabelNames(labelNamesPath);
   // An Annex III maximum "in the finished product" applies to every cosmetic category (category-exposure.csv), not to 10A–12.
   const cosmetic = [...loadCategoryUse(categoryUsePath)].filter(([, { use }]) => use !== 'not_cosmetic').map(([category]) => category);
   // One row per (entry, CAS): rows of one Annex entry are one allergen, labelled under one name.
@@ -233,10 +241,17 @@ export function loadAllergens(path: URL | string = DATA('eu-allergens.csv'), pro
     const key = row.annex_iii_entry !== '' ? `III-${row.annex_iii_entry}` : annexII !== undefined ? `II-${annexII}` : `CAS-${row.cas}`;
     groups.set(key, [...(groups.get(key) ?? []), row]);
   });
+  for (const [entry, { where }] of glossaryNames) {
+    const rows = groups.get(`III-${entry}`);
+    if (rows === undefined) throw new FaiError(ErrorCodes.CONFIG, `${where}: eu-allergens.csv has no Annex III entry ${entry}`, { field: where });
+    // The EU file's own name wins; a glossary name beside it would be a second answer to one question.
+    if (rows.some((r) => r.inci_name !== '')) throw new FaiError(ErrorCodes.CONFIG, `${where}: entry ${entry} already has a label name in eu-allergens.csv (inci_name)`, { field: where });
+  }
   const ids = new Set<string>();
   return [...groups.entries()].map(([key, rows]) => {
     const first = rows[0]!;
-    const inci = rows.find((r) => r.inci_name !== '')?.inci_name;
+    const glossary = key.startsWith('III-') ? glossaryNames.get(key.slice(4)) : undefined;
+    const inci = rows.find((r) => r.inci_name !== '')?.inci_name ?? glossary?.name;
     const labelName = inci ?? first.name;
     let id = slug(labelName);
     for (let n = 2; ids.has(id); n++) id = `${slug(labelName)}_${n}`;
@@ -247,7 +262,7 @@ export function loadAllergens(path: URL | string = DATA('eu-allergens.csv'), pro
       entry: key.startsWith('CAS-') ? null : key.slice(key.indexOf('-') + 1),
       labelName,
       labelNameSourced: inci !== undefined,
-      names: [...new Set(rows.flatMap((r) => [r.name, r.inci_name]).filter((n) => n !== ''))],
+      names: [...new Set([...rows.flatMap((r) => [r.name, r.inci_name]), glossary?.name ?? ''].filter((n) => n !== ''))],
       cas: [...new Set(rows.flatMap((r) => casNumbersIn(r.cas)))],
       groupCas: [],
       annex: key.startsWith('II-') ? 'annex_ii' : 'annex_iii',
@@ -257,9 +272,33 @@ export function loadAllergens(path: URL | string = DATA('eu-allergens.csv'), pro
       maximums: maximumsOf(rows, productTypes, cosmetic, key),
       maxConditions: [...new Set(rows.map((r) => r.max_conditions).filter((c) => c !== ''))],
       notes: [...new Set(rows.map((r) => r.eu_status_note).filter((n) => n !== ''))],
-      sourceIds: [...new Set(rows.flatMap((r) => r.source_id.split(';')))],
+      sourceIds: [...new Set([...rows.flatMap((r) => r.source_id.split(';')), ...(glossary?.sourceIds ?? [])])],
     };
   });
+}
+
+const LabelNameRow = z.object({
+  annex_iii_entry: z.string().regex(/^\d+$/, 'must be an Annex III entry number'),
+  label_name: z.string().min(1, 'must be the entry\'s glossary name'),
+  source_id: z.string().min(1),
+  note: z.string().min(1, 'must say where the name comes from'),
+});
+
+/**
+ * eu-label-names.csv (ours, each name sourced): the label name of an Annex III entry that
+ * prescribes none ("the presence of the substance shall be indicated in the list of ingredients")
+ * is the ingredient's Common Ingredients Glossary name. Only entries with exactly one glossary name
+ * have a row; the others keep the chemical name and a gap saying so.
+ */
+function loadLabelNames(path: URL | string): Map<string, { name: string; sourceIds: string[]; where: string }> {
+  const names = new Map<string, { name: string; sourceIds: string[]; where: string }>();
+  readCsv(path).forEach((record, i) => {
+    const where = `eu-label-names.csv row ${i + 2}`;
+    const row = parseOrThrow(LabelNameRow, record, where, ErrorCodes.CONFIG);
+    if (names.has(row.annex_iii_entry)) throw new FaiError(ErrorCodes.CONFIG, `${where}: entry ${row.annex_iii_entry} is named twice`, { field: where });
+    names.set(row.annex_iii_entry, { name: row.label_name, sourceIds: row.source_id.split(';'), where });
+  });
+  return names;
 }
 
 /**
@@ -364,7 +403,7 @@ export function loadCatalogueParts(sources: CatalogueSources = {}): CataloguePar
   const standards = loadGroupMembers(loadStandards(sources.standards), sources.groupMembers);
   return {
     standards,
-    allergens: linkAllergenGroups(loadAllergens(sources.allergens, sources.productTypes), standards, sources.entryStandards),
+    allergens: linkAllergenGroups(loadAllergens(sources.allergens, sources.productTypes, undefined, sources.labelNames), standards, sources.entryStandards),
     groups: loadGroups(standards, sources.groups),
     unappliedRules: loadUnappliedRules(standards, sources.unappliedRules),
     categories: loadCategories(sources.categories),

@@ -48,9 +48,12 @@ export interface EuAllergen {
   readonly id: string;
   /** Annex III entry (or Annex II entry for prohibited ones), as the data gives it. */
   readonly entry: string | null;
-  /** The name to print on the label (INCI), or the chemical name when no INCI name is sourced. */
+  /**
+   * The name to print on the label: the name the entry prescribes or its INCI name (eu-allergens.csv),
+   * else the entry's one Common Ingredients Glossary name (eu-label-names.csv), else the chemical name.
+   */
   readonly labelName: string;
-  /** Whether `labelName` is a sourced INCI / prescribed name; false: it is ECHA's chemical name, to be checked before a label is printed. */
+  /** Whether `labelName` is a sourced label name; false: it is ECHA's chemical name, to be checked before a label is printed. */
   readonly labelNameSourced: boolean;
   readonly names: readonly string[];
   /** The CAS numbers of the EU rows. */

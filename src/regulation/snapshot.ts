@@ -26,6 +26,7 @@ export const CATALOGUE_FILES: readonly URL[] = [
   data('eu-allergens.csv'),
   data('eu-product-types.csv'),
   data('eu-entry-standards.csv'),
+  data('eu-label-names.csv'),
   data('combination-groups.csv'),
   data('unapplied-rules.csv'),
   CATEGORIES_CSV,

@@ -83,6 +83,29 @@ describe('regulatory catalogue (sourced data)', () => {
     rmSync(dir, { recursive: true });
   });
 
+  it('names entries that prescribe no label name from eu-label-names.csv, and stops on a row that names a missing or already named entry', () => {
+    const names = csv('eu-label-names.csv');
+    for (const row of names) {
+      const allergen = catalogue.allergens.find((a) => a.annex === 'annex_iii' && a.entry === row.annex_iii_entry)!;
+      assert.deepEqual([allergen.labelName, allergen.labelNameSourced, allergen.sourceIds.includes('EU_CONS')], [row.label_name, true, true], row.annex_iii_entry);
+    }
+    // Every entry the EU file leaves unnamed has a glossary name, except those with several (geranium, patchouli).
+    const unnamed = catalogue.allergens.filter((a) => a.annex === 'annex_iii' && !a.labelNameSourced).map((a) => a.entry);
+    assert.deepEqual(unnamed.sort(), ['364', '365']);
+    const dir = mkdtempSync(join(tmpdir(), 'fai-label-names-'));
+    const file = join(dir, 'eu-label-names.csv');
+    const header = 'annex_iii_entry,label_name,source_id,note\n';
+    for (const [row, message] of [
+      ['999,Nothing,EU_CONS,OURS. no such entry', /eu-label-names\.csv row 2: eu-allergens\.csv has no Annex III entry 999/],
+      ['84,Linalool,EU_CONS,OURS. named already', /eu-label-names\.csv row 2: entry 84 already has a label name/],
+      ['346,,EU_CONS,OURS. empty', /label_name/],
+    ] as const) {
+      writeFileSync(file, header + row + '\n');
+      assert.throws(() => RegulatoryCatalogue.load({ labelNames: file }), (e: unknown) => e instanceof FaiError && message.test(e.message + ' ' + String(e.field)), row);
+    }
+    rmSync(dir, { recursive: true });
+  });
+
   it('gives the specification each specification Standard states, and the grade condition of mixed Standards', () => {
     assert.match(catalogue.resolve('Linalool')!.standards[0]!.specification!, /peroxide value < 20 mmol\/L/);
     assert.match(catalogue.resolve('d-Limonene')!.standards[0]!.specification!, /peroxide value < 20 mmol\/L/);

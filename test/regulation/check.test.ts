@@ -596,11 +596,22 @@ describe('checkFormula: label names', () => {
   it('prints the prescribed names (clove: Eugenia Caryophyllus Oil), and says where only the ECHA chemical name is sourced', () => {
     const clove = check({ formula: [line('Clove bud oil', 1)] });
     assert.ok(clove.allergens.declare.some((a) => a.labelName === 'Eugenia Caryophyllus Oil'));
-    // Methyl salicylate (entry 324): no INCI name in the data — declared under ECHA's name, and the gap says so.
-    const salicylate = check({ formula: [line('119-36-8', 0.01)] });
-    assert.equal(salicylate.allergens.declare[0]!.labelName, 'Methyl 2-hydroxybenzoate');
-    assert.ok(salicylate.gaps.some((g) => /INCI label name of Methyl 2-hydroxybenzoate \(EU entry 324\): not sourced/.test(g)));
     assert.ok(!clove.gaps.some((g) => /INCI label name of Eugenia/.test(g)));
+    // Geranium oil (entry 364): no name prescribed and three glossary names — declared under ECHA's name, and the gap says so.
+    const geranium = check({ formula: [line('8000-46-2', 0.01)] });
+    assert.equal(geranium.allergens.declare.find((a) => a.entry === '364')!.labelName, 'Pelargonium graveolens oil');
+    assert.ok(geranium.gaps.some((g) => /INCI label name of Pelargonium graveolens oil \(EU entry 364\): not sourced/.test(g)), geranium.gaps.join('; '));
+  });
+
+  it('names an entry that prescribes no name by its one glossary name (vanillin, methyl salicylate), never by the ECHA chemical name', () => {
+    const result = check({ formula: [line('121-33-5', 0.01), line('119-36-8', 0.01), line('4180-23-8', 0.01)] });
+    assert.deepEqual(result.allergens.declare.map((a) => [a.entry, a.labelName, a.id]).sort(), [
+      ['324', 'Methyl Salicylate', 'methyl_salicylate'],
+      ['329', 'Anethole', 'anethole'],
+      ['346', 'Vanillin', 'vanillin'],
+    ]);
+    assert.ok(!result.gaps.some((g) => /INCI label name/.test(g)), result.gaps.join('; '));
+    assert.ok(result.allergens.declare.every((a) => !/Hydroxy-3-methoxybenzaldehyde|2-hydroxybenzoate/.test(a.labelName)));
   });
 });
 
