@@ -562,6 +562,13 @@ describe('checkFormula: exact numbers', () => {
     const text = renderResult('test', check({ formula: [line('Citronellal', 0.490004)] }));
     assert.match(text, /Citronellal\s+106-23-0\s+0\.49%\s+0\.490004%\s+0\.49%\s+FAIL/);
   });
+
+  it("shows a row's EU Annex III maximum beside its IFRA limit, and the figure with the digits that tell it from the maximum", async () => {
+    const { renderResult } = await import('../../src/cli/commands/check-formula.ts');
+    // Isoeugenol 0.0200001 % of an EDP: within IFRA's 0.11 %, over the EU's 0.02 %.
+    const text = renderResult('test', check({ formula: [line('97-54-1', 0.0200001), line('Hedione', 99.9799999)] }));
+    assert.match(text, /Isoeugenol\s+97-54-1\s+0\.02%\s+0\.0200001%\s+0\.11%, EU 0\.02%\s+FAIL/);
+  });
 });
 
 describe('checkFormula: a group Standard by its name', () => {

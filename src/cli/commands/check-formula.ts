@@ -92,7 +92,12 @@ export function renderResult(source: string, result: ComplianceResult): string {
       ['#', 'MATERIAL', 'CAS', 'IN CONCENTRATE', 'IN PRODUCT', 'LIMIT', 'VERDICT', 'WHY'],
       ...result.materials.map((m) => {
         const limits = m.standards.filter((s) => s.limit !== 'none');
-        const limit = limits.map((s) => (s.limit === 'limit' ? pct(s.limitPct) : s.limit === 'no_restriction' ? 'none' : s.limit === 'prohibited' ? 'prohibited' : 'not sourced')).join(', ');
+        // An EU Annex III maximum on an allergen this line is (or carries) is a limit of the row too.
+        const euLimits = result.allergens.found.filter((a) => a.euMaximum !== null && a.lines.includes(m.line)).map((a) => a.euMaximum!.limitPct);
+        const limit = [
+          ...limits.map((s) => (s.limit === 'limit' ? pct(s.limitPct) : s.limit === 'no_restriction' ? 'none' : s.limit === 'prohibited' ? 'prohibited' : 'not sourced')),
+          ...euLimits.map((l) => `EU ${pct(l)}`),
+        ].join(', ');
         const sums = result.combinations.filter((c) => c.verdict !== 'pass' && c.lines.includes(m.line)).map((c) => `${c.name}: ${c.verdict}`);
         // Specification texts are long: the table says there is one, the section below gives it.
         // A natural's notes say what of it is counted; the sections below give it.
@@ -106,7 +111,7 @@ export function renderResult(source: string, result: ComplianceResult): string {
         const carried = result.constituents.filter((c) => c.verdict !== 'pass' && c.sources.some((s) => s.line === m.line && s.basis !== null)).map((c) => `${c.standard} (carried): ${c.verdict}`);
         const why = [...m.standards.filter((s) => s.verdict !== 'pass').map((s) => `${s.standard}${s.combination ? ' (sum)' : ''}: ${s.verdict}`), ...carried, ...euMaximums, ...sums, ...notes].join('; ');
         // The product % against the tightest limit: never printed equal to a limit it differs from.
-        const tightest = limits.reduce<number | null>((least, s) => (s.limitPct !== null && s.limitPct > 0 && (least === null || s.limitPct < least) ? s.limitPct : least), null);
+        const tightest = [...limits.map((s) => s.limitPct), ...euLimits].reduce<number | null>((least, l) => (l !== null && l > 0 && (least === null || l < least) ? l : least), null);
         return [String(m.line), m.name ?? m.input, m.cas ?? '', pct(m.concentrationPct), pctAgainst(m.finishedPct, tightest), limit || '—', VERDICT_TEXT[m.verdict], why];
       }),
     ]),
