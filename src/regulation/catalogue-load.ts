@@ -218,6 +218,7 @@ export function loadStandards(path: URL | string = DATA('ifra-standards.csv')): 
       notes: row.notes,
       specification: specificationText(row.notes, types),
       group: false,
+      sharedCas: [],
       sourceIds: row.source_id.split(';'),
     };
   });
@@ -398,9 +399,22 @@ export function linkAllergenGroups(allergens: readonly EuAllergen[], standards: 
   return allergens.map((allergen) => (extra.has(allergen) ? { ...allergen, groupCas: [...new Set(extra.get(allergen))] } : allergen));
 }
 
+/**
+ * Marks the CAS numbers a prohibition shares with a Standard that allows the material: the parts of
+ * one IFRA Standard split into rows (Tagetes erecta prohibited, T. patula and T. minuta restricted,
+ * both listing 8016-84-0). Only a pure prohibition is marked; the part that allows keeps its rule.
+ */
+export function markSharedParts(standards: readonly IfraStandard[]): IfraStandard[] {
+  return standards.map((standard) => {
+    if (!standard.types.has('prohibition') || standard.types.size > 1) return standard;
+    const shared = standard.cas.filter((cas) => standards.some((other) => other !== standard && !other.types.has('prohibition') && other.cas.includes(cas)));
+    return shared.length === 0 ? standard : { ...standard, sharedCas: shared };
+  });
+}
+
 /** Every part of the catalogue, parsed and validated from the CSV files. */
 export function loadCatalogueParts(sources: CatalogueSources = {}): CatalogueParts {
-  const standards = loadGroupMembers(loadStandards(sources.standards), sources.groupMembers);
+  const standards = markSharedParts(loadGroupMembers(loadStandards(sources.standards), sources.groupMembers));
   return {
     standards,
     allergens: linkAllergenGroups(loadAllergens(sources.allergens, sources.productTypes, undefined, sources.labelNames), standards, sources.entryStandards),

@@ -36,6 +36,13 @@ export interface IfraStandard {
    */
   readonly specification: string | null;
   /**
+   * A prohibition's CAS numbers that IFRA also lists under a part of the Standard that allows the
+   * material (Tagetes oil 8016-84-0: T. erecta prohibited, T. patula and T. minuta restricted). The
+   * CAS does not tell the part: a line with one is prohibited only when it does not declare the
+   * allowed part (`specificationMet`), and then it is unknown, never a bare "prohibited".
+   */
+  readonly sharedCas: readonly string[];
+  /**
    * The Standard names a group, not a substance (Allyl esters): its CAS numbers are members the data
    * lists (group-members.csv). Its name resolves to the group, never to one member.
    */

@@ -46,6 +46,17 @@ export function prohibitionOf(standard: IfraStandard): 'prohibited' | 'grade' | 
 }
 
 /**
+ * A CAS that IFRA lists under several parts of one Standard does not tell the part: the line is named
+ * by what the parts' names share ("Tagetes oil and absolute"), not by the first part's.
+ */
+function commonName(standards: readonly IfraStandard[]): string {
+  let prefix = standards[0]!.name;
+  for (const standard of standards) while (!standard.name.startsWith(prefix)) prefix = prefix.slice(0, -1);
+  const trimmed = prefix.replace(/\s*\([^)]*$/, '').trim();
+  return trimmed === '' ? standards[0]!.name : trimmed;
+}
+
+/**
  * The conditions on an allergen's Annex III maximums the check cannot judge from a formula, as gaps:
  * MHC with methyl octine carbonate, children under 6. A condition that the entry's substances are
  * summed is what the check does (one entry, one total), so it is no gap.
@@ -212,7 +223,7 @@ export class RegulatoryCatalogue {
       const standards = this.standardsByCas.get(cas) ?? [];
       const allergens = this.allergensByCas.get(cas) ?? [];
       const palette = this.paletteByCas.get(cas) ?? null;
-      const name = palette?.name ?? allergens[0]?.labelName ?? standards[0]!.name;
+      const name = palette?.name ?? allergens[0]?.labelName ?? (standards.length > 1 && standards[0]!.sharedCas.includes(cas) ? commonName(standards) : standards[0]!.name);
       this.resolvedByCas.set(cas, { key: cas, name, cas, standards, allergens, palette, natural: palette?.natural ?? false, ...ordinals(standards, allergens) });
     }
     for (const [name, target] of this.byName) {

@@ -199,6 +199,8 @@ export function ifraCertificate(catalogue: RegulatoryCatalogue, request: Certifi
   const carriedBy = new Map<IfraStandard, Carried[]>();
   // Per Standard: the lines that do not declare its specification met (a prohibited grade then cannot be ruled out).
   const undeclared = new Map<IfraStandard, number[]>();
+  // Per prohibition: the lines with a CAS it shares with the part of its Standard that allows the material, not declared as that part.
+  const sharedUndeclared = new Map<IfraStandard, number[]>();
   // Per EU allergen with an Annex III maximum: its concentrate % (the lines that are it and what naturals carry of it).
   const allergenTotals = new Map<EuAllergen, { concentratePct: number; carried: Carried[] }>();
   const addAllergen = (allergen: EuAllergen, pct: number, carried: Carried | null) => {
@@ -222,6 +224,12 @@ export function ifraCertificate(catalogue: RegulatoryCatalogue, request: Certifi
       return;
     }
     for (const standard of material.standards) {
+      if (material.cas !== null && standard.sharedCas.includes(material.cas)) {
+        // The check's rule: a CAS on both the prohibited and the allowed part of a Standard (Tagetes oil 8016-84-0) is
+        // judged by the allowed part when the line declares it, and cannot be judged when it does not.
+        if (request.formula[line]!.specificationMet !== true) sharedUndeclared.set(standard, [...(sharedUndeclared.get(standard) ?? []), line]);
+        continue;
+      }
       byStandard.set(standard, (byStandard.get(standard) ?? 0) + concentrationPct);
       if (standard.specification !== null) specifications.push({ line, standard: standard.name, note: standard.specification });
       if (standard.specification !== null && standard.types.has('prohibition') && request.formula[line]!.specificationMet !== true) undeclared.set(standard, [...(undeclared.get(standard) ?? []), line]);
@@ -253,6 +261,10 @@ export function ifraCertificate(catalogue: RegulatoryCatalogue, request: Certifi
     }
   });
 
+  for (const [standard, lines] of sharedUndeclared) {
+    for (const id of standard.sourceIds) sourceIds.add(id);
+    alwaysUnknown.push(`${standard.name}: IFRA prohibits it and lists CAS ${standard.sharedCas.join(', ')} under the part of the Standard that allows the material too; line ${lines.join(', ')} does not declare the allowed part (specificationMet)`);
+  }
   const columns = limitColumns(catalogue);
   for (const allergen of allergenTotals.keys()) {
     for (const id of allergen.sourceIds) sourceIds.add(id);

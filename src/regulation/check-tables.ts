@@ -22,6 +22,9 @@ export interface StandardFacts {
   /** A `grade` Standard's line that does not declare the specified grade. */
   readonly gradeNote: string;
   readonly gradeGap: string;
+  /** A line with one of the prohibition's `sharedCas` that does not declare the allowed part (Tagetes oil 8016-84-0). */
+  readonly sharedNote: string;
+  readonly sharedGap: string;
   readonly combinationNote: string;
   readonly carriedNote: string;
   readonly unappliedRules: readonly string[];
@@ -102,10 +105,22 @@ export class CheckTables {
         : `limits of ${standard.name} (a prohibition + restriction Standard)`,
       gradeNote: `${standard.name}: IFRA prohibits a grade of it; the line does not declare the specified grade (specificationMet), so it cannot be judged: ${standard.specification ?? ''}`,
       gradeGap: `grade of ${standard.name} (IFRA prohibits a grade of it: declare specificationMet for the specified grade)`,
+      ...this.sharedWords(standard),
       combinationNote: `the ${standard.name} Standard limits the sum of the materials it covers`,
       carriedNote: `the ${standard.name} Standard limits the sum of the materials it covers and of what naturals carry of them`,
       unappliedRules: this.catalogue.unappliedRulesOf(standard).map((rule) => rule.text),
       groups: this.catalogue.groupsOf(standard),
+    };
+  }
+
+  /** The words for a line whose CAS IFRA lists under both the prohibited part of a Standard and a part that allows it. */
+  private sharedWords(standard: IfraStandard): { sharedNote: string; sharedGap: string } {
+    if (standard.sharedCas.length === 0) return { sharedNote: '', sharedGap: '' };
+    const allowing = this.catalogue.standards.filter((other) => other !== standard && !other.types.has('prohibition') && other.cas.some((cas) => standard.sharedCas.includes(cas)));
+    const parts = allowing.map((other) => other.name).join('; ');
+    return {
+      sharedNote: `${standard.name}: IFRA prohibits it, and lists CAS ${standard.sharedCas.join(', ')} under the part that allows the material too (${parts}); the line does not declare the allowed part (specificationMet), so it cannot be judged`,
+      sharedGap: `which part of the Standard a line with CAS ${standard.sharedCas.join(', ')} is (${standard.name} is prohibited; ${parts} is not): declare specificationMet for the allowed part`,
     };
   }
 

@@ -246,7 +246,23 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
       } else if (prohibition !== null) {
         const mixed = prohibition !== 'prohibited';
         const verdict: Verdict = mixed ? 'unknown' : 'fail';
+        let judged = carriers !== undefined;
         for (const line of covered) {
+          if (standard.sharedCas.length > 0 && line.cas !== null && standard.sharedCas.includes(line.cas)) {
+            // The CAS is on the part that allows the material too (Tagetes oil 8016-84-0): declared as that part, the
+            // prohibition is not its rule (the other part's is); undeclared, it is unknown — never a bare "prohibited".
+            if (specificationMet.has(line)) {
+              line.standards.push(standardVerdict(standard, null, 'none', 'pass', 0, null, null));
+            } else {
+              line.standards.push(standardVerdict(standard, null, 'grade_not_declared', 'unknown', 0, null, null));
+              line.verdict = worse(line.verdict, 'unknown');
+              addNote(line, facts.sharedNote);
+              checks.ingredient = worse(checks.ingredient, 'unknown');
+              gaps.add(facts.sharedGap);
+            }
+            continue;
+          }
+          judged = true;
           line.standards.push(standardVerdict(standard, mixed ? null : 0, 'prohibited', verdict, mixed ? 0 : line.finishedPct, null, null));
           line.verdict = worse(line.verdict, verdict);
           if (mixed) addNote(line, facts.mixedNote);
@@ -260,8 +276,10 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
           }
           constituents.push(constituentResult(standard, covered, carriers, round(sumFinishedPct(covered) + carriedPct), mixed ? null : 0, verdict));
         }
-        checks.ingredient = worse(checks.ingredient, verdict);
-        if (mixed) gaps.add(facts.mixedGap);
+        if (judged) {
+          checks.ingredient = worse(checks.ingredient, verdict);
+          if (mixed) gaps.add(facts.mixedGap);
+        }
         continue;
       }
       if (!facts.restriction) {

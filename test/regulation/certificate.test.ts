@@ -196,6 +196,16 @@ describe('IFRA certificate: prohibited grades', () => {
     const styrax = ifraCertificate(catalogue, { formula: [{ material: '8046-19-3', concentrationPct: 2, specificationMet: true }] });
     assert.equal(inCategory(styrax, '4').maxDosagePct, 32);
   });
+
+  it('follows the check on Tagetes oil 8016-84-0 (both parts of the Standard): no maximum undeclared, T. patula / minuta limits declared, 0 for T. erecta', () => {
+    const undeclared = inCategory(certificate([line('8016-84-0', 1)]), '4');
+    assert.equal(undeclared.maxDosagePct, null);
+    assert.match(undeclared.reason!, /Tagetes erecta\): IFRA prohibits it and lists CAS 8016-84-0 .* line 0 does not declare the allowed part/);
+    // Declared: cat 4 limit 0.01 % → 100 × 0.01 / 1 = 1 %.
+    const declared = ifraCertificate(catalogue, { formula: [{ material: '8016-84-0', concentrationPct: 1, specificationMet: true }] });
+    assert.equal(inCategory(declared, '4').maxDosagePct, 100 * limitOf('Tagetes oil and absolute (Tagetes patula and Tagetes minuta)', 'cat4'));
+    assert.equal(inCategory(certificate([line('90131-43-4', 1)]), '4').maxDosagePct, 0);
+  });
 });
 
 describe('IFRA certificate against the check (property, seeded random formulas)', () => {

@@ -517,6 +517,24 @@ describe('checkFormula: one row, one rule (split Standards, prohibited grades)',
     assert.deepEqual(patula.map((s) => [s.limit, s.limitPct, s.verdict]), [['limit', limitOf('Tagetes oil and absolute (Tagetes patula and Tagetes minuta)', 'cat4'), 'pass']]);
   });
 
+  it('judges Tagetes oil 8016-84-0, which IFRA lists under both parts, by the declared part: unknown undeclared, the T. patula / minuta limits declared', () => {
+    const tagetes = (pct: number, specificationMet?: boolean) => check({ formula: [{ material: '8016-84-0', concentrationPct: pct, specificationMet }, line('Hedione', 100 - pct)], dosagePct: 10 });
+    const undeclared = tagetes(0.05);
+    assert.equal(undeclared.materials[0]!.name, 'Tagetes oil and absolute');
+    assert.deepEqual([undeclared.verdict, undeclared.checks.ingredient, undeclared.prohibited], ['unknown', 'unknown', []]);
+    assert.deepEqual(undeclared.materials[0]!.standards.map((s) => [s.standardId, s.limit, s.verdict]), [
+      ['tagetes_oil_and_absolute_tagetes_erecta', 'grade_not_declared', 'unknown'],
+      ['tagetes_oil_and_absolute_tagetes_patula_and_tagetes_minuta', 'limit', 'pass'],
+    ]);
+    assert.ok(undeclared.gaps.some((g) => /CAS 8016-84-0 .*declare specificationMet for the allowed part/.test(g)), undeclared.gaps.join('; '));
+    // Declared T. patula / minuta: 0.05 % × 10 % = 0.005 % of the product, within 0.01 %; 0.2 % gives 0.02 %, over it.
+    assert.deepEqual([tagetes(0.05, true).verdict, tagetes(0.05, true).checks.ingredient], ['pass', 'pass']);
+    assert.deepEqual([tagetes(0.2, true).verdict, tagetes(0.2, true).checks.concentration], ['fail', 'fail']);
+    // T. erecta's own CAS stays prohibited, declared or not.
+    const erecta = check({ formula: [{ material: '90131-43-4', concentrationPct: 0.05, specificationMet: true }, line('Hedione', 99.95)], dosagePct: 10 });
+    assert.deepEqual([erecta.verdict, erecta.prohibited.length], ['fail', 1]);
+  });
+
   it('judges a prohibited grade by the declared specification: unknown without it, never a bare "prohibited"', () => {
     for (const cas of ['8013-10-3', '8001-88-5']) {
       // Cade oil, birch tar: crude prohibited, rectified allowed (no category limits).
