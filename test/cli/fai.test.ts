@@ -165,7 +165,7 @@ describe('fai check-formula', () => {
     assert.match(result.stdout, /Bergamot oil\s+8007-75-8\s+12%\s+1\.8%\s+0\.4%\s+FAIL/);
     // 1.8/0.4 + 0.9/4 = 4.725 → 472.5 % of the limits.
     assert.match(result.stdout, /Furocoumarin-containing oils \(phototoxicity sum rule\)\s+0, 1\s+472\.5%\s+100%\s+FAIL/);
-    assert.match(result.stdout, /Allergens to declare on the label:\n\s+Citrus aurantium bergamia oil: 1\.8%/);
+    assert.match(result.stdout, /Allergens to declare on the label:\n\s+Citrus Aurantium Bergamia Peel Oil: 1\.8%/);
     // What the naturals carry, and why: bergamot's linalool (6–15 %, the maximum taken) beside the linalool line.
     assert.match(result.stdout, /  Linalool: [\d.]+% \(threshold 0\.001%; lines 0, 2\)\n    line 0 carries 0\.27%: Linalool 6–15 % of Bergamot oil\n/);
     assert.match(result.stdout, /IFRA specifications \(raw-material criteria\):\n  line 2 Linalool: .*peroxide value < 20 mmol\/L/);
