@@ -517,6 +517,18 @@ describe('checkFormula: one row, one rule (split Standards, prohibited grades)',
     assert.deepEqual(patula.map((s) => [s.limit, s.limitPct, s.verdict]), [['limit', limitOf('Tagetes oil and absolute (Tagetes patula and Tagetes minuta)', 'cat4'), 'pass']]);
   });
 
+  it('prohibits Savin oil of Juniperus sabina and passes that of J. phoenicea (its specification), each by its own row', () => {
+    for (const cas of ['8024-00-8', '90046-04-1']) {
+      const sabina = check({ formula: [line(cas, 0.1), line('Hedione', 99.9)], dosagePct: 10 });
+      assert.deepEqual([sabina.verdict, sabina.prohibited.length, sabina.materials[0]!.standards[0]!.limit], ['fail', 1, 'prohibited'], cas);
+    }
+    for (const cas of ['68916-94-9', '90046-03-0']) {
+      const phoenicea = check({ formula: [line(cas, 0.1), line('Hedione', 99.9)], dosagePct: 10 });
+      assert.deepEqual([phoenicea.verdict, phoenicea.prohibited, phoenicea.materials[0]!.standards.map((s) => s.verdict)], ['pass', [], ['pass']], cas);
+      assert.equal(phoenicea.specifications[0]!.standard, 'Savin oil (Juniperus phoenicea L.)');
+    }
+  });
+
   it('judges Tagetes oil 8016-84-0, which IFRA lists under both parts, by the declared part: unknown undeclared, the T. patula / minuta limits declared', () => {
     const tagetes = (pct: number, specificationMet?: boolean) => check({ formula: [{ material: '8016-84-0', concentrationPct: pct, specificationMet }, line('Hedione', 100 - pct)], dosagePct: 10 });
     const undeclared = tagetes(0.05);
