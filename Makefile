@@ -9,7 +9,8 @@ SOURCES = $(shell find src -type f)
 DEB_PACKAGES := redis-server nginx prometheus prometheus-alertmanager chromium
 UNIT_TESTS = $(shell find test -name '*.test.ts' -not -path 'test/integration/*' | sort)
 INTEGRATION_TESTS = $(shell find test/integration -name '*.test.ts' | sort)
-TEST_FLAGS := --test-reporter=spec --test-reporter-destination=stdout --test-reporter=./test/helpers/slowest-files-reporter.mjs --test-reporter-destination=stdout --test-concurrency=1
+# Two test files at a time (the machines have 2 cores; each file is its own process, and integration tests take their own free ports).
+TEST_FLAGS := --test-reporter=spec --test-reporter-destination=stdout --test-reporter=./test/helpers/slowest-files-reporter.mjs --test-reporter-destination=stdout --test-concurrency=2
 
 .PHONY: $(RUNBOOK_TARGETS) help install build system-deps run test test-unit test-integration typecheck health check-example train train-default worker generate monitor-local stack-up stack-down bench bench-overhead bench-http bench-regulation bench-hub bench-brief bench-learning bench-shadow bench-state bench-soak clean
 
