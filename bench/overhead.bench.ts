@@ -19,7 +19,7 @@
  *   make bench-overhead     (or: node --import tsx bench/overhead.bench.ts; ROUNDS=… more rounds)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -221,7 +221,8 @@ console.log('\nThe Python checker of the original project (the issue\'s anchor f
 /** The previous check, built from git (PREVIOUS_CHECK_COMMIT) into .tmp/bench-previous once; null without git or the commit. */
 function previousImplementation(): string | null {
   const target = join(ROOT, '.tmp', `bench-previous-${PREVIOUS_CHECK_COMMIT}`);
-  if (existsSync(join(target, 'dist/regulation/index.js'))) return target;
+  // dist/.built is written by make once the whole build (emit, data, snapshot) succeeded: a half-built copy is built again.
+  if (existsSync(join(target, 'dist/.built'))) return target;
   try {
     execFileSync('git', ['cat-file', '-e', `${PREVIOUS_CHECK_COMMIT}^{commit}`], { cwd: ROOT, stdio: 'ignore' });
   } catch {
@@ -231,9 +232,9 @@ function previousImplementation(): string | null {
   rmSync(target, { recursive: true, force: true });
   mkdirSync(target, { recursive: true });
   execFileSync('sh', ['-c', `git archive ${PREVIOUS_CHECK_COMMIT} Makefile src tsconfig.json tsconfig.build.json package.json package-lock.json | tar -x -C '${target}'`], { cwd: ROOT });
-  symlinkSync(join(ROOT, 'node_modules'), join(target, 'node_modules'));
-  // That commit's own build (its tsc emit, data copy and catalogue snapshot). `-o` keeps make from
-  // reinstalling: node_modules is ours, through the symlink, and an npm ci there would replace it.
-  execFileSync('make', ['--no-print-directory', '-o', 'node_modules/.package-lock.json', 'build'], { cwd: target, stdio: 'inherit' });
+  // That commit's own dependencies, from its own lockfile (ours differ: @fastify/rate-limit was dropped since), then
+  // its own build (its tsc emit, data copy and catalogue snapshot).
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error'], { cwd: target, stdio: 'inherit' });
+  execFileSync('make', ['--no-print-directory', 'build'], { cwd: target, stdio: 'inherit' });
   return target;
 }
