@@ -2,11 +2,14 @@ import type { PaletteMaterial } from '../perfumery/index.ts';
 import { isValidCas } from './cas.ts';
 import type { ProductCategory } from './categories.ts';
 import type { CatalogueParts, CategoryLimit, CombinationGroup, EuAllergen, EuMaximum, IfraStandard, ResolvedMaterial, StandardType, UnappliedRule } from './catalogue-types.ts';
-import { loadCatalogueParts, normalizeName, type CatalogueSources } from './catalogue-load.ts';
+import { loadCatalogueParts, type CatalogueSources } from './catalogue-load.ts';
+import { normalizeName } from './rows.ts';
 import { readCatalogueSnapshot } from './snapshot.ts';
 
 export type { CatalogueParts, CategoryLimit, CombinationGroup, EuAllergen, EuMaximum, IfraStandard, ResolvedMaterial, StandardType, UnappliedRule } from './catalogue-types.ts';
-export { type CatalogueSources, linkAllergenGroups, loadAllergens, loadCatalogueParts, loadGroupMembers, loadGroups, loadProductTypes, loadSourceTitles, loadStandards, loadUnappliedRules, normalizeName, readCsv, slug, specificationText } from './catalogue-load.ts';
+export { type CatalogueSources, loadCatalogueParts, loadGroupMembers, loadGroups, loadSourceTitles, loadStandards, loadUnappliedRules, specificationText } from './catalogue-load.ts';
+export { linkAllergenGroups, loadAllergens, loadProductTypes } from './allergens-load.ts';
+export { normalizeName, readCsv, slug } from './rows.ts';
 
 interface NameTarget {
   cas?: string;

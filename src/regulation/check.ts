@@ -29,16 +29,14 @@ import { resolveFormula } from './formula-lines.ts';
 import type { AllergenShare } from './naturals.ts';
 
 /**
- * The compliance check: a formula (materials with their % in the fragrance
- * concentrate), the IFRA product category, the dosage of the concentrate in the
- * finished product and leave-on / rinse-off → per-material verdicts against IFRA
- * Standards, combination ("sum of") limits, EU allergens to declare, and one
- * verdict per check type. Pure: no I/O, no metrics (see record-check.ts).
+ * The compliance check: a formula (materials with their % in the fragrance concentrate), the IFRA
+ * product category, the dosage of the concentrate in the finished product and leave-on / rinse-off →
+ * per-material verdicts against IFRA Standards, combination ("sum of") limits, EU allergens to
+ * declare, and one verdict per check type. Pure: no I/O, no metrics (see record-check.ts).
  *
- * Verdicts, from best to worst: `pass`, `warning` (above WARNING_SHARE of a
- * limit), `unknown` (the material or its limit is not in the sourced data —
- * never treated as allowed), `fail`. In strict mode `unknown` and `warning`
- * fail the check type they belong to.
+ * Verdicts, from best to worst: `pass`, `warning` (above WARNING_SHARE of a limit), `unknown` (the
+ * material or its limit is not in the sourced data — never treated as allowed), `fail`. In strict
+ * mode `unknown` and `warning` fail the check type they belong to.
  */
 export { WARNING_SHARE, worse } from './check-results.ts';
 /**
@@ -249,17 +247,15 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
         let judged = carriers !== undefined;
         for (const line of covered) {
           if (standard.sharedCas.length > 0 && line.cas !== null && standard.sharedCas.includes(line.cas)) {
-            // The CAS is on the part that allows the material too (Tagetes oil 8016-84-0): declared as that part, the
-            // prohibition is not its rule (the other part's is); undeclared, it is unknown — never a bare "prohibited".
-            if (specificationMet.has(line)) {
-              line.standards.push(standardVerdict(standard, null, 'none', 'pass', 0, null, null));
-            } else {
-              line.standards.push(standardVerdict(standard, null, 'grade_not_declared', 'unknown', 0, null, null));
-              line.verdict = worse(line.verdict, 'unknown');
-              addNote(line, facts.sharedNote);
-              checks.ingredient = worse(checks.ingredient, 'unknown');
-              gaps.add(facts.sharedGap);
-            }
+            // On the part that allows the material too (Tagetes oil 8016-84-0): declared as that part, that part's rule
+            // judges it; undeclared, it is unknown — never a bare "prohibited".
+            const met = specificationMet.has(line);
+            line.standards.push(standardVerdict(standard, null, met ? 'none' : 'grade_not_declared', met ? 'pass' : 'unknown', 0, null, null));
+            if (met) continue;
+            line.verdict = worse(line.verdict, 'unknown');
+            addNote(line, facts.sharedNote);
+            checks.ingredient = worse(checks.ingredient, 'unknown');
+            gaps.add(facts.sharedGap);
             continue;
           }
           judged = true;
