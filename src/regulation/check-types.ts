@@ -18,7 +18,11 @@ export interface FormulaLine {
   readonly cas?: string | undefined;
   /** % (w/w) of the material in the fragrance concentrate. */
   readonly concentrationPct: number;
-  /** The raw material's certificate shows the specifications of its IFRA Standards met (peroxide value, free allyl alcohol, grade, …). */
+  /**
+   * The raw material's certificate shows the specifications of its IFRA Standards met (peroxide value, free allyl alcohol,
+   * grade, …): the allowed grade of a Standard that prohibits another (rectified cade oil), or the allowed part of one whose
+   * parts share a CAS number (Tagetes oil 8016-84-0 as T. patula / minuta).
+   */
   readonly specificationMet?: boolean | undefined;
 }
 
