@@ -92,7 +92,7 @@ bench-overhead: build ## issue 19's rows, each as a ratio against its anchor: fa
 bench-http: install ## per-request cost over HTTP (autocannon on loopback): the service vs bare Fastify serving the same route, each in its own process; ratio with its interval (about 3 min)
 	$(NODE_TS) bench/http.bench.ts
 
-bench-regulation: install ## compliance checks/s and µs per check for 10/30/100 materials, full vs 10x data, indexed vs linear scan; µs per IFRA certificate vs 18 checks
+bench-regulation: build ## compliance checks/s and µs per check for 10/30/100 materials, full vs 10x data, indexed vs linear scan; µs per IFRA certificate vs 18 checks (the compiled code in dist/)
 	$(NODE_TS) bench/regulation-check.bench.ts
 
 bench-hub: install system-deps ## Cloud Hub store/restore ops/s and p50/p95/p99: 10 KB recipe, 5 MB checkpoint; plain files vs embedded vs Redis; many hosts: local blocks vs the shared S3 store

@@ -103,13 +103,25 @@ export function amendmentName(amendment: number): string {
   return `${amendment}${suffix} Amendment`;
 }
 
+/** 10^k for k from -30 to 30, as `10 ** k` computes them: POW10[k + 30]. */
+const POW10 = Array.from({ length: 61 }, (_, i) => 10 ** (i - 30));
+
+/** ⌊log10 x⌋ for x > 0, by comparison with the powers of ten (a logarithm per call was a tenth of a certificate). */
+function decimalExponent(x: number): number {
+  let k = 0;
+  if (x >= 1) while (k < 30 && x >= POW10[k + 31]!) k++;
+  else while (k > -30 && x < POW10[k + 30]!) k--;
+  return k;
+}
+
 /** Rounds down to `digits` significant digits, after taking away binary noise (100·0.1/10 = 1.0000000000000002). */
 export function floorSignificant(value: number, digits = 4): number {
   if (value === 0 || !Number.isFinite(value)) return value;
   // Binary noise is a few units in the last place: a relative nudge of 1e-12 lifts 2.9999999999999996 to 3 (and leaves
   // 1.0000000000000002 at 1) without printing the number, which costs more than the rest of a category.
   const nudged = value * (1 + 1e-12);
-  const scale = 10 ** (digits - 1 - Math.floor(Math.log10(Math.abs(nudged))));
+  const exponent = digits - 1 - decimalExponent(Math.abs(nudged));
+  const scale = exponent >= -30 && exponent <= 30 ? POW10[exponent + 30]! : 10 ** exponent;
   return Math.floor(nudged * scale) / scale;
 }
 
@@ -173,23 +185,58 @@ const NOT_SOURCED: CategoryLimit = { kind: 'not_sourced' };
 interface LimitColumn {
   readonly limits: readonly CategoryLimit[];
   readonly pct: Float64Array;
+  /** prohibitionOf(standard), read once per catalogue (it walks the Standard's limits). */
+  readonly prohibition: ReturnType<typeof prohibitionOf>;
+  /** The Standard's source ids, as positions in LimitTable.sourceIds. */
+  readonly sources: Int32Array;
 }
 
-const columnsByCatalogue = new WeakMap<RegulatoryCatalogue, LimitColumn[]>();
+/** Every Standard's limit columns, by ordinal, and the source ids they cite (each once). */
+interface LimitTable {
+  readonly columns: readonly LimitColumn[];
+  readonly sourceIds: readonly string[];
+}
+
+const tablesByCatalogue = new WeakMap<RegulatoryCatalogue, LimitTable>();
 
 /** Per Standard ordinal, its limit in each category, by the category's position in `catalogue.categories`: built once per catalogue. */
-function limitColumns(catalogue: RegulatoryCatalogue): readonly LimitColumn[] {
-  let columns = columnsByCatalogue.get(catalogue);
-  if (columns === undefined) {
-    columns = catalogue.standards.map((standard) => {
+function limitTable(catalogue: RegulatoryCatalogue): LimitTable {
+  let table = tablesByCatalogue.get(catalogue);
+  if (table === undefined) {
+    const sourceIds: string[] = [];
+    const sourceOrdinal = new Map<string, number>();
+    const columns = catalogue.standards.map((standard) => {
       const limits = catalogue.categories.map((category) => standard.limits[category.id] ?? NOT_SOURCED);
       const pct = new Float64Array(limits.length);
       limits.forEach((limit, i) => (pct[i] = limit.kind === 'limit' ? limit.pct : limit.kind === 'no_restriction' ? Infinity : NaN));
-      return { limits, pct };
+      const sources = Int32Array.from(standard.sourceIds, (id) => {
+        let ordinal = sourceOrdinal.get(id);
+        if (ordinal === undefined) sourceOrdinal.set(id, (ordinal = sourceIds.push(id) - 1));
+        return ordinal;
+      });
+      return { limits, pct, prohibition: prohibitionOf(standard), sources };
     });
-    columnsByCatalogue.set(catalogue, columns);
+    tablesByCatalogue.set(catalogue, (table = { columns, sourceIds }));
   }
-  return columns;
+  return table;
+}
+
+const DAY_MS = 86_400_000;
+let today = { until: 0, text: '' };
+
+/** Today's date (UTC) as YYYY-MM-DD, worked out once a day: a Date and its ISO string per certificate were a tenth of its cost. */
+function todayIso(now = Date.now()): string {
+  if (now >= today.until) {
+    const start = now - (now % DAY_MS);
+    today = { until: start + DAY_MS, text: new Date(start).toISOString().slice(0, 10) };
+  }
+  return today.text;
+}
+
+/** The cited Standards' source ids and the other ids the certificate collected, each once, sorted. */
+function citedSourceIds(cited: Uint8Array, standardSourceIds: readonly string[], others: Set<string>): string[] {
+  for (let i = 0; i < cited.length; i++) if (cited[i] === 1) others.add(standardSourceIds[i]!);
+  return [...others].sort();
 }
 
 export function ifraCertificate(catalogue: RegulatoryCatalogue, request: CertificateRequest): IfraCertificate {
@@ -265,27 +312,31 @@ export function ifraCertificate(catalogue: RegulatoryCatalogue, request: Certifi
     for (const id of standard.sourceIds) sourceIds.add(id);
     alwaysUnknown.push(`${standard.name}: IFRA prohibits it and lists CAS ${standard.sharedCas.join(', ')} under the part of the Standard that allows the material too; line ${lines.join(', ')} does not declare the allowed part (specificationMet)`);
   }
-  const columns = limitColumns(catalogue);
+  const { columns, sourceIds: standardSourceIds } = limitTable(catalogue);
+  // Which of the Standards' source ids the certificate cites: a flag per id, turned into names once at the end.
+  const cited = new Uint8Array(standardSourceIds.length);
   for (const allergen of allergenTotals.keys()) {
     for (const id of allergen.sourceIds) sourceIds.add(id);
     for (const gap of euConditionGaps(allergen)) gaps.add(gap);
   }
-  const restricting: Array<{ standard: IfraStandard; concentratePct: number; column: LimitColumn }> = [];
+  // perPct: 100 ÷ the concentrate %, so a category's maximum for a limit is one multiplication.
+  const restricting: Array<{ standard: IfraStandard; concentratePct: number; perPct: number; column: LimitColumn }> = [];
   for (const [standard, concentratePct] of byStandard) {
-    for (const id of standard.sourceIds) sourceIds.add(id);
     for (const rule of catalogue.unappliedRulesOf(standard)) gaps.add(rule.text);
-    const prohibition = prohibitionOf(standard);
+    const limitsOf = columns[catalogue.standardOrdinal(standard)]!;
+    for (const ordinal of limitsOf.sources) cited[ordinal] = 1;
+    const prohibition = limitsOf.prohibition;
     // The check's rule: a prohibited grade is ruled out only by the lines declaring the specified grade.
     if (prohibition === 'grade' && undeclared.has(standard)) {
       alwaysUnknown.push(`${standard.name}: IFRA prohibits a grade of it, and line ${undeclared.get(standard)!.join(', ')} does not declare the specified grade (specificationMet)`);
     } else if (prohibition === 'specification_not_sourced') {
       alwaysUnknown.push(`the specification of ${standard.name} (a prohibition + specification Standard: which grade is allowed) is not sourced`);
     } else if (prohibition === 'grade') {
-      if (standard.types.has('restriction') && concentratePct > 0) restricting.push({ standard, concentratePct, column: columns[catalogue.standardOrdinal(standard)]! });
+      if (standard.types.has('restriction') && concentratePct > 0) restricting.push({ standard, concentratePct, perPct: 100 / concentratePct, column: limitsOf });
     } else if (prohibition !== null) {
       if (prohibition === 'limits_not_sourced') alwaysUnknown.push(`limits of ${standard.name} (a prohibition + restriction Standard) are not sourced${carriedText(carriedBy.get(standard))}`);
       else always.push({ kind: 'prohibition', id: standard.id, name: standard.name, limitPct: 0, concentratePct, maxDosagePct: 0, carriedBy: carriedBy.get(standard) ?? NONE_CARRIED, sourceIds: standard.sourceIds });
-    } else if (standard.types.has('restriction') && concentratePct > 0) restricting.push({ standard, concentratePct, column: columns[catalogue.standardOrdinal(standard)]! });
+    } else if (standard.types.has('restriction') && concentratePct > 0) restricting.push({ standard, concentratePct, perPct: 100 / concentratePct, column: limitsOf });
   }
   const groups = catalogue.groups.flatMap((group) => {
     const members = group.standardIds.flatMap((id) => {
@@ -302,6 +353,8 @@ export function ifraCertificate(catalogue: RegulatoryCatalogue, request: Certifi
 
   // What cannot be known in any category, said once: most categories add nothing to it.
   const alwaysReason = alwaysUnknown.join('; ');
+  // Each category's maximum per restricting Standard, reused from category to category.
+  const maxDosages = new Float64Array(restricting.length);
   const categories: CertificateCategory[] = catalogue.categories.map((category, column) => {
     const least = new Least();
     const unknowns: string[] = [];
@@ -320,10 +373,19 @@ export function ifraCertificate(catalogue: RegulatoryCatalogue, request: Certifi
         if (maxDosagePct < least.value * (1 + 1e-9)) least.offer({ kind: as?.kind ?? 'standard', id: as?.id ?? standard.id, name: as?.name ?? standard.name, limitPct: limit.pct, concentratePct, maxDosagePct, carriedBy: carried, sourceIds: as?.sourceIds ?? standard.sourceIds });
       }
     };
-    for (const { standard, concentratePct, column: limitsOf } of restricting) {
-      // Most limits do not bind: a number compared before anything is built (no restriction: Infinity; NaN falls through).
-      const pct = limitsOf.pct[column]!;
-      if ((100 * pct) / concentratePct >= least.value * (1 + 1e-9)) continue;
+    // Most limits do not bind: the least maximum they allow is found on numbers first (no restriction: Infinity; NaN, a
+    // prohibited or unsourced cell, is never less), and only the limits that reach it — or whose cell is not a number —
+    // are offered, so no candidate is built for a limit that a later one undercuts.
+    let reach = least.value;
+    for (let i = 0; i < restricting.length; i++) {
+      const item = restricting[i]!;
+      const maxDosagePct = (maxDosages[i] = item.column.pct[column]! * item.perPct);
+      if (maxDosagePct < reach) reach = maxDosagePct;
+    }
+    reach *= 1 + 1e-9;
+    for (let i = 0; i < restricting.length; i++) {
+      if (maxDosages[i]! >= reach) continue;
+      const { standard, concentratePct, column: limitsOf } = restricting[i]!;
       offerLimit(limitsOf.limits[column], standard, concentratePct, carriedBy.get(standard) ?? NONE_CARRIED, null);
     }
     for (const { group, members, from, totalPct, carried } of groups) {
@@ -359,7 +421,7 @@ export function ifraCertificate(catalogue: RegulatoryCatalogue, request: Certifi
   return {
     amendment: catalogue.latestAmendment,
     name: request.name ?? null,
-    date: (request.date ?? new Date()).toISOString().slice(0, 10),
+    date: request.date === undefined ? todayIso() : request.date.toISOString().slice(0, 10),
     formula: request.formula.map((line, index) => ({
       line: index,
       material: line.material,
@@ -371,6 +433,6 @@ export function ifraCertificate(catalogue: RegulatoryCatalogue, request: Certifi
     specifications,
     euProhibited,
     gaps: [...gaps],
-    sourceIds: [...sourceIds].sort(),
+    sourceIds: citedSourceIds(cited, standardSourceIds, sourceIds),
   };
 }
