@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { STAGES } from '../shadow/log.ts';
+import { STAGES } from '../config/index.ts';
 import { commands, DEFAULT_URL } from './command-modules.ts';
 import { integer, positive } from './option-parsers.ts';
 

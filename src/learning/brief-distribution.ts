@@ -4,7 +4,7 @@ import { parseOrThrow } from '../errors/index.ts';
 import { CreativeBriefSchema, MOODS, NOTE_LEXICON, localBrief, SEASONS, TARGET_PROFILES, type CreativeBrief, type ProductCategory } from '../llm/index.ts';
 import { ODOR_FAMILIES, words, type OdorFamily } from '../perfumery/index.ts';
 import { TRAINING_BRIEFS } from './briefs.ts';
-import { PROJECT_ROOT } from '../system/project-root.ts';
+import { PROJECT_ROOT } from '../system/index.ts';
 import { Random } from './random.ts';
 
 /**

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { ErrorCodes, isFaiError } from '../errors/index.ts';
 import type { CloudHub } from '../hub/index.ts';
 import { POLICY_PINS, policyPinOf, type Pins, type PolicyPinName } from '../llm/index.ts';
-import { PROJECT_ROOT } from '../system/project-root.ts';
+import { PROJECT_ROOT } from '../system/index.ts';
 import { storeCheckpointBytes } from './checkpoint.ts';
 
 /**

@@ -1,4 +1,4 @@
-import type { PaletteMaterial } from '../perfumery/palette.ts';
+import type { PaletteMaterial } from '../perfumery/index.ts';
 import type { ProductCategory } from './categories.ts';
 
 /**

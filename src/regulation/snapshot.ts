@@ -1,8 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { USAGE_CSV } from '../perfumery/usage.ts';
-import { PALETTE_CSV } from '../perfumery/palette.ts';
+import { PALETTE_CSV, USAGE_CSV } from '../perfumery/index.ts';
 import type { CatalogueParts, IfraStandard, StandardType } from './catalogue-types.ts';
 import { CATEGORIES_CSV, CATEGORY_USE_CSV } from './categories.ts';
 

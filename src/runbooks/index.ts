@@ -1,7 +1,7 @@
 export { AuditLog, auditKey, RedisAuditHead, type AuditEntry, type AuditHead, type AuditHeadStore, type ClusterAuditEntry } from './audit.ts';
 export { loadDeployment, parseDeployment, requirePart, type Deployment } from './deployment.ts';
 export { backendFor, ComposeBackend, LocalBackend, type Backend, type ProcessStatus } from './backend.ts';
-export { runRunbook, type DeploymentLock, type Plan, type Runbook, type RunOptions, type RunResult, type Step } from './engine.ts';
+export { runRunbook, type DeploymentLock, type Plan, type Runbook, type RunFailure, type RunOptions, type RunResult, type Step } from './engine.ts';
 export { FileLock, type LockOwner } from '../system/index.ts';
 export { NginxControl, parseWeights, renderUpstream, type Weights } from './nginx.ts';
 export { readPins, writePins, type Pins } from '../llm/index.ts';

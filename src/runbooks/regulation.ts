@@ -1,4 +1,4 @@
-import { operatorHeaders } from '../config/operator-token.ts';
+import { operatorHeaders } from '../config/index.ts';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import { servingUrls, type Deployment } from './deployment.ts';
 import type { Runbook, Step } from './engine.ts';

@@ -6,9 +6,7 @@ import { ErrorCodes, FaiError } from '../../errors/index.ts';
 import { openHub } from '../../hub/index.ts';
 import { startTrainingWorker, TRAINING_QUEUE } from '../../learning/index.ts';
 import { createMetrics } from '../../metrics/index.ts';
-import { installErrorHandling } from '../../server/error-mapping.ts';
-import { installZodCompilers } from '../../server/openapi.ts';
-import { registerMetricsRoutes } from '../../server/routes/metrics.ts';
+import { installErrorHandling, installZodCompilers, registerMetricsRoutes } from '../../server/index.ts';
 import { registerCpuSampler } from '../../system/index.ts';
 
 /**
