@@ -219,9 +219,15 @@ export function loadUnappliedRules(standards: readonly IfraStandard[], path: URL
 export function markSharedParts(standards: readonly IfraStandard[]): IfraStandard[] {
   return standards.map((standard) => {
     if (!standard.types.has('prohibition') || standard.types.size > 1) return standard;
-    const shared = standard.cas.filter((cas) => standards.some((other) => other !== standard && !other.types.has('prohibition') && other.cas.includes(cas)));
+    const allowing = allowingPartsOf(standards, standard);
+    const shared = standard.cas.filter((cas) => allowing.some((other) => other.cas.includes(cas)));
     return shared.length === 0 ? standard : { ...standard, sharedCas: shared };
   });
+}
+
+/** The Standards that allow the material under one of `standard`'s CAS numbers (T. patula / minuta for T. erecta's 8016-84-0). */
+export function allowingPartsOf(standards: readonly IfraStandard[], standard: IfraStandard): IfraStandard[] {
+  return standards.filter((other) => other !== standard && !other.types.has('prohibition') && other.cas.some((cas) => standard.cas.includes(cas)));
 }
 
 /** Every part of the catalogue, parsed and validated from the CSV files. */

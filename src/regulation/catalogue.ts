@@ -7,7 +7,7 @@ import { normalizeName } from './rows.ts';
 import { readCatalogueSnapshot } from './snapshot.ts';
 
 export type { CatalogueParts, CategoryLimit, CombinationGroup, EuAllergen, EuMaximum, IfraStandard, ResolvedMaterial, StandardType, UnappliedRule } from './catalogue-types.ts';
-export { type CatalogueSources, loadCatalogueParts, loadGroupMembers, loadGroups, loadSourceTitles, loadStandards, loadUnappliedRules, specificationText } from './catalogue-load.ts';
+export { allowingPartsOf, type CatalogueSources, loadCatalogueParts, loadGroupMembers, loadGroups, loadSourceTitles, loadStandards, loadUnappliedRules, specificationText } from './catalogue-load.ts';
 export { linkAllergenGroups, loadAllergens, loadProductTypes } from './allergens-load.ts';
 export { normalizeName, readCsv, slug } from './rows.ts';
 

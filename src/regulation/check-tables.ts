@@ -1,4 +1,4 @@
-import { euConditionGaps, euMaximumIn, prohibitionOf, type CategoryLimit, type CombinationGroup, type EuAllergen, type EuMaximum, type IfraStandard, type RegulatoryCatalogue, type ResolvedMaterial } from './catalogue.ts';
+import { allowingPartsOf, euConditionGaps, euMaximumIn, prohibitionOf, type CategoryLimit, type CombinationGroup, type EuAllergen, type EuMaximum, type IfraStandard, type RegulatoryCatalogue, type ResolvedMaterial } from './catalogue.ts';
 import type { Line } from './check-results.ts';
 import { constituentsNotSourced, naturalContents, type AllergenShare, type StandardShare } from './naturals.ts';
 
@@ -116,8 +116,7 @@ export class CheckTables {
   /** The words for a line whose CAS IFRA lists under both the prohibited part of a Standard and a part that allows it. */
   private sharedWords(standard: IfraStandard): { sharedNote: string; sharedGap: string } {
     if (standard.sharedCas.length === 0) return { sharedNote: '', sharedGap: '' };
-    const allowing = this.catalogue.standards.filter((other) => other !== standard && !other.types.has('prohibition') && other.cas.some((cas) => standard.sharedCas.includes(cas)));
-    const parts = allowing.map((other) => other.name).join('; ');
+    const parts = allowingPartsOf(this.catalogue.standards, standard).map((other) => other.name).join('; ');
     return {
       sharedNote: `${standard.name}: IFRA prohibits it, and lists CAS ${standard.sharedCas.join(', ')} under the part that allows the material too (${parts}); the line does not declare the allowed part (specificationMet), so it cannot be judged`,
       sharedGap: `which part of the Standard a line with CAS ${standard.sharedCas.join(', ')} is (${standard.name} is prohibited; ${parts} is not): declare specificationMet for the allowed part`,
