@@ -21,11 +21,11 @@ export {
   CounterHandle,
   type CounterSeries,
   GaugeHandle,
-  HistogramHandle,
   WindowGaugeHandle,
   type CreateMetricsOptions,
   type LabelValues,
   type Metrics,
 } from './registry.ts';
+export { HistogramHandle, type HistogramObserver } from './histogram.ts';
 export { readHistogram, readSamples, type HistogramSeries, type Labels, type Sample } from './read.ts';
 export { SlidingWindow } from './sliding-window.ts';

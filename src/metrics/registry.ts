@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import {
   catalogueEntries,
   type Catalogue,
@@ -9,6 +9,7 @@ import {
   type MetricDef,
   type WindowGaugeDef,
 } from './catalogue.ts';
+import { HistogramHandle } from './histogram.ts';
 import { LabelSetBound, labelKey, SeriesIndex } from './labels.ts';
 import { SlidingWindow, type WindowSeries } from './sliding-window.ts';
 
@@ -182,29 +183,6 @@ export class GaugeHandle<N extends string> {
   /** Runs `collector` at every scrape, before the values are read: for values sampled from the process or a device. */
   onCollect(collector: () => void | Promise<void>): void {
     this.collectors.push(collector);
-  }
-}
-
-export class HistogramHandle<N extends string> {
-  readonly def: HistogramDef;
-  private readonly histogram: Histogram<string>;
-  private readonly bounds: LabelSetBound;
-
-  constructor(def: HistogramDef, registry: Registry) {
-    this.def = def;
-    this.bounds = new LabelSetBound(def.labels);
-    this.histogram = new Histogram({
-      name: def.name,
-      help: def.help,
-      labelNames: this.bounds.names,
-      buckets: [...def.buckets],
-      registers: [registry],
-    });
-  }
-
-  observe(labels: LabelValues<N>, value: number): void {
-    assertFinite(this.def, value);
-    this.histogram.observe(this.bounds.bound(labels), value);
   }
 }
 

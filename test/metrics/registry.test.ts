@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { catalogue, catalogueEntries, createMetrics, PROM_CLIENT_RENDER, readHistogram, readSamples, type Metrics } from '../../src/metrics/index.ts';
-import type { Metric } from 'prom-client';
+import { Histogram, Registry, type Metric } from 'prom-client';
 import { metricsAtLabelBounds } from '../helpers/label-bounds.ts';
 
 /** `# TYPE name type` lines of the exposition text: the families a scraper will see. */
@@ -118,5 +118,26 @@ describe('the scrape at the label bounds', () => {
     await metrics.registry.metrics();
     await metrics.registry.metrics();
     assert.match(await metrics.registry.metrics(), /^system_requests_total\{service="api"\} 3$/m);
+  });
+
+  it('renders and lists a histogram exactly as the prom-client Histogram would, through a bound series and a labelled observe alike', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const def = catalogue.systemRequestDurationSeconds;
+    const theirs = new Histogram({ name: def.name, help: def.help, labelNames: ['component'], buckets: [...def.buckets], registers: [new Registry()] });
+    const bound = metrics.systemRequestDurationSeconds.seriesOf({ component: 'regulation' });
+    // Below, on and above the edges, on the last edge and past it (+Inf).
+    const values = [0, def.buckets[0]!, def.buckets[0]! * 1.5, def.buckets[2]!, def.buckets.at(-1)!, def.buckets.at(-1)! * 2, 0.0123];
+    for (const value of values) {
+      bound.observe(value);
+      metrics.systemRequestDurationSeconds.observe({ component: 'hub' }, value / 2);
+      theirs.observe({ component: 'regulation' }, value);
+      theirs.observe({ component: 'hub' }, value / 2);
+    }
+    const ours = metrics.registry.getSingleMetric(def.name)!;
+    assert.equal(await PROM_CLIENT_RENDER.call(metrics.registry, ours), await PROM_CLIENT_RENDER.call(new Registry(), theirs as unknown as Metric));
+    assert.deepEqual(await ours.get(), await theirs.get());
+    assert.throws(() => bound.observe(Number.NaN), /not a finite number/);
+    const [regulation] = await readHistogram(metrics.registry, def);
+    assert.equal(regulation?.count, values.length);
   });
 });
