@@ -14,6 +14,7 @@ import { readSchedule, shadowEvaluate, ShadowEvaluation, ShadowScheduler } from 
 import { registerCpuSampler, slotServers, startVramSampler, type VramSampler } from '../system/index.ts';
 import { installErrorHandling } from './error-mapping.ts';
 import { installRequestAccounting } from './request-accounting.ts';
+import { lazyRequestLogger } from './request-log.ts';
 import { bearerScope, declarePrincipal } from './bearer-scope.ts';
 import { installBodyProgressTimeout } from './body-progress.ts';
 import { registerApprovalRoute, registerWebhookRoute } from './routes/alerts.ts';
@@ -53,6 +54,8 @@ export function createApp(config: Config): App {
     loggerInstance: logger as FastifyBaseLogger,
     // One log line per request would drown the log in scrapes; errors are still logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
+    // Each request's child logger is made when the request first logs (request-log.ts).
+    childLoggerFactory: lazyRequestLogger,
     bodyLimit: config.bodyLimitBytes,
     // A partial request must not hold a connection forever: its headers have REQUEST_TIMEOUT_MS
     // (headersTimeout, below), its body must keep making progress (body-progress.ts) — not one total

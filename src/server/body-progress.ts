@@ -1,51 +1,88 @@
-import { Transform } from 'node:stream';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 
 /** What a body must bring in each window of REQUEST_TIMEOUT_MS, unless it ends first. */
 export const MIN_BYTES_PER_WINDOW = 16 * 1024;
+
+/** A body being received: its connection's bytes read when it started and at the last look. */
+interface Upload {
+  readonly request: FastifyRequest;
+  readonly reply: FastifyReply;
+  readonly startBytes: number;
+  lookedAt: number;
+  bytesAtLook: number;
+}
 
 /**
  * Request bodies are timed by their progress, not by one total: a 40 MiB checkpoint at 1 MiB/s takes
  * 40 s and is fine; a body that brings less than 16 KiB in a window of REQUEST_TIMEOUT_MS (the client
  * stalled, or drips bytes to hold a connection) is cut with a 408 in our error format. Node's own
  * requestTimeout (one total for the whole request) is off; headers still have REQUEST_TIMEOUT_MS to
- * arrive (headersTimeout). Requests without a body pay nothing.
+ * arrive (headersTimeout).
+ *
+ * What it costs a request: nothing without a body, nor for a body already received with its
+ * headers (most JSON posts arrive in one packet). A body still arriving joins the uploads one timer
+ * looks at every half window: the bytes its connection read since the last look (the socket's
+ * count — no stream put between the request and its reader, no timer per request: those cost a POST
+ * several microseconds, make bench-http). A stalled body's reader (Fastify's parser, or a route
+ * streaming it) hears the error as from a broken upload, and the error handler answers 408.
  */
 export function installBodyProgressTimeout(app: FastifyInstance, windowMs: number): void {
-  app.addHook('preParsing', (request, reply, payload, done) => {
-    const length = request.headers['content-length'];
-    const chunked = request.headers['transfer-encoding'] !== undefined;
-    if (!chunked && (length === undefined || length === '0')) return done(null, payload);
-    let received = 0;
-    let atLastLook = 0;
-    const watched: Transform & { receivedEncodedLength?: number } = new Transform({
-      transform(chunk: Buffer, _encoding, next) {
-        received += chunk.length;
-        // Fastify's contract for a stream a preParsing hook returns: the bytes read from the wire so far.
-        watched.receivedEncodedLength = received;
-        next(null, chunk);
-      },
-      flush(next) {
-        clearInterval(timer);
-        next();
-      },
-    });
-    const timer = setInterval(() => {
-      if (received - atLastLook >= MIN_BYTES_PER_WINDOW) {
-        atLastLook = received;
-        return;
+  const uploads = new Set<Upload>();
+  let timer: NodeJS.Timeout | undefined;
+  const look = () => {
+    const now = Date.now();
+    for (const upload of uploads) {
+      const raw = upload.request.raw;
+      if (raw.complete || raw.destroyed) {
+        uploads.delete(upload);
+        continue;
       }
+      if (now - upload.lookedAt < windowMs) continue;
+      const bytes = raw.socket.bytesRead;
+      if (bytes - upload.bytesAtLook >= MIN_BYTES_PER_WINDOW) {
+        upload.lookedAt = now;
+        upload.bytesAtLook = bytes;
+        continue;
+      }
+      uploads.delete(upload);
+      stalled(upload, bytes, windowMs);
+    }
+    if (uploads.size === 0) {
       clearInterval(timer);
-      const error = new FaiError(ErrorCodes.REQUEST_TIMEOUT, `body: the upload stalled: ${received - atLastLook} bytes in the last ${windowMs} ms, fewer than ${MIN_BYTES_PER_WINDOW} (REQUEST_TIMEOUT_MS); ${received} bytes received in all`, { field: 'body' });
-      // The rest of the body will not come: answer, then close the connection (it cannot be reused).
-      reply.header('connection', 'close');
-      watched.destroy(error);
-    }, windowMs);
-    timer.unref();
-    watched.on('close', () => clearInterval(timer));
-    payload.on('error', (error) => watched.destroy(error));
-    payload.pipe(watched);
-    done(null, watched);
+      timer = undefined;
+    }
+  };
+  app.addHook('onClose', (_instance, done) => {
+    clearInterval(timer);
+    uploads.clear();
+    done();
   });
+  app.addHook('preParsing', (request, reply, payload, done) => {
+    // No body, or one received whole with its headers: nothing to time. A request without a socket's count (an
+    // injected one, its body in memory) cannot stall.
+    const headers = request.headers;
+    const length = headers['content-length'];
+    if (headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) return done(null, payload);
+    const raw = request.raw;
+    if (raw.complete || typeof raw.socket?.bytesRead !== 'number') return done(null, payload);
+    const bytes = raw.socket.bytesRead;
+    uploads.add({ request, reply, startBytes: bytes, lookedAt: Date.now(), bytesAtLook: bytes });
+    timer ??= setInterval(look, Math.max(10, Math.floor(windowMs / 2))).unref();
+    done(null, payload);
+  });
+}
+
+/** Answers a stalled upload 408 and closes its connection (the rest of the body will not come; the connection cannot be reused). */
+function stalled(upload: Upload, bytes: number, windowMs: number): void {
+  const raw = upload.request.raw;
+  const error = new FaiError(
+    ErrorCodes.REQUEST_TIMEOUT,
+    `body: the upload stalled: ${bytes - upload.bytesAtLook} bytes in the last ${windowMs} ms, fewer than ${MIN_BYTES_PER_WINDOW} (REQUEST_TIMEOUT_MS); ${bytes - upload.startBytes} bytes received after the headers`,
+    { field: 'body' },
+  );
+  upload.reply.header('connection', 'close');
+  // The reader listens for the body's errors while it reads; with none listening, there is no one to answer.
+  if (raw.listenerCount('error') > 0) raw.emit('error', error);
+  else raw.destroy(error);
 }

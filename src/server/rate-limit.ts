@@ -1,3 +1,4 @@
+import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 
@@ -38,6 +39,19 @@ class WindowCounts {
   }
 }
 
+/** Each connection's client address, read once: the socket's getter asks for it again on every request (request.ip). */
+const addresses = new WeakMap<Socket, string>();
+
+function clientAddress(socket: Socket): string {
+  let address = addresses.get(socket);
+  if (address === undefined) {
+    // A socket already closed has no address left to read: such a request is one of "unknown"'s.
+    address = socket.remoteAddress ?? 'unknown';
+    addresses.set(socket, address);
+  }
+  return address;
+}
+
 /**
  * At most `perMinute` requests per client address per minute (in-process counters; behind nginx the
  * edge limits per client too: deploy/nginx/nginx.conf). Past it: 429 with Retry-After and x-ratelimit-*
@@ -62,7 +76,11 @@ export function installRateLimit(app: FastifyInstance, perMinute: number): void 
     done();
   });
   app.addHook('onRequest', (request, reply, done) => {
-    const key = request.routeOptions.url === WEBHOOK_URL ? `webhook|${request.ip}` : request.ip;
+    // The URL as sent (its path, before any query), not request.routeOptions: Fastify builds that object on every read.
+    const url = request.url;
+    const webhook = url.startsWith(WEBHOOK_URL) && (url.length === WEBHOOK_URL.length || url[WEBHOOK_URL.length] === '?');
+    const ip = clientAddress(request.raw.socket);
+    const key = webhook ? `webhook|${ip}` : ip;
     const now = Date.now();
     const { count, endsAt } = counts.hit(key, now);
     if (count <= perMinute) {

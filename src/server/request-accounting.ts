@@ -1,5 +1,5 @@
-import type { FastifyInstance } from 'fastify';
-import type { Metrics } from '../metrics/index.ts';
+import type { FastifyInstance, FastifyReply, onResponseHookHandler } from 'fastify';
+import type { CounterSeries, HistogramObserver, Metrics } from '../metrics/index.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -8,25 +8,64 @@ declare module 'fastify' {
   }
 }
 
+/** The series one component's answers move, found once (a request looks up no labels). */
+interface ComponentSeries {
+  readonly component: string;
+  /** system_requests_total{service="api"}, or null for Prometheus's scrapes and the health probes (not the service's traffic). */
+  readonly requests: CounterSeries | null;
+  readonly operations: CounterSeries;
+  readonly duration: HistogramObserver;
+}
+
 /**
  * Counts every answered request: `system_requests_total{service="api"}` (hence `system_rps`; not
  * scrapes of /metrics nor /health probes), `system_operations_total{component}`,
  * `system_request_duration_seconds{component}` and, for 4xx/5xx,
  * `system_errors_total{component,error_type}` (hence `system_error_rate`).
+ *
+ * Each route gets a hook of its own when it is added, holding its component's series: a request
+ * reads no route options (Fastify builds that object on every read) and looks up no labels. Answers
+ * no route took (404s) are counted by one root hook, as the `server`'s. Install before any route.
  */
 export function installRequestAccounting(app: FastifyInstance, metrics: Metrics): void {
   // The series exists from the start at 0 (probes and scrapes do not count): the first request is a step a rate sees.
   metrics.systemRequestsTotal.inc({ service: 'api' }, 0);
-  // A synchronous hook (done callback): an async one costs a promise and its microtasks on every request.
-  app.addHook('onResponse', (request, reply, done) => {
-    const component = request.routeOptions.config.component ?? 'server';
-    // system_rps is the service's traffic: Prometheus's scrapes and the health probes are not requests of it.
-    if (component !== 'metrics' && component !== 'health') metrics.systemRequestsTotal.inc({ service: 'api' });
-    metrics.systemOperationsTotal.inc({ component });
-    metrics.systemRequestDurationSeconds.observe({ component }, reply.elapsedTime / 1000);
+  const api = metrics.systemRequestsTotal.seriesOf({ service: 'api' });
+  const components = new Map<string, ComponentSeries>();
+  const seriesOf = (component: string): ComponentSeries => {
+    let series = components.get(component);
+    if (series === undefined) {
+      series = {
+        component,
+        // system_rps is the service's traffic: Prometheus's scrapes and the health probes are not requests of it.
+        requests: component === 'metrics' || component === 'health' ? null : api,
+        operations: metrics.systemOperationsTotal.seriesOf({ component }),
+        duration: metrics.systemRequestDurationSeconds.seriesOf({ component }),
+      };
+      components.set(component, series);
+    }
+    return series;
+  };
+  const account = (series: ComponentSeries, reply: FastifyReply): void => {
+    series.requests?.inc();
+    series.operations.inc();
+    series.duration.observe(reply.elapsedTime / 1000);
     const status = reply.statusCode;
-    if (status >= 500) metrics.systemErrorsTotal.inc({ component, error_type: status === 503 ? 'unavailable' : status === 504 ? 'timeout' : 'server_error' });
-    else if (status >= 400) metrics.systemErrorsTotal.inc({ component, error_type: 'client_error' });
+    if (status >= 500) metrics.systemErrorsTotal.inc({ component: series.component, error_type: status === 503 ? 'unavailable' : status === 504 ? 'timeout' : 'server_error' });
+    else if (status >= 400) metrics.systemErrorsTotal.inc({ component: series.component, error_type: 'client_error' });
+  };
+  // Synchronous hooks (done callback): an async one costs a promise and its microtasks on every request.
+  app.addHook('onRoute', (route) => {
+    const series = seriesOf(route.config?.component ?? 'server');
+    const hook: onResponseHookHandler = (_request, reply, done) => {
+      account(series, reply);
+      done();
+    };
+    route.onResponse = route.onResponse === undefined ? [hook] : [...(Array.isArray(route.onResponse) ? route.onResponse : [route.onResponse]), hook];
+  });
+  const unrouted = seriesOf('server');
+  app.addHook('onResponse', (request, reply, done) => {
+    if (request.is404) account(unrouted, reply);
     done();
   });
 }

@@ -145,6 +145,32 @@ describe('request timeout', () => {
     }
   });
 
+  it('cuts a body that drips a few bytes at a time (fewer than 16 KiB a window) with a 408, though bytes keep coming', async () => {
+    const slow = createApp(testConfig({ PORT: '0', REQUEST_TIMEOUT_MS: '300' }));
+    const url = new URL(await slow.listen());
+    try {
+      const answer = await new Promise<string>((resolve, reject) => {
+        let drip: NodeJS.Timeout | undefined;
+        const socket = connect(Number(url.port), url.hostname, () => {
+          socket.write('POST /v1/compliance/check HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{');
+          drip = setInterval(() => socket.write(' '), 20);
+        });
+        let received = '';
+        socket.on('data', (chunk) => (received += chunk.toString()));
+        socket.on('close', () => {
+          clearInterval(drip);
+          resolve(received);
+        });
+        socket.on('error', () => undefined);
+        setTimeout(() => reject(new Error('the connection was still open after 5 s')), 5_000).unref();
+      });
+      assert.match(answer, /^HTTP\/1\.1 408/);
+      assert.match(answer, /the upload stalled: \d+ bytes in the last 300 ms, fewer than 16384/);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('times an upload by its progress, not one total: 3 MiB at 1 MiB/s passes with REQUEST_TIMEOUT_MS=1000', async () => {
     const slow = createApp(testConfig({ PORT: '0', REQUEST_TIMEOUT_MS: '1000', HUB_DIR: await mkdtemp(join(tmpdir(), 'fai-upload-')) }));
     const url = new URL(await slow.listen());
