@@ -3,19 +3,35 @@
  * or `bare` (a bare Fastify app serving the same handlers). Listens on a free loopback port, prints
  * it, and runs until killed.
  */
+import { existsSync } from 'node:fs';
 import Fastify from 'fastify';
-import { openHub } from '../src/hub/index.ts';
-import { FormulaService, seedShippedPolicies } from '../src/learning/index.ts';
-import { createMetrics } from '../src/metrics/index.ts';
-import { ComplianceChecker, parseCheckRequest } from '../src/regulation/index.ts';
-import { readPins, type CreativeBrief } from '../src/llm/index.ts';
-import { createApp } from '../src/server/index.ts';
+import type * as HubModule from '../src/hub/index.ts';
+import type * as LearningModule from '../src/learning/index.ts';
+import type * as LlmModule from '../src/llm/index.ts';
+import type * as MetricsModule from '../src/metrics/index.ts';
+import type * as RegulationModule from '../src/regulation/index.ts';
+import type * as ServerModule from '../src/server/index.ts';
+import type { CreativeBrief } from '../src/llm/index.ts';
 import { testConfig } from '../test/helpers/config.ts';
+
+// Both sides run the compiled code in dist/ (make build), as the service does: tsx's transform of the sources wraps
+// every function it creates in a naming helper, which production never runs.
+const compiled = async <T>(path: string): Promise<T> => {
+  const url = new URL(`../dist/${path}`, import.meta.url);
+  if (!existsSync(url)) throw new Error('dist/ is not built: run `make build` (make bench-http does)');
+  return (await import(url.href)) as T;
+};
+const { openHub } = await compiled<typeof HubModule>('hub/index.js');
+const { FormulaService, seedShippedPolicies } = await compiled<typeof LearningModule>('learning/index.js');
+const { readPins } = await compiled<typeof LlmModule>('llm/index.js');
+const { createMetrics } = await compiled<typeof MetricsModule>('metrics/index.js');
+const { ComplianceChecker, parseCheckRequest } = await compiled<typeof RegulationModule>('regulation/index.js');
+const { createApp } = await compiled<typeof ServerModule>('server/index.js');
 
 const side = process.argv[2];
 const trivial = async () => ({ ok: true });
 if (side === 'service') {
-  const app = createApp(testConfig({ PORT: '0', RATE_LIMIT_PER_MINUTE: process.env.RATE_LIMIT_PER_MINUTE ?? '1000000' }));
+  const app = createApp(testConfig({ PORT: '0', RATE_LIMIT_PER_MINUTE: process.env.RATE_LIMIT_PER_MINUTE ?? '100000000' }));
   app.server.register(async (scope) => {
     scope.get('/bench/trivial', { config: { component: 'health' } }, trivial);
   });

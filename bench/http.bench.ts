@@ -7,7 +7,8 @@
  * distribution-free 95 % interval. Routes: a trivial GET, POST /v1/compliance/check (30 regulated
  * materials) and POST /v1/formulas (a structured brief). Goal ≥ 0.95 for the first two.
  *
- *   make bench-http      (ROUNDS=… rounds per route, SECONDS=… per round, CONNECTIONS=…, PIPELINING=…)
+ *   make bench-http      (ROUNDS=… rounds per route, SECONDS=… per round, CONNECTIONS=…, PIPELINING=…,
+ *                         ROUTES=trivial,check,formulas: which routes, all by default)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -25,6 +26,8 @@ const CONNECTIONS = Number(process.env.CONNECTIONS ?? 10);
  * client. With 10 in flight per connection each server is busy, and the ratio is the servers' cost.
  */
 const PIPELINING = Number(process.env.PIPELINING ?? 10);
+const ROUTES = new Set((process.env.ROUTES ?? 'trivial,check,formulas').split(',').map((route) => route.trim()));
+for (const route of ROUTES) if (!['trivial', 'check', 'formulas'].includes(route)) throw new Error(`ROUTES: unknown route "${route}" (known: trivial, check, formulas)`);
 
 async function server(side: 'service' | 'bare'): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(process.execPath, ['--import', 'tsx', new URL('./http-server.ts', import.meta.url).pathname, side], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'silent' } });
@@ -33,6 +36,7 @@ async function server(side: 'service' | 'bare'): Promise<{ url: string; child: C
 }
 
 interface Case {
+  readonly key: string;
   readonly name: string;
   readonly path: string;
   readonly method: 'GET' | 'POST';
@@ -62,12 +66,12 @@ const [ours, bare] = await Promise.all([server('service'), server('bare')]);
 try {
   const brief = ((await (await fetch(`${ours.url}/v1/briefs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'a fresh citrus cologne for summer' }) })).json()) as { brief: unknown }).brief;
   const cases: Case[] = [
-    { name: 'trivial route', path: '/bench/trivial', method: 'GET', goal: true },
-    { name: 'POST /v1/compliance/check', path: '/v1/compliance/check', method: 'POST', body: JSON.stringify(check), goal: true },
-    { name: 'POST /v1/formulas', path: '/v1/formulas', method: 'POST', body: JSON.stringify({ brief }), goal: false },
+    { key: 'trivial', name: 'trivial route', path: '/bench/trivial', method: 'GET', goal: true },
+    { key: 'check', name: 'POST /v1/compliance/check', path: '/v1/compliance/check', method: 'POST', body: JSON.stringify(check), goal: true },
+    { key: 'formulas', name: 'POST /v1/formulas', path: '/v1/formulas', method: 'POST', body: JSON.stringify({ brief }), goal: false },
   ];
   const rows = [['route', 'service req/s (median)', 'bare Fastify req/s (median)', 'ratio (95 % interval)', 'goal', '']];
-  for (const route of cases) {
+  for (const route of cases.filter((c) => ROUTES.has(c.key))) {
     console.error(`  ${route.name}: warm-up, then ${ROUNDS} rounds of ${SECONDS} s a side`);
     await load(ours.url, route, 1);
     await load(bare.url, route, 1);
