@@ -14,9 +14,9 @@ import { readSchedule, shadowEvaluate, ShadowEvaluation, ShadowScheduler } from 
 import { registerCpuSampler, slotServers, startVramSampler, type VramSampler } from '../system/index.ts';
 import { installErrorHandling } from './error-mapping.ts';
 import { installRequestAccounting } from './request-accounting.ts';
-import { lazyRequestLogger } from './request-log.ts';
+import { withLazyRequestLoggers } from './request-log.ts';
 import { bearerScope, declarePrincipal } from './bearer-scope.ts';
-import { installBodyProgressTimeout } from './body-progress.ts';
+import { bodyProgressTimeout } from './body-progress.ts';
 import { registerApprovalRoute, registerWebhookRoute } from './routes/alerts.ts';
 import { registerComplianceOperatorRoutes, registerComplianceRoutes } from './routes/compliance.ts';
 import { registerHealthRoutes } from './routes/health.ts';
@@ -25,7 +25,7 @@ import { registerHubOperatorRoutes, registerHubRoutes } from './routes/hub.ts';
 import { registerLlmOperatorRoutes, registerLlmRoutes } from './routes/llm.ts';
 import { registerMetricsRoutes } from './routes/metrics.ts';
 import { registerTrainingOperatorRoutes, registerTrainingRoutes } from './routes/training.ts';
-import { installRateLimit } from './rate-limit.ts';
+import { rateLimit } from './rate-limit.ts';
 import { installOpenApi } from './openapi.ts';
 
 export interface App {
@@ -51,11 +51,10 @@ export interface App {
 export function createApp(config: Config): App {
   const logger = pino({ level: config.logLevel });
   const server = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
+    // Each request's child logger is made when the request first logs (request-log.ts).
+    loggerInstance: withLazyRequestLoggers(logger),
     // One log line per request would drown the log in scrapes; errors are still logged by the error handler.
     logController: new LogController({ disableRequestLogging: true }),
-    // Each request's child logger is made when the request first logs (request-log.ts).
-    childLoggerFactory: lazyRequestLogger,
     bodyLimit: config.bodyLimitBytes,
     // A partial request must not hold a connection forever: its headers have REQUEST_TIMEOUT_MS
     // (headersTimeout, below), its body must keep making progress (body-progress.ts) — not one total
@@ -128,17 +127,21 @@ export function createApp(config: Config): App {
     ),
   ];
 
-  // Which instance answered: nginx splits traffic between instances, and the runbooks verify the split by this header.
-  // Set when the request arrives, in a synchronous hook: an async one costs its promise on every request.
-  server.addHook('onRequest', (_request, reply, done) => {
-    reply.header('x-fai-instance', config.workerId);
-    done();
-  });
   installErrorHandling(server);
-  installBodyProgressTimeout(server, config.requestTimeoutMs);
   installRequestAccounting(server, metrics);
   declarePrincipal(server);
-  installRateLimit(server, config.rateLimitPerMinute);
+  const limited = rateLimit(server, config.rateLimitPerMinute);
+  const watchBody = bodyProgressTimeout(server, config.requestTimeoutMs);
+  // One root onRequest hook, synchronous (an async one costs its promise on every request; each hook Fastify runs
+  // costs its turn): which instance answered (nginx splits traffic between instances, and the runbooks verify the
+  // split by this header), then the rate limit, then the watch of a body still arriving.
+  server.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-fai-instance', config.workerId);
+    const refused = limited?.(request, reply);
+    if (refused !== undefined) return done(refused);
+    watchBody(request, reply);
+    done();
+  });
   installOpenApi(server);
   const formulas = new FormulaService({ hub, compliance, pins: () => pins.current, metrics });
   const shadow = new ShadowEvaluation({ settings: config.shadow, formulas, pins: () => pins.current, metrics, onError: (error) => logger.error({ err: error }, 'shadow comparison failed') });

@@ -20,14 +20,15 @@ interface Upload {
  * requestTimeout (one total for the whole request) is off; headers still have REQUEST_TIMEOUT_MS to
  * arrive (headersTimeout).
  *
- * What it costs a request: nothing without a body, nor for a body already received with its
- * headers (most JSON posts arrive in one packet). A body still arriving joins the uploads one timer
+ * Returns what the root onRequest hook (app.ts) calls for each request. What it costs a request:
+ * nothing without a body, nor for a body already received with its headers (most JSON posts arrive
+ * in one packet). A body still arriving joins the uploads one timer
  * looks at every half window: the bytes its connection read since the last look (the socket's
  * count — no stream put between the request and its reader, no timer per request: those cost a POST
  * several microseconds, make bench-http). A stalled body's reader (Fastify's parser, or a route
  * streaming it) hears the error as from a broken upload, and the error handler answers 408.
  */
-export function installBodyProgressTimeout(app: FastifyInstance, windowMs: number): void {
+export function bodyProgressTimeout(app: FastifyInstance, windowMs: number): (request: FastifyRequest, reply: FastifyReply) => void {
   const uploads = new Set<Upload>();
   let timer: NodeJS.Timeout | undefined;
   const look = () => {
@@ -58,19 +59,19 @@ export function installBodyProgressTimeout(app: FastifyInstance, windowMs: numbe
     uploads.clear();
     done();
   });
-  app.addHook('preParsing', (request, reply, payload, done) => {
+  // Called from the root onRequest hook (app.ts): the body is not read yet, its headers are.
+  return (request, reply) => {
     // No body, or one received whole with its headers: nothing to time. A request without a socket's count (an
     // injected one, its body in memory) cannot stall.
     const headers = request.headers;
     const length = headers['content-length'];
-    if (headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) return done(null, payload);
+    if (headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) return;
     const raw = request.raw;
-    if (raw.complete || typeof raw.socket?.bytesRead !== 'number') return done(null, payload);
+    if (raw.complete || typeof raw.socket?.bytesRead !== 'number') return;
     const bytes = raw.socket.bytesRead;
     uploads.add({ request, reply, startBytes: bytes, lookedAt: Date.now(), bytesAtLook: bytes });
     timer ??= setInterval(look, Math.max(10, Math.floor(windowMs / 2))).unref();
-    done(null, payload);
-  });
+  };
 }
 
 /** Answers a stalled upload 408 and closes its connection (the rest of the body will not come; the connection cannot be reused). */

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 
 /** The route whose requests count in a bucket of their own: Alertmanager shares no allowance with the public. */
@@ -58,24 +58,27 @@ function clientAddress(socket: Socket): string {
  * (which allowed answers do not carry), counted as a client error (it is held against no alert). 0: no
  * limit.
  *
- * The limit is a root `onRequest` hook: it runs before the hooks of the token scopes, so a wrong token
- * is refused by the limit like any other request once its client is over it, and every route is
- * limited, /openapi.json and unknown URLs included. Alertmanager's webhook has a bucket of its own per
- * address: the public traffic of one address cannot spend its allowance.
+ * The limit is judged in the root `onRequest` hook (app.ts): it runs before the hooks of the token
+ * scopes, so a wrong token is refused by the limit like any other request once its client is over it,
+ * and every route is limited, /openapi.json and unknown URLs included. Alertmanager's webhook has a
+ * bucket of its own per address: the public traffic of one address cannot spend its allowance.
  *
  * Written here rather than with @fastify/rate-limit (which this replaced): its hook is async, through a
  * store with callbacks, and cost about 1.4 µs of every request over HTTP — a fifth of the service's
- * whole overhead on a trivial route (make bench-http). A fixed window in a Map, judged in a synchronous
- * hook, is all an in-process limit needs.
+ * whole overhead on a trivial route (make bench-http). A fixed window in a Map, judged synchronously,
+ * is all an in-process limit needs.
+ *
+ * Returns the judge: the error to answer a request with (its headers set on `reply`), or undefined
+ * when it is allowed; undefined for no limit.
  */
-export function installRateLimit(app: FastifyInstance, perMinute: number): void {
-  if (perMinute === 0) return;
+export function rateLimit(app: FastifyInstance, perMinute: number): ((request: FastifyRequest, reply: FastifyReply) => FaiError | undefined) | undefined {
+  if (perMinute === 0) return undefined;
   const counts = new WindowCounts();
   app.addHook('onClose', (_instance, done) => {
     counts.stop();
     done();
   });
-  app.addHook('onRequest', (request, reply, done) => {
+  return (request, reply) => {
     // The URL as sent (its path, before any query), not request.routeOptions: Fastify builds that object on every read.
     const url = request.url;
     const webhook = url.startsWith(WEBHOOK_URL) && (url.length === WEBHOOK_URL.length || url[WEBHOOK_URL.length] === '?');
@@ -83,12 +86,9 @@ export function installRateLimit(app: FastifyInstance, perMinute: number): void 
     const key = webhook ? `webhook|${ip}` : ip;
     const now = Date.now();
     const { count, endsAt } = counts.hit(key, now);
-    if (count <= perMinute) {
-      done();
-      return;
-    }
+    if (count <= perMinute) return undefined;
     const seconds = Math.max(1, Math.ceil((endsAt - now) / 1000));
     reply.header('x-ratelimit-limit', perMinute).header('x-ratelimit-remaining', 0).header('x-ratelimit-reset', seconds).header('retry-after', seconds);
-    done(new FaiError(ErrorCodes.TOO_MANY_REQUESTS, `too many requests: at most ${perMinute} a minute from one client (RATE_LIMIT_PER_MINUTE); retry in ${seconds} s`));
-  });
+    return new FaiError(ErrorCodes.TOO_MANY_REQUESTS, `too many requests: at most ${perMinute} a minute from one client (RATE_LIMIT_PER_MINUTE); retry in ${seconds} s`);
+  };
 }

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { describe, it } from 'node:test';
-import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import { pino } from 'pino';
-import { lazyRequestLogger } from '../../src/server/request-log.ts';
+import { withLazyRequestLoggers } from '../../src/server/request-log.ts';
 
 /** A pino logger at `level` whose lines land in `lines`, parsed. */
 function capture(level: string): { logger: pino.Logger; lines: Array<Record<string, unknown>> } {
@@ -20,7 +20,7 @@ function capture(level: string): { logger: pino.Logger; lines: Array<Record<stri
 describe("a request's logger, made when the request first logs", () => {
   it('writes the lines a pino child would (bindings, level, message) and nothing below the level', async () => {
     const { logger, lines } = capture('info');
-    const child = lazyRequestLogger.call(undefined as never, logger as unknown as FastifyBaseLogger, { reqId: 'req-7' }, {}, undefined as never);
+    const child = withLazyRequestLoggers(logger).child({ reqId: 'req-7' }, {});
     assert.equal(child.level, 'info');
     child.debug({ detail: 1 }, 'not kept');
     child.info({ detail: 2 }, 'kept %s', 'here');
@@ -38,7 +38,7 @@ describe("a request's logger, made when the request first logs", () => {
 
   it("is each request's logger in Fastify: a route's line carries its request id", async () => {
     const { logger, lines } = capture('info');
-    const app = Fastify({ loggerInstance: logger as unknown as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), childLoggerFactory: lazyRequestLogger, requestIdHeader: 'x-request-id' });
+    const app = Fastify({ loggerInstance: withLazyRequestLoggers(logger), logController: new LogController({ disableRequestLogging: true }), requestIdHeader: 'x-request-id' });
     app.get('/', async (request) => {
       request.log.info('handled');
       return { ok: true };
