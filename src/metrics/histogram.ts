@@ -1,6 +1,8 @@
 import type { Metric, MetricObjectWithValues, MetricValueWithName, Registry } from 'prom-client';
 import type { HistogramDef } from './catalogue.ts';
 import { LabelSetBound, SeriesIndex } from './labels.ts';
+import type { LabelValues } from './registry.ts';
+import { assertFinite } from './values.ts';
 
 /** One series of a histogram, found once: `observe` on it costs a bucket search and three additions. */
 export interface HistogramObserver {
@@ -15,11 +17,6 @@ interface HistogramEntry {
   count: number;
 }
 
-type LabelValues = Readonly<Record<string, string | number>>;
-
-function assertFinite(def: HistogramDef, value: number): void {
-  if (!Number.isFinite(value)) throw new TypeError(`${def.name}: value ${value} is not a finite number`);
-}
 
 /**
  * A histogram whose series live in our own index (as the counters' do, registry.ts) and are handed
@@ -44,14 +41,14 @@ export class HistogramHandle<N extends string> {
     registry.registerMetric(this.promMetric(bounds.names) as unknown as Metric);
   }
 
-  observe(labels: { readonly [K in N]: string | number }, value: number): void {
+  observe(labels: LabelValues<N>, value: number): void {
     assertFinite(this.def, value);
-    this.add(this.series.get(labels as LabelValues), value);
+    this.add(this.series.get(labels), value);
   }
 
   /** The series of `labels` (bounded once, now): for a hot path that observes the same series every time. */
-  seriesOf(labels: { readonly [K in N]: string | number }): HistogramObserver {
-    const entry = this.series.get(labels as LabelValues);
+  seriesOf(labels: LabelValues<N>): HistogramObserver {
+    const entry = this.series.get(labels);
     return {
       observe: (value) => {
         assertFinite(this.def, value);

@@ -5,20 +5,16 @@ import {
   type CatalogueKey,
   type CounterDef,
   type GaugeDef,
-  type HistogramDef,
-  type MetricDef,
   type WindowGaugeDef,
 } from './catalogue.ts';
 import { HistogramHandle } from './histogram.ts';
 import { LabelSetBound, labelKey, SeriesIndex } from './labels.ts';
 import { SlidingWindow, type WindowSeries } from './sliding-window.ts';
+import { assertFinite } from './values.ts';
 
 type LabelNames<D> = D extends { labels: infer L } ? keyof L & string : never;
 export type LabelValues<N extends string> = { readonly [K in N]: string | number };
 
-function assertFinite(def: MetricDef, value: number): void {
-  if (!Number.isFinite(value)) throw new TypeError(`${def.name}: value ${value} is not a finite number`);
-}
 
 /**
  * A counter whose series live in a Map keyed by the bounded label values and are
