@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { LLM_SLOTS, OperatorTokens, type Config } from '../config/index.ts';
 import { openHub, pingRedis, redisReady } from '../hub/index.ts';

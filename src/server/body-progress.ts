@@ -5,9 +5,8 @@ import { ErrorCodes, FaiError } from '../errors/index.ts';
 /** What a body must bring in each window of REQUEST_TIMEOUT_MS, unless it ends first. */
 export const MIN_BYTES_PER_WINDOW = 16 * 1024;
 
-/** A body being received: its connection's bytes read when it started and at the last look. */
+/** A body being received (its request is the key it is held under): its connection's bytes read when it started and at the last look. */
 interface Upload {
-  readonly request: FastifyRequest;
   readonly reply: FastifyReply;
   readonly startBytes: number;
   lookedAt: number;
@@ -21,13 +20,12 @@ interface Upload {
  * requestTimeout (one total for the whole request) is off; headers still have REQUEST_TIMEOUT_MS to
  * arrive (headersTimeout).
  *
- * Returns what the root onRequest hook (app.ts) calls for each request. What it costs a request:
- * nothing without a body, nor for a body already received with its headers (most JSON posts arrive
- * in one packet). A body still arriving joins the uploads one timer
- * looks at every half window: the bytes its connection read since the last look (the socket's
- * count — no stream put between the request and its reader, no timer per request: those cost a POST
- * several microseconds, make bench-http). A stalled body's reader (Fastify's parser, or a route
- * streaming it) hears the error as from a broken upload, and the error handler answers 408.
+ * Returns what the root onRequest hook (app.ts) calls for each request. A request without a body
+ * costs nothing. One with a body joins the uploads until its body ends (one shared `end` listener);
+ * one timer looks at them every half window: the bytes its connection read since the last look (the
+ * socket's count — no stream put between the request and its reader, no timer per request: those
+ * cost a POST several microseconds, make bench-http). A stalled body's reader (Fastify's parser, or a
+ * route streaming it) hears the error as from a broken upload, and the error handler answers 408.
  */
 export function bodyProgressTimeout(app: FastifyInstance, windowMs: number): (request: FastifyRequest, reply: FastifyReply) => void {
   const uploads = new Map<IncomingMessage, Upload>();
@@ -51,7 +49,7 @@ export function bodyProgressTimeout(app: FastifyInstance, windowMs: number): (re
         continue;
       }
       uploads.delete(raw);
-      stalled(upload, bytes, windowMs);
+      stalled(raw, upload, bytes, windowMs);
     }
     if (uploads.size === 0) {
       clearInterval(timer);
@@ -65,15 +63,14 @@ export function bodyProgressTimeout(app: FastifyInstance, windowMs: number): (re
   });
   // Called from the root onRequest hook (app.ts): the body is not read yet, its headers are.
   return (request, reply) => {
-    // No body, or one received whole with its headers: nothing to time. A request without a socket's count (an
-    // injected one, its body in memory) cannot stall.
+    // No body: nothing to time. A request without a socket's count (an injected one, its body in memory) cannot stall.
     const headers = request.headers;
     const length = headers['content-length'];
     if (headers['transfer-encoding'] === undefined && (length === undefined || length === '0')) return;
     const raw = request.raw;
     if (typeof raw.socket?.bytesRead !== 'number') return;
     const bytes = raw.socket.bytesRead;
-    uploads.set(raw, { request, reply, startBytes: bytes, lookedAt: Date.now(), bytesAtLook: bytes });
+    uploads.set(raw, { reply, startBytes: bytes, lookedAt: Date.now(), bytesAtLook: bytes });
     // Let go as soon as the body has been read: a finished request held until the next look survives the young
     // generation's collections, and at thousands of posts a second that cost more than the rest of the watch.
     raw.once('end', forget);
@@ -82,8 +79,7 @@ export function bodyProgressTimeout(app: FastifyInstance, windowMs: number): (re
 }
 
 /** Answers a stalled upload 408 and closes its connection (the rest of the body will not come; the connection cannot be reused). */
-function stalled(upload: Upload, bytes: number, windowMs: number): void {
-  const raw = upload.request.raw;
+function stalled(raw: IncomingMessage, upload: Upload, bytes: number, windowMs: number): void {
   const error = new FaiError(
     ErrorCodes.REQUEST_TIMEOUT,
     `body: the upload stalled: ${bytes - upload.bytesAtLook} bytes in the last ${windowMs} ms, fewer than ${MIN_BYTES_PER_WINDOW} (REQUEST_TIMEOUT_MS); ${bytes - upload.startBytes} bytes received after the headers`,
