@@ -88,6 +88,7 @@ class LinearScanCatalogue extends RegulatoryCatalogue {
     if (palette === null && standards.length === 0 && allergens.length === 0) return null;
     return {
       key: cas,
+      keyOrdinal: super.resolve(cas)!.keyOrdinal,
       name: palette?.name ?? standards[0]?.name ?? allergens[0]!.labelName,
       cas,
       standards,

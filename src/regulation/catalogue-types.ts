@@ -125,6 +125,8 @@ export interface UnappliedRule {
 export interface ResolvedMaterial {
   /** CAS when the material is one substance; the Standard's id when it is a group named by name. */
   readonly key: string;
+  /** One number per key, from 0 (below the catalogue's keyCount): what a formula's test for a material named twice indexes by. */
+  readonly keyOrdinal: number;
   readonly name: string;
   readonly cas: string | null;
   readonly standards: readonly IfraStandard[];

@@ -211,23 +211,30 @@ export class RegulatoryCatalogue {
     return this.resolvedByName.get(normalizeName(trimmed)) ?? null;
   }
 
+  /** How many distinct keys resolutions have: ResolvedMaterial.keyOrdinal is below it. */
+  keyCount = 0;
+
   private readonly resolvedByExactText = new Map<string, ResolvedMaterial>();
   private readonly resolvedByCas = new Map<string, ResolvedMaterial>();
   private readonly resolvedByName = new Map<string, ResolvedMaterial>();
 
   private buildResolutions(): void {
     const allergenOrdinal = new Map(this.allergens.map((allergen, i) => [allergen, i]));
-    const ordinals = (standards: readonly IfraStandard[], allergens: readonly EuAllergen[]) => ({
-      standardOrdinals: standards.map((standard) => this.standardOrdinal(standard)),
-      allergenOrdinals: allergens.map((allergen) => allergenOrdinal.get(allergen)!),
-    });
+    const standardOrdinals = (standards: readonly IfraStandard[]) => standards.map((standard) => this.standardOrdinal(standard));
+    const allergenOrdinals = (allergens: readonly EuAllergen[]) => allergens.map((allergen) => allergenOrdinal.get(allergen)!);
+    const keyOrdinals = new Map<string, number>();
+    const keyOrdinal = (key: string) => {
+      let ordinal = keyOrdinals.get(key);
+      if (ordinal === undefined) keyOrdinals.set(key, (ordinal = keyOrdinals.size));
+      return ordinal;
+    };
     const known = new Set([...this.standardsByCas.keys(), ...this.allergensByCas.keys(), ...this.paletteByCas.keys()]);
     for (const cas of known) {
       const standards = this.standardsByCas.get(cas) ?? [];
       const allergens = this.allergensByCas.get(cas) ?? [];
       const palette = this.paletteByCas.get(cas) ?? null;
       const name = palette?.name ?? allergens[0]?.labelName ?? (standards.length > 1 && standards[0]!.sharedCas.includes(cas) ? commonName(standards) : standards[0]!.name);
-      this.resolvedByCas.set(cas, { key: cas, name, cas, standards, allergens, palette, natural: palette?.natural ?? false, ...ordinals(standards, allergens) });
+      this.resolvedByCas.set(cas, { key: cas, keyOrdinal: keyOrdinal(cas), name, cas, standards, allergens, palette, natural: palette?.natural ?? false, standardOrdinals: standardOrdinals(standards), allergenOrdinals: allergenOrdinals(allergens) });
     }
     for (const [name, target] of this.byName) {
       let resolved: ResolvedMaterial;
@@ -235,14 +242,15 @@ export class RegulatoryCatalogue {
       else if (target.standard !== undefined) {
         const standard = target.standard;
         const allergens = [...new Set(standard.cas.flatMap((cas) => this.allergensByCas.get(cas) ?? []))];
-        resolved = { key: standard.id, name: standard.name, cas: null, standards: [standard], allergens, palette: null, natural: false, ...ordinals([standard], allergens) };
+        resolved = { key: standard.id, keyOrdinal: keyOrdinal(standard.id), name: standard.name, cas: null, standards: [standard], allergens, palette: null, natural: false, standardOrdinals: standardOrdinals([standard]), allergenOrdinals: allergenOrdinals(allergens) };
       } else {
         const allergen = target.allergen!;
         const standards = [...new Set(allergen.cas.flatMap((cas) => this.standardsByCas.get(cas) ?? []))];
-        resolved = { key: `allergen:${allergen.id}`, name: allergen.labelName, cas: null, standards, allergens: [allergen], palette: null, natural: false, ...ordinals(standards, [allergen]) };
+        resolved = { key: `allergen:${allergen.id}`, keyOrdinal: keyOrdinal(`allergen:${allergen.id}`), name: allergen.labelName, cas: null, standards, allergens: [allergen], palette: null, natural: false, standardOrdinals: standardOrdinals(standards), allergenOrdinals: allergenOrdinals([allergen]) };
       }
       this.resolvedByName.set(name, resolved);
     }
+    this.keyCount = keyOrdinals.size;
     for (const [cas, resolved] of this.resolvedByCas) this.resolvedByExactText.set(cas, resolved);
     for (const [text, key] of this.spelledNames) {
       const resolved = this.resolvedByName.get(key);

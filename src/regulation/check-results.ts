@@ -49,8 +49,24 @@ export type Line = Omit<MaterialResult, 'verdict' | 'standards' | 'notes'> & { v
 // Most lines carry no note; they share one frozen empty list until they get one.
 export const NO_NOTES: string[] = Object.freeze([]) as unknown as string[];
 
+// Most lines are no Standard's; they share one frozen empty list until the answer's parts give them one.
+export const NO_STANDARDS: StandardVerdict[] = Object.freeze([]) as unknown as StandardVerdict[];
+
+export function addStandard(line: Line, verdict: StandardVerdict): void {
+  if (line.standards === NO_STANDARDS) line.standards = [verdict];
+  else line.standards.push(verdict);
+}
+
+/** A note alone in a frozen list, by note: a line's notes are the check's fixed words (constant, or made once per Standard or natural), so this holds one list per such note. */
+const NOTE_ALONE = new Map<string, string[]>();
+
 export function addNote(line: Line, note: string): void {
-  if (line.notes === NO_NOTES) line.notes = [note];
+  if (line.notes === NO_NOTES) {
+    // A line's first note: the frozen list holding that note alone, shared by every line that gets it first.
+    let alone = NOTE_ALONE.get(note);
+    if (alone === undefined) NOTE_ALONE.set(note, (alone = Object.freeze([note]) as string[]));
+    line.notes = alone;
+  }
   // A natural's notes are shared by its lines until one gets a note of its own.
   else if (Object.isFrozen(line.notes)) line.notes = [...line.notes, note];
   else line.notes.push(note);
@@ -141,10 +157,10 @@ export interface Carrier {
   readonly pct: number;
 }
 
-/** A Standard as the check counts it: the lines that are it, and the natural lines that carry it with their total. */
+/** A Standard as a sum rule counts it: the lines that are it, and the natural lines that carry it with their total. */
 export interface Member {
   readonly lines: readonly Line[];
-  readonly carried: readonly Carrier[];
+  readonly carriers: readonly Line[];
   readonly carriedPct: number;
 }
 

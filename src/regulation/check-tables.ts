@@ -41,6 +41,8 @@ export interface CategoryTable {
   readonly euMaximums: ReadonlyArray<EuMaximum | null>;
   /** By allergen ordinal: the conditions on that maximum the check cannot judge from a formula, as gaps. */
   readonly euConditionGaps: ReadonlyArray<readonly string[]>;
+  /** The gap of a category that is not a cosmetic product and holds an allergen (its labelling is another law's). */
+  readonly notCosmeticGap: string;
 }
 
 export interface NaturalFacts {
@@ -74,6 +76,25 @@ export class CheckTables {
   /** For each Standard ordinal, its position in the current check's `covered` lists, or -1. */
   readonly standardSlot: Int32Array;
   readonly allergenSlot: Int32Array;
+  /**
+   * By slot, what natural lines carry (zero outside a check): of a Standard, the sum of their shares
+   * (% of the finished product, unrounded) and how many carry it; of an allergen, the sum of their
+   * rounded shares, of their shares at the range's low end, and how many carry it.
+   */
+  readonly standardCarried: Float64Array;
+  readonly standardCarriers: Int32Array;
+  readonly allergenCarried: Float64Array;
+  readonly allergenCarriedLow: Float64Array;
+  readonly allergenCarriers: Int32Array;
+  /**
+   * By slot, the natural lines that carry it, as lists with no allocation: the slot's first entry
+   * (-1: none; -1 outside a check), each entry's line in `carrierLine` and the next entry in
+   * `carrierNext` (-1 ends). Entries are numbered from 0 in each check; the arrays grow as needed.
+   */
+  readonly standardCarrierHead: Int32Array;
+  readonly allergenCarrierHead: Int32Array;
+  carrierLine = new Int32Array(256);
+  carrierNext = new Int32Array(256);
 
   constructor(private readonly catalogue: RegulatoryCatalogue) {
     this.standards = catalogue.standards.map((standard) => this.factsOf(standard));
@@ -83,8 +104,44 @@ export class CheckTables {
       labelNameGap: allergen.labelNameSourced ? null : `INCI label name of ${allergen.labelName} (EU entry ${allergen.entry}): not sourced, the ECHA chemical name is shown — check it before printing a label`,
       annexIIReason: `EU Regulation 1223/2009 Annex II (${allergen.labelName})`,
     }));
+    this.naturals = new Array<NaturalFacts | undefined>(catalogue.keyCount).fill(undefined);
     this.standardSlot = new Int32Array(this.standards.length).fill(-1);
     this.allergenSlot = new Int32Array(this.allergens.length).fill(-1);
+    this.standardCarried = new Float64Array(this.standards.length);
+    this.standardCarriers = new Int32Array(this.standards.length);
+    this.allergenCarried = new Float64Array(this.allergens.length);
+    this.allergenCarriedLow = new Float64Array(this.allergens.length);
+    this.allergenCarriers = new Int32Array(this.allergens.length);
+    this.standardCarrierHead = new Int32Array(this.standards.length).fill(-1);
+    this.allergenCarrierHead = new Int32Array(this.allergens.length).fill(-1);
+  }
+
+  /** Adds `line` to the carriers of `slot` (`heads`: standardCarrierHead or allergenCarrierHead) as entry `entry`; returns the next entry. */
+  addCarrier(heads: Int32Array, slot: number, line: number, entry: number): number {
+    if (entry === this.carrierLine.length) {
+      const line = new Int32Array(entry * 2);
+      const next = new Int32Array(entry * 2);
+      line.set(this.carrierLine);
+      next.set(this.carrierNext);
+      this.carrierLine = line;
+      this.carrierNext = next;
+    }
+    this.carrierLine[entry] = line;
+    this.carrierNext[entry] = heads[slot]!;
+    heads[slot] = entry;
+    return entry + 1;
+  }
+
+  private readonly groupOrdinalLists = new Map<CombinationGroup, number[]>();
+
+  /** A sum rule's member Standards, as ordinals (found on the group's first use, then kept). */
+  groupOrdinals(group: CombinationGroup): readonly number[] {
+    let ordinals = this.groupOrdinalLists.get(group);
+    if (ordinals === undefined) {
+      ordinals = this.catalogue.groupMembers(group).map((standard) => this.catalogue.standardOrdinal(standard));
+      this.groupOrdinalLists.set(group, ordinals);
+    }
+    return ordinals;
   }
 
   /** One Standard's facts, its prohibition read once. */
@@ -123,13 +180,14 @@ export class CheckTables {
     };
   }
 
-  private readonly naturals = new Map<string, NaturalFacts>();
+  /** By the resolution's key ordinal. */
+  private readonly naturals: Array<NaturalFacts | undefined>;
 
   /** What a palette natural carries (naturals.ts), with the words the check says about it: built on its first check. */
   naturalOf(resolved: ResolvedMaterial): NaturalFacts {
-    const name = resolved.name;
-    let facts = this.naturals.get(name);
+    let facts = this.naturals[resolved.keyOrdinal];
     if (facts === undefined) {
+      const name = resolved.name;
       const { allergens, standards } = naturalContents(this.catalogue, name);
       const notes = [
         allergens === undefined
@@ -148,7 +206,7 @@ export class CheckTables {
         allergenGap: `allergens contained in ${name} (constituents not sourced)`,
         standardGap: constituentsNotSourced(name),
       };
-      this.naturals.set(name, facts);
+      this.naturals[resolved.keyOrdinal] = facts;
     }
     return facts;
   }
@@ -158,15 +216,36 @@ export class CheckTables {
     if (table === undefined) {
       const standards = this.catalogue.standards;
       table = {
-        limits: standards.map((standard) => standard.limits[id] ?? NOT_SOURCED),
+        limits: standards.map((standard) => asChecked(standard.limits[id] ?? NOT_SOURCED)),
         limitGaps: standards.map((standard) => `IFRA category ${id} limit of ${standard.name}`),
         prohibitedReasons: standards.map((standard) => `IFRA prohibits ${standard.name} in category ${id}`),
         euMaximums: this.catalogue.allergens.map((allergen) => (allergen.annex === 'annex_iii' ? euMaximumIn(allergen, id) : null)),
         euConditionGaps: this.catalogue.allergens.map((allergen) => (euMaximumIn(allergen, id) === null ? [] : euConditionGaps(allergen))),
+        notCosmeticGap: `allergen labelling of IFRA category ${id} products (not a cosmetic product: ${this.catalogue.category(id)?.useNote ?? ''})`,
       };
       this.categories.set(id, table);
     }
     return table;
+  }
+}
+
+const NO_RESTRICTION: CategoryLimit = { kind: 'no_restriction' };
+const PROHIBITED: CategoryLimit = { kind: 'prohibited' };
+
+/**
+ * The same limit, its kind the string the code spells: a kind parsed from the snapshot is a string of
+ * its own, which every comparison reads character by character; a literal is compared by reference.
+ */
+function asChecked(limit: CategoryLimit): CategoryLimit {
+  switch (limit.kind) {
+    case 'limit':
+      return { kind: 'limit', pct: limit.pct };
+    case 'no_restriction':
+      return NO_RESTRICTION;
+    case 'prohibited':
+      return PROHIBITED;
+    case 'not_sourced':
+      return NOT_SOURCED;
   }
 }
 
@@ -180,7 +259,12 @@ export function tablesOf(catalogue: RegulatoryCatalogue): CheckTables {
 
 /** Adds `line` to the lines of `ordinal` (a Standard or an allergen), giving the ordinal a slot on its first line. */
 export function cover(slots: Int32Array, ordinals: number[], lines: Line[][], ordinal: number, line: Line): void {
-  lines[slotOf(slots, ordinals, lines, ordinal)]!.push(line);
+  if (slots[ordinal] === -1) {
+    // Most are covered by one line: its list is made holding it.
+    slots[ordinal] = ordinals.length;
+    ordinals.push(ordinal);
+    lines.push([line]);
+  } else lines[slots[ordinal]!]!.push(line);
 }
 
 /** The slot of `ordinal`, given one (with no line yet) when it has none — as for an allergen only a natural carries. */

@@ -32,20 +32,28 @@ function resolveBoth(catalogue: RegulatoryCatalogue, material: string, cas: stri
  * naming the second line and the first.
  */
 export function resolveFormula(catalogue: RegulatoryCatalogue, formula: ReadonlyArray<{ readonly material: string; readonly cas?: string | undefined }>): Array<ResolvedMaterial | null> {
-  const seen = new Map<string, number>();
+  // By key ordinal: the line that named the material, or -1. Kept per catalogue and cleared before returning.
+  let seen = seenScratch.get(catalogue);
+  if (seen === undefined || seen.length < catalogue.keyCount) seenScratch.set(catalogue, (seen = new Int32Array(catalogue.keyCount).fill(-1)));
   const resolved: Array<ResolvedMaterial | null> = [];
-  for (let index = 0; index < formula.length; index++) {
-    const line = formula[index]!;
-    const material = line.material;
-    const found = line.cas === undefined ? catalogue.resolve(material) : resolveBoth(catalogue, material, line.cas, index);
-    if (found !== null) {
-      const first = seen.get(found.key);
-      if (first !== undefined) {
-        throw new FaiError(ErrorCodes.VALIDATION, `formula.${index}.material: "${material}" is ${found.name}, already listed at formula.${first}`, { field: `formula.${index}.material` });
+  try {
+    for (let index = 0; index < formula.length; index++) {
+      const line = formula[index]!;
+      const material = line.material;
+      const found = line.cas === undefined ? catalogue.resolve(material) : resolveBoth(catalogue, material, line.cas, index);
+      if (found !== null) {
+        const first = seen[found.keyOrdinal]!;
+        if (first !== -1) {
+          throw new FaiError(ErrorCodes.VALIDATION, `formula.${index}.material: "${material}" is ${found.name}, already listed at formula.${first}`, { field: `formula.${index}.material` });
+        }
+        seen[found.keyOrdinal] = index;
       }
-      seen.set(found.key, index);
+      resolved.push(found);
     }
-    resolved.push(found);
+  } finally {
+    for (const found of resolved) if (found !== null) seen[found.keyOrdinal] = -1;
   }
   return resolved;
 }
+
+const seenScratch = new WeakMap<RegulatoryCatalogue, Int32Array>();

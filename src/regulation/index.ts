@@ -2,7 +2,7 @@ import { pollEvery } from '../system/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import { loadSourceTitles, RegulatoryCatalogue } from './catalogue.ts';
 import { ifraCertificate, type CertificateRequest, type IfraCertificate } from './certificate.ts';
-import { checkFormula, type CheckRequest, type ComplianceResult } from './check.ts';
+import { checkFormula, type CheckAnswer, type CheckRequest } from './check.ts';
 import { recordCheck, type CheckSource } from './record-check.ts';
 import type { SharedStrictMode } from './shared-strict.ts';
 
@@ -28,6 +28,7 @@ export { amendmentName, floorSignificant, ifraCertificate, limitedByText, type C
 export { certificateHtml } from './certificate-html.ts';
 export { type CategoryUse, type ProductCategory } from './categories.ts';
 export {
+  CheckAnswer,
   checkFormula,
   defaultExposure,
   WARNING_SHARE,
@@ -123,7 +124,7 @@ export class ComplianceChecker {
   }
 
   /** Checks a formula; `source` says whether the service proposed it (`served`) or a customer asked (`check`). */
-  check(request: CheckRequest, source: CheckSource = 'check'): ComplianceResult {
+  check(request: CheckRequest, source: CheckSource = 'check'): CheckAnswer {
     const result = checkFormula(this.catalogue, {
       formula: request.formula,
       category: request.category,

@@ -1,5 +1,6 @@
 import type { CounterSeries, Metrics } from '../metrics/index.ts';
-import type { CheckType, ComplianceResult } from './check.ts';
+import type { CheckAnswer, CheckType } from './check.ts';
+import type { ViolationType } from './check-run.ts';
 
 const CHECK_TYPES: readonly CheckType[] = ['ingredient', 'concentration', 'combination'];
 
@@ -12,7 +13,12 @@ interface CheckSeries {
   readonly passed: CounterSeries[];
   /** allergen_hits_total{allergen, severity="declare"} by allergen id, found on an allergen's first hit. */
   readonly declared: Map<string, CounterSeries>;
+  /** ifra_violations_total by ingredient, then by violation type and source (VIOLATION_TYPES × SOURCES), each found on its first count. */
+  readonly violations: Map<string, Array<CounterSeries | undefined>>;
 }
+
+const VIOLATION_TYPES: readonly ViolationType[] = ['prohibited', 'over_limit', 'combination', 'eu_maximum'];
+const SOURCES: readonly CheckSource[] = ['served', 'check'];
 
 const checkSeries = new WeakMap<Metrics, CheckSeries>();
 
@@ -23,6 +29,7 @@ function checkSeriesOf(metrics: Metrics): CheckSeries {
       checks: CHECK_TYPES.map((type) => metrics.ifraChecksTotal.seriesOf({ check_type: type })),
       passed: CHECK_TYPES.map((type) => metrics.ifraChecksPassedTotal.seriesOf({ check_type: type })),
       declared: new Map(),
+      violations: new Map(),
     };
     checkSeries.set(metrics, series);
   }
@@ -43,45 +50,29 @@ function checkSeriesOf(metrics: Metrics): CheckSeries {
  *   counts once, as the IFRA prohibition;
  * - `allergen_hits_total{allergen,severity}` for every allergen to declare or prohibited.
  */
-export function recordCheck(metrics: Metrics, result: ComplianceResult, source: CheckSource = 'check'): void {
+export function recordCheck(metrics: Metrics, result: CheckAnswer, source: CheckSource = 'check'): void {
   const series = checkSeriesOf(metrics);
   for (let i = 0; i < CHECK_TYPES.length; i++) {
     series.checks[i]!.inc();
     const verdict = result.checks[CHECK_TYPES[i]!];
     if (verdict === 'pass' || verdict === 'warning') series.passed[i]!.inc();
   }
-  const prohibitedLines = new Set<number>();
-  for (const material of result.materials) {
-    for (const standard of material.standards) {
-      if (standard.verdict !== 'fail' || standard.combination !== null) continue;
-      const prohibited = standard.limit === 'prohibited';
-      if (prohibited) prohibitedLines.add(material.line);
-      metrics.ifraViolationsTotal.inc({ ingredient: standard.standardId, violation_type: prohibited ? 'prohibited' : 'over_limit', source });
-    }
+  // What the check counted as it decided (check-run.ts): the answer's parts need not be built for it.
+  const counts = result.counts;
+  for (const { ingredient, type } of counts.violations) {
+    let byIngredient = series.violations.get(ingredient);
+    if (byIngredient === undefined) series.violations.set(ingredient, (byIngredient = []));
+    const at = VIOLATION_TYPES.indexOf(type) * SOURCES.length + SOURCES.indexOf(source);
+    let violation = byIngredient[at];
+    if (violation === undefined) byIngredient[at] = violation = metrics.ifraViolationsTotal.seriesOf({ ingredient, violation_type: type, source });
+    violation.inc();
   }
-  // A substance one natural line carries over its limit (with several lines it is a combination, below).
-  for (const constituent of result.constituents) {
-    if (constituent.verdict !== 'fail' || constituent.sources.length > 1) continue;
-    const prohibited = constituent.limitPct === 0;
-    if (prohibited) prohibitedLines.add(constituent.sources[0]!.line);
-    metrics.ifraViolationsTotal.inc({ ingredient: constituent.standardId, violation_type: prohibited ? 'prohibited' : 'over_limit', source });
+  for (const id of counts.declared) {
+    let declared = series.declared.get(id);
+    if (declared === undefined) series.declared.set(id, (declared = metrics.allergenHitsTotal.seriesOf({ allergen: id, severity: 'declare' })));
+    declared.inc();
   }
-  for (const combination of result.combinations) {
-    if (combination.verdict === 'fail') metrics.ifraViolationsTotal.inc({ ingredient: combination.id, violation_type: 'combination', source });
-  }
-  for (const allergen of result.allergens.found) {
-    if (allergen.euMaximum?.verdict === 'fail') metrics.ifraViolationsTotal.inc({ ingredient: allergen.id, violation_type: 'eu_maximum', source });
-    if (allergen.status === 'declare') {
-      let declared = series.declared.get(allergen.id);
-      if (declared === undefined) series.declared.set(allergen.id, (declared = metrics.allergenHitsTotal.seriesOf({ allergen: allergen.id, severity: 'declare' })));
-      declared.inc();
-    }
-    else if (allergen.status === 'prohibited') {
-      metrics.allergenHitsTotal.inc({ allergen: allergen.id, severity: 'prohibited' });
-      // The same material already counted as an IFRA prohibition is one violation, not two.
-      if (!allergen.lines.every((line) => prohibitedLines.has(line))) metrics.ifraViolationsTotal.inc({ ingredient: allergen.id, violation_type: 'prohibited', source });
-    }
-  }
+  for (const id of counts.prohibitedAllergens) metrics.allergenHitsTotal.inc({ allergen: id, severity: 'prohibited' });
   if (result.strict) {
     for (let i = 0; i < result.unknownMaterials.length; i++) metrics.ifraViolationsTotal.inc({ ingredient: 'other', violation_type: 'unknown_material', source });
   }

@@ -1,0 +1,96 @@
+import { declared, type Line } from './check-results.ts';
+import type { CheckCounts, Parts } from './check-run.ts';
+import type { AllergenResult, CheckType, CombinationResult, ComplianceResult, ConstituentResult, Exposure, MaterialResult, SpecificationResult, Verdict } from './check-types.ts';
+
+/** What a check decided, and how to build the rest of its answer. */
+export interface CheckOutcome {
+  readonly verdict: Verdict;
+  readonly strict: boolean;
+  readonly category: string;
+  readonly dosagePct: number;
+  readonly exposure: Exposure;
+  readonly checks: Readonly<Record<CheckType, Verdict>>;
+  readonly lines: readonly Line[];
+  readonly unknownMaterials: ComplianceResult['unknownMaterials'];
+  readonly notAssessed: ComplianceResult['allergens']['notAssessed'];
+  readonly gaps: readonly string[];
+  readonly counts: CheckCounts;
+  /** The second run of the rules (check-run.ts): the answer's parts, built on their first read. */
+  readonly describe: () => Parts;
+}
+
+/**
+ * A check's answer. The verdicts, the check types and the gaps are there at once; the rest (each
+ * line's verdict per Standard, the constituents naturals carry, the allergens found, the sum rules,
+ * the prohibitions and specifications) is built, all together, when first read — getters, and
+ * `toJSON` for the serialised answer, which holds the same fields as ComplianceResult in its order.
+ */
+export class CheckAnswer implements ComplianceResult {
+  readonly verdict: Verdict;
+  readonly strict: boolean;
+  readonly category: string;
+  readonly dosagePct: number;
+  readonly exposure: Exposure;
+  readonly checks: Readonly<Record<CheckType, Verdict>>;
+  readonly unknownMaterials: ComplianceResult['unknownMaterials'];
+  readonly gaps: readonly string[];
+  readonly #outcome: CheckOutcome;
+  #parts: Parts | undefined;
+  #allergens: ComplianceResult['allergens'] | undefined;
+
+  constructor(outcome: CheckOutcome) {
+    this.verdict = outcome.verdict;
+    this.strict = outcome.strict;
+    this.category = outcome.category;
+    this.dosagePct = outcome.dosagePct;
+    this.exposure = outcome.exposure;
+    this.checks = outcome.checks;
+    this.unknownMaterials = outcome.unknownMaterials;
+    this.gaps = outcome.gaps;
+    this.#outcome = outcome;
+  }
+
+  /** What the regulation metrics count of this check (record-check.ts). */
+  get counts(): CheckCounts {
+    return this.#outcome.counts;
+  }
+
+  #built(): Parts {
+    return (this.#parts ??= this.#outcome.describe());
+  }
+
+  /** The lines, with their verdicts per Standard and notes (which the parts' run gives them). */
+  get materials(): readonly MaterialResult[] {
+    this.#built();
+    return this.#outcome.lines;
+  }
+
+  get prohibited(): ComplianceResult['prohibited'] {
+    return this.#built().prohibited;
+  }
+
+  get combinations(): readonly CombinationResult[] {
+    return this.#built().combinations;
+  }
+
+  get constituents(): readonly ConstituentResult[] {
+    return this.#built().constituents;
+  }
+
+  get specifications(): readonly SpecificationResult[] {
+    return this.#built().specifications;
+  }
+
+  get allergens(): ComplianceResult['allergens'] {
+    if (this.#allergens === undefined) {
+      const found: readonly AllergenResult[] = this.#built().found;
+      this.#allergens = { declare: declared(found), found, notAssessed: this.#outcome.notAssessed };
+    }
+    return this.#allergens;
+  }
+
+  toJSON(): ComplianceResult {
+    const { verdict, strict, category, dosagePct, exposure, checks, materials, prohibited, combinations, constituents, specifications, allergens, unknownMaterials, gaps } = this;
+    return { verdict, strict, category, dosagePct, exposure, checks, materials, prohibited, combinations, constituents, specifications, allergens, unknownMaterials, gaps };
+  }
+}

@@ -1,0 +1,107 @@
+import type { RegulatoryCatalogue, ResolvedMaterial } from './catalogue.ts';
+import type { ProductCategory } from './categories.ts';
+import { worse, type Carrier, type Line } from './check-results.ts';
+import type { CategoryTable, CheckTables } from './check-tables.ts';
+import type { AllergenShare } from './naturals.ts';
+import type { AllergenResult, CheckType, CombinationResult, ComplianceResult, ConstituentResult, Exposure, SpecificationResult, Verdict } from './check-types.ts';
+
+/**
+ * A check runs its rules twice at most. The first run decides: the lines' verdicts, the check types,
+ * the gaps, and what the metrics count. The answer's parts (each line's verdict per Standard, the
+ * constituents naturals carry with where they come from, the allergens found, the sum rules, …) are
+ * what most of a check's time went on, and most callers read only the verdicts: the same rules run a
+ * second time to build them, when the answer is first read for them (check-answer.ts). What the first
+ * run wrote on the lines the second writes again, unchanged (a verdict only ever gets worse).
+ */
+
+/** What one check runs on: made once, read again when the answer's parts are built. */
+export interface CheckRun {
+  readonly catalogue: RegulatoryCatalogue;
+  readonly category: ProductCategory;
+  readonly tables: CheckTables;
+  readonly table: CategoryTable;
+  readonly exposure: Exposure;
+  readonly lines: readonly Line[];
+  readonly resolved: ReadonlyArray<ResolvedMaterial | null>;
+  /** The lines that declare their specifications met; null when none does. */
+  readonly specificationMet: ReadonlySet<Line> | null;
+}
+
+/**
+ * The Standards and allergens a run finds the formula covers: ordinals (first seen first) and, by the
+ * same slot, the lines that are them; in the second run, also the natural lines that carry them.
+ */
+export interface Covers {
+  readonly standardOrdinals: number[];
+  readonly standardLines: Line[][];
+  readonly allergenOrdinals: number[];
+  readonly allergenLines: Line[][];
+  readonly carriedStd: Carrier[][];
+  readonly carried: Array<Array<{ line: Line; share: AllergenShare }>>;
+}
+
+export type ViolationType = 'prohibited' | 'over_limit' | 'combination' | 'eu_maximum';
+
+/** What the regulation metrics count of a check (record-check.ts), found by the first run. */
+export interface CheckCounts {
+  /**
+   * One per failing line (its own Standard, not a sum), substance one natural line carries over its
+   * limit, failing sum, EU Annex III maximum exceeded, and Annex II allergen on lines no IFRA
+   * prohibition already counts.
+   */
+  readonly violations: Array<{ readonly ingredient: string; readonly type: ViolationType }>;
+  /** Ids of the allergens to declare. */
+  readonly declared: string[];
+  /** Ids of the Annex II allergens found. */
+  readonly prohibitedAllergens: string[];
+  /** The lines an IFRA prohibition fails, by their own Standard or as the one line carrying it. */
+  readonly prohibitedLines: number[];
+}
+
+/** What the rules decide. The second run gets one of its own, thrown away. */
+export interface Decision {
+  readonly checks: Record<CheckType, Verdict>;
+  readonly gaps: GapList;
+  /** Lines whose specification the request does not declare met (a line may be here twice). */
+  readonly unmetSpecifications: Line[];
+  /** Set in the first run only. */
+  readonly counts: CheckCounts | null;
+}
+
+/**
+ * What a result rests on that the data does not source, in words, each once, first said first. A list
+ * rather than a Set: a check says a few (most of them shared strings, compared by reference), and a
+ * Set's table cost more than the rest of a check's bookkeeping.
+ */
+export class GapList {
+  readonly list: string[] = [];
+
+  add(text: string): void {
+    if (!this.list.includes(text)) this.list.push(text);
+  }
+}
+
+export type Prohibition = ComplianceResult['prohibited'][number];
+
+/** The answer's parts, built by the second run. */
+export interface Parts {
+  readonly prohibited: Prohibition[];
+  readonly specifications: SpecificationResult[];
+  readonly constituents: ConstituentResult[];
+  readonly combinations: CombinationResult[];
+  readonly found: AllergenResult[];
+}
+
+export function emptyParts(): Parts {
+  return { prohibited: [], specifications: [], constituents: [], combinations: [], found: [] };
+}
+
+/** The natural lines carrying a substance (the list from `head`, check-tables.ts) take its verdict. */
+export function carriersTake(run: CheckRun, head: number, verdict: Verdict): void {
+  if (verdict === 'pass') return;
+  const { carrierLine, carrierNext } = run.tables;
+  for (let entry = head; entry !== -1; entry = carrierNext[entry]!) {
+    const line = run.lines[carrierLine[entry]!]!;
+    line.verdict = worse(line.verdict, verdict);
+  }
+}
