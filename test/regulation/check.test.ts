@@ -667,3 +667,32 @@ describe('checkFormula: the review\'s other label cases', () => {
     assert.deepEqual(peel.map((a) => [a.labelName, a.lines]), [['Citrus Aurantium Peel Oil', [1, 2]]]);
   });
 });
+
+describe('checkFormula: the answer', () => {
+  // Naturals carrying restricted substances and allergens, one over a limit, an allergen only a natural carries.
+  const request: CheckRequest = {
+    category: '4',
+    dosagePct: 15,
+    formula: [line('Lemongrass oil, East Indian', 6), line('Clove bud oil', 2), line('Linalool', 5), line('Coumarin', 1), line('Hydroxycitronellal', 2)],
+  };
+
+  it('serialises every part of ComplianceResult, in its order, as the getters read them', () => {
+    const answer = checkFormula(catalogue, request);
+    const json = JSON.parse(JSON.stringify(answer)) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(json), ['verdict', 'strict', 'category', 'dosagePct', 'exposure', 'checks', 'materials', 'prohibited', 'combinations', 'constituents', 'specifications', 'allergens', 'unknownMaterials', 'gaps']);
+    for (const key of Object.keys(json)) assert.deepEqual(json[key], JSON.parse(JSON.stringify((answer as unknown as Record<string, unknown>)[key])), key);
+    assert.ok(answer.materials.length === 5 && answer.constituents.length > 0 && answer.allergens.found.length > 0);
+  });
+
+  it('counts for the metrics what its parts show, without building them', () => {
+    const answer = checkFormula(catalogue, request);
+    const counts = answer.counts;
+    const failingOwn = answer.materials.flatMap((m) => m.standards.filter((s) => s.verdict === 'fail' && s.combination === null).map((s) => s.standardId));
+    const failingCarried = answer.constituents.filter((c) => c.verdict === 'fail' && c.sources.length === 1).map((c) => c.standardId);
+    const failingSums = answer.combinations.filter((c) => c.verdict === 'fail').map((c) => c.id);
+    assert.ok(failingCarried.length > 0, 'the lemongrass oil carries citral over its limit');
+    assert.deepEqual(counts.violations.map((v) => v.ingredient).sort(), [...failingOwn, ...failingCarried, ...failingSums].sort());
+    assert.deepEqual(counts.declared.sort(), answer.allergens.declare.map((a) => a.id).sort());
+    assert.ok(answer.allergens.declare.some((a) => a.lines.length === 1 && a.contributions.length === 1), 'an allergen declared only for what a natural carries');
+  });
+});
