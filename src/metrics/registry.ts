@@ -135,8 +135,11 @@ export class CounterHandle<N extends string> {
   }
 
   private add(entry: CounterEntry, amount: number): void {
-    assertFinite(this.def, amount);
-    if (amount < 0) throw new RangeError(`${this.def.name}: a counter cannot decrease (${amount})`);
+    // One, the amount nearly every increment adds, needs no checking.
+    if (amount !== 1) {
+      assertFinite(this.def, amount);
+      if (amount < 0) throw new RangeError(`${this.def.name}: a counter cannot decrease (${amount})`);
+    }
     entry.value += amount;
     const windows = this.windows;
     if (windows.length === 0) return;

@@ -12,14 +12,14 @@ import type { AllergenResult } from './check-types.ts';
  * and `prohibited` into `parts`.
  */
 export function judgeAllergens(run: CheckRun, decision: Decision, parts: Parts | null, covers: Covers): void {
-  const { tables, table, category, exposure } = run;
+  const { tables, table, category, exposure, finished, verdicts } = run;
   const { checks, gaps, counts } = decision;
   const { allergenOrdinals, allergenLines } = covers;
   for (let i = 0; i < allergenOrdinals.length; i++) {
     const facts = tables.allergens[allergenOrdinals[i]!]!;
     const allergen = facts.allergen;
     const covered = allergenLines[i]!;
-    let totalPct = sumFinishedPct(covered);
+    let totalPct = sumFinishedPct(finished, covered);
     // What naturals carry of it: counted at the conservative figure, the low end kept to say when a threshold falls inside the range.
     let lowPct = totalPct;
     const carrierCount = tables.allergenCarriers[i]!;
@@ -33,14 +33,14 @@ export function judgeAllergens(run: CheckRun, decision: Decision, parts: Parts |
       }
     }
     if (allergen.annex === 'annex_ii') {
-      for (const line of covered) line.verdict = 'fail';
+      for (const index of covered) verdicts[index] = 'fail';
       if (parts !== null) {
         parts.found.push(allergenResult(allergen, covered, totalPct, 0, 'prohibited'));
-        for (const line of covered) parts.prohibited.push({ line: line.line, material: line.name!, reason: facts.annexIIReason, sourceIds: allergen.sourceIds });
+        for (const index of covered) parts.prohibited.push({ line: index, material: parts.materials[index]!.name!, reason: facts.annexIIReason, sourceIds: allergen.sourceIds });
       } else {
         counts!.prohibitedAllergens.push(allergen.id);
         // The same material already counted as an IFRA prohibition is one violation, not two.
-        if (!covered.every((line) => counts!.prohibitedLines.includes(line.line))) counts!.violations.push({ ingredient: allergen.id, type: 'prohibited' });
+        if (!covered.every((index) => counts!.prohibitedLines.includes(index))) counts!.violations.push({ ingredient: allergen.id, type: 'prohibited' });
       }
       checks.ingredient = 'fail';
       continue;
@@ -53,7 +53,7 @@ export function judgeAllergens(run: CheckRun, decision: Decision, parts: Parts |
       if (parts !== null) euMaximum = { products: maximum.products, limitPct: maximum.pct, verdict, excessPct: excessOf(totalPct, maximum.pct) };
       else if (verdict === 'fail') counts!.violations.push({ ingredient: allergen.id, type: 'eu_maximum' });
       if (verdict !== 'pass') {
-        for (const line of covered) line.verdict = worse(line.verdict, verdict);
+        for (const index of covered) verdicts[index] = worse(verdicts[index]!, verdict);
         if (carrierCount > 0) carriersTake(run, tables.allergenCarrierHead[i]!, verdict);
       }
       checks.concentration = worse(checks.concentration, verdict);

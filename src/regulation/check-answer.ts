@@ -1,4 +1,4 @@
-import { declared, type Line } from './check-results.ts';
+import { declared } from './check-results.ts';
 import type { CheckCounts, Parts } from './check-run.ts';
 import type { AllergenResult, CheckType, CombinationResult, ComplianceResult, ConstituentResult, Exposure, MaterialResult, SpecificationResult, Verdict } from './check-types.ts';
 
@@ -10,7 +10,6 @@ export interface CheckOutcome {
   readonly dosagePct: number;
   readonly exposure: Exposure;
   readonly checks: Readonly<Record<CheckType, Verdict>>;
-  readonly lines: readonly Line[];
   readonly unknownMaterials: ComplianceResult['unknownMaterials'];
   readonly notAssessed: ComplianceResult['allergens']['notAssessed'];
   readonly gaps: readonly string[];
@@ -59,10 +58,9 @@ export class CheckAnswer implements ComplianceResult {
     return (this.#parts ??= this.#outcome.describe());
   }
 
-  /** The lines, with their verdicts per Standard and notes (which the parts' run gives them). */
+  /** The lines, with their verdicts, their verdicts per Standard and their notes. */
   get materials(): readonly MaterialResult[] {
-    this.#built();
-    return this.#outcome.lines;
+    return this.#built().materials;
   }
 
   get prohibited(): ComplianceResult['prohibited'] {

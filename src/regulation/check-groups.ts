@@ -1,12 +1,12 @@
 import type { CombinationGroup, IfraStandard } from './catalogue.ts';
-import { byLine, excessOf, judge, lineIndexes, round, sumFinishedPct, worse, type Line, type Member } from './check-results.ts';
+import { excessOf, judge, round, sumFinishedPct, worse, type Member } from './check-results.ts';
 import type { CheckRun, Covers, Decision, Parts } from './check-run.ts';
 import { NOT_SOURCED } from './check-tables.ts';
 import type { CombinationResult, Verdict } from './check-types.ts';
 
 /** Sum rules over several Standards (oakmoss + treemoss, MHC + MOC, the furocoumarin oils), when more than one member is present. */
 export function judgeGroups(run: CheckRun, decision: Decision, parts: Parts | null, covers: Covers): void {
-  const { tables, category, lines } = run;
+  const { tables, category, verdicts } = run;
   let evaluated: CombinationGroup[] | undefined;
   for (const ordinal of covers.standardOrdinals) {
     for (const group of tables.standards[ordinal]!.groups) {
@@ -17,7 +17,7 @@ export function judgeGroups(run: CheckRun, decision: Decision, parts: Parts | nu
       if (result.verdict === 'unknown') decision.gaps.add(`IFRA category ${category.id} limit of ${group.name}`);
       if (parts !== null) parts.combinations.push(result);
       else if (result.verdict === 'fail') decision.counts!.violations.push({ ingredient: result.id, type: 'combination' });
-      for (const index of result.lines) lines[index]!.verdict = worse(lines[index]!.verdict, result.verdict);
+      for (const index of result.lines) verdicts[index] = worse(verdicts[index]!, result.verdict);
       decision.checks.combination = worse(decision.checks.combination, result.verdict);
     }
   }
@@ -26,8 +26,8 @@ export function judgeGroups(run: CheckRun, decision: Decision, parts: Parts | nu
 /** A sum rule's member as it counts: the lines that are it, and the natural lines carrying it with their total. */
 function memberAt(run: CheckRun, covers: Covers, slot: number): Member {
   const { carrierLine, carrierNext } = run.tables;
-  const carriers: Line[] = [];
-  for (let entry = run.tables.standardCarrierHead[slot]!; entry !== -1; entry = carrierNext[entry]!) carriers.push(run.lines[carrierLine[entry]!]!);
+  const carriers: number[] = [];
+  for (let entry = run.tables.standardCarrierHead[slot]!; entry !== -1; entry = carrierNext[entry]!) carriers.push(carrierLine[entry]!);
   return { lines: covers.standardLines[slot]!, carriers, carriedPct: run.tables.standardCarried[slot]! };
 }
 
@@ -51,7 +51,7 @@ function evaluateGroup(run: CheckRun, covers: Covers, group: CombinationGroup): 
     if (slot !== -1) present.push({ standard: tables.standards[ordinal]!.standard, member: memberAt(run, covers, slot) });
   }
   // The lines that are a member, each once (a line may be two members), and what naturals carry of each member.
-  const own: Line[] = [];
+  const own: number[] = [];
   let carriedPct = 0;
   for (const { member } of present) {
     for (const line of member.lines) if (!own.includes(line)) own.push(line);
@@ -59,13 +59,13 @@ function evaluateGroup(run: CheckRun, covers: Covers, group: CombinationGroup): 
   }
   const covered = own.slice();
   for (const { member } of present) for (const line of member.carriers) if (!covered.includes(line)) covered.push(line);
-  covered.sort(byLine);
+  covered.sort((a, b) => a - b);
   let totalPct: number;
   let limitPct: number | null;
   let verdict: Verdict;
   if (group.rule === 'total') {
     let ownPct = 0;
-    for (const line of own) ownPct += line.finishedPct;
+    for (const index of own) ownPct += run.finished[index]!;
     totalPct = round(ownPct + carriedPct);
     const limit = catalogue.standardById(group.limitFrom!)?.limits[categoryId] ?? NOT_SOURCED;
     limitPct = limit.kind === 'limit' ? limit.pct : limit.kind === 'prohibited' ? 0 : null;
@@ -75,7 +75,7 @@ function evaluateGroup(run: CheckRun, covers: Covers, group: CombinationGroup): 
     verdict = 'pass';
     for (const { standard, member } of present) {
       const limit = standard.limits[categoryId] ?? NOT_SOURCED;
-      if (limit.kind === 'limit') share += (sumFinishedPct(member.lines) + member.carriedPct) / limit.pct;
+      if (limit.kind === 'limit') share += (sumFinishedPct(run.finished, member.lines) + member.carriedPct) / limit.pct;
       else if (limit.kind === 'not_sourced') verdict = worse(verdict, 'unknown');
       else if (limit.kind === 'prohibited') verdict = 'fail';
     }
@@ -88,7 +88,7 @@ function evaluateGroup(run: CheckRun, covers: Covers, group: CombinationGroup): 
     id: group.id,
     name: group.name,
     rule: group.rule,
-    lines: lineIndexes(covered),
+    lines: covered,
     note: group.note,
     sourceIds: group.sourceIds,
     totalPct,

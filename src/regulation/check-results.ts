@@ -20,11 +20,11 @@ export function round(value: number): number {
 
 // Loops rather than reduce/map with arrow functions: tsx (which runs the tests and benchmarks) wraps every
 // function expression to keep its name, so a closure per item costs more than the work it does.
-export function sumFinishedPct(lines: readonly Line[]): number {
+export function sumFinishedPct(finished: readonly number[], lines: readonly number[]): number {
   // Most Standards and allergens cover one line, whose % is rounded already.
-  if (lines.length === 1) return lines[0]!.finishedPct;
+  if (lines.length === 1) return finished[lines[0]!]!;
   let total = 0;
-  for (const line of lines) total += line.finishedPct;
+  for (const index of lines) total += finished[index]!;
   return round(total);
 }
 
@@ -120,7 +120,7 @@ export const NO_CONTRIBUTIONS: readonly Contribution[] = Object.freeze([]);
 
 export function allergenResult(
   allergen: EuAllergen,
-  covered: readonly Line[],
+  covered: readonly number[],
   totalPct: number,
   thresholdPct: number | null,
   status: AllergenResult['status'],
@@ -128,7 +128,7 @@ export function allergenResult(
   notes: readonly string[] = allergen.notes,
   euMaximum: AllergenResult['euMaximum'] = null,
 ): AllergenResult {
-  let lines = lineIndexes(covered);
+  let lines = covered.slice();
   // Contributions come in line order; merged with the lines that are the allergen, in order, once each.
   if (contributions.length > 0) {
     const carrying: number[] = [];
@@ -157,10 +157,10 @@ export interface Carrier {
   readonly pct: number;
 }
 
-/** A Standard as a sum rule counts it: the lines that are it, and the natural lines that carry it with their total. */
+/** A Standard as a sum rule counts it: the lines that are it, and the natural lines that carry it with their total (line indexes). */
 export interface Member {
-  readonly lines: readonly Line[];
-  readonly carriers: readonly Line[];
+  readonly lines: readonly number[];
+  readonly carriers: readonly number[];
   readonly carriedPct: number;
 }
 

@@ -3,15 +3,17 @@ import type { ProductCategory } from './categories.ts';
 import { worse, type Carrier, type Line } from './check-results.ts';
 import type { CategoryTable, CheckTables } from './check-tables.ts';
 import type { AllergenShare } from './naturals.ts';
-import type { AllergenResult, CheckType, CombinationResult, ComplianceResult, ConstituentResult, Exposure, SpecificationResult, Verdict } from './check-types.ts';
+import type { AllergenResult, CheckRequest, CheckType, CombinationResult, ComplianceResult, ConstituentResult, Exposure, SpecificationResult, Verdict } from './check-types.ts';
 
 /**
  * A check runs its rules twice at most. The first run decides: the lines' verdicts, the check types,
  * the gaps, and what the metrics count. The answer's parts (each line's verdict per Standard, the
  * constituents naturals carry with where they come from, the allergens found, the sum rules, …) are
  * what most of a check's time went on, and most callers read only the verdicts: the same rules run a
- * second time to build them, when the answer is first read for them (check-answer.ts). What the first
- * run wrote on the lines the second writes again, unchanged (a verdict only ever gets worse).
+ * second time to build them, when the answer is first read for them (check-answer.ts). The first run
+ * works on line indexes and numbers; the answer's lines (MaterialResult) are made by the second,
+ * with the verdicts the first left. What the first run wrote the second writes again, unchanged (a
+ * verdict only ever gets worse).
  */
 
 /** What one check runs on: made once, read again when the answer's parts are built. */
@@ -21,21 +23,26 @@ export interface CheckRun {
   readonly tables: CheckTables;
   readonly table: CategoryTable;
   readonly exposure: Exposure;
-  readonly lines: readonly Line[];
+  readonly request: CheckRequest;
+  /** By line (the formula's order): its material, null when the data does not know it. */
   readonly resolved: ReadonlyArray<ResolvedMaterial | null>;
-  /** The lines that declare their specifications met; null when none does. */
-  readonly specificationMet: ReadonlySet<Line> | null;
+  /** By line: its % of the finished product (rounded). */
+  readonly finished: readonly number[];
+  /** By line: its verdict so far; the first run and strict mode write them, the answer's lines take them. */
+  readonly verdicts: Verdict[];
+  /** By line: 1 where the line declares its specifications met; null when none does. */
+  readonly met: Uint8Array | null;
 }
 
 /**
  * The Standards and allergens a run finds the formula covers: ordinals (first seen first) and, by the
- * same slot, the lines that are them; in the second run, also the natural lines that carry them.
+ * same slot, the lines that are them (indexes); in the second run, also the natural lines that carry them.
  */
 export interface Covers {
   readonly standardOrdinals: number[];
-  readonly standardLines: Line[][];
+  readonly standardLines: number[][];
   readonly allergenOrdinals: number[];
-  readonly allergenLines: Line[][];
+  readonly allergenLines: number[][];
   readonly carriedStd: Carrier[][];
   readonly carried: Array<Array<{ line: Line; share: AllergenShare }>>;
 }
@@ -63,7 +70,7 @@ export interface Decision {
   readonly checks: Record<CheckType, Verdict>;
   readonly gaps: GapList;
   /** Lines whose specification the request does not declare met (a line may be here twice). */
-  readonly unmetSpecifications: Line[];
+  readonly unmetSpecifications: number[];
   /** Set in the first run only. */
   readonly counts: CheckCounts | null;
 }
@@ -85,6 +92,8 @@ export type Prohibition = ComplianceResult['prohibited'][number];
 
 /** The answer's parts, built by the second run. */
 export interface Parts {
+  /** The answer's lines, made before the rules run again. */
+  readonly materials: Line[];
   readonly prohibited: Prohibition[];
   readonly specifications: SpecificationResult[];
   readonly constituents: ConstituentResult[];
@@ -92,16 +101,17 @@ export interface Parts {
   readonly found: AllergenResult[];
 }
 
-export function emptyParts(): Parts {
-  return { prohibited: [], specifications: [], constituents: [], combinations: [], found: [] };
+export function emptyParts(materials: Line[]): Parts {
+  return { materials, prohibited: [], specifications: [], constituents: [], combinations: [], found: [] };
 }
 
 /** The natural lines carrying a substance (the list from `head`, check-tables.ts) take its verdict. */
 export function carriersTake(run: CheckRun, head: number, verdict: Verdict): void {
   if (verdict === 'pass') return;
   const { carrierLine, carrierNext } = run.tables;
+  const verdicts = run.verdicts;
   for (let entry = head; entry !== -1; entry = carrierNext[entry]!) {
-    const line = run.lines[carrierLine[entry]!]!;
-    line.verdict = worse(line.verdict, verdict);
+    const index = carrierLine[entry]!;
+    verdicts[index] = worse(verdicts[index]!, verdict);
   }
 }

@@ -36,6 +36,8 @@ export interface CategoryTable {
   readonly limits: readonly CategoryLimit[];
   /** "IFRA category 4 limit of Coumarin". */
   readonly limitGaps: readonly string[];
+  /** By Standard ordinal: the rules of its notes the data cannot apply (gaps), where the Standard restricts the category. */
+  readonly unappliedRules: ReadonlyArray<readonly string[]>;
   readonly prohibitedReasons: readonly string[];
   /** By allergen ordinal: the EU Annex III maximum that applies in the category, or null. */
   readonly euMaximums: ReadonlyArray<EuMaximum | null>;
@@ -218,6 +220,7 @@ export class CheckTables {
       table = {
         limits: standards.map((standard) => asChecked(standard.limits[id] ?? NOT_SOURCED)),
         limitGaps: standards.map((standard) => `IFRA category ${id} limit of ${standard.name}`),
+        unappliedRules: standards.map((standard, ordinal) => ((standard.limits[id] ?? NOT_SOURCED).kind === 'no_restriction' ? [] : this.standards[ordinal]!.unappliedRules)),
         prohibitedReasons: standards.map((standard) => `IFRA prohibits ${standard.name} in category ${id}`),
         euMaximums: this.catalogue.allergens.map((allergen) => (allergen.annex === 'annex_iii' ? euMaximumIn(allergen, id) : null)),
         euConditionGaps: this.catalogue.allergens.map((allergen) => (euMaximumIn(allergen, id) === null ? [] : euConditionGaps(allergen))),
@@ -257,18 +260,18 @@ export function tablesOf(catalogue: RegulatoryCatalogue): CheckTables {
   return tables;
 }
 
-/** Adds `line` to the lines of `ordinal` (a Standard or an allergen), giving the ordinal a slot on its first line. */
-export function cover(slots: Int32Array, ordinals: number[], lines: Line[][], ordinal: number, line: Line): void {
+/** Adds line `index` to the lines of `ordinal` (a Standard or an allergen), giving the ordinal a slot on its first line. */
+export function cover(slots: Int32Array, ordinals: number[], lines: number[][], ordinal: number, index: number): void {
   if (slots[ordinal] === -1) {
     // Most are covered by one line: its list is made holding it.
     slots[ordinal] = ordinals.length;
     ordinals.push(ordinal);
-    lines.push([line]);
-  } else lines[slots[ordinal]!]!.push(line);
+    lines.push([index]);
+  } else lines[slots[ordinal]!]!.push(index);
 }
 
 /** The slot of `ordinal`, given one (with no line yet) when it has none — as for an allergen only a natural carries. */
-export function slotOf(slots: Int32Array, ordinals: number[], lines: Line[][], ordinal: number): number {
+export function slotOf(slots: Int32Array, ordinals: number[], lines: number[][], ordinal: number): number {
   if (slots[ordinal] === -1) {
     slots[ordinal] = ordinals.length;
     ordinals.push(ordinal);

@@ -72,54 +72,43 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
   const notAssessed: Array<{ line: number; material: string }> = [];
 
   // Resolve every line; a material named twice (by name and by CAS, say) is a mistake in the input.
-  const resolved = resolveFormula(catalogue, request.formula);
-  const lines: Line[] = [];
-  let specificationMet: Set<Line> | null = null;
-  for (let index = 0; index < request.formula.length; index++) {
-    const entry = request.formula[index]!;
+  const formula = request.formula;
+  const resolved = resolveFormula(catalogue, formula);
+  // A plain array, not a Float64Array: V8 keeps its numbers unboxed all the same, and makes it several times faster.
+  const finished: number[] = [];
+  const verdicts: Verdict[] = [];
+  let met: Uint8Array | null = null;
+  for (let index = 0; index < formula.length; index++) {
+    const entry = formula[index]!;
     const material = resolved[index]!;
-    const line: Line = {
-      line: index,
-      input: entry.material,
-      known: material !== null,
-      name: material === null ? null : material.name,
-      cas: material === null ? null : material.cas,
-      concentrationPct: entry.concentrationPct,
-      finishedPct: round((entry.concentrationPct * request.dosagePct) / 100),
-      verdict: 'pass',
-      standards: NO_STANDARDS,
-      notes: NO_NOTES,
-    };
-    lines.push(line);
-    if (entry.specificationMet === true) (specificationMet ??= new Set()).add(line);
+    finished.push(round((entry.concentrationPct * request.dosagePct) / 100));
+    verdicts.push('pass');
+    if (entry.specificationMet === true) (met ??= new Uint8Array(formula.length))[index] = 1;
     if (material === null) {
-      line.verdict = 'unknown';
-      line.notes = NOT_IN_THE_DATA;
+      verdicts[index] = 'unknown';
       unknownMaterials.push({ line: index, input: entry.material });
       checks.ingredient = worse(checks.ingredient, 'unknown');
       continue;
     }
     if (material.natural) {
       const natural = tables.naturalOf(material);
-      line.notes = natural.notes;
       if (natural.allergens === undefined) {
         notAssessed.push({ line: index, material: material.name });
         gaps.add(natural.allergenGap);
       }
       if (natural.standards === undefined) gaps.add(natural.standardGap);
     }
-    if (material.standards.length === 0 && material.allergens.length === 0) addNote(line, NO_STANDARD_NOTE);
   }
 
-  const run: CheckRun = { catalogue, category, tables, table: tables.category(category.id), exposure, lines, resolved, specificationMet };
+  const run: CheckRun = { catalogue, category, tables, table: tables.category(category.id), exposure, request, resolved, finished, verdicts, met };
   const decision: Decision = { checks, gaps, unmetSpecifications: [], counts: { violations: [], declared: [], prohibitedAllergens: [], prohibitedLines: [] } };
   assess(run, decision, null);
   if (strict) {
     for (const type of Object.keys(checks) as CheckType[]) if (checks[type] === 'unknown' || checks[type] === 'warning') checks[type] = 'fail';
     // A specification the request does not declare met is a warning in strict mode (and only there): the limits may
     // hold while the raw material's certificate is still to be seen.
-    for (const line of decision.unmetSpecifications) {
-      line.verdict = worse(line.verdict, 'warning');
+    for (const index of decision.unmetSpecifications) {
+      verdicts[index] = worse(verdicts[index]!, 'warning');
       checks.ingredient = worse(checks.ingredient, 'warning');
     }
   }
@@ -130,7 +119,6 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
     dosagePct: request.dosagePct,
     exposure,
     checks,
-    lines,
     unknownMaterials,
     notAssessed,
     gaps: gaps.list,
@@ -139,9 +127,37 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
   });
 }
 
-/** The second run: the answer's parts, the rules applied again (what they decide is known already, and is thrown away). */
+/**
+ * The second run: the answer's lines (with the verdicts the first run left, and the notes their
+ * materials get) and its parts, the rules applied again (what they decide is known already, and is
+ * thrown away).
+ */
 function describe(run: CheckRun): Parts {
-  const parts = emptyParts();
+  const { request, resolved, finished, verdicts, tables } = run;
+  const materials: Line[] = [];
+  for (let index = 0; index < request.formula.length; index++) {
+    const entry = request.formula[index]!;
+    const material = resolved[index]!;
+    const line: Line = {
+      line: index,
+      input: entry.material,
+      known: material !== null,
+      name: material === null ? null : material.name,
+      cas: material === null ? null : material.cas,
+      concentrationPct: entry.concentrationPct,
+      finishedPct: finished[index]!,
+      verdict: verdicts[index]!,
+      standards: NO_STANDARDS,
+      notes: NO_NOTES,
+    };
+    materials.push(line);
+    if (material === null) line.notes = NOT_IN_THE_DATA;
+    else {
+      if (material.natural) line.notes = tables.naturalOf(material).notes;
+      if (material.standards.length === 0 && material.allergens.length === 0) addNote(line, NO_STANDARD_NOTE);
+    }
+  }
+  const parts = emptyParts(materials);
   const checks: Record<CheckType, Verdict> = { ingredient: 'pass', concentration: 'pass', combination: 'pass' };
   assess(run, { checks, gaps: new GapList(), unmetSpecifications: [], counts: null }, parts);
   return parts;
@@ -153,7 +169,7 @@ function describe(run: CheckRun): Parts {
  * second builds the answer's parts into `parts`.
  */
 function assess(run: CheckRun, decision: Decision, parts: Parts | null): void {
-  const { tables, lines, resolved } = run;
+  const { tables, resolved, finished } = run;
   const { standardSlot, allergenSlot, standardCarried, standardCarriers, allergenCarried, allergenCarriedLow, allergenCarriers, standardCarrierHead, allergenCarrierHead } = tables;
   // The Standards and allergens the formula covers (ordinals, first seen first) and the lines each covers;
   // the tables' slots say where an ordinal's lines are, and are cleared before the run returns.
@@ -161,32 +177,33 @@ function assess(run: CheckRun, decision: Decision, parts: Parts | null): void {
   const { standardOrdinals, standardLines, allergenOrdinals, allergenLines, carriedStd, carried } = covers;
   try {
     let entry = 0;
-    for (const line of lines) {
-      const material = resolved[line.line]!;
+    for (let index = 0; index < resolved.length; index++) {
+      const material = resolved[index]!;
       if (material === null) continue;
-      for (const ordinal of material.standardOrdinals) cover(standardSlot, standardOrdinals, standardLines, ordinal, line);
-      for (const ordinal of material.allergenOrdinals) cover(allergenSlot, allergenOrdinals, allergenLines, ordinal, line);
+      for (const ordinal of material.standardOrdinals) cover(standardSlot, standardOrdinals, standardLines, ordinal, index);
+      for (const ordinal of material.allergenOrdinals) cover(allergenSlot, allergenOrdinals, allergenLines, ordinal, index);
       if (!material.natural) continue;
       const { allergens, standards } = tables.naturalOf(material);
+      const finishedPct = finished[index]!;
       if (allergens !== undefined) {
         for (const share of allergens) {
           const slot = slotOf(allergenSlot, allergenOrdinals, allergenLines, share.allergenOrdinal);
-          allergenCarried[slot]! += round((line.finishedPct * share.pct) / 100);
-          allergenCarriedLow[slot]! += (line.finishedPct * share.lowPct) / 100;
+          allergenCarried[slot]! += round((finishedPct * share.pct) / 100);
+          allergenCarriedLow[slot]! += (finishedPct * share.lowPct) / 100;
           allergenCarriers[slot]!++;
-          entry = tables.addCarrier(allergenCarrierHead, slot, line.line, entry);
-          if (parts !== null) (carried[slot] ??= []).push({ line, share });
+          entry = tables.addCarrier(allergenCarrierHead, slot, index, entry);
+          if (parts !== null) (carried[slot] ??= []).push({ line: parts.materials[index]!, share });
         }
       }
       if (standards !== undefined) {
         for (const share of standards) {
           const slot = slotOf(standardSlot, standardOrdinals, standardLines, share.standardOrdinal);
           // Unrounded: the Standard's total is rounded once; the part a source shows, when it is read.
-          const pct = (line.finishedPct * share.pct) / 100;
+          const pct = (finishedPct * share.pct) / 100;
           standardCarried[slot]! += pct;
           standardCarriers[slot]!++;
-          entry = tables.addCarrier(standardCarrierHead, slot, line.line, entry);
-          if (parts !== null) (carriedStd[slot] ??= []).push({ line, share, pct });
+          entry = tables.addCarrier(standardCarrierHead, slot, index, entry);
+          if (parts !== null) (carriedStd[slot] ??= []).push({ line: parts.materials[index]!, share, pct });
         }
       }
     }
@@ -194,15 +211,20 @@ function assess(run: CheckRun, decision: Decision, parts: Parts | null): void {
     judgeGroups(run, decision, parts, covers);
     judgeAllergens(run, decision, parts, covers);
   } finally {
-    for (const ordinal of standardOrdinals) standardSlot[ordinal] = -1;
-    for (const ordinal of allergenOrdinals) allergenSlot[ordinal] = -1;
-    standardCarried.fill(0, 0, standardOrdinals.length);
-    standardCarriers.fill(0, 0, standardOrdinals.length);
-    standardCarrierHead.fill(-1, 0, standardOrdinals.length);
-    allergenCarried.fill(0, 0, allergenOrdinals.length);
-    allergenCarriedLow.fill(0, 0, allergenOrdinals.length);
-    allergenCarriers.fill(0, 0, allergenOrdinals.length);
-    allergenCarrierHead.fill(-1, 0, allergenOrdinals.length);
+    // Loops rather than fill(): for the few slots a check uses, each fill() call cost more than its work.
+    for (let slot = 0; slot < standardOrdinals.length; slot++) {
+      standardSlot[standardOrdinals[slot]!] = -1;
+      standardCarried[slot] = 0;
+      standardCarriers[slot] = 0;
+      standardCarrierHead[slot] = -1;
+    }
+    for (let slot = 0; slot < allergenOrdinals.length; slot++) {
+      allergenSlot[allergenOrdinals[slot]!] = -1;
+      allergenCarried[slot] = 0;
+      allergenCarriedLow[slot] = 0;
+      allergenCarriers[slot] = 0;
+      allergenCarrierHead[slot] = -1;
+    }
   }
   if (run.exposure === 'not_cosmetic' && allergenOrdinals.length > 0) {
     decision.gaps.add(run.table.notCosmeticGap);
@@ -214,41 +236,44 @@ function assess(run: CheckRun, decision: Decision, parts: Parts | null): void {
  * carry of it; the lines that are it and the natural lines carrying it take its verdict.
  */
 function judgeStandard(run: CheckRun, decision: Decision, parts: Parts | null, covers: Covers, slot: number): void {
-  const { tables, table } = run;
+  const { tables, table, finished, verdicts, resolved } = run;
   const { checks, gaps, counts } = decision;
   const ordinal = covers.standardOrdinals[slot]!;
+  /** The lines that are the Standard (indexes). */
   const covered = covers.standardLines[slot]!;
   const carrierCount = tables.standardCarriers[slot]!;
   const carriedPct = tables.standardCarried[slot]!;
-  // Built by the second run only.
+  // Built by the second run only: the answer's lines, and the natural ones carrying the substance.
+  const materials = parts === null ? undefined : parts.materials;
   const carriers = parts === null ? undefined : (covers.carriedStd[slot] ?? NO_CARRIERS);
   const facts = tables.standards[ordinal]!;
   const standard = facts.standard;
   if (facts.specificationNote !== null) {
-    for (const line of covered) {
-      const isMet = isSpecificationMet(run, line);
-      if (parts !== null) {
-        parts.specifications.push({ line: line.line, standardId: standard.id, standard: standard.name, note: standard.specification!, met: isMet, sourceIds: standard.sourceIds });
-        addNote(line, facts.specificationNote);
+    for (const index of covered) {
+      const isMet = isSpecificationMet(run, index);
+      if (materials !== undefined) {
+        parts!.specifications.push({ line: index, standardId: standard.id, standard: standard.name, note: standard.specification!, met: isMet, sourceIds: standard.sourceIds });
+        addNote(materials[index]!, facts.specificationNote);
       }
-      if (!isMet) decision.unmetSpecifications.push(line);
+      if (!isMet) decision.unmetSpecifications.push(index);
     }
   }
   const limit = table.limits[ordinal]!;
-  if (limit.kind !== 'no_restriction') for (const text of facts.unappliedRules) gaps.add(text);
+  const unapplied = table.unappliedRules[ordinal]!;
+  if (unapplied.length > 0) for (const text of unapplied) gaps.add(text);
   // A prohibition applied by sourced limits falls through to the restriction below (its grade condition is a specification, above).
   const prohibition = facts.prohibition;
   if (prohibition === 'grade') {
     // The prohibited grade: a line that does not declare the specified grade is unknown, never a bare "prohibited"; one
     // that does is judged by the Standard's restriction, if it has one (styrax), and passes it otherwise (rectified cade oil).
     let undeclared = false;
-    for (const line of covered) {
-      if (isSpecificationMet(run, line)) continue;
+    for (const index of covered) {
+      if (isSpecificationMet(run, index)) continue;
       undeclared = true;
-      line.verdict = worse(line.verdict, 'unknown');
-      if (parts !== null) {
-        addStandard(line, standardVerdict(standard, null, 'grade_not_declared', 'unknown', 0, null, null));
-        addNote(line, facts.gradeNote);
+      verdicts[index] = worse(verdicts[index]!, 'unknown');
+      if (materials !== undefined) {
+        addStandard(materials[index]!, standardVerdict(standard, null, 'grade_not_declared', 'unknown', 0, null, null));
+        addNote(materials[index]!, facts.gradeNote);
       }
     }
     if (undeclared) {
@@ -256,41 +281,43 @@ function judgeStandard(run: CheckRun, decision: Decision, parts: Parts | null, c
       gaps.add(facts.gradeGap);
     }
     if (!facts.restriction) {
-      if (parts !== null) for (const line of covered) if (isSpecificationMet(run, line)) addStandard(line, standardVerdict(standard, null, 'none', 'pass', 0, null, null));
+      if (materials !== undefined) for (const index of covered) if (isSpecificationMet(run, index)) addStandard(materials[index]!, standardVerdict(standard, null, 'none', 'pass', 0, null, null));
       return;
     }
   } else if (prohibition !== null) {
     const mixed = prohibition !== 'prohibited';
     const verdict: Verdict = mixed ? 'unknown' : 'fail';
     let judged = carrierCount > 0;
-    for (const line of covered) {
-      if (standard.sharedCas.length > 0 && line.cas !== null && standard.sharedCas.includes(line.cas)) {
+    for (const index of covered) {
+      const cas = resolved[index]!.cas;
+      if (standard.sharedCas.length > 0 && cas !== null && standard.sharedCas.includes(cas)) {
         // On the part that allows the material too (Tagetes oil 8016-84-0): declared as that part, that part's rule
         // judges it; undeclared, it is unknown — never a bare "prohibited".
-        const isMet = isSpecificationMet(run, line);
-        if (parts !== null) addStandard(line, standardVerdict(standard, null, isMet ? 'none' : 'grade_not_declared', isMet ? 'pass' : 'unknown', 0, null, null));
+        const isMet = isSpecificationMet(run, index);
+        if (materials !== undefined) addStandard(materials[index]!, standardVerdict(standard, null, isMet ? 'none' : 'grade_not_declared', isMet ? 'pass' : 'unknown', 0, null, null));
         if (isMet) continue;
-        line.verdict = worse(line.verdict, 'unknown');
-        if (parts !== null) addNote(line, facts.sharedNote);
+        verdicts[index] = worse(verdicts[index]!, 'unknown');
+        if (materials !== undefined) addNote(materials[index]!, facts.sharedNote);
         checks.ingredient = worse(checks.ingredient, 'unknown');
         gaps.add(facts.sharedGap);
         continue;
       }
       judged = true;
-      line.verdict = worse(line.verdict, verdict);
-      if (parts !== null) {
+      verdicts[index] = worse(verdicts[index]!, verdict);
+      if (materials !== undefined) {
+        const line = materials[index]!;
         addStandard(line, standardVerdict(standard, mixed ? null : 0, 'prohibited', verdict, mixed ? 0 : line.finishedPct, null, null));
         if (mixed) addNote(line, facts.mixedNote);
-        else parts.prohibited.push({ line: line.line, material: line.name!, reason: facts.prohibitionReason, sourceIds: standard.sourceIds });
-      } else if (!mixed) countProhibited(counts!, standard.id, line.line);
+        else parts!.prohibited.push({ line: index, material: line.name!, reason: facts.prohibitionReason, sourceIds: standard.sourceIds });
+      } else if (!mixed) countProhibited(counts!, standard.id, index);
     }
     if (carrierCount > 0) {
-      if (carriers !== undefined) {
-        for (const { line, share } of carriers) {
+      if (materials !== undefined) {
+        for (const { line, share } of carriers!) {
           if (mixed) addNote(line, facts.mixedNote);
           else parts!.prohibited.push({ line: line.line, material: line.name!, reason: `${facts.prohibitionReason}: carried (${share.basis})`, sourceIds: standard.sourceIds });
         }
-        parts!.constituents.push(constituentResult(standard, covered, carriers, round(sumFinishedPct(covered) + carriedPct), mixed ? null : 0, verdict));
+        parts!.constituents.push(constituentResult(standard, linesAt(materials, covered), carriers!, round(sumFinishedPct(finished, covered) + carriedPct), mixed ? null : 0, verdict));
       } else if (!mixed && covered.length === 0 && carrierCount === 1) countProhibited(counts!, standard.id, tables.carrierLine[tables.standardCarrierHead[slot]!]!);
     }
     if (judged) {
@@ -301,25 +328,26 @@ function judgeStandard(run: CheckRun, decision: Decision, parts: Parts | null, c
     return;
   }
   if (!facts.restriction) {
-    if (parts !== null) for (const line of covered) addStandard(line, standardVerdict(standard, null, 'none', 'pass', 0, null, null));
+    if (materials !== undefined) for (const index of covered) addStandard(materials[index]!, standardVerdict(standard, null, 'none', 'pass', 0, null, null));
     return;
   }
   const contributors = covered.length + carrierCount;
-  const totalPct = carrierCount === 0 ? sumFinishedPct(covered) : round(sumFinishedPct(covered) + carriedPct);
+  const totalPct = carrierCount === 0 ? sumFinishedPct(finished, covered) : round(sumFinishedPct(finished, covered) + carriedPct);
   const combination = contributors > 1 ? standard.id : null;
   if (limit.kind === 'prohibited') {
     // The Standard prohibits the material in this category (p-BMHCA in 1 and 6).
-    for (const line of covered) {
-      line.verdict = 'fail';
-      if (parts !== null) {
+    for (const index of covered) {
+      verdicts[index] = 'fail';
+      if (materials !== undefined) {
+        const line = materials[index]!;
         addStandard(line, standardVerdict(standard, 0, 'prohibited', 'fail', line.finishedPct, null, null));
-        parts.prohibited.push({ line: line.line, material: line.name!, reason: table.prohibitedReasons[ordinal]!, sourceIds: standard.sourceIds });
-      } else countProhibited(counts!, standard.id, line.line);
+        parts!.prohibited.push({ line: index, material: line.name!, reason: table.prohibitedReasons[ordinal]!, sourceIds: standard.sourceIds });
+      } else countProhibited(counts!, standard.id, index);
     }
     if (carrierCount > 0) {
-      if (carriers !== undefined) {
-        for (const { line, share } of carriers) parts!.prohibited.push({ line: line.line, material: line.name!, reason: `${table.prohibitedReasons[ordinal]!}: carried (${share.basis})`, sourceIds: standard.sourceIds });
-        parts!.constituents.push(constituentResult(standard, covered, carriers, totalPct, 0, 'fail'));
+      if (materials !== undefined) {
+        for (const { line, share } of carriers!) parts!.prohibited.push({ line: line.line, material: line.name!, reason: `${table.prohibitedReasons[ordinal]!}: carried (${share.basis})`, sourceIds: standard.sourceIds });
+        parts!.constituents.push(constituentResult(standard, linesAt(materials, covered), carriers!, totalPct, 0, 'fail'));
       } else if (covered.length === 0 && carrierCount === 1) countProhibited(counts!, standard.id, tables.carrierLine[tables.standardCarrierHead[slot]!]!);
     }
     checks.ingredient = 'fail';
@@ -336,20 +364,23 @@ function judgeStandard(run: CheckRun, decision: Decision, parts: Parts | null, c
     limitPct = limit.pct;
     verdict = judge(totalPct, limit.pct);
   }
-  for (const line of covered) line.verdict = worse(line.verdict, verdict);
-  if (parts !== null) {
+  if (verdict !== 'pass') for (const index of covered) verdicts[index] = worse(verdicts[index]!, verdict);
+  if (materials !== undefined) {
     const against = contributors > 1 ? totalPct : null;
-    for (const line of covered) addStandard(line, standardVerdict(standard, limitPct, limit.kind, verdict, excessOf(against ?? line.finishedPct, limitPct), shareOfLimit(line.finishedPct, limitPct), combination));
+    for (const index of covered) {
+      const line = materials[index]!;
+      addStandard(line, standardVerdict(standard, limitPct, limit.kind, verdict, excessOf(against ?? line.finishedPct, limitPct), shareOfLimit(line.finishedPct, limitPct), combination));
+    }
     // A natural line's part is in `constituents` (its share of the total, and how it was read); the line takes the verdict.
-    if (carrierCount > 0) parts.constituents.push(constituentResult(standard, covered, carriers!, totalPct, limitPct, verdict));
+    if (carrierCount > 0) parts!.constituents.push(constituentResult(standard, linesAt(materials, covered), carriers!, totalPct, limitPct, verdict));
   } else if (verdict === 'fail' && contributors === 1) counts!.violations.push({ ingredient: standard.id, type: 'over_limit' });
   if (contributors > 1) {
-    if (parts !== null) {
-      parts.combinations.push({
+    if (materials !== undefined) {
+      parts!.combinations.push({
         id: standard.id,
         name: standard.name,
         rule: 'total',
-        lines: carrierCount === 0 ? lineIndexes(covered) : mergeLines(lineIndexes(covered), carrierIndexes(carriers!)),
+        lines: carrierCount === 0 ? covered.slice() : mergeLines(covered, carrierIndexes(carriers!)),
         totalPct,
         limitPct,
         verdict,
@@ -365,8 +396,15 @@ function judgeStandard(run: CheckRun, decision: Decision, parts: Parts | null, c
   if (carrierCount > 0) carriersTake(run, tables.standardCarrierHead[slot]!, verdict);
 }
 
-function isSpecificationMet(run: CheckRun, line: Line): boolean {
-  return run.specificationMet !== null && run.specificationMet.has(line);
+function isSpecificationMet(run: CheckRun, index: number): boolean {
+  return run.met !== null && run.met[index] === 1;
+}
+
+/** The answer's lines at these indexes. */
+function linesAt(materials: readonly Line[], indexes: readonly number[]): Line[] {
+  const lines: Line[] = [];
+  for (const index of indexes) lines.push(materials[index]!);
+  return lines;
 }
 
 /** A line an IFRA prohibition fails (by its own Standard, or as the one line carrying the substance): one violation. */
