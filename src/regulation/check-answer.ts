@@ -23,6 +23,8 @@ export interface CheckOutcome {
  * line's verdict per Standard, the constituents naturals carry, the allergens found, the sum rules,
  * the prohibitions and specifications) is built, all together, when first read — getters, and
  * `toJSON` for the serialised answer, which holds the same fields as ComplianceResult in its order.
+ * A spread (`{ ...answer }`) or a structured clone copies only what is there at once: `toJSON()`
+ * gives the whole answer as a plain object.
  */
 export class CheckAnswer implements ComplianceResult {
   readonly verdict: Verdict;
