@@ -11,8 +11,9 @@ export type CheckSource = 'served' | 'check';
 interface CheckSeries {
   readonly checks: CounterSeries[];
   readonly passed: CounterSeries[];
-  /** allergen_hits_total{allergen, severity="declare"} by allergen id, found on an allergen's first hit. */
+  /** allergen_hits_total{allergen, severity="declare"} and {…, severity="prohibited"} by allergen id, found on an allergen's first hit. */
   readonly declared: Map<string, CounterSeries>;
+  readonly prohibited: Map<string, CounterSeries>;
   /** ifra_violations_total by ingredient, then by violation type and source (VIOLATION_TYPES × SOURCES), each found on its first count. */
   readonly violations: Map<string, Array<CounterSeries | undefined>>;
 }
@@ -29,11 +30,19 @@ function checkSeriesOf(metrics: Metrics): CheckSeries {
       checks: CHECK_TYPES.map((type) => metrics.ifraChecksTotal.seriesOf({ check_type: type })),
       passed: CHECK_TYPES.map((type) => metrics.ifraChecksPassedTotal.seriesOf({ check_type: type })),
       declared: new Map(),
+      prohibited: new Map(),
       violations: new Map(),
     };
     checkSeries.set(metrics, series);
   }
   return series;
+}
+
+/** allergen_hits_total{allergen=id, severity}, from `found` (made there on the allergen's first hit). */
+function hitOf(metrics: Metrics, found: Map<string, CounterSeries>, id: string, severity: 'declare' | 'prohibited'): CounterSeries {
+  let hit = found.get(id);
+  if (hit === undefined) found.set(id, (hit = metrics.allergenHitsTotal.seriesOf({ allergen: id, severity })));
+  return hit;
 }
 
 /**
@@ -67,12 +76,8 @@ export function recordCheck(metrics: Metrics, result: CheckAnswer, source: Check
     if (violation === undefined) byIngredient[at] = violation = metrics.ifraViolationsTotal.seriesOf({ ingredient, violation_type: type, source });
     violation.inc();
   }
-  for (const id of counts.declared) {
-    let declared = series.declared.get(id);
-    if (declared === undefined) series.declared.set(id, (declared = metrics.allergenHitsTotal.seriesOf({ allergen: id, severity: 'declare' })));
-    declared.inc();
-  }
-  for (const id of counts.prohibitedAllergens) metrics.allergenHitsTotal.inc({ allergen: id, severity: 'prohibited' });
+  for (const id of counts.declared) hitOf(metrics, series.declared, id, 'declare').inc();
+  for (const id of counts.prohibitedAllergens) hitOf(metrics, series.prohibited, id, 'prohibited').inc();
   if (result.strict) {
     for (let i = 0; i < result.unknownMaterials.length; i++) metrics.ifraViolationsTotal.inc({ ingredient: 'other', violation_type: 'unknown_material', source });
   }
