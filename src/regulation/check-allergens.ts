@@ -15,7 +15,7 @@ export function judgeAllergens(run: CheckRun, decision: Decision, parts: Parts |
   const { tables, table, category, exposure, finished, verdicts } = run;
   const { checks, gaps, counts } = decision;
   const { allergenOrdinals, allergenLines } = covers;
-  for (let i = 0; i < allergenOrdinals.length; i++) {
+  for (let i = 0; i < allergenLines.length; i++) {
     const facts = tables.allergens[allergenOrdinals[i]!]!;
     const allergen = facts.allergen;
     const covered = allergenLines[i]!;

@@ -1,6 +1,6 @@
 import { declared } from './check-results.ts';
 import type { CheckCounts, Parts } from './check-run.ts';
-import type { AllergenResult, CheckType, CombinationResult, ComplianceResult, ConstituentResult, Exposure, MaterialResult, SpecificationResult, Verdict } from './check-types.ts';
+import type { CheckType, CombinationResult, ComplianceResult, ConstituentResult, Exposure, MaterialResult, SpecificationResult, Verdict } from './check-types.ts';
 
 /** What a check decided, and how to build the rest of its answer. */
 export interface CheckOutcome {
@@ -11,7 +11,6 @@ export interface CheckOutcome {
   readonly exposure: Exposure;
   readonly checks: Readonly<Record<CheckType, Verdict>>;
   readonly unknownMaterials: ComplianceResult['unknownMaterials'];
-  readonly notAssessed: ComplianceResult['allergens']['notAssessed'];
   readonly gaps: readonly string[];
   readonly counts: CheckCounts;
   /** The second run of the rules (check-run.ts): the answer's parts, built on their first read. */
@@ -83,8 +82,8 @@ export class CheckAnswer implements ComplianceResult {
 
   get allergens(): ComplianceResult['allergens'] {
     if (this.#allergens === undefined) {
-      const found: readonly AllergenResult[] = this.#built().found;
-      this.#allergens = { declare: declared(found), found, notAssessed: this.#outcome.notAssessed };
+      const { found, notAssessed } = this.#built();
+      this.#allergens = { declare: declared(found), found, notAssessed };
     }
     return this.#allergens;
   }

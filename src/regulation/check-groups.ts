@@ -8,8 +8,8 @@ import type { CombinationResult, Verdict } from './check-types.ts';
 export function judgeGroups(run: CheckRun, decision: Decision, parts: Parts | null, covers: Covers): void {
   const { tables, category, verdicts } = run;
   let evaluated: CombinationGroup[] | undefined;
-  for (const ordinal of covers.standardOrdinals) {
-    for (const group of tables.standards[ordinal]!.groups) {
+  for (let slot = 0; slot < covers.standardLines.length; slot++) {
+    for (const group of tables.standards[covers.standardOrdinals[slot]!]!.groups) {
       if (evaluated?.includes(group)) continue;
       (evaluated ??= []).push(group);
       const result = evaluateGroup(run, covers, group);

@@ -35,13 +35,14 @@ export interface CheckRun {
 }
 
 /**
- * The Standards and allergens a run finds the formula covers: ordinals (first seen first) and, by the
- * same slot, the lines that are them (indexes); in the second run, also the natural lines that carry them.
+ * The Standards and allergens a run finds the formula covers, by slot (first seen first): the lines
+ * that are them (indexes; how many lists there are is how many slots) and, in the tables' scratch,
+ * their ordinals; in the second run, also the natural lines that carry them.
  */
 export interface Covers {
-  readonly standardOrdinals: number[];
+  readonly standardOrdinals: Int32Array;
   readonly standardLines: number[][];
-  readonly allergenOrdinals: number[];
+  readonly allergenOrdinals: Int32Array;
   readonly allergenLines: number[][];
   readonly carriedStd: Carrier[][];
   readonly carried: Array<Array<{ line: Line; share: AllergenShare }>>;
@@ -92,8 +93,9 @@ export type Prohibition = ComplianceResult['prohibited'][number];
 
 /** The answer's parts, built by the second run. */
 export interface Parts {
-  /** The answer's lines, made before the rules run again. */
+  /** The answer's lines, made before the rules run again, and the natural ones whose allergens are not sourced. */
   readonly materials: Line[];
+  readonly notAssessed: ComplianceResult['allergens']['notAssessed'];
   readonly prohibited: Prohibition[];
   readonly specifications: SpecificationResult[];
   readonly constituents: ConstituentResult[];
@@ -101,8 +103,8 @@ export interface Parts {
   readonly found: AllergenResult[];
 }
 
-export function emptyParts(materials: Line[]): Parts {
-  return { materials, prohibited: [], specifications: [], constituents: [], combinations: [], found: [] };
+export function emptyParts(materials: Line[], notAssessed: Parts['notAssessed']): Parts {
+  return { materials, notAssessed, prohibited: [], specifications: [], constituents: [], combinations: [], found: [] };
 }
 
 /** The natural lines carrying a substance (the list from `head`, check-tables.ts) take its verdict. */

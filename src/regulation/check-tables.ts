@@ -1,5 +1,4 @@
 import { allowingPartsOf, euConditionGaps, euMaximumIn, prohibitionOf, type CategoryLimit, type CombinationGroup, type EuAllergen, type EuMaximum, type IfraStandard, type RegulatoryCatalogue, type ResolvedMaterial } from './catalogue.ts';
-import type { Line } from './check-results.ts';
 import { constituentsNotSourced, naturalContents, type AllergenShare, type StandardShare } from './naturals.ts';
 
 /**
@@ -94,6 +93,9 @@ export class CheckTables {
    * `carrierNext` (-1 ends). Entries are numbered from 0 in each check; the arrays grow as needed.
    */
   readonly standardCarrierHead: Int32Array;
+  /** By slot: the ordinal that has it (a check's slots are numbered from 0; read below the check's slot count only). */
+  readonly standardOrdinalAt: Int32Array;
+  readonly allergenOrdinalAt: Int32Array;
   readonly allergenCarrierHead: Int32Array;
   carrierLine = new Int32Array(256);
   carrierNext = new Int32Array(256);
@@ -115,6 +117,8 @@ export class CheckTables {
     this.allergenCarriedLow = new Float64Array(this.allergens.length);
     this.allergenCarriers = new Int32Array(this.allergens.length);
     this.standardCarrierHead = new Int32Array(this.standards.length).fill(-1);
+    this.standardOrdinalAt = new Int32Array(this.standards.length);
+    this.allergenOrdinalAt = new Int32Array(this.allergens.length);
     this.allergenCarrierHead = new Int32Array(this.allergens.length).fill(-1);
   }
 
@@ -261,20 +265,20 @@ export function tablesOf(catalogue: RegulatoryCatalogue): CheckTables {
 }
 
 /** Adds line `index` to the lines of `ordinal` (a Standard or an allergen), giving the ordinal a slot on its first line. */
-export function cover(slots: Int32Array, ordinals: number[], lines: number[][], ordinal: number, index: number): void {
+export function cover(slots: Int32Array, ordinals: Int32Array, lines: number[][], ordinal: number, index: number): void {
   if (slots[ordinal] === -1) {
     // Most are covered by one line: its list is made holding it.
-    slots[ordinal] = ordinals.length;
-    ordinals.push(ordinal);
+    slots[ordinal] = lines.length;
+    ordinals[lines.length] = ordinal;
     lines.push([index]);
   } else lines[slots[ordinal]!]!.push(index);
 }
 
 /** The slot of `ordinal`, given one (with no line yet) when it has none — as for an allergen only a natural carries. */
-export function slotOf(slots: Int32Array, ordinals: number[], lines: number[][], ordinal: number): number {
+export function slotOf(slots: Int32Array, ordinals: Int32Array, lines: number[][], ordinal: number): number {
   if (slots[ordinal] === -1) {
-    slots[ordinal] = ordinals.length;
-    ordinals.push(ordinal);
+    slots[ordinal] = lines.length;
+    ordinals[lines.length] = ordinal;
     lines.push([]);
   }
   return slots[ordinal]!;

@@ -8,7 +8,6 @@ import {
   constituentResult,
   excessOf,
   judge,
-  lineIndexes,
   mergeLines,
   NO_CARRIERS,
   NO_NOTES,
@@ -51,6 +50,8 @@ export function defaultExposure(category: ProductCategory): Exposure {
 // The notes most lines get, made once (frozen: a line that gets another note copies them, check-results.ts).
 const NOT_IN_THE_DATA = Object.freeze(['not in the sourced data (IFRA Standards index, EU allergens, materials palette): not assessed']) as string[];
 const NO_STANDARD_NOTE = 'no IFRA Standard in the IFRA Standards index';
+/** What the first run does not keep (it never reads it). */
+const NOT_KEPT = Object.freeze([]) as unknown as never[];
 
 /** Runs the check. Throws FAI_ERR_VALIDATION for an unknown category or a material listed twice. */
 export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckRequest): CheckAnswer {
@@ -69,7 +70,6 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
   const checks: Record<CheckType, Verdict> = { ingredient: 'pass', concentration: 'pass', combination: 'pass' };
   const gaps = new GapList();
   const unknownMaterials: Array<{ line: number; input: string }> = [];
-  const notAssessed: Array<{ line: number; material: string }> = [];
 
   // Resolve every line; a material named twice (by name and by CAS, say) is a mistake in the input.
   const formula = request.formula;
@@ -92,10 +92,7 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
     }
     if (material.natural) {
       const natural = tables.naturalOf(material);
-      if (natural.allergens === undefined) {
-        notAssessed.push({ line: index, material: material.name });
-        gaps.add(natural.allergenGap);
-      }
+      if (natural.allergens === undefined) gaps.add(natural.allergenGap);
       if (natural.standards === undefined) gaps.add(natural.standardGap);
     }
   }
@@ -120,7 +117,6 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
     exposure,
     checks,
     unknownMaterials,
-    notAssessed,
     gaps: gaps.list,
     counts: decision.counts!,
     describe: () => describe(run),
@@ -135,6 +131,7 @@ export function checkFormula(catalogue: RegulatoryCatalogue, request: CheckReque
 function describe(run: CheckRun): Parts {
   const { request, resolved, finished, verdicts, tables } = run;
   const materials: Line[] = [];
+  const notAssessed: Array<{ line: number; material: string }> = [];
   for (let index = 0; index < request.formula.length; index++) {
     const entry = request.formula[index]!;
     const material = resolved[index]!;
@@ -153,11 +150,15 @@ function describe(run: CheckRun): Parts {
     materials.push(line);
     if (material === null) line.notes = NOT_IN_THE_DATA;
     else {
-      if (material.natural) line.notes = tables.naturalOf(material).notes;
+      if (material.natural) {
+        const natural = tables.naturalOf(material);
+        line.notes = natural.notes;
+        if (natural.allergens === undefined) notAssessed.push({ line: index, material: material.name });
+      }
       if (material.standards.length === 0 && material.allergens.length === 0) addNote(line, NO_STANDARD_NOTE);
     }
   }
-  const parts = emptyParts(materials);
+  const parts = emptyParts(materials, notAssessed);
   const checks: Record<CheckType, Verdict> = { ingredient: 'pass', concentration: 'pass', combination: 'pass' };
   assess(run, { checks, gaps: new GapList(), unmetSpecifications: [], counts: null }, parts);
   return parts;
@@ -173,8 +174,11 @@ function assess(run: CheckRun, decision: Decision, parts: Parts | null): void {
   const { standardSlot, allergenSlot, standardCarried, standardCarriers, allergenCarried, allergenCarriedLow, allergenCarriers, standardCarrierHead, allergenCarrierHead } = tables;
   // The Standards and allergens the formula covers (ordinals, first seen first) and the lines each covers;
   // the tables' slots say where an ordinal's lines are, and are cleared before the run returns.
-  const covers: Covers = { standardOrdinals: [], standardLines: [], allergenOrdinals: [], allergenLines: [], carriedStd: [], carried: [] };
-  const { standardOrdinals, standardLines, allergenOrdinals, allergenLines, carriedStd, carried } = covers;
+  // The natural lines carrying each slot's substance, as objects: for the second run only.
+  const carriedStd: Covers['carriedStd'] = parts === null ? NOT_KEPT : [];
+  const carried: Covers['carried'] = parts === null ? NOT_KEPT : [];
+  const covers: Covers = { standardOrdinals: tables.standardOrdinalAt, standardLines: [], allergenOrdinals: tables.allergenOrdinalAt, allergenLines: [], carriedStd, carried };
+  const { standardOrdinals, standardLines, allergenOrdinals, allergenLines } = covers;
   try {
     let entry = 0;
     for (let index = 0; index < resolved.length; index++) {
@@ -207,18 +211,18 @@ function assess(run: CheckRun, decision: Decision, parts: Parts | null): void {
         }
       }
     }
-    for (let slot = 0; slot < standardOrdinals.length; slot++) judgeStandard(run, decision, parts, covers, slot);
+    for (let slot = 0; slot < standardLines.length; slot++) judgeStandard(run, decision, parts, covers, slot);
     judgeGroups(run, decision, parts, covers);
     judgeAllergens(run, decision, parts, covers);
   } finally {
     // Loops rather than fill(): for the few slots a check uses, each fill() call cost more than its work.
-    for (let slot = 0; slot < standardOrdinals.length; slot++) {
+    for (let slot = 0; slot < standardLines.length; slot++) {
       standardSlot[standardOrdinals[slot]!] = -1;
       standardCarried[slot] = 0;
       standardCarriers[slot] = 0;
       standardCarrierHead[slot] = -1;
     }
-    for (let slot = 0; slot < allergenOrdinals.length; slot++) {
+    for (let slot = 0; slot < allergenLines.length; slot++) {
       allergenSlot[allergenOrdinals[slot]!] = -1;
       allergenCarried[slot] = 0;
       allergenCarriedLow[slot] = 0;
@@ -226,7 +230,7 @@ function assess(run: CheckRun, decision: Decision, parts: Parts | null): void {
       allergenCarrierHead[slot] = -1;
     }
   }
-  if (run.exposure === 'not_cosmetic' && allergenOrdinals.length > 0) {
+  if (run.exposure === 'not_cosmetic' && allergenLines.length > 0) {
     decision.gaps.add(run.table.notCosmeticGap);
   }
 }
