@@ -1,21 +1,13 @@
 import { declared } from './check-results.ts';
 import type { CheckCounts, Parts } from './check-run.ts';
-import type { CheckType, CombinationResult, ComplianceResult, ConstituentResult, Exposure, MaterialResult, SpecificationResult, Verdict } from './check-types.ts';
+import type { CombinationResult, ComplianceResult, ConstituentResult, MaterialResult, SpecificationResult } from './check-types.ts';
 
-/** What a check decided, and how to build the rest of its answer. */
-export interface CheckOutcome {
-  readonly verdict: Verdict;
-  readonly strict: boolean;
-  readonly category: string;
-  readonly dosagePct: number;
-  readonly exposure: Exposure;
-  readonly checks: Readonly<Record<CheckType, Verdict>>;
-  readonly unknownMaterials: ComplianceResult['unknownMaterials'];
-  readonly gaps: readonly string[];
+/** What a check decided (the answer's fields that are there at once), and how to build the rest of it. */
+export type CheckOutcome = Pick<ComplianceResult, 'verdict' | 'strict' | 'category' | 'dosagePct' | 'exposure' | 'checks' | 'unknownMaterials' | 'gaps'> & {
   readonly counts: CheckCounts;
   /** The second run of the rules (check-run.ts): the answer's parts, built on their first read. */
   readonly describe: () => Parts;
-}
+};
 
 /**
  * A check's answer. The verdicts, the check types and the gaps are there at once; the rest (each
@@ -26,14 +18,14 @@ export interface CheckOutcome {
  * gives the whole answer as a plain object.
  */
 export class CheckAnswer implements ComplianceResult {
-  readonly verdict: Verdict;
-  readonly strict: boolean;
-  readonly category: string;
-  readonly dosagePct: number;
-  readonly exposure: Exposure;
-  readonly checks: Readonly<Record<CheckType, Verdict>>;
-  readonly unknownMaterials: ComplianceResult['unknownMaterials'];
-  readonly gaps: readonly string[];
+  readonly verdict: CheckOutcome['verdict'];
+  readonly strict: CheckOutcome['strict'];
+  readonly category: CheckOutcome['category'];
+  readonly dosagePct: CheckOutcome['dosagePct'];
+  readonly exposure: CheckOutcome['exposure'];
+  readonly checks: CheckOutcome['checks'];
+  readonly unknownMaterials: CheckOutcome['unknownMaterials'];
+  readonly gaps: CheckOutcome['gaps'];
   readonly #outcome: CheckOutcome;
   #parts: Parts | undefined;
   #allergens: ComplianceResult['allergens'] | undefined;

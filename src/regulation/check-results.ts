@@ -28,12 +28,6 @@ export function sumFinishedPct(finished: readonly number[], lines: readonly numb
   return round(total);
 }
 
-export function lineIndexes(lines: readonly Line[]): number[] {
-  const indexes: number[] = [];
-  for (const line of lines) indexes.push(line.line);
-  return indexes;
-}
-
 /** What a line (or a sum of lines) puts above a limit, % of the finished product; 0 within it or without one. */
 export function excessOf(pct: number, limitPct: number | null): number {
   return limitPct === null ? 0 : round(Math.max(0, pct - limitPct));
@@ -220,10 +214,6 @@ export function constituentResult(standard: IfraStandard, covered: readonly Line
 }
 
 export function bySourceLine(a: { readonly line: number }, b: { readonly line: number }): number {
-  return a.line - b.line;
-}
-
-export function byLine(a: Line, b: Line): number {
   return a.line - b.line;
 }
 

@@ -266,20 +266,23 @@ export function tablesOf(catalogue: RegulatoryCatalogue): CheckTables {
 
 /** Adds line `index` to the lines of `ordinal` (a Standard or an allergen), giving the ordinal a slot on its first line. */
 export function cover(slots: Int32Array, ordinals: Int32Array, lines: number[][], ordinal: number, index: number): void {
-  if (slots[ordinal] === -1) {
-    // Most are covered by one line: its list is made holding it.
-    slots[ordinal] = lines.length;
-    ordinals[lines.length] = ordinal;
-    lines.push([index]);
-  } else lines[slots[ordinal]!]!.push(index);
+  const slot = slots[ordinal]!;
+  // Most are covered by one line: its list is made holding it.
+  if (slot === -1) openSlot(slots, ordinals, lines, ordinal, [index]);
+  else lines[slot]!.push(index);
 }
 
 /** The slot of `ordinal`, given one (with no line yet) when it has none — as for an allergen only a natural carries. */
 export function slotOf(slots: Int32Array, ordinals: Int32Array, lines: number[][], ordinal: number): number {
-  if (slots[ordinal] === -1) {
-    slots[ordinal] = lines.length;
-    ordinals[lines.length] = ordinal;
-    lines.push([]);
-  }
-  return slots[ordinal]!;
+  const slot = slots[ordinal]!;
+  return slot === -1 ? openSlot(slots, ordinals, lines, ordinal, []) : slot;
+}
+
+/** Gives `ordinal` the next slot, holding `list` as its lines. */
+function openSlot(slots: Int32Array, ordinals: Int32Array, lines: number[][], ordinal: number, list: number[]): number {
+  const slot = lines.length;
+  slots[ordinal] = slot;
+  ordinals[slot] = ordinal;
+  lines.push(list);
+  return slot;
 }
