@@ -69,7 +69,8 @@ class LazyRequestLogger {
  * The service's pino logger as Fastify's logger instance: the same logger (its methods and level
  * are the logger's, through the prototype, as pino's own children are made), whose children are
  * lazy. Fastify makes each request's logger with `child(bindings, options)`; a route that sets its
- * own log level or serializers (none does today) gets pino's own child. Given as the instance, not
+ * own log level or serializers (none does today) gets pino's own child, whose children are lazy in
+ * turn. Given as the instance, not
  * as Fastify's `childLoggerFactory`: Fastify checks every logger a custom factory returns, on every
  * request (a list and a closure: about 0.4 µs).
  */
@@ -77,7 +78,9 @@ export function withLazyRequestLoggers(logger: Logger): FastifyBaseLogger {
   const instance = Object.create(logger) as { child(bindings: Bindings, options?: ChildLoggerOptions): unknown };
   instance.child = (bindings, options) =>
     options?.level !== undefined || options?.serializers !== undefined
-      ? logger.child(bindings, options)
+      ? // Fastify makes its own logger so, once, from the instance it is given (`child({}, { serializers })`), and
+        // each request's logger from that one: it is lazy in turn, or every request would get pino's child.
+        withLazyRequestLoggers(logger.child(bindings, options))
       : // Its methods take what pino's take and hand it on: the overloads of pino's LogFn are pino's to check.
         new LazyRequestLogger(logger, bindings);
   return instance as unknown as FastifyBaseLogger;

@@ -36,6 +36,33 @@ describe("a request's logger, made when the request first logs", () => {
     assert.deepEqual({ reqId: lines[2]!.reqId, step: lines[2]!.step }, { reqId: 'req-7', step: 'x' });
   });
 
+  it('makes no pino child for a request that writes nothing, in Fastify (which makes its own logger from the instance first)', async () => {
+    let children = 0;
+    const lines: string[] = [];
+    const logger = pino({ level: 'info', onChild: () => children++ }, new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(chunk.toString()), done()) }));
+    const app = Fastify({ loggerInstance: withLazyRequestLoggers(logger), logController: new LogController({ disableRequestLogging: true }) });
+    app.get('/quiet', async (request) => {
+      request.log.debug('below the level');
+      return { ok: true };
+    });
+    app.get('/speaks', async (request) => {
+      request.log.info('handled');
+      return { ok: true };
+    });
+    try {
+      await app.ready();
+      const before = children;
+      for (let i = 0; i < 3; i++) assert.equal((await app.inject({ url: '/quiet' })).statusCode, 200);
+      assert.equal(children, before, 'a pino child was made for a request that wrote no line');
+      assert.equal((await app.inject({ url: '/speaks' })).statusCode, 200);
+      assert.equal(children, before + 1, 'the request that wrote a line has its child');
+      await new Promise((resolve) => setImmediate(resolve));
+      assert.equal(lines.filter((line) => line.includes('"handled"')).length, 1);
+    } finally {
+      await app.close();
+    }
+  });
+
   it("is each request's logger in Fastify: a route's line carries its request id", async () => {
     const { logger, lines } = capture('info');
     const app = Fastify({ loggerInstance: withLazyRequestLoggers(logger), logController: new LogController({ disableRequestLogging: true }), requestIdHeader: 'x-request-id' });
