@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
-import { pino } from 'pino';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
 import { LLM_SLOTS, OperatorTokens, type Config } from '../config/index.ts';
 import { openHub, pingRedis, redisReady } from '../hub/index.ts';
 import { BriefService, pinStoreFor, SharedDownshifts, type PinStore, type Pins } from '../llm/index.ts';
@@ -14,7 +14,7 @@ import { readSchedule, shadowEvaluate, ShadowEvaluation, ShadowScheduler } from 
 import { registerCpuSampler, slotServers, startVramSampler, type VramSampler } from '../system/index.ts';
 import { installErrorHandling } from './error-mapping.ts';
 import { installRequestAccounting } from './request-accounting.ts';
-import { withLazyRequestLoggers } from './request-log.ts';
+import { requestLoggers } from './request-log.ts';
 import { bearerScope, declarePrincipal } from './bearer-scope.ts';
 import { bodyProgressTimeout } from './body-progress.ts';
 import { registerApprovalRoute, registerWebhookRoute } from './routes/alerts.ts';
@@ -30,6 +30,8 @@ import { installOpenApi } from './openapi.ts';
 
 export interface App {
   readonly server: FastifyInstance;
+  /** The service's log (Fastify has none of its own: a request's lines go through `request.log`, request-log.ts). */
+  readonly logger: Logger;
   readonly metrics: Metrics;
   readonly thresholds: ThresholdEvaluator;
   /** The live shadow evaluation of POST /v1/formulas. */
@@ -51,10 +53,11 @@ export interface App {
 export function createApp(config: Config): App {
   const logger = pino({ level: config.logLevel });
   const server = Fastify({
-    // Each request's child logger is made when the request first logs (request-log.ts).
-    loggerInstance: withLazyRequestLoggers(logger),
-    // One log line per request would drown the log in scrapes; errors are still logged by the error handler.
-    logController: new LogController({ disableRequestLogging: true }),
+    // No logger of Fastify's own: with one it makes each request a child logger and listens for the end of every
+    // response, for request lines that are off here (one per request would drown the log in scrapes). Each request
+    // gets the service's logger, lazily, from the root onRequest hook (request-log.ts); errors are logged by the
+    // error handler through it.
+    logger: false,
     bodyLimit: config.bodyLimitBytes,
     // A partial request must not hold a connection forever: its headers have REQUEST_TIMEOUT_MS
     // (headersTimeout, below), its body must keep making progress (body-progress.ts) — not one total
@@ -128,14 +131,18 @@ export function createApp(config: Config): App {
   ];
 
   installErrorHandling(server);
-  installRequestAccounting(server, metrics);
+  const start = installRequestAccounting(server, metrics);
   declarePrincipal(server);
+  const giveLoggers = requestLoggers(logger);
   const limited = rateLimit(server, config.rateLimitPerMinute);
   const watchBody = bodyProgressTimeout(server, config.requestTimeoutMs);
   // One root onRequest hook, synchronous (an async one costs its promise on every request; each hook Fastify runs
-  // costs its turn): which instance answered (nginx splits traffic between instances, and the runbooks verify the
-  // split by this header), then the rate limit, then the watch of a body still arriving.
+  // costs its turn): the request's clock and logger, which instance answered (nginx splits traffic between
+  // instances, and the runbooks verify the split by this header), then the rate limit, then the watch of a body
+  // still arriving.
   server.addHook('onRequest', (request, reply, done) => {
+    start(request);
+    giveLoggers(request, reply);
     reply.header('x-fai-instance', config.workerId);
     const refused = limited?.(request, reply);
     if (refused !== undefined) return done(refused);
@@ -215,6 +222,7 @@ export function createApp(config: Config): App {
 
   return {
     server,
+    logger,
     metrics,
     thresholds,
     shadow,

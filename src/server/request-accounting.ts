@@ -1,10 +1,15 @@
-import type { FastifyInstance, FastifyReply, onResponseHookHandler } from 'fastify';
+import { performance } from 'node:perf_hooks';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify';
 import type { CounterSeries, HistogramObserver, Metrics } from '../metrics/index.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     /** The capability a route belongs to: the `component` of system_error_rate. */
     component?: string;
+  }
+  interface FastifyRequest {
+    /** performance.now() when the request's first hook ran (request-accounting.ts); -1 before. */
+    startedAt: number;
   }
 }
 
@@ -23,11 +28,19 @@ interface ComponentSeries {
  * `system_request_duration_seconds{component}` and, for 4xx/5xx,
  * `system_errors_total{component,error_type}` (hence `system_error_rate`).
  *
+ * A request is counted when its answer is handed to the connection (`onSend`: its status and headers
+ * are final), and its duration runs from its first hook (`start`, called from the root onRequest hook,
+ * app.ts) to then; a streamed answer's duration is the time to its first byte. Not `onResponse`: that
+ * needs Fastify to listen for the end of every response ('finish' and 'error', added and removed),
+ * which bare Fastify does not pay (make bench-http).
+ *
  * Each route gets a hook of its own when it is added, holding its component's series: a request
  * reads no route options (Fastify builds that object on every read) and looks up no labels. Answers
  * no route took (404s) are counted by one root hook, as the `server`'s. Install before any route.
+ *
+ * Returns what the root onRequest hook calls for each request: the start of its clock.
  */
-export function installRequestAccounting(app: FastifyInstance, metrics: Metrics): void {
+export function installRequestAccounting(app: FastifyInstance, metrics: Metrics): (request: FastifyRequest) => void {
   // The series exists from the start at 0 (probes and scrapes do not count): the first request is a step a rate sees.
   metrics.systemRequestsTotal.inc({ service: 'api' }, 0);
   const api = metrics.systemRequestsTotal.seriesOf({ service: 'api' });
@@ -46,10 +59,12 @@ export function installRequestAccounting(app: FastifyInstance, metrics: Metrics)
     }
     return series;
   };
-  const account = (series: ComponentSeries, reply: FastifyReply): void => {
+  // A request that never reached the root onRequest hook (an error Fastify answers before it) has no start: 0 s.
+  app.decorateRequest('startedAt', -1);
+  const account = (series: ComponentSeries, request: FastifyRequest, reply: FastifyReply): void => {
     series.requests?.inc();
     series.operations.inc();
-    series.duration.observe(reply.elapsedTime / 1000);
+    series.duration.observe(request.startedAt < 0 ? 0 : (performance.now() - request.startedAt) / 1000);
     const status = reply.statusCode;
     if (status >= 500) metrics.systemErrorsTotal.inc({ component: series.component, error_type: status === 503 ? 'unavailable' : status === 504 ? 'timeout' : 'server_error' });
     else if (status >= 400) metrics.systemErrorsTotal.inc({ component: series.component, error_type: 'client_error' });
@@ -57,15 +72,18 @@ export function installRequestAccounting(app: FastifyInstance, metrics: Metrics)
   // Synchronous hooks (done callback): an async one costs a promise and its microtasks on every request.
   app.addHook('onRoute', (route) => {
     const series = seriesOf(route.config?.component ?? 'server');
-    const hook: onResponseHookHandler = (_request, reply, done) => {
-      account(series, reply);
-      done();
+    const hook: onSendHookHandler = (request, reply, payload, done) => {
+      account(series, request, reply);
+      done(null, payload);
     };
-    route.onResponse = route.onResponse === undefined ? [hook] : [...(Array.isArray(route.onResponse) ? route.onResponse : [route.onResponse]), hook];
+    route.onSend = route.onSend === undefined ? [hook] : [...(Array.isArray(route.onSend) ? route.onSend : [route.onSend]), hook];
   });
   const unrouted = seriesOf('server');
-  app.addHook('onResponse', (request, reply, done) => {
-    if (request.is404) account(unrouted, reply);
-    done();
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (request.is404) account(unrouted, request, reply);
+    done(null, payload);
   });
+  return (request) => {
+    request.startedAt = performance.now();
+  };
 }

@@ -1,12 +1,11 @@
-import type { FastifyBaseLogger } from 'fastify';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { Bindings, ChildLoggerOptions, Level, Logger } from 'pino';
 
 /**
- * A request's logger, made when the request first writes a line at a level the logger keeps.
- * Fastify makes a child logger per request (its id bound), and pino builds the child at once,
- * serialising its bindings: about 0.8 µs of every request over HTTP (make bench-http's profile),
- * though most requests write nothing (request logging is off; errors and operator actions log).
- * A line it writes is the child's, request id included. pino has no lazy child, hence this class.
+ * A request's logger: the pino child (its id bound) made when the request first writes a line at a
+ * level the logger keeps. pino builds a child at once, serialising its bindings, and most requests
+ * write nothing (errors and operator actions log). A line it writes is the child's, request id
+ * included. pino has no lazy child, hence this class.
  */
 class LazyRequestLogger {
   private made: FastifyBaseLogger | undefined;
@@ -66,22 +65,19 @@ class LazyRequestLogger {
 }
 
 /**
- * The service's pino logger as Fastify's logger instance: the same logger (its methods and level
- * are the logger's, through the prototype, as pino's own children are made), whose children are
- * lazy. Fastify makes each request's logger with `child(bindings, options)`; a route that sets its
- * own log level or serializers (none does today) gets pino's own child, whose children are lazy in
- * turn. Given as the instance, not
- * as Fastify's `childLoggerFactory`: Fastify checks every logger a custom factory returns, on every
- * request (a list and a closure: about 0.4 µs).
+ * Gives each request, and its reply, its lazy logger: `request.log` writes the service's lines with
+ * the request's id (`reqId`). Called from the root onRequest hook (app.ts), the first thing a request
+ * runs.
+ *
+ * Fastify itself runs without a logger (app.ts): with one, it makes every request a child logger and
+ * listens for the end of every response ('finish' and 'error', added and removed), though its own
+ * request lines are off here; about 0.8 µs of every request over HTTP (make bench-http's profile).
+ * Its per-request lines (incoming, completed) are not wanted; the service's own lines (errors,
+ * operator actions) are written through this logger.
  */
-export function withLazyRequestLoggers(logger: Logger): FastifyBaseLogger {
-  const instance = Object.create(logger) as { child(bindings: Bindings, options?: ChildLoggerOptions): unknown };
-  instance.child = (bindings, options) =>
-    options?.level !== undefined || options?.serializers !== undefined
-      ? // Fastify makes its own logger so, once, from the instance it is given (`child({}, { serializers })`), and
-        // each request's logger from that one: it is lazy in turn, or every request would get pino's child.
-        withLazyRequestLoggers(logger.child(bindings, options))
-      : // Its methods take what pino's take and hand it on: the overloads of pino's LogFn are pino's to check.
-        new LazyRequestLogger(logger, bindings);
-  return instance as unknown as FastifyBaseLogger;
+export function requestLoggers(logger: Logger): (request: FastifyRequest, reply: FastifyReply) => void {
+  return (request, reply) => {
+    // Its methods take what pino's take and hand it on: the overloads of pino's LogFn are pino's to check.
+    request.log = reply.log = new LazyRequestLogger(logger, { reqId: request.id }) as unknown as FastifyBaseLogger;
+  };
 }

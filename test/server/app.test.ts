@@ -5,17 +5,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
-import { catalogueEntries, catalogue, readSamples } from '../../src/metrics/index.ts';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import { catalogueEntries, catalogue, readHistogram, readSamples, type MetricDef } from '../../src/metrics/index.ts';
 import { createApp, type App } from '../../src/server/index.ts';
 import { testConfig } from '../helpers/config.ts';
 import { OPERATOR } from '../helpers/operator.ts';
 
 let app: App;
 
+/** A route answering how many listeners its response has for its end ('finish', 'error'). */
+const listeners = async (_request: FastifyRequest, reply: FastifyReply) => ({ finish: reply.raw.listenerCount('finish'), error: reply.raw.listenerCount('error') });
+
 before(async () => {
   app = createApp(testConfig({ BODY_LIMIT_BYTES: '2048', LLM_MISTRAL_URL: 'http://127.0.0.1:9/v1' }));
   // A route with a body, to exercise the shared body handling every later POST route relies on.
   app.server.post('/test/echo', { config: { component: 'server' } }, async (request) => ({ received: request.body }));
+  app.server.get('/test/listeners', { config: { component: 'server' } }, listeners);
   await app.server.ready();
 });
 after(async () => {
@@ -255,5 +260,39 @@ describe('request accounting', () => {
     const rates = await readSamples(app.metrics.registry, catalogue.systemErrorRate);
     const healthServerErrors = rates.find((s) => s.labels.component === 'health' && s.labels.error_type === 'server_error');
     assert.equal(healthServerErrors?.value, 0, 'an explicit 0% for server errors');
+  });
+
+  it("counts each answer once under its route's component, unknown routes under server's, with its duration", async () => {
+    const count = async (family: MetricDef, labels: Record<string, string>) =>
+      (await readSamples(app.metrics.registry, family)).find((s) => Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value ?? 0;
+    const durations = async (component: string) => (await readHistogram(app.metrics.registry, catalogue.systemRequestDurationSeconds)).find((h) => h.labels.component === component)?.count ?? 0;
+    const before = {
+      server: await count(catalogue.systemOperationsTotal, { component: 'server' }),
+      serverClient: await count(catalogue.systemErrorsTotal, { component: 'server', error_type: 'client_error' }),
+      compliance: await count(catalogue.systemOperationsTotal, { component: 'regulation' }),
+      complianceClient: await count(catalogue.systemErrorsTotal, { component: 'regulation', error_type: 'client_error' }),
+      complianceDurations: await durations('regulation'),
+    };
+    assert.equal((await get('/no/such/route')).statusCode, 404);
+    assert.equal((await app.server.inject({ method: 'PUT', url: '/v1/compliance/strict' })).statusCode, 401, 'an operator route without the token');
+    assert.equal((await app.server.inject({ method: 'POST', url: '/v1/compliance/check', headers: { 'content-type': 'application/json' }, payload: '{bad' })).statusCode, 400);
+    assert.equal((await get('/v1/compliance/strict')).statusCode, 200);
+    assert.equal(await count(catalogue.systemOperationsTotal, { component: 'server' }), before.server + 1, 'the 404, once');
+    assert.equal(await count(catalogue.systemErrorsTotal, { component: 'server', error_type: 'client_error' }), before.serverClient + 1);
+    assert.equal(await count(catalogue.systemOperationsTotal, { component: 'regulation' }), before.compliance + 3, 'the 401, the 400 and the 200, each once');
+    assert.equal(await count(catalogue.systemErrorsTotal, { component: 'regulation', error_type: 'client_error' }), before.complianceClient + 2);
+    assert.equal(await durations('regulation'), before.complianceDurations + 3, 'a duration for each');
+  });
+
+  it('adds no listener to a response for its accounting: as many as bare Fastify has', async () => {
+    const bare = Fastify();
+    bare.get('/test/listeners', listeners);
+    try {
+      const ours = (await get('/test/listeners')).json();
+      const theirs = (await bare.inject({ method: 'GET', url: '/test/listeners' })).json();
+      assert.deepEqual(ours, theirs);
+    } finally {
+      await bare.close();
+    }
   });
 });

@@ -31,19 +31,19 @@ export async function serve(options: ServeOptions): Promise<void> {
     }
     throw error;
   }
-  app.server.log.info({ address, metrics: `${address}/metrics`, health: `${address}/health` }, 'fragrance-ai service listening');
+  app.logger.info({ address, metrics: `${address}/metrics`, health: `${address}/health` }, 'fragrance-ai service listening');
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) {
-      app.server.log.warn({ signal }, 'second signal: exiting without waiting');
+      app.logger.warn({ signal }, 'second signal: exiting without waiting');
       process.exit(1);
     }
     closing = true;
-    app.server.log.info({ signal }, 'shutting down');
+    app.logger.info({ signal }, 'shutting down');
     app.close().then(
       () => process.exit(0),
       (error: unknown) => {
-        app.server.log.error({ err: error }, 'shutdown failed');
+        app.logger.error({ err: error }, 'shutdown failed');
         process.exit(1);
       },
     );
@@ -51,7 +51,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   // SIGHUP re-reads the model pins without a restart: no request is dropped.
   process.on('SIGHUP', () => {
     app.reloadPins().then(
-      (pins) => app.server.log.info({ pins }, 'model pins reloaded on SIGHUP'),
+      (pins) => app.logger.info({ pins }, 'model pins reloaded on SIGHUP'),
       () => undefined,
     );
   });
