@@ -144,7 +144,7 @@ export function createApp(config: Config): App {
     start(request);
     giveLoggers(request, reply);
     reply.header('x-fai-instance', config.workerId);
-    const refused = limited?.(request, reply);
+    const refused = limited?.(request, reply, request.startedAt);
     if (refused !== undefined) return done(refused);
     watchBody(request, reply);
     done();
