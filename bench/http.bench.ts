@@ -8,10 +8,12 @@
  * materials) and POST /v1/formulas (a structured brief). Goal ≥ 0.95 for the first two.
  *
  *   make bench-http      (ROUNDS=… rounds per route, SECONDS=… per round, CONNECTIONS=…, PIPELINING=…,
- *                         ROUTES=trivial,check,formulas: which routes, all by default)
+ *                         ROUTES=trivial,check,formulas: which routes, all by default; PIN=off: no taskset)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import autocannon from 'autocannon';
 import { table } from '../src/cli/table.ts';
 import { RegulatoryCatalogue } from '../src/regulation/index.ts';
@@ -29,8 +31,26 @@ const PIPELINING = Number(process.env.PIPELINING ?? 10);
 const ROUTES = new Set((process.env.ROUTES ?? 'trivial,check,formulas').split(',').map((route) => route.trim()));
 for (const route of ROUTES) if (!['trivial', 'check', 'formulas'].includes(route)) throw new Error(`ROUTES: unknown route "${route}" (known: trivial, check, formulas)`);
 
+/**
+ * The servers on one core and the load on the other (taskset), where the machine has two or more and
+ * taskset is there; PIN=off turns it off. Unpinned, the scheduler moves the three processes between
+ * the cores as it likes, and two identical servers read 6 to 15 % apart in one run here; pinned, within
+ * about 1 %. This process runs the load: it starts itself again on core 0.
+ */
+// Decided before this process pins itself (the pinned one sees a single core): the core the servers get, or none.
+const SERVER_CORE =
+  process.env.FAI_BENCH_SERVER_CORE ??
+  (process.env.PIN !== 'off' && process.platform === 'linux' && availableParallelism() >= 2 && spawnSync('taskset', ['-V']).status === 0 ? String(availableParallelism() - 1) : undefined);
+const PINNED = SERVER_CORE !== undefined;
+if (PINNED && process.env.FAI_BENCH_SERVER_CORE === undefined) {
+  const load = spawnSync('taskset', ['-c', '0', process.execPath, ...process.execArgv, ...process.argv.slice(1)], { stdio: 'inherit', env: { ...process.env, FAI_BENCH_SERVER_CORE: SERVER_CORE } });
+  process.exit(load.status ?? 1);
+}
+
 async function server(side: 'service' | 'bare'): Promise<{ url: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', new URL('./http-server.ts', import.meta.url).pathname, side], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'silent' } });
+  const node = [process.execPath, '--import', 'tsx', new URL('./http-server.ts', import.meta.url).pathname, side];
+  const [command, ...args] = SERVER_CORE === undefined ? node : ['taskset', '-c', SERVER_CORE, ...node];
+  const child = spawn(command!, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'silent' } });
   const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
   return { url: `http://127.0.0.1:${chunk.toString().trim().split('\n').at(-1)}`, child };
 }
@@ -44,7 +64,26 @@ interface Case {
   readonly goal: boolean;
 }
 
-async function load(url: string, route: Case, seconds: number): Promise<number> {
+/**
+ * The CPU time a server process has used, in µs (utime + stime from /proc: Linux), or undefined where
+ * /proc is not there. Per request it is the server's cost without the load generator's share of the
+ * two cores: a round where the client got less of the machine lowers requests/s but not this.
+ */
+function cpuMicros(child: ChildProcess): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+    // Fields after the command's name (in parentheses, which may hold spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS) * 1e6;
+  } catch {
+    return undefined;
+  }
+}
+/** Linux's USER_HZ, the unit of /proc's CPU times: 100 on every architecture Node runs on. */
+const CLOCK_TICKS = 100;
+
+/** Requests/s (autocannon's mean over the seconds) and the requests answered in all. */
+async function load(url: string, route: Case, seconds: number): Promise<{ rps: number; total: number }> {
   const result = await autocannon({
     url: `${url}${route.path}`,
     method: route.method,
@@ -54,7 +93,15 @@ async function load(url: string, route: Case, seconds: number): Promise<number> 
     ...(route.body === undefined ? {} : { body: route.body, headers: { 'content-type': 'application/json' } }),
   });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${url}${route.path}: ${result.non2xx} answers not 2xx, ${result.errors} errors`);
-  return result.requests.average;
+  return { rps: result.requests.average, total: result.requests.total };
+}
+
+/** One round against one server: its requests/s, and the CPU µs it spent per request answered (undefined without /proc). */
+async function round(side: { url: string; child: ChildProcess }, route: Case, seconds: number): Promise<{ rps: number; cpuPerRequest: number | undefined }> {
+  const before = cpuMicros(side.child);
+  const { rps, total } = await load(side.url, route, seconds);
+  const after = cpuMicros(side.child);
+  return { rps, cpuPerRequest: before === undefined || after === undefined ? undefined : (after - before) / total };
 }
 
 const catalogue = RegulatoryCatalogue.load();
@@ -70,7 +117,7 @@ try {
     { key: 'check', name: 'POST /v1/compliance/check', path: '/v1/compliance/check', method: 'POST', body: JSON.stringify(check), goal: true },
     { key: 'formulas', name: 'POST /v1/formulas', path: '/v1/formulas', method: 'POST', body: JSON.stringify({ brief }), goal: false },
   ];
-  const rows = [['route', 'service req/s (median)', 'bare Fastify req/s (median)', 'ratio (95 % interval)', 'goal', '']];
+  const rows = [['route', 'service req/s (median)', 'bare Fastify req/s (median)', 'ratio (95 % interval)', 'CPU/request, bare ÷ service', 'goal', '']];
   for (const route of cases.filter((c) => ROUTES.has(c.key))) {
     console.error(`  ${route.name}: warm-up, then ${ROUNDS} rounds of ${SECONDS} s a side`);
     await load(ours.url, route, 1);
@@ -78,21 +125,39 @@ try {
     const oursRps: number[] = [];
     const bareRps: number[] = [];
     const ratios: number[] = [];
-    for (let round = 0; round < ROUNDS; round++) {
+    const cpuRatios: number[] = [];
+    for (let i = 0; i < ROUNDS; i++) {
       // Alternating which goes first, so drift hits both alike.
-      const first = round % 2 === 0 ? ours : bare;
-      const a = await load(first.url, route, SECONDS);
-      const b = await load((first === ours ? bare : ours).url, route, SECONDS);
+      const first = i % 2 === 0 ? ours : bare;
+      const a = await round(first, route, SECONDS);
+      const b = await round(first === ours ? bare : ours, route, SECONDS);
       const [o, r] = first === ours ? [a, b] : [b, a];
-      oursRps.push(o);
-      bareRps.push(r);
-      ratios.push(o / r);
+      // A round in which a side answered nothing (autocannon's mean rounds down to 0 for a slow route) has no ratio.
+      if (o.rps === 0 || r.rps === 0) {
+        console.error(`    round ${i + 1}: ${o.rps === 0 ? 'the service' : 'bare Fastify'} answered no request in ${SECONDS} s; the round is left out`);
+        continue;
+      }
+      oursRps.push(o.rps);
+      bareRps.push(r.rps);
+      ratios.push(o.rps / r.rps);
+      if (o.cpuPerRequest !== undefined && r.cpuPerRequest !== undefined) cpuRatios.push(r.cpuPerRequest / o.cpuPerRequest);
     }
+    if (ratios.length === 0) throw new Error(`${route.name}: no round in which both sides answered (raise SECONDS)`);
     const { median: ratio, low, high } = interval(ratios);
-    rows.push([route.name, median(oursRps).toFixed(0), median(bareRps).toFixed(0), `${ratio.toFixed(3)} (${low.toFixed(3)}–${high.toFixed(3)})`, route.goal ? '≥ 0.95' : '', route.goal ? (ratio >= 0.95 ? 'at goal' : 'NOT at goal') : '']);
+    const cpu = cpuRatios.length === ratios.length ? interval(cpuRatios) : undefined;
+    rows.push([
+      route.name,
+      median(oursRps).toFixed(0),
+      median(bareRps).toFixed(0),
+      `${ratio.toFixed(3)} (${low.toFixed(3)}–${high.toFixed(3)})`,
+      cpu === undefined ? 'n/a (no /proc)' : `${cpu.median.toFixed(3)} (${cpu.low.toFixed(3)}–${cpu.high.toFixed(3)})`,
+      route.goal ? '≥ 0.95' : '',
+      route.goal ? (ratio >= 0.95 ? 'at goal' : 'NOT at goal') : '',
+    ]);
   }
-  console.log(`\nper-request cost over HTTP on loopback: autocannon, ${CONNECTIONS} connections × ${PIPELINING} pipelined, ${ROUNDS} alternating rounds of ${SECONDS} s\n`);
+  console.log(`\nper-request cost over HTTP on loopback: autocannon, ${CONNECTIONS} connections × ${PIPELINING} pipelined, ${ROUNDS} alternating rounds of ${SECONDS} s; ${PINNED ? `servers on core ${SERVER_CORE}, the load on core 0` : 'not pinned to cores'}\n`);
   console.log(table(rows));
+  console.log('\nratio: the service\'s requests/s over bare Fastify\'s, per round (the goal\'s measure). CPU/request: the CPU time bare Fastify\'s process spent per request over the service\'s, per round (/proc): the same cost without the load generator\'s share of the cores.');
 } finally {
   ours.child.kill();
   bare.child.kill();
