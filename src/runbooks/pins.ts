@@ -1,6 +1,6 @@
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import { isCid } from '../hub/index.ts';
-import { FilePinStore, isPolicyPinName, PIN_VERSION, pinText, POLICY_PINS, RedisPinStore, samePin, type Pin, type PinStore } from '../llm/index.ts';
+import { FilePinStore, isPolicyPinName, PIN_VERSION, pinText, pinVersion, POLICY_PINS, RedisPinStore, samePin, type Pin, type PinStore } from '../llm/index.ts';
 import { deploymentRedis } from './redis-connection.ts';
 import { backendFor } from './backend.ts';
 import { SERVING_ROLES, type Deployment } from './deployment.ts';
@@ -80,9 +80,15 @@ export function pinUpdateRunbook(deployment: Deployment): Runbook<PinUpdateArgs>
         ],
         steps: [
           // Undo restores the pins and then reloads: undo runs in reverse, so a reload undone on its own would re-read the new pins.
+          // Undone when the running serving processes serve the previous pin again (a reload takes a moment; a first pin has none to wait for).
           { describe: `pin ${model}: ${pinText(before[model])} → ${pinText(pin)} (${store.where})`, apply: () => store.write(after), undo: async () => {
             await store.write(before);
             await reload();
+            const previous = before[model];
+            if (previous === undefined) return;
+            // A process that is not running takes the pins when it starts: nothing to wait for.
+            const running = new Set((await backend.status()).filter((s) => s.running).map((s) => s.name));
+            for (const process of serving) if (running.has(process.name)) await servedBy(process, model, previous);
           } },
           ...(serving.length === 0 || shared ? [] : [{ describe: 'SIGHUP the serving processes', apply: reload }]),
         ],
@@ -91,25 +97,34 @@ export function pinUpdateRunbook(deployment: Deployment): Runbook<PinUpdateArgs>
           if (!samePin(now[model], pin)) throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `${store.where} says ${model} ${pinText(now[model])}`);
           // From outside: each serving process reports the new pin — an LLM's on /health/llm; the policy's on
           // /health/policy, which also loads its checkpoint from the hub (CID verified): a pin that does not load fails here and is undone.
-          for (const process of serving) {
-            if (process.healthUrl === undefined) continue;
-            const policy = isPolicyPinName(model);
-            const url = new URL(policy ? `/health/policy?pin=${model}` : `/health/llm?model=${encodeURIComponent(model)}`, process.healthUrl);
-            const deadline = Date.now() + 5_000;
-            for (;;) {
-              const body = (await (await fetch(url, { signal: AbortSignal.timeout(5_000) })).json().catch(() => ({}))) as { pinnedVersion?: string; version?: string; cid?: string; status?: string; detail?: string };
-              const served = policy ? (body.status === 'loaded' && body.version === version && body.cid === cid) : body.pinnedVersion === version;
-              if (served) break;
-              if (Date.now() > deadline) {
-                const says = policy ? `${body.status ?? 'no answer'} ${body.version ?? ''} ${body.detail ?? ''}`.trim() : `${model} ${body.pinnedVersion ?? '(none)'}`;
-                throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `${process.name} does not serve ${model} ${pinText(pin)}: ${says}`);
-              }
-              await new Promise((resolve) => setTimeout(resolve, 100));
-            }
-          }
+          for (const process of serving) await servedBy(process, model, pin);
           return `${store.where} reads ${model} ${pinText(pin)}${serving.length > 0 ? `; ${serving.map((p) => p.name).join(', ')} serve it` : ''}`;
         },
       };
     }),
   };
+}
+
+/**
+ * Waits (5 s at most) until `process` reports that it serves `model` at `pin`, asked from outside: an
+ * LLM's pinned version on /health/llm; a policy's on /health/policy, which also loads its checkpoint
+ * from the hub (CID verified). A process without a health URL is not asked.
+ */
+async function servedBy(process: Deployment['processes'][number], model: string, pin: Pin): Promise<void> {
+  if (process.healthUrl === undefined) return;
+  const policy = isPolicyPinName(model);
+  const version = pinVersion(pin);
+  const cid = typeof pin === 'string' ? undefined : pin.cid;
+  const url = new URL(policy ? `/health/policy?pin=${model}` : `/health/llm?model=${encodeURIComponent(model)}`, process.healthUrl);
+  const deadline = Date.now() + 5_000;
+  for (;;) {
+    const body = (await (await fetch(url, { signal: AbortSignal.timeout(5_000) })).json().catch(() => ({}))) as { pinnedVersion?: string; version?: string; cid?: string; status?: string; detail?: string };
+    const served = policy ? body.status === 'loaded' && body.version === version && body.cid === cid : body.pinnedVersion === version;
+    if (served) return;
+    if (Date.now() > deadline) {
+      const says = policy ? `${body.status ?? 'no answer'} ${body.version ?? ''} ${body.detail ?? ''}`.trim() : `${model} ${body.pinnedVersion ?? '(none)'}`;
+      throw new FaiError(ErrorCodes.VERIFICATION_FAILED, `${process.name} does not serve ${model} ${pinText(pin)}: ${says}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
