@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
 import {
   catalogueEntries,
@@ -25,7 +26,8 @@ export type LabelValues<N extends string> = { readonly [K in N]: string | number
  */
 /** One series of a counter, found once: `inc` on it costs an addition (and one per sliding window fed). */
 export interface CounterSeries {
-  inc(amount?: number): void;
+  /** Adds `amount` (1); `at`: the time of the event on the metrics' clock (`Metrics.now`), for a caller that has read it already. */
+  inc(amount?: number, at?: number): void;
 }
 
 interface CounterEntry {
@@ -125,7 +127,7 @@ export class CounterHandle<N extends string> {
   /** The series of `labels` (bounded once, now): for a hot path that moves the same series every time. */
   seriesOf(labels: LabelValues<N>): CounterSeries {
     const entry = this.series.get(labels);
-    return { inc: (amount = 1) => this.add(entry, amount) };
+    return { inc: (amount = 1, at?: number) => this.add(entry, amount, at) };
   }
 
   /** Used by window gauges: every increment is also counted in `window`. */
@@ -134,7 +136,7 @@ export class CounterHandle<N extends string> {
     for (const entry of this.series.all) entry.windowSeries = undefined;
   }
 
-  private add(entry: CounterEntry, amount: number): void {
+  private add(entry: CounterEntry, amount: number, at?: number): void {
     // One, the amount nearly every increment adds, needs no checking.
     if (amount !== 1) {
       assertFinite(this.def, amount);
@@ -144,7 +146,7 @@ export class CounterHandle<N extends string> {
     const windows = this.windows;
     if (windows.length === 0) return;
     const windowSeries = (entry.windowSeries ??= windows.map((window) => window.seriesOf(entry.key, entry.labels)));
-    for (let i = 0; i < windows.length; i++) windows[i]!.addTo(windowSeries[i]!, amount);
+    for (let i = 0; i < windows.length; i++) windows[i]!.addTo(windowSeries[i]!, amount, at);
   }
 }
 
@@ -269,6 +271,12 @@ export type MetricHandles = { readonly [K in CatalogueKey]: HandleFor<Catalogue[
 
 export interface Metrics extends MetricHandles {
   readonly registry: Registry;
+  /**
+   * The clock the sliding windows count by, in ms (CreateMetricsOptions.now). A hot path that reads the
+   * time anyway (a request's duration) reads it here and hands it to `CounterSeries.inc`: the windows
+   * then read no clock of their own.
+   */
+  readonly now: () => number;
 }
 
 const MISNAMED_DEFAULT_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'];
@@ -276,9 +284,18 @@ const MISNAMED_DEFAULT_GAUGES = ['nodejs_active_handles_total', 'nodejs_active_r
 export interface CreateMetricsOptions {
   /** Register prom-client's default Node process metrics (on for the service). */
   defaultMetrics?: boolean;
-  /** Clock for the sliding windows (tests pass a fake one). */
+  /** Clock for the sliding windows, in ms (tests pass a fake one); by default `wallClock`. */
   now?: () => number;
 }
+
+const TIME_ORIGIN = performance.timeOrigin;
+
+/**
+ * Milliseconds since the epoch, to a fraction of a millisecond: the process's start (read once) plus
+ * the monotonic clock. Cheaper to read than Date.now() here (about 50 against 85 ns), and precise
+ * enough for a request's duration as well as a window's slot.
+ */
+export const wallClock = (): number => TIME_ORIGIN + performance.now();
 
 /**
  * Builds one registry holding every catalogue metric (and, by default, the Node
@@ -292,7 +309,7 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
     // Each is the sum of its per-`type` sibling (nodejs_active_handles{type}, …), so dropping them loses nothing.
     for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(name);
   }
-  const now = options.now ?? Date.now;
+  const now = options.now ?? wallClock;
   const handles: Record<string, unknown> = {};
   const counters = new Map<string, CounterHandle<string>>();
   const windowGauges: Array<[CatalogueKey, WindowGaugeDef]> = [];
@@ -310,5 +327,5 @@ export function createMetrics(options: CreateMetricsOptions = {}): Metrics {
     }
   }
   for (const [key, def] of windowGauges) handles[key] = new WindowGaugeHandle(def, registry, counters, now);
-  return { ...(handles as unknown as MetricHandles), registry };
+  return { ...(handles as unknown as MetricHandles), registry, now };
 }

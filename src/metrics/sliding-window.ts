@@ -45,9 +45,9 @@ export class SlidingWindow {
     return entry;
   }
 
-  /** Adds to a series this window handed out (seriesOf). */
-  addTo(entry: WindowSeries, amount = 1): void {
-    const stamp = Math.floor(this.now() / this.slotMs);
+  /** Adds to a series this window handed out (seriesOf), at `now` (this window's clock, read when not given). */
+  addTo(entry: WindowSeries, amount = 1, now = this.now()): void {
+    const stamp = Math.floor(now / this.slotMs);
     const slot = stamp % this.slots;
     if (entry.stamps[slot] !== stamp) {
       entry.stamps[slot] = stamp;

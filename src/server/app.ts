@@ -134,7 +134,7 @@ export function createApp(config: Config): App {
   const start = installRequestAccounting(server, metrics);
   declarePrincipal(server);
   const giveLoggers = requestLoggers(logger);
-  const limited = rateLimit(server, config.rateLimitPerMinute);
+  const limited = rateLimit(server, config.rateLimitPerMinute, metrics.now);
   const watchBody = bodyProgressTimeout(server, config.requestTimeoutMs);
   // One root onRequest hook, synchronous (an async one costs its promise on every request; each hook Fastify runs
   // costs its turn): the request's clock and logger, which instance answered (nginx splits traffic between

@@ -1,5 +1,4 @@
 import type { Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 
@@ -22,16 +21,16 @@ interface Window {
 /**
  * Requests per client key in fixed one-minute windows, in this process: a window starts with a key's
  * first request and ends a minute later. Expired windows are dropped once a minute, so the table holds
- * at most the keys seen in the last two minutes. Times are the requests' own clock
- * (`request.startedAt`, performance.now(): monotonic, read once per request by the root hook).
+ * at most the keys seen in the last two minutes. Times are the requests' clock (`request.startedAt`, read
+ * once per request by the root hook), which the sweeper reads too.
  */
 class WindowCounts {
   private readonly windows = new Map<string, Window>();
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor() {
+  constructor(clock: () => number) {
     this.sweeper = setInterval(() => {
-      const now = performance.now();
+      const now = clock();
       for (const [key, window] of this.windows) if (window.endsAt <= now) this.windows.delete(key);
     }, WINDOW_MS);
     this.sweeper.unref();
@@ -88,11 +87,12 @@ function clientOf(socket: ClientSocket): Client {
  * whole overhead on a trivial route (make bench-http). A fixed window in a Map, judged synchronously,
  * is all an in-process limit needs.
  *
- * Returns the judge; undefined for no limit.
+ * `clock`: the requests' clock (the judge is given each request's time; the sweeper reads it). Returns
+ * the judge; undefined for no limit.
  */
-export function rateLimit(app: FastifyInstance, perMinute: number): RateLimitJudge | undefined {
+export function rateLimit(app: FastifyInstance, perMinute: number, clock: () => number): RateLimitJudge | undefined {
   if (perMinute === 0) return undefined;
-  const counts = new WindowCounts();
+  const counts = new WindowCounts(clock);
   app.addHook('onClose', (_instance, done) => {
     counts.stop();
     done();

@@ -1,4 +1,3 @@
-import { performance } from 'node:perf_hooks';
 import type { FastifyInstance, FastifyReply, FastifyRequest, onSendHookHandler } from 'fastify';
 import type { CounterSeries, HistogramObserver, Metrics } from '../metrics/index.ts';
 
@@ -8,7 +7,7 @@ declare module 'fastify' {
     component?: string;
   }
   interface FastifyRequest {
-    /** performance.now() when the request's first hook ran (request-accounting.ts); -1 before. */
+    /** When the request's first hook ran, on the metrics' clock (ms, request-accounting.ts); -1 before. */
     startedAt: number;
   }
 }
@@ -61,10 +60,13 @@ export function installRequestAccounting(app: FastifyInstance, metrics: Metrics)
   };
   // A request that never reached the root onRequest hook (an error Fastify answers before it) has no start: 0 s.
   app.decorateRequest('startedAt', -1);
+  // One clock for the duration and the windows: the metrics' (each window read its own before, one read per window).
+  const now = metrics.now;
   const account = (series: ComponentSeries, request: FastifyRequest, reply: FastifyReply): void => {
-    series.requests?.inc();
-    series.operations.inc();
-    series.duration.observe(request.startedAt < 0 ? 0 : (performance.now() - request.startedAt) / 1000);
+    const at = now();
+    series.requests?.inc(1, at);
+    series.operations.inc(1, at);
+    series.duration.observe(request.startedAt < 0 ? 0 : (at - request.startedAt) / 1000);
     const status = reply.statusCode;
     if (status >= 500) metrics.systemErrorsTotal.inc({ component: series.component, error_type: status === 503 ? 'unavailable' : status === 504 ? 'timeout' : 'server_error' });
     else if (status >= 400) metrics.systemErrorsTotal.inc({ component: series.component, error_type: 'client_error' });
@@ -84,6 +86,6 @@ export function installRequestAccounting(app: FastifyInstance, metrics: Metrics)
     done(null, payload);
   });
   return (request) => {
-    request.startedAt = performance.now();
+    request.startedAt = now();
   };
 }

@@ -12,11 +12,12 @@ class LazyRequestLogger {
 
   constructor(
     private readonly parent: Logger,
-    private readonly bindings: Bindings,
+    private readonly requestId: string,
   ) {}
 
   private get logger(): FastifyBaseLogger {
-    return (this.made ??= this.parent.child(this.bindings) as unknown as FastifyBaseLogger);
+    // The bindings object too is made only then: this object is made for every request.
+    return (this.made ??= this.parent.child({ reqId: this.requestId }) as unknown as FastifyBaseLogger);
   }
 
   get level(): string {
@@ -78,6 +79,6 @@ class LazyRequestLogger {
 export function requestLoggers(logger: Logger): (request: FastifyRequest, reply: FastifyReply) => void {
   return (request, reply) => {
     // Its methods take what pino's take and hand it on: the overloads of pino's LogFn are pino's to check.
-    request.log = reply.log = new LazyRequestLogger(logger, { reqId: request.id }) as unknown as FastifyBaseLogger;
+    request.log = reply.log = new LazyRequestLogger(logger, request.id) as unknown as FastifyBaseLogger;
   };
 }
