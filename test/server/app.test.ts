@@ -150,6 +150,30 @@ describe('request timeout', () => {
     }
   });
 
+  it("cuts a stalled body that follows whole ones on the same keep-alive connection (the connection's watch is reused)", async () => {
+    const slow = createApp(testConfig({ PORT: '0', REQUEST_TIMEOUT_MS: '300' }));
+    const url = new URL(await slow.listen());
+    try {
+      const whole = '{"formula":[{"material":"limonene","concentrationPct":1}],"category":"4","dosagePct":20}';
+      const post = (body: string, length = Buffer.byteLength(body)) => `POST /v1/compliance/check HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${length}\r\n\r\n${body}`;
+      const answer = await new Promise<string>((resolve, reject) => {
+        // Two whole bodies, then one that promises 100 bytes and sends 10.
+        const socket = connect(Number(url.port), url.hostname, () => socket.write(post(whole) + post(whole) + post('{"formula"', 100)));
+        let received = '';
+        socket.on('data', (chunk) => (received += chunk.toString()));
+        socket.on('close', () => resolve(received));
+        socket.on('error', reject);
+        setTimeout(() => reject(new Error('the connection was still open after 5 s')), 5_000).unref();
+      });
+      // A body ends with no newline: the next status line follows it on the same line.
+      const statuses = [...answer.matchAll(/HTTP\/1\.1 (\d+)/g)].map((m) => Number(m[1]));
+      assert.deepEqual(statuses, [200, 200, 408]);
+      assert.match(answer, /the upload stalled/);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('cuts a body that drips a few bytes at a time (fewer than 16 KiB a window) with a 408, though bytes keep coming', async () => {
     const slow = createApp(testConfig({ PORT: '0', REQUEST_TIMEOUT_MS: '300' }));
     const url = new URL(await slow.listen());
