@@ -12,11 +12,11 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import autocannon from 'autocannon';
 import { table } from '../src/cli/table.ts';
 import { RegulatoryCatalogue } from '../src/regulation/index.ts';
+import { processCpuMicros } from '../src/system/index.ts';
 import { interval, median } from './stats.ts';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 8);
@@ -64,23 +64,6 @@ interface Case {
   readonly goal: boolean;
 }
 
-/**
- * The CPU time a server process has used, in µs (utime + stime from /proc: Linux), or undefined where
- * /proc is not there. Per request it is the server's cost without the load generator's share of the
- * two cores: a round where the client got less of the machine lowers requests/s but not this.
- */
-function cpuMicros(child: ChildProcess): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
-    // Fields after the command's name (in parentheses, which may hold spaces): utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS) * 1e6;
-  } catch {
-    return undefined;
-  }
-}
-/** Linux's USER_HZ, the unit of /proc's CPU times: 100 on every architecture Node runs on. */
-const CLOCK_TICKS = 100;
 
 /** Requests/s (autocannon's mean over the seconds) and the requests answered in all. */
 async function load(url: string, route: Case, seconds: number): Promise<{ rps: number; total: number }> {
@@ -98,9 +81,11 @@ async function load(url: string, route: Case, seconds: number): Promise<{ rps: n
 
 /** One round against one server: its requests/s, and the CPU µs it spent per request answered (undefined without /proc). */
 async function round(side: { url: string; child: ChildProcess }, route: Case, seconds: number): Promise<{ rps: number; cpuPerRequest: number | undefined }> {
-  const before = cpuMicros(side.child);
+  // The server's CPU time per request is its cost without the load generator's share of the two cores: a round where
+  // the client got less of the machine lowers requests/s but not this.
+  const before = processCpuMicros(side.child.pid!);
   const { rps, total } = await load(side.url, route, seconds);
-  const after = cpuMicros(side.child);
+  const after = processCpuMicros(side.child.pid!);
   return { rps, cpuPerRequest: before === undefined || after === undefined ? undefined : (after - before) / total };
 }
 

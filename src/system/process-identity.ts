@@ -7,13 +7,30 @@ import { readFileSync } from 'node:fs';
  * then fall back to the pid alone. Read synchronously: two small /proc reads, no disk.
  */
 export function processStart(pid: number): string | undefined {
+  const startTicks = statFields(pid)?.[19];
+  return startTicks === undefined ? undefined : `${bootId()}:${startTicks}`;
+}
+
+/** Linux's USER_HZ, the unit of /proc's times: 100 on every architecture Node runs on. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * The CPU time `pid` has used, user and system, in µs (fields 14 and 15 of /proc/<pid>/stat, in
+ * clock ticks); undefined where there is no /proc or the process is gone. For measuring another
+ * process (process.cpuUsage() measures this one).
+ */
+export function processCpuMicros(pid: number): number | undefined {
+  const fields = statFields(pid);
+  if (fields === undefined) return undefined;
+  return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND) * 1e6;
+}
+
+/** The fields of /proc/<pid>/stat after the command's name (field 3 first), or undefined where it cannot be read. */
+function statFields(pid: number): string[] | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name (field 2) is in parentheses and may hold spaces or parentheses itself.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const startTicks = fields[19];
-    if (startTicks === undefined) return undefined;
-    return `${bootId()}:${startTicks}`;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return undefined;
   }
