@@ -61,19 +61,21 @@ function hitOf(metrics: Metrics, found: Map<string, CounterSeries>, id: string, 
  */
 export function recordCheck(metrics: Metrics, result: CheckAnswer, source: CheckSource = 'check'): void {
   const series = checkSeriesOf(metrics);
+  // Both counters feed ifra_compliance_rate's windows: one clock read for the check, not one per increment.
+  const at = metrics.now();
   for (let i = 0; i < CHECK_TYPES.length; i++) {
-    series.checks[i]!.inc();
+    series.checks[i]!.inc(1, at);
     const verdict = result.checks[CHECK_TYPES[i]!];
-    if (verdict === 'pass' || verdict === 'warning') series.passed[i]!.inc();
+    if (verdict === 'pass' || verdict === 'warning') series.passed[i]!.inc(1, at);
   }
   // What the check counted as it decided (check-run.ts): the answer's parts need not be built for it.
   const counts = result.counts;
   for (const { ingredient, type } of counts.violations) {
     let byIngredient = series.violations.get(ingredient);
     if (byIngredient === undefined) series.violations.set(ingredient, (byIngredient = []));
-    const at = VIOLATION_TYPES.indexOf(type) * SOURCES.length + SOURCES.indexOf(source);
-    let violation = byIngredient[at];
-    if (violation === undefined) byIngredient[at] = violation = metrics.ifraViolationsTotal.seriesOf({ ingredient, violation_type: type, source });
+    const slot = VIOLATION_TYPES.indexOf(type) * SOURCES.length + SOURCES.indexOf(source);
+    let violation = byIngredient[slot];
+    if (violation === undefined) byIngredient[slot] = violation = metrics.ifraViolationsTotal.seriesOf({ ingredient, violation_type: type, source });
     violation.inc();
   }
   for (const id of counts.declared) hitOf(metrics, series.declared, id, 'declare').inc();
