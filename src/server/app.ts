@@ -12,10 +12,10 @@ import { ComplianceChecker, SharedStrictMode } from '../regulation/index.ts';
 import { openRemediation, type Remediation } from '../remediation/index.ts';
 import { readSchedule, shadowEvaluate, ShadowEvaluation, ShadowScheduler } from '../shadow/index.ts';
 import { registerCpuSampler, slotServers, startVramSampler, type VramSampler } from '../system/index.ts';
-import { installErrorHandling } from './error-mapping.ts';
+import { answerFrameworkError, installErrorHandling } from './error-mapping.ts';
 import { installRequestAccounting } from './request-accounting.ts';
 import { requestLoggers } from './request-log.ts';
-import { bearerScope, declarePrincipal } from './bearer-scope.ts';
+import { bearerScope } from './bearer-scope.ts';
 import { bodyProgressTimeout } from './body-progress.ts';
 import { registerApprovalRoute, registerWebhookRoute } from './routes/alerts.ts';
 import { registerComplianceOperatorRoutes, registerComplianceRoutes } from './routes/compliance.ts';
@@ -67,6 +67,13 @@ export function createApp(config: Config): App {
     http: { connectionsCheckingInterval: Math.min(30_000, Math.max(100, Math.floor(config.requestTimeoutMs / 3))) },
     // A client's x-request-id is the request's id (logs, shadow sampling: a retry with the same id is sampled alike).
     requestIdHeader: 'x-request-id',
+    // A URL Fastify cannot route (one that does not decode) is answered in our error format, with the instance
+    // header, and counted as the server's: Fastify runs no hook for it.
+    frameworkErrors: (error, request, reply) => {
+      reply.header('x-fai-instance', config.workerId);
+      answerFrameworkError(error, request, reply);
+      accounting.unrouted(request, reply);
+    },
   });
   // Headers still have REQUEST_TIMEOUT_MS to arrive.
   server.server.headersTimeout = Math.min(server.server.headersTimeout, config.requestTimeoutMs);
@@ -131,8 +138,7 @@ export function createApp(config: Config): App {
   ];
 
   installErrorHandling(server);
-  const start = installRequestAccounting(server, metrics);
-  declarePrincipal(server);
+  const accounting = installRequestAccounting(server, metrics);
   const giveLoggers = requestLoggers(logger);
   const limited = rateLimit(server, config.rateLimitPerMinute, metrics.now);
   const watchBody = bodyProgressTimeout(server, config.requestTimeoutMs);
@@ -141,10 +147,10 @@ export function createApp(config: Config): App {
   // instances, and the runbooks verify the split by this header), then the rate limit, then the watch of a body
   // still arriving.
   server.addHook('onRequest', (request, reply, done) => {
-    start(request);
+    const now = accounting.start(request);
     giveLoggers(request, reply);
     reply.header('x-fai-instance', config.workerId);
-    const refused = limited?.(request, reply, request.startedAt);
+    const refused = limited?.(request, reply, now);
     if (refused !== undefined) return done(refused);
     watchBody(request, reply);
     done();

@@ -8,7 +8,10 @@ import type { ErrorBody } from './error-mapping.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** Who the bearer token authenticated (`operator`, a named operator, `alertmanager`); '' on public routes. */
+    /**
+     * Who the bearer token authenticated (`operator`, a named operator, `alertmanager`); '' until it
+     * has. Declared in the bearer scopes only (`bearerScope`): a public route's request has none.
+     */
     principal: string;
     /**
      * Who acted: the principal, or whom an authenticated operator request acts for
@@ -53,6 +56,10 @@ export async function bearerScope(scope: FastifyInstance, options: BearerScopeOp
       : reason === 'missing authorization header'
         ? `headers.authorization: this route needs a bearer token (Authorization: Bearer <${options.variable}>)`
         : `headers.authorization: wrong bearer token (this route takes ${options.variable})`;
+  // Declared in this scope, not on the root: each decoration is a property every request of its scope is built with,
+  // and a public request has no principal.
+  scope.decorateRequest('principal', '');
+  scope.decorateRequest('actor', '');
   await scope.register(bearerAuth, {
     keys: [],
     // A refused token is logged at warn (someone is guessing, or a client is misconfigured) and counted;
@@ -82,10 +89,4 @@ export async function bearerScope(scope: FastifyInstance, options: BearerScopeOp
     if (reply.statusCode === 401) options.metrics?.systemAuthFailuresTotal.inc({ scope: options.principal });
     if (request.principal !== '') request.log.info({ principal: request.principal, actor: request.actor, method: request.method, url: request.url.split('?')[0], status: reply.statusCode }, 'operator request');
   });
-}
-
-/** Declares `request.principal` ('' until a bearer scope authenticates the request); once, on the root. */
-export function declarePrincipal(app: FastifyInstance): void {
-  app.decorateRequest('principal', '');
-  app.decorateRequest('actor', '');
 }

@@ -50,6 +50,17 @@ function fromFastifyError(error: FastifyError): FaiError | null {
   return null;
 }
 
+/**
+ * Fastify's answer to a request it cannot route at all (a URL that does not decode: `/v1/%zz`), given
+ * as its `frameworkErrors` option (app.ts): without it Fastify writes its own body straight to the
+ * socket, in its format rather than ours, and past every hook (the answer was not counted). Answered
+ * here like every other bad input: 400, our error body, naming the URL.
+ */
+export function answerFrameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
+  void reply.status(status).send({ error: { code: ErrorCodes.VALIDATION, message: `url: ${error.message}`, field: 'url' } } satisfies ErrorBody);
+}
+
 /** How long one 503 message is logged once: an outage of a dependency fails every request the same way. */
 const UNAVAILABLE_LOG_WINDOW_MS = 60_000;
 

@@ -99,9 +99,10 @@ export function rateLimit(app: FastifyInstance, perMinute: number, clock: () => 
   });
   return (request, reply, now) => {
     // The URL as sent (its path, before any query), not request.routeOptions: Fastify builds that object on every read.
-    const url = request.url;
+    const raw = request.raw;
+    const url = raw.url ?? '';
     const webhook = url.startsWith(WEBHOOK_URL) && (url.length === WEBHOOK_URL.length || url[WEBHOOK_URL.length] === '?');
-    const client = clientOf(request.raw.socket);
+    const client = clientOf(raw.socket);
     let window: Window;
     if (webhook) {
       window = counts.current(`webhook|${client.address}`, now);

@@ -7,9 +7,21 @@ declare module 'fastify' {
     component?: string;
   }
   interface FastifyRequest {
-    /** When the request's first hook ran, on the metrics' clock (ms, request-accounting.ts); -1 before. */
-    startedAt: number;
+    /**
+     * When the request's first hook ran, on the metrics' clock (ms, request-accounting.ts); undefined
+     * before (an answer Fastify gives without running the hooks, such as a malformed URL's 400). Set by
+     * that hook, not declared with decorateRequest: a decoration is a property every request is built
+     * with, through a keyed store per decoration in Fastify's Request constructor.
+     */
+    startedAt?: number;
   }
+}
+
+export interface RequestAccounting {
+  /** Starts a request's clock (from the root onRequest hook); returns its time. */
+  start(request: FastifyRequest): number;
+  /** Counts an answer no route and no hook gave (Fastify's framework errors) as the server's, once it is sent. */
+  unrouted(request: FastifyRequest, reply: FastifyReply): void;
 }
 
 /** The series one component's answers move, found once (a request looks up no labels). */
@@ -37,9 +49,11 @@ interface ComponentSeries {
  * reads no route options (Fastify builds that object on every read) and looks up no labels. Answers
  * no route took (404s) are counted by one root hook, as the `server`'s. Install before any route.
  *
- * Returns what the root onRequest hook calls for each request: the start of its clock.
+ * Returns what the root onRequest hook calls for each request (`start`: the start of its clock, which
+ * it returns), and what counts an answer given outside the hooks (`unrouted`: Fastify's framework
+ * errors, app.ts), as the server's.
  */
-export function installRequestAccounting(app: FastifyInstance, metrics: Metrics): (request: FastifyRequest) => void {
+export function installRequestAccounting(app: FastifyInstance, metrics: Metrics): RequestAccounting {
   // The series exists from the start at 0 (probes and scrapes do not count): the first request is a step a rate sees.
   metrics.systemRequestsTotal.inc({ service: 'api' }, 0);
   const api = metrics.systemRequestsTotal.seriesOf({ service: 'api' });
@@ -58,15 +72,15 @@ export function installRequestAccounting(app: FastifyInstance, metrics: Metrics)
     }
     return series;
   };
-  // A request that never reached the root onRequest hook (an error Fastify answers before it) has no start: 0 s.
-  app.decorateRequest('startedAt', -1);
   // One clock for the duration and the windows: the metrics' (each window read its own before, one read per window).
   const now = metrics.now;
   const account = (series: ComponentSeries, request: FastifyRequest, reply: FastifyReply): void => {
     const at = now();
     series.requests?.inc(1, at);
     series.operations.inc(1, at);
-    series.duration.observe(request.startedAt < 0 ? 0 : (at - request.startedAt) / 1000);
+    // A request that never reached the root onRequest hook (an answer Fastify gives before it) has no start: 0 s.
+    const startedAt = request.startedAt;
+    series.duration.observe(startedAt === undefined ? 0 : (at - startedAt) / 1000);
     const status = reply.statusCode;
     if (status >= 500) metrics.systemErrorsTotal.inc({ component: series.component, error_type: status === 503 ? 'unavailable' : status === 504 ? 'timeout' : 'server_error' });
     else if (status >= 400) metrics.systemErrorsTotal.inc({ component: series.component, error_type: 'client_error' });
@@ -85,7 +99,8 @@ export function installRequestAccounting(app: FastifyInstance, metrics: Metrics)
     if (request.is404) account(unrouted, request, reply);
     done(null, payload);
   });
-  return (request) => {
-    request.startedAt = now();
+  return {
+    start: (request) => (request.startedAt = now()),
+    unrouted: (request, reply) => account(unrouted, request, reply),
   };
 }

@@ -46,11 +46,12 @@ describe('GET /metrics', () => {
 });
 
 describe('x-fai-instance (which instance answered: the runbooks verify traffic splits by it)', () => {
-  it('is on every answer: success, validation error, unknown route', async () => {
+  it('is on every answer: success, validation error, unknown route, a URL that does not decode', async () => {
     const answers = await Promise.all([
       app.server.inject({ method: 'GET', url: '/health' }),
       app.server.inject({ method: 'POST', url: '/v1/compliance/check', headers: { 'content-type': 'application/json' }, payload: '{bad' }),
       app.server.inject({ method: 'GET', url: '/no/such/route' }),
+      app.server.inject({ method: 'GET', url: '/v1/%zz' }),
     ]);
     assert.deepEqual(
       answers.map((answer) => [answer.statusCode, answer.headers['x-fai-instance']]),
@@ -58,6 +59,7 @@ describe('x-fai-instance (which instance answered: the runbooks verify traffic s
         [200, 'api'],
         [400, 'api'],
         [404, 'api'],
+        [400, 'api'],
       ],
     );
   });
@@ -306,6 +308,20 @@ describe('request accounting', () => {
     assert.equal(await count(catalogue.systemOperationsTotal, { component: 'regulation' }), before.compliance + 3, 'the 401, the 400 and the 200, each once');
     assert.equal(await count(catalogue.systemErrorsTotal, { component: 'regulation', error_type: 'client_error' }), before.complianceClient + 2);
     assert.equal(await durations('regulation'), before.complianceDurations + 3, 'a duration for each');
+  });
+
+  it("counts an answer given before any hook (a malformed URL's 400, in our error format) as the server's, with no time: its request never started the clock", async () => {
+    const server = async () => (await readSamples(app.metrics.registry, catalogue.systemOperationsTotal)).find((s) => s.labels.component === 'server')?.value ?? 0;
+    const histogram = async () => (await readHistogram(app.metrics.registry, catalogue.systemRequestDurationSeconds)).find((h) => h.labels.component === 'server');
+    const before = { count: await server(), observed: (await histogram())?.count ?? 0, sum: (await histogram())?.sum ?? 0 };
+    const answer = await get('/v1/%zz');
+    assert.equal(answer.statusCode, 400);
+    assert.equal(answer.json().error.field, 'url');
+    assert.match(answer.json().error.message, /%zz/);
+    assert.equal(await server(), before.count + 1);
+    const after = await histogram();
+    assert.equal(after?.count, before.observed + 1);
+    assert.equal(after?.sum, before.sum, 'observed as 0 s, not NaN');
   });
 
   it('adds no listener to a response for its accounting: as many as bare Fastify has', async () => {

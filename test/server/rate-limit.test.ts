@@ -15,7 +15,8 @@ function limit(perMinute: number): RateLimitJudge {
 }
 
 const socket = (address: string) => ({ remoteAddress: address }) as Socket;
-const request = (on: Socket, url = '/health') => ({ url, raw: { socket: on } }) as unknown as FastifyRequest;
+// As Fastify's request: the URL as sent is its raw message's (request.url reads it from there).
+const request = (on: Socket, url = '/health') => ({ raw: { url, socket: on } }) as unknown as FastifyRequest;
 function reply(): FastifyReply & { headers: Record<string, unknown> } {
   const headers: Record<string, unknown> = {};
   const answer = {
