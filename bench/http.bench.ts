@@ -7,8 +7,14 @@
  * distribution-free 95 % interval. Routes: a trivial GET, POST /v1/compliance/check (30 regulated
  * materials) and POST /v1/formulas (a structured brief). Goal ≥ 0.95 for the first two.
  *
- *   make bench-http      (ROUNDS=… rounds per route, SECONDS=… per round, CONNECTIONS=…, PIPELINING=…,
- *                         ROUTES=trivial,check,formulas: which routes, all by default; PIN=off: no taskset)
+ * The rounds are spread over several pairs of server processes, started afresh: one process of the
+ * same code can run a few per cent faster or slower than the next for its whole life (how its code
+ * was compiled, where its memory fell), and a ratio from one pair would carry that luck whole. Each
+ * pair's own median is printed beside the pooled one.
+ *
+ *   make bench-http      (PAIRS=… server pairs, 3 by default; ROUNDS=… rounds per route and pair; SECONDS=… per
+ *                         round; CONNECTIONS=…, PIPELINING=…; ROUTES=trivial,check,formulas: which routes, all by
+ *                         default; PIN=off: no taskset)
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -19,7 +25,8 @@ import { RegulatoryCatalogue } from '../src/regulation/index.ts';
 import { processCpuMicros } from '../src/system/index.ts';
 import { interval, median } from './stats.ts';
 
-const ROUNDS = Number(process.env.ROUNDS ?? 8);
+const PAIRS = Number(process.env.PAIRS ?? 3);
+const ROUNDS = Number(process.env.ROUNDS ?? 4);
 const SECONDS = Number(process.env.SECONDS ?? 3);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 10);
 /**
@@ -29,6 +36,9 @@ const CONNECTIONS = Number(process.env.CONNECTIONS ?? 10);
  */
 const PIPELINING = Number(process.env.PIPELINING ?? 10);
 const ROUTES = new Set((process.env.ROUTES ?? 'trivial,check,formulas').split(',').map((route) => route.trim()));
+for (const [name, value] of [['PAIRS', PAIRS], ['ROUNDS', ROUNDS], ['SECONDS', SECONDS], ['CONNECTIONS', CONNECTIONS], ['PIPELINING', PIPELINING]] as const) {
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a whole number of at least 1 (got ${process.env[name]})`);
+}
 for (const route of ROUTES) if (!['trivial', 'check', 'formulas'].includes(route)) throw new Error(`ROUTES: unknown route "${route}" (known: trivial, check, formulas)`);
 
 /**
@@ -93,57 +103,91 @@ const catalogue = RegulatoryCatalogue.load();
 const regulated = catalogue.standards.filter((s) => s.cas.length === 1 && s.limits['4']?.kind === 'limit').slice(0, 30);
 const check = { formula: regulated.map((s, i) => ({ material: i % 2 === 0 ? s.name : s.cas[0]!, concentrationPct: 0.01 + (i % 5) * 0.01 })), category: '4', dosagePct: 20 };
 
-console.error('starting the service and bare Fastify, each in its own process…');
-const [ours, bare] = await Promise.all([server('service'), server('bare')]);
-try {
-  const brief = ((await (await fetch(`${ours.url}/v1/briefs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'a fresh citrus cologne for summer' }) })).json()) as { brief: unknown }).brief;
-  const cases: Case[] = [
-    { key: 'trivial', name: 'trivial route', path: '/bench/trivial', method: 'GET', goal: true },
-    { key: 'check', name: 'POST /v1/compliance/check', path: '/v1/compliance/check', method: 'POST', body: JSON.stringify(check), goal: true },
-    { key: 'formulas', name: 'POST /v1/formulas', path: '/v1/formulas', method: 'POST', body: JSON.stringify({ brief }), goal: false },
-  ];
-  const rows = [['route', 'service req/s (median)', 'bare Fastify req/s (median)', 'ratio (95 % interval)', 'CPU/request, bare ÷ service', 'goal', '']];
-  for (const route of cases.filter((c) => ROUTES.has(c.key))) {
-    console.error(`  ${route.name}: warm-up, then ${ROUNDS} rounds of ${SECONDS} s a side`);
-    await load(ours.url, route, 1);
-    await load(bare.url, route, 1);
-    const oursRps: number[] = [];
-    const bareRps: number[] = [];
-    const ratios: number[] = [];
-    const cpuRatios: number[] = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      // Alternating which goes first, so drift hits both alike.
-      const first = i % 2 === 0 ? ours : bare;
-      const a = await round(first, route, SECONDS);
-      const b = await round(first === ours ? bare : ours, route, SECONDS);
-      const [o, r] = first === ours ? [a, b] : [b, a];
-      // A round in which a side answered nothing (autocannon's mean rounds down to 0 for a slow route) has no ratio.
-      if (o.rps === 0 || r.rps === 0) {
-        console.error(`    round ${i + 1}: ${o.rps === 0 ? 'the service' : 'bare Fastify'} answered no request in ${SECONDS} s; the round is left out`);
-        continue;
-      }
-      oursRps.push(o.rps);
-      bareRps.push(r.rps);
-      ratios.push(o.rps / r.rps);
-      if (o.cpuPerRequest !== undefined && r.cpuPerRequest !== undefined) cpuRatios.push(r.cpuPerRequest / o.cpuPerRequest);
-    }
-    if (ratios.length === 0) throw new Error(`${route.name}: no round in which both sides answered (raise SECONDS)`);
-    const { median: ratio, low, high } = interval(ratios);
-    const cpu = cpuRatios.length === ratios.length ? interval(cpuRatios) : undefined;
-    rows.push([
-      route.name,
-      median(oursRps).toFixed(0),
-      median(bareRps).toFixed(0),
-      `${ratio.toFixed(3)} (${low.toFixed(3)}–${high.toFixed(3)})`,
-      cpu === undefined ? 'n/a (no /proc)' : `${cpu.median.toFixed(3)} (${cpu.low.toFixed(3)}–${cpu.high.toFixed(3)})`,
-      route.goal ? '≥ 0.95' : '',
-      route.goal ? (ratio >= 0.95 ? 'at goal' : 'NOT at goal') : '',
-    ]);
-  }
-  console.log(`\nper-request cost over HTTP on loopback: autocannon, ${CONNECTIONS} connections × ${PIPELINING} pipelined, ${ROUNDS} alternating rounds of ${SECONDS} s; ${PINNED ? `servers on core ${SERVER_CORE}, the load on core 0` : 'not pinned to cores'}\n`);
-  console.log(table(rows));
-  console.log('\nratio: the service\'s requests/s over bare Fastify\'s, per round (the goal\'s measure). CPU/request: the CPU time bare Fastify\'s process spent per request over the service\'s, per round (/proc): the same cost without the load generator\'s share of the cores.');
-} finally {
-  ours.child.kill();
-  bare.child.kill();
+interface Pair {
+  readonly ours: { url: string; child: ChildProcess };
+  readonly bare: { url: string; child: ChildProcess };
 }
+
+/** Per round: the service's and bare Fastify's requests/s, their ratio and the CPU/request ratio (bare ÷ service). */
+interface Rounds {
+  readonly ours: number[];
+  readonly bare: number[];
+  readonly ratios: number[];
+  readonly cpuRatios: number[];
+  /** Each pair's median ratio, in the order the pairs ran. */
+  readonly pairMedians: number[];
+}
+
+/** ROUNDS alternating rounds of one route against one pair, after a warm-up of each side; added to `into`. */
+async function measure(pair: Pair, route: Case, into: Rounds): Promise<void> {
+  await load(pair.ours.url, route, 1);
+  await load(pair.bare.url, route, 1);
+  const ratios: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    // Alternating which goes first, so drift hits both alike.
+    const first = i % 2 === 0 ? pair.ours : pair.bare;
+    const a = await round(first, route, SECONDS);
+    const b = await round(first === pair.ours ? pair.bare : pair.ours, route, SECONDS);
+    const [o, r] = first === pair.ours ? [a, b] : [b, a];
+    // A round in which a side answered nothing (autocannon's mean rounds down to 0 for a slow route) has no ratio.
+    if (o.rps === 0 || r.rps === 0) {
+      console.error(`    round ${i + 1}: ${o.rps === 0 ? 'the service' : 'bare Fastify'} answered no request in ${SECONDS} s; the round is left out`);
+      continue;
+    }
+    into.ours.push(o.rps);
+    into.bare.push(r.rps);
+    ratios.push(o.rps / r.rps);
+    // Without /proc a round has no CPU ratio, and the table says n/a (fewer CPU ratios than rounds).
+    if (o.cpuPerRequest !== undefined && r.cpuPerRequest !== undefined) into.cpuRatios.push(r.cpuPerRequest / o.cpuPerRequest);
+  }
+  into.ratios.push(...ratios);
+  if (ratios.length > 0) into.pairMedians.push(median(ratios));
+}
+
+const allCases: Case[] = [
+  { key: 'trivial', name: 'trivial route', path: '/bench/trivial', method: 'GET', goal: true },
+  { key: 'check', name: 'POST /v1/compliance/check', path: '/v1/compliance/check', method: 'POST', body: JSON.stringify(check), goal: true },
+  { key: 'formulas', name: 'POST /v1/formulas', path: '/v1/formulas', method: 'POST', goal: false },
+];
+const cases = allCases.filter((c) => ROUTES.has(c.key));
+const results = new Map<string, Rounds>(cases.map((c) => [c.key, { ours: [], bare: [], ratios: [], cpuRatios: [], pairMedians: [] }]));
+for (let p = 0; p < PAIRS; p++) {
+  console.error(`pair ${p + 1} of ${PAIRS}: starting the service and bare Fastify, each in a process of its own…`);
+  const [ours, bare] = await Promise.all([server('service'), server('bare')]);
+  try {
+    for (const route of cases) {
+      // The formulas route's brief is the service's own reading of a sentence, asked of each pair's service (it is the same).
+      const body =
+        route.key === 'formulas'
+          ? JSON.stringify({ brief: ((await (await fetch(`${ours.url}/v1/briefs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'a fresh citrus cologne for summer' }) })).json()) as { brief: unknown }).brief })
+          : route.body;
+      console.error(`  ${route.name}: warm-up, then ${ROUNDS} rounds of ${SECONDS} s a side`);
+      await measure({ ours, bare }, body === undefined ? route : { ...route, body }, results.get(route.key)!);
+    }
+  } finally {
+    ours.child.kill();
+    bare.child.kill();
+    await Promise.all([once(ours.child, 'exit'), once(bare.child, 'exit')]);
+  }
+}
+
+const rows = [['route', 'service req/s (median)', 'bare Fastify req/s (median)', 'ratio (95 % interval)', "each pair's median ratio", 'CPU/request, bare ÷ service', 'goal', '']];
+for (const route of cases) {
+  const { ours, bare, ratios, cpuRatios, pairMedians } = results.get(route.key)!;
+  if (ratios.length === 0) throw new Error(`${route.name}: no round in which both sides answered (raise SECONDS)`);
+  const { median: ratio, low, high } = interval(ratios);
+  const cpu = cpuRatios.length === ratios.length ? interval(cpuRatios) : undefined;
+  rows.push([
+    route.name,
+    median(ours).toFixed(0),
+    median(bare).toFixed(0),
+    `${ratio.toFixed(3)} (${low.toFixed(3)}–${high.toFixed(3)})`,
+    pairMedians.map((m) => m.toFixed(3)).join(' '),
+    cpu === undefined ? 'n/a (no /proc)' : `${cpu.median.toFixed(3)} (${cpu.low.toFixed(3)}–${cpu.high.toFixed(3)})`,
+    route.goal ? '≥ 0.95' : '',
+    route.goal ? (ratio >= 0.95 ? 'at goal' : 'NOT at goal') : '',
+  ]);
+}
+console.log(`\nper-request cost over HTTP on loopback: autocannon, ${CONNECTIONS} connections × ${PIPELINING} pipelined; ${PAIRS} pairs of server processes, ${ROUNDS} alternating rounds of ${SECONDS} s each; ${PINNED ? `servers on core ${SERVER_CORE}, the load on core 0` : 'not pinned to cores'}\n`);
+console.log(table(rows));
+console.log("\nratio: the service's requests/s over bare Fastify's, per round, pooled over the pairs (the goal's measure). CPU/request: the CPU time bare Fastify's process spent per request over the service's, per round (/proc): the same cost without the load generator's share of the cores.");
