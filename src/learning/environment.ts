@@ -1,5 +1,5 @@
 import { MOODS, SEASONS, TARGET_PROFILES, type CreativeBrief } from '../llm/index.ts';
-import { cosine, loadPalette, ODOR_FAMILIES, type OdorFamily, type PaletteMaterial } from '../perfumery/index.ts';
+import { loadPalette, ODOR_FAMILIES, type OdorFamily, type PaletteMaterial } from '../perfumery/index.ts';
 import { RegulatoryCatalogue, type Verdict } from '../regulation/index.ts';
 import type { CharacterReading } from './character.ts';
 import { worldOf, type World } from './checkpoint.ts';

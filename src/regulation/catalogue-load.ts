@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { ErrorCodes, FaiError, parseOrThrow } from '../errors/index.ts';
+import { parseOrThrow } from '../errors/index.ts';
 import { loadPalette } from '../perfumery/index.ts';
 import { casNumbersIn } from './cas.ts';
 import { loadCategories } from './categories.ts';

@@ -1,7 +1,7 @@
 import type { PaletteMaterial } from '../perfumery/index.ts';
 import { isValidCas } from './cas.ts';
 import type { ProductCategory } from './categories.ts';
-import type { CatalogueParts, CategoryLimit, CombinationGroup, EuAllergen, EuMaximum, IfraStandard, ResolvedMaterial, StandardType, UnappliedRule } from './catalogue-types.ts';
+import type { CombinationGroup, EuAllergen, EuMaximum, IfraStandard, ResolvedMaterial, UnappliedRule } from './catalogue-types.ts';
 import { loadCatalogueParts, type CatalogueSources } from './catalogue-load.ts';
 import { normalizeName } from './rows.ts';
 import { readCatalogueSnapshot } from './snapshot.ts';

@@ -1,6 +1,4 @@
-import { timingSafeEqual, createHash } from 'node:crypto';
 import { z } from 'zod';
-import { ErrorCodes, FaiError } from '../errors/index.ts';
 
 /**
  * Alertmanager's webhook payload, version 4 (https://prometheus.io/docs/alerting/latest/configuration/#webhook_config).

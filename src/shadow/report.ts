@@ -109,7 +109,6 @@ export interface ReportOptions {
   now?: () => Date;
 }
 
-const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
 /** The least or greatest value, by a loop: Math.min(...values) throws a RangeError past ~125k arguments, and a full log holds ~270k. */
 export function extreme(values: readonly number[], which: 'min' | 'max'): number {
   let out = which === 'min' ? Infinity : -Infinity;
