@@ -2,12 +2,23 @@ import type { Metrics } from '../metrics/index.ts';
 import { loadDeployment, runbooks, stateFiles, type Deployment } from '../runbooks/index.ts';
 import { readPolicy } from './policy.ts';
 import { Remediator, type Pager } from './remediator.ts';
-import { openRemediationStore, DEFAULT_RETENTION_MS, type RemediationStore } from './store.ts';
+import { join } from 'node:path';
+import { DiskRemediationStore } from './disk-store.ts';
+import { RedisRemediationStore } from './redis-store.ts';
+import { DEFAULT_RETENTION_MS, type RemediationStore } from './store.ts';
 
 export { MODES, parseDuration, PolicySchema, readPolicy, rulesFor, type Mode, type Policy, type PolicyRule } from './policy.ts';
 export { Remediator, type Decision, type Outcome, type Pager, type RemediatorOptions } from './remediator.ts';
-export { ACTION_STATUSES, DiskRemediationStore, openRemediationStore, RedisRemediationStore, type Action, type ActionStatus, type Pause, type RemediationStore } from './store.ts';
+export { DiskRemediationStore } from './disk-store.ts';
+export { RedisRemediationStore } from './redis-store.ts';
+export { ACTION_STATUSES, type Action, type ActionStatus, type Pause, type RemediationStore } from './store.ts';
 export { WebhookPayloadSchema, type WebhookAlert, type WebhookPayload } from './webhook.ts';
+
+/** The actions' store: in Redis with REDIS_URL (every instance's), else on disk under the state directory. */
+export function openRemediationStore(options: { redisUrl: string | undefined; stateDir: string; retentionMs?: number }): RemediationStore {
+  const retention = options.retentionMs === undefined ? {} : { retentionMs: options.retentionMs };
+  return options.redisUrl === undefined ? new DiskRemediationStore(join(options.stateDir, 'remediation'), retention) : new RedisRemediationStore(options.redisUrl, undefined, retention);
+}
 
 /** How long a page stays active in Alertmanager unless someone resolves it sooner. */
 const PAGE_HOURS = 1;
