@@ -1,7 +1,6 @@
 import type { Metric, MetricObjectWithValues, MetricValueWithName, Registry } from 'prom-client';
 import type { HistogramDef } from './catalogue.ts';
-import { LabelSetBound, SeriesIndex } from './labels.ts';
-import type { LabelValues } from './registry.ts';
+import { LabelSetBound, SeriesIndex, type LabelValues } from './labels.ts';
 import { assertFinite } from './values.ts';
 
 /** One series of a histogram, found once: `observe` on it costs a bucket search and three additions. */

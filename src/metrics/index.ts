@@ -23,9 +23,9 @@ export {
   GaugeHandle,
   WindowGaugeHandle,
   type CreateMetricsOptions,
-  type LabelValues,
   type Metrics,
 } from './registry.ts';
 export { HistogramHandle, type HistogramObserver } from './histogram.ts';
+export type { LabelValues } from './labels.ts';
 export { readHistogram, readSamples, type HistogramSeries, type Labels, type Sample } from './read.ts';
 export { SlidingWindow } from './sliding-window.ts';

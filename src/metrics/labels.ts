@@ -1,5 +1,8 @@
 import { OTHER_LABEL_VALUE, type LabelSpec } from './catalogue.ts';
 
+/** The value of each of a series' labels, by name. */
+export type LabelValues<N extends string> = { readonly [K in N]: string | number };
+
 /**
  * Keeps one label's values inside a bounded set so no input can blow up
  * cardinality: a fixed set from the catalogue, or the first `maxDistinct`

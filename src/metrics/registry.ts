@@ -9,12 +9,11 @@ import {
   type WindowGaugeDef,
 } from './catalogue.ts';
 import { HistogramHandle } from './histogram.ts';
-import { LabelSetBound, labelKey, SeriesIndex } from './labels.ts';
+import { LabelSetBound, labelKey, SeriesIndex, type LabelValues } from './labels.ts';
 import { SlidingWindow, type WindowSeries } from './sliding-window.ts';
 import { assertFinite } from './values.ts';
 
 type LabelNames<D> = D extends { labels: infer L } ? keyof L & string : never;
-export type LabelValues<N extends string> = { readonly [K in N]: string | number };
 
 
 /**
