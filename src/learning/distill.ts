@@ -1,4 +1,5 @@
-import { asPrepared, type BriefPool, type FormulationEnv, type PreparedBriefs } from './environment.ts';
+import type { FormulationEnv } from './environment.ts';
+import { asPrepared, type BriefPool, type PreparedBriefs } from './prepared-briefs.ts';
 import type { Mlp } from './mlp.ts';
 import { Random } from './random.ts';
 import { actionProbs, policyNetwork, policyProbs } from './policy.ts';

@@ -1,5 +1,6 @@
 import jstat from 'jstat';
-import { asPrepared, type BriefPool, type FormulationEnv } from './environment.ts';
+import type { FormulationEnv } from './environment.ts';
+import { asPrepared, type BriefPool } from './prepared-briefs.ts';
 import type { Mlp } from './mlp.ts';
 import { greedy, policyProbs } from './policy.ts';
 import { Random } from './random.ts';

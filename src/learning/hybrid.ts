@@ -1,5 +1,6 @@
 import { LOCAL_JOB, type LearningMetrics } from './metric-relay.ts';
-import { asPrepared, MAX_UNITS, STEPS, type BriefPool, type FormulationEnv, type PreparedBriefs } from './environment.ts';
+import { MAX_UNITS, STEPS, type FormulationEnv } from './environment.ts';
+import { asPrepared, type BriefPool, type PreparedBriefs } from './prepared-briefs.ts';
 import type { BriefContext } from './composer.ts';
 import type { PpoTrainer } from './ppo.ts';
 import { Random } from './random.ts';

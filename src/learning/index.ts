@@ -1,4 +1,5 @@
-export { asPrepared, CHARACTER_FLOOR, CHARACTER_FULL, FEEDBACK_WEIGHT, FIDELITY_FLOOR, FIDELITY_FULL, FormulationEnv, MAX_MATERIALS, MAX_UNITS, OFF_CHARACTER_COST, PER_MATERIAL, PreparedBriefs, PYRAMID_TARGET, REPAIR_COST, REWARD_VERSION, stateLayout, STEPS, type BriefPool, type Episode, type Formula, type Position, type RewardBreakdown } from './environment.ts';
+export { CHARACTER_FLOOR, CHARACTER_FULL, FEEDBACK_WEIGHT, FIDELITY_FLOOR, FIDELITY_FULL, FormulationEnv, MAX_MATERIALS, MAX_UNITS, OFF_CHARACTER_COST, PER_MATERIAL, PYRAMID_TARGET, REPAIR_COST, REWARD_VERSION, stateLayout, STEPS, type Episode, type Formula, type Position, type RewardBreakdown } from './environment.ts';
+export { asPrepared, PreparedBriefs, type BriefPool } from './prepared-briefs.ts';
 export { CHARACTER_SHARE, CharacterModel, NOTE_SMELL_PCT, OFF_CHARACTER_LINE_PCT, type CharacterContext, type CharacterReading, type CharacterRole, type NoteReading } from './character.ts';
 export { Mlp, softmax } from './mlp.ts';
 export { Random } from './random.ts';

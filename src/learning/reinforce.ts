@@ -1,5 +1,6 @@
 import { LOCAL_JOB, type LearningMetrics } from './metric-relay.ts';
-import { asPrepared, type BriefPool, type FormulationEnv, type PreparedBriefs, type RewardBreakdown } from './environment.ts';
+import type { FormulationEnv, RewardBreakdown } from './environment.ts';
+import { asPrepared, type BriefPool, type PreparedBriefs } from './prepared-briefs.ts';
 import type { Mlp } from './mlp.ts';
 import { greedy as greedyAction, greedyReturn } from './evaluate.ts';
 import { Random } from './random.ts';
