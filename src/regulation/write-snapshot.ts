@@ -1,5 +1,5 @@
 import { loadCatalogueParts } from './catalogue.ts';
-import { loadNaturals } from './naturals.ts';
+import { loadNaturals } from './naturals-load.ts';
 import { writeCatalogueSnapshot, writeNaturalsSnapshot } from './snapshot.ts';
 
 /**

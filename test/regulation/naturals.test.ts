@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { FaiError } from '../../src/errors/index.ts';
 import { loadPalette } from '../../src/perfumery/index.ts';
-import { loadNaturalAllergens, loadNaturalContributions, loadNaturals } from '../../src/regulation/naturals.ts';
+import { loadNaturalAllergens, loadNaturalContributions, loadNaturals } from '../../src/regulation/naturals-load.ts';
 
 const DATA = (file: string) => new URL(`../../src/regulation/data/${file}`, import.meta.url);
 let dir: string;
