@@ -1,5 +1,5 @@
 import { escapeHtml } from '../html/index.ts';
-import { amendmentName, limitedByText, type CertificateCategory, type IfraCertificate } from './certificate.ts';
+import { amendmentName, limitedByText, type CertificateCategory, type IfraCertificate } from './certificate-types.ts';
 
 /**
  * The certificate as a page to print on A4 and send: the formula's name, the date, the amendment,

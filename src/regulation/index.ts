@@ -1,7 +1,8 @@
 import { pollEvery } from '../system/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import { loadSourceTitles, RegulatoryCatalogue } from './catalogue.ts';
-import { ifraCertificate, type CertificateRequest, type IfraCertificate } from './certificate.ts';
+import { ifraCertificate } from './certificate.ts';
+import type { CertificateRequest, IfraCertificate } from './certificate-types.ts';
 import { checkFormula, type CheckAnswer, type CheckRequest } from './check.ts';
 import { recordCheck, type CheckSource } from './record-check.ts';
 import type { SharedStrictMode } from './shared-strict.ts';
@@ -24,7 +25,8 @@ export {
   type ResolvedMaterial,
   type StandardType,
 } from './catalogue.ts';
-export { amendmentName, floorSignificant, ifraCertificate, limitedByText, type CertificateCategory, type CertificateRequest, type IfraCertificate, type LimitingItem } from './certificate.ts';
+export { floorSignificant, ifraCertificate } from './certificate.ts';
+export { amendmentName, limitedByText, type CertificateCategory, type CertificateRequest, type IfraCertificate, type LimitingItem } from './certificate-types.ts';
 export { certificateHtml } from './certificate-html.ts';
 export { type CategoryUse, type ProductCategory } from './categories.ts';
 export {
