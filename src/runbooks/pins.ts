@@ -67,11 +67,17 @@ export function pinUpdateRunbook(deployment: Deployment): Runbook<PinUpdateArgs>
       if (samePin(before[model], pin)) return { summary: [`nothing to change: ${model} is already ${pinText(pin)}`], steps: [], verify: async () => `${model} ${pinText(pin)}` };
       const serving = deployment.processes.filter((p) => SERVING_ROLES.has(p.role));
       const backend = backendFor(deployment);
+      // The serving processes running now (one look at the backend): a process that is not running takes the pins when it starts.
+      const running = async () => {
+        const up = new Set((await backend.status()).filter((s) => s.running).map((s) => s.name));
+        return serving.filter((p) => up.has(p.name));
+      };
       // With the pins in Redis every instance takes the change as it is published; with the file, SIGHUP makes a
-      // running service re-read it without a restart. Either way no request is dropped.
-      const reload = async () => {
-        if (shared) return;
-        for (const process of serving) if ((await backend.status()).find((s) => s.name === process.name)?.running) await backend.signal(process.name, 'SIGHUP');
+      // running service re-read it without a restart. Either way no request is dropped. Returns the processes it
+      // reloaded, which an undo then waits on.
+      const reload = async (now: Deployment['processes']) => {
+        if (!shared) for (const process of now) await backend.signal(process.name, 'SIGHUP');
+        return now;
       };
       return {
         summary: [
@@ -83,14 +89,12 @@ export function pinUpdateRunbook(deployment: Deployment): Runbook<PinUpdateArgs>
           // Undone when the running serving processes serve the previous pin again (a reload takes a moment; a first pin has none to wait for).
           { describe: `pin ${model}: ${pinText(before[model])} → ${pinText(pin)} (${store.where})`, apply: () => store.write(after), undo: async () => {
             await store.write(before);
-            await reload();
+            const reloaded = await reload(await running());
             const previous = before[model];
             if (previous === undefined) return;
-            // A process that is not running takes the pins when it starts: nothing to wait for.
-            const running = new Set((await backend.status()).filter((s) => s.running).map((s) => s.name));
-            for (const process of serving) if (running.has(process.name)) await servedBy(process, model, previous);
+            for (const process of reloaded) await servedBy(process, model, previous);
           } },
-          ...(serving.length === 0 || shared ? [] : [{ describe: 'SIGHUP the serving processes', apply: reload }]),
+          ...(serving.length === 0 || shared ? [] : [{ describe: 'SIGHUP the serving processes', apply: async () => void (await reload(await running())) }]),
         ],
         verify: async () => {
           const now = await store.read();
