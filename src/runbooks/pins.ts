@@ -73,11 +73,9 @@ export function pinUpdateRunbook(deployment: Deployment): Runbook<PinUpdateArgs>
         return serving.filter((p) => up.has(p.name));
       };
       // With the pins in Redis every instance takes the change as it is published; with the file, SIGHUP makes a
-      // running service re-read it without a restart. Either way no request is dropped. Returns the processes it
-      // reloaded, which an undo then waits on.
-      const reload = async (now: Deployment['processes']) => {
-        if (!shared) for (const process of now) await backend.signal(process.name, 'SIGHUP');
-        return now;
+      // running service re-read it without a restart. Either way no request is dropped.
+      const reload = async (processes: Deployment['processes']) => {
+        if (!shared) for (const process of processes) await backend.signal(process.name, 'SIGHUP');
       };
       return {
         summary: [
@@ -89,12 +87,13 @@ export function pinUpdateRunbook(deployment: Deployment): Runbook<PinUpdateArgs>
           // Undone when the running serving processes serve the previous pin again (a reload takes a moment; a first pin has none to wait for).
           { describe: `pin ${model}: ${pinText(before[model])} → ${pinText(pin)} (${store.where})`, apply: () => store.write(after), undo: async () => {
             await store.write(before);
-            const reloaded = await reload(await running());
+            const up = await running();
+            await reload(up);
             const previous = before[model];
             if (previous === undefined) return;
-            for (const process of reloaded) await servedBy(process, model, previous);
+            for (const process of up) await servedBy(process, model, previous);
           } },
-          ...(serving.length === 0 || shared ? [] : [{ describe: 'SIGHUP the serving processes', apply: async () => void (await reload(await running())) }]),
+          ...(serving.length === 0 || shared ? [] : [{ describe: 'SIGHUP the serving processes', apply: async () => reload(await running()) }]),
         ],
         verify: async () => {
           const now = await store.read();

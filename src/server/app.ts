@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { LLM_SLOTS, OperatorTokens, type Config } from '../config/index.ts';
 import { openHub, pingRedis, redisReady } from '../hub/index.ts';
@@ -70,8 +70,8 @@ export function createApp(config: Config): App {
     // A URL Fastify cannot route (one that does not decode) is answered in our error format, with the instance
     // header, and counted as the server's: Fastify runs no hook for it.
     frameworkErrors: (error, request, reply) => {
-      reply.header('x-fai-instance', config.workerId);
-      answerFrameworkError(error, request, reply);
+      markInstance(reply);
+      answerFrameworkError(error, reply);
       accounting.unrouted(request, reply);
     },
   });
@@ -142,14 +142,15 @@ export function createApp(config: Config): App {
   const giveLoggers = requestLoggers(logger);
   const limited = rateLimit(server, config.rateLimitPerMinute, metrics.now);
   const watchBody = bodyProgressTimeout(server, config.requestTimeoutMs);
+  // Which instance answered: nginx splits traffic between instances, and the runbooks verify the split by this header.
+  const markInstance = (reply: FastifyReply) => reply.header('x-fai-instance', config.workerId);
   // One root onRequest hook, synchronous (an async one costs its promise on every request; each hook Fastify runs
-  // costs its turn): the request's clock and logger, which instance answered (nginx splits traffic between
-  // instances, and the runbooks verify the split by this header), then the rate limit, then the watch of a body
-  // still arriving.
+  // costs its turn): the request's clock and logger, which instance answered, then the rate limit, then the watch
+  // of a body still arriving.
   server.addHook('onRequest', (request, reply, done) => {
     const now = accounting.start(request);
     giveLoggers(request, reply);
-    reply.header('x-fai-instance', config.workerId);
+    markInstance(reply);
     const refused = limited?.(request, reply, now);
     if (refused !== undefined) return done(refused);
     watchBody(request, reply);

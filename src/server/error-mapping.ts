@@ -56,7 +56,7 @@ function fromFastifyError(error: FastifyError): FaiError | null {
  * socket, in its format rather than ours, and past every hook (the answer was not counted). Answered
  * here like every other bad input: 400, our error body, naming the URL.
  */
-export function answerFrameworkError(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+export function answerFrameworkError(error: FastifyError, reply: FastifyReply): void {
   const status = typeof error.statusCode === 'number' && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : 400;
   void reply.status(status).send({ error: { code: ErrorCodes.VALIDATION, message: `url: ${error.message}`, field: 'url' } } satisfies ErrorBody);
 }
