@@ -1,7 +1,9 @@
 /**
- * One side of bench/http.bench.ts, in a process of its own: `service` (the service's app, every hook)
- * or `bare` (a bare Fastify app serving the same handlers). Listens on a free loopback port, prints
- * it, and runs until killed.
+ * One side of bench/http.bench.ts, in a process of its own: `service` (the service's app, every hook),
+ * `bare` (a bare Fastify app serving the same handlers) or `floor` (the bare app with only what any
+ * instrumentation of this kind pays: a synchronous onRequest hook that reads the clock and sets one
+ * response header, and a synchronous onSend hook that reads it again for the duration). Listens on a
+ * free loopback port, prints it, and runs until killed.
  */
 import { existsSync } from 'node:fs';
 import Fastify from 'fastify';
@@ -36,7 +38,7 @@ if (side === 'service') {
     scope.get('/bench/trivial', { config: { component: 'health' } }, trivial);
   });
   console.log(new URL(await app.listen()).port);
-} else if (side === 'bare') {
+} else if (side === 'bare' || side === 'floor') {
   const config = testConfig({ PORT: '0' });
   const metrics = createMetrics();
   const compliance = new ComplianceChecker({ metrics });
@@ -45,6 +47,20 @@ if (side === 'service') {
   await seedShippedPolicies(hub, pins);
   const formulas = new FormulaService({ hub, compliance, pins: () => pins, metrics });
   const bare = Fastify();
+  if (side === 'floor') {
+    // The durations are summed and the sum read at exit: each request's clock reads feed something, as the service's feed a histogram.
+    let durations = 0;
+    bare.addHook('onRequest', (request, reply, done) => {
+      request.startedAt = performance.now();
+      reply.header('x-fai-instance', 'floor');
+      done();
+    });
+    bare.addHook('onSend', (request, _reply, payload, done) => {
+      durations += performance.now() - request.startedAt!;
+      done(null, payload);
+    });
+    process.on('exit', () => durations < 0 && console.error('a negative duration'));
+  }
   bare.get('/bench/trivial', trivial);
   bare.post('/v1/compliance/check', async (request) => compliance.check(parseCheckRequest(request.body, 'body')));
   bare.post('/v1/formulas', async (request) => {
@@ -53,7 +69,7 @@ if (side === 'service') {
   });
   console.log(new URL(await bare.listen({ port: 0, host: '127.0.0.1' })).port);
 } else {
-  throw new Error('usage: http-server.ts service|bare');
+  throw new Error('usage: http-server.ts service|bare|floor');
 }
 // Exit on a signal through process.exit, so a --cpu-prof run writes its profile.
 for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => process.exit(0));

@@ -7,14 +7,18 @@
  * distribution-free 95 % interval. Routes: a trivial GET, POST /v1/compliance/check (30 regulated
  * materials) and POST /v1/formulas (a structured brief). Goal ≥ 0.95 for the first two.
  *
- * The rounds are spread over several pairs of server processes, started afresh: one process of the
- * same code can run a few per cent faster or slower than the next for its whole life (how its code
- * was compiled, where its memory fell), and a ratio from one pair would carry that luck whole. Each
- * pair's own median is printed beside the pooled one.
+ * Beside them, the floor: the trivial route on bare Fastify with only what any instrumentation of this
+ * kind pays (two synchronous hooks, a clock read in each, one response header), against bare Fastify
+ * alike. The service's ratio can pass the floor's only by noise; the distance between them is the service's own code.
+ *
+ * The rounds are spread over several pairs of server processes, started afresh for each route: one
+ * process of the same code can run a few per cent faster or slower than the next for its whole life
+ * (how its code was compiled, where its memory fell), and a ratio from one pair would carry that luck
+ * whole. Each pair's own median is printed beside the pooled one.
  *
  *   make bench-http      (PAIRS=… server pairs, 3 by default; ROUNDS=… rounds per route and pair; SECONDS=… per
- *                         round; CONNECTIONS=…, PIPELINING=…; ROUTES=trivial,check,formulas: which routes, all by
- *                         default; PIN=off: no taskset)
+ *                         round; WARMUP=… s of load a side first, 5 by default; CONNECTIONS=…, PIPELINING=…;
+ *                         ROUTES=trivial,floor,check,formulas: which routes, all by default; PIN=off: no taskset)
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -28,6 +32,13 @@ import { interval, median } from './stats.ts';
 const PAIRS = Number(process.env.PAIRS ?? 3);
 const ROUNDS = Number(process.env.ROUNDS ?? 4);
 const SECONDS = Number(process.env.SECONDS ?? 3);
+/**
+ * Seconds of load on each side before its rounds: the ratio is a long-running service's, not its start-up.
+ * After one second of warm-up, the first one-second round of the trivial route cost 8–38 % more CPU per
+ * request than the later rounds in the service (six processes), 12–19 % in bare Fastify: V8 was still
+ * compiling, and the service has more code to compile.
+ */
+const WARMUP = Number(process.env.WARMUP ?? 5);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 10);
 /**
  * Requests in flight per connection. Without pipelining one autocannon process tops out near 30 000
@@ -35,11 +46,11 @@ const CONNECTIONS = Number(process.env.CONNECTIONS ?? 10);
  * client. With 10 in flight per connection each server is busy, and the ratio is the servers' cost.
  */
 const PIPELINING = Number(process.env.PIPELINING ?? 10);
-const ROUTES = new Set((process.env.ROUTES ?? 'trivial,check,formulas').split(',').map((route) => route.trim()));
-for (const [name, value] of [['PAIRS', PAIRS], ['ROUNDS', ROUNDS], ['SECONDS', SECONDS], ['CONNECTIONS', CONNECTIONS], ['PIPELINING', PIPELINING]] as const) {
+const ROUTES = new Set((process.env.ROUTES ?? 'trivial,floor,check,formulas').split(',').map((route) => route.trim()));
+for (const [name, value] of [['PAIRS', PAIRS], ['ROUNDS', ROUNDS], ['SECONDS', SECONDS], ['WARMUP', WARMUP], ['CONNECTIONS', CONNECTIONS], ['PIPELINING', PIPELINING]] as const) {
   if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a whole number of at least 1 (got ${process.env[name]})`);
 }
-for (const route of ROUTES) if (!['trivial', 'check', 'formulas'].includes(route)) throw new Error(`ROUTES: unknown route "${route}" (known: trivial, check, formulas)`);
+for (const route of ROUTES) if (!['trivial', 'floor', 'check', 'formulas'].includes(route)) throw new Error(`ROUTES: unknown route "${route}" (known: trivial, floor, check, formulas)`);
 
 /**
  * The servers on one core and the load on the other (taskset), where the machine has two or more and
@@ -57,7 +68,7 @@ if (PINNED && process.env.FAI_BENCH_SERVER_CORE === undefined) {
   process.exit(load.status ?? 1);
 }
 
-async function server(side: 'service' | 'bare'): Promise<{ url: string; child: ChildProcess }> {
+async function server(side: 'service' | 'bare' | 'floor'): Promise<{ url: string; child: ChildProcess }> {
   const node = [process.execPath, '--import', 'tsx', new URL('./http-server.ts', import.meta.url).pathname, side];
   const [command, ...args] = SERVER_CORE === undefined ? node : ['taskset', '-c', SERVER_CORE, ...node];
   const child = spawn(command!, args, { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, LOG_LEVEL: 'silent' } });
@@ -72,6 +83,8 @@ interface Case {
   readonly method: 'GET' | 'POST';
   readonly body?: string;
   readonly goal: boolean;
+  /** Which server is measured against bare Fastify: the service, or the floor (bench/http-server.ts). */
+  readonly side: 'service' | 'floor';
 }
 
 
@@ -120,8 +133,8 @@ interface Rounds {
 
 /** ROUNDS alternating rounds of one route against one pair, after a warm-up of each side; added to `into`. */
 async function measure(pair: Pair, route: Case, into: Rounds): Promise<void> {
-  await load(pair.ours.url, route, 1);
-  await load(pair.bare.url, route, 1);
+  await load(pair.ours.url, route, WARMUP);
+  await load(pair.bare.url, route, WARMUP);
   const ratios: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     // Alternating which goes first, so drift hits both alike.
@@ -145,29 +158,33 @@ async function measure(pair: Pair, route: Case, into: Rounds): Promise<void> {
 }
 
 const allCases: Case[] = [
-  { key: 'trivial', name: 'trivial route', path: '/bench/trivial', method: 'GET', goal: true },
-  { key: 'check', name: 'POST /v1/compliance/check', path: '/v1/compliance/check', method: 'POST', body: JSON.stringify(check), goal: true },
-  { key: 'formulas', name: 'POST /v1/formulas', path: '/v1/formulas', method: 'POST', goal: false },
+  { key: 'trivial', name: 'trivial route', path: '/bench/trivial', method: 'GET', goal: true, side: 'service' },
+  { key: 'floor', name: 'trivial route, floor', path: '/bench/trivial', method: 'GET', goal: false, side: 'floor' },
+  { key: 'check', name: 'POST /v1/compliance/check', path: '/v1/compliance/check', method: 'POST', body: JSON.stringify(check), goal: true, side: 'service' },
+  { key: 'formulas', name: 'POST /v1/formulas', path: '/v1/formulas', method: 'POST', goal: false, side: 'service' },
 ];
 const cases = allCases.filter((c) => ROUTES.has(c.key));
 const results = new Map<string, Rounds>(cases.map((c) => [c.key, { ours: [], bare: [], ratios: [], cpuRatios: [], pairMedians: [] }]));
+// Each route gets a fresh pair of processes: two sides of one age. A side measured after others had run
+// in its partner for half a minute read up to 25 % lower (the floor, measured after the trivial route
+// against a bare Fastify already warm from it: 0.70 against 0.93 alone).
 for (let p = 0; p < PAIRS; p++) {
-  console.error(`pair ${p + 1} of ${PAIRS}: starting the service and bare Fastify, each in a process of its own…`);
-  const [ours, bare] = await Promise.all([server('service'), server('bare')]);
-  try {
-    for (const route of cases) {
+  for (const route of cases) {
+    console.error(`pair ${p + 1} of ${PAIRS}, ${route.name}: starting the ${route.side === 'floor' ? 'floor' : 'service'} and bare Fastify, each in a process of its own…`);
+    const [ours, bare] = await Promise.all([server(route.side), server('bare')]);
+    try {
       // The formulas route's brief is the service's own reading of a sentence, asked of each pair's service (it is the same).
       const body =
         route.key === 'formulas'
           ? JSON.stringify({ brief: ((await (await fetch(`${ours.url}/v1/briefs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'a fresh citrus cologne for summer' }) })).json()) as { brief: unknown }).brief })
           : route.body;
-      console.error(`  ${route.name}: warm-up, then ${ROUNDS} rounds of ${SECONDS} s a side`);
+      console.error(`  warm-up of ${WARMUP} s a side, then ${ROUNDS} rounds of ${SECONDS} s a side`);
       await measure({ ours, bare }, body === undefined ? route : { ...route, body }, results.get(route.key)!);
+    } finally {
+      ours.child.kill();
+      bare.child.kill();
+      await Promise.all([once(ours.child, 'exit'), once(bare.child, 'exit')]);
     }
-  } finally {
-    ours.child.kill();
-    bare.child.kill();
-    await Promise.all([once(ours.child, 'exit'), once(bare.child, 'exit')]);
   }
 }
 
@@ -188,6 +205,6 @@ for (const route of cases) {
     route.goal ? (ratio >= 0.95 ? 'at goal' : 'NOT at goal') : '',
   ]);
 }
-console.log(`\nper-request cost over HTTP on loopback: autocannon, ${CONNECTIONS} connections × ${PIPELINING} pipelined; ${PAIRS} pairs of server processes, ${ROUNDS} alternating rounds of ${SECONDS} s each; ${PINNED ? `servers on core ${SERVER_CORE}, the load on core 0` : 'not pinned to cores'}\n`);
+console.log(`\nper-request cost over HTTP on loopback: autocannon, ${CONNECTIONS} connections × ${PIPELINING} pipelined; ${PAIRS} pairs of server processes, ${WARMUP} s of warm-up a side, then ${ROUNDS} alternating rounds of ${SECONDS} s each; ${PINNED ? `servers on core ${SERVER_CORE}, the load on core 0` : 'not pinned to cores'}\n`);
 console.log(table(rows));
-console.log("\nratio: the service's requests/s over bare Fastify's, per round, pooled over the pairs (the goal's measure). CPU/request: the CPU time bare Fastify's process spent per request over the service's, per round (/proc): the same cost without the load generator's share of the cores.");
+console.log("\nratio: the service's requests/s over bare Fastify's, per round, pooled over the pairs (the goal's measure). The floor row is the same ratio for bare Fastify with only what any such instrumentation pays (bench/http-server.ts): a synchronous onRequest and onSend hook, a clock read in each, one response header. CPU/request: the CPU time bare Fastify's process spent per request over the service's, per round (/proc): the same cost without the load generator's share of the cores.");
