@@ -7,7 +7,7 @@ import { BlockStore } from './blocks.ts';
 import { LocalHubCluster, RedisHubCluster } from './cluster.ts';
 import { FsBlockBackend } from './fs-blocks.ts';
 import { CloudHub } from './hub.ts';
-import { EmbeddedMetadataStore } from './metadata.ts';
+import { EmbeddedMetadataStore } from './embedded-metadata.ts';
 import { RedisMetadataStore } from './redis-metadata.ts';
 import { connectRedis } from './redis.ts';
 import { S3BlockBackend } from './s3-blocks.ts';
