@@ -1,3 +1,5 @@
+import type { MetricDef } from './definitions.ts';
+
 /**
  * The metric catalogue: every metric of the operations guide, declared once.
  *
@@ -9,51 +11,6 @@
  * Alert rules, dashboards and the thresholds table refer to metrics through this
  * object's keys, never through string literals elsewhere.
  */
-
-/** Label values a label may take: a fixed set, or the first `maxDistinct` values seen. Anything else becomes `other`. */
-export type LabelSpec = { readonly values: readonly string[] } | { readonly maxDistinct: number };
-
-export type MetricGroup = 'llm' | 'rl' | 'regulation' | 'hub' | 'system';
-
-interface BaseDef {
-  readonly name: string;
-  readonly help: string;
-  readonly group: MetricGroup;
-  readonly labels: Readonly<Record<string, LabelSpec>>;
-  /** True for the 17 metrics of the operations guide; false for the conventional series we add beside them. */
-  readonly guide: boolean;
-}
-
-export interface CounterDef extends BaseDef {
-  readonly type: 'counter';
-}
-
-export interface GaugeDef extends BaseDef {
-  readonly type: 'gauge';
-}
-
-export interface HistogramDef extends BaseDef {
-  readonly type: 'histogram';
-  /** Upper bucket edges in the unit the name states. */
-  readonly buckets: readonly number[];
-}
-
-/** A gauge computed at scrape time from counters (named by catalogue key) over a sliding window. */
-export interface WindowGaugeDef extends BaseDef {
-  readonly type: 'gauge';
-  readonly window:
-    | { readonly kind: 'rate'; readonly seconds: number; readonly counter: string }
-    | {
-        readonly kind: 'ratio';
-        readonly seconds: number;
-        /** Catalogue key of a counter. */
-        readonly numerator: string;
-        /** Catalogue key of a counter whose labels are a subset of the numerator's; matched on those labels. */
-        readonly denominator: string;
-      };
-}
-
-export type MetricDef = CounterDef | GaugeDef | HistogramDef | WindowGaugeDef;
 
 const LLM_MODES = ['fast', 'balanced', 'creative'] as const;
 /** `local` is the embedded deterministic brief model (DESIGN.md). */
@@ -409,9 +366,6 @@ export const catalogue = {
 
 export type Catalogue = typeof catalogue;
 export type CatalogueKey = keyof Catalogue;
-
-/** The value every out-of-set label value is mapped to. */
-export const OTHER_LABEL_VALUE = 'other';
 
 export function catalogueEntries(): Array<[CatalogueKey, MetricDef]> {
   return Object.entries(catalogue) as Array<[CatalogueKey, MetricDef]>;

@@ -1,5 +1,5 @@
 import type { Metric, MetricObjectWithValues, MetricValueWithName, Registry } from 'prom-client';
-import type { HistogramDef } from './catalogue.ts';
+import type { HistogramDef } from './definitions.ts';
 import { LabelSetBound, SeriesIndex, type LabelValues } from './labels.ts';
 import { assertFinite } from './values.ts';
 

@@ -1,19 +1,5 @@
-export {
-  catalogue,
-  catalogueEntries,
-  findDefinitionByName,
-  OTHER_LABEL_VALUE,
-  REMEDIATION_OUTCOMES,
-  type Catalogue,
-  type CatalogueKey,
-  type CounterDef,
-  type GaugeDef,
-  type HistogramDef,
-  type LabelSpec,
-  type MetricDef,
-  type MetricGroup,
-  type WindowGaugeDef,
-} from './catalogue.ts';
+export { catalogue, catalogueEntries, findDefinitionByName, REMEDIATION_OUTCOMES, type Catalogue, type CatalogueKey } from './catalogue.ts';
+export { OTHER_LABEL_VALUE, type CounterDef, type GaugeDef, type HistogramDef, type LabelSpec, type MetricDef, type MetricGroup, type WindowGaugeDef } from './definitions.ts';
 export { LabelBound } from './labels.ts';
 export {
   createMetrics,

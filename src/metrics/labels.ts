@@ -1,4 +1,4 @@
-import { OTHER_LABEL_VALUE, type LabelSpec } from './catalogue.ts';
+import { OTHER_LABEL_VALUE, type LabelSpec } from './definitions.ts';
 
 /** The value of each of a series' labels, by name. */
 export type LabelValues<N extends string> = { readonly [K in N]: string | number };

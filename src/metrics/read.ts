@@ -1,5 +1,5 @@
 import type { Registry } from 'prom-client';
-import type { MetricDef } from './catalogue.ts';
+import type { MetricDef } from './definitions.ts';
 
 export type Labels = Readonly<Record<string, string>>;
 

@@ -1,13 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
-import {
-  catalogueEntries,
-  type Catalogue,
-  type CatalogueKey,
-  type CounterDef,
-  type GaugeDef,
-  type WindowGaugeDef,
-} from './catalogue.ts';
+import { catalogueEntries, type Catalogue, type CatalogueKey } from './catalogue.ts';
+import type { CounterDef, GaugeDef, WindowGaugeDef } from './definitions.ts';
 import { HistogramHandle } from './histogram.ts';
 import { LabelSetBound, labelKey, SeriesIndex, type LabelValues } from './labels.ts';
 import { SlidingWindow, type WindowSeries } from './sliding-window.ts';

@@ -1,4 +1,4 @@
-import type { MetricDef } from './catalogue.ts';
+import type { MetricDef } from './definitions.ts';
 
 /** What a metric is given must be a finite number: NaN or Infinity would corrupt its series for good. */
 export function assertFinite(def: MetricDef, value: number): void {
