@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { STAGES } from '../config/index.ts';
 import { commands, DEFAULT_URL } from './command-modules.ts';
-import { integer, positive } from './option-parsers.ts';
+import { between, integer, positive } from './option-parsers.ts';
 
 /**
  * The operations half of `fai`: the Cloud Hub of a running service, observability as code, the
@@ -122,9 +122,10 @@ export function addOperationsCommands(program: Command): void {
     .option('--stage <stage>', 'development, staging, production or incident', 'staging')
     .option('--samples <n>', 'comparisons', integer('--samples'), 50)
     .option('--train-episodes <n>', 'teacher episodes when teacher and student are not pinned', integer('--train-episodes'), 4000)
+    .option('--hidden <n>', 'hidden units of that teacher (4 to 1024; default that of the shipped teacher)', between('--hidden', 4, 1024))
     .option('--out <dir>', 'where both reports go (default: SHADOW_DIR/reports)')
     .action(async (options) => {
-      process.exitCode = await (await commands.runbook()).runbookRun('shadow-eval', { stage: options.stage, samples: options.samples, trainEpisodes: options.trainEpisodes, ...(options.out === undefined ? {} : { out: options.out }) }, options);
+      process.exitCode = await (await commands.runbook()).runbookRun('shadow-eval', { stage: options.stage, samples: options.samples, trainEpisodes: options.trainEpisodes, ...(options.hidden === undefined ? {} : { teacherHidden: options.hidden }), ...(options.out === undefined ? {} : { out: options.out }) }, options);
     });
   common(runbook.command('regulation-strict').description('force strict regulation mode on every serving instance; --clear lifts it'))
     .option('--clear', 'lift the forced strict mode')
@@ -151,6 +152,7 @@ export function addOperationsCommands(program: Command): void {
     .option('--briefs <file>', 'brief set {"texts": [...]}', 'examples/heldout-briefs.json')
     .option('--out <dir>', 'where both reports go (default: SHADOW_DIR/reports)')
     .option('--train-episodes <n>', 'when teacher and student are not pinned: PPO episodes of the teacher trained for the run', positive('--train-episodes'), 4000)
+    .option('--hidden <n>', 'hidden units of that teacher (4 to 1024; default that of the shipped teacher)', between('--hidden', 4, 1024))
     .option('--no-train', 'fail instead of training when teacher and student are not pinned')
     .option('--margin <share>', 'non-inferiority margin on the retention (default 0.92)')
     .option('--json', 'print the summary as JSON')

@@ -15,3 +15,8 @@ export const integer = (flag: string) => (value: string) => {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError(`${flag} must be a whole number`);
   return Number(value);
 };
+
+export const between = (flag: string, min: number, max: number) => (value: string) => {
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) throw new InvalidArgumentError(`${flag} must be a whole number from ${min} to ${max}`);
+  return Number(value);
+};

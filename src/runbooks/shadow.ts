@@ -11,6 +11,8 @@ export interface ShadowEvalArgs extends Record<string, unknown> {
   briefs?: string;
   out?: string;
   trainEpisodes?: number;
+  /** Hidden units of the teacher trained for the run (default: the shipped teacher's). */
+  teacherHidden?: number;
 }
 
 /**
@@ -34,12 +36,12 @@ export function shadowEvalRunbook(deployment: Deployment): Runbook<ShadowEvalArg
       let written: { json: string; html: string } | undefined;
       let headline = '';
       return {
-        summary: [`${samples} comparisons of ${briefsFile} at stage ${stage}`, `models: the pins in ${deployment.pinsFile} (a teacher of ${trainEpisodes} PPO episodes and its student are trained for the run when not pinned)`, `reports into ${outDir}`],
+        summary: [`${samples} comparisons of ${briefsFile} at stage ${stage}`, `models: the pins in ${deployment.pinsFile} (a teacher of ${trainEpisodes} PPO episodes${args.teacherHidden === undefined ? '' : `, ${args.teacherHidden} hidden units,`} and its student are trained for the run when not pinned)`, `reports into ${outDir}`],
         steps: [
           {
             describe: 'run the comparisons and write both reports',
             apply: async () => {
-              const result = await shadowEvaluate({ config, stage, samples, briefsFile, outDir, trainEpisodes });
+              const result = await shadowEvaluate({ config, stage, samples, briefsFile, outDir, trainEpisodes, ...(args.teacherHidden === undefined ? {} : { teacherHidden: args.teacherHidden }) });
               written = result.files;
               const s = result.report.summary;
               headline = `${s.total_comparisons} comparisons over ${s.distinct_briefs} distinct briefs: lift retention ${retentionText(result.report)}, speedup ×${s.latency.speedup_ratio} (median ×${s.speedup.median} [${result.report.intervals.speedup_median.low}, ${result.report.intervals.speedup_median.high}]), KL ${s.kl_divergence.avg}; ${result.report.verdict.student_non_inferior ? 'student non-inferior' : 'student not shown non-inferior'}; inputs ${result.report.inputs?.cid ?? 'not stored'}`;

@@ -53,6 +53,8 @@ export interface EvaluationOptions {
   outDir: string;
   /** Train a teacher and a student for this many episodes when they are not pinned. */
   trainEpisodes?: number;
+  /** Hidden units of that teacher (default: the shipped teacher's). */
+  teacherHidden?: number;
   report?: ReportOptions;
   metrics?: Metrics;
   onTrainProgress?: (progress: TrainProgress) => void;
@@ -75,7 +77,7 @@ export async function shadowEvaluate(options: EvaluationOptions): Promise<{ repo
   await seedShippedPolicies(opened.hub, pins);
   try {
     const env = new FormulationEnv();
-    const models = await offlineModels({ hub: opened.hub, pins, env, ...(options.trainEpisodes === undefined ? {} : { trainEpisodes: options.trainEpisodes }), ...(options.onTrainProgress === undefined ? {} : { onProgress: options.onTrainProgress }) });
+    const models = await offlineModels({ hub: opened.hub, pins, env, ...(options.trainEpisodes === undefined ? {} : { trainEpisodes: options.trainEpisodes }), ...(options.teacherHidden === undefined ? {} : { teacherHidden: options.teacherHidden }), ...(options.onTrainProgress === undefined ? {} : { onProgress: options.onTrainProgress }) });
     const logDir = join(options.config.shadow.dir, `offline-${new Date().toISOString().replace(/[:.]/g, '-')}`);
     const log = new ComparisonLog(logDir);
     const run = await runOffline({ models, env, briefs, samples: options.samples, stage: options.stage, log, ...(options.metrics === undefined ? {} : { metrics: options.metrics }), ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }) });

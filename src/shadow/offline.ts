@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { ErrorCodes, FaiError } from '../errors/index.ts';
 import type { CloudHub } from '../hub/index.ts';
-import { briefKey, drawBriefs, FormulationEnv, PolicyStore, runTraining, storeCheckpoints, trainingBriefSets, type LoadedPolicy, type TrainProgress } from '../learning/index.ts';
+import { briefKey, drawBriefs, FormulationEnv, PolicyStore, runTraining, storeCheckpoints, trainingBriefSets, TrainingSpecSchema, type LoadedPolicy, type TrainProgress } from '../learning/index.ts';
 import { localBrief, policyPinOf, type CreativeBrief, type Pins, type PolicyPinName } from '../llm/index.ts';
 import type { Metrics } from '../metrics/index.ts';
 import { runModel, warmUpBriefs } from './compare.ts';
@@ -71,11 +71,12 @@ export interface OfflineModels {
 
 /**
  * The three models of an offline run: the pinned production policy, teacher and student. When the
- * teacher or the student is not pinned and `trainEpisodes` is given, a PPO teacher is trained for that
- * many episodes and a student distilled from it (`fai distill`'s path), both stored in the hub; a
- * production policy that is not pinned is then the teacher.
+ * teacher or the student is not pinned and `trainEpisodes` is given, a PPO teacher (of `teacherHidden`
+ * hidden units, the shipped teacher's by default) is trained for that many episodes and a student
+ * distilled from it (`fai distill`'s path), both stored in the hub; a production policy that is not
+ * pinned is then the teacher. A training spec out of bounds (a training job's) is FAI_ERR_VALIDATION.
  */
-export async function offlineModels(options: { hub: CloudHub; pins: Pins; env: FormulationEnv; trainEpisodes?: number; onProgress?: (p: TrainProgress) => void }): Promise<OfflineModels> {
+export async function offlineModels(options: { hub: CloudHub; pins: Pins; env: FormulationEnv; trainEpisodes?: number; teacherHidden?: number; onProgress?: (p: TrainProgress) => void }): Promise<OfflineModels> {
   const store = new PolicyStore(options.hub, () => options.env);
   const load = (name: PolicyPinName) => store.load(name, policyPinOf(options.pins, name));
   const pinned = policyPinOf(options.pins, 'formulation-teacher') !== undefined && policyPinOf(options.pins, 'formulation-student') !== undefined;
@@ -84,7 +85,13 @@ export async function offlineModels(options: { hub: CloudHub; pins: Pins; env: F
     const production = policyPinOf(options.pins, 'formulation-policy') === undefined ? teacher : await load('formulation-policy');
     return { production, teacher, student };
   }
-  const outcome = runTraining({ algo: 'distill', episodes: options.trainEpisodes, seed: 7, fromFeedback: false }, { ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }) });
+  const spec = TrainingSpecSchema.safeParse({ algo: 'distill', episodes: options.trainEpisodes, seed: 7, fromFeedback: false, ...(options.teacherHidden === undefined ? {} : { hidden: options.teacherHidden }) });
+  if (!spec.success) {
+    const issue = spec.error.issues[0]!;
+    const field = String(issue.path[0]) === 'hidden' ? 'teacherHidden' : 'trainEpisodes';
+    throw new FaiError(ErrorCodes.VALIDATION, `${field}: ${issue.message}`, { field });
+  }
+  const outcome = runTraining(spec.data, { ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }) });
   // Stored as a distill job's are: the same tags, so the hub lists them alike.
   const { checkpointCid: studentCid, teacherCheckpointCid: teacherCid } = await storeCheckpoints(options.hub, outcome);
   const teacher = await store.load('formulation-teacher', { version: '0.0.0-offline', cid: teacherCid! });

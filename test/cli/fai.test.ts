@@ -264,10 +264,15 @@ describe('fai runbook', () => {
     const bad = await fai(['runbook', 'pin-update', '--model', 'qwen', '--version', 'latest'], env);
     assert.equal(bad.code, 64);
     const shadowDir = join(dir, 'shadow');
-    const shadow = await fai(['runbook', 'shadow-eval', '--samples', '6', '--train-episodes', '64', '--json'], { ...env, HUB_DIR: join(dir, 'hub'), SHADOW_DIR: shadowDir });
+    // A small teacher (--hidden): the runbook's plumbing is under test, not the shipped teacher's size.
+    const shadow = await fai(['runbook', 'shadow-eval', '--samples', '6', '--train-episodes', '64', '--hidden', '16', '--json'], { ...env, HUB_DIR: join(dir, 'hub'), SHADOW_DIR: shadowDir });
     assert.equal(shadow.code, 0, shadow.stderr);
     const result = JSON.parse(shadow.stdout);
     assert.equal(result.outcome, 'verified');
+    assert.match(result.plan.join('\n'), /a teacher of 64 PPO episodes, 16 hidden units, and its student/);
+    const tooBig = await fai(['runbook', 'shadow-eval', '--hidden', '2000'], env);
+    assert.equal(tooBig.code, 64);
+    assert.match(tooBig.stderr, /--hidden must be a whole number from 4 to 1024/);
     assert.match(result.detail, /6 comparisons over 6 distinct briefs: lift retention/);
     const report = JSON.parse(await readFile(join(shadowDir, 'reports', 'shadow_evaluation_results.json'), 'utf8'));
     assert.equal(report.summary.total_comparisons, 6);

@@ -30,7 +30,7 @@ function headline(report: ShadowReport, files: { json: string; html: string }): 
 
 /** `fai shadow run`: an offline shadow evaluation of a brief set; writes both reports. */
 export async function shadowRun(
-  options: { stage: string; samples: number; briefs: string; out?: string; trainEpisodes: number; train: boolean; margin?: string; json?: boolean },
+  options: { stage: string; samples: number; briefs: string; out?: string; trainEpisodes: number; hidden?: number; train: boolean; margin?: string; json?: boolean },
   write: Write = stdout,
 ): Promise<number> {
   const stage = parseStage(options.stage);
@@ -45,7 +45,7 @@ export async function shadowRun(
     samples: options.samples,
     briefsFile: options.briefs,
     outDir,
-    ...(options.train ? { trainEpisodes: options.trainEpisodes } : {}),
+    ...(options.train ? { trainEpisodes: options.trainEpisodes, ...(options.hidden === undefined ? {} : { teacherHidden: options.hidden }) } : {}),
     ...(margin === undefined ? {} : { report: { margin } }),
     onTrainProgress: (p) => {
       if (trainBar === undefined) {
