@@ -89,7 +89,7 @@ bench: bench-overhead bench-http bench-regulation bench-hub bench-brief bench-le
 bench-overhead: build ## issue 19's rows, each as a ratio against its anchor: fai check-formula process, hooks vs bare Fastify, /metrics at the label bounds, the check in process vs the previous one (about 2 min)
 	$(NODE_TS) bench/overhead.bench.ts
 
-bench-http: build ## per-request cost over HTTP (autocannon on loopback): the service vs bare Fastify serving the same route, each in its own process (3 fresh pairs), servers and load on cores of their own; requests/s and CPU/request ratios with their intervals (about 4 min)
+bench-http: build ## per-request cost over HTTP (autocannon on loopback): the service vs bare Fastify serving the same route, each in its own process (3 fresh pairs per route), servers and load on cores of their own, and the floor (two hooks, a clock, one header) vs bare Fastify; requests/s and CPU/request ratios with their intervals (about 7 min)
 	$(NODE_TS) bench/http.bench.ts
 
 bench-regulation: build ## compliance checks/s and µs per check for 10/30/100 materials, full vs 10x data, indexed vs linear scan; µs per IFRA certificate vs 18 checks (the compiled code in dist/)
