@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { catalogue, catalogueEntries, createMetrics, PROM_CLIENT_RENDER, readHistogram, readSamples, type Metrics } from '../../src/metrics/index.ts';
-import { Histogram, Registry, type Metric } from 'prom-client';
+import { catalogue, catalogueEntries, createMetrics, PROM_CLIENT_RENDER, readHistogram, readSamples, type MetricDef, type Metrics } from '../../src/metrics/index.ts';
+import { Gauge, Histogram, Registry, type Metric } from 'prom-client';
 import { metricsAtLabelBounds } from '../helpers/label-bounds.ts';
 
 /** `# TYPE name type` lines of the exposition text: the families a scraper will see. */
@@ -88,21 +88,72 @@ describe('metrics registry', () => {
 describe('the scrape at the label bounds', () => {
   /** Every counter's block of the scrape beside prom-client's own rendering of the same counter. */
   async function assertCountersRenderAsPromClient(metrics: Metrics): Promise<number> {
+    return assertRenderAsPromClient(metrics, (def) => def.type === 'counter');
+  }
+
+  /**
+   * The blocks of the scrape of the catalogue metrics `which` picks, each beside prom-client's own
+   * rendering of the same metric (its get(), which reads the same series). Returns how many.
+   */
+  async function assertRenderAsPromClient(metrics: Metrics, which: (def: MetricDef) => boolean): Promise<number> {
     const ours = await metrics.registry.metrics();
-    let counters = 0;
+    const names = new Set(catalogueEntries().filter(([, def]) => which(def)).map(([, def]) => def.name));
+    let compared = 0;
     for (const metric of metrics.registry.getMetricsAsArray() as unknown as Metric[]) {
-      if (String((metric as unknown as { type: unknown }).type) !== 'counter') continue;
-      counters++;
-      const rendered = ours.split('\n\n').find((block) => block.startsWith(`# HELP ${(metric as unknown as { name: string }).name} `));
-      assert.equal(rendered, await PROM_CLIENT_RENDER.call(metrics.registry, metric));
+      const name = (metric as unknown as { name: string }).name;
+      if (!names.has(name)) continue;
+      compared++;
+      const rendered = ours.split('\n\n').find((block) => block.startsWith(`# HELP ${name} `));
+      assert.equal(rendered, await PROM_CLIENT_RENDER.call(metrics.registry, metric), name);
     }
-    return counters;
+    return compared;
   }
 
   it('renders every counter exactly as prom-client would, from the series it keeps', async () => {
     const { metrics, series } = metricsAtLabelBounds({ defaultMetrics: false });
     assert.ok(series > 5_000, `${series} series`);
     assert.ok((await assertCountersRenderAsPromClient(metrics)) >= 10);
+  });
+
+  it('renders every gauge exactly as prom-client would, from the series it keeps: set, set again, removed and set again', async () => {
+    const { metrics } = metricsAtLabelBounds({ defaultMetrics: false });
+    const plainGauge = (def: MetricDef) => def.type === 'gauge' && !('window' in def);
+    assert.ok((await assertRenderAsPromClient(metrics, plainGauge)) >= 5);
+    // A series set again keeps its place; one removed and set again goes last, as in prom-client's own map.
+    const labels = { algorithm: 'ppo', window: '100', source: 'served', job_id: 'job_id_0' } as const;
+    metrics.rlRewardMa.set(labels, 1.5);
+    metrics.rlRewardMa.remove({ ...labels, algorithm: 'reinforce' });
+    metrics.rlRewardMa.set({ ...labels, algorithm: 'reinforce' }, -2.25);
+    metrics.workerVramBytes.remove({ worker_id: 'worker_id_0', model: 'qwen' });
+    assert.ok((await assertRenderAsPromClient(metrics, plainGauge)) >= 5);
+    const text = await metrics.registry.metrics();
+    assert.match(text, /^rl_reward_ma\{algorithm="reinforce",window="100",source="served",job_id="job_id_0"\} -2\.25\n\n/m, 'the series set again is the last of its block');
+    assert.doesNotMatch(text, /^worker_vram_bytes\{worker_id="worker_id_0",model="qwen"\}/m);
+  });
+
+  it('keeps a gauge\'s series in the order prom-client\'s own Gauge keeps them, through the same sets and removals', async () => {
+    const metrics = createMetrics({ defaultMetrics: false });
+    const registry = new Registry();
+    const theirs = new Gauge({ name: 'rl_clip_frac', help: catalogue.rlClipFrac.help, labelNames: ['algorithm', 'job_id'], registers: [registry] });
+    const steps: Array<[labels: { algorithm: 'ppo' | 'hybrid' | 'reinforce'; job_id: string }, value: number | null]> = [
+      [{ algorithm: 'ppo', job_id: 'a' }, 0.1],
+      [{ algorithm: 'hybrid', job_id: 'b' }, 0.2],
+      [{ algorithm: 'reinforce', job_id: 'c' }, 0.3],
+      [{ algorithm: 'ppo', job_id: 'a' }, 0.4],
+      [{ algorithm: 'hybrid', job_id: 'b' }, null],
+      [{ algorithm: 'hybrid', job_id: 'b' }, 0.5],
+    ];
+    for (const [labels, value] of steps) {
+      if (value === null) {
+        metrics.rlClipFrac.remove(labels);
+        theirs.remove(labels);
+      } else {
+        metrics.rlClipFrac.set(labels, value);
+        theirs.set(labels, value);
+      }
+    }
+    const block = (text: string) => text.split('\n\n').find((b) => b.startsWith('# HELP rl_clip_frac '))!.trim();
+    assert.equal(block(await metrics.registry.metrics()), block(await registry.metrics()));
   });
 
   it('escapes label values as prom-client does: backslash, quote, newline', async () => {
