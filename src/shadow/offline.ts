@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
-import { ErrorCodes, FaiError } from '../errors/index.ts';
+import { ErrorCodes, FaiError, parseOrThrow } from '../errors/index.ts';
 import type { CloudHub } from '../hub/index.ts';
 import { briefKey, drawBriefs, FormulationEnv, PolicyStore, runTraining, storeCheckpoints, trainingBriefSets, TrainingSpecSchema, type LoadedPolicy, type TrainProgress } from '../learning/index.ts';
 import { localBrief, policyPinOf, type CreativeBrief, type Pins, type PolicyPinName } from '../llm/index.ts';
@@ -85,13 +85,10 @@ export async function offlineModels(options: { hub: CloudHub; pins: Pins; env: F
     const production = policyPinOf(options.pins, 'formulation-policy') === undefined ? teacher : await load('formulation-policy');
     return { production, teacher, student };
   }
-  const spec = TrainingSpecSchema.safeParse({ algo: 'distill', episodes: options.trainEpisodes, seed: 7, fromFeedback: false, ...(options.teacherHidden === undefined ? {} : { hidden: options.teacherHidden }) });
-  if (!spec.success) {
-    const issue = spec.error.issues[0]!;
-    const field = String(issue.path[0]) === 'hidden' ? 'teacherHidden' : 'trainEpisodes';
-    throw new FaiError(ErrorCodes.VALIDATION, `${field}: ${issue.message}`, { field });
-  }
-  const outcome = runTraining(spec.data, { ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }) });
+  // Within a training job's bounds (its schema's), each refused under the option's own name.
+  const episodes = parseOrThrow(TrainingSpecSchema.shape.episodes, options.trainEpisodes, 'trainEpisodes');
+  const hidden = options.teacherHidden === undefined ? undefined : parseOrThrow(TrainingSpecSchema.shape.hidden, options.teacherHidden, 'teacherHidden');
+  const outcome = runTraining({ algo: 'distill', episodes, seed: 7, fromFeedback: false, ...(hidden === undefined ? {} : { hidden }) }, { ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }) });
   // Stored as a distill job's are: the same tags, so the hub lists them alike.
   const { checkpointCid: studentCid, teacherCheckpointCid: teacherCid } = await storeCheckpoints(options.hub, outcome);
   const teacher = await store.load('formulation-teacher', { version: '0.0.0-offline', cid: teacherCid! });
