@@ -41,6 +41,20 @@ function escapeText(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 }
 
+/**
+ * The exposition text of one of our metrics, as prom-client writes it: its HELP and TYPE lines (made
+ * once), then `name{labels} value` for each series, from the label text the series keeps.
+ */
+function exposition(def: { readonly name: string; readonly help: string }, type: 'counter' | 'gauge'): (series: Iterable<{ readonly labelText: string; readonly value: number }>) => string {
+  const name = def.name;
+  const head = `# HELP ${escapeText(name)} ${escapeText(def.help)}\n# TYPE ${escapeText(name)} ${type}`;
+  return (series) => {
+    let text = head;
+    for (const entry of series) text += `\n${name}${entry.labelText} ${entry.value}`;
+    return text;
+  };
+}
+
 function labelText(labels: Readonly<Record<string, string>>): string {
   const parts: string[] = [];
   for (const [name, value] of Object.entries(labels)) parts.push(`${name}="${escapeText(value).replace(/"/g, '\\"')}"`);
@@ -105,12 +119,8 @@ export class CounterHandle<N extends string> {
     // increase() no step, so the first error or fallback would go unseen. Counters with an open label
     // (an ingredient) cannot be enumerated; their rules count new series instead (ops/promql.ts).
     for (const labels of enumerated(def.labels)) series.get(labels);
-    const head = `# HELP ${escapeText(def.name)} ${escapeText(def.help)}\n# TYPE ${escapeText(def.name)} counter`;
-    RENDERERS.set(counter, () => {
-      let text = head;
-      for (const entry of series.all) text += `\n${def.name}${entry.labelText} ${entry.value}`;
-      return text;
-    });
+    const render = exposition(def, 'counter');
+    RENDERERS.set(counter, () => render(series.all));
   }
 
   inc(labels: LabelValues<N>, amount = 1): void {
@@ -180,12 +190,10 @@ export class GaugeHandle<N extends string> {
         for (const { labels, value } of series.values()) this.set(labels, value);
       },
     });
-    const head = `# HELP ${escapeText(def.name)} ${escapeText(def.help)}\n# TYPE ${escapeText(def.name)} gauge`;
+    const render = exposition(def, 'gauge');
     RENDERERS.set(gauge, async () => {
       for (const collector of collectors) await collector();
-      let text = head;
-      for (const entry of series.values()) text += `\n${def.name}${entry.labelText} ${entry.value}`;
-      return text;
+      return render(series.values());
     });
   }
 
